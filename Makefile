@@ -1,0 +1,34 @@
+# Two commands set up everything on a fresh machine (Python 3.11+ with venv):
+#   make demo   - install into .venv if needed, then analyse the bundled demo hive
+#   make test   - install into .venv if needed, then lint, type-check and run the tests
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test install fixtures bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/hivescan services fixtures/demo-SYSTEM
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q
+
+fixtures: $(STAMP)
+	$(BIN)/python -m hivescan.testing build
+
+bench: $(STAMP)
+	$(BIN)/python bench/services.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,307 @@
+"""Bounded reads of single regf cells: nk, vk (+ value data), sk, subkey lists.
+
+Why hivescan reads cells itself (measured; see docs/design.md "Why a cell reader"):
+regipy-rs navigates the key tree quickly, but it returns values already decoded, and the
+decoding loses evidence: a 2-byte DWORD comes back as a plain int, REG_MULTI_SZ items after
+an empty string are merged into the list, REG_DWORD_BIG_ENDIAN data comes back empty and
+odd-length strings decode to garbage. It also follows subkey-list entries that point at
+cells which are not key records (the damaged XP hive yields 60 junk "keys"). So the
+backend takes the tree from regipy-rs and checks every key cell here, and value bytes
+are read here exactly as stored.
+
+Every read is bounds-checked against the file; nothing here trusts an offset, a size or a
+count. Failures raise :class:`CellError`, which callers turn into diagnostics.
+
+Reference: msuhanov/regf specification (cells, nk, vk, sk, lf/lh/li/ri, db).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from hivescan.hive.header import BASE_BLOCK_SIZE
+from hivescan.hive.model import RawValue
+
+_NK = struct.Struct("<2sHQIIIIIIIIIIIIIIIHH")  # 0x4C bytes
+_VK = struct.Struct("<2sHIIIHH")  # 0x14 bytes
+_I32 = struct.Struct("<i")
+KEY_COMP_NAME = 0x0020
+KEY_SYM_LINK = 0x0010
+VALUE_COMP_NAME = 0x0001
+BIG_DATA_SEGMENT = 16344
+NO_OFFSET = 0xFFFFFFFF
+
+
+class CellError(Exception):
+    """A cell could not be read as what it was expected to be."""
+
+
+class NkCell(NamedTuple):
+    offset: int  # cell offset, relative to the start of the hive bins
+    allocated: bool
+    flags: int
+    last_write: int
+    parent: int
+    subkey_count: int
+    volatile_subkey_count: int
+    subkey_list: int
+    value_count: int
+    value_list: int
+    security: int
+    class_offset: int
+    class_length: int
+    name: str
+    name_raw: bytes
+
+
+@dataclass(slots=True)
+class VkCell:
+    offset: int
+    name: str
+    name_raw: bytes
+    type: int
+    data: bytes
+    declared_size: int  # the data size the vk states (inline bit removed)
+    inline: bool
+    big_data: bool
+    notes: tuple[str, ...]  # how the data had to be read (truncated, capped, ...)
+
+
+def decode_name(raw: bytes, compressed: bool) -> str:
+    """Key/value names: Latin-1 when flagged compressed, else UTF-16LE (lone surrogates kept)."""
+    if compressed:
+        return raw.decode("latin-1")
+    if len(raw) % 2:
+        raw = raw[:-1]
+    return raw.decode("utf-16-le", "surrogatepass")
+
+
+class Cells:
+    """Random access to the cells of one hive image held in memory."""
+
+    def __init__(self, data: bytes, *, minor_version: int = 5, max_value_bytes: int = 1 << 20) -> None:
+        self.data = data
+        self.size = len(data)
+        self.minor_version = minor_version
+        self.max_value_bytes = max_value_bytes
+
+    # -- generic cells
+
+    def cell(self, offset: int, *, allow_free: bool = False) -> tuple[int, int, bool]:
+        """(start, end, allocated) of the payload of the cell at ``offset``."""
+        if offset == NO_OFFSET or offset % 8 != 0:
+            raise CellError(f"invalid cell offset 0x{offset:x}")
+        start = BASE_BLOCK_SIZE + offset
+        if start + 4 > self.size:
+            raise CellError(f"cell offset 0x{offset:x} is beyond the end of the file")
+        (raw_size,) = struct.unpack_from("<i", self.data, start)
+        allocated = raw_size < 0
+        size = -raw_size if allocated else raw_size
+        if size < 8:
+            raise CellError(f"cell at 0x{offset:x} has an impossible size {raw_size}")
+        if start + size > self.size:
+            raise CellError(f"cell at 0x{offset:x} (size {size}) runs past the end of the file")
+        if not allocated and not allow_free:
+            raise CellError(f"cell at 0x{offset:x} is free (unallocated)")
+        return start + 4, start + size, allocated
+
+    # -- keys
+
+    def nk(self, offset: int, *, allow_free: bool = False) -> NkCell:
+        start, end, allocated = self.cell(offset, allow_free=allow_free)
+        if end - start < _NK.size:
+            raise CellError(f"cell at 0x{offset:x} is too small for a key record")
+        f = _NK.unpack_from(self.data, start)
+        if f[0] != b"nk":
+            raise CellError(f"cell at 0x{offset:x} is not a key record (signature {f[0]!r})")
+        name_len = f[18]
+        name_start = start + _NK.size
+        if name_start + name_len > end:
+            raise CellError(f"key record at 0x{offset:x}: name length {name_len} exceeds the cell")
+        raw = self.data[name_start : name_start + name_len]
+        flags = f[1]
+        name = raw.decode("latin-1") if flags & KEY_COMP_NAME else decode_name(raw, False)
+        # fields: flags, last write, parent, subkeys, volatile subkeys, subkey list, values,
+        # value list, security, class offset, class length
+        return NkCell(
+            offset, allocated, flags, f[2], f[4], f[5], f[6], f[7], f[9], f[10], f[11], f[12], f[19], name, raw
+        )
+
+    def subkey_offsets(self, list_offset: int, *, _depth: int = 0) -> list[int]:
+        """Offsets listed by an lf/lh/li/ri subkey list (ri: one level of indirection)."""
+        start, end, _ = self.cell(list_offset)
+        sig = self.data[start : start + 2]
+        (count,) = struct.unpack_from("<H", self.data, start + 2)
+        if sig in (b"lf", b"lh"):
+            width = 8
+        elif sig in (b"li", b"ri"):
+            width = 4
+        else:
+            raise CellError(f"cell at 0x{list_offset:x} is not a subkey list (signature {sig!r})")
+        if start + 4 + count * width > end:
+            raise CellError(f"subkey list at 0x{list_offset:x} claims {count} entries, more than its cell holds")
+        offsets = [struct.unpack_from("<I", self.data, start + 4 + i * width)[0] for i in range(count)]
+        if sig != b"ri":
+            return offsets
+        if _depth:
+            raise CellError(f"nested index root at 0x{list_offset:x}")
+        out: list[int] = []
+        for leaf in offsets:
+            out.extend(self.subkey_offsets(leaf, _depth=1))
+        return out
+
+    def class_name(self, nk: NkCell) -> str | None:
+        if nk.class_offset == NO_OFFSET or not nk.class_length:
+            return None
+        start, end, _ = self.cell(nk.class_offset)
+        raw = self.data[start : min(end, start + nk.class_length)]
+        return decode_name(raw, False)
+
+    def security(self, sk_offset: int) -> bytes:
+        """The self-relative security descriptor held by an sk cell."""
+        start, end, _ = self.cell(sk_offset)
+        if end - start < 20 or self.data[start : start + 2] != b"sk":
+            raise CellError(f"cell at 0x{sk_offset:x} is not a security record")
+        (length,) = struct.unpack_from("<I", self.data, start + 16)
+        if start + 20 + length > end:
+            raise CellError(f"security record at 0x{sk_offset:x}: descriptor length {length} exceeds the cell")
+        return self.data[start + 20 : start + 20 + length]
+
+    # -- values
+
+    def value_offsets(self, nk: NkCell) -> list[int]:
+        if not nk.value_count:
+            return []
+        start, end, _ = self.cell(nk.value_list)
+        if start + 4 * nk.value_count > end:
+            raise CellError(
+                f"value list at 0x{nk.value_list:x} is shorter than the {nk.value_count} values its key claims"
+            )
+        return list(struct.unpack_from(f"<{nk.value_count}I", self.data, start))
+
+    def values(self, nk: NkCell) -> tuple[list[RawValue], list[str]]:
+        """Every value of a key, byte-exact, plus a note per value that could not be read.
+
+        The common case (an allocated vk cell with inline or single-cell data) is parsed
+        inline here: a rebuild reads thousands of values.
+        """
+        out: list[RawValue] = []
+        problems: list[str] = []
+        data, size, unpack_vk, unpack_i32 = self.data, self.size, _VK.unpack_from, _I32.unpack_from
+        for index, off in enumerate(self.value_offsets(nk)):
+            start = BASE_BLOCK_SIZE + off
+            fast = False
+            if not off % 8 and start + 4 + 20 <= size:
+                (raw_size,) = unpack_i32(data, start)
+                end = start - raw_size
+                if raw_size < 0 and end <= size and -raw_size >= 24:
+                    sig, name_len, size_field, data_off, reg_type, flags, _ = unpack_vk(data, start + 4)
+                    name_end = start + 24 + name_len
+                    if sig == b"vk" and name_end <= end:
+                        raw_name = data[start + 24 : name_end]
+                        if flags & VALUE_COMP_NAME:
+                            name = raw_name.decode("latin-1")
+                        else:
+                            name = decode_name(raw_name, False)
+                        if size_field & 0x80000000:
+                            if (size_field & 0x7FFFFFFF) <= 4:
+                                value = data_off.to_bytes(4, "little")[: size_field & 0x7FFFFFFF]
+                                out.append(RawValue(name, reg_type, value))
+                                fast = True
+                        elif size_field <= BIG_DATA_SEGMENT and size_field <= self.max_value_bytes:
+                            d_start = BASE_BLOCK_SIZE + data_off
+                            if not data_off % 8 and d_start + 4 <= size:
+                                (d_raw,) = unpack_i32(data, d_start)
+                                if d_raw < 0 and d_start - d_raw <= size and size_field <= -d_raw - 4:
+                                    out.append(RawValue(name, reg_type, data[d_start + 4 : d_start + 4 + size_field]))
+                                    fast = True
+            if fast:
+                continue
+            try:  # the careful path: every check with its own message, big data, caps
+                vk = self.vk(off)
+            except CellError as exc:
+                problems.append(f"value {index} (offset 0x{off:x}): {exc}")
+                continue
+            out.append(RawValue(vk.name, vk.type, vk.data, "cells", True, vk.notes))
+        return out, problems
+
+    def vk(self, offset: int, *, allow_free: bool = False) -> VkCell:
+        # the generic cell() checks, inlined: this runs for every value of every key read
+        start = BASE_BLOCK_SIZE + offset
+        if offset % 8 or start + 4 + _VK.size > self.size:
+            start, end, _ = self.cell(offset, allow_free=allow_free)  # raises with the precise reason
+        else:
+            (raw_size,) = _I32.unpack_from(self.data, start)
+            if raw_size >= 0 and not allow_free:
+                raise CellError(f"cell at 0x{offset:x} is free (unallocated)")
+            end = start + (raw_size if raw_size >= 0 else -raw_size)
+            if end > self.size or end - start < 4 + _VK.size:
+                raise CellError(f"cell at 0x{offset:x} has an impossible size {raw_size} for a value record")
+            start += 4
+        sig, name_len, size_field, data_off, reg_type, flags, _spare = _VK.unpack_from(self.data, start)
+        if sig != b"vk":
+            raise CellError(f"cell at 0x{offset:x} is not a value record (signature {sig!r})")
+        name_start = start + _VK.size
+        if name_start + name_len > end:
+            raise CellError(f"value record at 0x{offset:x}: name length {name_len} exceeds the cell")
+        raw_name = self.data[name_start : name_start + name_len]
+        if not name_len:
+            name = ""
+        elif flags & VALUE_COMP_NAME:
+            name = raw_name.decode("latin-1")
+        else:
+            name = decode_name(raw_name, False)
+        if size_field & 0x80000000:
+            size = size_field & 0x7FFFFFFF
+            if size <= 4:
+                return VkCell(
+                    offset, name, raw_name, reg_type, data_off.to_bytes(4, "little")[:size], size, True, False, ()
+                )
+        data, declared, inline, big, notes = self._value_data(size_field, data_off, allow_free)
+        return VkCell(offset, name, raw_name, reg_type, data, declared, inline, big, tuple(notes))
+
+    def _value_data(self, size_field: int, data_off: int, allow_free: bool) -> tuple[bytes, int, bool, bool, list[str]]:
+        notes: list[str] = []
+        if size_field & 0x80000000:
+            size = size_field & 0x7FFFFFFF
+            if size > 4:
+                notes.append(f"inline data claims {size} bytes; only 4 can be stored inline")
+                size = 4
+            return data_off.to_bytes(4, "little")[:size], size_field & 0x7FFFFFFF, True, False, notes
+        size = size_field
+        if size == 0:
+            return b"", 0, False, False, notes
+        want = min(size, self.max_value_bytes)
+        if want < size:
+            notes.append(f"value_truncated_by_tool: {size} bytes declared, first {want} read")
+        start, end, _ = self.cell(data_off, allow_free=allow_free)
+        if size > BIG_DATA_SEGMENT and self.minor_version >= 4 and self.data[start : start + 2] == b"db":
+            return self._big_data(start, end, size, want, notes, allow_free), size, False, True, notes
+        avail = end - start
+        if want > avail:
+            notes.append(f"data cell holds {avail} bytes of the {size} declared")
+            want = avail
+        return self.data[start : start + want], size, False, False, notes
+
+    def _big_data(self, start: int, end: int, size: int, want: int, notes: list[str], allow_free: bool) -> bytes:
+        if end - start < 8:
+            raise CellError("big-data record too small")
+        count, seg_list = struct.unpack_from("<HI", self.data, start + 2)
+        ls, le, _ = self.cell(seg_list, allow_free=allow_free)
+        if ls + 4 * count > le:
+            raise CellError(f"big-data segment list claims {count} segments, more than its cell holds")
+        chunks: list[bytes] = []
+        got = 0
+        for i in range(count):
+            if got >= want:
+                break
+            (seg,) = struct.unpack_from("<I", self.data, ls + 4 * i)
+            ss, se, _ = self.cell(seg, allow_free=allow_free)
+            take = min(BIG_DATA_SEGMENT, se - ss, want - got)
+            chunks.append(self.data[ss : ss + take])
+            got += take
+        if got < want:
+            notes.append(f"big-data segments hold {got} bytes of the {size} declared")
+        return b"".join(chunks)

@@ -1,0 +1,528 @@
+"""The key tree of one hive: checked, case-insensitive, with parser fallback.
+
+A :class:`HiveReader` opens hive bytes; :class:`Key` objects list subkeys and values.
+What a parser library reports is never taken on trust:
+
+* every subkey a backend lists must be an allocated ``nk`` cell, else it is skipped with a
+  diagnostic (a damaged subkey list points into unrelated data);
+* when fewer valid subkeys come back than the key's ``nk`` record declares, the next
+  backend is asked, and the best answer is kept with a diagnostic naming the parser;
+* value bytes come from the cell reader; when a value cell is unreadable, the backends'
+  decoded values are used, marked as re-encoded;
+* cycles in subkey lists and absurd depths stop the walk with a diagnostic.
+
+References: scm-spec.md §9.1, §9.3; docs/design.md.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from hivescan.diagnostics import Diagnostic
+from hivescan.errors import HiveDamaged, NotAHive
+from hivescan.hive.backends.base import Backend, BackendError, Child
+from hivescan.hive.cells import KEY_SYM_LINK, NO_OFFSET, CellError, Cells, NkCell
+from hivescan.hive.header import BASE_BLOCK_SIZE, REGF_SIGNATURE, BaseBlock, parse_base_block
+from hivescan.hive.model import RawValue
+from hivescan.hive.source import HiveSource, file_for_library
+
+MAX_DEPTH = 512  # the registry's own nesting limit
+BACKEND_ORDER = ("regipy-rs", "regipy", "python-registry")
+
+
+def upcase(name: str) -> str:
+    """Ordinal, length-preserving upper case of a registry name (scm-spec §9.3)."""
+    if name.isascii():
+        return name.upper()
+    out = []
+    for ch in name:
+        up = ch.upper()
+        out.append(up if len(up) == 1 else ch)
+    return "".join(out)
+
+
+class Key:
+    """One key: name, path from the root, last-write time, subkeys and values (read lazily)."""
+
+    __slots__ = (
+        "_handle",
+        "_nk",
+        "_subkeys",
+        "_values",
+        "ancestors",
+        "cell_offset",
+        "diagnostics",
+        "last_write",
+        "name",
+        "parser",
+        "path",
+        "reader",
+    )
+
+    def __init__(
+        self,
+        reader: HiveReader,
+        name: str,
+        path: str,
+        last_write: int,
+        cell_offset: int | None,
+        parser: str,
+        handle: Any,
+        nk: NkCell | None,
+        ancestors: frozenset[int],
+    ) -> None:
+        self.reader = reader
+        self.name = name
+        self.path = path
+        self.last_write = last_write
+        self.cell_offset = cell_offset
+        self.parser = parser
+        self._handle = handle
+        self._nk = nk
+        self.ancestors = ancestors
+        self.diagnostics: list[Diagnostic] = []
+        self._subkeys: list[Key] | None = None
+        self._values: list[RawValue] | None = None
+
+    def __repr__(self) -> str:
+        return f"Key({self.path!r}, parser={self.parser!r})"
+
+    # -- facts from the nk record
+
+    @property
+    def declared_subkey_count(self) -> int | None:
+        return self._nk.subkey_count if self._nk else None
+
+    @property
+    def flags(self) -> int:
+        return self._nk.flags if self._nk else 0
+
+    @property
+    def is_symlink(self) -> bool:
+        return bool(self.flags & KEY_SYM_LINK)
+
+    @property
+    def name_raw(self) -> bytes | None:
+        return self._nk.name_raw if self._nk else None
+
+    def class_name(self) -> str | None:
+        if self._nk is None:
+            return None
+        try:
+            return self.reader.cells.class_name(self._nk)
+        except CellError as exc:
+            self._note("class_name_unreadable", "", str(exc))
+            return None
+
+    def security_descriptor(self) -> bytes | None:
+        """The key's own registry security (its sk cell), raw."""
+        if self._nk is None or self._nk.security == NO_OFFSET:
+            return None
+        try:
+            return self.reader.cells.security(self._nk.security)
+        except CellError as exc:
+            self._note("key_security_unreadable", "", str(exc))
+            return None
+
+    # -- subkeys
+
+    def subkeys(self) -> list[Key]:
+        if self._subkeys is None:
+            self._subkeys = self.reader._list_subkeys(self)
+        return self._subkeys
+
+    def subkey(self, name: str) -> Key | None:
+        """First subkey with this name (ci); later duplicates are flagged by the reader."""
+        want = upcase(name)
+        for key in self.subkeys():
+            if upcase(key.name) == want:
+                return key
+        return None
+
+    def walk(self) -> Iterator[Key]:
+        yield self
+        for sub in self.subkeys():
+            yield from sub.walk()
+
+    # -- values
+
+    def values(self) -> list[RawValue]:
+        if self._values is None:
+            self._values = self.reader._read_values(self)
+        return self._values
+
+    def value(self, name: str) -> RawValue | None:
+        want = upcase(name)
+        for value in self.values():
+            if upcase(value.name) == want:
+                return value
+        return None
+
+    def _note(self, code: str, field: str, message: str, level: str = "warning") -> None:
+        self.diagnostics.append(Diagnostic(code, field, message, level))  # type: ignore[arg-type]
+
+
+class HiveReader:
+    """An open hive: base block, cells, and the backends that list its keys."""
+
+    def __init__(
+        self,
+        source: HiveSource,
+        *,
+        backend: str = "regipy-rs",
+        max_value_bytes: int = 1 << 20,
+    ) -> None:
+        data = source.data
+        if len(data) < 4 or data[:4] != REGF_SIGNATURE:
+            raise NotAHive(f"{source.path}: not a registry hive (no 'regf' signature)")
+        if len(data) < BASE_BLOCK_SIZE + 32:
+            raise HiveDamaged(f"{source.path}: truncated hive ({len(data)} bytes, no hive bins)")
+        self.source = source
+        self.base: BaseBlock = parse_base_block(data)
+        self.cells = Cells(data, minor_version=self.base.minor_version, max_value_bytes=max_value_bytes)
+        self.diagnostics: list[Diagnostic] = []
+        self.invalid_subkey_entries = 0
+        self._stack = ExitStack()
+        self._path: Path | None = None
+        self._backends: dict[str, Backend | None] = {}
+        self._check_layout()
+        order = [backend] + [b for b in BACKEND_ORDER if b != backend]
+        self._order = order
+        primary = None
+        for name in order:
+            primary = self._backend(name)
+            if primary is not None:
+                break
+        if primary is None:
+            self.close()
+            raise HiveDamaged(f"{source.path}: no parser could read the root key")
+        self.primary = primary
+        self._root = self._make_key(primary.root(), primary, "", frozenset(), is_root=True)
+        if self._root._nk is None and primary.name == "regipy-rs":
+            self._hive_note("root_cell_unverified", "the root key cell could not be checked", "warning")
+
+    # -- lifecycle
+
+    def close(self) -> None:
+        for backend in self._backends.values():
+            if backend is not None:
+                backend.close()
+        self._backends.clear()
+        self._stack.close()
+
+    def __enter__(self) -> HiveReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- public
+
+    def root(self) -> Key:
+        return self._root
+
+    def key(self, path: str) -> Key | None:
+        node: Key | None = self._root
+        for part in [p for p in path.split("\\") if p]:
+            node = node.subkey(part) if node else None
+        return node
+
+    # -- internals
+
+    def _hive_note(self, code: str, message: str, level: str = "warning") -> None:
+        self.diagnostics.append(Diagnostic(code, "", message, level))  # type: ignore[arg-type]
+
+    def _check_layout(self) -> None:
+        base, size = self.base, len(self.source.data)
+        expected = BASE_BLOCK_SIZE + base.hive_bins_data_size
+        if base.hive_bins_data_size % 4096 or base.hive_bins_data_size == 0:
+            self._hive_note("hive_bins_size_odd", f"base block states hive bins size {base.hive_bins_data_size}")
+        if size < expected:
+            self._hive_note(
+                "hive_truncated",
+                f"file has {size} bytes but the base block describes {expected}; keys past the end are lost",
+                "error",
+            )
+        if self.source.data[BASE_BLOCK_SIZE : BASE_BLOCK_SIZE + 4] != b"hbin":
+            self._hive_note("first_hbin_missing", "no 'hbin' signature at offset 4096", "error")
+        if not base.checksum_ok:
+            self._hive_note(
+                "base_block_checksum_mismatch",
+                f"stored 0x{base.stored_checksum:08x}, computed 0x{base.computed_checksum:08x}",
+            )
+        if base.major_version != 1 or base.minor_version not in (2, 3, 4, 5, 6):
+            self._hive_note("unknown_hive_version", f"regf version {base.version}")
+
+    def _library_path(self) -> Path:
+        if self._path is None:
+            self._path = self._stack.enter_context(file_for_library(self.source))
+        return self._path
+
+    def _backend(self, name: str) -> Backend | None:
+        if name in self._backends:
+            return self._backends[name]
+        backend: Backend | None = None
+        try:
+            if name == "regipy-rs":
+                from hivescan.hive.backends.regipy_rs import RegipyRsBackend
+
+                backend = RegipyRsBackend(self._library_path())
+            elif name == "regipy":
+                from hivescan.hive.backends.regipy_py import RegipyBackend
+
+                backend = RegipyBackend(self._library_path())
+            elif name == "python-registry":
+                from hivescan.hive.backends.python_registry import PythonRegistryBackend
+
+                backend = PythonRegistryBackend(self.source.data)
+            else:
+                raise ValueError(f"unknown backend {name!r}")
+        except BackendError as exc:
+            self._hive_note("backend_failed", f"{name} could not open the hive: {exc}")
+        except ImportError as exc:
+            self._hive_note("backend_unavailable", f"{name} is not installed: {exc}")
+        self._backends[name] = backend
+        return backend
+
+    def _check_nk(self, offset: int | None) -> tuple[NkCell | None, str | None]:
+        if offset is None:
+            return None, None
+        try:
+            return self.cells.nk(offset), None
+        except CellError as exc:
+            return None, str(exc)
+
+    def _make_key(
+        self, child: Child, backend: Backend, parent_path: str, ancestors: frozenset[int], *, is_root: bool = False
+    ) -> Key:
+        nk, _ = self._check_nk(child.cell_offset)
+        name = nk.name if nk is not None else child.name  # trust the cell over the library's decoding
+        if is_root:
+            path = ""
+        else:
+            path = f"{parent_path}\\{name}" if parent_path else name
+        last_write = child.last_write if child.last_write is not None else (nk.last_write if nk else 0)
+        own = frozenset({child.cell_offset}) if child.cell_offset is not None else frozenset()
+        return Key(self, name, path, last_write, child.cell_offset, backend.name, child.handle, nk, ancestors | own)
+
+    def _valid_children(self, parent: Key, listed: list[Child]) -> tuple[list[Child], list[str], bool]:
+        """Children that are real key cells, the problems found, and whether they were verifiable."""
+        valid: list[Child] = []
+        problems: list[str] = []
+        verified = True
+        for index, child in enumerate(listed):
+            if child.cell_offset is None:
+                verified = False  # the library hides offsets: nothing to check against
+                valid.append(child)
+                continue
+            nk, why = self._check_nk(child.cell_offset)
+            if nk is None:
+                problems.append(f"entry {index} (offset 0x{child.cell_offset:x}): {why}")
+                continue
+            if child.cell_offset in parent.ancestors:
+                problems.append(f"entry {index} (offset 0x{child.cell_offset:x}) points back at an ancestor (cycle)")
+                continue
+            valid.append(child)
+        return valid, problems, verified
+
+    def _list_subkeys(self, parent: Key) -> list[Key]:
+        if len(parent.ancestors) >= MAX_DEPTH:
+            parent._note("key_depth_limit", "", f"deeper than {MAX_DEPTH} levels; subkeys not read", "error")
+            return []
+        fast = self._list_subkeys_fast(parent)
+        return fast if fast is not None else self._list_subkeys_checked(parent)
+
+    def _list_subkeys_fast(self, parent: Key) -> list[Key] | None:
+        """The common case: the key's own backend lists every declared subkey, all real
+        key cells, no cycles, no duplicate names. Anything else -> None (the careful path)."""
+        nk = parent._nk
+        if nk is None or parent._handle is None:
+            return None
+        if nk.subkey_count == 0:
+            return []
+        backend = self._backends.get(parent.parser)
+        if backend is None:
+            return None
+        try:
+            listed = backend.children(parent._handle)
+        except BackendError:
+            return None
+        if len(listed) != nk.subkey_count:
+            return None
+        cells_nk = self.cells.nk
+        ancestors = parent.ancestors
+        prefix = parent.path + "\\" if parent.path else ""
+        keys: list[Key] = []
+        seen: set[str] = set()
+        for child in listed:
+            off = child.cell_offset
+            if off is None or off in ancestors:
+                return None
+            try:
+                child_nk = cells_nk(off)
+            except CellError:
+                return None
+            name = child_nk.name  # the cell's name: regipy-rs decodes Latin-1 names as ASCII
+            upper = name.upper() if name.isascii() else upcase(name)
+            if upper in seen:
+                return None
+            seen.add(upper)
+            keys.append(
+                Key(
+                    self,
+                    name,
+                    prefix + name,
+                    child_nk.last_write,
+                    off,
+                    backend.name,
+                    child.handle,
+                    child_nk,
+                    ancestors | {off},
+                )
+            )
+        return keys
+
+    def _list_subkeys_checked(self, parent: Key) -> list[Key]:
+        declared = parent.declared_subkey_count
+        Attempt = tuple[str, list[Child], list[str], bool, Backend]
+        attempts: list[Attempt] = []
+        errors: list[str] = []
+        for name in [parent.parser] + [b for b in self._order if b != parent.parser]:
+            backend = self._backend(name)
+            if backend is None:
+                continue
+            try:
+                if name == parent.parser and parent._handle is not None:
+                    handle = parent._handle
+                else:
+                    found = backend.find([p for p in parent.path.split("\\") if p]) if parent.path else backend.root()
+                    if found is None:
+                        errors.append(f"{name} does not find this key")
+                        continue
+                    handle = found.handle
+                listed = backend.children(handle)
+            except BackendError as exc:
+                errors.append(f"{name}: {exc}")
+                continue
+            valid, problems, verified = self._valid_children(parent, listed)
+            attempts.append((name, valid, problems, verified, backend))
+            if verified and (declared is None or len(valid) >= declared):
+                break  # complete and checked: no need to ask another parser
+        verified_attempts = [a for a in attempts if a[3]]
+        pool = verified_attempts if any(a[1] for a in verified_attempts) else attempts
+        if not pool:
+            parent._note("subkeys_unreadable", "", "no parser could list the subkeys: " + "; ".join(errors), "error")
+            self._hive_note("subkeys_unreadable", f"{parent.path or '(root)'}: subkeys could not be listed", "error")
+            return []
+        name, valid, problems, verified, backend = max(pool, key=lambda a: len(a[1]))  # first wins ties
+        tried_names = ", ".join([a[0] for a in attempts] + [e.split(":")[0] for e in errors])
+        if not verified:
+            parent._note(
+                "subkeys_unverified",
+                "",
+                f"subkeys listed by {name}, which does not expose cell offsets; they could not be checked",
+            )
+        if problems:
+            self.invalid_subkey_entries += len(problems)
+            shown = "; ".join(problems[:5]) + (f"; ... {len(problems) - 5} more" if len(problems) > 5 else "")
+            parent._note(
+                "subkey_entries_invalid",
+                "",
+                f"{len(problems)} subkey-list entries do not point at key records and were skipped: {shown}",
+                "error",
+            )
+        if declared is not None and len(valid) < declared:
+            parent._note(
+                "subkey_list_incomplete",
+                "",
+                f"key declares {declared} subkeys, {len(valid)} readable (parsers tried: {tried_names})",
+                "error",
+            )
+            self._hive_note(
+                "subkey_list_incomplete",
+                f"{parent.path or '(root)'}: {declared} subkeys declared, {len(valid)} readable",
+                "error",
+            )
+        if name != parent.parser:
+            parent._note(
+                "subkeys_from_fallback_parser", "", f"subkeys listed by {name} after {parent.parser} fell short", "info"
+            )
+        keys = [self._make_key(child, backend, parent.path, parent.ancestors) for child in valid]
+        seen: dict[str, Key] = {}
+        for key in keys:
+            upper = upcase(key.name)
+            if upper in seen:
+                parent._note(
+                    "duplicate_ci_name",
+                    key.name,
+                    f"two subkeys named {key.name!r} (ci); lookups use the first",
+                    "error",
+                )
+            else:
+                seen[upper] = key
+        return keys
+
+    def _read_values(self, key: Key) -> list[RawValue]:
+        nk = key._nk
+        out: list[RawValue] = []
+        failed = False
+        if nk is not None:
+            try:
+                out, problems = self.cells.values(nk)
+            except CellError as exc:
+                key._note("value_list_unreadable", "", str(exc), "error")
+                problems = []
+                failed = nk.value_count > 0
+            for problem in problems:
+                key._note("value_unreadable", "", problem, "error")
+                failed = True
+        else:
+            failed = True
+        if failed:
+            out = self._fallback_values(key, out)
+        seen: set[str] = set()
+        for value in out:
+            name = value.name
+            upper = name.upper() if name.isascii() else upcase(name)
+            if upper in seen:
+                key._note(
+                    "duplicate_ci_name", value.name, f"two values named {value.name!r} (ci); the first is used", "error"
+                )
+            seen.add(upper)
+        return out
+
+    def _fallback_values(self, key: Key, have: list[RawValue]) -> list[RawValue]:
+        names = {upcase(v.name) for v in have}
+        for name in [key.parser] + [b for b in self._order if b != key.parser]:
+            backend = self._backend(name)
+            if backend is None:
+                continue
+            try:
+                if name == key.parser and key._handle is not None:
+                    handle = key._handle
+                else:
+                    found = backend.find([p for p in key.path.split("\\") if p]) if key.path else backend.root()
+                    if found is None:
+                        continue
+                    handle = found.handle
+                extra = [v for v in backend.values(handle) if upcase(v.name) not in names]
+            except BackendError as exc:
+                key._note("values_fallback_failed", "", f"{name}: {exc}", "info")
+                continue
+            if extra:
+                key._note(
+                    "values_from_fallback_parser",
+                    "",
+                    f"{len(extra)} value(s) read by {name}: " + ", ".join(repr(v.name) for v in extra[:10]),
+                )
+                return have + extra
+        return have
+
+
+def open_reader(path: str | os.PathLike[str], **options: Any) -> HiveReader:
+    """Open a hive file for reading (convenience for tests and tools)."""
+    return HiveReader(HiveSource.from_file(path), **options)

@@ -1,0 +1,77 @@
+"""Output formats and the plumbing shared by every renderer."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Any
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    parquet = "parquet"
+
+
+class OutputError(Exception):
+    """The output could not be written as asked (e.g. Parquet to a terminal)."""
+
+
+def dumps(obj: Any) -> str:
+    """JSON text that always encodes: ASCII-escaped, so lone surrogates from damaged hives survive."""
+    return json.dumps(obj, ensure_ascii=True, default=str)
+
+
+@contextmanager
+def text_output(path: Path | None) -> Iterator[IO[str]]:
+    if path is None:
+        yield sys.stdout
+        return
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        yield fh
+
+
+def write_jsonl(rows: Iterable[Mapping[str, Any]], out: IO[str]) -> None:
+    for row in rows:
+        out.write(dumps(row))
+        out.write("\n")
+
+
+def write_json(rows: Iterable[Mapping[str, Any]], out: IO[str]) -> None:
+    out.write(json.dumps(list(rows), ensure_ascii=True, indent=2, default=str))
+    out.write("\n")
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple | dict):
+        return dumps(value)
+    return value
+
+
+def write_csv(rows: Iterable[Mapping[str, Any]], out: IO[str]) -> None:
+    rows = list(rows)
+    header: list[str] = []
+    for row in rows:
+        for key in row:
+            if key not in header:
+                header.append(key)
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_cell(row.get(col)) for col in header])
+
+
+def csv_text(rows: Iterable[Mapping[str, Any]]) -> str:
+    buf = io.StringIO()
+    write_csv(rows, buf)
+    return buf.getvalue()

@@ -1,0 +1,303 @@
+"""The service record and its provenance.
+
+A record holds raw values (integers, untruncated strings, hex of binary data), an
+:class:`Origin` saying exactly where it was read, where each field's value came from
+(``sources``: registry, default or derived) and the diagnostics of its decoding. Labels
+such as "auto" are derived properties, never stored in place of the number.
+
+References: scm-spec.md §2.3 (status), §3 (fields); style.md R3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any, Literal
+
+from hivescan.diagnostics import Diagnostic
+from hivescan.hive.model import RawValue
+from hivescan.hive.regtypes import REG_TYPE_NUMBERS
+from hivescan.scm.constants import error_control_name, start_name, type_name
+from hivescan.timeutil import filetime_to_datetime, filetime_to_iso
+
+Status = Literal["database", "pending_delete", "rejected", "deleted"]
+Source = Literal["registry", "default", "derived"]
+
+
+class HiveRef:
+    """The evidence a record was read from: path, sha256, location in an image.
+
+    Shared by every record of a hive. The sha256 may still be computing on a background
+    thread when records are built; reading it waits.
+    """
+
+    __slots__ = ("_digest", "location", "path")
+
+    def __init__(self, path: str, sha256: str | Callable[[], str], location: Mapping[str, str] | None = None) -> None:
+        self.path = path
+        self._digest = sha256
+        self.location: Mapping[str, str] = dict(location or {})
+
+    @property
+    def sha256(self) -> str:
+        if not isinstance(self._digest, str):
+            self._digest = self._digest()
+        return self._digest
+
+    def _key(self) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+        return (self.path, self.sha256, tuple(sorted(self.location.items())))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, HiveRef) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (HiveRef, (self.path, self.sha256, dict(self.location)))
+
+    def __repr__(self) -> str:
+        return f"HiveRef({self.path!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a fact was read. Every record (and every finding built on it) carries one."""
+
+    hive: HiveRef
+    control_set: int | None  # 2 for ControlSet002; None for keys outside a control set
+    key_path: str  # from the hive root, original case
+    last_write_filetime: int  # the key's raw FILETIME
+    parser: str  # which backend listed the key: regipy-rs, regipy, python-registry
+    from_log: bool = False  # a .LOG1/.LOG2 entry changed this key (set by the log replay)
+
+    @property
+    def hive_path(self) -> str:
+        return self.hive.path
+
+    @property
+    def hive_sha256(self) -> str:
+        return self.hive.sha256
+
+    @property
+    def location(self) -> Mapping[str, str]:
+        return self.hive.location
+
+    @property
+    def last_write(self) -> str | None:
+        """ISO 8601 UTC (``...Z``); None when the stored FILETIME is not a possible date."""
+        return filetime_to_iso(self.last_write_filetime)
+
+    @property
+    def last_write_datetime(self) -> datetime | None:
+        return filetime_to_datetime(self.last_write_filetime)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRecord:
+    """One subkey of ``Services`` in one control set, as the SCM would see it at boot."""
+
+    name: str
+    status: Status
+    origin: Origin
+    reject_reason: str | None = None
+    control_set_source: str | None = None  # how the set was chosen: current, default (fallback ...), all, ...
+
+    # core configuration (QueryServiceConfig, spec §3.1)
+    type: int | None = None
+    start: int | None = None
+    error_control: int | None = None
+    tag: int | None = None
+    image_path: str | None = None  # the effective string, untruncated
+    image_path_type: str | None = None  # REG_EXPAND_SZ, REG_SZ, ...
+    object_name: str | None = None
+    display_name: str | None = None
+    description: str | None = None
+    group: str | None = None
+    depend_on_service: tuple[str, ...] = ()
+    depend_on_group: tuple[str, ...] = ()
+
+    # svchost hosting (spec §7.3)
+    service_dll: str | None = None  # the effective ServiceDll
+    service_dll_source: str | None = None  # parameters | key | template
+    service_dll_type: str | None = None
+    service_main: str | None = None
+    service_dll_unload_on_stop: int | None = None
+    service_manifest: str | None = None
+
+    # optional configuration (QueryServiceConfig2, spec §3.2-3.3)
+    failure_command: str | None = None
+    reboot_message: str | None = None
+    failure_actions_hex: str | None = None  # raw FailureActions bytes (decoded by scm.failure_actions)
+    failure_actions_on_non_crash: int | None = None
+    delayed_auto_start: int | None = None
+    service_sid_type: int | None = None
+    required_privileges: tuple[str, ...] = ()
+    preshutdown_timeout_ms: int | None = None
+    launch_protected: int | None = None
+    user_service_flags: int | None = None
+    svchost_split_disable: int | None = None
+    security_hex: str | None = None  # raw Security\Security descriptor
+    triggers_raw: tuple[Mapping[str, Any], ...] = ()  # TriggerInfo\N: {subkey, last_write, values: RawValue...}
+    delete_flag: int | None = None
+
+    # the key itself
+    subkey_names: tuple[str, ...] = ()
+    subkey_last_writes: Mapping[str, int] = field(
+        default_factory=dict
+    )  # FILETIMEs of Parameters, Security, TriggerInfo\N
+    raw_values: tuple[RawValue, ...] = ()  # every value of the key, exact bytes
+    parameters_raw: tuple[RawValue, ...] = ()  # every value of Parameters
+    key_security_hex: str | None = None  # the service key's own registry security (sk cell)
+
+    sources: Mapping[str, Source] = field(default_factory=dict)
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    # -- derived labels (never stored in place of the numbers)
+
+    @property
+    def type_name(self) -> str | None:
+        return type_name(self.type)
+
+    @property
+    def start_name(self) -> str | None:
+        return start_name(self.start)
+
+    @property
+    def error_control_name(self) -> str | None:
+        return error_control_name(self.error_control)
+
+    @property
+    def pending_delete(self) -> bool:
+        return self.status == "pending_delete"
+
+    @property
+    def control_set(self) -> int | None:
+        return self.origin.control_set
+
+    @property
+    def key_path(self) -> str:
+        return self.origin.key_path
+
+    @property
+    def last_write(self) -> str | None:
+        return self.origin.last_write
+
+    @property
+    def diagnostic_codes(self) -> tuple[str, ...]:
+        return tuple(d.code for d in self.diagnostics)
+
+    def to_dict(self) -> dict[str, Any]:
+        """One flat, JSON-ready mapping; provenance fields under their JSONL names."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "status": self.status,
+            "reject_reason": self.reject_reason,
+            "control_set": self.origin.control_set,
+            "control_set_source": self.control_set_source,
+            "key_path": self.origin.key_path,
+            "last_write": self.origin.last_write,
+            "last_write_filetime": self.origin.last_write_filetime,
+            "hive_path": self.origin.hive_path,
+            "hive_sha256": self.origin.hive_sha256,
+            "parser": self.origin.parser,
+            "changed_by_log_replay": self.origin.from_log,
+            "type": self.type,
+            "type_name": self.type_name,
+            "start": self.start,
+            "start_name": self.start_name,
+            "error_control": self.error_control,
+            "error_control_name": self.error_control_name,
+        }
+        for f in _PLAIN_FIELDS:
+            if f in out:
+                continue
+            value = getattr(self, f)
+            if isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            out[f] = value
+        out["triggers_raw"] = [
+            {
+                **{k: v for k, v in t.items() if k != "values"},
+                "last_write": filetime_to_iso(t.get("last_write_filetime")),
+                "values": raw_value_map(t.get("values", ())),
+            }
+            for t in self.triggers_raw
+        ]
+        out["subkey_last_writes"] = {k: filetime_to_iso(v) for k, v in self.subkey_last_writes.items()}
+        out["subkey_last_writes_filetime"] = dict(self.subkey_last_writes)
+        out["raw_values"] = raw_value_map(self.raw_values)
+        out["parameters_raw"] = raw_value_map(self.parameters_raw)
+        if self.origin.location:
+            out["location"] = dict(self.origin.location)
+        out["sources"] = dict(self.sources)
+        out["diagnostics"] = [d.to_dict() for d in self.diagnostics]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ServiceRecord:
+        """Rebuild a record from :meth:`to_dict` output (JSONL, Parquet baselines)."""
+        origin = Origin(
+            hive=HiveRef(data.get("hive_path") or "", data.get("hive_sha256") or "", data.get("location") or {}),
+            control_set=data.get("control_set"),
+            key_path=data.get("key_path") or "",
+            last_write_filetime=int(data.get("last_write_filetime") or 0),
+            parser=data.get("parser") or "",
+            from_log=bool(data.get("changed_by_log_replay", False)),
+        )
+        kwargs: dict[str, Any] = {}
+        for key in _PLAIN_FIELDS:
+            if key not in data:
+                continue
+            value = data[key]
+            if key in _TUPLE_FIELDS:
+                value = tuple(value or ())
+            kwargs[key] = value
+        kwargs["subkey_last_writes"] = dict(data.get("subkey_last_writes_filetime") or {})
+        kwargs["raw_values"] = raw_values_from_map(data.get("raw_values") or {})
+        kwargs["parameters_raw"] = raw_values_from_map(data.get("parameters_raw") or {})
+        kwargs["triggers_raw"] = tuple(
+            {
+                **{k: v for k, v in t.items() if k not in ("values", "last_write")},
+                "values": raw_values_from_map(t.get("values") or {}),
+            }
+            for t in data.get("triggers_raw") or ()
+        )
+        kwargs["sources"] = dict(data.get("sources") or {})
+        kwargs["diagnostics"] = tuple(Diagnostic.from_dict(d) for d in data.get("diagnostics") or ())
+        return cls(origin=origin, **kwargs)
+
+
+def raw_value_map(values: tuple[RawValue, ...] | list[RawValue]) -> dict[str, dict[str, Any]]:
+    """Values as ``{name: {type, hex, size}}``; a later duplicate (ci) keeps the first."""
+    out: dict[str, dict[str, Any]] = {}
+    for value in values:
+        out.setdefault(value.name, value.to_dict())
+    return out
+
+
+def raw_values_from_map(data: Mapping[str, Mapping[str, Any]]) -> tuple[RawValue, ...]:
+    out = []
+    for name, item in data.items():
+        reg_type = item.get("type", 0)
+        if isinstance(reg_type, str):
+            reg_type = REG_TYPE_NUMBERS.get(reg_type, int(reg_type.rsplit("0x", 1)[-1], 16) if "0x" in reg_type else 0)
+        out.append(
+            RawValue(
+                name,
+                int(reg_type),
+                bytes.fromhex(item.get("hex", "")),
+                item.get("reader", "cells"),
+                bool(item.get("exact", True)),
+                tuple(item.get("notes", ())),
+            )
+        )
+    return tuple(out)
+
+
+_SPECIAL = {"origin", "diagnostics", "sources", "raw_values", "parameters_raw", "triggers_raw", "subkey_last_writes"}
+_PLAIN_FIELDS = tuple(f.name for f in fields(ServiceRecord) if f.name not in _SPECIAL)
+_TUPLE_FIELDS = frozenset(f.name for f in fields(ServiceRecord) if f.default == ())

@@ -1,0 +1,472 @@
+"""Build the service records the SCM would create from the subkeys of ``Services``.
+
+One record per subkey per control set, never fewer: keys the SCM would skip come out as
+``rejected`` with a reason, keys with ``DeleteFlag`` as ``pending_delete``.
+
+References: scm-spec.md §2 (which keys become records), §3 (fields), §7.3 (ServiceDll),
+§9.2-9.4 (value rules, names, anomalies).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from hivescan.diagnostics import Diagnostic
+from hivescan.hive.model import RawValue
+from hivescan.hive.regtypes import REG_EXPAND_SZ, reg_type_name
+from hivescan.hive.tree import Key, upcase
+from hivescan.scm.constants import (
+    ACCEPTED_TYPES,
+    DRIVER_TYPES,
+    SERVICE_INTERACTIVE_PROCESS,
+    SERVICE_PKG_SERVICE,
+    USER_INSTANCE_TYPES,
+    USER_TEMPLATE_TYPES,
+    WIN32_TYPES,
+)
+from hivescan.scm.decode import decode_binary, decode_dword, decode_multi_sz, decode_string
+from hivescan.scm.record import HiveRef, Origin, ServiceRecord, Source
+
+MAX_API_NAME = 256  # service and display names (CreateService)
+
+# value name (upper case) -> record field, by how the SCM reads it (spec §3.1-3.3)
+_DWORD_FIELDS = {
+    "TYPE": "type",
+    "START": "start",
+    "ERRORCONTROL": "error_control",
+    "TAG": "tag",
+    "FAILUREACTIONSONNONCRASHFAILURES": "failure_actions_on_non_crash",
+    "DELAYEDAUTOSTART": "delayed_auto_start",
+    "SERVICESIDTYPE": "service_sid_type",
+    "PRESHUTDOWNTIMEOUT": "preshutdown_timeout_ms",
+    "LAUNCHPROTECTED": "launch_protected",
+    "USERSERVICEFLAGS": "user_service_flags",
+    "SVCHOSTSPLITDISABLE": "svchost_split_disable",
+}
+_STRING_FIELDS = {
+    "IMAGEPATH": "image_path",
+    "OBJECTNAME": "object_name",
+    "DISPLAYNAME": "display_name",
+    "DESCRIPTION": "description",
+    "GROUP": "group",
+    "FAILURECOMMAND": "failure_command",
+    "REBOOTMESSAGE": "reboot_message",
+}
+_MULTI_FIELDS = {
+    "DEPENDONSERVICE": "depend_on_service",
+    "DEPENDONGROUP": "depend_on_group",
+    "REQUIREDPRIVILEGES": "required_privileges",
+}
+_BINARY_FIELDS = {"FAILUREACTIONS": "failure_actions_hex"}
+
+
+class _Values:
+    """Case-insensitive view of one key's values that collects decoding diagnostics."""
+
+    def __init__(self, values: Sequence[RawValue], diags: list[Diagnostic], prefix: str = "") -> None:
+        by_name: dict[str, RawValue] = {}
+        for value in values:
+            name = value.name
+            by_name.setdefault(name.upper() if name.isascii() else upcase(name), value)
+        self.by_name = by_name
+        self.diags = diags
+        self.prefix = prefix
+
+    def raw(self, name: str) -> RawValue | None:
+        return self.by_name.get(name.upper())
+
+    def dword(self, name: str) -> int | None:
+        value = self.raw(name)
+        if value is None:
+            return None
+        number, diags = decode_dword(self.prefix + name, value)
+        self.diags += diags
+        return number
+
+    def string(self, name: str) -> tuple[str | None, int | None]:
+        """(effective text, registry type number)."""
+        value = self.raw(name)
+        if value is None:
+            return None, None
+        decoded, diags = decode_string(self.prefix + name, value)
+        self.diags += diags
+        return decoded.value, value.type
+
+    def multi(self, name: str) -> tuple[str, ...]:
+        value = self.raw(name)
+        if value is None:
+            return ()
+        decoded, diags = decode_multi_sz(self.prefix + name, value)
+        self.diags += diags
+        return decoded.items
+
+    def binary_hex(self, name: str) -> str | None:
+        value = self.raw(name)
+        if value is None:
+            return None
+        data, diags = decode_binary(self.prefix + name, value)
+        self.diags += diags
+        return data.hex()
+
+
+def _delete_flag(values: _Values) -> tuple[bool, int | None]:
+    """ROS's ScmIsDeleteFlagSet: any type, readable into 4 bytes; the data is ignored."""
+    raw = values.raw("DeleteFlag")
+    if raw is None:
+        return False, None
+    if len(raw.data) > 4:
+        values.diags.append(
+            Diagnostic(
+                "delete_flag_unreadable",
+                "DeleteFlag",
+                f"DeleteFlag holds {len(raw.data)} bytes; the SCM's 4-byte read fails, so it is not honoured",
+            )
+        )
+        return False, None
+    return True, int.from_bytes(raw.data.ljust(4, b"\0"), "little")
+
+
+def classify(
+    name: str, type_: int | None, start: int | None, error_control: int | None, lenient: bool
+) -> tuple[str, str | None]:
+    """Status and reject reason per spec §2.3 steps A-E (DeleteFlag is applied by the caller)."""
+    if name.startswith("{"):
+        return "rejected", "brace_name"
+    if type_ is None:
+        return "rejected", "no_type"
+    if (type_ & ~SERVICE_PKG_SERVICE) not in ACCEPTED_TYPES:
+        return "rejected", "bad_type"
+    if start is None:
+        return "rejected", "no_start"
+    if error_control is None and not lenient:
+        return "rejected", "no_errorcontrol"
+    return "database", None
+
+
+def build_service_record(
+    key: Key,
+    *,
+    hive: HiveRef,
+    control_set: int | None,
+    control_set_source: str | None = None,
+    lenient: bool = False,
+    status_override: str | None = None,
+) -> ServiceRecord:
+    """The record for one ``Services\\<name>`` key (spec §2.3, §3)."""
+    diags: list[Diagnostic] = []
+    sources: dict[str, Source] = {}
+    subkeys = key.subkeys()
+    values_list = key.values()
+    vals = _Values(values_list, diags)
+    name = key.name
+
+    # one pass over the values present: decode each known one the way the SCM reads it
+    f: dict[str, Any] = {}
+    image_path_type: int | None = None
+    for upper, value in vals.by_name.items():
+        target = _DWORD_FIELDS.get(upper)
+        if target is not None:
+            f[target], more = decode_dword(value.name, value)
+        elif (target := _STRING_FIELDS.get(upper)) is not None:
+            decoded, more = decode_string(value.name, value)
+            f[target] = decoded.value
+            sources[target] = "registry"
+            if target == "image_path":
+                image_path_type = value.type
+        elif (target := _MULTI_FIELDS.get(upper)) is not None:
+            multi, more = decode_multi_sz(value.name, value)
+            f[target] = multi.items
+        elif (target := _BINARY_FIELDS.get(upper)) is not None:
+            data, more = decode_binary(value.name, value)
+            f[target] = data.hex()
+        else:
+            continue
+        if more:
+            diags += more
+
+    type_ = f.get("type")
+    start = f.get("start")
+    error_control = f.get("error_control")
+    status, reason = classify(name, type_, start, error_control, lenient)
+    base_type = None if type_ is None else type_ & ~SERVICE_PKG_SERVICE
+    accepted = base_type in ACCEPTED_TYPES
+
+    if lenient and error_control is None and status == "database":
+        error_control = 1
+        sources["error_control"] = "default"
+        diags.append(Diagnostic("error_control_defaulted", "ErrorControl", "missing; --lenient assumed 1 (normal)"))
+    if reason == "brace_name" and accepted:
+        diags.append(Diagnostic("brace_name_with_type", "name", "a '{' key carries an accepted Type: anomalous"))
+    if status == "rejected" and reason != "bad_type" and accepted:
+        diags.append(Diagnostic("rejected_typed_key", "Type", f"rejected ({reason}) although its Type is accepted"))
+    if type_ is not None and type_ & SERVICE_PKG_SERVICE and accepted:
+        diags.append(Diagnostic("packaged_service", "Type", "SERVICE_PKG_SERVICE bit set (heuristic)", "info"))
+
+    delete_present, delete_value = _delete_flag(vals)
+    if delete_present and status == "database":
+        status = "pending_delete"
+    if status_override is not None:
+        status = status_override  # type: ignore[assignment]
+
+    object_name = f.get("object_name")
+    display_name = f.get("display_name")
+    if display_name is None:
+        display_name = name
+        sources["display_name"] = "default"
+    elif display_name == "":
+        diags.append(Diagnostic("empty_display_name", "DisplayName", "DisplayName is an empty string", "info"))
+    if object_name is None and accepted:
+        if base_type in WIN32_TYPES:
+            object_name = "LocalSystem"
+            sources["object_name"] = "default"
+        elif base_type == 0x1:
+            object_name = f"\\Driver\\{name}"
+            sources["object_name"] = "default"
+        elif base_type in (0x2, 0x8):
+            object_name = f"\\FileSystem\\{name}"
+            sources["object_name"] = "default"
+
+    special: dict[str, Key] = {}
+    for sub in subkeys:
+        upper = sub.name.upper()
+        if upper in ("PARAMETERS", "SECURITY", "TRIGGERINFO") and upper not in special:
+            special[upper] = sub
+    # svchost hosting: Parameters wins when the subkey exists, whatever it holds (§7.3)
+    params = special.get("PARAMETERS")
+    dll_holder = _Values(params.values(), diags, "Parameters\\") if params is not None else vals
+    service_dll, service_dll_type = dll_holder.string("ServiceDll")
+    service_dll_source = None
+    if service_dll is not None:
+        service_dll_source = "parameters" if params is not None else "key"
+        sources["service_dll"] = "registry"
+    if params is not None and vals.raw("ServiceDll") is not None:
+        key_level, _ = vals.string("ServiceDll")
+        diags.append(
+            Diagnostic(
+                "service_dll_conflict",
+                "ServiceDll",
+                f"ServiceDll also at key level ({key_level!r}); ignored because a Parameters subkey exists",
+                "info" if key_level == service_dll else "warning",
+            )
+        )
+    if service_dll is not None and service_dll_type != REG_EXPAND_SZ:
+        diags.append(
+            Diagnostic(
+                "service_dll_wrong_type", "ServiceDll", f"stored as {reg_type_name(service_dll_type or 0)}", "info"
+            )
+        )
+    service_main, _ = dll_holder.string("ServiceMain")
+    unload_on_stop = dll_holder.dword("ServiceDllUnloadOnStop")
+    manifest, _ = dll_holder.string("ServiceManifest")
+
+    depend_on_service = f.get("depend_on_service", ())
+    if any(item.startswith("+") for item in depend_on_service):
+        diags.append(
+            Diagnostic("group_in_depend_on_service", "DependOnService", "a '+group' entry stored in DependOnService")
+        )
+
+    security_key = special.get("SECURITY")
+    security_hex = None
+    if security_key is not None:
+        sec_vals = _Values(security_key.values(), diags, "Security\\")
+        security_hex = sec_vals.binary_hex("Security")
+
+    triggers: list[dict[str, Any]] = []
+    subkey_last_writes: dict[str, int] = {}
+    for sub in special.values():
+        subkey_last_writes[sub.name] = sub.last_write
+    trigger_key = special.get("TRIGGERINFO")
+    if trigger_key is not None:
+        for sub in trigger_key.subkeys():
+            subkey_last_writes[f"TriggerInfo\\{sub.name}"] = sub.last_write
+            triggers.append({"subkey": sub.name, "last_write_filetime": sub.last_write, "values": tuple(sub.values())})
+            diags += sub.diagnostics
+
+    _flag_anomalies(name, type_, base_type, start, error_control, object_name, display_name, sources, key, diags)
+
+    key_sd = key.security_descriptor()
+    for holder in (params, security_key, trigger_key):
+        if holder is not None:
+            diags += holder.diagnostics
+    diags = list(key.diagnostics) + diags  # reading trouble first, then decoding notes
+
+    origin = Origin(hive, control_set, key.path, key.last_write, key.parser)
+    return ServiceRecord(
+        name=name,
+        status=status,  # type: ignore[arg-type]
+        origin=origin,
+        reject_reason=reason,
+        control_set_source=control_set_source,
+        type=type_,
+        start=start,
+        error_control=error_control,
+        tag=f.get("tag"),
+        image_path=f.get("image_path"),
+        image_path_type=reg_type_name(image_path_type) if image_path_type is not None else None,
+        object_name=object_name,
+        display_name=display_name,
+        description=f.get("description"),
+        group=f.get("group"),
+        depend_on_service=depend_on_service,
+        depend_on_group=f.get("depend_on_group", ()),
+        service_dll=service_dll,
+        service_dll_source=service_dll_source,
+        service_dll_type=reg_type_name(service_dll_type) if service_dll_type is not None else None,
+        service_main=service_main,
+        service_dll_unload_on_stop=unload_on_stop,
+        service_manifest=manifest,
+        failure_command=f.get("failure_command"),
+        reboot_message=f.get("reboot_message"),
+        failure_actions_hex=f.get("failure_actions_hex"),
+        failure_actions_on_non_crash=f.get("failure_actions_on_non_crash"),
+        delayed_auto_start=f.get("delayed_auto_start"),
+        service_sid_type=f.get("service_sid_type"),
+        required_privileges=f.get("required_privileges", ()),
+        preshutdown_timeout_ms=f.get("preshutdown_timeout_ms"),
+        launch_protected=f.get("launch_protected"),
+        user_service_flags=f.get("user_service_flags"),
+        svchost_split_disable=f.get("svchost_split_disable"),
+        security_hex=security_hex,
+        triggers_raw=tuple(triggers),
+        delete_flag=delete_value,
+        subkey_names=tuple(s.name for s in subkeys),
+        subkey_last_writes=subkey_last_writes,
+        raw_values=tuple(values_list),
+        parameters_raw=tuple(params.values()) if params is not None else (),
+        key_security_hex=key_sd.hex() if key_sd is not None else None,
+        sources=sources,
+        diagnostics=tuple(diags),
+    )
+
+
+def _flag_anomalies(
+    name: str,
+    type_: int | None,
+    base_type: int | None,
+    start: int | None,
+    error_control: int | None,
+    object_name: str | None,
+    display_name: str | None,
+    sources: Mapping[str, Source],
+    key: Key,
+    diags: list[Diagnostic],
+) -> None:
+    """Record-level flags of spec §2.3 and §9.3 (the record is always kept)."""
+    if start is not None and start > 4:
+        diags.append(Diagnostic("start_out_of_range", "Start", f"Start={start} (valid 0-4); the SCM does not check"))
+    if start in (0, 1) and base_type is not None and base_type not in DRIVER_TYPES and base_type in ACCEPTED_TYPES:
+        diags.append(Diagnostic("start_invalid_for_win32", "Start", f"Start={start} is for drivers only"))
+    if error_control is not None and error_control > 3:
+        diags.append(
+            Diagnostic("error_control_out_of_range", "ErrorControl", f"ErrorControl={error_control} (valid 0-3)")
+        )
+    if (
+        type_ is not None
+        and type_ & SERVICE_INTERACTIVE_PROCESS
+        and sources.get("object_name") == "registry"
+        and (object_name or "").strip().upper() not in ("LOCALSYSTEM", ".\\LOCALSYSTEM")
+    ):
+        diags.append(
+            Diagnostic("interactive_not_localsystem", "ObjectName", f"interactive service runs as {object_name!r}")
+        )
+    if "/" in name or "\\" in name:
+        diags.append(Diagnostic("invalid_service_name", "name", "service names may not contain '/' or '\\'"))
+    if len(name) > 255:
+        diags.append(
+            Diagnostic(
+                "ros_enum_would_stop_here",
+                "name",
+                f"{len(name)}-character key name: RegEnumKeyEx with a 256-character buffer fails here",
+                "error",
+            )
+        )
+    if len(name) > MAX_API_NAME:
+        diags.append(Diagnostic("exceeds_api_limit", "name", f"{len(name)} characters (API limit {MAX_API_NAME})"))
+    if display_name is not None and len(display_name) > MAX_API_NAME:
+        diags.append(
+            Diagnostic("exceeds_api_limit", "DisplayName", f"{len(display_name)} characters (API limit {MAX_API_NAME})")
+        )
+    if not name.isascii() and key.name_raw is not None:
+        diags.append(Diagnostic("non_ascii_name", "name", f"raw name bytes {key.name_raw.hex()}", "info"))
+    if (
+        base_type in USER_TEMPLATE_TYPES | USER_INSTANCE_TYPES
+        and type_ is not None
+        and type_ & SERVICE_INTERACTIVE_PROCESS
+    ):
+        diags.append(Diagnostic("interactive_user_service", "Type", "per-user type with the interactive bit"))
+
+
+def flag_display_name_collisions(records: Sequence[ServiceRecord]) -> list[ServiceRecord]:
+    """Two records sharing a display name, or a display name equal to another's name (§9.3)."""
+    live = [r for r in records if r.status in ("database", "pending_delete")]
+    by_display: dict[str, list[ServiceRecord]] = {}
+    names = {upcase(r.name): r for r in live}
+    for rec in live:
+        if rec.display_name and rec.sources.get("display_name") == "registry":
+            by_display.setdefault(upcase(rec.display_name), []).append(rec)
+    notes: dict[int, list[Diagnostic]] = {}
+    for display, group in by_display.items():
+        if len(group) > 1:
+            others = ", ".join(r.name for r in group)
+            for rec in group:
+                notes.setdefault(id(rec), []).append(
+                    Diagnostic("display_name_collision", "DisplayName", f"shared by {others}", "info")
+                )
+        other = names.get(display)
+        if other is not None:
+            for rec in group:
+                if rec is not other:
+                    notes.setdefault(id(rec), []).append(
+                        Diagnostic(
+                            "display_name_collision", "DisplayName", f"equals the name of service {other.name}", "info"
+                        )
+                    )
+    if not notes:
+        return list(records)
+    return [replace(r, diagnostics=r.diagnostics + tuple(notes[id(r)])) if id(r) in notes else r for r in records]
+
+
+def flag_duplicate_names(records: Sequence[ServiceRecord]) -> list[ServiceRecord]:
+    seen: set[str] = set()
+    out = []
+    for rec in records:
+        upper = upcase(rec.name)
+        if upper in seen:
+            note = Diagnostic("duplicate_ci_name", "name", "another service key has the same name (ci)", "error")
+            rec = replace(rec, diagnostics=(*rec.diagnostics, note))
+        seen.add(upper)
+        out.append(rec)
+    return out
+
+
+def build_service_database(
+    services_key: Key,
+    *,
+    hive: HiveRef,
+    control_set: int | None,
+    control_set_source: str | None = None,
+    lenient: bool = False,
+) -> list[ServiceRecord]:
+    """Every subkey of ``Services`` as a record, in enumeration (hive) order."""
+    records = [
+        build_service_record(
+            key,
+            hive=hive,
+            control_set=control_set,
+            control_set_source=control_set_source,
+            lenient=lenient,
+        )
+        for key in services_key.subkeys()
+    ]
+    records = flag_duplicate_names(records)
+    return flag_display_name_collisions(records)
+
+
+__all__ = [
+    "build_service_database",
+    "build_service_record",
+    "classify",
+    "flag_display_name_collisions",
+]

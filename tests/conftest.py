@@ -1,0 +1,52 @@
+"""Shared test fixtures: real hives from ../shared (skipped when absent) and hive builders."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from hivescan.testing.regf import HiveWriter, WKey
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_HIVES = Path(os.environ.get("HIVESCAN_SHARED", ROOT.parent / "shared")) / "hives"
+FIXTURES = ROOT / "fixtures"
+
+
+def shared_hive(name: str) -> Path:
+    """A real hive from ../shared/hives, or skip the test saying why."""
+    path = SHARED_HIVES / name
+    if not path.is_file():
+        pytest.skip(f"real test hive {name} not available ({SHARED_HIVES} missing; see ../shared/hives/SOURCES.md)")
+    return path
+
+
+@pytest.fixture
+def demo_hive() -> Path:
+    return FIXTURES / "demo-SYSTEM"
+
+
+def system_root(current: int = 1, sets: tuple[int, ...] = (1,)) -> WKey:
+    """A minimal SYSTEM tree: Select plus empty ControlSetNNN\\Services keys."""
+    root = WKey("ROOT")
+    root.key("Select").set_dword("Current", current).set_dword("Default", current).set_dword(
+        "LastKnownGood", sets[0]
+    ).set_dword("Failed", 0)
+    for n in sets:
+        root.key(f"ControlSet{n:03d}\\Services")
+    return root
+
+
+@pytest.fixture
+def write_hive(tmp_path: Path) -> Callable[..., Path]:
+    """Write a WKey tree as a hive file and return its path."""
+    counter = iter(range(10_000))
+
+    def _write(root: WKey, name: str | None = None, **options: object) -> Path:
+        path = tmp_path / (name or f"SYSTEM-{next(counter)}")
+        path.write_bytes(HiveWriter(root, **options).build().data)  # type: ignore[arg-type]
+        return path
+
+    return _write
