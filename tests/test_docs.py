@@ -1,0 +1,46 @@
+"""Documentation that cannot rot: every diagnostic code and CLI command is documented."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+_EMITTERS = {"Diagnostic", "_note", "_hive_note", "_note_once", "info", "warning", "error", "diag"}
+
+
+def diagnostic_codes_in_source() -> dict[str, str]:
+    """code -> first file emitting it (literal first arguments of diagnostic constructors)."""
+    codes: dict[str, str] = {}
+    for path in sorted((ROOT / "hivescan").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            first = node.args[0]
+            if (
+                name in _EMITTERS
+                and isinstance(first, ast.Constant)
+                and isinstance(first.value, str)
+                and re.fullmatch(r"[a-z][a-z0-9_]+", first.value)
+            ):
+                codes.setdefault(first.value, str(path.relative_to(ROOT)))
+    return codes
+
+
+def documented_codes() -> set[str]:
+    text = (ROOT / "docs" / "diagnostics.md").read_text(encoding="utf-8")
+    return set(re.findall(r"^\| `([a-z0-9_]+)` \|", text, flags=re.MULTILINE))
+
+
+def test_every_diagnostic_code_is_documented() -> None:
+    missing = {c: f for c, f in diagnostic_codes_in_source().items() if c not in documented_codes()}
+    assert not missing, f"add these codes to docs/diagnostics.md: {missing}"
+
+
+def test_no_stale_diagnostic_codes_in_the_docs() -> None:
+    stale = documented_codes() - set(diagnostic_codes_in_source())
+    assert not stale, f"documented but never emitted: {sorted(stale)}"
