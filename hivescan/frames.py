@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from hivescan.scm.record import ServiceRecord
+from hivescan.textsafe import deep_escape
 
 INT_COLUMNS = [
     "control_set",
@@ -89,7 +90,7 @@ def record_row(record: ServiceRecord) -> dict[str, Any]:
         if col in row:
             row[col] = json.dumps(row[col], ensure_ascii=True, sort_keys=True)
     row.setdefault("location", "{}")
-    return row
+    return {key: deep_escape(value) for key, value in row.items()}
 
 
 def services_frame(records: Iterable[ServiceRecord]) -> pd.DataFrame:

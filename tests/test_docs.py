@@ -21,6 +21,18 @@ def diagnostic_codes_in_source() -> dict[str, str]:
             func = node.func
             name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
             first = node.args[0]
+            if (  # cell-reader notes: notes.append(f"code: message")
+                name == "append"
+                and isinstance(func, ast.Attribute)
+                and isinstance(func.value, ast.Name)
+                and func.value.id == "notes"
+            ):
+                head = first.values[0] if isinstance(first, ast.JoinedStr) and first.values else first
+                if isinstance(head, ast.Constant) and isinstance(head.value, str):
+                    match = re.match(r"([a-z][a-z0-9]*_[a-z0-9_]+): ", head.value)
+                    if match:
+                        codes.setdefault(match.group(1), str(path.relative_to(ROOT)))
+                continue
             if (
                 name in _EMITTERS
                 and isinstance(first, ast.Constant)

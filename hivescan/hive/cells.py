@@ -267,7 +267,7 @@ class Cells:
         if size_field & 0x80000000:
             size = size_field & 0x7FFFFFFF
             if size > 4:
-                notes.append(f"inline data claims {size} bytes; only 4 can be stored inline")
+                notes.append(f"value_inline_oversized: inline data claims {size} bytes; only 4 can be stored inline")
                 size = 4
             return data_off.to_bytes(4, "little")[:size], size_field & 0x7FFFFFFF, True, False, notes
         size = size_field
@@ -275,13 +275,13 @@ class Cells:
             return b"", 0, False, False, notes
         want = min(size, self.max_value_bytes)
         if want < size:
-            notes.append(f"value_truncated_by_tool: {size} bytes declared, first {want} read")
+            notes.append(f"value_truncated_by_tool: {size} bytes declared, the first {want} read (max_value_bytes)")
         start, end, _ = self.cell(data_off, allow_free=allow_free)
         if size > BIG_DATA_SEGMENT and self.minor_version >= 4 and self.data[start : start + 2] == b"db":
             return self._big_data(start, end, size, want, notes, allow_free), size, False, True, notes
         avail = end - start
         if want > avail:
-            notes.append(f"data cell holds {avail} bytes of the {size} declared")
+            notes.append(f"value_data_short: the data cell holds {avail} bytes of the {size} declared")
             want = avail
         return self.data[start : start + want], size, False, False, notes
 
@@ -303,5 +303,5 @@ class Cells:
             chunks.append(self.data[ss : ss + take])
             got += take
         if got < want:
-            notes.append(f"big-data segments hold {got} bytes of the {size} declared")
+            notes.append(f"value_data_short: the big-data segments hold {got} bytes of the {size} declared")
         return b"".join(chunks)

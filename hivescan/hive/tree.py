@@ -189,19 +189,30 @@ class HiveReader:
         self._stack = ExitStack()
         self._path: Path | None = None
         self._backends: dict[str, Backend | None] = {}
+        self._cells_backend = _CellsOnly()
         self._check_layout()
         order = [backend] + [b for b in BACKEND_ORDER if b != backend]
         self._order = order
-        primary = None
+        primary: Backend | None = None
+        root: Child | None = None
         for name in order:
-            primary = self._backend(name)
-            if primary is not None:
-                break
-        if primary is None:
+            candidate = self._backend(name)
+            if candidate is None:
+                continue
+            try:
+                root = candidate.root()
+            except BackendError as exc:
+                self._hive_note("backend_failed", f"{name} could not read the root key: {exc}")
+                continue
+            primary = candidate
+            break
+        if primary is None or root is None:
             self.close()
             raise HiveDamaged(f"{source.path}: no parser could read the root key")
         self.primary = primary
-        self._root = self._make_key(primary.root(), primary, "", frozenset(), is_root=True)
+        if root.cell_offset is None:  # the library hides it; the base block names it
+            root = Child(root.name, self.base.root_cell_offset, root.last_write, root.handle)
+        self._root = self._make_key(root, primary, "", frozenset(), is_root=True)
         if self._root._nk is None and primary.name == "regipy-rs":
             self._hive_note("root_cell_unverified", "the root key cell could not be checked", "warning")
 
@@ -263,6 +274,8 @@ class HiveReader:
         return self._path
 
     def _backend(self, name: str) -> Backend | None:
+        if name == "cells":
+            return self._cells_backend
         if name in self._backends:
             return self._backends[name]
         backend: Backend | None = None
@@ -309,11 +322,25 @@ class HiveReader:
         own = frozenset({child.cell_offset}) if child.cell_offset is not None else frozenset()
         return Key(self, name, path, last_write, child.cell_offset, backend.name, child.handle, nk, ancestors | own)
 
+    def _pair_offsets(self, parent: Key, listed: list[Child]) -> list[Child]:
+        """Give offsets to children of a library that hides them (regipy): it walks the same
+        subkey list in the same order, so entry i is the cell the list names at position i."""
+        if parent._nk is None or all(c.cell_offset is not None for c in listed):
+            return listed
+        try:
+            offsets = self.cells.subkey_offsets(parent._nk.subkey_list)
+        except CellError:
+            return listed
+        if len(offsets) != len(listed):
+            return listed
+        return [Child(c.name, off, c.last_write, c.handle) for c, off in zip(listed, offsets, strict=True)]
+
     def _valid_children(self, parent: Key, listed: list[Child]) -> tuple[list[Child], list[str], bool]:
         """Children that are real key cells, the problems found, and whether they were verifiable."""
         valid: list[Child] = []
         problems: list[str] = []
         verified = True
+        listed = self._pair_offsets(parent, listed)
         for index, child in enumerate(listed):
             if child.cell_offset is None:
                 verified = False  # the library hides offsets: nothing to check against
@@ -386,6 +413,25 @@ class HiveReader:
             )
         return keys
 
+    def _cells_children(self, parent: Key) -> tuple[str, list[Child], list[str], bool, Backend] | None:
+        """Last resort: list the subkeys entry by entry from the cells. The libraries give up
+        on a whole list when one entry is unreadable (e.g. cut off by truncation); this keeps
+        every sibling that can still be read."""
+        assert parent._nk is not None
+        try:
+            offsets = self.cells.subkey_offsets(parent._nk.subkey_list)
+        except CellError:
+            return None
+        children = [Child("", off, None, None) for off in offsets]
+        valid, problems, _ = self._valid_children(parent, children)
+        named = []
+        for child in valid:
+            offset = child.cell_offset
+            assert offset is not None  # every entry here came with its offset
+            nk = self.cells.nk(offset)  # checked by _valid_children
+            named.append(Child(nk.name, offset, nk.last_write, None))
+        return ("cells", named, problems, True, self._cells_backend)
+
     def _list_subkeys_checked(self, parent: Key) -> list[Key]:
         declared = parent.declared_subkey_count
         Attempt = tuple[str, list[Child], list[str], bool, Backend]
@@ -412,8 +458,14 @@ class HiveReader:
             attempts.append((name, valid, problems, verified, backend))
             if verified and (declared is None or len(valid) >= declared):
                 break  # complete and checked: no need to ask another parser
+        best_verified = max((len(a[1]) for a in attempts if a[3]), default=-1)
+        if parent._nk is not None and (declared is None or best_verified < declared):
+            own = self._cells_children(parent)
+            if own is not None and len(own[1]) > best_verified:
+                attempts.append(own)
+        # a parser whose answer cannot be checked never overrules one whose answer was checked
         verified_attempts = [a for a in attempts if a[3]]
-        pool = verified_attempts if any(a[1] for a in verified_attempts) else attempts
+        pool = verified_attempts or attempts
         if not pool:
             parent._note("subkeys_unreadable", "", "no parser could list the subkeys: " + "; ".join(errors), "error")
             self._hive_note("subkeys_unreadable", f"{parent.path or '(root)'}: subkeys could not be listed", "error")
@@ -486,6 +538,10 @@ class HiveReader:
             out = self._fallback_values(key, out)
         seen: set[str] = set()
         for value in out:
+            if value.exact:  # what the cell reader had to do (re-encoded values are noted by the decoders)
+                for note in value.notes:
+                    code, _, message = note.partition(": ")
+                    key._note(code, value.name, message, "error")
             name = value.name
             upper = name.upper() if name.isascii() else upcase(name)
             if upper in seen:
@@ -521,6 +577,22 @@ class HiveReader:
                 )
                 return have + extra
         return have
+
+
+class _CellsOnly(Backend):
+    """Stands in as the "backend" of keys hivescan listed from the cells itself; it has no
+    handles, so their subkeys are asked of the libraries by path, then of the cells."""
+
+    name = "cells"
+
+    def root(self) -> Child:
+        raise BackendError("no root through the cells-only lister")
+
+    def children(self, handle: Any) -> list[Child]:
+        raise BackendError("cells-only keys are listed by the tree itself")
+
+    def values(self, handle: Any) -> list[RawValue]:
+        raise BackendError("values of cells-only keys come from the cell reader")
 
 
 def open_reader(path: str | os.PathLike[str], **options: Any) -> HiveReader:

@@ -12,6 +12,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
+from hivescan.textsafe import escape_surrogates
+
 
 class OutputFormat(StrEnum):
     table = "table"
@@ -55,6 +57,8 @@ def _cell(value: Any) -> Any:
         return ""
     if isinstance(value, list | tuple | dict):
         return dumps(value)
+    if isinstance(value, str):
+        return escape_surrogates(value)
     return value
 
 

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from hivescan.render.formats import OutputError, OutputFormat, text_output, write_csv, write_json, write_jsonl
 from hivescan.scm.record import ServiceRecord
+from hivescan.textsafe import escape_surrogates
 
 _STATUS_STYLE = {"database": "", "pending_delete": "yellow", "rejected": "dim", "deleted": "magenta"}
 _SHORT_TYPE = {
@@ -52,14 +53,19 @@ def services_table(records: Sequence[ServiceRecord], *, title: str | None = None
         status = rec.status if rec.reject_reason is None else f"{rec.status} ({rec.reject_reason})"
         notes = ", ".join(sorted({d.code for d in rec.diagnostics if d.level != "info"}))
         table.add_row(
-            rec.name,
-            status,
-            str(rec.control_set) if rec.control_set is not None else "",
-            _SHORT_TYPE.get(rec.type_name or "", rec.type_name or ""),
-            rec.start_name or "",
-            image,
-            (rec.last_write or "")[:19].replace("T", " "),
-            notes,
+            *(
+                escape_surrogates(cell)
+                for cell in (
+                    rec.name,
+                    status,
+                    str(rec.control_set) if rec.control_set is not None else "",
+                    _SHORT_TYPE.get(rec.type_name or "", rec.type_name or ""),
+                    rec.start_name or "",
+                    image,
+                    (rec.last_write or "")[:19].replace("T", " "),
+                    notes,
+                )
+            ),
             style=_STATUS_STYLE.get(rec.status, ""),
         )
     return table

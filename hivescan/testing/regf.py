@@ -406,10 +406,19 @@ class HiveWriter:
         )
         return bins.alloc(payload + name_bytes)
 
-    def _subkey_list(self, bins: _Bins, children: list[tuple[str, int]]) -> int:
-        kind = self.subkey_list
+    def _reserve_subkey_list(self, bins: _Bins, count: int) -> tuple[int, list[int]]:
+        """Reserve the list cell(s) for ``count`` subkeys before the subkeys are written, so a
+        parent's structures come before its children's (as in hives Windows saves): a
+        truncated file then loses later keys, not the root's list."""
+        width = 4 if self.subkey_list == "li" else 8
+        if self.subkey_list == "ri":
+            sizes = [min(self.ri_leaf_size, count - i) for i in range(0, count, self.ri_leaf_size)]
+            leaves = [bins.reserve(4 + 8 * n) for n in sizes]
+            return bins.reserve(4 + 4 * len(leaves)), leaves
+        return bins.reserve(4 + width * count), []
 
-        def leaf(entries: list[tuple[str, int]], leaf_kind: str) -> int:
+    def _fill_subkey_list(self, bins: _Bins, head: int, leaves: list[int], children: list[tuple[str, int]]) -> None:
+        def leaf_bytes(entries: list[tuple[str, int]], leaf_kind: str) -> bytes:
             if leaf_kind == "li":
                 body = b"".join(struct.pack("<I", off) for _, off in entries)
             elif leaf_kind == "lf":
@@ -418,14 +427,15 @@ class HiveWriter:
                 )
             else:
                 body = b"".join(struct.pack("<II", off, name_hash(name)) for name, off in entries)
-            return bins.alloc(leaf_kind.encode() + struct.pack("<H", len(entries)) + body)
+            return leaf_kind.encode() + struct.pack("<H", len(entries)) + body
 
-        if kind == "ri":
-            leaves = [
-                leaf(children[i : i + self.ri_leaf_size], "lh") for i in range(0, len(children), self.ri_leaf_size)
-            ]
-            return bins.alloc(b"ri" + struct.pack("<H", len(leaves)) + b"".join(struct.pack("<I", x) for x in leaves))
-        return leaf(children, kind)
+        if self.subkey_list == "ri":
+            for index, leaf in enumerate(leaves):
+                chunk = children[index * self.ri_leaf_size : (index + 1) * self.ri_leaf_size]
+                bins.put(leaf, leaf_bytes(chunk, "lh"))
+            bins.put(head, b"ri" + struct.pack("<H", len(leaves)) + b"".join(struct.pack("<I", x) for x in leaves))
+        else:
+            bins.put(head, leaf_bytes(children, self.subkey_list))
 
     def _key(self, bins: _Bins, key: WKey, parent: int, path: str, is_root: bool, refs: dict[int, int]) -> int:
         owned: list[int] = []
@@ -454,6 +464,7 @@ class HiveWriter:
         live = [k for k in key.subkeys if not k.deleted]
         if self.sort_subkeys:
             live = sorted(live, key=lambda k: _sort_key(k.name))
+        slist_off, leaves = self._reserve_subkey_list(bins, len(live)) if live else (0xFFFFFFFF, [])
         child_entries = []
         for sub in live:
             sub_path = f"{path}\\{sub.name}" if path else sub.name
@@ -468,7 +479,8 @@ class HiveWriter:
                 for off in freed_owner:
                     if off not in self._sk.values():
                         bins.free(off)
-        slist_off = self._subkey_list(bins, child_entries) if child_entries else 0xFFFFFFFF
+        if child_entries:
+            self._fill_subkey_list(bins, slist_off, leaves, child_entries)
 
         flags = key.flags | (KEY_COMP_NAME if compressed else 0)
         if is_root:

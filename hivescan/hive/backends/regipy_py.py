@@ -23,8 +23,11 @@ class RegipyBackend(Backend):
             raise BackendError(f"{type(exc).__name__}: {exc}"[:300]) from exc
 
     def root(self) -> Child:
-        root = self._hive.root
-        return Child(root.name, None, int(root.header.last_modified), root)
+        try:
+            root = self._hive.root
+            return Child(root.name, None, int(root.header.last_modified), root)
+        except Exception as exc:
+            raise BackendError(f"{type(exc).__name__}: {exc}"[:300]) from exc
 
     def children(self, handle: Any) -> list[Child]:
         try:

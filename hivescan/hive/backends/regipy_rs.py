@@ -35,11 +35,14 @@ class RegipyRsBackend(Backend):
             raise BackendError(str(exc)) from exc
 
     def _child(self, nk: Any) -> Child:
-        header = nk.header
-        return Child(nk.name, nk.offset - _NK_OFFSET_BIAS, header.last_modified, nk)
+        # the name and time are taken from hivescan's own cell parse when the cell checks out
+        return Child(nk.name, nk.offset - _NK_OFFSET_BIAS, None, nk)
 
     def root(self) -> Child:
-        return self._child(self._root)
+        try:
+            return self._child(self._root)
+        except (self._mod.ParsingError, ValueError, OverflowError, UnicodeError) as exc:
+            raise BackendError(str(exc)[:300]) from exc
 
     def children(self, handle: Any) -> list[Child]:
         try:
