@@ -190,6 +190,7 @@ class Cells:
         out: list[RawValue] = []
         problems: list[str] = []
         data, size, unpack_vk, unpack_i32 = self.data, self.size, _VK.unpack_from, _I32.unpack_from
+        new = tuple.__new__  # RawValue(...) without its Python-level __new__: thousands per hive
         for index, off in enumerate(self.value_offsets(nk)):
             start = BASE_BLOCK_SIZE + off
             fast = False
@@ -208,14 +209,15 @@ class Cells:
                         if size_field & 0x80000000:
                             if (size_field & 0x7FFFFFFF) <= 4:
                                 value = data_off.to_bytes(4, "little")[: size_field & 0x7FFFFFFF]
-                                out.append(RawValue(name, reg_type, value))
+                                out.append(new(RawValue, (name, reg_type, value, "cells", True, ())))
                                 fast = True
                         elif size_field <= BIG_DATA_SEGMENT and size_field <= self.max_value_bytes:
                             d_start = BASE_BLOCK_SIZE + data_off
                             if not data_off % 8 and d_start + 4 <= size:
                                 (d_raw,) = unpack_i32(data, d_start)
                                 if d_raw < 0 and d_start - d_raw <= size and size_field <= -d_raw - 4:
-                                    out.append(RawValue(name, reg_type, data[d_start + 4 : d_start + 4 + size_field]))
+                                    value = data[d_start + 4 : d_start + 4 + size_field]
+                                    out.append(new(RawValue, (name, reg_type, value, "cells", True, ())))
                                     fast = True
             if fast:
                 continue

@@ -120,13 +120,8 @@ class Key:
 
     def security_descriptor(self) -> bytes | None:
         """The key's own registry security (its sk cell), raw."""
-        if self._nk is None or self._nk.security == NO_OFFSET:
-            return None
-        try:
-            return self.reader.cells.security(self._nk.security)
-        except CellError as exc:
-            self._note("key_security_unreadable", "", str(exc))
-            return None
+        hexed = self.reader.security_hex(self)
+        return bytes.fromhex(hexed) if hexed is not None else None
 
     # -- subkeys
 
@@ -190,6 +185,7 @@ class HiveReader:
         self._path: Path | None = None
         self._backends: dict[str, Backend | None] = {}
         self._cells_backend = _CellsOnly()
+        self._sk_cache: dict[int, str | CellError] = {}
         self._check_layout()
         order = [backend] + [b for b in BACKEND_ORDER if b != backend]
         self._order = order
@@ -241,6 +237,24 @@ class HiveReader:
         for part in [p for p in path.split("\\") if p]:
             node = node.subkey(part) if node else None
         return node
+
+    def security_hex(self, key: Key) -> str | None:
+        """Hex of a key's security descriptor. sk cells are shared by many keys (a few
+        dozen descriptors for thousands of keys), so each is read and hexed once."""
+        nk = key._nk
+        if nk is None or nk.security == NO_OFFSET:
+            return None
+        cached = self._sk_cache.get(nk.security)
+        if cached is None:
+            try:
+                cached = self.cells.security(nk.security).hex()
+            except CellError as exc:
+                cached = exc
+            self._sk_cache[nk.security] = cached
+        if isinstance(cached, CellError):
+            key._note("key_security_unreadable", "", str(cached))
+            return None
+        return cached
 
     # -- internals
 

@@ -286,58 +286,53 @@ def build_service_record(
 
     _flag_anomalies(name, type_, base_type, start, error_control, object_name, display_name, sources, key, diags)
 
-    key_sd = key.security_descriptor()
     for holder in (params, security_key, trigger_key):
         if holder is not None:
             diags += holder.diagnostics
     diags = list(key.diagnostics) + diags  # reading trouble first, then decoding notes
 
     origin = Origin(hive, control_set, key.path, key.last_write, key.parser)
+    # Only fields that hold something are passed: a frozen dataclass with ~50 keyword
+    # arguments costs three times as much to build, and this runs once per service.
+    out: dict[str, Any] = {k: v for k, v in f.items() if v is not None and v != ()}
+    out["type"], out["start"], out["error_control"] = type_, start, error_control
+    if image_path_type is not None:
+        out["image_path_type"] = reg_type_name(image_path_type)
+    if object_name is not None:
+        out["object_name"] = object_name
+    out["display_name"] = display_name
+    if service_dll is not None:
+        out["service_dll"], out["service_dll_source"] = service_dll, service_dll_source
+    if service_dll_type is not None:
+        out["service_dll_type"] = reg_type_name(service_dll_type)
+    for field_name, present in (
+        ("service_main", service_main),
+        ("service_dll_unload_on_stop", unload_on_stop),
+        ("service_manifest", manifest),
+        ("security_hex", security_hex),
+        ("delete_flag", delete_value),
+        ("key_security_hex", key.reader.security_hex(key)),
+    ):
+        if present is not None:
+            out[field_name] = present
+    if triggers:
+        out["triggers_raw"] = tuple(triggers)
+    if subkeys:
+        out["subkey_names"] = tuple([s.name for s in subkeys])
+        out["subkey_last_writes"] = subkey_last_writes
+    if values_list:
+        out["raw_values"] = tuple(values_list)
+    if params is not None:
+        out["parameters_raw"] = tuple(params.values())
     return ServiceRecord(
         name=name,
         status=status,  # type: ignore[arg-type]
         origin=origin,
         reject_reason=reason,
         control_set_source=control_set_source,
-        type=type_,
-        start=start,
-        error_control=error_control,
-        tag=f.get("tag"),
-        image_path=f.get("image_path"),
-        image_path_type=reg_type_name(image_path_type) if image_path_type is not None else None,
-        object_name=object_name,
-        display_name=display_name,
-        description=f.get("description"),
-        group=f.get("group"),
-        depend_on_service=depend_on_service,
-        depend_on_group=f.get("depend_on_group", ()),
-        service_dll=service_dll,
-        service_dll_source=service_dll_source,
-        service_dll_type=reg_type_name(service_dll_type) if service_dll_type is not None else None,
-        service_main=service_main,
-        service_dll_unload_on_stop=unload_on_stop,
-        service_manifest=manifest,
-        failure_command=f.get("failure_command"),
-        reboot_message=f.get("reboot_message"),
-        failure_actions_hex=f.get("failure_actions_hex"),
-        failure_actions_on_non_crash=f.get("failure_actions_on_non_crash"),
-        delayed_auto_start=f.get("delayed_auto_start"),
-        service_sid_type=f.get("service_sid_type"),
-        required_privileges=f.get("required_privileges", ()),
-        preshutdown_timeout_ms=f.get("preshutdown_timeout_ms"),
-        launch_protected=f.get("launch_protected"),
-        user_service_flags=f.get("user_service_flags"),
-        svchost_split_disable=f.get("svchost_split_disable"),
-        security_hex=security_hex,
-        triggers_raw=tuple(triggers),
-        delete_flag=delete_value,
-        subkey_names=tuple(s.name for s in subkeys),
-        subkey_last_writes=subkey_last_writes,
-        raw_values=tuple(values_list),
-        parameters_raw=tuple(params.values()) if params is not None else (),
-        key_security_hex=key_sd.hex() if key_sd is not None else None,
         sources=sources,
         diagnostics=tuple(diags),
+        **out,
     )
 
 

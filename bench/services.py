@@ -1,0 +1,196 @@
+"""Benchmark the service-database rebuild against raw parser walks, in one run.
+
+    python bench/services.py [HIVE] [--repeat N] [--synthetic N_SERVICES]
+
+Prints the median time of each task on the same hive and the ratios to the raw regipy-rs
+walk, then appends one row to ``bench/results/services.csv`` (commit, machine, figures):
+
+* hivescan full rebuild -- ``open_hive`` + ``services("all")`` (every record of every control
+  set, decoded, validated, with provenance; includes reading and hashing the file);
+* raw regipy-rs walk -- regipy's Rust-backed API (``regipy.registry_rs.RegistryHive``): open,
+  then ``recurse_subkeys`` over every ControlSetNNN\\Services with values;
+* raw python-registry walk -- the same walk with python-registry (values' raw data);
+* regipy services plugin -- regipy's own ``services`` plugin on the pure-Python parser;
+* ``hivescan services HIVE --format jsonl`` as a whole process (Python start-up included).
+
+Without HIVE it uses ../shared/hives/win10-dirty-SYSTEM when present, else builds a synthetic
+hive with the project's regf writer (``--synthetic``, default 2,000 services).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_HIVE = ROOT.parent / "shared" / "hives" / "win10-dirty-SYSTEM"
+
+
+def median_time(task: Callable[[], object], repeat: int) -> tuple[float, object]:
+    result: object = None
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = task()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def hivescan_rebuild(path: Path) -> int:
+    import hivescan
+
+    with hivescan.open_hive(path) as hive:
+        records = hive.services("all")
+        _ = records[0].origin.hive_sha256 if records else hive.sha256  # the hash is part of the job
+        return len(records)
+
+
+def regipy_rs_walk(path: Path) -> int:
+    from regipy.registry_rs import RegistryHive
+
+    hive = RegistryHive(str(path))
+    count = 0
+    for cs in hive.root.iter_subkeys():
+        if not re.fullmatch(r"(?i)controlset\d{3}", cs.name):
+            continue
+        services = cs.get_subkey("Services", raise_on_missing=False) or cs.get_subkey(
+            "services", raise_on_missing=False
+        )
+        if services is None:
+            continue
+        for _ in hive.recurse_subkeys(nk_record=services, as_json=True):
+            count += 1
+    return count
+
+
+def python_registry_walk(path: Path) -> int:
+    from Registry import Registry
+
+    reg = Registry.Registry(str(path))
+    count = 0
+
+    def walk(key: object) -> None:
+        nonlocal count
+        count += 1
+        for value in key.values():  # type: ignore[attr-defined]
+            value.raw_data()
+        for sub in key.subkeys():  # type: ignore[attr-defined]
+            walk(sub)
+
+    for cs in reg.root().subkeys():
+        if re.fullmatch(r"(?i)controlset\d{3}", cs.name()):
+            for sub in cs.subkeys():
+                if sub.name().lower() == "services":
+                    walk(sub)
+    return count
+
+
+def regipy_plugin(path: Path) -> int:
+    from regipy.plugins.system.services import ServicesPlugin
+    from regipy.registry import RegistryHive
+
+    plugin = ServicesPlugin(RegistryHive(str(path)), as_json=True)
+    plugin.run()
+    return sum(len(v.get("services", [])) for v in plugin.entries.values())
+
+
+def cli_jsonl(path: Path) -> int:
+    done = subprocess.run(
+        [sys.executable, "-m", "hivescan", "services", str(path), "--format", "jsonl", "-q"],
+        capture_output=True,
+        check=True,
+    )
+    return done.stdout.count(b"\n")
+
+
+def synthetic_hive(services: int) -> Path:
+    from hivescan.testing.regf import HiveWriter, WKey
+
+    root = WKey("ROOT")
+    root.key("Select").set_dword("Current", 1).set_dword("Default", 1).set_dword("LastKnownGood", 1)
+    for i in range(services):
+        svc = root.key(f"ControlSet001\\Services\\Svc{i:05d}")
+        svc.set_dword("Type", 0x20).set_dword("Start", 2 + i % 3).set_dword("ErrorControl", 1)
+        svc.set_expand_sz("ImagePath", r"%SystemRoot%\system32\svchost.exe -k netsvcs -p")
+        svc.set_sz("DisplayName", f"@%SystemRoot%\\system32\\svc{i}.dll,-100").set_sz("ObjectName", "LocalSystem")
+        svc.set_multi_sz("DependOnService", ["RpcSs"]).set_binary("FailureActions", bytes(44))
+        svc.key("Parameters").set_expand_sz("ServiceDll", f"%SystemRoot%\\system32\\svc{i}.dll")
+        svc.key("Security").set_binary("Security", bytes(range(120)))
+    fd, name = tempfile.mkstemp(prefix="hivescan-bench-", suffix=".hive")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(HiveWriter(root, subkey_list="ri").build().data)
+    return Path(name)
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("hive", nargs="?", type=Path)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--slow-repeat", type=int, default=3, help="repeats for the pure-Python plugin and the CLI")
+    parser.add_argument("--synthetic", type=int, default=2000)
+    args = parser.parse_args()
+    path = args.hive or (DEFAULT_HIVE if DEFAULT_HIVE.is_file() else synthetic_hive(args.synthetic))
+    size = path.stat().st_size
+    print(f"hive: {path} ({size / 1e6:.1f} MB)   machine: {platform.machine()}, {os.cpu_count()} cores")
+
+    tasks: list[tuple[str, Callable[[Path], int], int]] = [
+        ("raw regipy-rs walk", regipy_rs_walk, args.repeat),
+        ("hivescan full rebuild", hivescan_rebuild, args.repeat),
+        ("raw python-registry walk", python_registry_walk, args.repeat),
+        ("regipy services plugin (pure Python)", regipy_plugin, args.slow_repeat),
+        ("hivescan services --format jsonl (process)", cli_jsonl, args.slow_repeat),
+    ]
+    results: dict[str, float] = {}
+    for label, task, repeat in tasks:
+        task(path)  # warm the page cache and imports
+        seconds, count = median_time(lambda t=task: t(path), repeat)
+        results[label] = seconds
+        print(f"  {label:<44} {seconds * 1000:9.1f} ms   ({count} keys/records, median of {repeat})")
+    base = results["raw regipy-rs walk"]
+    print("ratios to the raw regipy-rs walk:")
+    for label, seconds in results.items():
+        print(f"  {label:<44} {seconds / base:7.2f}x")
+
+    out = ROOT / "bench" / "results" / "services.csv"
+    out.parent.mkdir(exist_ok=True)
+    new = not out.exists()
+    with out.open("a", newline="") as fh:
+        writer = csv.writer(fh)
+        if new:
+            writer.writerow(["date", "commit", "machine", "hive", "bytes", *[f"{k} (ms)" for k in results]])
+        writer.writerow(
+            [
+                datetime.now(UTC).isoformat(timespec="seconds"),
+                git_commit(),
+                f"{platform.machine()}/{os.cpu_count()}cores",
+                path.name,
+                size,
+                *[f"{v * 1000:.1f}" for v in results.values()],
+            ]
+        )
+    print(f"appended to {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
