@@ -56,3 +56,18 @@ def test_every_diagnostic_code_is_documented() -> None:
 def test_no_stale_diagnostic_codes_in_the_docs() -> None:
     stale = documented_codes() - set(diagnostic_codes_in_source())
     assert not stale, f"documented but never emitted: {sorted(stale)}"
+
+
+def test_cli_reference_is_current() -> None:
+    from hivescan.clidoc import render
+
+    current = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert current == render(), "docs/cli.md is stale: run `python -m hivescan.clidoc > docs/cli.md`"
+
+
+def test_every_command_appears_in_the_readme() -> None:
+    from hivescan.clidoc import command_names
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in command_names() if name not in readme]
+    assert not missing, f"document these commands in README.md: {missing}"
