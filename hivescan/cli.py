@@ -152,8 +152,20 @@ def services(
     output: OutputOpt = None,
     status: Annotated[
         list[str] | None,
-        typer.Option("--status", help="only these statuses (database, pending_delete, rejected); repeatable"),
+        typer.Option(
+            "--status", help="only these statuses (database, pending_delete, rejected, deleted, orphaned); repeatable"
+        ),
     ] = None,
+    deleted: Annotated[
+        bool,
+        typer.Option(
+            "--deleted", help="also service keys recovered from free cells (deleted) and unreachable cells (orphaned)"
+        ),
+    ] = False,
+    unattributed: Annotated[
+        bool,
+        typer.Option("--unattributed", help="with --deleted: also deleted service-like keys whose parent key is lost"),
+    ] = False,
     lenient: Annotated[
         bool, typer.Option("--lenient", help="build records for keys without ErrorControl (assumes 1)")
     ] = False,
@@ -175,6 +187,8 @@ def services(
         raise typer.BadParameter("table, json, jsonl, csv or parquet", param_hint="--format") from None
     with hivescan.open_hive(hive, backend=parser) as opened:
         records = opened.services(control_set, lenient=lenient)
+        if deleted or unattributed:
+            records += opened.deleted_services(control_set, unattributed=unattributed, lenient=lenient)
         warnings = opened.hive_diagnostics()
     if status:
         records = [r for r in records if r.status in set(status)]
