@@ -94,7 +94,9 @@ def load_history(
     if regback:
         copy = regback_path(hive_path)
         if copy is not None and copy.stat().st_size == 0:
-            diags.append(Diagnostic("regback_empty", "", f"{copy} is empty (Windows 10 1803+ no longer fills RegBack)", "info"))
+            diags.append(
+                Diagnostic("regback_empty", "", f"{copy} is empty (Windows 10 1803+ no longer fills RegBack)", "info")
+            )
         elif copy is not None:
             try:
                 with open_hive(copy, **open_options) as old:

@@ -70,7 +70,15 @@ def events_table(history: History) -> Table:
         image = record.image_path if record is not None else None
         before, after = (image, None) if event.kind == "disappeared" else (None, image)
         table.add_row(
-            event.name, event.kind, event.snapshot.label, prev, "image_path", _short(before), _short(after), when, style=style
+            event.name,
+            event.kind,
+            event.snapshot.label,
+            prev,
+            "image_path",
+            _short(before),
+            _short(after),
+            when,
+            style=style,
         )
     return table
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, replace
 from hivescan.diagnostics import Diagnostic
 from hivescan.hive.recover import FoundKey, KeyScan, RecoveredKey
 from hivescan.hive.tree import upcase
-from hivescan.scm.compare import changed_fields
+from hivescan.scm.compare import FieldChange, changed_fields
 from hivescan.scm.controlsets import control_set_name
 from hivescan.scm.record import HiveRef, ServiceRecord
 from hivescan.scm.services import build_service_record
@@ -201,11 +201,15 @@ def _record(
     )
 
 
-def _describe(changes: Sequence[object]) -> str:
+def _clip(value: object, width: int = 100) -> str:
+    text = "(absent)" if value is None else str(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _describe(changes: Sequence[FieldChange]) -> str:
     parts = []
     for change in list(changes)[:6]:
-        before, after = getattr(change, "before", None), getattr(change, "after", None)
-        parts.append(f"{getattr(change, 'field', '?')}: live {after!r:.80} / deleted {before!r:.80}")
+        parts.append(f"{change.field}: live {_clip(change.after)} / deleted {_clip(change.before)}")
     more = f"; ... {len(changes) - 6} more" if len(changes) > 6 else ""
     return "; ".join(parts) + more
 
