@@ -86,6 +86,7 @@ class ServiceEvent:
         return record.last_write if record is not None else None
 
     def to_dict(self) -> dict[str, Any]:
+        record = self.after if self.after is not None else self.before
         return {
             "name": self.name,
             "event": self.kind,
@@ -94,9 +95,9 @@ class ServiceEvent:
             "previous": self.previous.label if self.previous is not None else None,
             "previous_time": self.previous.time if self.previous is not None else None,
             "key_last_write": self.key_last_write,
-            "key_path": (self.after or self.before).key_path if (self.after or self.before) else None,
+            "key_path": record.key_path if record is not None else None,
             "hive_sha256": self.snapshot.hive_sha256,
-            "image_path": (self.after or self.before).image_path if (self.after or self.before) else None,
+            "image_path": record.image_path if record is not None else None,
             "changes": [c.to_dict() for c in self.changes],
         }
 

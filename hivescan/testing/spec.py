@@ -37,8 +37,9 @@ with one of ``sz``, ``expand_sz``, ``multi_sz``, ``dword``, ``qword``, ``binary`
 forms also take ``tail`` (text hidden after the NUL) and ``terminate: false``.
 Key forms: ``values``, ``keys`` (subkeys), ``last_write``, ``class_name``, ``deleted``
 (written then freed, unlinked), ``deleted_copies`` (services only: a list of key specs
-written as deleted keys of the same name next to the live one), ``security`` (``{owner, group, dacl: [{type, flags, mask,
-sid}], sacl: ...}``, ``hex``, or ``sddl`` when :mod:`hivescan.testing.sddl` is available).
+written as deleted keys of the same name next to the live one), ``security``
+(``{owner, group, dacl: [{type, flags, mask, sid}], sacl: ...}``, ``hex``, or ``sddl`` when
+:mod:`hivescan.testing.sddl` is available).
 """
 
 from __future__ import annotations

@@ -7,11 +7,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES, shared_hive
 
 import hivescan
 from hivescan.scm.record import ServiceRecord
 from hivescan.testing.spec import build_from_spec, load_spec
-from conftest import FIXTURES, shared_hive
 
 SPEC = FIXTURES / "deleted-SYSTEM.yaml"
 
