@@ -47,11 +47,7 @@ def regback_path(hive_path: str | os.PathLike[str]) -> Path | None:
 
 def hive_snapshots(hive: SystemHive, source: SnapshotSource, label: str) -> list[Snapshot]:
     """One snapshot per control set of an open hive."""
-    roles: dict[int, list[str]] = {}
-    for role in ("current", "default", "lkg", "failed"):
-        number = hive.select.get(role)
-        if number:
-            roles.setdefault(number, []).append(role)
+    roles = hive.roles()
     out = []
     base = hive.reader.base
     for number in hive.existing.numbers:
@@ -67,7 +63,7 @@ def hive_snapshots(hive: SystemHive, source: SnapshotSource, label: str) -> list
                 hive_last_written=base.last_written,
                 control_set_last_write=key.last_write if key is not None else None,
                 records=records,
-                roles=tuple(roles.get(number, ())),
+                roles=roles.get(number, ()),
             )
         )
     return out

@@ -194,12 +194,17 @@ class SystemHive:
         name = self.existing.sets.get(number)
         return self.reader.root().subkey(name) if name else None
 
-    def control_sets(self) -> list[ControlSetInfo]:
-        roles: dict[int, list[str]] = {}
+    def roles(self) -> dict[int, tuple[str, ...]]:
+        """Control set number -> the Select values naming it (current, default, lkg, failed)."""
+        roles: dict[int, tuple[str, ...]] = {}
         for role in ("current", "default", "lkg", "failed"):
             number = self.select.get(role)
             if number:
-                roles.setdefault(number, []).append(role)
+                roles[number] = (*roles.get(number, ()), role)
+        return roles
+
+    def control_sets(self) -> list[ControlSetInfo]:
+        roles = self.roles()
         out = []
         for number in self.existing.numbers:
             key = self.control_set_key(number)

@@ -17,7 +17,20 @@ from hivescan.snapshots import History
 _EVENT_STYLE = {"appeared": "green", "changed": "yellow", "disappeared": "red", "present": "dim"}
 
 
+def _readable(value: Any) -> Any:
+    """Raw value changes ({type, hex}) as text or numbers for people; JSON/CSV keep the hex."""
+    if isinstance(value, dict) and set(value) == {"type", "hex"}:
+        data = bytes.fromhex(value["hex"])
+        if value["type"] in ("REG_SZ", "REG_EXPAND_SZ", "REG_MULTI_SZ") and not len(data) % 2:
+            return f"{value['type']} " + repr(data.decode("utf-16-le", "backslashreplace").rstrip("\0"))
+        if value["type"] == "REG_DWORD" and len(data) == 4:
+            return f"REG_DWORD {int.from_bytes(data, 'little')}"
+        return f"{value['type']} {value['hex']}"
+    return value
+
+
 def _short(value: Any, width: int = 70) -> str:
+    value = _readable(value)
     if value is None:
         return "-"
     text = value if isinstance(value, str) else dumps(value)
