@@ -201,7 +201,12 @@ class HiveReader:
             self.close()
             raise HiveDamaged(f"{source.path}: no parser could read the root key")
         self.primary = primary
-        self._root = self._make_key(primary.root(), primary, "", frozenset(), is_root=True)
+        try:
+            root_child = primary.root()
+        except BackendError as exc:
+            self.close()
+            raise HiveDamaged(f"{source.path}: {primary.name} could not read the root key: {exc}") from exc
+        self._root = self._make_key(root_child, primary, "", frozenset(), is_root=True)
         if self._root._nk is None and primary.name == "regipy-rs":
             self._hive_note("root_cell_unverified", "the root key cell could not be checked", "warning")
 

@@ -29,7 +29,10 @@ class PythonRegistryBackend(Backend):
         return Child(key.name(), nk.offset() - 4096 - 4, nk.unpack_qword(0x4), key)
 
     def root(self) -> Child:
-        return self._child(self._root)
+        try:
+            return self._child(self._root)
+        except Exception as exc:  # a damaged root name raises UnicodeDecodeError inside the library
+            raise BackendError(f"{type(exc).__name__}: {exc}"[:300]) from exc
 
     def children(self, handle: Any) -> list[Child]:
         try:
