@@ -11,7 +11,13 @@ from rich.table import Table
 from hivescan.render.formats import OutputError, OutputFormat, text_output, write_csv, write_json, write_jsonl
 from hivescan.scm.record import ServiceRecord
 
-_STATUS_STYLE = {"database": "", "pending_delete": "yellow", "rejected": "dim", "deleted": "magenta"}
+_STATUS_STYLE = {
+    "database": "",
+    "pending_delete": "yellow",
+    "rejected": "dim",
+    "deleted": "magenta",
+    "orphaned": "magenta",
+}
 _SHORT_TYPE = {
     "kernel_driver": "kernel",
     "file_system_driver": "fs",

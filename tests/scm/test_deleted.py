@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, shared_hive
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import hivescan
+from hivescan.errors import HivescanError
+from hivescan.hive.source import HiveSource
 from hivescan.scm.record import ServiceRecord
 from hivescan.testing.spec import build_from_spec, load_spec
 
@@ -177,3 +181,22 @@ def test_a_key_deleted_by_hivex_comes_back(tmp_path: Path) -> None:
     assert evil.display_name == "Evil Service"
     assert evil.recovery_confidence == "medium"
     assert "recovered_values_by_proximity" in evil.diagnostic_codes
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.tuples(st.integers(4096, 16_383), st.binary(min_size=1, max_size=12)), min_size=1, max_size=25))
+def test_recovery_on_mutated_hives_never_raises(patches: list[tuple[int, bytes]]) -> None:
+    """Damage anywhere in the bins: recovery gives records or diagnostics, never a traceback."""
+    data = bytearray(build_from_spec(load_spec(SPEC)).data)
+    for offset, blob in patches:
+        data[offset : offset + len(blob)] = blob
+    try:
+        hive = hivescan.open_hive(HiveSource.from_bytes(bytes(data), "mutated"))
+    except HivescanError:
+        return  # too damaged to open: a clear error, not a crash
+    with hive:
+        for rec in hive.deleted_services(unattributed=True):
+            rec.to_dict()
+        hive.info()
