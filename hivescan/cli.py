@@ -152,8 +152,20 @@ def services(
     output: OutputOpt = None,
     status: Annotated[
         list[str] | None,
-        typer.Option("--status", help="only these statuses (database, pending_delete, rejected); repeatable"),
+        typer.Option(
+            "--status", help="only these statuses (database, pending_delete, rejected, deleted, orphaned); repeatable"
+        ),
     ] = None,
+    deleted: Annotated[
+        bool,
+        typer.Option(
+            "--deleted", help="also service keys recovered from free cells (deleted) and unreachable cells (orphaned)"
+        ),
+    ] = False,
+    unattributed: Annotated[
+        bool,
+        typer.Option("--unattributed", help="with --deleted: also deleted service-like keys whose parent key is lost"),
+    ] = False,
     lenient: Annotated[
         bool, typer.Option("--lenient", help="build records for keys without ErrorControl (assumes 1)")
     ] = False,
@@ -175,11 +187,54 @@ def services(
         raise typer.BadParameter("table, json, jsonl, csv or parquet", param_hint="--format") from None
     with hivescan.open_hive(hive, backend=parser) as opened:
         records = opened.services(control_set, lenient=lenient)
+        if deleted or unattributed:
+            records += opened.deleted_services(control_set, unattributed=unattributed, lenient=lenient)
         warnings = opened.hive_diagnostics()
     if status:
         records = [r for r in records if r.status in set(status)]
     _warn_hive(list(warnings), quiet)
     write_services(records, out_format, output, title=f"{hive} - {len(records)} service records")
+
+
+@app.command()
+@handle_errors
+def history(
+    hive: HivePath,
+    older: Annotated[
+        list[Path] | None,
+        typer.Argument(help="older copies of the same hive (e.g. from shadow copies or backups)", show_default=False),
+    ] = None,
+    history_paths: Annotated[
+        list[Path] | None, typer.Option("--history", help="an older copy of the hive; repeatable")
+    ] = None,
+    regback: Annotated[
+        bool, typer.Option("--regback/--no-regback", help="use RegBack/<name> next to the hive when present")
+    ] = True,
+    show_all: Annotated[bool, typer.Option("--all", help="also list every service of the oldest snapshot")] = False,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, jsonl or csv")] = "table",
+    output: OutputOpt = None,
+    parser: ParserOpt = "regipy-rs",
+    quiet: QuietOpt = False,
+) -> None:
+    """When each service appeared, changed (fields before/after) and disappeared across snapshots:
+    every control set of HIVE, its RegBack copy and older copies, ordered by time.
+
+    Example: hivescan history ./config/SYSTEM --history ./vss1/SYSTEM -f jsonl
+    """
+    from hivescan.render.formats import OutputFormat
+    from hivescan.render.history import write_history
+    from hivescan.snapshots import load_history
+
+    try:
+        out_format = OutputFormat(fmt.lower())
+    except ValueError:
+        raise typer.BadParameter("table, json, jsonl or csv", param_hint="--format") from None
+    if out_format is OutputFormat.parquet:
+        raise typer.BadParameter("table, json, jsonl or csv", param_hint="--format")
+    paths = list(older or []) + list(history_paths or [])
+    result = load_history(hive, paths, regback=regback, include_present=show_all, backend=parser)
+    _warn_hive(list(result.diagnostics), quiet)
+    write_history(result, out_format, output)
 
 
 def main() -> None:

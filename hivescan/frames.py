@@ -36,6 +36,7 @@ INT_COLUMNS = [
     "delete_flag",
     "last_write_filetime",
     "diagnostic_count",
+    "recovery_cell_offset",
 ]
 CATEGORY_COLUMNS = [
     "name",
@@ -51,6 +52,8 @@ CATEGORY_COLUMNS = [
     "parser",
     "hive_path",
     "hive_sha256",
+    "recovery_confidence",
+    "recovered_status",
 ]
 JSON_COLUMNS = ["triggers_raw", "subkey_last_writes", "subkey_last_writes_filetime", "sources", "location"]
 RAW_VALUE_COLUMNS = ["raw_values", "parameters_raw"]

@@ -16,7 +16,7 @@ from hivescan.diagnostics import Diagnostic
 from hivescan.errors import ControlSetError, HiveDamaged, WrongHiveType
 from hivescan.hive.kind import guess_kind, looks_like_system
 from hivescan.hive.source import HiveSource
-from hivescan.hive.tree import HiveReader, Key
+from hivescan.hive.tree import HiveReader, Key, upcase
 from hivescan.scm.controlsets import (
     ExistingSets,
     Resolution,
@@ -29,6 +29,10 @@ from hivescan.scm.controlsets import (
 )
 from hivescan.scm.record import HiveRef, ServiceRecord
 from hivescan.scm.services import build_service_database
+
+if TYPE_CHECKING:
+    from hivescan.hive.recover import KeyScan
+    from hivescan.scm.deleted import Recovery
 from hivescan.timeutil import filetime_to_iso
 
 if TYPE_CHECKING:
@@ -75,6 +79,7 @@ class HiveInfo:
     parser: str
     location: dict[str, str] = field(default_factory=dict)
     diagnostics: tuple[Diagnostic, ...] = ()
+    recovered_services: dict[str, int] | None = None  # status -> records rebuilt from free/orphaned cells
 
     @property
     def checksum_ok(self) -> bool:
@@ -100,6 +105,7 @@ class HiveInfo:
             "current_control_set_link": self.current_control_set_link,
             "parser": self.parser,
             "location": self.location,
+            "recovered_services": self.recovered_services,
             "diagnostics": [d.to_dict() for d in self.diagnostics],
         }
 
@@ -132,6 +138,8 @@ class SystemHive:
             raise WrongHiveType(f"{source.path}: {kind}")
         self._own_diagnostics: list[Diagnostic] = []
         self._hive_ref: HiveRef | None = None
+        self._key_scan: KeyScan | None = None
+        self._recoveries: dict[tuple[bool, bool], Recovery] = {}
         select_key = root.subkey("Select")
         self.select: SelectValues
         self.select, diags = read_select(select_key.values() if select_key is not None else None)
@@ -186,12 +194,17 @@ class SystemHive:
         name = self.existing.sets.get(number)
         return self.reader.root().subkey(name) if name else None
 
-    def control_sets(self) -> list[ControlSetInfo]:
-        roles: dict[int, list[str]] = {}
+    def roles(self) -> dict[int, tuple[str, ...]]:
+        """Control set number -> the Select values naming it (current, default, lkg, failed)."""
+        roles: dict[int, tuple[str, ...]] = {}
         for role in ("current", "default", "lkg", "failed"):
             number = self.select.get(role)
             if number:
-                roles.setdefault(number, []).append(role)
+                roles[number] = (*roles.get(number, ()), role)
+        return roles
+
+    def control_sets(self) -> list[ControlSetInfo]:
+        roles = self.roles()
         out = []
         for number in self.existing.numbers:
             key = self.control_set_key(number)
@@ -209,12 +222,21 @@ class SystemHive:
 
     # -- the service database
 
-    def services(self, control_set: str | int = "current", *, lenient: bool = False) -> list[ServiceRecord]:
+    def services(
+        self, control_set: str | int = "current", *, lenient: bool = False, deleted: bool = False
+    ) -> list[ServiceRecord]:
         """Records of every Services subkey in the chosen control set(s), in hive order.
 
         ``control_set``: current (default), default, lkg, failed, all, or a number.
+        ``deleted``: append the records of :meth:`deleted_services` for the same sets.
         Raises ControlSetError when nothing can be chosen.
         """
+        records = self._live_services(control_set, lenient=lenient)
+        if deleted:
+            records += self.deleted_services(control_set, lenient=lenient)
+        return records
+
+    def _live_services(self, control_set: str | int, *, lenient: bool) -> list[ServiceRecord]:
         try:
             resolution = self.resolve(control_set)
         except ValueError as exc:
@@ -244,21 +266,85 @@ class SystemHive:
             self._note_once(diag.code, diag.message)
         return records
 
-    def services_frame(self, control_set: str | int = "current", *, lenient: bool = False) -> pd.DataFrame:
+    def services_frame(
+        self, control_set: str | int = "current", *, lenient: bool = False, deleted: bool = False
+    ) -> pd.DataFrame:
         """The records as one typed pandas DataFrame (see :mod:`hivescan.frames`)."""
         from hivescan.frames import services_frame
 
-        return services_frame(self.services(control_set, lenient=lenient))
+        return services_frame(self.services(control_set, lenient=lenient, deleted=deleted))
 
-    def _note_once(self, code: str, message: str) -> None:
+    # -- deleted and orphaned services (hivescan/scm/deleted.py)
+
+    def key_scan(self) -> KeyScan:
+        """Every key record in the bins, live or not (built on first use, then kept)."""
+        if self._key_scan is None:
+            from hivescan.hive.recover import KeyScan
+
+            self._key_scan = KeyScan(self.source.data, self.reader.base, self.reader.cells)
+        return self._key_scan
+
+    def recovery(self, *, unattributed: bool = False, lenient: bool = False) -> Recovery:
+        """Service keys rebuilt from free cells (deleted) and unreachable cells (orphaned),
+        every control set, plus hive-level notes. Runs only when asked: it scans the whole hive."""
+        cache_key = (unattributed, lenient)
+        if cache_key not in self._recoveries:
+            from hivescan.scm.deleted import LiveServices, recover_services
+
+            live: dict[int, LiveServices] = {}
+            for number in self.existing.numbers:
+                cs_key = self.control_set_key(number)
+                services = cs_key.subkey("Services") if cs_key is not None else None
+                if services is None:
+                    live[number] = LiveServices(None, frozenset(), {})
+                    continue
+                subkeys = services.subkeys()
+                records = self._live_services(number, lenient=lenient)
+                live[number] = LiveServices(
+                    services.cell_offset,
+                    frozenset(k.cell_offset for k in subkeys if k.cell_offset is not None),
+                    {upcase(r.name): r for r in records},
+                    all(k.cell_offset is not None for k in subkeys),
+                )
+            self._recoveries[cache_key] = recover_services(
+                self.key_scan(), hive=self.hive_ref, live=live, unattributed=unattributed, lenient=lenient
+            )
+        return self._recoveries[cache_key]
+
+    def deleted_services(
+        self, control_set: str | int = "all", *, unattributed: bool = False, lenient: bool = False
+    ) -> list[ServiceRecord]:
+        """Deleted and orphaned service records of the chosen control set(s) (default: all).
+
+        ``unattributed``: also service-like deleted keys whose parent chain is lost
+        (control_set None; they are only counted otherwise).
+        """
+        try:
+            resolution = self.resolve(control_set)
+        except ValueError as exc:
+            raise ControlSetError(str(exc)) from exc
+        chosen = {c.number for c in resolution.chosen}
+        recovery = self.recovery(unattributed=unattributed, lenient=lenient)
+        for diag in recovery.diagnostics:
+            self._note_once(diag.code, diag.message, diag.level)
+        return [r for r in recovery.records if r.control_set in chosen or r.control_set is None]
+
+    def _note_once(self, code: str, message: str, level: str = "warning") -> None:
         if not any(d.code == code and d.message == message for d in self._own_diagnostics):
-            self._own_diagnostics.append(Diagnostic(code, "", message))
+            self._own_diagnostics.append(Diagnostic(code, "", message, level))  # type: ignore[arg-type]
 
     # -- summary
 
-    def info(self) -> HiveInfo:
+    def info(self, *, recover: bool = True) -> HiveInfo:
+        """The hive summary; ``recover`` also counts deleted/orphaned service keys (a full scan)."""
         base = self.reader.base
         sets = tuple(self.control_sets())
+        recovered = None
+        if recover:
+            recovery = self.recovery()
+            recovered = {status: recovery.counts.get(status, 0) for status in ("deleted", "orphaned")}
+            for diag in recovery.diagnostics:
+                self._note_once(diag.code, diag.message, diag.level)
         return HiveInfo(
             path=self.source.path,
             sha256=self.source.sha256,
@@ -278,6 +364,7 @@ class SystemHive:
             parser=self.reader.primary.name,
             location=dict(self.source.location),
             diagnostics=tuple(self.hive_diagnostics()),
+            recovered_services=recovered,
         )
 
     def hive_diagnostics(self) -> list[Diagnostic]:

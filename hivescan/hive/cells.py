@@ -159,9 +159,9 @@ class Cells:
         raw = self.data[start : min(end, start + nk.class_length)]
         return decode_name(raw, False)
 
-    def security(self, sk_offset: int) -> bytes:
+    def security(self, sk_offset: int, *, allow_free: bool = False) -> bytes:
         """The self-relative security descriptor held by an sk cell."""
-        start, end, _ = self.cell(sk_offset)
+        start, end, _ = self.cell(sk_offset, allow_free=allow_free)
         if end - start < 20 or self.data[start : start + 2] != b"sk":
             raise CellError(f"cell at 0x{sk_offset:x} is not a security record")
         (length,) = struct.unpack_from("<I", self.data, start + 16)

@@ -1,9 +1,11 @@
-"""Plain data read from a hive: values with their exact bytes."""
+"""Plain data read from a hive: values with their exact bytes, and the view of a key."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import NamedTuple, Protocol
 
+from hivescan.diagnostics import Diagnostic
 from hivescan.hive.regtypes import reg_type_name
 
 
@@ -38,3 +40,27 @@ class RawValue(NamedTuple):
         if self.notes:
             out["notes"] = list(self.notes)
         return out
+
+
+class KeyView(Protocol):
+    """What the record builder needs of a key: a live :class:`hivescan.hive.tree.Key` or a
+    key rebuilt from free or orphaned cells (:class:`hivescan.hive.recover.RecoveredKey`)."""
+
+    name: str
+    path: str
+    last_write: int
+    parser: str
+    diagnostics: list[Diagnostic]
+
+    @property
+    def name_raw(self) -> bytes | None: ...
+
+    def subkeys(self) -> Sequence[KeyView]: ...
+
+    def values(self) -> Sequence[RawValue]: ...
+
+    def security_descriptor(self) -> bytes | None: ...
+
+    def security_hex(self) -> str | None:
+        """Hex of :meth:`security_descriptor` (live keys cache it per shared sk cell)."""
+        ...

@@ -120,8 +120,11 @@ class Key:
 
     def security_descriptor(self) -> bytes | None:
         """The key's own registry security (its sk cell), raw."""
-        hexed = self.reader.security_hex(self)
+        hexed = self.security_hex()
         return bytes.fromhex(hexed) if hexed is not None else None
+
+    def security_hex(self) -> str | None:
+        return self.reader.security_hex(self)
 
     # -- subkeys
 

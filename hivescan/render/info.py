@@ -27,6 +27,10 @@ def print_info(info: HiveInfo, console: Console) -> None:
         ("parser", info.parser),
         ("Select", ", ".join(f"{k}={'-' if v is None else v}" for k, v in info.select.items())),
     ]
+    if info.recovered_services is not None:
+        deleted, orphaned = info.recovered_services.get("deleted", 0), info.recovered_services.get("orphaned", 0)
+        hint = " (list them: hivescan services HIVE --deleted -c all)" if deleted or orphaned else ""
+        rows.append(("recovered service keys", f"{deleted} deleted, {orphaned} orphaned{hint}"))
     if info.current_control_set_link is not None:
         rows.append(("CurrentControlSet link", f"ControlSet{info.current_control_set_link:03d}"))
     for key, value in info.location.items():

@@ -12,7 +12,13 @@ from hivescan.render.formats import OutputError, OutputFormat, text_output, writ
 from hivescan.scm.record import ServiceRecord
 from hivescan.textsafe import escape_surrogates
 
-_STATUS_STYLE = {"database": "", "pending_delete": "yellow", "rejected": "dim", "deleted": "magenta"}
+_STATUS_STYLE = {
+    "database": "",
+    "pending_delete": "yellow",
+    "rejected": "dim",
+    "deleted": "magenta",
+    "orphaned": "magenta",
+}
 _SHORT_TYPE = {
     "kernel_driver": "kernel",
     "file_system_driver": "fs",

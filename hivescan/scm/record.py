@@ -21,7 +21,7 @@ from hivescan.hive.regtypes import REG_TYPE_NUMBERS
 from hivescan.scm.constants import error_control_name, start_name, type_name
 from hivescan.timeutil import filetime_to_datetime, filetime_to_iso
 
-Status = Literal["database", "pending_delete", "rejected", "deleted"]
+Status = Literal["database", "pending_delete", "rejected", "deleted", "orphaned"]
 Source = Literal["registry", "default", "derived"]
 
 
@@ -150,6 +150,13 @@ class ServiceRecord:
     raw_values: tuple[RawValue, ...] = ()  # every value of the key, exact bytes
     parameters_raw: tuple[RawValue, ...] = ()  # every value of Parameters
     key_security_hex: str | None = None  # the service key's own registry security (sk cell)
+
+    # deleted services (hivescan/scm/deleted.py): set on records rebuilt from free or orphaned cells only
+    recovery_confidence: str | None = None  # high | medium | low
+    recovery_reasons: tuple[str, ...] = ()  # the checks behind the confidence, passed and failed
+    recovery_cell_offset: int | None = None  # the nk cell the record was rebuilt from (hive-bins relative)
+    recovered_status: str | None = None  # the status the key would have had if it were live
+    differs_from_live: tuple[str, ...] = ()  # fields that differ from the live key of the same name
 
     sources: Mapping[str, Source] = field(default_factory=dict)
     diagnostics: tuple[Diagnostic, ...] = ()

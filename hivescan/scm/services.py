@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from hivescan.diagnostics import Diagnostic
-from hivescan.hive.model import RawValue
+from hivescan.hive.model import KeyView, RawValue
 from hivescan.hive.regtypes import REG_EXPAND_SZ, reg_type_name
 from hivescan.hive.tree import Key, upcase
 from hivescan.scm.constants import (
@@ -146,7 +146,7 @@ def classify(
 
 
 def build_service_record(
-    key: Key,
+    key: KeyView,
     *,
     hive: HiveRef,
     control_set: int | None,
@@ -154,7 +154,11 @@ def build_service_record(
     lenient: bool = False,
     status_override: str | None = None,
 ) -> ServiceRecord:
-    """The record for one ``Services\\<name>`` key (spec §2.3, §3)."""
+    """The record for one ``Services\\<name>`` key (spec §2.3, §3).
+
+    ``key`` is a live key or one recovered from free/orphaned cells (hivescan.scm.deleted):
+    both are decoded by the same rules.
+    """
     diags: list[Diagnostic] = []
     sources: dict[str, Source] = {}
     subkeys = key.subkeys()
@@ -228,7 +232,7 @@ def build_service_record(
             object_name = f"\\FileSystem\\{name}"
             sources["object_name"] = "default"
 
-    special: dict[str, Key] = {}
+    special: dict[str, KeyView] = {}
     for sub in subkeys:
         upper = sub.name.upper()
         if upper in ("PARAMETERS", "SECURITY", "TRIGGERINFO") and upper not in special:
@@ -311,7 +315,7 @@ def build_service_record(
         ("service_manifest", manifest),
         ("security_hex", security_hex),
         ("delete_flag", delete_value),
-        ("key_security_hex", key.reader.security_hex(key)),
+        ("key_security_hex", key.security_hex()),
     ):
         if present is not None:
             out[field_name] = present
@@ -345,7 +349,7 @@ def _flag_anomalies(
     object_name: str | None,
     display_name: str | None,
     sources: Mapping[str, Source],
-    key: Key,
+    key: KeyView,
     diags: list[Diagnostic],
 ) -> None:
     """Record-level flags of spec §2.3 and §9.3 (the record is always kept)."""

@@ -36,8 +36,10 @@ with one of ``sz``, ``expand_sz``, ``multi_sz``, ``dword``, ``qword``, ``binary`
 ``link`` (REG_LINK text), or ``{type: REG_X | number, hex: ...}`` for exact raw bytes; string
 forms also take ``tail`` (text hidden after the NUL) and ``terminate: false``.
 Key forms: ``values``, ``keys`` (subkeys), ``last_write``, ``class_name``, ``deleted``
-(written then freed, unlinked), ``security`` (``{owner, group, dacl: [{type, flags, mask,
-sid}], sacl: ...}``, ``hex``, or ``sddl`` when :mod:`hivescan.testing.sddl` is available).
+(written then freed, unlinked), ``deleted_copies`` (services only: a list of key specs
+written as deleted keys of the same name next to the live one), ``security``
+(``{owner, group, dacl: [{type, flags, mask, sid}], sacl: ...}``, ``hex``, or ``sddl`` when
+:mod:`hivescan.testing.sddl` is available).
 """
 
 from __future__ import annotations
@@ -176,7 +178,8 @@ def encode_security(spec: Any, where: str) -> bytes:
 
 def _apply_key(node: WKey, spec: Mapping[str, Any] | None, where: str, default_time: int) -> None:
     spec = spec or {}
-    unknown = set(spec) - {"values", "keys", "last_write", "class_name", "deleted", "security", "note", "flags"}
+    allowed = {"values", "keys", "last_write", "class_name", "deleted", "security", "note", "flags", "deleted_copies"}
+    unknown = set(spec) - allowed
     if unknown:
         raise SpecError(f"{where}: unknown key field(s) {sorted(unknown)}")
     if "last_write" in spec:
@@ -250,6 +253,10 @@ def build_tree(spec: Mapping[str, Any]) -> tuple[WKey, dict[str, Any]]:
             node = services.key(str(name))
             node.last_write = default_time
             _apply_key(node, svc, f"{cs_name}\\Services\\{name}", default_time)
+            for index, copy_spec in enumerate((svc or {}).get("deleted_copies") or []):
+                twin = WKey(str(name), last_write=default_time, deleted=True)
+                _apply_key(twin, copy_spec, f"{cs_name}\\Services\\{name} (deleted copy {index})", default_time)
+                services.subkeys.append(twin)
     options: dict[str, Any] = {}
     if "file_name" in hive:
         options["file_name"] = str(hive.pop("file_name"))

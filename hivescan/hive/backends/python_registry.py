@@ -31,7 +31,7 @@ class PythonRegistryBackend(Backend):
     def root(self) -> Child:
         try:
             return self._child(self._root)
-        except Exception as exc:
+        except Exception as exc:  # a damaged root name raises UnicodeDecodeError inside the library
             raise BackendError(f"{type(exc).__name__}: {exc}"[:300]) from exc
 
     def children(self, handle: Any) -> list[Child]:

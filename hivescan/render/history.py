@@ -1,0 +1,137 @@
+"""Render a service history: snapshots, then one row per event (per changed field in CSV)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from hivescan.history import ServiceEvent
+from hivescan.render.formats import OutputError, OutputFormat, dumps, text_output, write_csv, write_json, write_jsonl
+from hivescan.render.services import console_for
+from hivescan.snapshots import History
+
+_EVENT_STYLE = {"appeared": "green", "changed": "yellow", "disappeared": "red", "present": "dim"}
+
+
+def _readable(value: Any) -> Any:
+    """Raw value changes ({type, hex}) as text or numbers for people; JSON/CSV keep the hex."""
+    if isinstance(value, dict) and set(value) == {"type", "hex"}:
+        data = bytes.fromhex(value["hex"])
+        if value["type"] in ("REG_SZ", "REG_EXPAND_SZ", "REG_MULTI_SZ") and not len(data) % 2:
+            return f"{value['type']} " + repr(data.decode("utf-16-le", "backslashreplace").rstrip("\0"))
+        if value["type"] == "REG_DWORD" and len(data) == 4:
+            return f"REG_DWORD {int.from_bytes(data, 'little')}"
+        return f"{value['type']} {value['hex']}"
+    return value
+
+
+def _short(value: Any, width: int = 70) -> str:
+    value = _readable(value)
+    if value is None:
+        return "-"
+    text = value if isinstance(value, str) else dumps(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def snapshots_table(history: History) -> Table:
+    table = Table(title="snapshots (oldest first)", header_style="bold")
+    for col in ("#", "snapshot", "source", "roles", "services", "hive last written", "set last write", "sha256"):
+        table.add_column(col, overflow="fold")
+    for index, snap in enumerate(history.snapshots, 1):
+        d = snap.to_dict()
+        table.add_row(
+            str(index),
+            snap.label,
+            snap.source,
+            ", ".join(snap.roles) or "-",
+            str(len(snap.records)),
+            (d["hive_last_written"] or "-")[:19].replace("T", " "),
+            (d["control_set_last_write"] or "-")[:19].replace("T", " "),
+            snap.hive_sha256[:12],
+        )
+    return table
+
+
+def events_table(history: History) -> Table:
+    table = Table(title=f"{len(history.events)} service events", header_style="bold", show_lines=False)
+    for col in ("service", "event", "snapshot", "compared with", "field", "before", "after", "key last write"):
+        table.add_column(col, overflow="fold")
+    for event in history.events:
+        style = _EVENT_STYLE.get(event.kind, "")
+        prev = event.previous.label if event.previous is not None else "-"
+        when = (event.key_last_write or "-")[:19].replace("T", " ")
+        if event.kind == "changed":
+            for i, change in enumerate(event.changes):
+                first = i == 0
+                table.add_row(
+                    event.name if first else "",
+                    event.kind if first else "",
+                    event.snapshot.label if first else "",
+                    prev if first else "",
+                    change.field,
+                    _short(change.before),
+                    _short(change.after),
+                    when if first else "",
+                    style=style,
+                )
+            continue
+        record = event.after if event.after is not None else event.before
+        image = record.image_path if record is not None else None
+        before, after = (image, None) if event.kind == "disappeared" else (None, image)
+        table.add_row(
+            event.name,
+            event.kind,
+            event.snapshot.label,
+            prev,
+            "image_path",
+            _short(before),
+            _short(after),
+            when,
+            style=style,
+        )
+    return table
+
+
+def _flat_rows(events: tuple[ServiceEvent, ...]) -> Iterator[dict[str, Any]]:
+    """CSV: one row per changed field (appeared/disappeared: one row, no field)."""
+    for event in events:
+        base = event.to_dict()
+        changes = base.pop("changes")
+        if not changes:
+            yield {**base, "field": None, "before": None, "after": None}
+        for change in changes:
+            yield {**base, **change}
+
+
+def write_history(history: History, fmt: OutputFormat, output: Path | None, *, console: Console | None = None) -> None:
+    if fmt is OutputFormat.parquet:
+        raise OutputError("history is written as table, json, jsonl or csv")
+    if fmt is OutputFormat.table:
+        if output is None:
+            con = console or console_for()
+        else:
+            con = Console(file=output.open("w", encoding="utf-8"), width=200, no_color=True)
+        con.print(snapshots_table(history))
+        con.print(events_table(history))
+        if output is not None:
+            con.file.close()
+        return
+    with text_output(output) as out:
+        if fmt is OutputFormat.json:
+            doc = {
+                "snapshots": [s.to_dict() for s in history.snapshots],
+                "events": [e.to_dict() for e in history.events],
+                "diagnostics": [d.to_dict() for d in history.diagnostics],
+            }
+            out.write(dumps(doc) + "\n")
+        elif fmt is OutputFormat.jsonl:
+            write_jsonl((e.to_dict() for e in history.events), out)
+        elif fmt is OutputFormat.csv:
+            write_csv(_flat_rows(history.events), out)
+
+
+__all__ = ["events_table", "snapshots_table", "write_history", "write_json"]
