@@ -151,6 +151,10 @@ class ServiceRecord:
     parameters_raw: tuple[RawValue, ...] = ()  # every value of Parameters
     key_security_hex: str | None = None  # the service key's own registry security (sk cell)
 
+    # transaction-log replay (issue 4; hive/logs.py, scm/logdiff.py): JSONL names of the fields
+    # the replay changed against the primary file alone; ("new",) for a key only in the logs
+    log_replay_changes: tuple[str, ...] = ()
+
     sources: Mapping[str, Source] = field(default_factory=dict)
     diagnostics: tuple[Diagnostic, ...] = ()
 
