@@ -815,27 +815,33 @@ def _replay_old(
         diags.append(warning("log_entry_corrupt", chosen.path, f"{chosen.name}: {why}"))
         rejected.append(Rejected(chosen.path, entry.sequence, 0, why))
         return ReplayResult(True, None, "old", (), tuple(rejected), (), None, recovered, tuple(all_logs), tuple(diags))
-    bad_bin = _first_bad_dirty_bin(primary, chosen, entry)
-    pages = [p for p in entry.pages if bad_bin is None or p.offset < bad_bin]
-    if bad_bin is not None:
-        kept = len(pages)
+    image = bytearray(primary)
+    if len(image) < need:
+        image.extend(bytes(need - len(image)))
+    pages = list(entry.pages)
+    _write_pages(image, chosen.data, pages)
+    _starts, broken = _bin_starts(image, entry.hive_bins_size)
+    if broken is not None and any(p.offset <= broken < p.offset + p.size for p in pages):
+        # the kernel checks each dirty hive bin and stops at the first invalid one
+        pages = [PageRef(p.offset, min(p.size, broken - p.offset), p.log_offset) for p in pages if p.offset < broken]
+        image = bytearray(primary)
+        if len(image) < need:
+            image.extend(bytes(need - len(image)))
+        _write_pages(image, chosen.data, pages)
         diags.append(
             warning(
                 "log_hbin_invalid",
                 chosen.path,
-                f"{chosen.name}: the dirty pages at hive-bins offset 0x{bad_bin:x} hold an invalid hive-bin header; "
-                f"recovery stops there ({kept} of {len(entry.pages)} page runs applied)",
+                f"{chosen.name}: the dirty pages make the hive bin at offset 0x{broken:x} invalid; recovery stops "
+                f"there ({sum(p.size for p in pages):,} of {entry.page_bytes:,} bytes applied)",
             )
         )
-        rejected.append(Rejected(chosen.path, entry.sequence, 0, f"page runs from 0x{bad_bin:x} on: invalid hive bin"))
-    image = bytearray(primary)
-    if len(image) < need:
-        image.extend(bytes(need - len(image)))
-    writes = []
-    for page in pages:
-        at = BASE_BLOCK_SIZE + page.offset
-        image[at : at + page.size] = chosen.data[page.log_offset : page.log_offset + page.size]
-        writes.append(PageWrite(page.offset, page.size, chosen.path, entry.sequence, page.log_offset))
+        rejected.append(
+            Rejected(
+                chosen.path, entry.sequence, 0, f"dirty pages from hive-bins offset 0x{broken:x} on: invalid hive bin"
+            )
+        )
+    writes = [PageWrite(p.offset, p.size, chosen.path, entry.sequence, p.log_offset) for p in pages]
     source_base = chosen.base_block_bytes + primary[SECTOR:BASE_BLOCK_SIZE]
     flags = struct.unpack_from("<I", source_base, 144)[0]
     image[:BASE_BLOCK_SIZE] = _consistent_base_block(
@@ -893,6 +899,12 @@ def _bin_starts(image: bytes | bytearray, bins: int) -> tuple[list[int], int | N
     return starts, None
 
 
+def _write_pages(image: bytearray, data: bytes, pages: Sequence[PageRef]) -> None:
+    for page in pages:
+        at = BASE_BLOCK_SIZE + page.offset
+        image[at : at + page.size] = data[page.log_offset : page.log_offset + page.size]
+
+
 def _check_bins(image: bytearray, bins: int, writes: list[PageWrite], diags: list[Diagnostic]) -> None:
     """New format: a bad hive-bin header in replayed bytes is noted (the kernel heals it)."""
     _starts, broken = _bin_starts(image, bins)
@@ -907,28 +919,6 @@ def _check_bins(image: bytearray, bins: int, writes: list[PageWrite], diags: lis
                 "keys beyond it may be unreadable",
             )
         )
-
-
-def _first_bad_dirty_bin(primary: bytes, log: LogFile, entry: LogEntry) -> int | None:
-    """Old format: the first hive bin whose header the dirty pages would make invalid."""
-    starts, _ = _bin_starts(primary, len(primary))
-    boundaries = set(starts)
-    data = log.data
-    for page in entry.pages:
-        # bin headers this run covers: known bin starts of the primary, and new bins beyond it
-        first = -(-page.offset // HBIN_ALIGNMENT) * HBIN_ALIGNMENT
-        for pos in range(first, page.offset + page.size, HBIN_ALIGNMENT):
-            at = page.log_offset + (pos - page.offset)
-            header = data[at : at + 12]
-            beyond = BASE_BLOCK_SIZE + pos >= len(primary)
-            if pos not in boundaries and not (beyond and header[:4] == b"hbin"):
-                continue
-            if len(header) < 12 or header[:4] != b"hbin":
-                return pos
-            offset, size = struct.unpack_from("<II", header, 4)
-            if offset != pos or size < HBIN_ALIGNMENT or size % HBIN_ALIGNMENT:
-                return pos
-    return None
 
 
 # ---------------------------------------------------------------- loading
