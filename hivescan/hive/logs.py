@@ -552,22 +552,22 @@ def replay(primary: bytes, logs: Sequence[LogFile], *, stop_after: int | None = 
     ``stop_after``: stop after the entry with this sequence number (new format), e.g. to see
     the hive as of an earlier log entry. Never raises on bad input.
     """
-    diags: list[Diagnostic] = []
-    rejected: list[Rejected] = []
+    run = _Run(primary, logs)
     for log in logs:
-        diags += log.diagnostics
-        rejected += log.rejected
+        run.diags += log.diagnostics
+        run.rejected += log.rejected
     if len(primary) < BASE_BLOCK_SIZE or primary[:4] != REGF_SIGNATURE:
-        return ReplayResult(False, None, None, (), tuple(rejected), (), None, False, tuple(logs), tuple(diags))
+        return run.result(None, dirty=False)
     pbase = parse_base_block(primary)
+    run.recovered = pbase.dirty and not pbase.checksum_ok
     usable: list[LogFile] = []
     for log in logs:
         if not log.usable:
             continue
         foreign = _foreign_reason(primary[:SECTOR], log)
         if foreign is not None:
-            diags.append(warning("log_foreign", log.path, f"{log.name} does not belong to this hive: {foreign}"))
-            rejected.append(Rejected(log.path, None, 0, f"foreign log: {foreign}"))
+            run.diags.append(warning("log_foreign", log.path, f"{log.name} does not belong to this hive: {foreign}"))
+            run.rejected.append(Rejected(log.path, None, 0, f"foreign log: {foreign}"))
             continue
         usable.append(log)
     if not pbase.dirty:
@@ -576,11 +576,10 @@ def replay(primary: bytes, logs: Sequence[LogFile], *, stop_after: int | None = 
             for log in usable
             if log.format == "new"
             for e in log.entries
-            if _serial_after(e.sequence, pbase.secondary_sequence) is not None
-            and e.sequence != pbase.secondary_sequence
+            if _serial_after(e.sequence, pbase.secondary_sequence)  # after it, not equal
         ]
         if newer:
-            diags.append(
+            run.diags.append(
                 info(
                     "log_entries_ignored",
                     "",
@@ -588,25 +587,68 @@ def replay(primary: bytes, logs: Sequence[LogFile], *, stop_after: int | None = 
                     "it are ignored, as Windows ignores them",
                 )
             )
-        return ReplayResult(False, None, None, (), tuple(rejected), (), None, False, tuple(logs), tuple(diags))
+        return run.result(None, dirty=False)
     new_logs = [log for log in usable if log.format == "new"]
     old_logs = [log for log in usable if log.format == "old"]
     if new_logs:
         for log in old_logs:
-            rejected.append(Rejected(log.path, None, 0, "not used: new-format logs are present"))
-        return _replay_new(primary, pbase, new_logs, logs, rejected, diags, stop_after)
+            run.rejected.append(Rejected(log.path, None, 0, "not used: new-format logs are present"))
+        return _replay_new(run, pbase, new_logs, stop_after)
     if old_logs:
-        return _replay_old(primary, pbase, old_logs, logs, rejected, diags)
+        return _replay_old(run, pbase, old_logs)
     if logs:
-        diags.append(
+        run.nothing_applied("no log could be used")
+    return run.result(None)
+
+
+@dataclass
+class _Run:
+    """The state of one replay: inputs, what was rejected and noted so far."""
+
+    primary: bytes
+    logs: Sequence[LogFile]
+    rejected: list[Rejected] = field(default_factory=list)
+    diags: list[Diagnostic] = field(default_factory=list)
+    recovered: bool = False
+
+    @property
+    def growth_cap(self) -> int:
+        """Largest image a replay can legitimately produce: every new byte must come from a log."""
+        return len(self.primary) + sum(len(log.data) for log in self.logs) + HBIN_ALIGNMENT
+
+    def image(self, size: int, pages: Sequence[tuple[PageRef, bytes]]) -> bytearray:
+        """A copy of the primary grown to ``size`` bytes with the pages written in order."""
+        image = bytearray(self.primary)
+        if len(image) < size:
+            image.extend(bytes(size - len(image)))
+        for page, data in pages:
+            at = BASE_BLOCK_SIZE + page.offset
+            image[at : at + page.size] = data[page.log_offset : page.log_offset + page.size]
+        return image
+
+    def nothing_applied(self, why: str) -> None:
+        self.diags.append(
             warning(
                 "log_nothing_applied",
                 "",
-                "the hive is dirty but no log could be used; the primary file is analysed alone and recent "
-                "changes may be missing",
+                f"the hive is dirty but {why}; the primary file is analysed alone and recent changes may be missing",
             )
         )
-    return ReplayResult(True, None, None, (), tuple(rejected), (), None, False, tuple(logs), tuple(diags))
+
+    def result(
+        self,
+        fmt: LogFormat | None,
+        image: bytearray | None = None,
+        applied: Sequence[LogEntry] = (),
+        writes: Sequence[PageWrite] = (),
+        sequence: int | None = None,
+        *,
+        dirty: bool = True,
+    ) -> ReplayResult:
+        return ReplayResult(
+            dirty, None if image is None else bytes(image), fmt, tuple(applied), tuple(self.rejected), tuple(writes),
+            sequence, self.recovered, tuple(self.logs), tuple(self.diags),
+        )  # fmt: skip
 
 
 def _base_sequence(log: LogFile) -> int:
@@ -622,25 +664,11 @@ def _earliest_log(logs: Sequence[LogFile]) -> LogFile:
     return first
 
 
-def _growth_cap(primary: bytes, logs: Sequence[LogFile]) -> int:
-    """Largest image a replay can legitimately produce: every new byte must come from a log."""
-    return len(primary) + sum(len(log.data) for log in logs) + HBIN_ALIGNMENT
-
-
-def _replay_new(
-    primary: bytes,
-    pbase: BaseBlock,
-    logs: list[LogFile],
-    all_logs: Sequence[LogFile],
-    rejected: list[Rejected],
-    diags: list[Diagnostic],
-    stop_after: int | None,
-) -> ReplayResult:
-    recovered = not pbase.checksum_ok
-    if recovered:
+def _replay_new(run: _Run, pbase: BaseBlock, logs: list[LogFile], stop_after: int | None) -> ReplayResult:
+    if run.recovered:
         first_log = _earliest_log(logs)
         origin = _base_sequence(first_log)
-        diags.append(
+        run.diags.append(
             warning(
                 "log_base_block_recovered",
                 "",
@@ -650,135 +678,109 @@ def _replay_new(
         )
     else:
         origin = pbase.secondary_sequence
+    chain = _chain(run, logs, origin, stop_after)
+    if not chain:
+        run.nothing_applied("no log entry applies")
+        return run.result("new")
+    log_by_path = {log.path: log for log in logs}
+    applied: list[LogEntry] = []
+    for index, entry in enumerate(chain):
+        if BASE_BLOCK_SIZE + entry.hive_bins_size > run.growth_cap:
+            why = f"hive bins size {entry.hive_bins_size} is larger than the logs can fill ({run.growth_cap} bytes)"
+            run.diags.append(warning("log_entry_corrupt", entry.log, f"entry {entry.sequence}: {why}; replay stops"))
+            run.rejected.append(Rejected(entry.log, entry.sequence, entry.file_offset, why))
+            run.rejected += [
+                Rejected(e.log, e.sequence, e.file_offset, "not applied: follows an unusable entry")
+                for e in chain[index + 1 :]
+            ]
+            break
+        applied.append(entry)
+    if not applied:
+        return run.result("new")
+    last = applied[-1]
+    pages = [(page, log_by_path[e.log].data) for e in applied for page in e.pages]
+    image = run.image(BASE_BLOCK_SIZE + max(e.hive_bins_size for e in applied), pages)
+    writes = [PageWrite(p.offset, p.size, e.log, e.sequence, p.log_offset) for e in applied for p in e.pages]
+    last_log = log_by_path[last.log]
+    assert last_log.base is not None
+    primary = run.primary
+    source = last_log.base_block_bytes + primary[SECTOR:BASE_BLOCK_SIZE] if run.recovered else primary[:BASE_BLOCK_SIZE]
+    flags = (struct.unpack_from("<I", source, 144)[0] & ~1) | (last.flags & 1)
+    image[:BASE_BLOCK_SIZE] = _consistent_base_block(source, last_log.base, last.sequence, last.hive_bins_size, flags)
+    _starts, broken = _bin_starts(image, last.hive_bins_size)
+    if broken is not None and any(w.offset <= broken < w.offset + w.size for w in writes):
+        run.diags.append(
+            warning(
+                "log_hbin_invalid",
+                "",
+                f"after the replay the hive bin at offset 0x{broken:x} (written from a log) has an invalid header; "
+                "keys beyond it may be unreadable (the kernel heals such bins)",
+            )
+        )
+    _note_applied(run.diags, applied, "new")
+    return run.result("new", image, applied, writes, last.sequence)
+
+
+def _chain(run: _Run, logs: list[LogFile], origin: int, stop_after: int | None) -> list[LogEntry]:
+    """The entries to apply: from the first not older than ``origin``, while numbers run on."""
     by_seq: dict[int, LogEntry] = {}
     for log in logs:
         for entry in log.entries:
             if _serial_after(entry.sequence, origin) is None:
-                rejected.append(
-                    Rejected(
-                        log.path,
-                        entry.sequence,
-                        entry.file_offset,
-                        f"stale: older than the primary file's sequence number {origin} (already written into it)",
-                    )
-                )
-                continue
-            if entry.sequence in by_seq:
+                why = f"stale: older than the primary file's sequence number {origin} (already written into it)"
+                run.rejected.append(Rejected(log.path, entry.sequence, entry.file_offset, why))
+            elif entry.sequence in by_seq:
                 kept = by_seq[entry.sequence]
                 why = f"duplicate sequence number {entry.sequence}; the entry in {os.path.basename(kept.log)} is used"
-                diags.append(warning("log_sequence_duplicate", log.path, f"{log.name}: {why}"))
-                rejected.append(Rejected(log.path, entry.sequence, entry.file_offset, why))
-                continue
-            by_seq[entry.sequence] = entry
-    stale_logs = [
-        log for log in logs if log.entries and all(_serial_after(e.sequence, origin) is None for e in log.entries)
-    ]
-    for log in stale_logs:
-        diags.append(
+                run.diags.append(warning("log_sequence_duplicate", log.path, f"{log.name}: {why}"))
+                run.rejected.append(Rejected(log.path, entry.sequence, entry.file_offset, why))
+            else:
+                by_seq[entry.sequence] = entry
+        if log.entries and all(_serial_after(e.sequence, origin) is None for e in log.entries):
+            run.diags.append(
+                info("log_stale", log.path, f"{log.name}: every entry is older than the primary file ({origin})")
+            )
+    if not by_seq:
+        return []
+    start = min(by_seq, key=lambda s: _serial_after(s, origin) or 0)
+    if start != origin:
+        run.diags.append(
             info(
-                "log_stale", log.path, f"{log.name}: every entry is older than the primary file ({origin}); not needed"
+                "log_sequence_jump",
+                "",
+                f"the first applicable log entry is {start}, the primary file's sequence number is {origin}: "
+                "the entries in between were reconciled into the primary already (partial reconcile)",
             )
         )
     chain: list[LogEntry] = []
-    if by_seq:
-        start = min(by_seq, key=lambda s: _serial_after(s, origin) or 0)
-        jump = _serial_after(start, origin) or 0
-        if jump:
-            diags.append(
-                info(
-                    "log_sequence_jump",
-                    "",
-                    f"the first applicable log entry is {start}, the primary file's sequence number is {origin}: "
-                    "the entries in between were reconciled into the primary already (partial reconcile)",
-                )
-            )
-        seq = start
-        while seq in by_seq:
-            chain.append(by_seq.pop(seq))
-            if stop_after is not None and seq == stop_after:
-                break
-            seq = (seq + 1) & _U32
-        left = sorted(by_seq.values(), key=lambda e: _serial_after(e.sequence, origin) or 0)
-        if left and stop_after is None:
-            diags.append(
-                warning(
-                    "log_sequence_gap",
-                    "",
-                    f"log entry {seq} is missing or unusable; {len(left)} later entries "
-                    f"({left[0].sequence}-{left[-1].sequence}) are not applied, as the kernel stops there",
-                )
-            )
-        for entry in left:
-            reason = (
-                f"not applied: entry {seq} before it is missing or unusable"
-                if stop_after is None
-                else (f"not applied: replay stopped after {stop_after} on request")
-            )
-            rejected.append(Rejected(entry.log, entry.sequence, entry.file_offset, reason))
-    if not chain:
-        diags.append(
+    seq = start
+    while seq in by_seq:
+        chain.append(by_seq.pop(seq))
+        if seq == stop_after:
+            break
+        seq = (seq + 1) & _U32
+    left = sorted(by_seq.values(), key=lambda e: _serial_after(e.sequence, origin) or 0)
+    if left and stop_after is None:
+        run.diags.append(
             warning(
-                "log_nothing_applied",
+                "log_sequence_gap",
                 "",
-                "the hive is dirty but no log entry applies; the primary file is analysed alone and recent changes "
-                "may be missing",
+                f"log entry {seq} is missing or unusable; {len(left)} later entries "
+                f"({left[0].sequence}-{left[-1].sequence}) are not applied, as the kernel stops there",
             )
         )
-        return ReplayResult(True, None, "new", (), tuple(rejected), (), None, recovered, tuple(all_logs), tuple(diags))
-    cap = _growth_cap(primary, logs)
-    image = bytearray(primary)
-    writes: list[PageWrite] = []
-    applied: list[LogEntry] = []
-    log_by_path = {log.path: log for log in logs}
-    for entry in chain:
-        need = BASE_BLOCK_SIZE + entry.hive_bins_size
-        if need > cap:
-            why = f"hive bins size {entry.hive_bins_size} is larger than the logs can fill (cap {cap} bytes)"
-            diags.append(warning("log_entry_corrupt", entry.log, f"entry {entry.sequence}: {why}; replay stops here"))
-            rejected.append(Rejected(entry.log, entry.sequence, entry.file_offset, why))
-            for later in chain[len(applied) + 1 :]:
-                rejected.append(
-                    Rejected(later.log, later.sequence, later.file_offset, "not applied: follows an unusable entry")
-                )
-            break
-        if len(image) < need:
-            image.extend(bytes(need - len(image)))
-        data = log_by_path[entry.log].data
-        for page in entry.pages:
-            at = BASE_BLOCK_SIZE + page.offset
-            image[at : at + page.size] = data[page.log_offset : page.log_offset + page.size]
-            writes.append(PageWrite(page.offset, page.size, entry.log, entry.sequence, page.log_offset))
-        applied.append(entry)
-    if not applied:
-        return ReplayResult(True, None, "new", (), tuple(rejected), (), None, recovered, tuple(all_logs), tuple(diags))
-    last = applied[-1]
-    last_log = log_by_path[last.log]
-    assert last_log.base is not None
-    source_base = (
-        primary[:BASE_BLOCK_SIZE] if not recovered else last_log.base_block_bytes + primary[SECTOR:BASE_BLOCK_SIZE]
+    reason = (
+        f"not applied: entry {seq} before it is missing or unusable"
+        if stop_after is None
+        else f"not applied: replay stopped after {stop_after} on request"
     )
-    flags = struct.unpack_from("<I", source_base, 144)[0]
-    flags = (flags & ~1) | (last.flags & 1)
-    base = _consistent_base_block(source_base, last_log.base, last.sequence, last.hive_bins_size, flags)
-    image[:BASE_BLOCK_SIZE] = base
-    _check_bins(image, last.hive_bins_size, writes, diags)
-    _note_applied(diags, applied, "new")
-    return ReplayResult(
-        True, bytes(image), "new", tuple(applied), tuple(rejected), tuple(writes), last.sequence, recovered,
-        tuple(all_logs), tuple(diags),
-    )  # fmt: skip
+    run.rejected += [Rejected(e.log, e.sequence, e.file_offset, reason) for e in left]
+    return chain
 
 
-def _replay_old(
-    primary: bytes,
-    pbase: BaseBlock,
-    logs: list[LogFile],
-    all_logs: Sequence[LogFile],
-    rejected: list[Rejected],
-    diags: list[Diagnostic],
-) -> ReplayResult:
-    recovered = not pbase.checksum_ok
-    if recovered:
+def _replay_old(run: _Run, pbase: BaseBlock, logs: list[LogFile]) -> ReplayResult:
+    primary = run.primary
+    if run.recovered:  # the first hive bin keeps a copy of the timestamp
         primary_time = struct.unpack_from("<Q", primary, BASE_BLOCK_SIZE + 20)[0] if len(primary) >= 4124 else 0
     else:
         primary_time = pbase.last_written
@@ -789,46 +791,35 @@ def _replay_old(
             continue
         if log.base.last_written < primary_time:
             why = "stale: its last-written timestamp is older than the primary file's"
-            diags.append(info("log_stale", log.path, f"{log.name}: {why}; not needed"))
-            rejected.append(Rejected(log.path, log.base.primary_sequence, 0, why))
+            run.diags.append(info("log_stale", log.path, f"{log.name}: {why}; not needed"))
+            run.rejected.append(Rejected(log.path, log.base.primary_sequence, 0, why))
             continue
         candidates.append(log)
     if not candidates:
-        diags.append(
-            warning(
-                "log_nothing_applied",
-                "",
-                "the hive is dirty but no old-format log applies (timestamps); the primary file is analysed alone",
-            )
-        )
-        return ReplayResult(True, None, "old", (), tuple(rejected), (), None, recovered, tuple(all_logs), tuple(diags))
-    chosen = max(candidates, key=lambda lg: lg.base.last_written if lg.base else 0)  # first wins ties
-    for log in candidates:
-        if log is not chosen:
-            rejected.append(Rejected(log.path, None, 0, f"not used: {chosen.name} is the latest applicable log"))
+        run.nothing_applied("no old-format log applies (timestamps)")
+        return run.result("old")
+    chosen = max(candidates, key=_last_written)  # the first wins ties
+    run.rejected += [
+        Rejected(log.path, None, 0, f"not used: {chosen.name} is the latest applicable log")
+        for log in candidates
+        if log is not chosen
+    ]
     assert chosen.base is not None
     entry = chosen.entries[0]
     need = BASE_BLOCK_SIZE + entry.hive_bins_size
-    cap = _growth_cap(primary, logs)
-    if need > cap:
-        why = f"hive bins size {entry.hive_bins_size} is larger than the log can fill (cap {cap} bytes)"
-        diags.append(warning("log_entry_corrupt", chosen.path, f"{chosen.name}: {why}"))
-        rejected.append(Rejected(chosen.path, entry.sequence, 0, why))
-        return ReplayResult(True, None, "old", (), tuple(rejected), (), None, recovered, tuple(all_logs), tuple(diags))
-    image = bytearray(primary)
-    if len(image) < need:
-        image.extend(bytes(need - len(image)))
+    if need > run.growth_cap:
+        why = f"hive bins size {entry.hive_bins_size} is larger than the log can fill ({run.growth_cap} bytes)"
+        run.diags.append(warning("log_entry_corrupt", chosen.path, f"{chosen.name}: {why}"))
+        run.rejected.append(Rejected(chosen.path, entry.sequence, 0, why))
+        return run.result("old")
     pages = list(entry.pages)
-    _write_pages(image, chosen.data, pages)
+    image = run.image(need, [(p, chosen.data) for p in pages])
     _starts, broken = _bin_starts(image, entry.hive_bins_size)
     if broken is not None and any(p.offset <= broken < p.offset + p.size for p in pages):
         # the kernel checks each dirty hive bin and stops at the first invalid one
         pages = [PageRef(p.offset, min(p.size, broken - p.offset), p.log_offset) for p in pages if p.offset < broken]
-        image = bytearray(primary)
-        if len(image) < need:
-            image.extend(bytes(need - len(image)))
-        _write_pages(image, chosen.data, pages)
-        diags.append(
+        image = run.image(need, [(p, chosen.data) for p in pages])
+        run.diags.append(
             warning(
                 "log_hbin_invalid",
                 chosen.path,
@@ -836,23 +827,20 @@ def _replay_old(
                 f"there ({sum(p.size for p in pages):,} of {entry.page_bytes:,} bytes applied)",
             )
         )
-        rejected.append(
-            Rejected(
-                chosen.path, entry.sequence, 0, f"dirty pages from hive-bins offset 0x{broken:x} on: invalid hive bin"
-            )
-        )
+        why = f"dirty pages from hive-bins offset 0x{broken:x} on: invalid hive bin"
+        run.rejected.append(Rejected(chosen.path, entry.sequence, 0, why))
     writes = [PageWrite(p.offset, p.size, chosen.path, entry.sequence, p.log_offset) for p in pages]
-    source_base = chosen.base_block_bytes + primary[SECTOR:BASE_BLOCK_SIZE]
-    flags = struct.unpack_from("<I", source_base, 144)[0]
-    image[:BASE_BLOCK_SIZE] = _consistent_base_block(
-        source_base, chosen.base, chosen.base.primary_sequence, entry.hive_bins_size, flags
-    )
-    applied = (_with_note(entry, f"{len(pages)} page runs"),)
-    _note_applied(diags, list(applied), "old")
-    return ReplayResult(
-        True, bytes(image), "old", applied, tuple(rejected), tuple(writes), chosen.base.primary_sequence, recovered,
-        tuple(all_logs), tuple(diags),
-    )  # fmt: skip
+    source = chosen.base_block_bytes + primary[SECTOR:BASE_BLOCK_SIZE]
+    flags = struct.unpack_from("<I", source, 144)[0]
+    sequence = chosen.base.primary_sequence
+    image[:BASE_BLOCK_SIZE] = _consistent_base_block(source, chosen.base, sequence, entry.hive_bins_size, flags)
+    applied = [_with_note(entry, f"{len(pages)} page runs")]
+    _note_applied(run.diags, applied, "old")
+    return run.result("old", image, applied, writes, sequence)
+
+
+def _last_written(log: LogFile) -> int:
+    return log.base.last_written if log.base is not None else 0
 
 
 def _note_applied(diags: list[Diagnostic], applied: list[LogEntry], fmt: str) -> None:
@@ -897,31 +885,6 @@ def _bin_starts(image: bytes | bytearray, bins: int) -> tuple[list[int], int | N
         starts.append(pos)
         pos += size
     return starts, None
-
-
-def _write_pages(image: bytearray, data: bytes, pages: Sequence[PageRef]) -> None:
-    for page in pages:
-        at = BASE_BLOCK_SIZE + page.offset
-        image[at : at + page.size] = data[page.log_offset : page.log_offset + page.size]
-
-
-def _check_bins(image: bytearray, bins: int, writes: list[PageWrite], diags: list[Diagnostic]) -> None:
-    """New format: a bad hive-bin header in replayed bytes is noted (the kernel heals it)."""
-    _starts, broken = _bin_starts(image, bins)
-    if broken is None:
-        return
-    if any(w.offset <= broken < w.offset + w.size for w in writes):
-        diags.append(
-            warning(
-                "log_hbin_invalid",
-                "",
-                f"after the replay the hive bin at offset 0x{broken:x} (written from a log) has an invalid header; "
-                "keys beyond it may be unreadable",
-            )
-        )
-
-
-# ---------------------------------------------------------------- loading
 
 
 def load_logs(hive_path: str | os.PathLike[str] | None, option: LogsOption) -> list[LogFile]:

@@ -16,6 +16,7 @@ References: msuhanov/regf specification, "New format" / "Log entries" (notes 1-3
 
 from __future__ import annotations
 
+import itertools
 import sys
 
 #: The seed Windows uses for log entries (bytes 82 EF 4D 88 7A 4E 55 C5, little-endian).
@@ -31,17 +32,10 @@ def marvin32(data: bytes | bytearray | memoryview, seed: int = LOG_ENTRY_SEED) -
     lo = seed & _MASK
     hi = (seed >> 32) & _MASK
     words = view[:full].cast("I") if sys.byteorder == "little" else _words_big_endian_host(view[:full])
-    for word in words:
-        lo = (lo + word) & _MASK
-        hi ^= lo
-        lo = (((lo << 20) | (lo >> 12)) + hi) & _MASK
-        hi = ((hi << 9) | (hi >> 23)) & _MASK ^ lo
-        lo = (((lo << 27) | (lo >> 5)) + hi) & _MASK
-        hi = ((hi << 19) | (hi >> 13)) & _MASK
-    final = 0x80
+    final = 0x80  # the 0-3 tail bytes, padded with 0x80, then one zero word
     for byte in reversed(view[full:].tobytes()):
         final = (final << 8) | byte
-    for word in (final, 0):
+    for word in itertools.chain(words, (final, 0)):
         lo = (lo + word) & _MASK
         hi ^= lo
         lo = (((lo << 20) | (lo >> 12)) + hi) & _MASK
