@@ -206,6 +206,21 @@ def test_windows10_dirty_hive_known_answer(shared: Callable[[str], Path]) -> Non
     assert [log.status for log in info.logs] == ["applied", "applied"]
 
 
+def test_windows10_replayed_image_opens_in_regipy(shared: Callable[[str], Path], tmp_path: Path) -> None:
+    """The replayed image has a consistent base block: regipy sees a clean hive with 656 services."""
+    from regipy.registry import RegistryHive
+
+    path = shared("win10-dirty-SYSTEM")
+    with hivescan.open_hive(path) as hive:
+        assert hive.log_replay is not None and hive.log_replay.image is not None
+        out = tmp_path / "replayed"
+        out.write_bytes(hive.log_replay.image)
+    regipy_hive = RegistryHive(str(out))
+    header = regipy_hive.header
+    assert header.primary_sequence_num == header.secondary_sequence_num == 2130
+    assert regipy_hive.get_key("\\ControlSet001\\Services").header.subkey_count == 656
+
+
 @pytest.mark.parametrize("bad", [b"", b"regf" + b"\0" * 600, b"\xff" * 5000])
 def test_bad_log_files_give_diagnostics_not_tracebacks(tmp_path: Path, bad: bytes) -> None:
     hive_path = _copy(DIRTY, tmp_path, with_logs=False)

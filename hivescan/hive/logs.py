@@ -142,6 +142,10 @@ class LogFile:
     def base_block_bytes(self) -> bytes:
         return self.data[:SECTOR]
 
+    def page_bytes(self, page: PageRef) -> bytes:
+        """The bytes a page reference of this log's entries writes (for history and carving)."""
+        return self.data[page.log_offset : page.log_offset + page.size]
+
     def sequence_range(self) -> tuple[int, int] | None:
         if not self.entries:
             return None

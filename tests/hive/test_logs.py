@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hivescan.hive.logs import LogFile, discover_logs, parse_log, read_log, replay
+from hivescan.hive.logs import LogFile, PageRef, discover_logs, parse_log, read_log, replay
 from hivescan.testing.logs import (
     DirtyHive,
     hive_bins_size,
@@ -341,3 +341,27 @@ def test_truncated_and_mutated_logs_never_raise(which: bytes, cut: int, flips: l
         result = replay(primary, [log])
         if result.image is not None:
             assert len(result.image) <= len(primary) + len(data) + 4096
+
+
+def test_replayed_image_is_a_clean_hive_every_parser_opens(tmp_path: Path) -> None:
+    from regipy.registry import RegistryHive
+    from Registry import Registry
+
+    from hivescan.hive.header import parse_base_block
+
+    dirty = make_dirty(STATES, fmt="new", sequence=100, split=1)
+    result = replay(dirty.primary, _logs(dirty))
+    image = result.image or b""
+    base = parse_base_block(image)
+    assert base.checksum_ok and not base.dirty and base.primary_sequence == 102 and base.file_type == 0
+    path = tmp_path / "replayed"
+    path.write_bytes(image)
+    services = RegistryHive(str(path)).get_key("\\ControlSet001\\Services")
+    assert "Evil" in {k.name for k in services.iter_subkeys()}
+    assert "Second39" in {k.name() for k in Registry.Registry(str(path)).open("ControlSet001\\Services").subkeys()}
+    last = [w for w in result.writes if w.sequence == result.sequence]  # nothing overwrites the last entry
+    assert last
+    for write in last:
+        log = next(lg for lg in result.logs if lg.path == write.log)
+        page = log.page_bytes(PageRef(write.offset, write.size, write.log_offset))
+        assert page == image[4096 + write.offset : 4096 + write.offset + write.size]
