@@ -44,6 +44,16 @@ ParserOpt = Annotated[
     typer.Option("--parser", help="primary parser backend: regipy-rs (default), regipy, python-registry", hidden=False),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no warnings on stderr")]
+LogOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--log",
+        help="transaction log to replay if the hive is dirty (repeatable); "
+        "default: HIVE.LOG1, HIVE.LOG2, HIVE.LOG next to the hive",
+        show_default=False,
+    ),
+]
+NoLogsOpt = Annotated[bool, typer.Option("--no-logs", help="analyse the primary file alone, even when it is dirty")]
 
 
 def _err(message: str) -> None:
@@ -100,6 +110,15 @@ def _check_control_set(value: str) -> str:
     return value
 
 
+def _logs_choice(log: list[Path] | None, no_logs: bool) -> str | list[Path]:
+    """``--log``/``--no-logs`` -> the ``logs=`` argument of :func:`hivescan.open_hive`."""
+    if log and no_logs:
+        raise typer.BadParameter("--log and --no-logs exclude each other", param_hint="--no-logs")
+    if no_logs:
+        return "none"
+    return list(log) if log else "auto"
+
+
 def _warn_hive(diagnostics: list[Any], quiet: bool, per_code: int = 5) -> None:
     """Hive-level warnings on stderr, at most ``per_code`` lines per diagnostic code."""
     if quiet:
@@ -122,8 +141,11 @@ def info(
     hive: HivePath,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
     parser: ParserOpt = "regipy-rs",
+    log: LogOpt = None,
+    no_logs: NoLogsOpt = False,
 ) -> None:
-    """Describe a hive: version, dirty or clean, checksum, Select, control sets, sha256, warnings.
+    """Describe a hive: version, dirty or clean, checksum, transaction logs and their replay,
+    Select, control sets, sha256, warnings.
 
     Example: hivescan info ./SYSTEM
     """
@@ -133,7 +155,8 @@ def info(
     from hivescan.render.formats import dumps
     from hivescan.render.info import print_info
 
-    with hivescan.open_hive(hive, backend=parser) as opened:
+    logs = _logs_choice(log, no_logs)
+    with hivescan.open_hive(hive, backend=parser, logs=logs) as opened:
         summary = opened.info()
     if fmt.lower() == "json":
         sys.stdout.write(dumps(summary.to_dict()) + "\n")
@@ -170,9 +193,12 @@ def services(
         bool, typer.Option("--lenient", help="build records for keys without ErrorControl (assumes 1)")
     ] = False,
     parser: ParserOpt = "regipy-rs",
+    log: LogOpt = None,
+    no_logs: NoLogsOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """List every service record the SCM would build at boot, with provenance.
+    """List every service record the SCM would build at boot, with provenance. A dirty hive's
+    transaction logs are replayed in memory first (records changed by them say so).
 
     Example: hivescan services ./SYSTEM --control-set all -f jsonl -o services.jsonl
     """
@@ -185,7 +211,8 @@ def services(
         out_format = OutputFormat(fmt.lower())
     except ValueError:
         raise typer.BadParameter("table, json, jsonl, csv or parquet", param_hint="--format") from None
-    with hivescan.open_hive(hive, backend=parser) as opened:
+    logs = _logs_choice(log, no_logs)
+    with hivescan.open_hive(hive, backend=parser, logs=logs) as opened:
         records = opened.services(control_set, lenient=lenient)
         if deleted or unattributed:
             records += opened.deleted_services(control_set, unattributed=unattributed, lenient=lenient)

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hivescan.diagnostics import Diagnostic
-from hivescan.errors import ControlSetError, HiveDamaged, WrongHiveType
+from hivescan.errors import ControlSetError, HiveDamaged, HivescanError, WrongHiveType
+from hivescan.hive.header import BASE_BLOCK_SIZE, REGF_SIGNATURE, BaseBlock, parse_base_block
 from hivescan.hive.kind import guess_kind, looks_like_system
+from hivescan.hive.logs import LogFile, LogInfo, LogsOption, ReplayResult, load_logs, replay
 from hivescan.hive.source import HiveSource
 from hivescan.hive.tree import HiveReader, Key, upcase
 from hivescan.scm.controlsets import (
@@ -27,6 +29,7 @@ from hivescan.scm.controlsets import (
     read_select,
     resolve,
 )
+from hivescan.scm.logdiff import mark_log_changes
 from hivescan.scm.record import HiveRef, ServiceRecord
 from hivescan.scm.services import build_service_database
 
@@ -80,6 +83,9 @@ class HiveInfo:
     location: dict[str, str] = field(default_factory=dict)
     diagnostics: tuple[Diagnostic, ...] = ()
     recovered_services: dict[str, int] | None = None  # status -> records rebuilt from free/orphaned cells
+    # transaction logs (hive/logs.py): the logs found or given, and what their replay did
+    logs: tuple[LogInfo, ...] = ()
+    log_replay: dict[str, Any] | None = None
 
     @property
     def checksum_ok(self) -> bool:
@@ -106,12 +112,21 @@ class HiveInfo:
             "parser": self.parser,
             "location": self.location,
             "recovered_services": self.recovered_services,
+            "logs": [log.to_dict() for log in self.logs],
+            "log_replay": self.log_replay,
             "diagnostics": [d.to_dict() for d in self.diagnostics],
         }
 
 
 class SystemHive:
-    """An open SYSTEM hive. Use as a context manager or call :meth:`close`."""
+    """An open SYSTEM hive. Use as a context manager or call :meth:`close`.
+
+    ``logs``: ``"auto"`` (default) replays the ``.LOG1``/``.LOG2``/``.LOG`` files next to a
+    dirty hive, ``"none"`` reads the primary file alone, or a list of log files. A clean
+    hive is read as it is and its logs are not even opened (until :meth:`info` lists them).
+    After a replay, ``source`` is the replayed image (same sha256, ``location["derived"]``
+    says so) and ``evidence`` is the file as given.
+    """
 
     def __init__(
         self,
@@ -120,7 +135,21 @@ class SystemHive:
         backend: str = "regipy-rs",
         max_value_bytes: int = 1 << 20,
         require_system: bool = True,
+        logs: LogsOption = "auto",
     ) -> None:
+        self.evidence = source
+        self._options: dict[str, Any] = {"backend": backend, "max_value_bytes": max_value_bytes}
+        self._logs_option: LogsOption = logs
+        self._log_files: list[LogFile] | None = None
+        self._primary_view: SystemHive | None = None
+        self.log_replay: ReplayResult | None = None
+        self.primary_base: BaseBlock | None = _peek_base_block(source.data)
+        if isinstance(logs, str) and logs not in ("auto", "none"):
+            raise ValueError(f"logs: 'auto', 'none' or a list of log files, not {logs!r}")
+        if self.primary_base is not None and self.primary_base.dirty and logs != "none":
+            self.log_replay = replay(source.data, self.log_files())
+            if self.log_replay.image is not None:
+                source = source.derived(self.log_replay.image, self.log_replay.note())
         self.source = source
         self.reader = HiveReader(source, backend=backend, max_value_bytes=max_value_bytes)
         self._finalizer = weakref.finalize(self, self.reader.close)
@@ -157,6 +186,8 @@ class SystemHive:
     # -- lifecycle
 
     def close(self) -> None:
+        if self._primary_view is not None:
+            self._primary_view.close()
         self._finalizer()
 
     def __enter__(self) -> SystemHive:
@@ -264,7 +295,44 @@ class SystemHive:
             )
         for diag in resolution.diagnostics:
             self._note_once(diag.code, diag.message)
+        if self.log_replay is not None and self.log_replay.replayed:
+            records = self._mark_log_changes(records, [c.number for c in resolution.chosen], lenient)
         return records
+
+    # -- transaction logs
+
+    def log_files(self) -> list[LogFile]:
+        """The transaction logs chosen by ``logs=`` (read and checked on first use)."""
+        if self._log_files is None:
+            self._log_files = load_logs(self.evidence.file_path, self._logs_option)
+        return self._log_files
+
+    def _replay_for_report(self) -> ReplayResult | None:
+        """The replay result, or for a clean hive a dry run that reports the logs."""
+        usable = self.log_replay is None and self._logs_option != "none" and self.primary_base is not None
+        if usable and self.log_files():
+            self.log_replay = replay(self.evidence.data, self.log_files())
+        return self.log_replay
+
+    def _mark_log_changes(self, records: list[ServiceRecord], numbers: list[int], lenient: bool) -> list[ServiceRecord]:
+        """Mark records the replay changed, against the primary file read alone (scm/logdiff.py)."""
+        try:
+            if self._primary_view is None:
+                self._primary_view = SystemHive(self.evidence, logs="none", require_system=False, **self._options)
+            before: list[ServiceRecord] = []
+            for number in numbers:
+                if number in self._primary_view.existing.sets:
+                    before += self._primary_view.services(number, lenient=lenient)
+        except (HivescanError, ValueError) as exc:
+            self._note_once(
+                "log_replay_compare_failed",
+                f"the primary file alone could not be read to find what the log replay changed: {exc}",
+            )
+            return records
+        marked, diags = mark_log_changes(before, records)
+        for diag in diags:
+            self._note_once(diag.code, diag.message)
+        return marked
 
     def services_frame(
         self, control_set: str | int = "current", *, lenient: bool = False, deleted: bool = False
@@ -336,9 +404,11 @@ class SystemHive:
     # -- summary
 
     def info(self, *, recover: bool = True) -> HiveInfo:
-        """The hive summary; ``recover`` also counts deleted/orphaned service keys (a full scan)."""
-        base = self.reader.base
+        """The evidence file's base block (dirty or clean), its logs and their replay, the tree;
+        ``recover`` also counts deleted/orphaned service keys (a full scan)."""
+        base = self.primary_base or self.reader.base
         sets = tuple(self.control_sets())
+        result = self._replay_for_report()
         recovered = None
         if recover:
             recovery = self.recovery()
@@ -346,9 +416,9 @@ class SystemHive:
             for diag in recovery.diagnostics:
                 self._note_once(diag.code, diag.message, diag.level)
         return HiveInfo(
-            path=self.source.path,
-            sha256=self.source.sha256,
-            size=len(self.source.data),
+            path=self.evidence.path,
+            sha256=self.evidence.sha256,
+            size=len(self.evidence.data),
             regf_version=base.version,
             file_name=base.file_name,
             dirty=base.dirty,
@@ -365,26 +435,56 @@ class SystemHive:
             location=dict(self.source.location),
             diagnostics=tuple(self.hive_diagnostics()),
             recovered_services=recovered,
+            logs=tuple(result.log_infos()) if result is not None else (),
+            log_replay=result.summary() if result is not None and result.primary_dirty else None,
         )
 
     def hive_diagnostics(self) -> list[Diagnostic]:
         """Everything an analyst should be warned about at the hive level."""
         diags = self.diagnostics
-        if self.reader.base.dirty and not any(d.code == "hive_dirty" for d in diags):
-            base = self.reader.base
+        base = self.primary_base or self.reader.base
+        if base.dirty and not any(d.code == "hive_dirty" for d in diags):
+            state = f"sequence numbers {base.primary_sequence} != {base.secondary_sequence} or checksum wrong"
+            if self.log_replay is not None and self.log_replay.replayed:
+                tail = "the transaction logs were replayed in memory (see log_replayed)"
+            else:
+                tail = "recent changes may be only in the .LOG1/.LOG2 transaction logs"
+            diags.append(Diagnostic("hive_dirty", "", f"the primary file is dirty ({state}): {tail}"))
+        if base.dirty and self._logs_option == "none":
             diags.append(
                 Diagnostic(
-                    "hive_dirty",
+                    "logs_disabled",
                     "",
-                    f"sequence numbers {base.primary_sequence} != {base.secondary_sequence} or checksum wrong: "
-                    "recent changes may be only in the .LOG1/.LOG2 transaction logs",
+                    "log replay was turned off (--no-logs): the primary file is analysed alone; "
+                    "changes still in its transaction logs are missing",
                 )
             )
+        elif base.dirty and self._log_files is not None and not self._log_files:
+            diags.append(
+                Diagnostic(
+                    "logs_missing",
+                    "",
+                    "no .LOG/.LOG1/.LOG2 file next to the hive: recent changes may be missing; "
+                    "give the logs with --log FILE if they were collected elsewhere",
+                )
+            )
+        if self.log_replay is not None:
+            diags += self.log_replay.diagnostics
         return diags
+
+
+def _peek_base_block(data: bytes) -> BaseBlock | None:
+    """The base block of hive bytes, or None when there is none to read (HiveReader says why)."""
+    if len(data) < BASE_BLOCK_SIZE or data[:4] != REGF_SIGNATURE:
+        return None
+    return parse_base_block(data)
 
 
 def open_hive(path: str | os.PathLike[str] | HiveSource, **options: Any) -> SystemHive:
     """Open a SYSTEM hive file for analysis.
+
+    ``logs="auto" | "none" | [paths]`` (default auto): replay the transaction logs of a
+    dirty hive in memory (see :class:`SystemHive`); the files are never written.
 
     Example::
 

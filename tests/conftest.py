@@ -24,6 +24,12 @@ def shared_hive(name: str) -> Path:
 
 
 @pytest.fixture
+def shared() -> Callable[[str], Path]:
+    """:func:`shared_hive` as a fixture (for test modules that do not import conftest)."""
+    return shared_hive
+
+
+@pytest.fixture
 def demo_hive() -> Path:
     return FIXTURES / "demo-SYSTEM"
 

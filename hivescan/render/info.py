@@ -49,6 +49,7 @@ def print_info(info: HiveInfo, console: Console) -> None:
             (cs.last_write or "-")[:19].replace("T", " "),
         )
     console.print(sets)
+    _print_logs(info, console)
     if info.diagnostics:
         diag = Table(title="hive diagnostics", header_style="bold")
         for col in ("level", "code", "message"):
@@ -58,3 +59,47 @@ def print_info(info: HiveInfo, console: Console) -> None:
         console.print(diag)
     else:
         console.print("hive diagnostics: none")
+
+
+def _print_logs(info: HiveInfo, console: Console) -> None:
+    """The transaction logs found or given, and what the replay applied and rejected."""
+    if not info.logs:
+        console.print(
+            "transaction logs: none" + (" (the hive is dirty: recent changes may be missing)" if info.dirty else "")
+        )
+        return
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column(overflow="fold")
+    for log in info.logs:
+        seq = "no entries" if log.sequence_first is None else f"sequence {log.sequence_first}-{log.sequence_last}"
+        remnants = f", {log.remnants} remnant entries" if log.remnants else ""
+        grid.add_row("transaction log", log.path)
+        grid.add_row(
+            "",
+            f"{log.format} format, {log.entries} entries ({seq}){remnants}; applied {log.applied}, "
+            f"rejected {log.rejected}: {log.status}",
+        )
+        grid.add_row("", f"sha256 {log.sha256}, {log.size:,} bytes")
+    console.print(grid)
+    replay = info.log_replay
+    if replay is None:
+        return
+    if replay["replayed"]:
+        console.print(
+            f"log replay: {replay['entries_applied']} entries applied ({replay['format']} format, sequence "
+            f"{replay['sequence_first']}-{replay['sequence_last']}), {replay['pages_written']} page runs, "
+            f"{replay['bytes_written']:,} bytes; the replayed hive has sequence {replay['resulting_sequence']}"
+        )
+    else:
+        console.print("log replay: nothing applied (the primary file is analysed alone)")
+    if replay["rejected"]:
+        rejected = Table(title="log entries not applied", header_style="bold")
+        for col in ("file", "sequence", "offset", "reason"):
+            rejected.add_column(col, overflow="fold")
+        for item in replay["rejected"]:
+            rejected.add_row(
+                item["log"], "-" if item["sequence"] is None else str(item["sequence"]), str(item["file_offset"]),
+                item["reason"],
+            )  # fmt: skip
+        console.print(rejected)

@@ -27,6 +27,7 @@ in a test hive is documented and reproducible. Format (all keys optional)::
         copy_of: 2              # start from set 2's services and keys ...
         drop_services: [Evil]   # ... minus these ...
         services: {...}         # ... plus/overriding these
+    logs: {...}                 # a dirty hive with transaction logs: see hivescan.testing.logs
     corruptions:                # applied to the written bytes, in order
       - {zero_subkey_list: ControlSet001}
       - {truncate: 8192}
@@ -322,5 +323,11 @@ def build_file(spec_path: str | Path, out_path: str | Path | None = None) -> Pat
     """Build the hive a spec file describes (``fixtures/x.yaml`` -> ``fixtures/x``)."""
     spec_path = Path(spec_path)
     out = Path(out_path) if out_path is not None else spec_path.with_suffix("")
-    out.write_bytes(build_from_spec(load_spec(spec_path)).data)
+    spec = load_spec(spec_path)
+    if spec.get("logs"):  # a dirty hive: the primary file plus .LOG1/.LOG2 (hivescan.testing.logs)
+        from hivescan.testing.logs import build_dirty_from_spec
+
+        build_dirty_from_spec(spec).write(out)
+        return out
+    out.write_bytes(build_from_spec(spec).data)
     return out

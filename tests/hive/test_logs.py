@@ -1,0 +1,367 @@
+"""Transaction-log parsing and replay (hivescan.hive.logs) on logs the fixture writer makes.
+
+Both formats, the kernel's ordering and stopping rules, and every way a log can be unusable.
+A correct replay must give back the writer's last state byte for byte.
+"""
+
+from __future__ import annotations
+
+import copy
+import struct
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hivescan.hive.logs import LogFile, PageRef, discover_logs, parse_log, read_log, replay
+from hivescan.testing.logs import (
+    DirtyHive,
+    hive_bins_size,
+    hvle_entry,
+    make_dirty,
+    new_format_log,
+    with_base_fields,
+)
+from hivescan.testing.regf import HiveWriter, WKey
+
+
+def _tree(services: int = 24) -> WKey:
+    root = WKey("ROOT")
+    root.key("Select").set_dword("Current", 1).set_dword("Default", 1).set_dword("LastKnownGood", 1)
+    for i in range(services):
+        svc = root.key(f"ControlSet001\\Services\\Svc{i:02d}")
+        svc.set_dword("Type", 0x10).set_dword("Start", 3).set_dword("ErrorControl", 1)
+        svc.set_expand_sz("ImagePath", f"C:\\Program Files\\Vendor{i}\\" + "x" * 150 + ".exe")
+    return root
+
+
+def _states() -> list[bytes]:
+    """Four states: the primary, +Evil, Svc03 hijacked, +Second (the hive grows)."""
+    trees = [_tree()]
+    t = copy.deepcopy(trees[-1])
+    t.key("ControlSet001\\Services\\Evil").set_dword("Type", 0x10).set_dword("Start", 2).set_dword(
+        "ErrorControl", 0
+    ).set_expand_sz("ImagePath", "C:\\ProgramData\\evil.exe")
+    trees.append(t)
+    t = copy.deepcopy(trees[-1])
+    t.key("ControlSet001\\Services\\Svc03").set_expand_sz("ImagePath", "C:\\Users\\Public\\hijack.exe")
+    trees.append(t)
+    t = copy.deepcopy(trees[-1])
+    for i in range(40):
+        t.key(f"ControlSet001\\Services\\Second{i:02d}").set_dword("Type", 1).set_binary("Blob", bytes(300))
+    trees.append(t)
+    return [HiveWriter(tree).build().data for tree in trees]
+
+
+STATES = _states()
+
+
+def _logs(dirty: DirtyHive, names: dict[str, str] | None = None) -> list[LogFile]:
+    names = names or {}
+    return [parse_log(data, "SYSTEM" + names.get(suffix, suffix)) for suffix, data in dirty.logs.items()]
+
+
+def _codes(result: object) -> list[str]:
+    return [d.code for d in result.diagnostics]  # type: ignore[attr-defined]
+
+
+def _hbins(image: bytes) -> bytes:
+    return image[4096 : 4096 + hive_bins_size(image)]
+
+
+# ---------------------------------------------------------------- correct replays
+
+
+@pytest.mark.parametrize("split", [None, 1, 2])
+def test_new_format_replay_gives_the_last_state(split: int | None) -> None:
+    dirty = make_dirty(STATES, fmt="new", sequence=100, split=split)
+    result = replay(dirty.primary, _logs(dirty))
+    assert [e.sequence for e in result.applied] == [100, 101, 102]
+    assert result.image == dirty.replayed
+    assert result.sequence == 102
+    assert len(STATES[-1]) > len(STATES[0]) and len(result.image) == len(STATES[-1])  # grown
+    assert result.rejected == ()
+    assert "log_replayed" in _codes(result)
+
+
+def test_old_format_replay_gives_the_last_state() -> None:
+    dirty = make_dirty(STATES, fmt="old", sequence=7)
+    logs = _logs(dirty)
+    assert logs[0].format == "old" and len(logs[0].entries) == 1
+    result = replay(dirty.primary, logs)
+    assert result.format == "old"
+    assert result.image == dirty.replayed
+    assert result.sequence == 8
+
+
+def test_entries_are_ordered_by_sequence_number_not_file_name() -> None:
+    """regipy applies .LOG2 before .LOG1 whatever they hold; the kernel orders by number."""
+    dirty = make_dirty(STATES, fmt="new", sequence=100, split=2)
+    swapped = _logs(dirty, {".LOG1": ".LOG2", ".LOG2": ".LOG1"})  # the later entries now in "LOG1"
+    for logs in (swapped, list(reversed(swapped))):
+        result = replay(dirty.primary, logs)
+        assert [e.sequence for e in result.applied] == [100, 101, 102]
+        assert result.image == dirty.replayed
+
+
+def test_stop_after_gives_the_intermediate_state() -> None:
+    dirty = make_dirty(STATES, fmt="new", sequence=100, split=1)
+    for number, state in ((100, STATES[1]), (101, STATES[2])):
+        result = replay(dirty.primary, _logs(dirty), stop_after=number)
+        assert result.applied[-1].sequence == number
+        assert _hbins(result.image or b"") == _hbins(state)
+
+
+def test_writes_say_which_entry_replaced_which_page() -> None:
+    dirty = make_dirty(STATES, fmt="new", sequence=100, split=1)
+    result = replay(dirty.primary, _logs(dirty))
+    assert {w.sequence for w in result.writes} == {100, 101, 102}
+    for write in result.writes:
+        log = next(lg for lg in result.logs if lg.path == write.log)
+        start = 4096 + write.offset
+        page = log.data[write.log_offset : write.log_offset + write.size]
+        if write.sequence == 102:  # last writer of these bytes: the image holds exactly them
+            assert (result.image or b"")[start : start + write.size] == page
+    first = result.writes[0]
+    assert result.written(first.offset) and result.written(first.offset + first.size - 1)
+    unwritten = [off for off in range(0, hive_bins_size(STATES[0]), 4096) if not result.written(off, 4096)]
+    for off in unwritten:
+        assert (result.image or b"")[4096 + off : 8192 + off] == dirty.primary[4096 + off : 8192 + off]
+
+
+def test_partial_reconcile_jump_is_applied() -> None:
+    """Entries numbered far above the primary (partial reconcile) apply, with a note."""
+    dirty = make_dirty(STATES, fmt="new", sequence=2107, split=1)
+    primary = with_base_fields(dirty.primary[:4096], primary_sequence=1622, secondary_sequence=1621)
+    result = replay(primary + dirty.primary[4096:], _logs(dirty))
+    assert [e.sequence for e in result.applied] == [2107, 2108, 2109]
+    assert "log_sequence_jump" in _codes(result)
+
+
+def test_wrong_primary_checksum_takes_the_base_block_from_a_log() -> None:
+    dirty = make_dirty(STATES, fmt="new", sequence=100, split=1)
+    primary = bytearray(dirty.primary)
+    primary[508] ^= 0xFF
+    result = replay(bytes(primary), _logs(dirty))
+    assert "log_base_block_recovered" in _codes(result)
+    assert _hbins(result.image or b"") == _hbins(dirty.replayed)
+
+
+# ---------------------------------------------------------------- stopping rules
+
+
+@pytest.mark.parametrize("which", [1, 2])
+def test_corrupt_hash_stops_the_replay(which: int) -> None:
+    dirty = make_dirty(STATES, fmt="new", sequence=100, damage=[{"entry": 1, "hash": which}])
+    result = replay(dirty.primary, _logs(dirty))
+    assert [e.sequence for e in result.applied] == [100]
+    assert _hbins(result.image or b"") == _hbins(STATES[1])
+    reasons = {r.sequence: r.reason for r in result.rejected}
+    assert f"Hash-{which}" in reasons[101]
+    assert "not applied" in reasons[102]
+    assert "log_entry_corrupt" in _codes(result)
+
+
+def test_sequence_gap_stops_the_replay() -> None:
+    dirty = make_dirty(STATES, fmt="new", sequence=100, split=1, damage=[{"entry": 1, "sequence": 105}])
+    result = replay(dirty.primary, _logs(dirty))
+    assert [e.sequence for e in result.applied] == [100]
+    assert "log_sequence_gap" in _codes(result)
+    assert any(r.sequence == 105 and "101" in r.reason for r in result.rejected)
+
+
+@pytest.mark.parametrize("fmt", ["new", "old"])
+def test_truncated_log(fmt: str) -> None:
+    dirty = make_dirty(STATES, fmt=fmt, sequence=100, damage=[{"entry": 1, "truncate": True}])
+    result = replay(dirty.primary, _logs(dirty))
+    assert "log_truncated" in _codes(result)
+    if fmt == "new":
+        assert [e.sequence for e in result.applied] == [100]
+    else:
+        assert result.image is None and "log_nothing_applied" in _codes(result)
+
+
+def test_stale_log_is_skipped_and_the_current_one_applied() -> None:
+    dirty = make_dirty(STATES[:3], fmt="new", sequence=100, split=2)
+    pages = [(0, STATES[0][4096:8192])]
+    stale = new_format_log(STATES[0][:4096], 90, [hvle_entry(90, hive_bins_size(STATES[0]), pages)])
+    logs = [parse_log(stale, "SYSTEM.LOG2"), parse_log(dirty.logs[".LOG1"], "SYSTEM.LOG1")]
+    result = replay(dirty.primary, logs)
+    assert [e.sequence for e in result.applied] == [100, 101]
+    assert any(r.sequence == 90 and r.reason.startswith("stale") for r in result.rejected)
+    assert {i.path: i.status for i in result.log_infos()}["SYSTEM.LOG2"] == "stale"
+    assert "log_stale" in _codes(result)
+
+
+def test_all_entries_stale_means_nothing_applied() -> None:
+    dirty = make_dirty(STATES, fmt="new", sequence=100)
+    primary = with_base_fields(dirty.primary[:4096], primary_sequence=201, secondary_sequence=200)
+    result = replay(primary + dirty.primary[4096:], _logs(dirty))
+    assert result.image is None
+    assert {"log_stale", "log_nothing_applied"} <= set(_codes(result))
+
+
+def test_old_format_log_older_than_the_primary_is_stale() -> None:
+    dirty = make_dirty(STATES, fmt="old", sequence=7)
+    stamp = struct.unpack_from("<Q", dirty.primary, 12)[0]
+    primary = with_base_fields(dirty.primary[:4096], last_written=stamp + 10_000_000) + dirty.primary[4096:]
+    result = replay(primary, _logs(dirty))
+    assert result.image is None
+    assert "log_stale" in _codes(result)
+
+
+def test_old_format_invalid_hive_bin_stops_at_that_bin() -> None:
+    dirty = make_dirty(STATES, fmt="old", sequence=7)
+    log = parse_log(dirty.logs[".LOG1"], "SYSTEM.LOG1")
+    data = bytearray(dirty.logs[".LOG1"])
+    bin_starts = [  # (hive-bins offset, log offset) of each hive-bin header the log rewrites
+        (run.offset + k, run.log_offset + k)
+        for run in log.entries[0].pages
+        for k in range(0, run.size, 512)
+        if (run.offset + k) % 4096 == 0 and data[run.log_offset + k : run.log_offset + k + 4] == b"hbin"
+    ]
+    target, at = bin_starts[len(bin_starts) // 2]
+    assert target > 0
+    data[at : at + 4] = b"XXXX"
+    result = replay(dirty.primary, [parse_log(bytes(data), "SYSTEM.LOG1")])
+    assert "log_hbin_invalid" in _codes(result)
+    assert result.writes and all(w.offset + w.size <= target for w in result.writes)
+
+
+def test_growth_beyond_what_the_logs_hold_is_refused() -> None:
+    """A hash-correct entry claiming a 2 GiB hive must not make hivescan allocate it."""
+    pages = [(0, STATES[0][4096:8192])]
+    log = new_format_log(STATES[0][:4096], 100, [hvle_entry(100, 0x7FFFF000, pages)])
+    dirty = make_dirty(STATES[:2], fmt="new", sequence=100)
+    result = replay(dirty.primary, [parse_log(log, "SYSTEM.LOG1")])
+    assert result.image is None
+    assert "log_entry_corrupt" in _codes(result)
+
+
+# ---------------------------------------------------------------- unusable logs
+
+
+def test_foreign_log_by_guid() -> None:
+    ours = make_dirty(STATES, fmt="new", sequence=100, guid_seed="this machine")
+    theirs = make_dirty(STATES, fmt="new", sequence=100, guid_seed="another machine")
+    result = replay(ours.primary, _logs(theirs))
+    assert result.image is None
+    assert "log_foreign" in _codes(result)
+    assert all("foreign" in r.reason for r in result.rejected)
+
+
+def test_foreign_log_by_file_name_without_guids() -> None:
+    dirty = make_dirty(STATES, fmt="new", sequence=100, guid_seed=None)
+    log = bytearray(dirty.logs[".LOG1"])
+    log[48:60] = "SOFTWARE".encode("utf-16-le")[:12]
+    log = bytearray(with_base_fields(bytes(log[:512])) + bytes(log[512:]))
+    result = replay(dirty.primary, [parse_log(bytes(log), "SYSTEM.LOG1")])
+    assert "log_foreign" in _codes(result) and result.image is None
+
+
+def test_log_base_block_invalid() -> None:
+    dirty = make_dirty(STATES, fmt="new", sequence=100)
+    bad_checksum = bytearray(dirty.logs[".LOG1"])
+    bad_checksum[508] ^= 1
+    in_flight = with_base_fields(dirty.logs[".LOG1"][:512], primary_sequence=101) + dirty.logs[".LOG1"][512:]
+    for data in (bytes(bad_checksum), in_flight):
+        log = parse_log(data, "SYSTEM.LOG1")
+        assert not log.usable
+        assert [d.code for d in log.diagnostics] == ["log_base_block_invalid"]
+
+
+def test_not_a_log() -> None:
+    for data in (b"", b"regf", b"\0" * 4096, STATES[0]):
+        log = parse_log(data, "SYSTEM.LOG1")
+        assert not log.usable and [d.code for d in log.diagnostics] == ["log_not_a_log"]
+
+
+def test_unreadable_log(tmp_path: Path) -> None:
+    log = read_log(tmp_path / "missing.LOG1")
+    assert [d.code for d in log.diagnostics] == ["log_unreadable"] and not log.usable
+
+
+def test_clean_hive_ignores_newer_log_entries() -> None:
+    dirty = make_dirty(STATES, fmt="new", sequence=100)
+    clean = with_base_fields(dirty.primary[:4096], primary_sequence=99, secondary_sequence=99) + dirty.primary[4096:]
+    result = replay(clean, _logs(dirty))
+    assert not result.primary_dirty and result.image is None
+    assert "log_entries_ignored" in _codes(result)
+    assert {i.status for i in result.log_infos()} == {"not needed (hive clean)"}
+
+
+def test_remnant_entries_after_the_active_run_are_kept_not_applied() -> None:
+    dirty = make_dirty(STATES, fmt="new", sequence=100)
+    old = hvle_entry(40, hive_bins_size(STATES[0]), [(0, STATES[0][4096:8192])])
+    log = parse_log(dirty.logs[".LOG1"] + old, "SYSTEM.LOG1")
+    assert [e.sequence for e in log.remnants] == [40]
+    assert "log_remnant_entries" in [d.code for d in log.diagnostics]
+    result = replay(dirty.primary, [log])
+    assert [e.sequence for e in result.applied] == [100, 101, 102]
+
+
+def test_discovery_ignores_case(tmp_path: Path) -> None:
+    hive = tmp_path / "system"
+    hive.write_bytes(b"")
+    for name in ("System.Log", "SYSTEM.log2", "system.LOG1", "SYSTEM.LOG3", "other.LOG1"):
+        (tmp_path / name).write_bytes(b"")
+    assert [p.name for p in discover_logs(hive)] == ["system.LOG1", "SYSTEM.log2", "System.Log"]
+
+
+# ---------------------------------------------------------------- fuzzing
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=3000))
+def test_random_bytes_never_raise(data: bytes) -> None:
+    for blob in (data, b"regf" + data, STATES[0][:512] + data):
+        log = parse_log(blob, "x.LOG1")
+        replay(STATES[0], [log])
+        replay(blob, [log])
+
+
+VALID = make_dirty(STATES, fmt="new", sequence=100, split=1)
+VALID_OLD = make_dirty(STATES, fmt="old", sequence=7)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    which=st.sampled_from([VALID.logs[".LOG1"], VALID.logs[".LOG2"], VALID_OLD.logs[".LOG1"]]),
+    cut=st.integers(min_value=0, max_value=40_000),
+    flips=st.lists(st.tuples(st.integers(min_value=0, max_value=40_000), st.integers(1, 255)), max_size=6),
+)
+def test_truncated_and_mutated_logs_never_raise(which: bytes, cut: int, flips: list[tuple[int, int]]) -> None:
+    data = bytearray(which[:cut])
+    for pos, xor in flips:
+        if pos < len(data):
+            data[pos] ^= xor
+    log = parse_log(bytes(data), "SYSTEM.LOG1")
+    for primary in (VALID.primary, VALID_OLD.primary):
+        result = replay(primary, [log])
+        if result.image is not None:
+            assert len(result.image) <= len(primary) + len(data) + 4096
+
+
+def test_replayed_image_is_a_clean_hive_every_parser_opens(tmp_path: Path) -> None:
+    from regipy.registry import RegistryHive
+    from Registry import Registry
+
+    from hivescan.hive.header import parse_base_block
+
+    dirty = make_dirty(STATES, fmt="new", sequence=100, split=1)
+    result = replay(dirty.primary, _logs(dirty))
+    image = result.image or b""
+    base = parse_base_block(image)
+    assert base.checksum_ok and not base.dirty and base.primary_sequence == 102 and base.file_type == 0
+    path = tmp_path / "replayed"
+    path.write_bytes(image)
+    services = RegistryHive(str(path)).get_key("\\ControlSet001\\Services")
+    assert "Evil" in {k.name for k in services.iter_subkeys()}
+    assert "Second39" in {k.name() for k in Registry.Registry(str(path)).open("ControlSet001\\Services").subkeys()}
+    last = [w for w in result.writes if w.sequence == result.sequence]  # nothing overwrites the last entry
+    assert last
+    for write in last:
+        log = next(lg for lg in result.logs if lg.path == write.log)
+        page = log.page_bytes(PageRef(write.offset, write.size, write.log_offset))
+        assert page == image[4096 + write.offset : 4096 + write.offset + write.size]

@@ -1,0 +1,232 @@
+"""Dirty hives end to end: open_hive(logs=...), records changed by the replay, info, CLI.
+
+Fixtures: fixtures/dirty-SYSTEM (+ .LOG1/.LOG2, new format) and fixtures/dirty-old-SYSTEM
+(+ .LOG1, old format), built from their YAML specs; the real Windows 10 hive with its logs
+from ../shared/hives when present.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import hivescan
+from hivescan.cli import app
+from hivescan.scm.record import ServiceRecord
+from hivescan.testing.logs import build_dirty_from_spec
+from hivescan.testing.spec import load_spec
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+DIRTY = FIXTURES / "dirty-SYSTEM"
+DIRTY_OLD = FIXTURES / "dirty-old-SYSTEM"
+
+
+def _copy(src: Path, dest_dir: Path, with_logs: bool = True) -> Path:
+    for path in src.parent.glob(src.name + "*"):
+        if path.suffix == ".yaml" or (not with_logs and path != src):
+            continue
+        shutil.copy2(path, dest_dir / path.name)
+    return dest_dir / src.name
+
+
+def _by_name(records: list[ServiceRecord]) -> dict[str, ServiceRecord]:
+    return {r.name: r for r in records}
+
+
+def _codes(hive: hivescan.SystemHive) -> list[str]:
+    return [d.code for d in hive.hive_diagnostics()]
+
+
+def test_fixture_outputs_match_their_specs(tmp_path: Path) -> None:
+    for spec in (DIRTY.with_suffix(".yaml"), DIRTY_OLD.with_suffix(".yaml")):
+        out = tmp_path / spec.stem
+        written = build_dirty_from_spec(load_spec(spec)).write(out)
+        for path in written:
+            assert path.read_bytes() == (FIXTURES / path.name).read_bytes(), f"rebuild {path.name}"
+
+
+def test_replay_shows_what_only_the_logs_hold() -> None:
+    with hivescan.open_hive(DIRTY) as hive:
+        records = _by_name(hive.services())
+        codes = _codes(hive)
+        derived = hive.source.location.get("derived", "")
+    assert set(records) == {"Dnscache", "Spooler", "Tcpip", "UASPStor", "wercplsupport", "WinHelperSvc"}
+    planted = records["WinHelperSvc"]
+    assert planted.origin.from_log and planted.log_replay_changes == ("new",)
+    assert planted.image_path == r"C:\ProgramData\WinHelper\whsvc.exe -k"
+    hijacked = records["wercplsupport"]
+    assert {"service_dll", "start", "last_write"} <= set(hijacked.log_replay_changes)
+    note = next(d.message for d in hijacked.diagnostics if d.code == "changed_by_log_replay")
+    assert (
+        r"'%SystemRoot%\\System32\\wercplsupport.dll' -> 'C:\\ProgramData\\Microsoft\\Crypto\\wercplsupport.dll'"
+        in note
+    )
+    assert "start 3 -> 2" in note
+    assert records["UASPStor"].log_replay_changes == ("last_write",)
+    for name in ("Dnscache", "Spooler", "Tcpip"):
+        assert not records[name].origin.from_log and records[name].log_replay_changes == ()
+        assert "changed_by_log_replay" not in records[name].diagnostic_codes
+    assert {"hive_dirty", "log_replayed", "log_replay_removed_service"} <= set(codes)
+    assert "1621-1624" in derived
+
+
+def test_no_logs_reads_the_primary_alone() -> None:
+    with hivescan.open_hive(DIRTY, logs="none") as hive:
+        records = _by_name(hive.services())
+        codes = _codes(hive)
+        assert hive.source is hive.evidence
+    assert "WinHelperSvc" not in records and "OldAgent" in records
+    assert records["wercplsupport"].service_dll == r"%SystemRoot%\System32\wercplsupport.dll"
+    assert not any(r.origin.from_log for r in records.values())
+    assert {"hive_dirty", "logs_disabled"} <= set(codes) and "log_replayed" not in codes
+
+
+def test_explicit_logs_and_missing_logs(tmp_path: Path) -> None:
+    alone = _copy(DIRTY, tmp_path, with_logs=False)
+    with hivescan.open_hive(alone) as hive:
+        names = {r.name for r in hive.services()}
+        codes = _codes(hive)
+    assert "WinHelperSvc" not in names
+    assert {"hive_dirty", "logs_missing"} <= set(codes)
+    logs = [FIXTURES / "dirty-SYSTEM.LOG2", FIXTURES / "dirty-SYSTEM.LOG1"]
+    with hivescan.open_hive(alone, logs=logs) as hive:
+        names = {r.name for r in hive.services()}
+    assert "WinHelperSvc" in names and "OldAgent" not in names
+
+
+def test_old_format_fixture() -> None:
+    with hivescan.open_hive(DIRTY_OLD) as hive:
+        records = hive.services("all")
+        info = hive.info()
+    planted = [r for r in records if r.name == "msupdate32"]
+    assert [(r.control_set, r.log_replay_changes) for r in planted] == [(1, ("new",))]
+    assert info.log_replay is not None and info.log_replay["format"] == "old"
+    assert [log.status for log in info.logs] == ["applied"]
+
+
+def test_evidence_files_are_never_written(tmp_path: Path) -> None:
+    hive_path = _copy(DIRTY, tmp_path)
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in tmp_path.iterdir()}
+    with hivescan.open_hive(hive_path) as hive:
+        hive.services("all")
+        hive.info()
+    result = CliRunner().invoke(app, ["services", str(hive_path), "-f", "jsonl", "-q"])
+    assert result.exit_code == 0
+    after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in tmp_path.iterdir()}
+    assert after == before
+
+
+def test_replayed_records_cite_the_evidence_file() -> None:
+    digest = hashlib.sha256(DIRTY.read_bytes()).hexdigest()
+    with hivescan.open_hive(DIRTY) as hive:
+        record = _by_name(hive.services())["WinHelperSvc"]
+        info = hive.info()
+    row = record.to_dict()
+    assert row["hive_sha256"] == digest == info.sha256
+    assert row["changed_by_log_replay"] is True and row["log_replay_changes"] == ["new"]
+    assert "replayed in memory" in row["location"]["derived"]
+    back = ServiceRecord.from_dict(json.loads(json.dumps(row)))
+    assert back.log_replay_changes == ("new",) and back.origin.from_log
+    assert info.dirty and info.primary_sequence == 1622 and info.secondary_sequence == 1621
+    assert [(log.format, log.sequence_first, log.sequence_last, log.status) for log in info.logs] == [
+        ("new", 1621, 1622, "applied"),
+        ("new", 1623, 1624, "applied"),
+    ]
+
+
+def test_frame_has_the_replay_columns() -> None:
+    with hivescan.open_hive(DIRTY) as hive:
+        frame = hive.services_frame()
+    assert str(frame["changed_by_log_replay"].dtype) == "boolean"
+    assert set(frame.loc[frame.changed_by_log_replay, "name"]) == {"UASPStor", "wercplsupport", "WinHelperSvc"}
+
+
+def test_clean_hive_does_not_touch_its_logs(tmp_path: Path, demo_hive: Path) -> None:
+    hive_path = tmp_path / "SYSTEM"
+    shutil.copy2(demo_hive, hive_path)
+    (tmp_path / "SYSTEM.LOG1").write_bytes(b"not a log at all")
+    with hivescan.open_hive(hive_path) as hive:
+        hive.services()
+        assert hive.log_replay is None and hive.source is hive.evidence
+        assert not any(d.code.startswith("log") for d in hive.hive_diagnostics())
+        info = hive.info()  # only info looks at the logs
+    assert [log.status for log in info.logs] == ["rejected"]
+    assert info.log_replay is None
+    assert "log_not_a_log" in [d.code for d in info.diagnostics]
+
+
+def test_cli_info_and_options() -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["info", str(DIRTY), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["dirty"] is True and data["log_replay"]["entries_applied"] == 4
+    assert [Path(log["path"]).name for log in data["logs"]] == ["dirty-SYSTEM.LOG1", "dirty-SYSTEM.LOG2"]
+    assert all(len(log["sha256"]) == 64 for log in data["logs"])
+    table = runner.invoke(app, ["info", str(DIRTY)])
+    assert table.exit_code == 0 and "transaction log" in table.stdout and "applied 2" in table.stdout
+    both = runner.invoke(app, ["services", str(DIRTY), "--no-logs", "--log", str(DIRTY) + ".LOG1"])
+    assert both.exit_code == 2
+    plain = runner.invoke(app, ["services", str(DIRTY), "--no-logs", "-f", "jsonl"])
+    assert plain.exit_code == 0 and "logs_disabled" in plain.stderr
+    assert "WinHelperSvc" not in plain.stdout
+    replayed = runner.invoke(app, ["services", str(DIRTY), "-f", "jsonl", "--log", str(DIRTY) + ".LOG1"])
+    names = {json.loads(line)["name"] for line in replayed.stdout.splitlines()}
+    assert "WinHelperSvc" in names  # LOG1 alone holds 1621-1622
+    assert "wercplsupport" in names
+
+
+def test_windows10_dirty_hive_known_answer(shared: Callable[[str], Path]) -> None:
+    """SOURCES.md: 655 services in the primary file; the logs add ad_driver (656) and move
+    five last-write times to 2018-04-06."""
+    path = shared("win10-dirty-SYSTEM")
+    shared("win10-dirty-SYSTEM.LOG1")
+    shared("win10-dirty-SYSTEM.LOG2")
+    with hivescan.open_hive(path, logs="none") as hive:
+        assert len(hive.services(1)) == 655
+    with hivescan.open_hive(path) as hive:
+        records = hive.services(1)
+        info = hive.info()
+    assert len(records) == 656
+    assert info.control_sets[0].services == 656
+    by_name = _by_name(records)
+    assert by_name["ad_driver"].log_replay_changes == ("new",)
+    moved = [r for r in records if r.log_replay_changes == ("last_write",)]
+    assert len(moved) == 5
+    assert all((r.last_write or "").startswith("2018-04-06") for r in moved)
+    assert info.log_replay is not None
+    assert (info.log_replay["sequence_first"], info.log_replay["sequence_last"]) == (2107, 2130)
+    assert info.log_replay["rejected"] == []
+    assert [log.status for log in info.logs] == ["applied", "applied"]
+
+
+def test_windows10_replayed_image_opens_in_regipy(shared: Callable[[str], Path], tmp_path: Path) -> None:
+    """The replayed image has a consistent base block: regipy sees a clean hive with 656 services."""
+    from regipy.registry import RegistryHive
+
+    path = shared("win10-dirty-SYSTEM")
+    with hivescan.open_hive(path) as hive:
+        assert hive.log_replay is not None and hive.log_replay.image is not None
+        out = tmp_path / "replayed"
+        out.write_bytes(hive.log_replay.image)
+    regipy_hive = RegistryHive(str(out))
+    header = regipy_hive.header
+    assert header.primary_sequence_num == header.secondary_sequence_num == 2130
+    assert regipy_hive.get_key("\\ControlSet001\\Services").header.subkey_count == 656
+
+
+@pytest.mark.parametrize("bad", [b"", b"regf" + b"\0" * 600, b"\xff" * 5000])
+def test_bad_log_files_give_diagnostics_not_tracebacks(tmp_path: Path, bad: bytes) -> None:
+    hive_path = _copy(DIRTY, tmp_path, with_logs=False)
+    (tmp_path / "dirty-SYSTEM.LOG1").write_bytes(bad)
+    result = CliRunner().invoke(app, ["services", str(hive_path), "-f", "jsonl"])
+    assert result.exit_code == 0
+    assert "log_nothing_applied" in result.stderr or "hive_dirty" in result.stderr
+    info = CliRunner().invoke(app, ["info", str(hive_path), "-f", "json"])
+    assert info.exit_code == 0 and json.loads(info.stdout)["logs"][0]["status"] == "rejected"
