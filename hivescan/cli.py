@@ -29,7 +29,22 @@ app = typer.Typer(
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-HivePath = Annotated[Path, typer.Argument(help="SYSTEM hive file", show_default=False, metavar="HIVE")]
+HivePath = Annotated[
+    Path,
+    typer.Argument(
+        help="SYSTEM hive file, or a disk image (E01, raw/dd, VMDK, VHD, VHDX, QCOW2) holding Windows",
+        show_default=False,
+        metavar="HIVE|IMAGE",
+    ),
+]
+InstallOpt = Annotated[
+    int | None,
+    typer.Option("--install", min=1, help="disk images: which Windows installation (see `hivescan images`)"),
+]
+SnapshotOpt = Annotated[
+    str,
+    typer.Option("--snapshot", help="disk images: live (default), regback, or a shadow copy (vss1, vss2, ...)"),
+]
 ControlSetOpt = Annotated[
     str,
     typer.Option(
@@ -122,10 +137,12 @@ def info(
     hive: HivePath,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
     parser: ParserOpt = "regipy-rs",
+    install: InstallOpt = None,
+    snapshot: SnapshotOpt = "live",
 ) -> None:
     """Describe a hive: version, dirty or clean, checksum, Select, control sets, sha256, warnings.
 
-    Example: hivescan info ./SYSTEM
+    Example: hivescan info ./SYSTEM    (or: hivescan info disk.E01 --install 1)
     """
     from rich.console import Console
 
@@ -133,7 +150,7 @@ def info(
     from hivescan.render.formats import dumps
     from hivescan.render.info import print_info
 
-    with hivescan.open_hive(hive, backend=parser) as opened:
+    with hivescan.open_hive(hive, backend=parser, install=install, snapshot=snapshot) as opened:
         summary = opened.info()
     if fmt.lower() == "json":
         sys.stdout.write(dumps(summary.to_dict()) + "\n")
@@ -159,10 +176,13 @@ def services(
     ] = False,
     parser: ParserOpt = "regipy-rs",
     quiet: QuietOpt = False,
+    install: InstallOpt = None,
+    snapshot: SnapshotOpt = "live",
 ) -> None:
     """List every service record the SCM would build at boot, with provenance.
 
     Example: hivescan services ./SYSTEM --control-set all -f jsonl -o services.jsonl
+    (a disk image works too: hivescan services disk.E01 -f jsonl)
     """
     import hivescan
     from hivescan.render.formats import OutputFormat
@@ -173,13 +193,46 @@ def services(
         out_format = OutputFormat(fmt.lower())
     except ValueError:
         raise typer.BadParameter("table, json, jsonl, csv or parquet", param_hint="--format") from None
-    with hivescan.open_hive(hive, backend=parser) as opened:
+    with hivescan.open_hive(hive, backend=parser, install=install, snapshot=snapshot) as opened:
         records = opened.services(control_set, lenient=lenient)
         warnings = opened.hive_diagnostics()
     if status:
         records = [r for r in records if r.status in set(status)]
     _warn_hive(list(warnings), quiet)
     write_services(records, out_format, output, title=f"{hive} - {len(records)} service records")
+
+
+@app.command()
+@handle_errors
+def images(
+    image: Annotated[
+        Path,
+        typer.Argument(help="disk image: E01, raw/dd, VMDK, VHD, VHDX, QCOW2", show_default=False, metavar="IMAGE"),
+    ],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+    quiet: QuietOpt = False,
+) -> None:
+    """List what a disk image holds before any analysis: volumes, shadow copies, Windows
+    installations, and each hive and log found (path, size, sha256).
+
+    Example: hivescan images disk.E01 -f json
+    """
+    from rich.console import Console
+
+    from hivescan.hive.images import image_inventory
+    from hivescan.render.formats import dumps
+    from hivescan.render.images import print_inventory
+
+    if fmt.lower() not in ("table", "json"):
+        raise typer.BadParameter("table or json", param_hint="--format")
+    inventory = image_inventory(image)
+    _warn_hive(list(inventory.diagnostics), quiet)
+    if fmt.lower() == "json":
+        sys.stdout.write(dumps(inventory.to_dict()) + "\n")
+    else:
+        print_inventory(inventory, Console())
+    if not inventory.installations:
+        raise typer.Exit(int(ExitCode.IMAGE_ERROR))
 
 
 def main() -> None:

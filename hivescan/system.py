@@ -296,16 +296,33 @@ class SystemHive:
         return diags
 
 
-def open_hive(path: str | os.PathLike[str] | HiveSource, **options: Any) -> SystemHive:
-    """Open a SYSTEM hive file for analysis.
+def open_hive(
+    path: str | os.PathLike[str] | HiveSource,
+    *,
+    install: int | None = None,
+    snapshot: str = "live",
+    **options: Any,
+) -> SystemHive:
+    """Open a SYSTEM hive for analysis: a hive file, or the SYSTEM hive inside a disk image.
+
+    For a disk image (E01, raw, VMDK, VHD(X), QCOW2; needs ``hivescan[images]``),
+    ``install`` picks the Windows installation (1-based; default: the only one) and
+    ``snapshot`` the copy: ``live`` (default), ``regback``, ``vss1``, ``vss2``...
 
     Example::
 
         with hivescan.open_hive("SYSTEM") as hive:
             frame = hive.services_frame(control_set="all")
     """
-    source = path if isinstance(path, HiveSource) else HiveSource.from_file(path)
-    return SystemHive(source, **options)
+    if isinstance(path, HiveSource):
+        return SystemHive(path, **options)
+    from hivescan.hive.images import load_source
+
+    image_diagnostics: list[Diagnostic] = []
+    source = load_source(path, install=install, snapshot=snapshot, diagnostics=image_diagnostics)
+    hive = SystemHive(source, **options)
+    hive._own_diagnostics += image_diagnostics  # encrypted/unreadable volumes, missing logs: the analyst must see them
+    return hive
 
 
 __all__ = ["ControlSetInfo", "HiveInfo", "SystemHive", "open_hive", "parse_mode"]
