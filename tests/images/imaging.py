@@ -71,3 +71,16 @@ def luks1_header() -> bytes:
         state = 0x00AC71F3 if slot == 0 else 0x0000DEAD
         header += struct.pack(">II", state, 1000) + bytes(32) + struct.pack(">II", 8 + slot * 512, 4000)
     return header
+
+
+def shared_hive(name: str) -> Path:
+    """``shared_hive`` of tests/conftest.py (loaded by path: two conftest modules share one name)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "hivescan_tests_root_conftest", Path(__file__).parents[1] / "conftest.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.shared_hive(name)  # type: ignore[no-any-return]

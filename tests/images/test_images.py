@@ -251,3 +251,31 @@ def test_hive_options_rejected_for_hive_files() -> None:
 def test_missing_snapshot_lists_the_available_ones(disk_images: Callable[..., Path]) -> None:
     with pytest.raises(ImageError, match=r"snapshot 'vss1'; available: live, regback"):
         load_source(disk_images("raw"), snapshot="vss1")
+
+
+def test_real_dirty_hive_and_its_logs_come_out_whole(tmp_path: Path) -> None:
+    """The real Windows 10 hive with its .LOG1/.LOG2 (12 MB + 3 MB + 3 MB) through an E01."""
+    require_image_tools(("e01",))
+    from imaging import shared_hive
+
+    from hivescan.testing.disk import convert
+
+    names = {
+        "SYSTEM": "win10-dirty-SYSTEM",
+        "SYSTEM.LOG1": "win10-dirty-SYSTEM.LOG1",
+        "SYSTEM.LOG2": "win10-dirty-SYSTEM.LOG2",
+    }
+    real = {name: shared_hive(src).read_bytes() for name, src in names.items()}
+    disk = build_disk(tmp_path / "win10.raw", [NtfsVolume(32, {f"{CONFIG}/{n}": b for n, b in real.items()})])
+    e01 = convert(disk, "e01", tmp_path)
+    with open_image(e01) as image:
+        assert image.system_source().data == real["SYSTEM"]
+        assert [s.data for s in image.log_sources()] == [real["SYSTEM.LOG1"], real["SYSTEM.LOG2"]]
+    with hivescan.open_hive(e01) as from_image, hivescan.open_hive(shared_hive(names["SYSTEM"])) as bare:
+        mine, theirs = from_image.services("all"), bare.services("all")
+        assert len(mine) == len(theirs) == 655
+        for a, b in zip(mine, theirs, strict=True):
+            da, db = a.to_dict(), b.to_dict()
+            assert da.pop("location")["snapshot"] == "live"
+            da.pop("hive_path"), db.pop("hive_path")
+            assert da == db
