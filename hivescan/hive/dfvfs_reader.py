@@ -39,6 +39,11 @@ from hivescan.timeutil import filetime_to_iso
 READ_ERRORS: tuple[type[BaseException], ...] = (dfvfs_errors.Error, OSError, ValueError, RuntimeError)
 
 MAX_DIRECTORY_ENTRIES = 100_000  # a directory listing longer than this is damage, not Windows
+_SYSTEMS = {
+    definitions.TYPE_INDICATOR_GPT: "GPT partition table",
+    definitions.TYPE_INDICATOR_TSK_PARTITION: "MBR partition table",
+    definitions.TYPE_INDICATOR_VSHADOW: "Volume Shadow Copy catalogue",
+}
 _SCHEMES = {definitions.TYPE_INDICATOR_GPT: "GPT", definitions.TYPE_INDICATOR_TSK_PARTITION: "MBR"}
 _NAMES = {
     definitions.TYPE_INDICATOR_BDE: "BitLocker",
@@ -69,6 +74,11 @@ def _guarded(what: str, func: Any, *args: Any) -> Any:
         return func(*args)
     except READ_ERRORS as exc:
         raise ImageError(f"{what}: {short_error(exc)}") from exc
+
+
+def _number(label: str | None) -> int:
+    digits = "".join(ch for ch in label or "" if ch.isdigit())
+    return int(digits) if digits else 0
 
 
 class FileSystemHandle:
@@ -188,6 +198,7 @@ class _Where:
     size: int | None = None
     shadow_copy: str | None = None
     shadow_copy_id: str | None = None
+    shadow_copy_store_id: str | None = None
     shadow_copy_created: str | None = None
 
 
@@ -231,6 +242,13 @@ class DfvfsImage:
             raise ImageError(
                 f"{path}: cannot read the disk image ({short_error(exc)}); is it truncated or damaged?"
             ) from exc
+        # each partition's live volume first, then its shadow copies, oldest first
+        order = {
+            label: index for index, label in enumerate(dict.fromkeys(v.partition or v.label for v in self.volumes))
+        }
+        self.volumes.sort(
+            key=lambda v: (order[v.partition or v.label], v.shadow_copy is not None, _number(v.shadow_copy))
+        )
 
     def close(self) -> None:
         self.handles.clear()
@@ -295,7 +313,11 @@ class DfvfsImage:
                 out[volume.identifier] = (offset, size, attributes)
         except READ_ERRORS as exc:
             self.diagnostics.append(
-                warning("volume_system_unreadable", "", f"{node.type_indicator} volume system: {short_error(exc)}")
+                warning(
+                    "volume_system_unreadable",
+                    "",
+                    f"{_SYSTEMS.get(node.type_indicator, node.type_indicator)} cannot be read: {short_error(exc)}",
+                )
             )
         return out
 
@@ -343,7 +365,8 @@ class DfvfsImage:
                 where,
                 label=f"{where.label}/{ident}" if where.partition or where.label != "volume" else ident,
                 shadow_copy=ident,
-                shadow_copy_id=str(attributes["identifier"]) if attributes.get("identifier") else None,
+                shadow_copy_id=str(attributes["copy_identifier"]) if attributes.get("copy_identifier") else None,
+                shadow_copy_store_id=str(attributes["identifier"]) if attributes.get("identifier") else None,
                 shadow_copy_created=filetime_to_iso(created) if isinstance(created, int) else None,
             )
             try:
@@ -395,6 +418,7 @@ class DfvfsImage:
                 size=where.size,
                 shadow_copy=where.shadow_copy,
                 shadow_copy_id=where.shadow_copy_id,
+                shadow_copy_store_id=where.shadow_copy_store_id,
                 shadow_copy_created=where.shadow_copy_created,
                 **fields,
             )

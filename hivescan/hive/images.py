@@ -127,7 +127,8 @@ class ImageVolume:
     volume_name: str | None = None
     volume_serial: str | None = None
     shadow_copy: str | None = None  # vss1, vss2, ... (oldest first)
-    shadow_copy_id: str | None = None
+    shadow_copy_id: str | None = None  # the Shadow Copy ID vssadmin shows
+    shadow_copy_store_id: str | None = None  # the store GUID (names the store file in System Volume Information)
     shadow_copy_created: str | None = None  # ISO 8601 UTC
     note: str = ""
 
@@ -144,6 +145,7 @@ class ImageVolume:
             "volume_serial": self.volume_serial,
             "shadow_copy": self.shadow_copy,
             "shadow_copy_id": self.shadow_copy_id,
+            "shadow_copy_store_id": self.shadow_copy_store_id,
             "shadow_copy_created": self.shadow_copy_created,
             "note": self.note,
         }
@@ -339,7 +341,7 @@ class DiskImage:
         for role, name in CONFIG_FILES:
             found = handle.find(f"{windows_dir}\\System32\\config\\{name}")
             if found is None or found.is_dir:
-                if role in _EXPECTED:
+                if role in _EXPECTED and snapshot == LIVE:
                     self._diagnostics.append(info("image_hive_missing", role, f"{where}\\{name}: not present"))
                 continue
             checked = self._checked(number, role, snapshot, label, found)
@@ -466,6 +468,7 @@ class DiskImage:
             "volume_serial": v.volume_serial,
             "shadow_copy": v.shadow_copy,
             "shadow_copy_id": v.shadow_copy_id,
+            "shadow_copy_store_id": v.shadow_copy_store_id,
             "shadow_copy_created": v.shadow_copy_created,
         }
         out.update({k: val for k, val in optional.items() if val is not None})

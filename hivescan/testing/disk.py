@@ -65,13 +65,26 @@ class DiskBuildError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Snapshot:
+    """A Volume Shadow Copy: older content of some files (same sizes as now), taken at ``created``."""
+
+    created: str  # ISO 8601 UTC
+    files: Mapping[str, bytes]
+
+
+@dataclass(frozen=True)
 class NtfsVolume:
-    """An NTFS partition: files by path (``/`` separated, from the volume root) and empty directories."""
+    """An NTFS partition: files by path (``/`` separated, from the volume root) and empty directories.
+
+    ``snapshots`` (oldest first) become Volume Shadow Copies (:mod:`hivescan.testing.vss`);
+    leave a few MiB of the volume free for them.
+    """
 
     size_mib: int
     files: Mapping[str, bytes] = field(default_factory=dict)
     directories: Sequence[str] = ()
     label: str = "WINDOWS"
+    snapshots: Sequence[Snapshot] = ()
 
 
 @dataclass(frozen=True)
@@ -170,6 +183,30 @@ def _build_ntfs(out: Path, volume: NtfsVolume, start: int, sectors: int, tmp: Pa
         local.write_bytes(data)
         _run("ntfscp", "-q", "-f", out, local, "/" + name.strip("/"))
         local.unlink()
+    if volume.snapshots:
+        _add_snapshots(out, volume)
+
+
+def _add_snapshots(out: Path, volume: NtfsVolume) -> None:
+    """Turn each Snapshot into a shadow copy: locate each file's clusters, record the old bytes."""
+    from hivescan.testing.regf import filetime
+    from hivescan.testing.vss import ShadowCopy, write_shadow_copies
+
+    content = bytearray(out.read_bytes())
+    copies = []
+    for snapshot in volume.snapshots:
+        old: dict[int, bytes] = {}
+        for name, data in snapshot.files.items():
+            now = volume.files[name]
+            if len(now) != len(data):
+                raise ValueError(f"{name}: a snapshot's content must have the current size ({len(now)} bytes)")
+            at = content.find(now)
+            if at < 0 or content.find(now, at + 1) >= 0 or at % 4096:
+                raise DiskBuildError(f"{name}: not found as one contiguous, unique, cluster-aligned run")
+            old[at] = data
+        copies.append(ShadowCopy(filetime(snapshot.created), old))
+    write_shadow_copies(content, copies)
+    out.write_bytes(content)
 
 
 def _place(disk: Path, content: Path, offset: int) -> None:

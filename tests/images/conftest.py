@@ -14,9 +14,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from imaging import CONFIG, FIXTURES, log_file, luks1_header, regback_system, require_image_tools, software_hive
+from imaging import (
+    CONFIG,
+    FIXTURES,
+    log_file,
+    luks1_header,
+    older_system,
+    regback_system,
+    require_image_tools,
+    software_hive,
+)
 
-from hivescan.testing.disk import NtfsVolume, RawVolume, build_disk, convert
+from hivescan.testing.disk import NtfsVolume, RawVolume, Snapshot, build_disk, convert
 
 
 @pytest.fixture(scope="session")
@@ -78,3 +87,16 @@ def two_windows_disk(tmp_path_factory: pytest.TempPathFactory, windows_files: di
         [NtfsVolume(16, windows_files), NtfsVolume(8, other, label="OLD")],
         "dos",
     )
+
+
+@pytest.fixture(scope="session")
+def vss_disk(tmp_path_factory: pytest.TempPathFactory, windows_files: dict[str, bytes]) -> Path:
+    """GPT, NTFS with two Volume Shadow Copies in which SYSTEM is older (RTCore32.sys, then RTCore48.sys)."""
+    require_image_tools()
+    files = {k: v for k, v in windows_files.items() if k != "pagefile.sys"}
+    system = files[f"{CONFIG}/SYSTEM"]
+    snapshots = [
+        Snapshot("2024-02-01T10:00:00Z", {f"{CONFIG}/SYSTEM": older_system(system, "RTCore32.sys")}),
+        Snapshot("2024-02-20T10:00:00Z", {f"{CONFIG}/SYSTEM": older_system(system, "RTCore48.sys")}),
+    ]
+    return build_disk(tmp_path_factory.mktemp("vss") / "vss.raw", [NtfsVolume(16, files, snapshots=snapshots)])

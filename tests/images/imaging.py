@@ -84,3 +84,10 @@ def shared_hive(name: str) -> Path:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.shared_hive(name)  # type: ignore[no-any-return]
+
+
+def older_system(system: bytes, driver: str) -> bytes:
+    """The demo SYSTEM as it was before: the planted RTCore64 driver had another file name."""
+    now = "RTCore64.sys".encode("utf-16-le")
+    assert system.count(now) >= 1 and len(driver) == len("RTCore64.sys")
+    return system.replace(now, driver.encode("utf-16-le"))
