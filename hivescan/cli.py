@@ -196,10 +196,11 @@ def services(
     with hivescan.open_hive(hive, backend=parser, install=install, snapshot=snapshot) as opened:
         records = opened.services(control_set, lenient=lenient)
         warnings = opened.hive_diagnostics()
+        shown = opened.path  # for an image: IMAGE:VOLUME:PATH of the hive read
     if status:
         records = [r for r in records if r.status in set(status)]
     _warn_hive(list(warnings), quiet)
-    write_services(records, out_format, output, title=f"{hive} - {len(records)} service records")
+    write_services(records, out_format, output, title=f"{shown} - {len(records)} service records")
 
 
 @app.command()

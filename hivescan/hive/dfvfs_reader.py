@@ -19,6 +19,7 @@ filesystem inside shadow-copy stores (we ask for each store explicitly).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -110,8 +111,19 @@ class FileSystemHandle:
         return _guarded(path or "\\", self._directories, path)  # type: ignore[no-any-return]
 
     def read(self, path: str, size: int) -> bytes:
-        """See :meth:`_read`; read errors become ImageError."""
-        return _guarded(path, self._read, path, size)  # type: ignore[no-any-return]
+        """See :meth:`chunks`; read errors become ImageError."""
+        return b"".join(self.chunks(path, size))
+
+    def chunks(self, path: str, size: int, chunk_size: int = 16 << 20) -> Iterator[bytes]:
+        """The first ``size`` bytes of the file, in chunks (hashing never holds a whole file)."""
+        file_object = _guarded(path, self._open, path)
+        remaining = size
+        while remaining > 0:
+            chunk = _guarded(path, file_object.read, min(remaining, chunk_size))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
 
     def _find(self, path: str) -> FoundFile | None:
         """The entry at ``path`` (any case, ``\\``-separated, from the volume root), or None.
@@ -167,24 +179,14 @@ class FileSystemHandle:
                 out.append(sub.name)
         return out
 
-    def _read(self, path: str, size: int) -> bytes:
-        """The first ``size`` bytes of the file's default data stream (what its size says)."""
-        parts = [p for p in path.split("\\") if p]
-        entry = self._entry(parts)
+    def _open(self, path: str) -> Any:
+        entry = self._entry([p for p in path.split("\\") if p])
         if entry is None:
             raise OSError(f"{path}: no longer found")
         file_object = entry.GetFileObject()
         if file_object is None:
             raise OSError(f"{path}: no data stream")
-        chunks = []
-        remaining = size
-        while remaining > 0:
-            chunk = file_object.read(min(remaining, 16 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        return b"".join(chunks)
+        return file_object
 
 
 @dataclass

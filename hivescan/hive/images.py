@@ -22,6 +22,7 @@ References: shared/docs/images-and-scale.md (library choice, measurements).
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from hivescan.diagnostics import Diagnostic, error, info
 from hivescan.errors import ImageError
 from hivescan.hive.header import REGF_SIGNATURE
-from hivescan.hive.source import HiveSource, input_errors, sha256_hex
+from hivescan.hive.source import HiveSource, input_errors
 from hivescan.timeutil import filetime_to_iso
 
 if TYPE_CHECKING:
@@ -502,6 +503,22 @@ class DiskImage:
         inst = self.installation(install)
         return [self.source(f) for f in inst.files if f.snapshot == snapshot and f.role.startswith(f"{hive}.log")]
 
+    def sha256(self, f: ImageFile) -> str:
+        """The file's sha256, read in chunks (never the whole file in memory), or ImageError."""
+        digest = hashlib.sha256()
+        done = 0
+        try:
+            for chunk in self._scanned.handles[f.volume].chunks(f.path, f.size):
+                digest.update(chunk)
+                done += len(chunk)
+        except ImageError as exc:
+            raise ImageError(f"{self.path}:{f.volume}: cannot be read ({exc}); is the image truncated?") from exc
+        if done != f.size:
+            raise ImageError(
+                f"{self.path}:{f.volume}:{f.path}: read {done:,} of {f.size:,} bytes; is the image truncated?"
+            )
+        return digest.hexdigest()
+
     def inventory(self) -> ImageInventory:
         """Everything found, each hive read once and hashed (unreadable ones get a diagnostic)."""
         diagnostics = list(self._diagnostics)
@@ -510,7 +527,7 @@ class DiskImage:
             files = []
             for f in inst.files:
                 try:
-                    files.append(replace(f, sha256=sha256_hex(self.read(f))))
+                    files.append(replace(f, sha256=self.sha256(f)))
                 except ImageError as exc:
                     diagnostics.append(error("image_file_unreadable", f.role, str(exc)))
                     files.append(f)

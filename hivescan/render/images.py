@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hivescan.hive.images import ImageInventory
+from hivescan.render.info import print_diagnostics
 
 
 def _size(value: int | None) -> str:
@@ -58,12 +59,4 @@ def print_inventory(inventory: ImageInventory, console: Console) -> None:
                 f.sha256 or "UNREADABLE",
             )
         console.print(files)
-    if inventory.diagnostics:
-        diag = Table(title="image diagnostics", header_style="bold")
-        for col in ("level", "code", "message"):
-            diag.add_column(col, overflow="fold")
-        for d in inventory.diagnostics:
-            diag.add_row(d.level, d.code, d.message)
-        console.print(diag)
-    else:
-        console.print("image diagnostics: none")
+    print_diagnostics(inventory.diagnostics, console, "image diagnostics")

@@ -279,3 +279,14 @@ def test_real_dirty_hive_and_its_logs_come_out_whole(tmp_path: Path) -> None:
             assert da.pop("location")["snapshot"] == "live"
             da.pop("hive_path"), db.pop("hive_path")
             assert da == db
+
+
+def test_only_an_encrypted_volume(tmp_path: Path) -> None:
+    require_image_tools()
+    from imaging import luks1_header
+
+    from hivescan.testing.disk import RawVolume
+
+    disk = build_disk(tmp_path / "locked.raw", [RawVolume(4, luks1_header())])
+    with pytest.raises(ImageError, match=r"no Windows installation found \(p1: encrypted LUKS\)"):
+        load_source(disk)
