@@ -1,6 +1,8 @@
 # Two commands set up everything on a fresh machine (Python 3.11+ with venv):
 #   make demo   - install into .venv if needed, then analyse the bundled demo hive
 #   make test   - install into .venv if needed, then lint, type-check and run the tests
+# The disk-image tests also need Debian's fdisk, ntfs-3g, ewf-tools and qemu-utils
+# (.ci/run installs them; locally those tests skip, saying what is missing).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -11,7 +13,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,images]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -29,7 +29,22 @@ app = typer.Typer(
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-HivePath = Annotated[Path, typer.Argument(help="SYSTEM hive file", show_default=False, metavar="HIVE")]
+HivePath = Annotated[
+    Path,
+    typer.Argument(
+        help="SYSTEM hive file, or a disk image (E01, raw/dd, VMDK, VHD, VHDX, QCOW2) holding Windows",
+        show_default=False,
+        metavar="HIVE|IMAGE",
+    ),
+]
+InstallOpt = Annotated[
+    int | None,
+    typer.Option("--install", min=1, help="disk images: which Windows installation (see `hivescan images`)"),
+]
+SnapshotOpt = Annotated[
+    str,
+    typer.Option("--snapshot", help="disk images: live (default), regback, or a shadow copy (vss1, vss2, ...)"),
+]
 ControlSetOpt = Annotated[
     str,
     typer.Option(
@@ -143,11 +158,13 @@ def info(
     parser: ParserOpt = "regipy-rs",
     log: LogOpt = None,
     no_logs: NoLogsOpt = False,
+    install: InstallOpt = None,
+    snapshot: SnapshotOpt = "live",
 ) -> None:
     """Describe a hive: version, dirty or clean, checksum, transaction logs and their replay,
     Select, control sets, sha256, warnings.
 
-    Example: hivescan info ./SYSTEM
+    Example: hivescan info ./SYSTEM    (or: hivescan info disk.E01 --install 1)
     """
     from rich.console import Console
 
@@ -156,7 +173,7 @@ def info(
     from hivescan.render.info import print_info
 
     logs = _logs_choice(log, no_logs)
-    with hivescan.open_hive(hive, backend=parser, logs=logs) as opened:
+    with hivescan.open_hive(hive, backend=parser, logs=logs, install=install, snapshot=snapshot) as opened:
         summary = opened.info()
     if fmt.lower() == "json":
         sys.stdout.write(dumps(summary.to_dict()) + "\n")
@@ -196,11 +213,14 @@ def services(
     log: LogOpt = None,
     no_logs: NoLogsOpt = False,
     quiet: QuietOpt = False,
+    install: InstallOpt = None,
+    snapshot: SnapshotOpt = "live",
 ) -> None:
     """List every service record the SCM would build at boot, with provenance. A dirty hive's
     transaction logs are replayed in memory first (records changed by them say so).
 
     Example: hivescan services ./SYSTEM --control-set all -f jsonl -o services.jsonl
+    (a disk image works too: hivescan services disk.E01 -f jsonl)
     """
     import hivescan
     from hivescan.render.formats import OutputFormat
@@ -212,15 +232,49 @@ def services(
     except ValueError:
         raise typer.BadParameter("table, json, jsonl, csv or parquet", param_hint="--format") from None
     logs = _logs_choice(log, no_logs)
-    with hivescan.open_hive(hive, backend=parser, logs=logs) as opened:
+    with hivescan.open_hive(hive, backend=parser, logs=logs, install=install, snapshot=snapshot) as opened:
         records = opened.services(control_set, lenient=lenient)
         if deleted or unattributed:
             records += opened.deleted_services(control_set, unattributed=unattributed, lenient=lenient)
         warnings = opened.hive_diagnostics()
+        shown = opened.path  # for an image: IMAGE:VOLUME:PATH of the hive read
     if status:
         records = [r for r in records if r.status in set(status)]
     _warn_hive(list(warnings), quiet)
-    write_services(records, out_format, output, title=f"{hive} - {len(records)} service records")
+    write_services(records, out_format, output, title=f"{shown} - {len(records)} service records")
+
+
+@app.command()
+@handle_errors
+def images(
+    image: Annotated[
+        Path,
+        typer.Argument(help="disk image: E01, raw/dd, VMDK, VHD, VHDX, QCOW2", show_default=False, metavar="IMAGE"),
+    ],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+    quiet: QuietOpt = False,
+) -> None:
+    """List what a disk image holds before any analysis: volumes, shadow copies, Windows
+    installations, and each hive and log found (path, size, sha256).
+
+    Example: hivescan images disk.E01 -f json
+    """
+    from rich.console import Console
+
+    from hivescan.hive.images import image_inventory
+    from hivescan.render.formats import dumps
+    from hivescan.render.images import print_inventory
+
+    if fmt.lower() not in ("table", "json"):
+        raise typer.BadParameter("table or json", param_hint="--format")
+    inventory = image_inventory(image)
+    _warn_hive(list(inventory.diagnostics), quiet)
+    if fmt.lower() == "json":
+        sys.stdout.write(dumps(inventory.to_dict()) + "\n")
+    else:
+        print_inventory(inventory, Console())
+    if not inventory.installations:
+        raise typer.Exit(int(ExitCode.IMAGE_ERROR))
 
 
 @app.command()

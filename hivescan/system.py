@@ -16,7 +16,7 @@ from hivescan.diagnostics import Diagnostic
 from hivescan.errors import ControlSetError, HiveDamaged, HivescanError, WrongHiveType
 from hivescan.hive.header import BASE_BLOCK_SIZE, REGF_SIGNATURE, BaseBlock, parse_base_block
 from hivescan.hive.kind import guess_kind, looks_like_system
-from hivescan.hive.logs import LogFile, LogInfo, LogsOption, ReplayResult, load_logs, replay
+from hivescan.hive.logs import LogFile, LogInfo, LogsOption, ReplayResult, load_logs, parse_log, replay
 from hivescan.hive.source import HiveSource
 from hivescan.hive.tree import HiveReader, Key, upcase
 from hivescan.scm.controlsets import (
@@ -480,8 +480,18 @@ def _peek_base_block(data: bytes) -> BaseBlock | None:
     return parse_base_block(data)
 
 
-def open_hive(path: str | os.PathLike[str] | HiveSource, **options: Any) -> SystemHive:
-    """Open a SYSTEM hive file for analysis.
+def open_hive(
+    path: str | os.PathLike[str] | HiveSource,
+    *,
+    install: int | None = None,
+    snapshot: str = "live",
+    **options: Any,
+) -> SystemHive:
+    """Open a SYSTEM hive for analysis: a hive file, or the SYSTEM hive inside a disk image.
+
+    For a disk image (E01, raw, VMDK, VHD(X), QCOW2; needs ``hivescan[images]``),
+    ``install`` picks the Windows installation (1-based; default: the only one) and
+    ``snapshot`` the copy: ``live`` (default), ``regback``, ``vss1``, ``vss2``...
 
     ``logs="auto" | "none" | [paths]`` (default auto): replay the transaction logs of a
     dirty hive in memory (see :class:`SystemHive`); the files are never written.
@@ -491,8 +501,18 @@ def open_hive(path: str | os.PathLike[str] | HiveSource, **options: Any) -> Syst
         with hivescan.open_hive("SYSTEM") as hive:
             frame = hive.services_frame(control_set="all")
     """
-    source = path if isinstance(path, HiveSource) else HiveSource.from_file(path)
-    return SystemHive(source, **options)
+    if isinstance(path, HiveSource):
+        return SystemHive(path, **options)
+    from hivescan.hive.images import load_source
+
+    image_diagnostics: list[Diagnostic] = []
+    image_logs: list[HiveSource] = []
+    source = load_source(path, install=install, snapshot=snapshot, diagnostics=image_diagnostics, logs=image_logs)
+    if image_logs and options.get("logs", "auto") == "auto":
+        options["logs"] = [parse_log(log.data, log.path) for log in image_logs]
+    hive = SystemHive(source, **options)
+    hive._own_diagnostics += image_diagnostics  # encrypted/unreadable volumes, missing logs: the analyst must see them
+    return hive
 
 
 __all__ = ["ControlSetInfo", "HiveInfo", "SystemHive", "open_hive", "parse_mode"]

@@ -68,16 +68,8 @@ class HiveSource:
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> HiveSource:
         p = Path(path)
-        try:
+        with input_errors(p, "a hive file"):
             data = p.read_bytes()
-        except FileNotFoundError as exc:
-            raise HiveNotFound(f"{p}: no such file") from exc
-        except IsADirectoryError as exc:
-            raise HiveNotFound(f"{p}: is a directory, not a hive file") from exc
-        except PermissionError as exc:
-            raise HiveNotFound(f"{p}: permission denied") from exc
-        except OSError as exc:
-            raise HiveNotFound(f"{p}: cannot be read ({exc.strerror or exc})") from exc
         return cls(str(path), data, None, p)
 
     @classmethod
@@ -93,6 +85,21 @@ class HiveSource:
         loc = dict(self.location)
         loc["derived"] = note
         return HiveSource(self.path, data, self.sha256, None, loc)
+
+
+@contextmanager
+def input_errors(path: Path, what: str) -> Iterator[None]:
+    """OS errors on opening an input file -> HiveNotFound with one clear line (exit code 3)."""
+    try:
+        yield
+    except FileNotFoundError as exc:
+        raise HiveNotFound(f"{path}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise HiveNotFound(f"{path}: is a directory, not {what}") from exc
+    except PermissionError as exc:
+        raise HiveNotFound(f"{path}: permission denied") from exc
+    except OSError as exc:
+        raise HiveNotFound(f"{path}: cannot be read ({exc.strerror or exc})") from exc
 
 
 def _hash_in_background(data: bytes) -> str | Callable[[], str]:

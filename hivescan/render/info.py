@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.console import Console
 from rich.table import Table
 
+from hivescan.diagnostics import Diagnostic
 from hivescan.system import HiveInfo
 
 
@@ -50,15 +53,7 @@ def print_info(info: HiveInfo, console: Console) -> None:
         )
     console.print(sets)
     _print_logs(info, console)
-    if info.diagnostics:
-        diag = Table(title="hive diagnostics", header_style="bold")
-        for col in ("level", "code", "message"):
-            diag.add_column(col, overflow="fold")
-        for d in info.diagnostics:
-            diag.add_row(d.level, d.code, d.message)
-        console.print(diag)
-    else:
-        console.print("hive diagnostics: none")
+    print_diagnostics(info.diagnostics, console, "hive diagnostics")
 
 
 def _print_logs(info: HiveInfo, console: Console) -> None:
@@ -103,3 +98,16 @@ def _print_logs(info: HiveInfo, console: Console) -> None:
                 item["reason"],
             )  # fmt: skip
         console.print(rejected)
+
+
+def print_diagnostics(diagnostics: Sequence[Diagnostic], console: Console, title: str) -> None:
+    """A level/code/message table, or one line saying there are none."""
+    if not diagnostics:
+        console.print(f"{title}: none")
+        return
+    diag = Table(title=title, header_style="bold")
+    for col in ("level", "code", "message"):
+        diag.add_column(col, overflow="fold")
+    for d in diagnostics:
+        diag.add_row(d.level, d.code, d.message)
+    console.print(diag)
