@@ -212,33 +212,43 @@ def build_mthcht(shared: Path, date: str) -> dict[str, str]:
     }
 
 
+def _copy_columns(
+    shared: Path, source: str, upstream: str, out_name: str, what: str, columns: dict[str, str], date: str
+) -> dict[str, str]:
+    """A catalog that keeps some columns of a copied file as they are (``{output: upstream}``)."""
+    rows = _read(shared / upstream)
+    out = [tuple(r[col] for col in columns.values()) for r in rows]
+    return {out_name: render_csv(source, what, date, tuple(columns), out)}
+
+
 def build_trawler(shared: Path, date: str) -> dict[str, str]:
-    rows = _read(shared / "known-good" / "trawler" / "trawler_service_expectations.csv")
-    out = [(r["service_name"], r["value_name"], r["expected_regex"], r["trawler_line"]) for r in rows]
-    return {
-        "windows_expected.csv": render_csv(
-            "trawler",
-            "expected ImagePath / ServiceDll of stock Windows 10/11 services (case-insensitive, unanchored regexes "
-            "over expanded paths)",
-            date,
-            ("service_name", "value_name", "expected_regex", "upstream_line"),
-            out,
-        )
-    }
+    return _copy_columns(
+        shared,
+        "trawler",
+        "known-good/trawler/trawler_service_expectations.csv",
+        "windows_expected.csv",
+        "expected ImagePath / ServiceDll of stock Windows 10/11 services (case-insensitive, unanchored regexes "
+        "over expanded paths)",
+        {
+            "service_name": "service_name",
+            "value_name": "value_name",
+            "expected_regex": "expected_regex",
+            "upstream_line": "trawler_line",
+        },
+        date,
+    )
 
 
 def build_ws2016(shared: Path, date: str) -> dict[str, str]:
-    rows = _read(shared / "known-good" / "ms-ws2016-service-guidance" / "ws2016_desktop_experience_services.csv")
-    out = [(r["service_name"], r["display_name"], r["installation"], r["startup_type"]) for r in rows]
-    return {
-        "ws2016_services.csv": render_csv(
-            "ws2016",
-            "services of Windows Server 2016 with Desktop Experience and their documented start type",
-            date,
-            ("service_name", "display_name", "installation", "startup_type"),
-            out,
-        )
-    }
+    return _copy_columns(
+        shared,
+        "ws2016",
+        "known-good/ms-ws2016-service-guidance/ws2016_desktop_experience_services.csv",
+        "ws2016_services.csv",
+        "services of Windows Server 2016 with Desktop Experience and their documented start type",
+        {c: c for c in ("service_name", "display_name", "installation", "startup_type")},
+        date,
+    )
 
 
 def build_all(shared: Path, date: str) -> dict[str, str]:

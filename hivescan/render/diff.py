@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
 from hivescan.diff import Change
@@ -73,13 +72,9 @@ def diff_table(changes: Sequence[Change], *, title: str | None = None) -> Table:
 
 def write_diff(changes: Sequence[Change], fmt: str, output: Path | None, *, title: str | None = None) -> None:
     if fmt == "table":
-        from hivescan.render.services import console_for
+        from hivescan.render.services import print_table
 
-        if output is None:
-            console_for().print(diff_table(changes, title=title))
-        else:
-            with output.open("w", encoding="utf-8") as fh:
-                Console(file=fh, width=200, no_color=True).print(diff_table(changes, title=title))
+        print_table(diff_table(changes, title=title), output)
         return
     with text_output(output) as out:
         if fmt == "jsonl":

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from rich.console import Console
 from rich.table import Table
 
 from hivescan.detect.finding import Finding, Match
@@ -73,13 +72,9 @@ def write_findings(
 ) -> None:
     """Write findings in one of :data:`FINDING_FORMATS` to ``output`` or stdout."""
     if fmt == "table":
-        from hivescan.render.services import console_for
+        from hivescan.render.services import print_table
 
-        if output is None:
-            console_for().print(findings_table(findings, title=title))
-        else:
-            with output.open("w", encoding="utf-8") as fh:
-                Console(file=fh, width=200, no_color=True).print(findings_table(findings, title=title))
+        print_table(findings_table(findings, title=title), output)
         return
     with text_output(output) as out:
         if fmt == "html":
