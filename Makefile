@@ -1,5 +1,5 @@
 # Two commands set up everything on a fresh machine (Python 3.11+ with venv):
-#   make demo   - install into .venv if needed, then analyse the bundled demo hive
+#   make demo   - install into .venv if needed, then scan the bundled demo hive for persistence
 #   make test   - install into .venv if needed, then lint, type-check and run the tests
 PYTHON ?= python3
 VENV   := .venv
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/hivescan services fixtures/demo-SYSTEM
+	$(BIN)/hivescan demo
 
 test: $(STAMP)
 	$(BIN)/ruff check .

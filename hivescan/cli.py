@@ -488,7 +488,7 @@ def rules_list(rules: RulesOpt = None) -> None:
 
     for rule in _load_rules(rules):
         waits = pending_fields(rule)
-        extra = f"   (waits for {', '.join(waits)})" if waits else ""
+        extra = f"   (reads coming field(s): {', '.join(waits)})" if waits else ""
         sys.stdout.write(f"{rule.severity:<9} {rule.id:<40} {','.join(rule.attack):<28} {rule.title}{extra}\n")
 
 

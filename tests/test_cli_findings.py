@@ -122,7 +122,7 @@ def test_rules_lint_and_list() -> None:
     assert code == 0, text
     assert text.rstrip().endswith("warnings") and text.splitlines()[-1].startswith("0 failed")
     code, text, _ = run("rules", "list")
-    assert code == 0 and "psexec-service" in text and "waits for security_sddl" in text
+    assert code == 0 and "psexec-service" in text and "coming field(s): security_sddl" in text
 
 
 def test_rules_lint_fails_on_a_broken_rule_folder(tmp_path: Path, demo_hive: Path) -> None:

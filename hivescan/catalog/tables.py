@@ -38,6 +38,9 @@ class CatalogEntry:
     facts: Mapping[str, Any] = field(default_factory=dict)  # computed by the lookup for this record
 
     def get(self, name: str) -> Any:
+        """A computed fact, a column of the row, or the entry's own citation fields."""
+        if name in ("catalog", "key", "file", "line", "source", "citation"):
+            return getattr(self, name)
         if name in self.facts:
             return self.facts[name]
         return self.row.get(name)

@@ -143,7 +143,11 @@ class ExplanationResolves(Check):
                 continue
             if head in named:
                 catalog = named[head]
-                if rest and rest not in CATALOG_ATTRIBUTES.get(catalog, ()) and rest not in ("source", "key"):
+                if (
+                    rest
+                    and rest not in CATALOG_ATTRIBUTES.get(catalog, ())
+                    and rest not in ("catalog", "key", "file", "line", "source", "citation")
+                ):
                     yield f"{{{placeholder}}}: catalog {catalog} has no column {rest!r}"
             elif not known_root(placeholder):
                 yield f"{{{placeholder}}} is neither a field nor a catalog alias"
