@@ -411,8 +411,9 @@ def diff(
     """Added, removed and changed services with field-level before/after.
 
     B may be a second hive, a baseline Parquet file, or omitted with --against-control-set to
-    compare two control sets of A. The report reads from B's point of view: added = only in B
-    (or in the --against set... see README), each change carries both origins.
+    compare two control sets of A. "before" is A (A's --control-set; the baseline when B is a
+    .parquet file), "after" is B (the --against set; the hive when B is a baseline): added means
+    only in "after". Each change carries both origins.
 
     Example: hivescan diff SYSTEM --control-set 1 --against-control-set 2
     """

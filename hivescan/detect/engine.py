@@ -79,6 +79,12 @@ class _State:
     rules: Mapping[str, Rule]
     catalog_hits: dict[str, CatalogEntry | None] = field(default_factory=dict)
     rule_hits: dict[str, bool] = field(default_factory=dict)
+    values: dict[str, tuple[Any, ...] | None] = field(default_factory=dict)
+
+    def resolve(self, path: str) -> tuple[Any, ...] | None:
+        if path not in self.values:
+            self.values[path] = resolve(self.subject, path)
+        return self.values[path]
 
     def lookup(self, name: str) -> CatalogEntry | None:
         if name not in self.catalog_hits:
@@ -96,7 +102,7 @@ def _catalog_ok(node: CatalogTest, found: CatalogEntry | None) -> bool:
 def _test(node: Node, state: _State) -> bool:
     """Short-circuiting evaluation: only whether the node matches."""
     if isinstance(node, FieldTest):
-        values = resolve(state.subject, node.field)
+        values = state.resolve(node.field)
         if node.op == "exists":
             return (values is not None) is node.arg
         return values is not None and any(test_value(node, v) for v in values)
@@ -116,7 +122,7 @@ def _test(node: Node, state: _State) -> bool:
 def _explain(node: Node, state: _State) -> Match:
     """Full evaluation: every child, with the values seen."""
     if isinstance(node, FieldTest):
-        values = resolve(state.subject, node.field)
+        values = state.resolve(node.field)
         if node.op == "exists":
             matched = (values is not None) is node.arg
             shown: Any = values
