@@ -1,5 +1,5 @@
 # Two commands set up everything on a fresh machine (Python 3.11+ with venv):
-#   make demo   - install into .venv if needed, then analyse the bundled demo hive
+#   make demo   - install into .venv if needed, then scan the bundled demo hive for persistence
 #   make test   - install into .venv if needed, then lint, type-check and run the tests
 # The disk-image tests also need Debian's fdisk, ntfs-3g, ewf-tools and qemu-utils
 # (.ci/run installs them; locally those tests skip, saying what is missing).
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/hivescan services fixtures/demo-SYSTEM
+	$(BIN)/hivescan demo
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -318,6 +318,348 @@ def history(
     write_history(result, out_format, output)
 
 
+# -- findings (rules, catalogs, baselines, diffs)
+
+SeverityOpt = Annotated[
+    str, typer.Option("--min-severity", help="only findings at or above: info, low, medium, high, critical")
+]
+RulesOpt = Annotated[Path | None, typer.Option("--rules", help="a folder of rule files instead of the shipped rules")]
+
+
+def _check_severity(value: str | None, option: str) -> str | None:
+    from hivescan.detect.rules import SEVERITIES
+
+    if value is not None and value.lower() not in SEVERITIES:
+        raise typer.BadParameter(f"one of {', '.join(SEVERITIES)}", param_hint=option)
+    return value.lower() if value is not None else None
+
+
+def _check_format(value: str, allowed: tuple[str, ...]) -> str:
+    if value.lower() not in allowed:
+        raise typer.BadParameter(", ".join(allowed), param_hint="--format")
+    return value.lower()
+
+
+def _load_rules(directory: Path | None) -> Any:
+    from hivescan.detect.rules import InvalidRule, load_rules
+
+    try:
+        return load_rules(directory)
+    except InvalidRule as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(int(ExitCode.USAGE)) from None
+
+
+def _read_baseline(path: Path) -> list[Any]:
+    from hivescan.errors import HiveNotFound
+    from hivescan.frames import read_records_parquet
+
+    if not path.is_file():
+        raise HiveNotFound(f"{path}: no such baseline file")
+    try:
+        return read_records_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for a file that is not our Parquet
+        _err(f"error: {path}: not a hivescan baseline (Parquet from `hivescan baseline build`): {exc}")
+        raise typer.Exit(int(ExitCode.USAGE)) from None
+
+
+def _run_scan(
+    hive: Path,
+    *,
+    control_set: str,
+    fmt: str,
+    output: Path | None,
+    min_severity: str,
+    fail_on: str | None,
+    baseline: Path | None,
+    rules_dir: Path | None,
+    parser: str,
+    quiet: bool,
+) -> None:
+    import hivescan
+    from hivescan.detect.rules import SEVERITY_RANK
+    from hivescan.detect.scan import scan_hive
+    from hivescan.render.findings import write_findings
+
+    _check_control_set(control_set)
+    fmt = _check_format(fmt, ("table", "json", "jsonl", "csv", "html"))
+    floor = _check_severity(min_severity, "--min-severity") or "info"
+    threshold = _check_severity(fail_on, "--fail-on")
+    rules = _load_rules(rules_dir)
+    golden = _read_baseline(baseline) if baseline is not None else None
+    with hivescan.open_hive(hive, backend=parser) as opened:
+        result = scan_hive(opened, rules=rules, baseline=golden, control_set=control_set, min_severity=floor)
+    _warn_hive(list(result.diagnostics), quiet)
+    counts = result.counts()
+    summary = {
+        "hive": result.hive_path,
+        "sha256": result.hive_sha256,
+        "control sets": ", ".join(f"ControlSet{n:03d}" for n in result.control_sets),
+        "current set": result.primary_set,
+        "service records": result.records,
+        "identical records of other sets evaluated once": result.identical_skipped,
+        "rules": result.rules,
+        "baseline records": result.baseline_records if result.baseline_records is not None else "none",
+        "minimum severity": floor,
+        "hivescan": hivescan.__version__,
+    }
+    title = f"{hive} - {len(result.findings)} findings"
+    write_findings(list(result.findings), fmt, output, title=title, summary=summary)
+    if not quiet and (fmt == "table" or output is not None):
+        _err("findings: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    if threshold is not None and any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[threshold] for f in result.findings):
+        raise typer.Exit(int(ExitCode.FINDINGS))
+
+
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, json, jsonl, csv or html (self-contained)")]
+FailOnOpt = Annotated[
+    str | None, typer.Option("--fail-on", help="exit 1 when a finding at or above this severity exists")
+]
+BaselineOpt = Annotated[
+    Path | None, typer.Option("--baseline", help="golden records (Parquet from `hivescan baseline build`)")
+]
+ScanSetOpt = Annotated[
+    str,
+    typer.Option(
+        "--control-set",
+        "-c",
+        help="all (default: compares sets, so a service present in one set but not another is reported), "
+        "current, default, lkg, failed, or a set number",
+    ),
+]
+
+
+@app.command()
+@handle_errors
+def scan(
+    hive: HivePath,
+    control_set: ScanSetOpt = "all",
+    fmt: FormatOpt = "table",
+    output: OutputOpt = None,
+    min_severity: SeverityOpt = "info",
+    fail_on: FailOnOpt = None,
+    baseline: BaselineOpt = None,
+    rules: RulesOpt = None,
+    parser: ParserOpt = "regipy-rs",
+    quiet: QuietOpt = False,
+) -> None:
+    """Find persistence: run the rules and catalogs over every service record, most severe first.
+
+    Every control set is analysed by default, so that a service present in one set but not
+    another (or changed between them) is reported; records identical to the current set's are
+    evaluated once. Exit code 1 with --fail-on when a finding reaches that severity.
+
+    Example: hivescan scan ./SYSTEM --min-severity medium -f html -o report.html
+    """
+    _run_scan(
+        hive,
+        control_set=control_set,
+        fmt=fmt,
+        output=output,
+        min_severity=min_severity,
+        fail_on=fail_on,
+        baseline=baseline,
+        rules_dir=rules,
+        parser=parser,
+        quiet=quiet,
+    )
+
+
+@app.command()
+@handle_errors
+def demo(
+    fmt: FormatOpt = "table",
+    output: OutputOpt = None,
+    min_severity: SeverityOpt = "info",
+    fail_on: FailOnOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Scan the bundled demo hive (fixtures/demo-SYSTEM), which has planted persistence.
+
+    Example: hivescan demo --min-severity high
+    """
+    from hivescan.testing import demo_hive_path
+
+    _run_scan(
+        demo_hive_path(),
+        control_set="all",
+        fmt=fmt,
+        output=output,
+        min_severity=min_severity,
+        fail_on=fail_on,
+        baseline=None,
+        rules_dir=None,
+        parser="regipy-rs",
+        quiet=quiet,
+    )
+
+
+@app.command()
+@handle_errors
+def explain(
+    findings_file: Annotated[Path, typer.Argument(help="findings saved with scan -f jsonl (or json)", metavar="FILE")],
+    rule: Annotated[list[str] | None, typer.Option("--rule", help="only this rule id; repeatable")] = None,
+    service: Annotated[list[str] | None, typer.Option("--service", help="only this service; repeatable")] = None,
+    output: OutputOpt = None,
+) -> None:
+    """Show why each saved finding fired: its evidence tree, without re-running the rules.
+
+    Example: hivescan scan SYSTEM -f jsonl -o f.jsonl && hivescan explain f.jsonl --rule psexec-service
+    """
+    from hivescan.errors import HiveNotFound
+    from hivescan.render.findings import read_findings, write_explain
+    from hivescan.render.formats import text_output
+
+    if not findings_file.is_file():
+        raise HiveNotFound(f"{findings_file}: no such file")
+    try:
+        with findings_file.open(encoding="utf-8") as fh:
+            found = read_findings(fh)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        _err(f"error: {findings_file}: not findings JSONL from `hivescan scan -f jsonl` ({exc})")
+        raise typer.Exit(int(ExitCode.USAGE)) from None
+    if rule:
+        found = [f for f in found if f.rule_id in set(rule)]
+    if service:
+        wanted = {s.upper() for s in service}
+        found = [f for f in found if f.service.upper() in wanted]
+    with text_output(output) as out:
+        write_explain(found, out)
+
+
+@app.command()
+@handle_errors
+def diff(
+    before: Annotated[Path, typer.Argument(help="SYSTEM hive (side A)", metavar="A")],
+    after: Annotated[
+        Path | None,
+        typer.Argument(help="SYSTEM hive or baseline .parquet (side B); omit to compare sets of A", metavar="B"),
+    ] = None,
+    control_set: Annotated[str, typer.Option("--control-set", "-c", help="set of A (and of B if a hive)")] = "current",
+    against: Annotated[
+        str | None, typer.Option("--against-control-set", help="compare A's --control-set with this set of A")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, jsonl or csv")] = "table",
+    output: OutputOpt = None,
+    parser: ParserOpt = "regipy-rs",
+    quiet: QuietOpt = False,
+) -> None:
+    """Added, removed and changed services with field-level before/after.
+
+    B may be a second hive, a baseline Parquet file, or omitted with --against-control-set to
+    compare two control sets of A. "before" is A (A's --control-set; the baseline when B is a
+    .parquet file), "after" is B (the --against set; the hive when B is a baseline): added means
+    only in "after". Each change carries both origins.
+
+    Example: hivescan diff SYSTEM --control-set 1 --against-control-set 2
+    """
+    import hivescan
+    from hivescan.diff import diff_records
+    from hivescan.render.diff import write_diff
+
+    fmt = _check_format(fmt, ("table", "json", "jsonl", "csv"))
+    _check_control_set(control_set)
+    if after is None and against is None:
+        raise typer.BadParameter("give B (hive or baseline) or --against-control-set", param_hint="B")
+    if after is not None and against is not None:
+        raise typer.BadParameter("give either B or --against-control-set, not both", param_hint="B")
+    if against is not None:
+        _check_control_set(against)
+    with hivescan.open_hive(before, backend=parser) as a:
+        side_a = a.services(control_set)
+        warnings = list(a.hive_diagnostics())
+        if against is not None:
+            side_b = a.services(against)
+            label = f"{before} {control_set} -> {against}"
+    if after is not None:
+        if after.suffix.lower() == ".parquet":
+            side_b = _read_baseline(after)
+            side_a, side_b = side_b, side_a  # baseline is "before", the hive "after"
+            label = f"baseline {after} -> {before}"
+        else:
+            with hivescan.open_hive(after, backend=parser) as b:
+                side_b = b.services(control_set)
+                warnings += list(b.hive_diagnostics())
+            label = f"{before} -> {after}"
+    _warn_hive(warnings, quiet)
+    changes = diff_records(side_a, side_b)
+    write_diff(changes, fmt, output, title=f"{label}: {len(changes)} services differ")
+
+
+rules_app = typer.Typer(help="Inspect and check the detection rules.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+
+@rules_app.command("lint")
+@handle_errors
+def rules_lint(
+    rules: RulesOpt = None,
+    examples: Annotated[
+        bool, typer.Option("--examples/--no-examples", help="also build the example fixtures and check hit/miss")
+    ] = True,
+) -> None:
+    """Check rules: id = file name, examples present and right, fields and catalogs known.
+
+    Example: hivescan rules lint
+    """
+    from hivescan.detect.lint import lint
+    from hivescan.testing import FIXTURES
+
+    problems = lint(rules, fixtures=FIXTURES if examples else None)
+    for problem in problems:
+        sys.stdout.write(f"{problem}\n")
+    failed = sum(1 for p in problems if p.level == "fail")
+    sys.stdout.write(f"{failed} failed, {len(problems) - failed} warnings\n")
+    if failed:
+        raise typer.Exit(int(ExitCode.FINDINGS))
+
+
+@rules_app.command("list")
+@handle_errors
+def rules_list(rules: RulesOpt = None) -> None:
+    """List the rules: id, severity, ATT&CK, title, and fields they wait for.
+
+    Example: hivescan rules list
+    """
+    from hivescan.detect.lint import pending_fields
+
+    for rule in _load_rules(rules):
+        waits = pending_fields(rule)
+        extra = f"   (reads coming field(s): {', '.join(waits)})" if waits else ""
+        sys.stdout.write(f"{rule.severity:<9} {rule.id:<40} {','.join(rule.attack):<28} {rule.title}{extra}\n")
+
+
+baseline_app = typer.Typer(help="Build baselines of known-good services from golden images.", no_args_is_help=True)
+app.add_typer(baseline_app, name="baseline")
+
+
+@baseline_app.command("build")
+@handle_errors
+def baseline_build(
+    hives: Annotated[list[Path], typer.Argument(help="SYSTEM hives of golden images", metavar="HIVE...")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="the baseline Parquet file to write")],
+    control_set: ControlSetOpt = "current",
+    parser: ParserOpt = "regipy-rs",
+    quiet: QuietOpt = False,
+) -> None:
+    """Save the service records of golden images as a baseline for `scan --baseline` and `diff`.
+
+    Example: hivescan baseline build golden/*/SYSTEM -o golden.parquet
+    """
+    import hivescan
+    from hivescan.frames import services_frame
+
+    _check_control_set(control_set)
+    records = []
+    for path in hives:
+        with hivescan.open_hive(path, backend=parser) as opened:
+            records += opened.services(control_set)
+            _warn_hive(list(opened.hive_diagnostics()), quiet)
+    services_frame(records).to_parquet(output, index=False)
+    if not quiet:
+        _err(f"baseline: {len(records)} records from {len(hives)} hive(s) -> {output}")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

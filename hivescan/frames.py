@@ -113,3 +113,42 @@ def services_frame(records: Iterable[ServiceRecord]) -> pd.DataFrame:
         frame["changed_by_log_replay"] = frame["changed_by_log_replay"].astype("boolean")
     ordered = [c for c in FIRST_COLUMNS if c in frame] + [c for c in frame.columns if c not in FIRST_COLUMNS]
     return frame[ordered]
+
+
+def _plain(value: Any) -> Any:
+    """A Parquet cell back to plain Python (numpy arrays -> lists, NA -> None)."""
+    if value is None:
+        return None
+    if hasattr(value, "tolist") and not isinstance(value, str | bytes):
+        value = value.tolist()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return value
+
+
+def records_from_frame(frame: pd.DataFrame) -> list[ServiceRecord]:
+    """The inverse of :func:`services_frame` (e.g. a baseline read from Parquet)."""
+    out = []
+    for row in frame.to_dict(orient="records"):
+        data = {k: _plain(v) for k, v in row.items()}
+        for col in RAW_VALUE_COLUMNS:
+            data[col] = {item["name"]: item for item in data.get(col) or []}
+        for col in [*JSON_COLUMNS, "diagnostics"]:
+            if isinstance(data.get(col), str):
+                data[col] = json.loads(data[col])
+        for col in ("diagnostic_codes", "diagnostic_count", "last_write"):
+            data.pop(col, None)
+        out.append(ServiceRecord.from_dict(data))
+    return out
+
+
+def read_records_parquet(path: Any) -> list[ServiceRecord]:
+    """Records saved with ``hivescan services -f parquet`` or ``hivescan baseline build``."""
+    return records_from_frame(pd.read_parquet(path))

@@ -42,6 +42,15 @@ def console_for(file: object | None = None) -> Console:
     return console
 
 
+def print_table(table: Table, output: Path | None, console: Console | None = None) -> None:
+    """A table to the terminal (or ``console``), or as plain text to ``output``."""
+    if output is None:
+        (console or console_for()).print(table)
+        return
+    with output.open("w", encoding="utf-8") as fh:
+        Console(file=fh, width=200, no_color=True).print(table)
+
+
 def services_table(records: Sequence[ServiceRecord], *, title: str | None = None) -> Table:
     table = Table(title=title, show_lines=False, header_style="bold")
     table.add_column("name", overflow="fold", min_width=8)
@@ -93,11 +102,7 @@ def write_services(
         services_frame(records).to_parquet(output, index=False)
         return
     if fmt is OutputFormat.table:
-        if output is None:
-            (console or console_for()).print(services_table(records, title=title))
-        else:
-            with output.open("w", encoding="utf-8") as fh:
-                Console(file=fh, width=200, no_color=True).print(services_table(records, title=title))
+        print_table(services_table(records, title=title), output, console)
         return
     with text_output(output) as out:
         rows = (r.to_dict() for r in records)

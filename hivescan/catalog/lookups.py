@@ -1,0 +1,291 @@
+"""Catalog lookups over a service record: each returns the matching row or None.
+
+Lookups take any object with the record's attributes (a :class:`ServiceRecord`, or the
+detection engine's view of one) and return a :class:`CatalogEntry` citing the row, so an
+explanation can say *which* LOLDrivers entry or Trawler line it rests on.
+
+Known-bad: ``loldrivers`` (driver file names), ``lolrmm`` (remote admin tools: a policy
+matter, not proof), ``suspicious-services`` (mthcht's names). Known-good: ``windows-services``
+(stock Windows service names), ``windows-image-path`` / ``windows-service-dll`` (what a stock
+service's ImagePath / ServiceDll should look like, with ``agrees`` computed for the record).
+
+References: detections.md §1.6 #51-53, §1.10, §4; scm-spec.md §5.2 (driver default path),
+§8 (per-user instance names); style.md R7.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from hivescan.catalog.globs import compile_glob, compile_globs
+from hivescan.catalog.tables import CatalogEntry, Table, entry, load_table
+
+DRIVER_TYPES = frozenset({0x1, 0x2, 0x8})
+_INSTANCE_SUFFIX = re.compile(r"_[0-9a-fA-F]+\Z")
+
+
+def _type(record: Any) -> int | None:
+    value = getattr(record, "type", None)
+    return value if isinstance(value, int) else None
+
+
+def is_driver(record: Any) -> bool:
+    type_ = _type(record)
+    return type_ is not None and (type_ & 0xFF) in DRIVER_TYPES
+
+
+def base_service_name(record: Any) -> str:
+    """The name to look up: a per-user instance (Type & 0x80) maps to its template's name."""
+    name = str(getattr(record, "name", ""))
+    type_ = _type(record)
+    if type_ is not None and type_ & 0x80:
+        return _INSTANCE_SUFFIX.sub("", name)
+    return name
+
+
+def _strip_quotes(text: str) -> str:
+    text = text.strip()
+    if text.startswith('"'):
+        end = text.find('"', 1)
+        return text[1:end] if end > 0 else text[1:]
+    return text
+
+
+def driver_file_name(record: Any) -> str | None:
+    """The file a driver record loads (lower case): the last component of its image path, or
+    ``<name>.sys`` when ImagePath is absent or empty (the kernel's default, scm-spec §5.2).
+    Uses ``image_path_resolved`` when the record has it. None for non-drivers."""
+    if not is_driver(record):
+        return None
+    path = getattr(record, "image_path_resolved", None) or getattr(record, "image_path", None)
+    if not path or not str(path).strip():
+        return f"{getattr(record, 'name', '')}.sys".lower()
+    last = re.split(r"[\\/]", _strip_quotes(str(path)))[-1]
+    return last.strip().lower() or None
+
+
+_EXPANSIONS = (
+    (re.compile(r"(?i)%systemroot%|%windir%"), r"C:\\Windows"),
+    (re.compile(r"(?i)%programfiles%"), r"C:\\Program Files"),
+    (re.compile(r"(?i)%programfiles\(x86\)%"), r"C:\\Program Files (x86)"),
+    (re.compile(r"(?i)%programdata%"), r"C:\\ProgramData"),
+    (re.compile(r"(?i)%systemdrive%"), "C:"),
+)
+
+
+def normalise_for_expectation(path: str, *, driver: bool) -> str:
+    """The path as Trawler's patterns expect it: environment expanded, NT prefixes mapped.
+
+    Only what comparing with the catalog needs (Trawler read expanded values through
+    PowerShell): ``%SystemRoot%``/``%windir%`` and the program-files variables, a leading
+    ``\\SystemRoot\\`` or ``\\??\\``, and system-root-relative driver paths. The system root is
+    taken as ``C:\\Windows``; the patterns accept any drive letter.
+    """
+    text = path.strip()
+    for pattern, replacement in _EXPANSIONS:
+        text = pattern.sub(replacement, text)
+    if re.match(r"(?i)\\systemroot\\", text):
+        text = "C:\\Windows\\" + text[len("\\SystemRoot\\") :]
+    elif text.startswith("\\??\\"):
+        text = text[4:]
+    elif driver and not text.startswith("\\") and not re.match(r"[A-Za-z]:", text):
+        text = "C:\\Windows\\" + text
+    return text
+
+
+# -- known-bad
+
+
+@cache
+def _loldrivers() -> tuple[Table, dict[str, int]]:
+    table = load_table("loldrivers.csv")
+    return table, {row["file_name"]: i for i, row in enumerate(table.rows)}
+
+
+def lookup_loldrivers(record: Any) -> CatalogEntry | None:
+    """The LOLDrivers row for the driver file this record loads."""
+    name = driver_file_name(record)
+    if not name:
+        return None
+    table, index = _loldrivers()
+    i = index.get(name)
+    return None if i is None else entry("loldrivers", name, table, i)
+
+
+@cache
+def _loldriver_hashes() -> tuple[Table, dict[str, int]]:
+    table = load_table("loldrivers_sha256.csv")
+    return table, {row["sha256"]: i for i, row in enumerate(table.rows)}
+
+
+def lookup_loldriver_hash(sha256: str) -> CatalogEntry | None:
+    """The LOLDrivers sample with this SHA-256 (for callers that can hash the driver file)."""
+    table, index = _loldriver_hashes()
+    i = index.get(sha256.strip().lower())
+    return None if i is None else entry("loldrivers-sha256", sha256.lower(), table, i)
+
+
+@dataclass(frozen=True, slots=True)
+class _GlobIndex:
+    table: Table
+    column: str
+    rows: tuple[int, ...]
+    patterns: tuple[re.Pattern[str], ...]
+    any_: re.Pattern[str] | None
+
+    @classmethod
+    def build(cls, table: Table, column: str, keep: Callable[[Mapping[str, str]], bool]) -> _GlobIndex:
+        rows = tuple(i for i, row in enumerate(table.rows) if row.get(column) and keep(row))
+        globs = [table.rows[i][column] for i in rows]
+        return cls(table, column, rows, tuple(compile_glob(g) for g in globs), compile_globs(globs))
+
+    def first(self, text: str) -> int | None:
+        if self.any_ is None or not self.any_.match(text):
+            return None
+        for i, pattern in zip(self.rows, self.patterns, strict=True):
+            if pattern.match(text):
+                return i
+        return None  # pragma: no cover - the combined pattern matched, so one row does
+
+
+@cache
+def _rmm() -> tuple[_GlobIndex, _GlobIndex, _GlobIndex]:
+    table = load_table("lolrmm.csv")
+    names = _GlobIndex.build(table, "pattern", lambda r: r["kind"] == "service_name")
+    images = _GlobIndex.build(table, "pattern", lambda r: r["kind"] == "image_path")
+    installs = _GlobIndex.build(table, "pattern", lambda r: r["kind"] == "install_path")
+    return names, images, installs
+
+
+def lookup_lolrmm(record: Any) -> CatalogEntry | None:
+    """A remote monitoring/management tool, by service name, 7045 ImagePath or install path."""
+    names, images, installs = _rmm()
+    name = str(getattr(record, "name", ""))
+    i = names.first(name)
+    if i is not None:
+        return entry("lolrmm", name, names.table, i, {"matched_on": "name"})
+    image = str(getattr(record, "image_path", None) or "").strip()
+    if not image:
+        return None
+    i = images.first(image)
+    if i is not None:
+        return entry("lolrmm", image, images.table, i, {"matched_on": "image_path"})
+    module = normalise_for_expectation(_strip_quotes(image), driver=is_driver(record))
+    i = installs.first(module)
+    if i is not None:
+        return entry("lolrmm", module, installs.table, i, {"matched_on": "install_path"})
+    return None
+
+
+@cache
+def _suspicious() -> _GlobIndex:
+    return _GlobIndex.build(load_table("suspicious_services.csv"), "name_glob", lambda r: True)
+
+
+def lookup_suspicious_service(record: Any) -> CatalogEntry | None:
+    """mthcht's suspicious service names (offensive tools and greyware), by name glob."""
+    index = _suspicious()
+    name = str(getattr(record, "name", ""))
+    i = index.first(name)
+    return None if i is None else entry("suspicious-services", name, index.table, i)
+
+
+# -- known-good
+
+
+@cache
+def _windows_services() -> dict[str, tuple[Table, int]]:
+    out: dict[str, tuple[Table, int]] = {}
+    ws = load_table("ws2016_services.csv")
+    for i, row in enumerate(ws.rows):
+        out.setdefault(row["service_name"].lower(), (ws, i))
+    expected = load_table("windows_expected.csv")
+    for i, row in enumerate(expected.rows):
+        if re.search(r"(?i)windows|system32", row["expected_regex"]):
+            out.setdefault(_INSTANCE_SUFFIX.sub("", row["service_name"]).lower(), (expected, i))
+    return out
+
+
+def lookup_windows_service(record: Any) -> CatalogEntry | None:
+    """Is this the name of a stock Windows service (Server 2016 table, or Trawler's Windows
+    10/11 expectations of a path under Windows)? Per-user instances map to their template."""
+    name = base_service_name(record)
+    hit = _windows_services().get(name.lower())
+    if hit is None:
+        return None
+    table, i = hit
+    return entry("windows-services", name, table, i)
+
+
+@cache
+def _expected() -> tuple[Table, dict[tuple[str, str], list[tuple[int, re.Pattern[str] | None]]]]:
+    table = load_table("windows_expected.csv")
+    index: dict[tuple[str, str], list[tuple[int, re.Pattern[str] | None]]] = {}
+    for i, row in enumerate(table.rows):
+        key = (_INSTANCE_SUFFIX.sub("", row["service_name"]).lower(), row["value_name"].lower())
+        try:
+            pattern: re.Pattern[str] | None = re.compile(row["expected_regex"], re.IGNORECASE)
+        except re.error:
+            pattern = None  # kept: the entry still says the service is known; agrees stays None
+        index.setdefault(key, []).append((i, pattern))
+    return table, index
+
+
+def _lookup_expected(record: Any, value_name: str, field_name: str, catalog: str) -> CatalogEntry | None:
+    table, index = _expected()
+    name = base_service_name(record)
+    rows = index.get((name.lower(), value_name.lower()))
+    if not rows:
+        return None
+    observed = getattr(record, field_name, None)
+    expanded = getattr(record, f"{field_name}_expanded", None)
+    normalised = None
+    if observed is not None:
+        normalised = str(expanded) if expanded else normalise_for_expectation(str(observed), driver=is_driver(record))
+    chosen = rows[0][0]
+    agrees: bool | None = None
+    if normalised is not None:
+        agrees = False
+        for i, pattern in rows:
+            if pattern is not None and pattern.search(normalised):
+                chosen, agrees = i, True
+                break
+    facts = {"observed": observed, "compared": normalised, "agrees": agrees}
+    return entry(catalog, name, table, chosen, facts)
+
+
+def lookup_expected_image_path(record: Any) -> CatalogEntry | None:
+    """Trawler's expected ImagePath for this stock service; ``agrees`` says if the record's does
+    (None when the record has no ImagePath)."""
+    return _lookup_expected(record, "ImagePath", "image_path", "windows-image-path")
+
+
+def lookup_expected_service_dll(record: Any) -> CatalogEntry | None:
+    """Trawler's expected ServiceDll for this stock service, with ``agrees`` for the record."""
+    return _lookup_expected(record, "ServiceDll", "service_dll", "windows-service-dll")
+
+
+CATALOGS: Mapping[str, Callable[[Any], CatalogEntry | None]] = {
+    "loldrivers": lookup_loldrivers,
+    "lolrmm": lookup_lolrmm,
+    "suspicious-services": lookup_suspicious_service,
+    "windows-services": lookup_windows_service,
+    "windows-image-path": lookup_expected_image_path,
+    "windows-service-dll": lookup_expected_service_dll,
+}
+
+# the columns and computed facts a rule's ``where:`` may test, per catalog (checked by the lint)
+CATALOG_ATTRIBUTES: Mapping[str, frozenset[str]] = {
+    "loldrivers": frozenset({"file_name", "category", "entries", "entry_ids", "mitre", "verified"}),
+    "lolrmm": frozenset({"tool", "kind", "pattern", "origin", "matched_on"}),
+    "suspicious-services": frozenset({"name_glob", "path_glob", "tool", "category", "tool_type", "upstream_severity"}),
+    "windows-services": frozenset({"service_name", "display_name", "installation", "startup_type"}),
+    "windows-image-path": frozenset({"service_name", "value_name", "expected_regex", "observed", "compared", "agrees"}),
+    "windows-service-dll": frozenset(
+        {"service_name", "value_name", "expected_regex", "observed", "compared", "agrees"}
+    ),
+}

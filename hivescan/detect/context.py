@@ -1,0 +1,96 @@
+"""Facts about a record that need the whole database: other control sets and a baseline.
+
+The scan reads every control set by default so that "present in one set but not another" and
+"changed since LastKnownGood" can be seen; this module turns the records into
+:class:`~hivescan.detect.fields.Subject`\\ s carrying those facts as context fields (listed in
+:data:`hivescan.detect.fields.CONTEXT_FIELDS`). Records of other sets that are identical to
+the primary set's record of the same service are left out, so stock services are not reported
+once per control set.
+
+References: detections.md §1.9 (compare every control set with Select\\Current), §2 (baseline).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hivescan.detect.fields import Subject
+from hivescan.diff import FieldChange, closest, compare_records
+from hivescan.hive.tree import upcase
+from hivescan.scm.record import ServiceRecord
+
+MAX_SHOWN = 120
+
+
+def _short(value: Any) -> str:
+    text = repr(value) if not isinstance(value, str) else f"'{value}'"
+    return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN]}… ({len(text)} chars)"
+
+
+def describe(change: FieldChange, where: str) -> str:
+    return f"{change.field}: {where} {_short(change.before)} -> here {_short(change.after)}"
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectSet:
+    subjects: tuple[Subject, ...]
+    control_sets: tuple[int, ...]
+    primary_set: int | None
+    identical_skipped: int  # records of other sets identical to the primary set's
+
+
+def build_subjects(
+    records: Sequence[ServiceRecord],
+    *,
+    primary_set: int | None = None,
+    baseline: Sequence[ServiceRecord] | None = None,
+) -> SubjectSet:
+    """Records with their context, the primary set's first, then what only other sets hold."""
+    sets = tuple(sorted({r.origin.control_set for r in records if r.origin.control_set is not None}))
+    if primary_set is None or primary_set not in sets:
+        primary_set = sets[0] if sets else None
+    by_set: dict[int | None, dict[str, ServiceRecord]] = {}
+    for record in records:
+        by_set.setdefault(record.origin.control_set, {}).setdefault(upcase(record.name), record)
+    golden: dict[str, list[ServiceRecord]] = {}
+    for record in baseline or ():
+        golden.setdefault(upcase(record.name), []).append(record)
+
+    ordered = sorted(records, key=lambda r: (r.origin.control_set != primary_set, r.origin.control_set or 0))
+    subjects: list[Subject] = []
+    skipped = 0
+    for record in ordered:
+        key = upcase(record.name)
+        number = record.origin.control_set
+        context: dict[str, Any] = {"control_sets_scanned": sets}
+        if len(sets) > 1:
+            primary = by_set.get(primary_set, {}).get(key)
+            if number != primary_set and primary is not None and not compare_records(primary, record):
+                skipped += 1
+                continue
+            context["absent_from_control_sets"] = tuple(n for n in sets if key not in by_set.get(n, {}))
+            changed: list[str] = []
+            notes: list[str] = []
+            for other in sets:
+                twin = by_set.get(other, {}).get(key)
+                if other == number or twin is None:
+                    continue
+                for change in compare_records(twin, record):
+                    if change.field not in changed:
+                        changed.append(change.field)
+                    notes.append(describe(change, f"ControlSet{other:03d}"))
+            context["control_set_changed_fields"] = tuple(changed)
+            context["control_set_changes"] = tuple(notes)
+        if baseline is not None:
+            variants = golden.get(key)
+            if not variants:
+                context["baseline_status"] = "absent"
+            else:
+                _, changes = closest(record, variants)
+                context["baseline_status"] = "differs" if changes else "same"
+                context["baseline_changed_fields"] = tuple(c.field for c in changes)
+                context["baseline_changes"] = tuple(describe(c, "baseline") for c in changes)
+        subjects.append(Subject(record, context))
+    return SubjectSet(tuple(subjects), sets, primary_set, skipped)

@@ -1,0 +1,81 @@
+"""Build the fixture services rule examples name, and check a rule against them.
+
+An example is ``<scenario>/<service>``: ``demo`` is ``fixtures/demo-SYSTEM.yaml``, any other
+scenario is ``fixtures/scenarios/<scenario>.yaml``, both built with :mod:`hivescan.testing`
+and read through the same path as a real hive (every control set, with context). The special
+scenario ``baseline`` scans ControlSet001 of ``controlsets.yaml`` against a baseline made of
+its ControlSet002. A rule *hits* an example when it fires on any record of that name.
+
+References: style.md R9 (every rule ships with its proof).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hivescan.detect.context import build_subjects
+from hivescan.detect.engine import Engine
+from hivescan.detect.fields import Subject
+from hivescan.detect.rules import Rule
+from hivescan.hive.source import HiveSource
+from hivescan.hive.tree import upcase
+from hivescan.system import SystemHive
+
+
+class ExampleError(ValueError):
+    """An example that cannot be built or names no service."""
+
+
+def spec_path(fixtures: Path, scenario: str) -> Path:
+    if scenario == "demo":
+        return fixtures / "demo-SYSTEM.yaml"
+    return fixtures / "scenarios" / f"{'controlsets' if scenario == 'baseline' else scenario}.yaml"
+
+
+def _build(fixtures: Path, scenario: str) -> dict[str, list[Subject]]:
+    from hivescan.testing.spec import SpecError, build_from_spec, load_spec
+
+    path = spec_path(fixtures, scenario)
+    if not path.is_file():
+        raise ExampleError(f"no scenario {scenario!r} ({path} missing)")
+    try:
+        data = build_from_spec(load_spec(path)).data
+    except (SpecError, OSError, KeyError, TypeError, ValueError) as exc:
+        raise ExampleError(f"{path}: {exc}") from None
+    hive = SystemHive(HiveSource.from_bytes(data, path=f"{scenario}.yaml"))
+    try:
+        if scenario == "baseline":
+            subjects = build_subjects(hive.services(1), baseline=hive.services(2)).subjects
+        else:
+            current = hive.resolve("current").chosen
+            subjects = build_subjects(hive.services("all"), primary_set=current[0].number if current else None).subjects
+    finally:
+        hive.close()
+    out: dict[str, list[Subject]] = {}
+    for subject in subjects:
+        out.setdefault(upcase(subject.record.name), []).append(subject)
+    return out
+
+
+@dataclass
+class Examples:
+    """Scenario hives, built once each."""
+
+    fixtures: Path
+    _cache: dict[str, Mapping[str, list[Subject]]] = field(default_factory=dict)
+
+    def subjects(self, ref: str) -> list[Subject]:
+        scenario, sep, name = ref.partition("/")
+        if not sep or not name:
+            raise ExampleError(f"example {ref!r} is not <scenario>/<service>")
+        if scenario not in self._cache:
+            self._cache[scenario] = _build(self.fixtures, scenario)
+        found = self._cache[scenario].get(upcase(name))
+        if not found:
+            raise ExampleError(f"example {ref!r}: no service {name!r} in scenario {scenario!r}")
+        return found
+
+    def hits(self, engine: Engine, rule: Rule, ref: str) -> bool:
+        return any(engine.matches(rule, s) for s in self.subjects(ref))

@@ -1,0 +1,165 @@
+"""What a rule can test: the fields of a service record, a few derived views, and context.
+
+A rule names fields by path. ``image_path`` is the record attribute; ``values.ImagePath`` and
+``parameters.ServiceDll`` read one raw value of the key or of its ``Parameters`` subkey
+(decoded the SCM's way); a dotted path walks into mappings and lists (``failure_actions.
+actions.action`` yields every action's type). Context fields are computed by the scan over the
+whole database (control sets, baseline) and passed in next to the record.
+
+A field a record does not have is *no value*, never an error: rules written for fields other
+engineers are adding (:data:`PENDING_FIELDS`) are valid data today and start to match when the
+field appears on :class:`~hivescan.scm.record.ServiceRecord`.
+
+References: style.md R8; detections.md §1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hivescan.catalog.lookups import driver_file_name
+from hivescan.hive.model import RawValue
+from hivescan.hive.regtypes import REG_DWORD, REG_EXPAND_SZ, REG_MULTI_SZ, REG_SZ
+from hivescan.hive.tree import upcase
+from hivescan.scm.decode import decode_dword, decode_multi_sz, decode_string
+from hivescan.scm.record import ServiceRecord
+
+RECORD_FIELDS = frozenset(f.name for f in dataclasses.fields(ServiceRecord)) | frozenset(
+    {
+        "type_name",
+        "start_name",
+        "error_control_name",
+        "pending_delete",
+        "control_set",
+        "key_path",
+        "last_write",
+        "diagnostic_codes",
+    }
+)
+
+# decoded fields other engineers are adding to ServiceRecord (their shape as announced)
+PENDING_FIELDS: Mapping[str, str] = {
+    "failure_actions": "{reset_period_s, actions: [{action: none|restart|reboot|run_command|own_restart, delay_ms}]}",
+    "triggers": "decoded TriggerInfo entries",
+    "security_sddl": "SDDL of Security\\Security",
+    "security_access": "per principal: rights held, deny ACEs",
+    "key_security_sddl": "SDDL of the service key's own registry security",
+    "key_writable_by": "principals other than SYSTEM/Administrators/TrustedInstaller who may write the key",
+    "key_writable": "boolean: the key is writable by such a principal",
+    "image_path_expanded": "ImagePath with environment variables expanded",
+    "image_path_resolved": "the module path the SCM/kernel would load",
+    "image_args": "arguments after the module",
+    "image_candidates": "CreateProcess candidates of an unquoted path",
+    "unquoted_path_risk": "boolean: unquoted path with spaces and an earlier candidate",
+    "svchost_group": "the -k group of an svchost ImagePath",
+    "load_phase": "boot / system / auto / demand / disabled phase",
+    "dependents": "services that depend on this one",
+    "template": "the per-user template of an instance",
+}
+
+DERIVED_FIELDS: Mapping[str, str] = {
+    "values": "values.<Name>: one value of the service key, decoded (string, DWORD, multi-string; else hex)",
+    "parameters": "parameters.<Name>: one value of the Parameters subkey, decoded",
+    "value_names": "names of the service key's values",
+    "parameter_names": "names of the Parameters subkey's values",
+    "diagnostic_notes": "'<code> <field>: <message>' for each diagnostic of the record",
+    "driver_file": "for drivers: the file name loaded (ImagePath's last component, or <name>.sys)",
+}
+
+CONTEXT_FIELDS: Mapping[str, str] = {
+    "control_sets_scanned": "numbers of the control sets the scan read",
+    "absent_from_control_sets": "control sets (of those scanned) without a service of this name",
+    "control_set_changed_fields": "fields whose raw value differs from the same service in another set",
+    "control_set_changes": "'<field>: ControlSetNNN <before> -> <after>' for each such difference",
+    "baseline_status": "absent | differs | same (only with a baseline)",
+    "baseline_changed_fields": "fields that differ from the closest baseline record",
+    "baseline_changes": "'<field>: baseline <before> -> <after>' for each such difference",
+}
+
+
+def known_root(path: str) -> bool:
+    """Whether a field path starts at something a rule may name (for the lint)."""
+    root = path.split(".", 1)[0]
+    return root in RECORD_FIELDS or root in PENDING_FIELDS or root in DERIVED_FIELDS or root in CONTEXT_FIELDS
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """A record and the context the scan computed for it: what rules are evaluated on."""
+
+    record: ServiceRecord
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+
+def decode_raw(value: RawValue) -> Any:
+    """One raw value, read as its type says (strings effective, without hidden tails)."""
+    if value.type in (REG_SZ, REG_EXPAND_SZ):
+        return decode_string(value.name, value)[0].value
+    if value.type == REG_MULTI_SZ:
+        return decode_multi_sz(value.name, value)[0].items
+    if value.type == REG_DWORD:
+        return decode_dword(value.name, value)[0]
+    return value.data.hex()
+
+
+def _find_value(values: Sequence[RawValue], name: str) -> RawValue | None:
+    wanted = upcase(name)
+    for value in values:
+        if upcase(value.name) == wanted:
+            return value
+    return None
+
+
+def _walk(value: Any, parts: Sequence[str]) -> list[Any]:
+    """Follow a dotted path through mappings, attributes and lists (lists fan out)."""
+    current = [value]
+    for part in parts:
+        nxt: list[Any] = []
+        for item in current:
+            for element in item if isinstance(item, list | tuple) else (item,):
+                if isinstance(element, Mapping):
+                    got = element.get(part)
+                else:
+                    got = getattr(element, part, None)
+                if got is not None:
+                    nxt.append(got)
+        current = nxt
+    return current
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, tuple | list | Mapping | set | frozenset) and len(value) == 0)
+
+
+def resolve(subject: Subject, path: str) -> tuple[Any, ...] | None:
+    """The field's value(s) as a tuple (fanned out over lists), or None for *no value*."""
+    root, _, rest = path.partition(".")
+    record = subject.record
+    if root in subject.context:
+        base: Any = subject.context[root]
+    elif root in ("values", "parameters"):
+        holder = record.raw_values if root == "values" else record.parameters_raw
+        found = _find_value(holder, rest) if rest else None
+        base = decode_raw(found) if found is not None else None
+        rest = ""
+    elif root == "value_names":
+        base = tuple(v.name for v in record.raw_values)
+    elif root == "parameter_names":
+        base = tuple(v.name for v in record.parameters_raw)
+    elif root == "diagnostic_notes":
+        base = tuple(f"{d.code} {d.field}: {d.message}".replace("  ", " ") for d in record.diagnostics)
+    elif root == "driver_file":
+        base = driver_file_name(record)
+    else:
+        base = getattr(record, root, None)
+    values = _walk(base, rest.split(".")) if rest else [base]
+    flat: list[Any] = []
+    for value in values:
+        if isinstance(value, list | tuple | set | frozenset):
+            flat.extend(v for v in value if v is not None)
+        elif not _empty(value):
+            flat.append(value)
+    return tuple(flat) if flat else None

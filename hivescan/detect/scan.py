@@ -1,0 +1,86 @@
+"""Records + rules + catalogs + baseline -> findings: the analysis ``hivescan scan`` runs.
+
+By default every control set is read, so that a service present in one set but not another,
+or changed between them, can be reported; records of other sets identical to the current
+set's are evaluated once (from the current set).
+
+References: detections.md §1.9, §2; style.md R10.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from hivescan.detect.context import build_subjects
+from hivescan.detect.engine import Engine
+from hivescan.detect.finding import Finding
+from hivescan.detect.rules import SEVERITY_RANK, RuleSet, load_rules
+from hivescan.diagnostics import Diagnostic
+from hivescan.scm.record import ServiceRecord
+from hivescan.system import SystemHive
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """Findings (most severe first) and what the scan looked at."""
+
+    hive_path: str
+    hive_sha256: str
+    findings: tuple[Finding, ...]
+    records: int
+    control_sets: tuple[int, ...]
+    primary_set: int | None
+    identical_skipped: int
+    rules: int
+    baseline_records: int | None = None
+    diagnostics: tuple[Diagnostic, ...] = field(default_factory=tuple)
+
+    def counts(self) -> dict[str, int]:
+        out = {name: 0 for name in sorted(SEVERITY_RANK, key=SEVERITY_RANK.__getitem__, reverse=True)}
+        for finding in self.findings:
+            out[finding.severity] = out.get(finding.severity, 0) + 1
+        return out
+
+
+def analyse_records(
+    records: Sequence[ServiceRecord],
+    *,
+    rules: RuleSet | None = None,
+    baseline: Sequence[ServiceRecord] | None = None,
+    primary_set: int | None = None,
+) -> tuple[list[Finding], int, tuple[int, ...], int | None]:
+    """Findings for records already read (any number of control sets)."""
+    subjects = build_subjects(records, primary_set=primary_set, baseline=baseline)
+    engine = Engine(rules if rules is not None else load_rules())
+    return engine.run(subjects.subjects), subjects.identical_skipped, subjects.control_sets, subjects.primary_set
+
+
+def scan_hive(
+    hive: SystemHive,
+    *,
+    rules: RuleSet | None = None,
+    baseline: Sequence[ServiceRecord] | None = None,
+    control_set: str | int = "all",
+    min_severity: str = "info",
+) -> ScanResult:
+    """Scan an open hive. ``control_set`` as for ``services()``; ``all`` (default) compares sets."""
+    ruleset = rules if rules is not None else load_rules()
+    records = hive.services(control_set)
+    current = hive.resolve("current").chosen
+    primary = current[0].number if current else None
+    findings, skipped, sets, primary = analyse_records(records, rules=ruleset, baseline=baseline, primary_set=primary)
+    floor = SEVERITY_RANK[min_severity]
+    kept = tuple(f for f in findings if SEVERITY_RANK.get(f.severity, 0) >= floor)
+    return ScanResult(
+        hive_path=hive.path,
+        hive_sha256=hive.sha256,
+        findings=kept,
+        records=len(records),
+        control_sets=sets,
+        primary_set=primary,
+        identical_skipped=skipped,
+        rules=len(ruleset),
+        baseline_records=len(baseline) if baseline is not None else None,
+        diagnostics=tuple(hive.hive_diagnostics()),
+    )
