@@ -44,6 +44,15 @@ ParserOpt = Annotated[
     typer.Option("--parser", help="primary parser backend: regipy-rs (default), regipy, python-registry", hidden=False),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no warnings on stderr")]
+SoftwareOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--software",
+        help="SOFTWARE hive of the same system: SystemRoot, program-files variables, svchost groups",
+        show_default=False,
+    ),
+]
+LenientOpt = Annotated[bool, typer.Option("--lenient", help="build records for keys without ErrorControl (assumes 1)")]
 
 
 def _err(message: str) -> None:
@@ -154,9 +163,8 @@ def services(
         list[str] | None,
         typer.Option("--status", help="only these statuses (database, pending_delete, rejected); repeatable"),
     ] = None,
-    lenient: Annotated[
-        bool, typer.Option("--lenient", help="build records for keys without ErrorControl (assumes 1)")
-    ] = False,
+    lenient: LenientOpt = False,
+    software: SoftwareOpt = None,
     parser: ParserOpt = "regipy-rs",
     quiet: QuietOpt = False,
 ) -> None:
@@ -173,13 +181,84 @@ def services(
         out_format = OutputFormat(fmt.lower())
     except ValueError:
         raise typer.BadParameter("table, json, jsonl, csv or parquet", param_hint="--format") from None
-    with hivescan.open_hive(hive, backend=parser) as opened:
+    with hivescan.open_hive(hive, backend=parser, software=software) as opened:
         records = opened.services(control_set, lenient=lenient)
         warnings = opened.hive_diagnostics()
     if status:
         records = [r for r in records if r.status in set(status)]
     _warn_hive(list(warnings), quiet)
     write_services(records, out_format, output, title=f"{hive} - {len(records)} service records")
+
+
+@app.command("boot-plan")
+@handle_errors
+def boot_plan(
+    hive: HivePath,
+    control_set: ControlSetOpt = "current",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, jsonl or csv")] = "table",
+    output: OutputOpt = None,
+    software: SoftwareOpt = None,
+    lenient: LenientOpt = False,
+    parser: ParserOpt = "regipy-rs",
+    quiet: QuietOpt = False,
+) -> None:
+    """What starts at boot and in what order: boot and system drivers, auto-start (with the
+    demand-start services they pull in), delayed auto-start; trigger-start services apart.
+
+    Example: hivescan boot-plan ./SYSTEM --software ./SOFTWARE -f csv -o bootplan.csv
+    """
+    import hivescan
+    from hivescan.render.bootplan import write_boot_plans
+    from hivescan.render.formats import OutputFormat
+
+    _check_control_set(control_set)
+    try:
+        out_format = OutputFormat(fmt.lower())
+    except ValueError:
+        raise typer.BadParameter("table, json, jsonl or csv", param_hint="--format") from None
+    if out_format is OutputFormat.parquet:
+        raise typer.BadParameter("table, json, jsonl or csv", param_hint="--format")
+    with hivescan.open_hive(hive, backend=parser, software=software) as opened:
+        plans = opened.boot_plans(control_set, lenient=lenient)
+        warnings = opened.hive_diagnostics()
+    _warn_hive(list(warnings), quiet)
+    write_boot_plans(plans, out_format, output, title=f"{hive}  ")
+
+
+@app.command()
+@handle_errors
+def show(
+    hive: HivePath,
+    name: Annotated[str, typer.Argument(help="service name (case-insensitive)", show_default=False)],
+    control_set: ControlSetOpt = "current",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+    software: SoftwareOpt = None,
+    lenient: LenientOpt = False,
+    parser: ParserOpt = "regipy-rs",
+    quiet: QuietOpt = False,
+) -> None:
+    """Everything about one service: every field, every raw value (type and hex), the
+    environment it was resolved with, and its diagnostics.
+
+    Example: hivescan show ./SYSTEM Schedule --software ./SOFTWARE --control-set all
+    """
+    import hivescan
+    from hivescan.render.formats import dumps
+    from hivescan.render.services import console_for
+    from hivescan.render.show import print_services
+
+    _check_control_set(control_set)
+    if fmt.lower() not in ("table", "json"):
+        raise typer.BadParameter("table or json", param_hint="--format")
+    with hivescan.open_hive(hive, backend=parser, software=software) as opened:
+        records = opened.find_service(name, control_set, lenient=lenient)
+        contexts = opened.database_contexts(control_set)
+        warnings = opened.hive_diagnostics()
+    _warn_hive(list(warnings), quiet)
+    if fmt.lower() == "json":
+        sys.stdout.write(dumps([r.to_dict() for r in records]) + "\n")
+        return
+    print_services(records, console_for(), contexts)
 
 
 def main() -> None:
