@@ -21,13 +21,13 @@ References: scm-spec.md §5-§8; docs/design.md (adding a field, performance).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from hivescan.diagnostics import Diagnostic
 from hivescan.hive.model import RawValue
 from hivescan.hive.tree import Key, upcase
-from hivescan.scm.bootplan import duplicate_tags, group_facts, plan_boot
+from hivescan.scm.bootplan import GroupFacts, duplicate_tags, group_facts, plan_boot
 from hivescan.scm.constants import (
     DRIVER_TYPES,
     SERVICE_PKG_SERVICE,
@@ -145,21 +145,26 @@ def annotate_database(
     env = context.environment
     set_notes: list[Diagnostic] = list(control.diagnostics) + list(env.diagnostics) + list(context.groups.diagnostics)
     put = object.__setattr__  # the records are ours and unpublished (module docstring)
-    notes: dict[int, list[Diagnostic]] = {}
+    # per record, its new notes; tuples shared between records where possible: the pass runs on
+    # hundreds of records and every container it allocates adds to the collector's work
+    notes: dict[int, tuple[Diagnostic, ...]] = {}
 
-    def note(index: int, more: Iterable[Diagnostic]) -> None:
-        notes.setdefault(index, []).extend(more)
+    def note(index: int, more: tuple[Diagnostic, ...]) -> None:
+        notes[index] = notes[index] + more if index in notes else more
 
     # §5: image paths, and (§6.1-6.2) each record's group and tag position, in one walk
     groups = context.groups
     count = len(recs)
     expanded: list[str | None] = [None] * count
     env_used: list[tuple[tuple[str, bool], ...]] = [()] * count
-    shared: dict[tuple[str, str | None], ImageResolution] = {}  # Win32 command lines repeat (svchost -k ...)
+    shared: dict[str, ImageResolution] = {}
+    facts_seen: dict[
+        str, GroupFacts
+    ] = {}  # the same (Group, Tag) pairs recur  # Win32 command lines repeat (svchost -k ...)
     for index, rec in enumerate(recs):
         image_path, type_ = rec.image_path, rec.type
         if image_path and type_ is not None and (type_ & ~SERVICE_PKG_SERVICE) in WIN32_LIKE:
-            cache_key = (image_path, rec.image_path_type)
+            cache_key = f"{rec.image_path_type}|{image_path}"  # a str key: strings are not GC-tracked
             res = shared.get(cache_key)  # type: ignore[assignment]
             if res is None:
                 res = shared[cache_key] = resolve_image(rec.name, type_, image_path, rec.image_path_type, env)
@@ -184,9 +189,13 @@ def annotate_database(
         if source is not None:
             put(rec, "image_path_source", source)
         if diags:
-            notes[index] = list(diags)  # the first notes of any record
+            notes[index] = diags  # the first notes of any record
         if rec.group is not None:
-            known, position, tag_position, group_notes = group_facts(rec, groups)
+            facts_key = f"{rec.tag}|{rec.group}"
+            facts = facts_seen.get(facts_key)
+            if facts is None:
+                facts = facts_seen[facts_key] = group_facts(rec, groups)
+            known, position, tag_position, group_notes = facts
             put(rec, "group_known", known)
             if position is not None:
                 put(rec, "group_order_index", position)
@@ -201,23 +210,23 @@ def annotate_database(
         for name, value in update.items():
             put(recs[index], name, value)
     for index, more in links.notes.items():
-        note(index, more)
+        note(index, tuple(more))
 
     # §7: svchost hosting, ServiceDll expansion
     hosted: dict[str, str | None] = {}
     groups_by_name = software.svchost_groups if software is not None else None
     check_lists = groups_by_name is not None  # the orphan check needs every hosted name
-    parsed: dict[tuple[str, str | None], tuple[SvchostArgs, Diagnostic | None]] = {}
+    parsed: dict[str, tuple[SvchostArgs, Diagnostic | None]] = {}
     unknown_group: dict[str, Membership] = {}  # without SOFTWARE the answer depends on the group only
     dlls: dict[str, Expansion] = {}
     distinct: dict[tuple[tuple[str, bool], ...], tuple[tuple[str, bool], ...]] = {}
     for index, rec in enumerate(recs):
         resolved = rec.image_path_resolved
         if resolved is not None and resolved[-11:].lower() == "svchost.exe" and is_svchost(resolved):
-            key = (resolved, rec.image_args)
+            key = f"{resolved}\0{rec.image_args}"
             found = parsed.get(key)
             if found is None:
-                found = parsed[key] = (parse_svchost_args(key[1]), masquerade_note(resolved, env.system_root))
+                found = parsed[key] = (parse_svchost_args(rec.image_args), masquerade_note(resolved, env.system_root))
             svc_args, masquerade = found
             if svc_args.group is not None:
                 put(rec, "svchost_group", svc_args.group)
@@ -288,15 +297,10 @@ def annotate_database(
         if pulled_in_by:
             put(rec, "pulled_in_by", pulled_in_by)
     for index, more in plan_notes.items():
-        note(index, more)
-    shared_notes: dict[tuple[Diagnostic, ...], tuple[Diagnostic, ...]] = {}
-    for index, more in notes.items():
+        note(index, tuple(more))
+    for index, added in notes.items():
         rec = recs[index]
-        added = tuple(more)
-        if rec.diagnostics:
-            put(rec, "diagnostics", rec.diagnostics + added)
-        else:  # the same few notes recur on hundreds of records: share one tuple (fewer objects to collect)
-            put(rec, "diagnostics", shared_notes.setdefault(added, added))
+        put(rec, "diagnostics", rec.diagnostics + added if rec.diagnostics else added)
     return DatabaseResult(recs, context, set_notes)
 
 

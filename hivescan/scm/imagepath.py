@@ -178,7 +178,7 @@ def resolve_driver_image(
         else:
             nt_path = ""
         if nt_path:
-            notes = (_assumed(root),) if env.system_root_assumed else ()
+            notes = _assumed_only(root) if env.system_root_assumed else ()
             return ImageResolution(image_path, resolved, nt_path, None, (), False, "registry", (), notes)
     diags: list[Diagnostic] = []
     if not image_path:
@@ -264,6 +264,12 @@ def _driver_dos(path: str, root: str) -> str:
 def _assumed(root: str) -> Diagnostic:
     """One shared note per root (diagnostics are immutable; hundreds of records carry it)."""
     return Diagnostic("systemroot_assumed", "ImagePath", f"resolved against the assumed SystemRoot {root}", "info")
+
+
+@functools.lru_cache(maxsize=8)
+def _assumed_only(root: str) -> tuple[Diagnostic, ...]:
+    """The notes of most driver records without SOFTWARE, one shared tuple (fewer objects)."""
+    return (_assumed(root),)
 
 
 def _under(path: str | None, root: str) -> bool:

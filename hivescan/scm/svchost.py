@@ -66,6 +66,7 @@ def parse_svchost_args(args: str | None) -> SvchostArgs:
         if pos >= len(text):
             break
         if text[pos] in "-/" and pos + 1 < len(text) and text[pos + 1] in "kK":
+            switch = text[pos : pos + 2]
             rest = pos + 2
             while rest < len(text) and text[rest] in _BLANK:
                 rest += 1
@@ -74,7 +75,7 @@ def parse_svchost_args(args: str | None) -> SvchostArgs:
                 group = value
             else:
                 odd.append(f"a second group switch ({value!r})")
-                switches.append(f"-k {value}")
+                switches.append(f"{switch} {value}".rstrip())
             continue
         token, pos = _token(text, pos)
         if token.lower() in ("-s", "/s"):
