@@ -69,6 +69,15 @@ LogOpt = Annotated[
     ),
 ]
 NoLogsOpt = Annotated[bool, typer.Option("--no-logs", help="analyse the primary file alone, even when it is dirty")]
+SoftwareOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--software",
+        help="SOFTWARE hive of the same system: SystemRoot, program-files variables, svchost groups",
+        show_default=False,
+    ),
+]
+LenientOpt = Annotated[bool, typer.Option("--lenient", help="build records for keys without ErrorControl (assumes 1)")]
 
 
 def _err(message: str) -> None:
@@ -206,9 +215,8 @@ def services(
         bool,
         typer.Option("--unattributed", help="with --deleted: also deleted service-like keys whose parent key is lost"),
     ] = False,
-    lenient: Annotated[
-        bool, typer.Option("--lenient", help="build records for keys without ErrorControl (assumes 1)")
-    ] = False,
+    lenient: LenientOpt = False,
+    software: SoftwareOpt = None,
     parser: ParserOpt = "regipy-rs",
     log: LogOpt = None,
     no_logs: NoLogsOpt = False,
@@ -232,7 +240,9 @@ def services(
     except ValueError:
         raise typer.BadParameter("table, json, jsonl, csv or parquet", param_hint="--format") from None
     logs = _logs_choice(log, no_logs)
-    with hivescan.open_hive(hive, backend=parser, logs=logs, install=install, snapshot=snapshot) as opened:
+    with hivescan.open_hive(
+        hive, backend=parser, logs=logs, install=install, snapshot=snapshot, software=software
+    ) as opened:
         records = opened.services(control_set, lenient=lenient)
         if deleted or unattributed:
             records += opened.deleted_services(control_set, unattributed=unattributed, lenient=lenient)
@@ -658,6 +668,77 @@ def baseline_build(
     services_frame(records).to_parquet(output, index=False)
     if not quiet:
         _err(f"baseline: {len(records)} records from {len(hives)} hive(s) -> {output}")
+
+
+@app.command("boot-plan")
+@handle_errors
+def boot_plan(
+    hive: HivePath,
+    control_set: ControlSetOpt = "current",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, jsonl or csv")] = "table",
+    output: OutputOpt = None,
+    software: SoftwareOpt = None,
+    lenient: LenientOpt = False,
+    parser: ParserOpt = "regipy-rs",
+    quiet: QuietOpt = False,
+) -> None:
+    """What starts at boot and in what order: boot and system drivers, auto-start (with the
+    demand-start services they pull in), delayed auto-start; trigger-start services apart.
+
+    Example: hivescan boot-plan ./SYSTEM --software ./SOFTWARE -f csv -o bootplan.csv
+    """
+    import hivescan
+    from hivescan.render.bootplan import write_boot_plans
+    from hivescan.render.formats import OutputFormat
+
+    _check_control_set(control_set)
+    try:
+        out_format = OutputFormat(fmt.lower())
+    except ValueError:
+        raise typer.BadParameter("table, json, jsonl or csv", param_hint="--format") from None
+    if out_format is OutputFormat.parquet:
+        raise typer.BadParameter("table, json, jsonl or csv", param_hint="--format")
+    with hivescan.open_hive(hive, backend=parser, software=software) as opened:
+        plans = opened.boot_plans(control_set, lenient=lenient)
+        warnings = opened.hive_diagnostics()
+    _warn_hive(list(warnings), quiet)
+    write_boot_plans(plans, out_format, output, title=f"{hive}  ")
+
+
+@app.command()
+@handle_errors
+def show(
+    hive: HivePath,
+    name: Annotated[str, typer.Argument(help="service name (case-insensitive)", show_default=False)],
+    control_set: ControlSetOpt = "current",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+    software: SoftwareOpt = None,
+    lenient: LenientOpt = False,
+    parser: ParserOpt = "regipy-rs",
+    quiet: QuietOpt = False,
+) -> None:
+    """Everything about one service: every field, every raw value (type and hex), the
+    environment it was resolved with, and its diagnostics.
+
+    Example: hivescan show ./SYSTEM Schedule --software ./SOFTWARE --control-set all
+    """
+    import hivescan
+    from hivescan.render.formats import dumps
+    from hivescan.render.services import console_for
+    from hivescan.render.show import print_services
+
+    _check_control_set(control_set)
+    if fmt.lower() not in ("table", "json"):
+        raise typer.BadParameter("table or json", param_hint="--format")
+    with hivescan.open_hive(hive, backend=parser, software=software) as opened:
+        records = opened.find_service(name, control_set, lenient=lenient)
+        contexts = opened.database_contexts(control_set)
+        warnings = opened.hive_diagnostics()
+    _warn_hive(list(warnings), quiet)
+    if fmt.lower() == "json":
+        sys.stdout.write(dumps([r.to_dict() for r in records]) + "\n")
+        return
+    print_services(records, console_for(), contexts)
 
 
 def main() -> None:

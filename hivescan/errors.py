@@ -15,7 +15,7 @@ class ExitCode(IntEnum):
     OK = 0
     FINDINGS = 1  # `scan --fail-on`: a finding at or above the threshold
     USAGE = 2  # bad command line (Typer/Click's own code)
-    NOT_FOUND = 3  # input file missing or unreadable
+    NOT_FOUND = 3  # input file missing or unreadable, or the named service is not in the hive
     NOT_A_HIVE = 4  # no regf signature / not a registry hive
     WRONG_HIVE = 5  # a hive, but not a SYSTEM hive
     DAMAGED = 6  # a hive too damaged to yield anything (no readable root)
@@ -52,6 +52,12 @@ class HiveDamaged(HiveError):
 
 class ControlSetError(HivescanError):
     exit_code = ExitCode.NO_CONTROL_SET
+
+
+class ServiceNotFound(HivescanError):
+    """``hivescan show``: no service key of that name in the chosen control set(s)."""
+
+    exit_code = ExitCode.NOT_FOUND
 
 
 class ImageError(HivescanError):

@@ -34,6 +34,9 @@ INT_COLUMNS = [
     "user_service_flags",
     "svchost_split_disable",
     "delete_flag",
+    "group_order_index",
+    "tag_order_index",
+    "order_key",
     "last_write_filetime",
     "diagnostic_count",
     "recovery_cell_offset",
@@ -49,13 +52,23 @@ CATEGORY_COLUMNS = [
     "image_path_type",
     "service_dll_source",
     "service_dll_type",
+    "image_path_source",
+    "load_phase",
     "parser",
     "hive_path",
     "hive_sha256",
     "recovery_confidence",
     "recovered_status",
 ]
-JSON_COLUMNS = ["triggers_raw", "subkey_last_writes", "subkey_last_writes_filetime", "sources", "location"]
+JSON_COLUMNS = [
+    "triggers_raw",
+    "subkey_last_writes",
+    "subkey_last_writes_filetime",
+    "sources",
+    "location",
+    "env_vars",
+]
+BOOL_COLUMNS = ["changed_by_log_replay", "unquoted_path_risk", "group_known", "svchost_listed"]
 RAW_VALUE_COLUMNS = ["raw_values", "parameters_raw"]
 FIRST_COLUMNS = [
     "name",
@@ -109,8 +122,9 @@ def services_frame(records: Iterable[ServiceRecord]) -> pd.DataFrame:
     for col in CATEGORY_COLUMNS:
         if col in frame:
             frame[col] = frame[col].astype("category")
-    if "changed_by_log_replay" in frame:
-        frame["changed_by_log_replay"] = frame["changed_by_log_replay"].astype("boolean")
+    for col in BOOL_COLUMNS:
+        if col in frame:
+            frame[col] = frame[col].astype("boolean")
     ordered = [c for c in FIRST_COLUMNS if c in frame] + [c for c in frame.columns if c not in FIRST_COLUMNS]
     return frame[ordered]
 

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import os
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from hivescan.diagnostics import Diagnostic
-from hivescan.errors import ControlSetError, HiveDamaged, HivescanError, WrongHiveType
+from hivescan.errors import ControlSetError, HiveDamaged, HivescanError, ServiceNotFound, WrongHiveType
 from hivescan.hive.header import BASE_BLOCK_SIZE, REGF_SIGNATURE, BaseBlock, parse_base_block
 from hivescan.hive.kind import guess_kind, looks_like_system
 from hivescan.hive.logs import LogFile, LogInfo, LogsOption, ReplayResult, load_logs, parse_log, replay
 from hivescan.hive.source import HiveSource
 from hivescan.hive.tree import HiveReader, Key, upcase
+from hivescan.scm.bootplan import BootPlan
 from hivescan.scm.controlsets import (
     ExistingSets,
     Resolution,
@@ -29,9 +30,11 @@ from hivescan.scm.controlsets import (
     read_select,
     resolve,
 )
+from hivescan.scm.database import DatabaseContext, annotate_database, build_context, read_control_data
 from hivescan.scm.logdiff import mark_log_changes
 from hivescan.scm.record import HiveRef, ServiceRecord
 from hivescan.scm.services import build_service_database
+from hivescan.scm.software import SoftwareData, read_software
 
 if TYPE_CHECKING:
     from hivescan.hive.recover import KeyScan
@@ -136,6 +139,7 @@ class SystemHive:
         max_value_bytes: int = 1 << 20,
         require_system: bool = True,
         logs: LogsOption = "auto",
+        software: str | os.PathLike[str] | HiveSource | SoftwareData | None = None,
     ) -> None:
         self.evidence = source
         self._options: dict[str, Any] = {"backend": backend, "max_value_bytes": max_value_bytes}
@@ -169,6 +173,18 @@ class SystemHive:
         self._hive_ref: HiveRef | None = None
         self._key_scan: KeyScan | None = None
         self._recoveries: dict[tuple[bool, bool], Recovery] = {}
+        self.software: SoftwareData | None = None
+        if software is not None:
+            try:
+                self.software = (
+                    software
+                    if isinstance(software, SoftwareData)
+                    else open_software(software, backend=backend, max_value_bytes=max_value_bytes)
+                )
+            except BaseException:
+                self.close()
+                raise
+            self._own_diagnostics += self.software.diagnostics
         select_key = root.subkey("Select")
         self.select: SelectValues
         self.select, diags = read_select(select_key.values() if select_key is not None else None)
@@ -286,13 +302,19 @@ class SystemHive:
                     f"{chosen.name} has no readable Services key; no records from this set",
                 )
                 continue
-            records += build_service_database(
+            built = build_service_database(
                 services,
                 hive=hive,
                 control_set=chosen.number,
                 control_set_source=chosen.source,
                 lenient=lenient,
             )
+            # set-wide facts (spec §5-§8); the records are fresh, so they are completed in place
+            control = read_control_data(key.subkey("Control") if key is not None else None)
+            result = annotate_database(built, control, self.software, in_place=True)
+            for diag in result.diagnostics:
+                self._note_diag(diag, chosen.name)
+            records += result.records
         for diag in resolution.diagnostics:
             self._note_once(diag.code, diag.message)
         if self.log_replay is not None and self.log_replay.replayed:
@@ -333,6 +355,51 @@ class SystemHive:
         for diag in diags:
             self._note_once(diag.code, diag.message)
         return marked
+
+    def database_contexts(self, control_set: str | int = "current") -> dict[int, DatabaseContext]:
+        """The environment, group order and SOFTWARE data the records of each chosen set used."""
+        try:
+            resolution = self.resolve(control_set)
+        except ValueError as exc:
+            raise ControlSetError(str(exc)) from exc
+        out: dict[int, DatabaseContext] = {}
+        for chosen in resolution.chosen:
+            key = self.control_set_key(chosen.number)
+            out[chosen.number] = build_context(
+                read_control_data(key.subkey("Control") if key is not None else None), self.software
+            )
+        return out
+
+    def boot_plans(
+        self,
+        control_set: str | int = "current",
+        *,
+        lenient: bool = False,
+        records: list[ServiceRecord] | None = None,
+    ) -> list[BootPlan]:
+        """What starts at boot, in order, per control set (spec §6.3).
+
+        ``records``: reuse records from :meth:`services` instead of rebuilding them.
+        """
+        return BootPlan.from_records(records if records is not None else self.services(control_set, lenient=lenient))
+
+    def find_service(
+        self, name: str, control_set: str | int = "current", *, lenient: bool = False
+    ) -> list[ServiceRecord]:
+        """The records of one service (ci), one per chosen control set; ServiceNotFound if none."""
+        from hivescan.hive.tree import upcase
+
+        records = self.services(control_set, lenient=lenient)
+        wanted = upcase(name)
+        found = [r for r in records if upcase(r.name) == wanted]
+        if not found:
+            import difflib
+
+            names = sorted({r.name for r in records})
+            close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ServiceNotFound(f"{self.path}: no service named {name!r} in control set(s) {control_set}{hint}")
+        return found
 
     def services_frame(
         self, control_set: str | int = "current", *, lenient: bool = False, deleted: bool = False
@@ -396,6 +463,12 @@ class SystemHive:
         for diag in recovery.diagnostics:
             self._note_once(diag.code, diag.message, diag.level)
         return [r for r in recovery.records if r.control_set in chosen or r.control_set is None]
+
+    def _note_diag(self, diag: Diagnostic, where: str) -> None:
+        """A set-level diagnostic of the database pass, once, with its level kept."""
+        note = Diagnostic(diag.code, diag.field, f"{where}: {diag.message}", diag.level)
+        if note not in self._own_diagnostics:
+            self._own_diagnostics.append(note)
 
     def _note_once(self, code: str, message: str, level: str = "warning") -> None:
         if not any(d.code == code and d.message == message for d in self._own_diagnostics):
@@ -480,6 +553,44 @@ def _peek_base_block(data: bytes) -> BaseBlock | None:
     return parse_base_block(data)
 
 
+def open_software(
+    path: str | os.PathLike[str] | HiveSource, *, backend: str = "regipy-rs", max_value_bytes: int = 1 << 20
+) -> SoftwareData:
+    """Read what the service database needs from a SOFTWARE hive (SystemRoot, program files, svchost).
+
+    Raises the usual HiveError subclasses; WrongHiveType when the hive is not SOFTWARE.
+    """
+    source = path if isinstance(path, HiveSource) else HiveSource.from_file(path)
+    with HiveReader(source, backend=backend, max_value_bytes=max_value_bytes) as reader:
+        root = reader.root()
+        names = [k.name for k in root.subkeys()]
+        if looks_like_system(names):
+            raise WrongHiveType(f"{source.path}: --software needs a SOFTWARE hive; this is a SYSTEM hive")
+        if not any(n.upper() == "MICROSOFT" for n in names):
+            raise WrongHiveType(f"{source.path}: not a SOFTWARE hive (its root has no Microsoft key)")
+        data = read_software(root, path=source.path, sha256=source.sha256)
+        notes = [
+            Diagnostic(
+                "software_hive",
+                "",
+                f"SOFTWARE hive {source.path} (sha256 {source.sha256}) read for SystemRoot, program files and "
+                "svchost groups",
+                "info",
+            )
+        ]
+        if reader.base.dirty:
+            notes.append(
+                Diagnostic(
+                    "software_hive_dirty",
+                    "",
+                    f"SOFTWARE hive {source.path}: sequence numbers differ or checksum wrong; recent changes may be "
+                    "only in its transaction logs",
+                )
+            )
+        notes += [Diagnostic(d.code, d.field, f"SOFTWARE: {d.message}", d.level) for d in reader.diagnostics]
+    return replace(data, diagnostics=tuple(notes) + data.diagnostics)
+
+
 def open_hive(
     path: str | os.PathLike[str] | HiveSource,
     *,
@@ -500,6 +611,9 @@ def open_hive(
 
         with hivescan.open_hive("SYSTEM") as hive:
             frame = hive.services_frame(control_set="all")
+
+    ``software=`` a SOFTWARE hive (path, HiveSource or :func:`open_software` result) supplies
+    SystemRoot, the program-files variables and the svchost groups (spec §5.1, §7.2).
     """
     if isinstance(path, HiveSource):
         return SystemHive(path, **options)
@@ -515,4 +629,4 @@ def open_hive(
     return hive
 
 
-__all__ = ["ControlSetInfo", "HiveInfo", "SystemHive", "open_hive", "parse_mode"]
+__all__ = ["ControlSetInfo", "HiveInfo", "SystemHive", "open_hive", "open_software", "parse_mode"]

@@ -56,3 +56,32 @@ def write_hive(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return _write
+
+
+@pytest.fixture
+def spec_hive(tmp_path: Path) -> Callable[..., Path]:
+    """A SYSTEM hive from a spec fragment: ControlSet001 = Current with these services and keys.
+
+    ``spec_hive({"Svc": {"values": {...}}}, control={"Control\\\\ServiceGroupOrder": {...}})``;
+    ``raw=`` takes a whole spec instead (any hive, e.g. SOFTWARE: ``raw={"keys": {...}}``).
+    """
+    from hivescan.testing.spec import build_from_spec
+
+    counter = iter(range(10_000))
+
+    def _build(
+        services: dict[str, object] | None = None,
+        *,
+        control: dict[str, object] | None = None,
+        raw: dict[str, object] | None = None,
+        name: str | None = None,
+    ) -> Path:
+        spec = raw or {
+            "keys": {"Select": {"values": {"Current": 1, "Default": 1, "LastKnownGood": 1, "Failed": 0}}},
+            "control_sets": [{"number": 1, "keys": control or {}, "services": services or {}}],
+        }
+        path = tmp_path / (name or f"HIVE-{next(counter)}")
+        path.write_bytes(build_from_spec(spec).data)
+        return path
+
+    return _build

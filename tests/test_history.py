@@ -80,7 +80,10 @@ def test_empty_regback_is_noted_not_an_error(tmp_path: Path) -> None:
     (tmp_path / "config" / "RegBack").mkdir()
     (tmp_path / "config" / "RegBack" / "SYSTEM").write_bytes(b"")
     history = load_history(hive)
-    assert [d.code for d in history.diagnostics] == ["regback_empty"]
+    codes = [d.code for d in history.diagnostics]
+    assert "regback_empty" in codes and "regback_unreadable" not in codes
+    # the history fixtures have no Control key: the set-level pass says so, as warnings, not errors
+    assert all(d.level != "error" for d in history.diagnostics)
     assert {s.source for s in history.snapshots} == {"hive"}
 
 

@@ -245,7 +245,10 @@ def _lookup_expected(record: Any, value_name: str, field_name: str, catalog: str
     expanded = getattr(record, f"{field_name}_expanded", None)
     normalised = None
     if observed is not None:
-        normalised = str(expanded) if expanded else normalise_for_expectation(str(observed), driver=is_driver(record))
+        # the expanded form when the record has one; normalised either way, because a REG_SZ
+        # value keeps its %SystemRoot% after expansion (the SCM does not expand REG_SZ) while
+        # Trawler's patterns were written against PowerShell's expanded reads
+        normalised = normalise_for_expectation(str(expanded or observed), driver=is_driver(record))
     chosen = rows[0][0]
     agrees: bool | None = None
     if normalised is not None:

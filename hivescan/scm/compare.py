@@ -18,7 +18,7 @@ from typing import Any
 
 from hivescan.hive.model import RawValue
 from hivescan.hive.tree import upcase
-from hivescan.scm.record import ServiceRecord
+from hivescan.scm.record import DERIVED_FIELDS, ServiceRecord
 
 #: Never compared: where and how a record was read, not what the service is.
 NOT_COMPARED = frozenset(
@@ -39,7 +39,9 @@ NOT_COMPARED = frozenset(
         "differs_from_live",
     }
 )
-COMPARED_FIELDS = tuple(f.name for f in fields(ServiceRecord) if f.name not in NOT_COMPARED)
+COMPARED_FIELDS = tuple(
+    f.name for f in fields(ServiceRecord) if f.name not in NOT_COMPARED and f.name not in DERIVED_FIELDS
+)
 # values whose meaning is already compared through a decoded field
 _DECODED_VALUES = frozenset(
     {

@@ -26,7 +26,7 @@ from dataclasses import replace
 from typing import Any
 
 from hivescan.diagnostics import Diagnostic, info, warning
-from hivescan.scm.record import ServiceRecord
+from hivescan.scm.record import DERIVED_FIELDS, ServiceRecord
 from hivescan.timeutil import filetime_to_iso
 
 #: JSONL fields that are provenance, labels derived from other fields, or duplicates of a
@@ -56,7 +56,7 @@ def _key(record: ServiceRecord) -> tuple[int | None, str]:
 
 
 def _comparable(record: ServiceRecord) -> dict[str, Any]:
-    return {k: v for k, v in record.to_dict().items() if k not in IGNORED_FIELDS}
+    return {k: v for k, v in record.to_dict().items() if k not in IGNORED_FIELDS and k not in DERIVED_FIELDS}
 
 
 _RENAMED = {"last_write_filetime": "last_write", "subkey_last_writes_filetime": "subkey_last_writes"}

@@ -162,6 +162,32 @@ class ServiceRecord:
     # the replay changed against the primary file alone; ("new",) for a key only in the logs
     log_replay_changes: tuple[str, ...] = ()
 
+    # derived from the whole control set (scm/database.py): image paths (spec §5), boot plan
+    # (§6), svchost (§7), per-user services (§8)
+    image_path_expanded: str | None = None  # Win32: after %VAR% expansion (REG_EXPAND_SZ only); drivers: as stored
+    image_path_resolved: str | None = None  # DOS path of the module that would load; None when not knowable
+    image_path_nt: str | None = None  # drivers: the NT path the kernel opens
+    image_path_source: str | None = None  # registry | default (driver without ImagePath); None: no ImagePath
+    image_args: str | None = None  # Win32: command-line arguments after the module
+    image_candidates: tuple[str, ...] = ()  # other paths Windows might load, in the order it tries them
+    unquoted_path_risk: bool = False  # an earlier CreateProcess candidate could be planted
+    env_vars: tuple[tuple[str, bool], ...] = ()  # (%VAR% used by ImagePath/ServiceDll, known); JSON: {name: known}
+    service_dll_expanded: str | None = None
+    svchost_group: str | None = None  # -k group of an svchost-hosted service
+    svchost_switches: tuple[str, ...] = ()  # other svchost arguments (-p, ...)
+    svchost_listed: bool | None = None  # named in SOFTWARE ...\Svchost\<group>; None when unknown
+    group_known: bool | None = None  # Group is in ServiceGroupOrder\List; None without Group
+    group_order_index: int | None = None
+    tag_order_index: int | None = None  # position of Tag in the group's GroupOrderList vector
+    dependents: tuple[str, ...] = ()  # database records that depend on this one
+    dependency_closure: tuple[str, ...] = ()  # everything this one needs started first, dependencies first
+    load_phase: str | None = None  # boot, system, auto, delayed_auto, trigger; None: not started at boot
+    order_key: int | None = None  # position in the boot plan of its control set (1 = first)
+    pulled_in_by: tuple[str, ...] = ()  # started services that need this (not auto-start) one
+    user_instance_luid: str | None = None  # per-user instance: the hex suffix of its name
+    template: str | None = None  # per-user instance: its template's name
+    user_instances: tuple[str, ...] = ()  # per-user template: its instances
+
     sources: Mapping[str, Source] = field(default_factory=dict)
     diagnostics: tuple[Diagnostic, ...] = ()
 
@@ -238,6 +264,7 @@ class ServiceRecord:
             }
             for t in self.triggers_raw
         ]
+        out["env_vars"] = dict(self.env_vars)
         out["subkey_last_writes"] = {k: filetime_to_iso(v) for k, v in self.subkey_last_writes.items()}
         out["subkey_last_writes_filetime"] = dict(self.subkey_last_writes)
         out["raw_values"] = raw_value_map(self.raw_values)
@@ -267,6 +294,7 @@ class ServiceRecord:
             if key in _TUPLE_FIELDS:
                 value = tuple(value or ())
             kwargs[key] = value
+        kwargs["env_vars"] = tuple((str(k), bool(v)) for k, v in dict(data.get("env_vars") or {}).items())
         kwargs["subkey_last_writes"] = dict(data.get("subkey_last_writes_filetime") or {})
         kwargs["raw_values"] = raw_values_from_map(data.get("raw_values") or {})
         kwargs["parameters_raw"] = raw_values_from_map(data.get("parameters_raw") or {})
@@ -308,6 +336,39 @@ def raw_values_from_map(data: Mapping[str, Mapping[str, Any]]) -> tuple[RawValue
         )
     return tuple(out)
 
+
+#: Fields the database pass derives from the whole control set (scm/database.py): they can be
+#: recomputed from the registry data, and many change when *other* services change (a new
+#: service shifts every later ``order_key``). Comparisons of a service across snapshots, log
+#: replay or twins leave them out; the registry data they rest on is compared instead.
+DERIVED_FIELDS = frozenset(
+    {
+        "image_path_expanded",
+        "image_path_resolved",
+        "image_path_nt",
+        "image_path_source",
+        "image_args",
+        "image_candidates",
+        "unquoted_path_risk",
+        "env_vars",
+        "service_dll_expanded",
+        "svchost_group",
+        "svchost_switches",
+        "svchost_listed",
+        "group_known",
+        "group_order_index",
+        "tag_order_index",
+        "dependents",
+        "dependency_closure",
+        "load_phase",
+        "order_key",
+        "pulled_in_by",
+        "user_instance_luid",
+        "template",
+        "user_instances",
+        "log_replay_changes",
+    }
+)
 
 _SPECIAL = {"origin", "diagnostics", "sources", "raw_values", "parameters_raw", "triggers_raw", "subkey_last_writes"}
 _PLAIN_FIELDS = tuple(f.name for f in fields(ServiceRecord) if f.name not in _SPECIAL)

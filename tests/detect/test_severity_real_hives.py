@@ -63,6 +63,7 @@ PLANTED_IN_DEMO = {
     "UpdSvcHelper": "medium",  # ProgramData image; its deny ACEs / writable key wait for the SD decoders
     "AcmeBackup": "medium",  # unquoted path; "Everyone may reconfigure" waits for security_sddl
     "OldAgent": "medium",
+    "NetSvcHelper": "high",  # ServiceDll under ProgramData; claims netsvcs without being listed
     "LegacyFilter": "medium",
 }
 

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 import hivescan
 from hivescan.cli import app
 from hivescan.hive.images import open_image
+from hivescan.scm.record import DERIVED_FIELDS
 from hivescan.testing.disk import MIB, NtfsVolume, Snapshot, build_disk, convert
 from hivescan.testing.vss import BLOCK, VSS_IDENTIFIER
 
@@ -62,7 +63,8 @@ def test_services_from_a_shadow_copy(vss_disk: Path, tmp_path: Path, fmt: str) -
     changed = []
     for before, now in zip(old, live, strict=True):
         assert before["location"]["snapshot"] == "vss1" and now["location"]["snapshot"] == "live"
-        differing = {k for k in now if before.get(k) != now.get(k)} - {"location", "hive_path", "hive_sha256"}
+        provenance = {"location", "hive_path", "hive_sha256"}
+        differing = {k for k in now if before.get(k) != now.get(k)} - provenance - DERIVED_FIELDS
         if differing:
             changed.append((before["name"], differing))
             assert before["image_path"].endswith("RTCore32.sys") and now["image_path"].endswith("RTCore64.sys")

@@ -1,0 +1,314 @@
+"""The database-level pass: facts that need the whole control set, not one key.
+
+``build_service_record`` reads one key. Image paths need the system environment, load order
+needs the group list and tag vectors, dependencies and svchost lists need every other
+record, instances need their templates. This module reads the plain data those facts come
+from (``<ControlSet>\\Control``: ServiceGroupOrder, GroupOrderList, Session Manager\\
+Environment; optionally SOFTWARE) and combines the pure functions of
+:mod:`~hivescan.scm.imagepath`, :mod:`~hivescan.scm.peruser`, :mod:`~hivescan.scm.svchost`,
+:mod:`~hivescan.scm.dependencies` and :mod:`~hivescan.scm.bootplan` into record fields.
+
+Why records are completed in place (``in_place=True``, used by ``SystemHive.services()``):
+the pass sets about a dozen fields on nearly every record, and ``dataclasses.replace`` on
+the 60-field record costs about 8 us, i.e. 5 ms per 650-record hive -- as much again as the
+headroom of the whole rebuild budget (docs/design.md). Records fresh from
+``build_service_database`` have not been seen by anyone, so their derived fields are
+filled before they are returned; the frozen dataclass is never changed after that. Callers
+holding records of their own get copies (the default).
+
+References: scm-spec.md §5-§8; docs/design.md (adding a field, performance).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from hivescan.diagnostics import Diagnostic
+from hivescan.hive.model import RawValue
+from hivescan.hive.tree import Key, upcase
+from hivescan.scm.bootplan import GroupFacts, duplicate_tags, group_facts, plan_boot
+from hivescan.scm.constants import (
+    DRIVER_TYPES,
+    SERVICE_PKG_SERVICE,
+    USER_INSTANCE_TYPES,
+    USER_TEMPLATE_TYPES,
+    WIN32_TYPES,
+)
+from hivescan.scm.dependencies import build_dependency_graph
+from hivescan.scm.environment import Environment, Expansion, build_environment, used_once
+from hivescan.scm.groups import GroupOrder, build_group_order
+from hivescan.scm.imagepath import ImageResolution, resolve_image
+from hivescan.scm.peruser import link_user_services
+from hivescan.scm.record import ServiceRecord
+from hivescan.scm.software import SoftwareData
+from hivescan.scm.svchost import (
+    Membership,
+    SvchostArgs,
+    check_membership,
+    is_svchost,
+    list_orphans,
+    masquerade_note,
+    parse_svchost_args,
+)
+
+_ENVIRONMENT_PATH = ("Session Manager", "Environment")
+_DRIVER_SVCHOST = Diagnostic("driver_svchost_image", "ImagePath", "a driver whose ImagePath is svchost.exe")
+# types resolved by CreateProcess rules, whose result depends only on the ImagePath and its type
+WIN32_LIKE = WIN32_TYPES | USER_TEMPLATE_TYPES | USER_INSTANCE_TYPES
+
+
+def _upper(name: str) -> str:
+    return name.upper() if name.isascii() else upcase(name)
+
+
+@dataclass(frozen=True, slots=True)
+class ControlData:
+    """What the pass reads from ``<ControlSet>\\Control``, as plain values."""
+
+    group_order_list: RawValue | None = None  # ServiceGroupOrder\List
+    group_tag_values: tuple[RawValue, ...] | None = None  # GroupOrderList values; None: key missing
+    environment_values: tuple[RawValue, ...] | None = None  # Session Manager\Environment; None: key missing
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+def read_control_data(control: Key | None) -> ControlData:
+    """Read ServiceGroupOrder\\List, GroupOrderList and Session Manager\\Environment of one set."""
+    if control is None:
+        return ControlData(
+            diagnostics=(
+                Diagnostic(
+                    "control_key_missing",
+                    "Control",
+                    "the control set has no Control key: no group order, tag vectors or environment",
+                ),
+            )
+        )
+    diags: list[Diagnostic] = []
+    order_key = control.subkey("ServiceGroupOrder")
+    list_value = order_key.value("List") if order_key is not None else None
+    tags_key = control.subkey("GroupOrderList")
+    session = control.subkey(_ENVIRONMENT_PATH[0])
+    env_key = session.subkey(_ENVIRONMENT_PATH[1]) if session is not None else None
+    for key in (order_key, tags_key, env_key):
+        if key is not None:
+            diags += key.diagnostics
+    return ControlData(
+        group_order_list=list_value,
+        group_tag_values=tuple(tags_key.values()) if tags_key is not None else None,
+        environment_values=tuple(env_key.values()) if env_key is not None else None,
+        diagnostics=tuple(diags),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseContext:
+    """The set-wide data the pass used (reported by ``hivescan show`` and notebooks)."""
+
+    environment: Environment
+    groups: GroupOrder
+    software: SoftwareData | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseResult:
+    records: list[ServiceRecord]
+    context: DatabaseContext
+    diagnostics: list[Diagnostic]  # set-level notes (environment, groups, svchost lists; not SOFTWARE's own)
+
+
+def build_context(control: ControlData, software: SoftwareData | None = None) -> DatabaseContext:
+    environment = build_environment(
+        control.environment_values,
+        system_root=software.system_root if software is not None else None,
+        program_dirs=software.program_dirs if software is not None else None,
+    )
+    groups = build_group_order(control.group_order_list, control.group_tag_values)
+    return DatabaseContext(environment, groups, software)
+
+
+def annotate_database(
+    records: Sequence[ServiceRecord],
+    control: ControlData,
+    software: SoftwareData | None = None,
+    *,
+    in_place: bool = False,
+) -> DatabaseResult:
+    """Fill the set-wide fields of the records of **one** control set (spec §5-§8).
+
+    ``in_place=True`` completes the given records themselves and is only for records that
+    were just built and not yet handed out (see the module docstring); otherwise the
+    records are copied first.
+    """
+    recs = list(records) if in_place else [replace(r) for r in records]
+    context = build_context(control, software)
+    env = context.environment
+    set_notes: list[Diagnostic] = list(control.diagnostics) + list(env.diagnostics) + list(context.groups.diagnostics)
+    put = object.__setattr__  # the records are ours and unpublished (module docstring)
+    # per record, its new notes; tuples shared between records where possible: the pass runs on
+    # hundreds of records and every container it allocates adds to the collector's work
+    notes: dict[int, tuple[Diagnostic, ...]] = {}
+
+    def note(index: int, more: tuple[Diagnostic, ...]) -> None:
+        notes[index] = notes[index] + more if index in notes else more
+
+    # §5: image paths, and (§6.1-6.2) each record's group and tag position, in one walk
+    groups = context.groups
+    count = len(recs)
+    expanded: list[str | None] = [None] * count
+    env_used: list[tuple[tuple[str, bool], ...]] = [()] * count
+    shared: dict[str, ImageResolution] = {}
+    facts_seen: dict[
+        str, GroupFacts
+    ] = {}  # the same (Group, Tag) pairs recur  # Win32 command lines repeat (svchost -k ...)
+    for index, rec in enumerate(recs):
+        image_path, type_ = rec.image_path, rec.type
+        if image_path and type_ is not None and (type_ & ~SERVICE_PKG_SERVICE) in WIN32_LIKE:
+            cache_key = f"{rec.image_path_type}|{image_path}"  # a str key: strings are not GC-tracked
+            res = shared.get(cache_key)  # type: ignore[assignment]
+            if res is None:
+                res = shared[cache_key] = resolve_image(rec.name, type_, image_path, rec.image_path_type, env)
+        else:
+            res = resolve_image(rec.name, type_, image_path, rec.image_path_type, env)
+        exp, resolved, nt_path, args, candidates, risk, source, used, diags = res
+        expanded[index] = exp
+        env_used[index] = used
+        # only what differs from the record's defaults is set (None, (), False)
+        if exp is not None:
+            put(rec, "image_path_expanded", exp)
+        if resolved is not None:
+            put(rec, "image_path_resolved", resolved)
+        if nt_path is not None:
+            put(rec, "image_path_nt", nt_path)
+        if args is not None:
+            put(rec, "image_args", args)
+        if candidates:
+            put(rec, "image_candidates", candidates)
+        if risk:
+            put(rec, "unquoted_path_risk", True)
+        if source is not None:
+            put(rec, "image_path_source", source)
+        if diags:
+            notes[index] = diags  # the first notes of any record
+        if rec.group is not None:
+            facts_key = f"{rec.tag}|{rec.group}"
+            facts = facts_seen.get(facts_key)
+            if facts is None:
+                facts = facts_seen[facts_key] = group_facts(rec, groups)
+            known, position, tag_position, group_notes = facts
+            put(rec, "group_known", known)
+            if position is not None:
+                put(rec, "group_order_index", position)
+            if tag_position is not None:
+                put(rec, "tag_order_index", tag_position)
+            if group_notes:
+                note(index, group_notes)
+
+    # §8: per-user templates and instances (before svchost: instances inherit ServiceDll)
+    links = link_user_services(recs, expanded)
+    for index, update in links.updates.items():
+        for name, value in update.items():
+            put(recs[index], name, value)
+    for index, more in links.notes.items():
+        note(index, tuple(more))
+
+    # §7: svchost hosting, ServiceDll expansion
+    hosted: dict[str, str | None] = {}
+    groups_by_name = software.svchost_groups if software is not None else None
+    check_lists = groups_by_name is not None  # the orphan check needs every hosted name
+    parsed: dict[str, tuple[SvchostArgs, Diagnostic | None]] = {}
+    unknown_group: dict[str, Membership] = {}  # without SOFTWARE the answer depends on the group only
+    dlls: dict[str, Expansion] = {}
+    distinct: dict[tuple[tuple[str, bool], ...], tuple[tuple[str, bool], ...]] = {}
+    for index, rec in enumerate(recs):
+        resolved = rec.image_path_resolved
+        if resolved is not None and resolved[-11:].lower() == "svchost.exe" and is_svchost(resolved):
+            key = f"{resolved}\0{rec.image_args}"
+            found = parsed.get(key)
+            if found is None:
+                found = parsed[key] = (parse_svchost_args(rec.image_args), masquerade_note(resolved, env.system_root))
+            svc_args, masquerade = found
+            if svc_args.group is not None:
+                put(rec, "svchost_group", svc_args.group)
+            if svc_args.switches:
+                put(rec, "svchost_switches", svc_args.switches)
+            if svc_args.diagnostics:
+                note(index, svc_args.diagnostics)
+            if masquerade is not None:
+                note(index, (masquerade,))
+            if rec.type is not None and (rec.type & ~SERVICE_PKG_SERVICE) in DRIVER_TYPES:
+                note(index, (_DRIVER_SVCHOST,))
+            if svc_args.group and rec.status != "rejected":
+                if groups_by_name is None:
+                    membership = unknown_group.get(svc_args.group)
+                    if membership is None:
+                        membership = unknown_group[svc_args.group] = check_membership(rec.name, svc_args.group, None)
+                else:
+                    membership = check_membership(rec.name, svc_args.group, groups_by_name, as_name=rec.template)
+                if membership.listed is not None:
+                    put(rec, "svchost_listed", membership.listed)
+                if membership.diagnostics:
+                    note(index, membership.diagnostics)
+            if check_lists and rec.status == "database" and rec.template is None:
+                hosted[_upper(rec.name)] = svc_args.group
+        elif check_lists and rec.status == "database":
+            hosted.setdefault(_upper(rec.name), None)
+        dll = rec.service_dll
+        if dll is not None:
+            if rec.service_dll_type == "REG_EXPAND_SZ":
+                expansion = dlls.get(dll)
+                if expansion is None:
+                    expansion = dlls[dll] = env.expand(dll)
+                put(rec, "service_dll_expanded", expansion.value)
+                if expansion.used:
+                    env_used[index] = env_used[index] + expansion.used
+            else:
+                put(rec, "service_dll_expanded", dll)
+        used = env_used[index]
+        if used:
+            once = distinct.get(used)  # tuples are immutable: records share them
+            if once is None:
+                once = distinct[used] = used_once(used)
+            put(rec, "env_vars", once)
+    if groups_by_name is not None:
+        live = {_upper(rec.name): index for index, rec in enumerate(recs) if rec.status == "database"}
+        for upper, orphan in list_orphans(groups_by_name, hosted, list(hosted)):
+            if upper is None:
+                set_notes.append(orphan)  # a listed name without a service: nothing to attach it to
+            elif upper in live:
+                note(live[upper], (orphan,))
+
+    # §6: tags, dependencies, boot plan
+    for index, dup in duplicate_tags(recs).items():
+        note(index, (dup,))
+    graph = build_dependency_graph(recs)
+    for index in range(count):
+        if graph.notes[index]:
+            note(index, graph.notes[index])
+        if graph.dependents[index]:
+            put(recs[index], "dependents", tuple(recs[i].name for i in graph.dependents[index]))
+        if graph.needs[index] and recs[index].status == "database":
+            put(recs[index], "dependency_closure", tuple(recs[i].name for i in graph.closure(index)))
+    slots, plan_notes = plan_boot(recs, groups, graph)
+    for index, (phase, order, pulled_in_by) in slots.items():
+        rec = recs[index]
+        put(rec, "load_phase", phase)
+        put(rec, "order_key", order)
+        if pulled_in_by:
+            put(rec, "pulled_in_by", pulled_in_by)
+    for index, more in plan_notes.items():
+        note(index, tuple(more))
+    for index, added in notes.items():
+        rec = recs[index]
+        put(rec, "diagnostics", rec.diagnostics + added if rec.diagnostics else added)
+    return DatabaseResult(recs, context, set_notes)
+
+
+__all__ = [
+    "ControlData",
+    "DatabaseContext",
+    "DatabaseResult",
+    "annotate_database",
+    "build_context",
+    "read_control_data",
+]
