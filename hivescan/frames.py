@@ -50,9 +50,17 @@ CATEGORY_COLUMNS = [
     "parser",
     "hive_path",
     "hive_sha256",
+    # named values (topic: decoders)
+    "service_sid_type_name",
+    "launch_protected_name",
+    "user_service_flags_name",
+    "delayed_auto_start_name",
 ]
 JSON_COLUMNS = ["triggers_raw", "subkey_last_writes", "subkey_last_writes_filetime", "sources", "location"]
 RAW_VALUE_COLUMNS = ["raw_values", "parameters_raw"]
+# decoded values (topic: decoders): nested -> JSON text (None stays missing), flags -> nullable booleans
+DECODED_JSON_COLUMNS = ["failure_actions", "triggers", "security_access"]
+BOOL_COLUMNS = ["default_sd_applies", "key_writable_by_low_privilege"]
 FIRST_COLUMNS = [
     "name",
     "status",
@@ -88,6 +96,9 @@ def record_row(record: ServiceRecord) -> dict[str, Any]:
     for col in JSON_COLUMNS:
         if col in row:
             row[col] = json.dumps(row[col], ensure_ascii=True, sort_keys=True)
+    for col in DECODED_JSON_COLUMNS:
+        if row.get(col) is not None:
+            row[col] = json.dumps(row[col], ensure_ascii=True)
     row.setdefault("location", "{}")
     return row
 
@@ -107,5 +118,8 @@ def services_frame(records: Iterable[ServiceRecord]) -> pd.DataFrame:
             frame[col] = frame[col].astype("category")
     if "changed_by_log_replay" in frame:
         frame["changed_by_log_replay"] = frame["changed_by_log_replay"].astype("boolean")
+    for col in BOOL_COLUMNS:
+        if col in frame:
+            frame[col] = frame[col].astype("boolean")
     ordered = [c for c in FIRST_COLUMNS if c in frame] + [c for c in frame.columns if c not in FIRST_COLUMNS]
     return frame[ordered]

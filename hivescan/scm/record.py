@@ -19,6 +19,15 @@ from hivescan.diagnostics import Diagnostic
 from hivescan.hive.model import RawValue
 from hivescan.hive.regtypes import REG_TYPE_NUMBERS
 from hivescan.scm.constants import error_control_name, start_name, type_name
+from hivescan.scm.failure_actions import FailureActions
+from hivescan.scm.named_values import (
+    delayed_auto_start_name,
+    launch_protected_name,
+    service_sid_type_name,
+    user_service_flags_name,
+)
+from hivescan.scm.security import PrincipalAccess, sdshow_part
+from hivescan.scm.triggers import Trigger
 from hivescan.timeutil import filetime_to_datetime, filetime_to_iso
 
 Status = Literal["database", "pending_delete", "rejected", "deleted"]
@@ -151,6 +160,16 @@ class ServiceRecord:
     parameters_raw: tuple[RawValue, ...] = ()  # every value of Parameters
     key_security_hex: str | None = None  # the service key's own registry security (sk cell)
 
+    # -- decoded binary and named values (topic: decoders; spec §3.2, §4.1, §4.3, §4.4) --
+    failure_actions: FailureActions | None = None  # FailureActions + FailureCommand/RebootMessage
+    triggers: tuple[Trigger, ...] = ()  # TriggerInfo\N, numerically sorted
+    security_sddl: str | None = None  # Security\Security as SDDL (None: absent or invalid)
+    security_access: tuple[PrincipalAccess, ...] = ()  # per principal of its DACL: service rights
+    default_sd_applies: bool | None = None  # Win32/user records without a valid descriptor
+    key_security_sddl: str | None = None  # the key's sk cell as SDDL (registry rights)
+    key_writable_by: tuple[str, ...] = ()  # non-admin principals that may change the key (T1574.011)
+    key_writable_by_low_privilege: bool | None = None  # one of them stands for any user (WD, AU, BU, IU ...)
+
     sources: Mapping[str, Source] = field(default_factory=dict)
     diagnostics: tuple[Diagnostic, ...] = ()
 
@@ -167,6 +186,27 @@ class ServiceRecord:
     @property
     def error_control_name(self) -> str | None:
         return error_control_name(self.error_control)
+
+    @property
+    def security_sdshow(self) -> str | None:
+        """The descriptor as ``sc sdshow`` prints it (DACL and SACL only)."""
+        return sdshow_part(self.security_sddl) if self.security_sddl is not None else None
+
+    @property
+    def service_sid_type_name(self) -> str | None:
+        return service_sid_type_name(self.service_sid_type)
+
+    @property
+    def launch_protected_name(self) -> str | None:
+        return launch_protected_name(self.launch_protected)
+
+    @property
+    def user_service_flags_name(self) -> str | None:
+        return user_service_flags_name(self.user_service_flags)
+
+    @property
+    def delayed_auto_start_name(self) -> str | None:
+        return delayed_auto_start_name(self.delayed_auto_start)
 
     @property
     def pending_delete(self) -> bool:
@@ -231,6 +271,13 @@ class ServiceRecord:
         out["subkey_last_writes_filetime"] = dict(self.subkey_last_writes)
         out["raw_values"] = raw_value_map(self.raw_values)
         out["parameters_raw"] = raw_value_map(self.parameters_raw)
+        # decoded values (topic: decoders)
+        out["failure_actions"] = self.failure_actions.to_dict() if self.failure_actions is not None else None
+        out["triggers"] = [t.to_dict() for t in self.triggers]
+        out["security_access"] = [p.to_dict() for p in self.security_access]
+        out["security_sdshow"] = self.security_sdshow
+        for label in _NAMED_VALUES:
+            out[label] = getattr(self, label)
         if self.origin.location:
             out["location"] = dict(self.origin.location)
         out["sources"] = dict(self.sources)
@@ -266,6 +313,11 @@ class ServiceRecord:
             }
             for t in data.get("triggers_raw") or ()
         )
+        # decoded values (topic: decoders)
+        failure_actions = data.get("failure_actions")
+        kwargs["failure_actions"] = FailureActions.from_dict(failure_actions) if failure_actions else None
+        kwargs["triggers"] = tuple(Trigger.from_dict(t) for t in data.get("triggers") or ())
+        kwargs["security_access"] = tuple(PrincipalAccess.from_dict(p) for p in data.get("security_access") or ())
         kwargs["sources"] = dict(data.get("sources") or {})
         kwargs["diagnostics"] = tuple(Diagnostic.from_dict(d) for d in data.get("diagnostics") or ())
         return cls(origin=origin, **kwargs)
@@ -298,6 +350,9 @@ def raw_values_from_map(data: Mapping[str, Mapping[str, Any]]) -> tuple[RawValue
     return tuple(out)
 
 
+_DECODED = {"failure_actions", "triggers", "security_access"}  # nested decoded values (topic: decoders)
+_NAMED_VALUES = ("service_sid_type_name", "launch_protected_name", "user_service_flags_name", "delayed_auto_start_name")
 _SPECIAL = {"origin", "diagnostics", "sources", "raw_values", "parameters_raw", "triggers_raw", "subkey_last_writes"}
+_SPECIAL |= _DECODED
 _PLAIN_FIELDS = tuple(f.name for f in fields(ServiceRecord) if f.name not in _SPECIAL)
 _TUPLE_FIELDS = frozenset(f.name for f in fields(ServiceRecord) if f.default == ())

@@ -27,7 +27,11 @@ from hivescan.scm.constants import (
     WIN32_TYPES,
 )
 from hivescan.scm.decode import decode_binary, decode_dword, decode_multi_sz, decode_string
+from hivescan.scm.failure_actions import FailureActions, decode_failure_actions
+from hivescan.scm.named_values import check_named_values
 from hivescan.scm.record import HiveRef, Origin, ServiceRecord, Source
+from hivescan.scm.security import decode_key_security, decode_service_security
+from hivescan.scm.triggers import Trigger, decode_triggers
 
 MAX_API_NAME = 256  # service and display names (CreateService)
 
@@ -269,9 +273,11 @@ def build_service_record(
 
     security_key = special.get("SECURITY")
     security_hex = None
+    security_raw = None
     if security_key is not None:
         sec_vals = _Values(security_key.values(), diags, "Security\\")
         security_hex = sec_vals.binary_hex("Security")
+        security_raw = sec_vals.raw("Security")
 
     triggers: list[dict[str, Any]] = []
     subkey_last_writes: dict[str, int] = {}
@@ -290,6 +296,11 @@ def build_service_record(
     for holder in (params, security_key, trigger_key):
         if holder is not None:
             diags += holder.diagnostics
+    decoded_values = _decode_values(
+        vals, f, security_raw.data if security_raw is not None else None, key_sd, tuple(triggers), diags
+    )
+    if status != "rejected" and accepted and base_type not in DRIVER_TYPES:
+        decoded_values["default_sd_applies"] = decoded_values["security_sddl"] is None
     diags = list(key.diagnostics) + diags  # reading trouble first, then decoding notes
 
     origin = Origin(hive, control_set, key.path, key.last_write, key.parser)
@@ -336,9 +347,66 @@ def build_service_record(
         raw_values=tuple(values_list),
         parameters_raw=tuple(params.values()) if params is not None else (),
         key_security_hex=key_sd.hex() if key_sd is not None else None,
+        **decoded_values,
         sources=sources,
         diagnostics=tuple(diags),
     )
+
+
+def _decode_values(
+    vals: _Values,
+    f: Mapping[str, Any],
+    security: bytes | None,
+    key_sd: bytes | None,
+    triggers_raw: tuple[Mapping[str, Any], ...],
+    diags: list[Diagnostic],
+) -> dict[str, Any]:
+    """Fields decoded from binary and enumerated values (spec §3.2, §4.1, §4.3, §4.4).
+
+    The descriptor and FailureActions decoders are memoized by their bytes, so the
+    descriptors shared by hundreds of services are decoded once per process.
+    """
+    out: dict[str, Any] = {}
+    failure_raw = vals.raw("FailureActions")
+    failure_actions: FailureActions | None = None
+    if failure_raw is not None:
+        failure_actions, more = decode_failure_actions(
+            failure_raw.data,
+            command=f.get("failure_command"),
+            reboot_message=f.get("reboot_message"),
+            on_non_crash_failures=f.get("failure_actions_on_non_crash"),
+        )
+        diags += more
+    out["failure_actions"] = failure_actions
+    triggers: tuple[Trigger, ...] = ()
+    if triggers_raw:
+        triggers, more = decode_triggers(triggers_raw)
+        diags += more
+    out["triggers"] = triggers
+    out["security_sddl"] = None
+    out["security_access"] = ()
+    if security is not None:
+        service_sd, more = decode_service_security(security)
+        diags += more
+        out["security_sddl"] = service_sd.sddl
+        out["security_access"] = service_sd.access
+    if key_sd is not None:
+        key_security, more = decode_key_security(key_sd)
+        diags += more
+        out["key_security_sddl"] = key_security.sddl
+        if key_security.valid:
+            out["key_writable_by"] = key_security.writable_by
+            out["key_writable_by_low_privilege"] = key_security.writable_by_low_privilege
+    diags += check_named_values(
+        type_=f.get("type"),
+        start=f.get("start"),
+        service_sid_type=f.get("service_sid_type"),
+        launch_protected=f.get("launch_protected"),
+        user_service_flags=f.get("user_service_flags"),
+        delayed_auto_start=f.get("delayed_auto_start"),
+        required_privileges=f.get("required_privileges", ()),
+    )
+    return out
 
 
 def _flag_anomalies(

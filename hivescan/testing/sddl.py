@@ -1,0 +1,199 @@
+"""SDDL text -> self-relative security descriptor bytes: the encoder twin of ``hivescan.scm.security``.
+
+Lets fixture specs say ``security: {sddl: "O:BAG:SYD:(A;;KA;;;BA)..."}`` and lets tests check
+that what the decoder prints encodes back to the same bytes. Accepts the SDDL the decoder
+writes: owner, group, ``D:``/``S:`` with P/AR/AI flags or ``NO_ACCESS_CONTROL``, ACEs with
+aliases or ``S-1-...`` SIDs, rights as names or ``0x`` hex, object GUIDs, and application
+data given as ``hex:...``. Conditional expressions in text form are not encoded (give their
+bytes as ``hex:``); ``0x`` ACE types and flags write what they say.
+
+Layout written: SACL, DACL, owner, group (Windows' usual order); ACL revision 4 when an
+object ACE is present, else 2.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import uuid
+
+from hivescan.scm.security import (
+    _OBJECT_ACES,
+    ACE_FLAGS,
+    ACE_TYPE_CODES,
+    BIT_RIGHTS,
+    LABEL_RIGHTS,
+    SE_DACL_AUTO_INHERIT_REQ,
+    SE_DACL_AUTO_INHERITED,
+    SE_DACL_PRESENT,
+    SE_DACL_PROTECTED,
+    SE_SACL_AUTO_INHERIT_REQ,
+    SE_SACL_AUTO_INHERITED,
+    SE_SACL_PRESENT,
+    SE_SACL_PROTECTED,
+    SE_SELF_RELATIVE,
+    WHOLE_RIGHTS,
+)
+from hivescan.scm.sids import ALIAS_TO_SID
+from hivescan.testing.regf import sid_bytes
+
+
+class SddlError(ValueError):
+    """The SDDL string is malformed; the message says where."""
+
+
+_RIGHT_TOKENS: dict[str, int] = {**{name: 1 << bit for bit, name in BIT_RIGHTS.items()}, **dict(WHOLE_RIGHTS)}
+_LABEL_TOKENS = {name: bit for bit, name in LABEL_RIGHTS}
+_FLAG_TOKENS = dict(ACE_FLAGS)
+_PART = re.compile(r"([OGDS]):")
+
+
+def _sid(text: str) -> bytes:
+    text = text.strip()
+    if text.upper() in ALIAS_TO_SID:
+        return sid_bytes(ALIAS_TO_SID[text.upper()])
+    if not text.upper().startswith("S-"):
+        raise SddlError(f"unknown SID alias {text!r}")
+    parts = text.split("-")
+    if len(parts) > 2 and parts[2].lower().startswith("0x"):  # authority >= 2**32, printed in hex
+        authority = int(parts[2], 16)
+        subs = [int(p) for p in parts[3:]]
+        return (
+            struct.pack("<BB", int(parts[1]), len(subs))
+            + authority.to_bytes(6, "big")
+            + b"".join(struct.pack("<I", s) for s in subs)
+        )
+    try:
+        return sid_bytes(text)
+    except ValueError as exc:
+        raise SddlError(str(exc)) from exc
+
+
+def _tokens(text: str, table: dict[str, int], what: str) -> int:
+    value = 0
+    rest = text
+    while rest:
+        if rest[:2].lower() == "0x":
+            value |= int(rest, 16)
+            break
+        token = rest[:2]
+        if token not in table:
+            raise SddlError(f"unknown {what} {token!r} in {text!r}")
+        value |= table[token]
+        rest = rest[2:]
+    return value
+
+
+def _rights(text: str, ace_type: int) -> int:
+    if ace_type == 0x11 and text and all(text[i : i + 2] in _LABEL_TOKENS for i in range(0, len(text), 2)):
+        return _tokens(text, _LABEL_TOKENS, "label right")
+    return _tokens(text, _RIGHT_TOKENS, "right")
+
+
+def _ace(body: str) -> tuple[bytes, bool]:
+    """One ACE's bytes and whether it is an object ACE."""
+    fields = body.split(";")
+    if len(fields) < 6:
+        raise SddlError(f"ACE ({body}) needs 6 fields")
+    kind, flags_text, rights_text, object_type, inherited_type, sid_text = fields[:6]
+    extra = ";".join(fields[6:])
+    if kind.lower().startswith("0x"):
+        ace_type = int(kind, 16)
+    elif kind in ACE_TYPE_CODES:
+        ace_type = ACE_TYPE_CODES[kind]
+    else:
+        raise SddlError(f"unknown ACE type {kind!r}")
+    flags = _tokens(flags_text, _FLAG_TOKENS, "ACE flag")
+    mask = _rights(rights_text, ace_type)
+    if extra and not extra.startswith("hex:"):
+        raise SddlError(f"ACE ({body}): conditions/claims must be given as hex:... bytes")
+    data = bytes.fromhex(extra[4:]) if extra else b""
+    is_object = ace_type in _OBJECT_ACES
+    body_bytes = struct.pack("<I", mask)
+    if is_object:
+        guid_flags = (1 if object_type else 0) | (2 if inherited_type else 0)
+        body_bytes += struct.pack("<I", guid_flags)
+        for guid in (object_type, inherited_type):
+            if guid:
+                body_bytes += uuid.UUID(guid).bytes_le
+    if sid_text:
+        body_bytes += _sid(sid_text)
+    body_bytes += data
+    return struct.pack("<BBH", ace_type, flags, 4 + len(body_bytes)) + body_bytes, is_object
+
+
+def _acl(text: str, flag_bits: tuple[int, int, int]) -> tuple[bytes | None, int]:
+    """(ACL bytes or None for NO_ACCESS_CONTROL, control bits) of a ``D:``/``S:`` part."""
+    control = 0
+    head = text.split("(", 1)[0]
+    rest = head
+    protected, auto_req, auto = flag_bits
+    while rest:
+        if rest.startswith("NO_ACCESS_CONTROL"):
+            if "(" in text:
+                raise SddlError("NO_ACCESS_CONTROL with ACEs")
+            return None, control
+        for token, bit in (("P", protected), ("AR", auto_req), ("AI", auto)):
+            if rest.startswith(token):
+                control |= bit
+                rest = rest[len(token) :]
+                break
+        else:
+            raise SddlError(f"unknown ACL flag in {head!r}")
+    aces = re.findall(r"\(([^()]*)\)", text[len(head) :])
+    if "".join(f"({a})" for a in aces) != text[len(head) :]:
+        raise SddlError(f"cannot read the ACEs of {text!r}")
+    built = [_ace(a) for a in aces]
+    revision = 4 if any(obj for _, obj in built) else 2
+    body = b"".join(b for b, _ in built)
+    return struct.pack("<BBHHH", revision, 0, 8 + len(body), len(built), 0) + body, control
+
+
+def sddl_to_bytes(sddl: str) -> bytes:
+    """A self-relative SECURITY_DESCRIPTOR for an SDDL string."""
+    text = "".join(sddl.split())
+    tags = [(m.start(), m.group(1)) for m in _PART.finditer(text) if _outside_aces(text, m.start())]
+    if text and (not tags or tags[0][0] != 0):
+        raise SddlError(f"cannot parse {sddl!r}: it must start with O:, G:, D: or S:")
+    parts: dict[str, str] = {}
+    for index, (start, tag) in enumerate(tags):
+        end = tags[index + 1][0] if index + 1 < len(tags) else len(text)
+        if tag in parts:
+            raise SddlError(f"{tag}: appears twice in {sddl!r}")
+        parts[tag] = text[start + 2 : end]
+    control = SE_SELF_RELATIVE
+    owner = _sid(parts["O"]) if "O" in parts else None
+    group = _sid(parts["G"]) if "G" in parts else None
+    dacl = sacl = None
+    if "D" in parts:
+        dacl, bits = _acl(parts["D"], (SE_DACL_PROTECTED, SE_DACL_AUTO_INHERIT_REQ, SE_DACL_AUTO_INHERITED))
+        control |= SE_DACL_PRESENT | bits
+    if "S" in parts:
+        sacl, bits = _acl(parts["S"], (SE_SACL_PROTECTED, SE_SACL_AUTO_INHERIT_REQ, SE_SACL_AUTO_INHERITED))
+        control |= SE_SACL_PRESENT | bits
+    offsets = {"owner": 0, "group": 0, "sacl": 0, "dacl": 0}
+    blobs: list[bytes] = []
+    pos = 20
+    for name, blob in (("sacl", sacl), ("dacl", dacl), ("owner", owner), ("group", group)):
+        if blob is not None:
+            offsets[name] = pos
+            blobs.append(blob)
+            pos += len(blob)
+    header = struct.pack(
+        "<BBHIIII", 1, 0, control, offsets["owner"], offsets["group"], offsets["sacl"], offsets["dacl"]
+    )
+    return header + b"".join(blobs)
+
+
+def _outside_aces(text: str, pos: int) -> bool:
+    """A ``X:`` at ``pos`` starts a new part unless it sits inside an ACE's parentheses."""
+    depth = 0
+    for ch in text[:pos]:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+    return depth == 0
+
+
+__all__ = ["SddlError", "sddl_to_bytes"]
