@@ -48,6 +48,11 @@ SE_DACL_PROTECTED = 0x1000
 SE_SACL_PROTECTED = 0x2000
 SE_SELF_RELATIVE = 0x8000
 
+#: SDDL ACL flags and their control bits for the DACL and the SACL (protected, auto-inherit req, auto-inherited)
+ACL_FLAG_TOKENS = ("P", "AR", "AI")
+DACL_FLAG_BITS = (SE_DACL_PROTECTED, SE_DACL_AUTO_INHERIT_REQ, SE_DACL_AUTO_INHERITED)
+SACL_FLAG_BITS = (SE_SACL_PROTECTED, SE_SACL_AUTO_INHERIT_REQ, SE_SACL_AUTO_INHERITED)
+
 INHERIT_ONLY_ACE = 0x08
 MAX_ACES = 0xFFFF  # AceCount is 16 bits; the loop is also bounded by the ACL size
 
@@ -127,6 +132,15 @@ LABEL_RIGHTS = ((0x1, "NW"), (0x2, "NR"), (0x4, "NX"))  # mandatory-label ACE ma
 GENERIC_READ, GENERIC_WRITE, GENERIC_EXECUTE, GENERIC_ALL = 0x80000000, 0x40000000, 0x20000000, 0x10000000
 READ_CONTROL, WRITE_DAC, WRITE_OWNER, DELETE = 0x20000, 0x40000, 0x80000, 0x10000
 
+# standard rights shared by every object type (winnt.h)
+STANDARD_RIGHTS = (
+    (DELETE, "delete"),
+    (READ_CONTROL, "read_control"),
+    (WRITE_DAC, "write_dac"),
+    (WRITE_OWNER, "write_owner"),
+    (0x100000, "synchronize"),
+    (0x1000000, "access_system_security"),
+)
 # service object rights (winsvc.h) and the SCM's generic mapping ("Service Security and Access Rights")
 SERVICE_RIGHTS = (
     (0x1, "query_config"),
@@ -138,12 +152,7 @@ SERVICE_RIGHTS = (
     (0x40, "pause_continue"),
     (0x80, "interrogate"),
     (0x100, "user_defined_control"),
-    (DELETE, "delete"),
-    (READ_CONTROL, "read_control"),
-    (WRITE_DAC, "write_dac"),
-    (WRITE_OWNER, "write_owner"),
-    (0x100000, "synchronize"),
-    (0x1000000, "access_system_security"),
+    *STANDARD_RIGHTS,
 )
 SERVICE_GENERIC = (0x2008D, 0x20002, 0x20170, 0xF01FF)  # read, write, execute, all
 # registry key rights (winnt.h) and the registry's generic mapping (KEY_READ, KEY_WRITE, KEY_EXECUTE, KEY_ALL_ACCESS)
@@ -156,12 +165,7 @@ KEY_RIGHTS = (
     (0x20, "create_link"),
     (0x100, "wow64_64key"),
     (0x200, "wow64_32key"),
-    (DELETE, "delete"),
-    (READ_CONTROL, "read_control"),
-    (WRITE_DAC, "write_dac"),
-    (WRITE_OWNER, "write_owner"),
-    (0x100000, "synchronize"),
-    (0x1000000, "access_system_security"),
+    *STANDARD_RIGHTS,
 )
 KEY_GENERIC = (0x20019, 0x20006, 0x20019, 0xF003F)
 #: rights that let a principal change what a service runs: service object / registry key
@@ -385,6 +389,11 @@ def _acl_sddl(tag: str, acl: Acl | None, flags: str) -> str:
     return f"{tag}:{flags}" + "".join(_ace_sddl(a) for a in acl.aces)
 
 
+def acl_flags_sddl(control: int, bits: tuple[int, int, int]) -> str:
+    """``P``, ``AR``, ``AI`` of a DACL or SACL, in the converter's order."""
+    return "".join(token for token, bit in zip(ACL_FLAG_TOKENS, bits) if control & bit)
+
+
 def to_sddl(sd: SecurityDescriptor) -> str:
     """The whole descriptor (O:, G:, D:, S:) in SDDL."""
     out = []
@@ -392,21 +401,10 @@ def to_sddl(sd: SecurityDescriptor) -> str:
         out.append("O:" + sddl_sid(sd.owner))
     if sd.group:
         out.append("G:" + sddl_sid(sd.group))
-    c = sd.control
     if sd.dacl_present:
-        flags = (
-            ("P" if c & SE_DACL_PROTECTED else "")
-            + ("AR" if c & SE_DACL_AUTO_INHERIT_REQ else "")
-            + ("AI" if c & SE_DACL_AUTO_INHERITED else "")
-        )
-        out.append(_acl_sddl("D", sd.dacl, flags))
+        out.append(_acl_sddl("D", sd.dacl, acl_flags_sddl(sd.control, DACL_FLAG_BITS)))
     if sd.sacl_present:
-        flags = (
-            ("P" if c & SE_SACL_PROTECTED else "")
-            + ("AR" if c & SE_SACL_AUTO_INHERIT_REQ else "")
-            + ("AI" if c & SE_SACL_AUTO_INHERITED else "")
-        )
-        out.append(_acl_sddl("S", sd.sacl, flags))
+        out.append(_acl_sddl("S", sd.sacl, acl_flags_sddl(sd.control, SACL_FLAG_BITS)))
     return "".join(out)
 
 

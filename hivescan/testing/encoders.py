@@ -106,10 +106,19 @@ def encode_security_descriptor(
     group: str | None = None,
     dacl: Iterable[Mapping[str, Any]] | None = None,
     sacl: Iterable[Mapping[str, Any]] | None = None,
+    sddl: str | None = None,
 ) -> bytes:
     """A self-relative SECURITY_DESCRIPTOR from readable parts; ACEs as
-    ``{type: allow|deny|audit, flags: n, mask: n, sid: S-1-...}``."""
+    ``{type: allow|deny|audit, flags: n, mask: n, sid: S-1-...}``, or from ``sddl`` text
+    (see :mod:`hivescan.testing.sddl`)."""
     from hivescan.testing.regf import ace_bytes, acl_bytes, security_descriptor
+
+    if sddl is not None:
+        if owner or group or dacl is not None or sacl is not None:
+            raise ValueError("give either sddl or owner/group/dacl/sacl")
+        from hivescan.testing.sddl import sddl_to_bytes
+
+        return sddl_to_bytes(sddl)
 
     def acl(entries: Iterable[Mapping[str, Any]] | None) -> bytes | None:
         if entries is None:

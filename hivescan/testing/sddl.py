@@ -21,21 +21,17 @@ from hivescan.scm.security import (
     _OBJECT_ACES,
     ACE_FLAGS,
     ACE_TYPE_CODES,
+    ACL_FLAG_TOKENS,
     BIT_RIGHTS,
+    DACL_FLAG_BITS,
     LABEL_RIGHTS,
-    SE_DACL_AUTO_INHERIT_REQ,
-    SE_DACL_AUTO_INHERITED,
+    SACL_FLAG_BITS,
     SE_DACL_PRESENT,
-    SE_DACL_PROTECTED,
-    SE_SACL_AUTO_INHERIT_REQ,
-    SE_SACL_AUTO_INHERITED,
     SE_SACL_PRESENT,
-    SE_SACL_PROTECTED,
-    SE_SELF_RELATIVE,
     WHOLE_RIGHTS,
 )
 from hivescan.scm.sids import ALIAS_TO_SID
-from hivescan.testing.regf import sid_bytes
+from hivescan.testing.regf import security_descriptor, sid_bytes
 
 
 class SddlError(ValueError):
@@ -48,25 +44,17 @@ _FLAG_TOKENS = dict(ACE_FLAGS)
 _PART = re.compile(r"([OGDS]):")
 
 
-def _sid(text: str) -> bytes:
+def _sid(text: str) -> str:
+    """A SID string (aliases resolved), checked by encoding it."""
     text = text.strip()
-    if text.upper() in ALIAS_TO_SID:
-        return sid_bytes(ALIAS_TO_SID[text.upper()])
-    if not text.upper().startswith("S-"):
+    sid = ALIAS_TO_SID.get(text.upper(), text)
+    if not sid.upper().startswith("S-"):
         raise SddlError(f"unknown SID alias {text!r}")
-    parts = text.split("-")
-    if len(parts) > 2 and parts[2].lower().startswith("0x"):  # authority >= 2**32, printed in hex
-        authority = int(parts[2], 16)
-        subs = [int(p) for p in parts[3:]]
-        return (
-            struct.pack("<BB", int(parts[1]), len(subs))
-            + authority.to_bytes(6, "big")
-            + b"".join(struct.pack("<I", s) for s in subs)
-        )
     try:
-        return sid_bytes(text)
+        sid_bytes(sid)
     except ValueError as exc:
-        raise SddlError(str(exc)) from exc
+        raise SddlError(f"{text!r}: {exc}") from exc
+    return sid
 
 
 def _tokens(text: str, table: dict[str, int], what: str) -> int:
@@ -117,7 +105,7 @@ def _ace(body: str) -> tuple[bytes, bool]:
             if guid:
                 body_bytes += uuid.UUID(guid).bytes_le
     if sid_text:
-        body_bytes += _sid(sid_text)
+        body_bytes += sid_bytes(_sid(sid_text))
     body_bytes += data
     return struct.pack("<BBH", ace_type, flags, 4 + len(body_bytes)) + body_bytes, is_object
 
@@ -126,20 +114,23 @@ def _acl(text: str, flag_bits: tuple[int, int, int]) -> tuple[bytes | None, int]
     """(ACL bytes or None for NO_ACCESS_CONTROL, control bits) of a ``D:``/``S:`` part."""
     control = 0
     head = text.split("(", 1)[0]
+    if head == "NO_ACCESS_CONTROL" or head[-17:] == "NO_ACCESS_CONTROL":
+        if "(" in text:
+            raise SddlError("NO_ACCESS_CONTROL with ACEs")
+        head, null = head[:-17], True
+    else:
+        null = False
     rest = head
-    protected, auto_req, auto = flag_bits
     while rest:
-        if rest.startswith("NO_ACCESS_CONTROL"):
-            if "(" in text:
-                raise SddlError("NO_ACCESS_CONTROL with ACEs")
-            return None, control
-        for token, bit in (("P", protected), ("AR", auto_req), ("AI", auto)):
+        for token, bit in zip(ACL_FLAG_TOKENS, flag_bits):
             if rest.startswith(token):
                 control |= bit
                 rest = rest[len(token) :]
                 break
         else:
             raise SddlError(f"unknown ACL flag in {head!r}")
+    if null:
+        return None, control
     aces = re.findall(r"\(([^()]*)\)", text[len(head) :])
     if "".join(f"({a})" for a in aces) != text[len(head) :]:
         raise SddlError(f"cannot read the ACEs of {text!r}")
@@ -161,28 +152,17 @@ def sddl_to_bytes(sddl: str) -> bytes:
         if tag in parts:
             raise SddlError(f"{tag}: appears twice in {sddl!r}")
         parts[tag] = text[start + 2 : end]
-    control = SE_SELF_RELATIVE
+    control = 0
     owner = _sid(parts["O"]) if "O" in parts else None
     group = _sid(parts["G"]) if "G" in parts else None
     dacl = sacl = None
     if "D" in parts:
-        dacl, bits = _acl(parts["D"], (SE_DACL_PROTECTED, SE_DACL_AUTO_INHERIT_REQ, SE_DACL_AUTO_INHERITED))
-        control |= SE_DACL_PRESENT | bits
+        dacl, bits = _acl(parts["D"], DACL_FLAG_BITS)
+        control |= SE_DACL_PRESENT | bits  # present even when NULL (NO_ACCESS_CONTROL)
     if "S" in parts:
-        sacl, bits = _acl(parts["S"], (SE_SACL_PROTECTED, SE_SACL_AUTO_INHERIT_REQ, SE_SACL_AUTO_INHERITED))
+        sacl, bits = _acl(parts["S"], SACL_FLAG_BITS)
         control |= SE_SACL_PRESENT | bits
-    offsets = {"owner": 0, "group": 0, "sacl": 0, "dacl": 0}
-    blobs: list[bytes] = []
-    pos = 20
-    for name, blob in (("sacl", sacl), ("dacl", dacl), ("owner", owner), ("group", group)):
-        if blob is not None:
-            offsets[name] = pos
-            blobs.append(blob)
-            pos += len(blob)
-    header = struct.pack(
-        "<BBHIIII", 1, 0, control, offsets["owner"], offsets["group"], offsets["sacl"], offsets["dacl"]
-    )
-    return header + b"".join(blobs)
+    return security_descriptor(owner, group, dacl, sacl, control=control)
 
 
 def _outside_aces(text: str, pos: int) -> bool:
