@@ -312,6 +312,24 @@ def _acl_at(data: bytes, offset: int, what: str, notes: list[Diagnostic]) -> Acl
     return Acl(revision, tuple(aces))
 
 
+def _acl_in(data: bytes, offset: int, what: str, notes: list[Diagnostic]) -> Acl:
+    """The ACL at ``offset``, memoized by its bytes (stock ACLs repeat across descriptors)."""
+    if offset + 8 > len(data):
+        raise _Invalid(f"{what} header at 0x{offset:x} runs past the descriptor")
+    size = struct.unpack_from("<H", data, offset + 2)[0]
+    if size < 8 or offset + size > len(data):
+        raise _Invalid(f"{what} size {size} at 0x{offset:x} runs past the descriptor ({len(data)} bytes)")
+    acl, acl_notes = _acl_cached(data[offset : offset + size], what)
+    notes.extend(acl_notes)
+    return acl
+
+
+@lru_cache(maxsize=4096)
+def _acl_cached(blob: bytes, what: str) -> tuple[Acl, tuple[Diagnostic, ...]]:
+    notes: list[Diagnostic] = []
+    return _acl_at(blob, 0, what, notes), tuple(notes)
+
+
 def parse_security_descriptor(data: bytes) -> tuple[SecurityDescriptor | None, list[Diagnostic], str | None]:
     """(descriptor or None, notes, why invalid): the structural rules of scm-spec §4.3."""
     notes: list[Diagnostic] = []
@@ -330,8 +348,8 @@ def parse_security_descriptor(data: bytes) -> tuple[SecurityDescriptor | None, l
         group = _sid_at(data, off_group, len(data))[0] if off_group else None
         dacl_present = bool(control & SE_DACL_PRESENT)
         sacl_present = bool(control & SE_SACL_PRESENT)
-        dacl = _acl_at(data, off_dacl, "DACL", notes) if dacl_present and off_dacl else None
-        sacl = _acl_at(data, off_sacl, "SACL", notes) if sacl_present and off_sacl else None
+        dacl = _acl_in(data, off_dacl, "DACL", notes) if dacl_present and off_dacl else None
+        sacl = _acl_in(data, off_sacl, "SACL", notes) if sacl_present and off_sacl else None
         for label, present, off in (("DACL", dacl_present, off_dacl), ("SACL", sacl_present, off_sacl)):
             if off and not present:
                 notes.append(
@@ -383,6 +401,7 @@ def _ace_sddl(ace: Ace) -> str:
     return "(" + ";".join(parts) + ")"
 
 
+@lru_cache(maxsize=4096)
 def _acl_sddl(tag: str, acl: Acl | None, flags: str) -> str:
     if acl is None:
         return f"{tag}:{flags}NO_ACCESS_CONTROL"
@@ -493,34 +512,40 @@ def evaluate_access(
     sd: SecurityDescriptor, table: tuple[tuple[int, str], ...], mapping: tuple[int, int, int, int]
 ) -> tuple[PrincipalAccess, ...]:
     """Per principal of the DACL (and the owner), the rights AccessCheck would grant and deny."""
-    full = mapping[3]
-    if sd.dacl is None:  # absent or NULL DACL: no protection at all
-        return (_principal("S-1-1-0", full, 0, False, sd.owner == "S-1-1-0", table),)
-    order: list[str] = []
-    granted: dict[str, int] = {}
+    return _evaluate(sd.dacl, sd.owner, table, mapping)
+
+
+@lru_cache(maxsize=4096)
+def _evaluate(
+    dacl: Acl | None, owner: str | None, table: tuple[tuple[int, str], ...], mapping: tuple[int, int, int, int]
+) -> tuple[PrincipalAccess, ...]:
+    if dacl is None:  # absent or NULL DACL: no protection at all
+        return (_principal("S-1-1-0", mapping[3], 0, False, owner == "S-1-1-0", table),)
+    granted: dict[str, int] = {}  # insertion order = first appearance in the DACL
     denied: dict[str, int] = {}
     has_deny: set[str] = set()
-    for ace in sd.dacl.aces:
-        if ace.sid is None or ace.inherit_only or ace.type not in (0x00, 0x01):
-            continue  # object, callback and unknown ACEs are not evaluated (object ACEs do not apply here)
+    owner_rights = False
+    for ace in dacl.aces:
         sid = ace.sid
+        if sid == "S-1-3-4":
+            owner_rights = True
+        if sid is None or ace.flags & INHERIT_ONLY_ACE or ace.type > 0x01:
+            continue  # object, callback and unknown ACEs are not evaluated (object ACEs do not apply here)
         if sid not in granted:
-            order.append(sid)
             granted[sid] = denied[sid] = 0
-        mask = map_generic(ace.mask, mapping)
-        if ace.type == 0x01:
+        mask = ace.mask
+        if mask & 0xF0000000:
+            mask = map_generic(mask, mapping)
+        if ace.type:
             has_deny.add(sid)
             denied[sid] |= mask & ~granted[sid]
         else:
             granted[sid] |= mask & ~denied[sid]
-    owner_rights = any(a.sid == "S-1-3-4" for a in sd.dacl.aces)
-    if sd.owner is not None and sd.owner not in granted:
-        order.append(sd.owner)
-        granted[sd.owner] = denied[sd.owner] = 0
+    if owner is not None and owner not in granted:
+        granted[owner] = denied[owner] = 0
     out = []
-    for sid in order:
-        is_owner = sid == sd.owner
-        allow = granted[sid]
+    for sid, allow in granted.items():
+        is_owner = sid == owner
         if is_owner and not owner_rights:  # implicit owner rights (no OWNER RIGHTS ACE)
             allow |= READ_CONTROL | WRITE_DAC
         out.append(_principal(sid, allow, denied[sid] & ~allow, sid in has_deny, is_owner, table))

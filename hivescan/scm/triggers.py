@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from hivescan.diagnostics import Diagnostic
 from hivescan.hive.model import RawValue
-from hivescan.hive.regtypes import REG_BINARY, REG_MULTI_SZ, reg_type_name
+from hivescan.hive.regtypes import REG_BINARY, REG_DWORD, REG_MULTI_SZ, reg_type_name
 from hivescan.scm.decode import decode_dword, decode_multi_sz
 from hivescan.timeutil import filetime_to_iso
 
@@ -54,6 +54,7 @@ WELL_KNOWN_GUIDS = {
 }
 MAX_ITEM_BYTES = 1024  # MS-SCMR range of SERVICE_TRIGGER_SPECIFIC_DATA_ITEM.cbData
 MAX_ITEMS = 64  # MS-SCMR range of SERVICE_TRIGGER.cDataItems
+_FIELDS = frozenset({"TYPE", "ACTION", "GUID"})
 _DATA_NAME = re.compile(r"^DATA(TYPE)?(\d+)$")
 
 DataValue = str | int | tuple[str, ...] | None
@@ -236,6 +237,18 @@ def decode_triggers(raw: Sequence[Mapping[str, Any]]) -> tuple[tuple[Trigger, ..
     return tuple(triggers), diags
 
 
+def _field_dword(by_name: Mapping[str, RawValue], name: str, where: str, diags: list[Diagnostic]) -> int | None:
+    value = by_name.get(name.upper())
+    if value is None:
+        diags.append(Diagnostic("trigger_value_missing", where, f"no {name} value"))
+        return None
+    if value.type == REG_DWORD and len(value.data) == 4 and value.exact:
+        return int.from_bytes(value.data, "little")  # the clean case
+    number, more = decode_dword(f"{where}\\{value.name}", value)
+    diags.extend(more)
+    return number
+
+
 def _decode_one(
     subkey: str, number: int | None, last_write: int | None, values: Sequence[RawValue]
 ) -> tuple[Trigger, list[Diagnostic]]:
@@ -247,27 +260,20 @@ def _decode_one(
     items: dict[int, dict[str, RawValue]] = {}
     unexpected = []
     for upper, value in by_name.items():
+        if upper in _FIELDS:
+            continue
         match = _DATA_NAME.match(upper)
         if match:
             items.setdefault(int(match.group(2)), {})["type" if match.group(1) else "data"] = value
-        elif upper not in ("TYPE", "ACTION", "GUID"):
+        else:
             unexpected.append(value.name)
     if unexpected:
         diags.append(
             Diagnostic("trigger_value_unexpected", where, f"values {unexpected!r} are not trigger fields", "info")
         )
 
-    def dword(name: str) -> int | None:
-        value = by_name.get(name.upper())
-        if value is None:
-            diags.append(Diagnostic("trigger_value_missing", where, f"no {name} value"))
-            return None
-        number_, more = decode_dword(f"{where}\\{value.name}", value)
-        diags.extend(more)
-        return number_
-
-    type_ = dword("Type")
-    action = dword("Action")
+    type_ = _field_dword(by_name, "Type", where, diags)
+    action = _field_dword(by_name, "Action", where, diags)
     if type_ is not None and type_ not in TRIGGER_TYPES:
         diags.append(Diagnostic("trigger_type_unknown", where, f"trigger type {type_} is not defined; kept raw"))
     if action is not None and action not in TRIGGER_ACTIONS:
