@@ -78,6 +78,7 @@ DATA_ACES = frozenset({0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F, 0x10, 0x12})
 ACE_TYPE_CODES = {**{v: k for k, v in _SIMPLE_ACES.items()}, **{v: k for k, v in _OBJECT_ACES.items() if v}}
 
 ACE_FLAGS = (("OI", 0x01), ("CI", 0x02), ("NP", 0x04), ("IO", 0x08), ("ID", 0x10), ("SA", 0x40), ("FA", 0x80))
+_KNOWN_ACE_FLAGS = 0xDF
 
 # whole-mask names, tried first (in this order) -- the converter's table
 WHOLE_RIGHTS = (
@@ -238,10 +239,16 @@ def _sid_at(data: bytes, offset: int, end: int) -> tuple[str, int]:
     size = 8 + 4 * count
     if offset + size > end:
         raise _Invalid(f"SID at 0x{offset:x} ({count} sub-authorities) runs past its container")
-    authority = int.from_bytes(data[offset + 2 : offset + 8], "big")
+    return _sid_text(data[offset : offset + size]), size
+
+
+@lru_cache(maxsize=4096)
+def _sid_text(blob: bytes) -> str:
+    """``S-1-...`` of a checked binary SID (authorities of 2**32 and above in hex, as Windows prints them)."""
+    authority = int.from_bytes(blob[2:8], "big")
     auth = str(authority) if authority < 1 << 32 else f"0x{authority:012x}"
-    subs = struct.unpack_from(f"<{count}I", data, offset + 8)
-    return "-".join(("S-1", auth, *map(str, subs))), size
+    subs = struct.unpack_from(f"<{blob[1]}I", blob, 8)
+    return "-".join(("S-1", auth, *map(str, subs)))
 
 
 def _guid(data: bytes, offset: int) -> str:
@@ -384,12 +391,16 @@ def rights_sddl(mask: int, ace_type: int | None = None) -> str:
     return "".join(b for b in bits if b)
 
 
+@lru_cache(maxsize=256)
+def _flags_sddl(flags: int) -> str:
+    text = "".join(name for name, bit in ACE_FLAGS if flags & bit)
+    unknown = flags & ~_KNOWN_ACE_FLAGS
+    return text + f"0x{unknown:x}" if unknown else text
+
+
 @lru_cache(maxsize=8192)
 def _ace_sddl(ace: Ace) -> str:
-    flags = "".join(name for name, bit in ACE_FLAGS if ace.flags & bit)
-    unknown_flags = ace.flags & ~sum(bit for _, bit in ACE_FLAGS)
-    if unknown_flags:
-        flags += f"0x{unknown_flags:x}"
+    flags = _flags_sddl(ace.flags)
     token = _SIMPLE_ACES.get(ace.type) or _OBJECT_ACES.get(ace.type) or f"0x{ace.type:x}"
     sid = sddl_sid(ace.sid) if ace.sid else ""
     parts = [token, flags, rights_sddl(ace.mask, ace.type), ace.object_type or "", ace.inherited_object_type or "", sid]
@@ -501,8 +512,13 @@ def map_generic(mask: int, mapping: tuple[int, int, int, int]) -> int:
 
 @lru_cache(maxsize=4096)
 def right_names(mask: int, table: tuple[tuple[int, str], ...]) -> tuple[str, ...]:
-    names = [name for bit, name in table if mask & bit]
-    rest = mask & ~sum(bit for bit, _ in table)
+    names = []
+    known = 0
+    for bit, name in table:
+        known |= bit
+        if mask & bit:
+            names.append(name)
+    rest = mask & ~known
     if rest:
         names.append(f"0x{rest:x}")
     return tuple(names)
@@ -676,12 +692,14 @@ def _decode(data: bytes, field_name: str, table: Any, mapping: Any, write_mask: 
 
 
 @lru_cache(maxsize=4096)
-def _service_cached(data: bytes) -> DecodedSecurity:
+def service_security(data: bytes) -> DecodedSecurity:
+    """Memoized :func:`decode_service_security` returning the shared result (diagnostics inside)."""
     return _decode(data, "Security\\Security", SERVICE_RIGHTS, SERVICE_GENERIC, SERVICE_WRITE_RIGHTS)
 
 
 @lru_cache(maxsize=4096)
-def _key_cached(data: bytes) -> DecodedSecurity:
+def key_security(data: bytes) -> DecodedSecurity:
+    """Memoized :func:`decode_key_security` returning the shared result (diagnostics inside)."""
     return _decode(data, "key security", KEY_RIGHTS, KEY_GENERIC, KEY_WRITE_RIGHTS)
 
 
@@ -690,13 +708,13 @@ def decode_service_security(data: bytes) -> tuple[DecodedSecurity, list[Diagnost
 
     Memoized by the bytes: the same descriptor repeats across hundreds of services.
     """
-    decoded = _service_cached(bytes(data))
+    decoded = service_security(bytes(data))
     return decoded, list(decoded.diagnostics)
 
 
 def decode_key_security(data: bytes) -> tuple[DecodedSecurity, list[Diagnostic]]:
     """A key's own registry security (its ``sk`` cell): SDDL and per-principal key rights."""
-    decoded = _key_cached(bytes(data))
+    decoded = key_security(bytes(data))
     return decoded, list(decoded.diagnostics)
 
 
@@ -711,8 +729,10 @@ __all__ = [
     "decode_key_security",
     "decode_service_security",
     "evaluate_access",
+    "key_security",
     "parse_security_descriptor",
     "rights_sddl",
     "sdshow_part",
+    "service_security",
     "to_sddl",
 ]

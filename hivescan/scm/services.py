@@ -30,7 +30,7 @@ from hivescan.scm.decode import decode_binary, decode_dword, decode_multi_sz, de
 from hivescan.scm.failure_actions import FailureActions, decode_failure_actions
 from hivescan.scm.named_values import check_named_values
 from hivescan.scm.record import HiveRef, Origin, ServiceRecord, Source
-from hivescan.scm.security import decode_key_security, decode_service_security
+from hivescan.scm.security import key_security, service_security
 from hivescan.scm.triggers import Trigger, decode_triggers
 
 MAX_API_NAME = 256  # service and display names (CreateService)
@@ -386,27 +386,33 @@ def _decode_values(
     out["security_sddl"] = None
     out["security_access"] = ()
     if security is not None:
-        service_sd, more = decode_service_security(security)
-        diags += more
+        service_sd = service_security(security)  # memoized: the result (and its notes) is shared
+        diags += service_sd.diagnostics
         out["security_sddl"] = service_sd.sddl
         out["security_access"] = service_sd.access
     if key_sd is not None:
-        key_security, more = decode_key_security(key_sd)
-        diags += more
-        out["key_security_sddl"] = key_security.sddl
-        if key_security.valid:
-            out["key_writable_by"] = key_security.writable_by
-            out["key_writable_by_low_privilege"] = key_security.writable_by_low_privilege
-    diags += check_named_values(
-        type_=f.get("type"),
-        start=f.get("start"),
-        service_sid_type=f.get("service_sid_type"),
-        launch_protected=f.get("launch_protected"),
-        user_service_flags=f.get("user_service_flags"),
-        delayed_auto_start=f.get("delayed_auto_start"),
-        required_privileges=f.get("required_privileges", ()),
-    )
+        key_sd_decoded = key_security(key_sd)
+        diags += key_sd_decoded.diagnostics
+        out["key_security_sddl"] = key_sd_decoded.sddl
+        if key_sd_decoded.valid:
+            out["key_writable_by"] = key_sd_decoded.writable_by
+            out["key_writable_by_low_privilege"] = key_sd_decoded.writable_by_low_privilege
+    if not _NAMED_KEYS.isdisjoint(f):
+        diags += check_named_values(
+            type_=f.get("type"),
+            start=f.get("start"),
+            service_sid_type=f.get("service_sid_type"),
+            launch_protected=f.get("launch_protected"),
+            user_service_flags=f.get("user_service_flags"),
+            delayed_auto_start=f.get("delayed_auto_start"),
+            required_privileges=f.get("required_privileges", ()),
+        )
     return out
+
+
+_NAMED_KEYS = frozenset(
+    {"service_sid_type", "launch_protected", "user_service_flags", "delayed_auto_start", "required_privileges"}
+)
 
 
 def _flag_anomalies(
