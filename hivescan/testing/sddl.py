@@ -51,9 +51,11 @@ def _sid(text: str) -> str:
     if not sid.upper().startswith("S-"):
         raise SddlError(f"unknown SID alias {text!r}")
     try:
-        sid_bytes(sid)
-    except ValueError as exc:
-        raise SddlError(f"{text!r}: {exc}") from exc
+        blob = sid_bytes(sid)
+    except (ValueError, OverflowError, struct.error) as exc:
+        raise SddlError(f"{text!r} is not a SID: {exc}") from exc
+    if blob[1] > 15:
+        raise SddlError(f"{text!r} has more than 15 sub-authorities")
     return sid
 
 
@@ -62,7 +64,10 @@ def _tokens(text: str, table: dict[str, int], what: str) -> int:
     rest = text
     while rest:
         if rest[:2].lower() == "0x":
-            value |= int(rest, 16)
+            try:
+                value |= int(rest, 16)
+            except ValueError as exc:
+                raise SddlError(f"bad hex {what} {rest!r}") from exc
             break
         token = rest[:2]
         if token not in table:
@@ -86,16 +91,21 @@ def _ace(body: str) -> tuple[bytes, bool]:
     kind, flags_text, rights_text, object_type, inherited_type, sid_text = fields[:6]
     extra = ";".join(fields[6:])
     if kind.lower().startswith("0x"):
-        ace_type = int(kind, 16)
+        ace_type = _tokens(kind, {}, "ACE type")
     elif kind in ACE_TYPE_CODES:
         ace_type = ACE_TYPE_CODES[kind]
     else:
         raise SddlError(f"unknown ACE type {kind!r}")
     flags = _tokens(flags_text, _FLAG_TOKENS, "ACE flag")
     mask = _rights(rights_text, ace_type)
+    if ace_type > 0xFF or flags > 0xFF or mask > 0xFFFFFFFF:
+        raise SddlError(f"ACE ({body}): type, flags or rights out of range")
     if extra and not extra.startswith("hex:"):
         raise SddlError(f"ACE ({body}): conditions/claims must be given as hex:... bytes")
-    data = bytes.fromhex(extra[4:]) if extra else b""
+    try:
+        data = bytes.fromhex(extra[4:]) if extra else b""
+    except ValueError as exc:
+        raise SddlError(f"ACE ({body}): bad hex data") from exc
     is_object = ace_type in _OBJECT_ACES
     body_bytes = struct.pack("<I", mask)
     if is_object:
@@ -103,7 +113,10 @@ def _ace(body: str) -> tuple[bytes, bool]:
         body_bytes += struct.pack("<I", guid_flags)
         for guid in (object_type, inherited_type):
             if guid:
-                body_bytes += uuid.UUID(guid).bytes_le
+                try:
+                    body_bytes += uuid.UUID(guid).bytes_le
+                except ValueError as exc:
+                    raise SddlError(f"ACE ({body}): {guid!r} is not a GUID") from exc
     if sid_text:
         body_bytes += sid_bytes(_sid(sid_text))
     body_bytes += data
@@ -114,7 +127,7 @@ def _acl(text: str, flag_bits: tuple[int, int, int]) -> tuple[bytes | None, int]
     """(ACL bytes or None for NO_ACCESS_CONTROL, control bits) of a ``D:``/``S:`` part."""
     control = 0
     head = text.split("(", 1)[0]
-    if head == "NO_ACCESS_CONTROL" or head[-17:] == "NO_ACCESS_CONTROL":
+    if head.endswith("NO_ACCESS_CONTROL"):
         if "(" in text:
             raise SddlError("NO_ACCESS_CONTROL with ACEs")
         head, null = head[:-17], True

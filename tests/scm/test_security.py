@@ -290,6 +290,16 @@ def test_random_bytes_never_raise(blob: bytes) -> None:
             assert "security_descriptor_invalid" in codes(diags)
 
 
+@given(st.text(alphabet="OGDS:()ACDKRWX;0x1-SYBUIP", max_size=60))
+def test_sddl_encoder_fails_only_with_its_own_error(text: str) -> None:
+    try:
+        blob = sddl_to_bytes(text)
+    except SddlError:
+        return
+    decoded, _ = decode_service_security(blob)
+    assert decoded.valid
+
+
 @given(st.binary(max_size=120))
 def test_random_conditions_never_raise(blob: bytes) -> None:
     decode_condition(b"artx" + blob)
