@@ -197,7 +197,7 @@ def decode_failure_actions(
     diags = list(cached)
     if value is None:
         return None, diags
-    value = value._replace(command=command, reboot_message=reboot_message, on_non_crash_failures=on_non_crash_failures)
+    value = FailureActions(*value[:8], command, reboot_message, on_non_crash_failures)  # the blob's part is shared
     if value.runs_command and not command:
         diags.append(
             Diagnostic(
@@ -220,7 +220,7 @@ def decode_failure_actions(
         (value.command_placeholder, "FailureCommand", command is not None),
         (value.reboot_msg_placeholder, "RebootMessage", reboot_message is not None),
     ):
-        if slot not in (0, 1) or bool(slot) != present:
+        if slot != present:  # 0 absent, 1 present; anything else is a mismatch too
             diags.append(
                 Diagnostic(
                     "failure_actions_placeholder_mismatch",

@@ -167,6 +167,12 @@ def decode_trigger_data(data_type: int | None, data: bytes, field: str) -> tuple
             )
         )
     if data_type == 2:
+        if not len(data) % 2 and data.endswith(b"\0\0"):  # the clean case: one string or a multi-string
+            text = data.decode("utf-16-le", "surrogatepass")[:-1]
+            if text.endswith("\0"):
+                text = text[:-1]
+            if text.isascii() and "\0\0" not in text and not text.startswith("\0"):
+                return (tuple(text.split("\0")) if text else ()), diags
         multi, more = decode_multi_sz(field, RawValue(field, REG_MULTI_SZ, data))
         diags += [d for d in more if d.code != "multi_sz_unterminated"]  # a single string needs one NUL only
         return multi.items, diags
