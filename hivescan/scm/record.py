@@ -18,7 +18,9 @@ from typing import Any, Literal
 from hivescan.diagnostics import Diagnostic
 from hivescan.hive.model import RawValue
 from hivescan.hive.regtypes import REG_TYPE_NUMBERS
+from hivescan.scm.access import PrincipalAccess
 from hivescan.scm.constants import error_control_name, start_name, type_name
+from hivescan.scm.descriptor import sdshow_part
 from hivescan.scm.failure_actions import FailureActions
 from hivescan.scm.named_values import (
     delayed_auto_start_name,
@@ -26,7 +28,6 @@ from hivescan.scm.named_values import (
     service_sid_type_name,
     user_service_flags_name,
 )
-from hivescan.scm.security import PrincipalAccess, sdshow_part
 from hivescan.scm.triggers import Trigger
 from hivescan.timeutil import filetime_to_datetime, filetime_to_iso
 

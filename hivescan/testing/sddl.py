@@ -1,4 +1,4 @@
-"""SDDL text -> self-relative security descriptor bytes: the encoder twin of ``hivescan.scm.security``.
+"""SDDL text -> self-relative security descriptor bytes: the encoder twin of ``hivescan.scm.descriptor``.
 
 Lets fixture specs say ``security: {sddl: "O:BAG:SYD:(A;;KA;;;BA)..."}`` and lets tests check
 that what the decoder prints encodes back to the same bytes. Accepts the SDDL the decoder
@@ -17,7 +17,7 @@ import re
 import struct
 import uuid
 
-from hivescan.scm.security import (
+from hivescan.scm.descriptor import (
     _OBJECT_ACES,
     ACE_FLAGS,
     ACE_TYPE_CODES,

@@ -10,13 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hivescan.scm.conditions import decode_condition
-from hivescan.scm.security import (
-    decode_key_security,
-    decode_service_security,
-    parse_security_descriptor,
-    rights_sddl,
-    sdshow_part,
-)
+from hivescan.scm.descriptor import parse_security_descriptor, rights_sddl, sdshow_part
+from hivescan.scm.security import decode_key_security, decode_service_security
 from hivescan.testing.encoders import encode_security_descriptor
 from hivescan.testing.regf import ace_bytes, acl_bytes, security_descriptor
 from hivescan.testing.sddl import SddlError, sddl_to_bytes
