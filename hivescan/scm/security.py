@@ -12,9 +12,8 @@ References: scm-spec.md §4.3; detections.md §1.7 (#61-63).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
+from functools import cached_property, lru_cache
+from typing import NamedTuple
 
 from hivescan.diagnostics import Diagnostic
 from hivescan.scm.access import (
@@ -34,6 +33,7 @@ from hivescan.scm.descriptor import (
     DATA_ACES,
     INHERIT_ONLY_ACE,
     Ace,
+    SecurityDescriptor,
     parse_security_descriptor,
     to_sddl,
 )
@@ -42,16 +42,67 @@ from hivescan.scm.sids import sddl_sid
 # ---------------------------------------------------------------- decoders
 
 
-@dataclass(frozen=True, slots=True)
-class DecodedSecurity:
-    """One descriptor decoded for a kind of object (service or registry key)."""
+class _Kind(NamedTuple):
+    field: str  # where diagnostics point
+    rights: tuple[tuple[int, str], ...]
+    generic: tuple[int, int, int, int]
+    write_mask: int  # rights that let a principal change what the service runs
 
-    sddl: str | None  # None when invalid
-    access: tuple[PrincipalAccess, ...] = ()
-    valid: bool = False
-    diagnostics: tuple[Diagnostic, ...] = field(default=())
-    writable_by: tuple[str, ...] = ()  # non-admin principals (SDDL names) holding a write right of the kind
-    writable_by_low_privilege: bool = False  # one of them stands for any user
+
+SERVICE = _Kind("Security\\Security", SERVICE_RIGHTS, SERVICE_GENERIC, SERVICE_WRITE_RIGHTS)
+KEY = _Kind("key security", KEY_RIGHTS, KEY_GENERIC, KEY_WRITE_RIGHTS)
+#: roles whose write access is expected (not "non-admin writers")
+TRUSTED_ROLES = frozenset({"admin", "placeholder"})
+
+
+class DecodedSecurity:
+    """One descriptor decoded for a kind of object (service or registry key).
+
+    Parsing and its diagnostics happen when it is made; the SDDL text and the access
+    summary are rendered on first use and kept (an instance is shared, through the memo,
+    by every record holding the same bytes), so rebuilding a database does not pay for
+    renderings nobody reads.
+    """
+
+    __slots__ = ("__dict__", "descriptor", "diagnostics", "kind")
+
+    def __init__(self, descriptor: SecurityDescriptor | None, diagnostics: tuple[Diagnostic, ...], kind: _Kind):
+        self.descriptor = descriptor  # None when invalid (treated as absent)
+        self.diagnostics = diagnostics
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        return f"DecodedSecurity({self.sddl!r})"
+
+    @property
+    def valid(self) -> bool:
+        return self.descriptor is not None
+
+    @cached_property
+    def sddl(self) -> str | None:
+        return to_sddl(self.descriptor) if self.descriptor is not None else None
+
+    @cached_property
+    def access(self) -> tuple[PrincipalAccess, ...]:
+        """Per principal of the DACL (and the owner): the rights of this kind it holds and is denied."""
+        if self.descriptor is None:
+            return ()
+        return evaluate_access(self.descriptor, self.kind.rights, self.kind.generic)
+
+    @cached_property
+    def _writers(self) -> tuple[PrincipalAccess, ...]:
+        mask = self.kind.write_mask
+        return tuple(p for p in self.access if p.allowed_mask & mask and p.role not in TRUSTED_ROLES)
+
+    @property
+    def writable_by(self) -> tuple[str, ...]:
+        """Non-admin principals (SDDL names) holding a right that changes what runs."""
+        return tuple(sddl_sid(p.sid) for p in self._writers)
+
+    @property
+    def writable_by_low_privilege(self) -> bool:
+        """One of them stands for any user (Everyone, Users, Authenticated Users, Interactive ...)."""
+        return any(p.role == "low" for p in self._writers)
 
 
 def _ace_data_notes(aces: tuple[Ace, ...], field_name: str) -> list[Diagnostic]:
@@ -84,11 +135,8 @@ def _ace_data_notes(aces: tuple[Ace, ...], field_name: str) -> list[Diagnostic]:
     return notes
 
 
-#: roles whose write access is expected (not "non-admin writers")
-TRUSTED_ROLES = frozenset({"admin", "placeholder"})
-
-
-def _decode(data: bytes, field_name: str, table: Any, mapping: Any, write_mask: int) -> DecodedSecurity:
+def _decode(data: bytes, kind: _Kind) -> DecodedSecurity:
+    field_name = kind.field
     sd, notes, why = parse_security_descriptor(data)
     diags = [Diagnostic(d.code, f"{field_name} {d.field}".strip(), d.message, d.level) for d in notes]
     if sd is None:
@@ -100,8 +148,7 @@ def _decode(data: bytes, field_name: str, table: Any, mapping: Any, write_mask: 
                 "error",
             )
         )
-        return DecodedSecurity(None, (), False, tuple(diags))
-    sddl = to_sddl(sd)
+        return DecodedSecurity(None, tuple(diags), kind)
     if sd.dacl is None:
         what = "a NULL DACL" if sd.null_dacl else "no DACL"
         diags.append(Diagnostic("sd_no_dacl", field_name, f"{what}: everyone is granted full access"))
@@ -130,28 +177,40 @@ def _decode(data: bytes, field_name: str, table: Any, mapping: Any, write_mask: 
                 "info",
             )
         )
-    access = evaluate_access(sd, table, mapping)
-    writers = [p for p in access if p.allowed_mask & write_mask and p.role not in TRUSTED_ROLES]
-    return DecodedSecurity(
-        sddl,
-        access,
-        True,
-        tuple(diags),
-        tuple(sddl_sid(p.sid) for p in writers),
-        any(p.role == "low" for p in writers),
-    )
+    return DecodedSecurity(sd, tuple(diags), kind)
 
 
 @lru_cache(maxsize=4096)
 def service_security(data: bytes) -> DecodedSecurity:
     """Memoized :func:`decode_service_security` returning the shared result (diagnostics inside)."""
-    return _decode(data, "Security\\Security", SERVICE_RIGHTS, SERVICE_GENERIC, SERVICE_WRITE_RIGHTS)
+    return _decode(data, SERVICE)
 
 
 @lru_cache(maxsize=4096)
 def key_security(data: bytes) -> DecodedSecurity:
     """Memoized :func:`decode_key_security` returning the shared result (diagnostics inside)."""
-    return _decode(data, "key security", KEY_RIGHTS, KEY_GENERIC, KEY_WRITE_RIGHTS)
+    return _decode(data, KEY)
+
+
+@lru_cache(maxsize=4096)
+def service_security_hex(hex_text: str) -> DecodedSecurity:
+    """:func:`service_security` of a record's ``security_hex`` (memoized by the text)."""
+    return _from_hex(hex_text, SERVICE)
+
+
+@lru_cache(maxsize=4096)
+def key_security_hex(hex_text: str) -> DecodedSecurity:
+    """:func:`key_security` of a record's ``key_security_hex`` (memoized by the text)."""
+    return _from_hex(hex_text, KEY)
+
+
+def _from_hex(hex_text: str, kind: _Kind) -> DecodedSecurity:
+    try:
+        data = bytes.fromhex(hex_text)
+    except ValueError:
+        note = Diagnostic("security_descriptor_invalid", kind.field, "the stored hex is not hex", "error")
+        return DecodedSecurity(None, (note,), kind)
+    return service_security(data) if kind is SERVICE else key_security(data)
 
 
 def decode_service_security(data: bytes) -> tuple[DecodedSecurity, list[Diagnostic]]:
@@ -175,5 +234,7 @@ __all__ = [
     "decode_key_security",
     "decode_service_security",
     "key_security",
+    "key_security_hex",
     "service_security",
+    "service_security_hex",
 ]

@@ -299,8 +299,6 @@ def build_service_record(
     decoded_values = _decode_values(
         vals, f, security_raw.data if security_raw is not None else None, key_sd, tuple(triggers), diags
     )
-    if status != "rejected" and accepted and base_type not in DRIVER_TYPES:
-        decoded_values["default_sd_applies"] = decoded_values["security_sddl"] is None
     diags = list(key.diagnostics) + diags  # reading trouble first, then decoding notes
 
     origin = Origin(hive, control_set, key.path, key.last_write, key.parser)
@@ -383,20 +381,12 @@ def _decode_values(
         triggers, more = decode_triggers(triggers_raw)
         diags += more
     out["triggers"] = triggers
-    out["security_sddl"] = None
-    out["security_access"] = ()
+    # descriptors: parsed now for their diagnostics (memoized by bytes); the record derives
+    # SDDL and access from its raw hex through the same memo
     if security is not None:
-        service_sd = service_security(security)  # memoized: the result (and its notes) is shared
-        diags += service_sd.diagnostics
-        out["security_sddl"] = service_sd.sddl
-        out["security_access"] = service_sd.access
+        diags += service_security(security).diagnostics
     if key_sd is not None:
-        key_sd_decoded = key_security(key_sd)
-        diags += key_sd_decoded.diagnostics
-        out["key_security_sddl"] = key_sd_decoded.sddl
-        if key_sd_decoded.valid:
-            out["key_writable_by"] = key_sd_decoded.writable_by
-            out["key_writable_by_low_privilege"] = key_sd_decoded.writable_by_low_privilege
+        diags += key_security(key_sd).diagnostics
     if not _NAMED_KEYS.isdisjoint(f):
         diags += check_named_values(
             type_=f.get("type"),
