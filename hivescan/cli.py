@@ -627,16 +627,12 @@ def rules_lint(
 @rules_app.command("list")
 @handle_errors
 def rules_list(rules: RulesOpt = None) -> None:
-    """List the rules: id, severity, ATT&CK, title, and fields they wait for.
+    """List the rules: severity, id, ATT&CK techniques, title.
 
     Example: hivescan rules list
     """
-    from hivescan.detect.lint import pending_fields
-
     for rule in _load_rules(rules):
-        waits = pending_fields(rule)
-        extra = f"   (reads coming field(s): {', '.join(waits)})" if waits else ""
-        sys.stdout.write(f"{rule.severity:<9} {rule.id:<40} {','.join(rule.attack):<28} {rule.title}{extra}\n")
+        sys.stdout.write(f"{rule.severity:<9} {rule.id:<40} {','.join(rule.attack):<28} {rule.title}\n")
 
 
 baseline_app = typer.Typer(help="Build baselines of known-good services from golden images.", no_args_is_help=True)

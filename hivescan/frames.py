@@ -59,6 +59,11 @@ CATEGORY_COLUMNS = [
     "hive_sha256",
     "recovery_confidence",
     "recovered_status",
+    # named values (topic: decoders)
+    "service_sid_type_name",
+    "launch_protected_name",
+    "user_service_flags_name",
+    "delayed_auto_start_name",
 ]
 JSON_COLUMNS = [
     "triggers_raw",
@@ -68,8 +73,17 @@ JSON_COLUMNS = [
     "location",
     "env_vars",
 ]
-BOOL_COLUMNS = ["changed_by_log_replay", "unquoted_path_risk", "group_known", "svchost_listed"]
+BOOL_COLUMNS = [
+    "changed_by_log_replay",
+    "unquoted_path_risk",
+    "group_known",
+    "svchost_listed",
+    "default_sd_applies",
+    "key_writable_by_low_privilege",
+]
 RAW_VALUE_COLUMNS = ["raw_values", "parameters_raw"]
+# decoded values (topic: decoders): nested -> JSON text (None stays missing), flags -> nullable booleans
+DECODED_JSON_COLUMNS = ["failure_actions", "triggers", "security_access"]
 FIRST_COLUMNS = [
     "name",
     "status",
@@ -105,6 +119,9 @@ def record_row(record: ServiceRecord) -> dict[str, Any]:
     for col in JSON_COLUMNS:
         if col in row:
             row[col] = json.dumps(row[col], ensure_ascii=True, sort_keys=True)
+    for col in DECODED_JSON_COLUMNS:
+        if row.get(col) is not None:
+            row[col] = json.dumps(row[col], ensure_ascii=True)
     row.setdefault("location", "{}")
     return {key: deep_escape(value) for key, value in row.items()}
 
@@ -154,7 +171,7 @@ def records_from_frame(frame: pd.DataFrame) -> list[ServiceRecord]:
         data = {k: _plain(v) for k, v in row.items()}
         for col in RAW_VALUE_COLUMNS:
             data[col] = {item["name"]: item for item in data.get(col) or []}
-        for col in [*JSON_COLUMNS, "diagnostics"]:
+        for col in [*JSON_COLUMNS, *DECODED_JSON_COLUMNS, "diagnostics"]:
             if isinstance(data.get(col), str):
                 data[col] = json.loads(data[col])
         for col in ("diagnostic_codes", "diagnostic_count", "last_write"):

@@ -61,3 +61,17 @@ def test_empty_frame_has_columns(write_hive: Callable[..., Path]) -> None:
     with hivescan.open_hive(write_hive(system_root())) as hive:
         frame = hive.services_frame()
     assert frame.empty and "name" in frame.columns
+
+
+def test_parquet_round_trip_keeps_decoded_values(tmp_path: Path) -> None:
+    from hivescan.frames import read_records_parquet
+
+    with hivescan.open_hive(DEMO) as hive:
+        records = hive.services("all")
+        hive.services_frame("all").to_parquet(tmp_path / "s.parquet", index=False)
+    again = read_records_parquet(tmp_path / "s.parquet")
+    by_name = {(r.control_set, r.name): r for r in again}
+    for rec in records:
+        back = by_name[(rec.control_set, rec.name)]
+        assert back.failure_actions == rec.failure_actions and back.triggers == rec.triggers
+        assert back.raw_values == rec.raw_values and back.security_sddl == rec.security_sddl

@@ -58,6 +58,12 @@ def build_subjects(
     for record in baseline or ():
         golden.setdefault(upcase(record.name), []).append(record)
 
+    shared: dict[tuple[int | None, str], int] = {}
+    for record in records:
+        if record.key_security_hex is not None:
+            slot = (record.origin.control_set, record.key_security_hex)
+            shared[slot] = shared.get(slot, 0) + 1
+
     ordered = sorted(records, key=lambda r: (r.origin.control_set != primary_set, r.origin.control_set or 0))
     subjects: list[Subject] = []
     skipped = 0
@@ -65,6 +71,8 @@ def build_subjects(
         key = upcase(record.name)
         number = record.origin.control_set
         context: dict[str, Any] = {"control_sets_scanned": sets}
+        if record.key_security_hex is not None:
+            context["key_security_shared_by"] = shared[(number, record.key_security_hex)]
         if len(sets) > 1:
             primary = by_set.get(primary_set, {}).get(key)
             if number != primary_set and primary is not None and not compare_records(primary, record):

@@ -7,8 +7,6 @@ actions.action`` yields every action's type). Context fields are computed by the
 whole database (control sets, baseline) and passed in next to the record.
 
 A field a record does not have is *no value*, never an error: rules written for fields other
-engineers are adding (:data:`PENDING_FIELDS`) are valid data today and start to match when the
-field appears on :class:`~hivescan.scm.record.ServiceRecord`.
 
 References: style.md R8; detections.md §1.
 """
@@ -27,38 +25,11 @@ from hivescan.hive.tree import upcase
 from hivescan.scm.decode import decode_dword, decode_multi_sz, decode_string
 from hivescan.scm.record import ServiceRecord
 
+# the record's dataclass fields and its derived properties (type_name, security_sddl,
+# security_access, key_writable_by, ...): everything a rule may name on the record itself
 RECORD_FIELDS = frozenset(f.name for f in dataclasses.fields(ServiceRecord)) | frozenset(
-    {
-        "type_name",
-        "start_name",
-        "error_control_name",
-        "pending_delete",
-        "control_set",
-        "key_path",
-        "last_write",
-        "diagnostic_codes",
-    }
+    name for name, value in vars(ServiceRecord).items() if isinstance(value, property)
 )
-
-# decoded fields other engineers are adding to ServiceRecord (their shape as announced)
-PENDING_FIELDS: Mapping[str, str] = {
-    "failure_actions": "{reset_period_s, actions: [{action: none|restart|reboot|run_command|own_restart, delay_ms}]}",
-    "triggers": "decoded TriggerInfo entries",
-    "security_sddl": "SDDL of Security\\Security",
-    "security_access": "per principal: rights held, deny ACEs",
-    "key_security_sddl": "SDDL of the service key's own registry security",
-    "key_writable_by": "principals other than SYSTEM/Administrators/TrustedInstaller who may write the key",
-    "key_writable": "boolean: the key is writable by such a principal",
-    "image_path_expanded": "ImagePath with environment variables expanded",
-    "image_path_resolved": "the module path the SCM/kernel would load",
-    "image_args": "arguments after the module",
-    "image_candidates": "CreateProcess candidates of an unquoted path",
-    "unquoted_path_risk": "boolean: unquoted path with spaces and an earlier candidate",
-    "svchost_group": "the -k group of an svchost ImagePath",
-    "load_phase": "boot / system / auto / demand / disabled phase",
-    "dependents": "services that depend on this one",
-    "template": "the per-user template of an instance",
-}
 
 DERIVED_FIELDS: Mapping[str, str] = {
     "values": "values.<Name>: one value of the service key, decoded (string, DWORD, multi-string; else hex)",
@@ -77,13 +48,15 @@ CONTEXT_FIELDS: Mapping[str, str] = {
     "baseline_status": "absent | differs | same (only with a baseline)",
     "baseline_changed_fields": "fields that differ from the closest baseline record",
     "baseline_changes": "'<field>: baseline <before> -> <after>' for each such difference",
+    "key_security_shared_by": "how many service keys of the same control set have exactly this key's security "
+    "descriptor (an OS-wide default is shared by most; a planted ACL by few)",
 }
 
 
 def known_root(path: str) -> bool:
     """Whether a field path starts at something a rule may name (for the lint)."""
     root = path.split(".", 1)[0]
-    return root in RECORD_FIELDS or root in PENDING_FIELDS or root in DERIVED_FIELDS or root in CONTEXT_FIELDS
+    return root in RECORD_FIELDS or root in DERIVED_FIELDS or root in CONTEXT_FIELDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,13 +86,18 @@ def _find_value(values: Sequence[RawValue], name: str) -> RawValue | None:
     return None
 
 
+def _is_sequence(value: Any) -> bool:
+    """Lists and plain tuples fan out; a NamedTuple (e.g. FailureActions) is one object."""
+    return isinstance(value, list | tuple | set | frozenset) and not hasattr(value, "_fields")
+
+
 def _walk(value: Any, parts: Sequence[str]) -> list[Any]:
     """Follow a dotted path through mappings, attributes and lists (lists fan out)."""
     current = [value]
     for part in parts:
         nxt: list[Any] = []
         for item in current:
-            for element in item if isinstance(item, list | tuple) else (item,):
+            for element in item if _is_sequence(item) else (item,):
                 if isinstance(element, Mapping):
                     got = element.get(part)
                 else:
@@ -158,7 +136,7 @@ def resolve(subject: Subject, path: str) -> tuple[Any, ...] | None:
     values = _walk(base, rest.split(".")) if rest else [base]
     flat: list[Any] = []
     for value in values:
-        if isinstance(value, list | tuple | set | frozenset):
+        if _is_sequence(value):
             flat.extend(v for v in value if v is not None)
         elif not _empty(value):
             flat.append(value)

@@ -19,7 +19,7 @@ from pathlib import Path
 from hivescan.catalog.lookups import CATALOG_ATTRIBUTES, CATALOGS
 from hivescan.detect.engine import Engine, aliases
 from hivescan.detect.examples import ExampleError, Examples
-from hivescan.detect.fields import PENDING_FIELDS, RECORD_FIELDS, known_root
+from hivescan.detect.fields import known_root
 from hivescan.detect.rules import (
     SEVERITIES,
     CatalogTest,
@@ -57,16 +57,6 @@ def walk(node: Node) -> Iterator[Node]:
 
 def fields_used(rule: Rule) -> list[str]:
     return [n.field for n in walk(rule.match) if isinstance(n, FieldTest)]
-
-
-def pending_fields(rule: Rule) -> list[str]:
-    """Fields the rule names that the record does not have yet (other engineers add them)."""
-    out = []
-    for name in fields_used(rule):
-        root = name.split(".", 1)[0]
-        if root in PENDING_FIELDS and root not in RECORD_FIELDS and root not in out:
-            out.append(root)
-    return out
 
 
 class Check:
@@ -109,7 +99,7 @@ class SeverityValid(Check):
 
 class FieldsExist(Check):
     name = "fields-exist"
-    hint = "use a ServiceRecord field, a derived/context field, or a field listed in PENDING_FIELDS"
+    hint = "use a ServiceRecord field or property, or a derived/context field (docs/rules.md)"
 
     def problems(self, rule: Rule) -> Iterator[str]:
         for name in fields_used(rule):
@@ -164,20 +154,13 @@ CHECKS: Sequence[Check] = (
 
 
 def check_examples(rules: RuleSet, examples: Examples) -> Iterator[Problem]:
-    """Every hit example hits and every miss example misses (hits of rules that wait for a
-    pending field are reported as warnings, not failures)."""
+    """Every hit example hits and every miss example misses."""
     engine = Engine(rules)
     for rule in rules:
-        waiting = pending_fields(rule)
         for ref in rule.examples.hit:
             try:
                 if not examples.hits(engine, rule, ref):
-                    if waiting:
-                        yield Problem(
-                            rule.id, "example-hits", "warn", f"{ref} cannot hit until {', '.join(waiting)} exist"
-                        )
-                    else:
-                        yield Problem(rule.id, "example-hits", "fail", f"{ref} should hit but does not")
+                    yield Problem(rule.id, "example-hits", "fail", f"{ref} should hit but does not")
             except ExampleError as exc:
                 yield Problem(rule.id, "example-exists", "fail", str(exc))
         for ref in rule.examples.miss:

@@ -18,7 +18,18 @@ from typing import Any, Literal
 from hivescan.diagnostics import Diagnostic
 from hivescan.hive.model import RawValue
 from hivescan.hive.regtypes import REG_TYPE_NUMBERS
-from hivescan.scm.constants import error_control_name, start_name, type_name
+from hivescan.scm.access import PrincipalAccess
+from hivescan.scm.constants import error_control_name, is_user_service, is_win32, start_name, type_name
+from hivescan.scm.descriptor import sdshow_part
+from hivescan.scm.failure_actions import FailureActions
+from hivescan.scm.named_values import (
+    delayed_auto_start_name,
+    launch_protected_name,
+    service_sid_type_name,
+    user_service_flags_name,
+)
+from hivescan.scm.security import key_security_hex, service_security_hex
+from hivescan.scm.triggers import Trigger
 from hivescan.timeutil import filetime_to_datetime, filetime_to_iso
 
 Status = Literal["database", "pending_delete", "rejected", "deleted", "orphaned"]
@@ -188,6 +199,11 @@ class ServiceRecord:
     template: str | None = None  # per-user instance: its template's name
     user_instances: tuple[str, ...] = ()  # per-user template: its instances
 
+    # -- decoded binary and named values (topic: decoders; spec §3.2, §4.1, §4.4); the security
+    # descriptors (§4.3) are derived from security_hex / key_security_hex: see the properties below
+    failure_actions: FailureActions | None = None  # FailureActions + FailureCommand/RebootMessage
+    triggers: tuple[Trigger, ...] = ()  # TriggerInfo\N, numerically sorted
+
     sources: Mapping[str, Source] = field(default_factory=dict)
     diagnostics: tuple[Diagnostic, ...] = ()
 
@@ -204,6 +220,66 @@ class ServiceRecord:
     @property
     def error_control_name(self) -> str | None:
         return error_control_name(self.error_control)
+
+    # -- security descriptors, derived from the raw bytes (topic: decoders; spec §4.3). Decoding
+    # (and its diagnostics) happens when the record is built; the renderings are memoized.
+
+    @property
+    def security_sddl(self) -> str | None:
+        """``Security\\Security`` as SDDL; None when absent or invalid."""
+        return service_security_hex(self.security_hex).sddl if self.security_hex is not None else None
+
+    @property
+    def security_sdshow(self) -> str | None:
+        """The descriptor as ``sc sdshow`` prints it (DACL and SACL only)."""
+        sddl = self.security_sddl
+        return sdshow_part(sddl) if sddl is not None else None
+
+    @property
+    def security_access(self) -> tuple[PrincipalAccess, ...]:
+        """Per principal of the descriptor's DACL: the service rights it holds and is denied."""
+        return service_security_hex(self.security_hex).access if self.security_hex is not None else ()
+
+    @property
+    def default_sd_applies(self) -> bool | None:
+        """Win32/user records without a valid descriptor get the SCM's default one (None: not applicable)."""
+        if self.status == "rejected" or not (is_win32(self.type) or is_user_service(self.type)):
+            return None
+        return self.security_hex is None or not service_security_hex(self.security_hex).valid
+
+    @property
+    def key_security_sddl(self) -> str | None:
+        """The key's own registry security (sk cell) as SDDL; None when unreadable or invalid."""
+        return key_security_hex(self.key_security_hex).sddl if self.key_security_hex is not None else None
+
+    @property
+    def key_writable_by(self) -> tuple[str, ...]:
+        """Non-admin principals that may change the key's values or subkeys (T1574.011)."""
+        return key_security_hex(self.key_security_hex).writable_by if self.key_security_hex is not None else ()
+
+    @property
+    def key_writable_by_low_privilege(self) -> bool | None:
+        """One of them stands for any user (WD, AU, BU, IU ...); None when the key security is unknown."""
+        if self.key_security_hex is None:
+            return None
+        decoded = key_security_hex(self.key_security_hex)
+        return decoded.writable_by_low_privilege if decoded.valid else None
+
+    @property
+    def service_sid_type_name(self) -> str | None:
+        return service_sid_type_name(self.service_sid_type)
+
+    @property
+    def launch_protected_name(self) -> str | None:
+        return launch_protected_name(self.launch_protected)
+
+    @property
+    def user_service_flags_name(self) -> str | None:
+        return user_service_flags_name(self.user_service_flags)
+
+    @property
+    def delayed_auto_start_name(self) -> str | None:
+        return delayed_auto_start_name(self.delayed_auto_start)
 
     @property
     def pending_delete(self) -> bool:
@@ -269,6 +345,15 @@ class ServiceRecord:
         out["subkey_last_writes_filetime"] = dict(self.subkey_last_writes)
         out["raw_values"] = raw_value_map(self.raw_values)
         out["parameters_raw"] = raw_value_map(self.parameters_raw)
+        # decoded values (topic: decoders)
+        out["failure_actions"] = self.failure_actions.to_dict() if self.failure_actions is not None else None
+        out["triggers"] = [t.to_dict() for t in self.triggers]
+        for label in _DERIVED_SECURITY:
+            out[label] = getattr(self, label)
+        out["security_access"] = [p.to_dict() for p in self.security_access]
+        out["key_writable_by"] = list(self.key_writable_by)
+        for label in _NAMED_VALUES:
+            out[label] = getattr(self, label)
         if self.origin.location:
             out["location"] = dict(self.origin.location)
         out["sources"] = dict(self.sources)
@@ -305,6 +390,10 @@ class ServiceRecord:
             }
             for t in data.get("triggers_raw") or ()
         )
+        # decoded values (topic: decoders)
+        failure_actions = data.get("failure_actions")
+        kwargs["failure_actions"] = FailureActions.from_dict(failure_actions) if failure_actions else None
+        kwargs["triggers"] = tuple(Trigger.from_dict(t) for t in data.get("triggers") or ())
         kwargs["sources"] = dict(data.get("sources") or {})
         kwargs["diagnostics"] = tuple(Diagnostic.from_dict(d) for d in data.get("diagnostics") or ())
         return cls(origin=origin, **kwargs)
@@ -370,6 +459,16 @@ DERIVED_FIELDS = frozenset(
     }
 )
 
+_DECODED = {"failure_actions", "triggers"}  # nested decoded values (topic: decoders)
+_DERIVED_SECURITY = (
+    "security_sddl",
+    "security_sdshow",
+    "default_sd_applies",
+    "key_security_sddl",
+    "key_writable_by_low_privilege",
+)
+_NAMED_VALUES = ("service_sid_type_name", "launch_protected_name", "user_service_flags_name", "delayed_auto_start_name")
 _SPECIAL = {"origin", "diagnostics", "sources", "raw_values", "parameters_raw", "triggers_raw", "subkey_last_writes"}
+_SPECIAL |= _DECODED
 _PLAIN_FIELDS = tuple(f.name for f in fields(ServiceRecord) if f.name not in _SPECIAL)
 _TUPLE_FIELDS = frozenset(f.name for f in fields(ServiceRecord) if f.default == ())

@@ -27,7 +27,11 @@ from hivescan.scm.constants import (
     WIN32_TYPES,
 )
 from hivescan.scm.decode import decode_binary, decode_dword, decode_multi_sz, decode_string
+from hivescan.scm.failure_actions import FailureActions, decode_failure_actions
+from hivescan.scm.named_values import check_named_values
 from hivescan.scm.record import HiveRef, Origin, ServiceRecord, Source
+from hivescan.scm.security import key_security, service_security
+from hivescan.scm.triggers import Trigger, decode_triggers
 
 MAX_API_NAME = 256  # service and display names (CreateService)
 
@@ -273,9 +277,11 @@ def build_service_record(
 
     security_key = special.get("SECURITY")
     security_hex = None
+    security_raw = None
     if security_key is not None:
         sec_vals = _Values(security_key.values(), diags, "Security\\")
         security_hex = sec_vals.binary_hex("Security")
+        security_raw = sec_vals.raw("Security")
 
     triggers: list[dict[str, Any]] = []
     subkey_last_writes: dict[str, int] = {}
@@ -293,6 +299,15 @@ def build_service_record(
     for holder in (params, security_key, trigger_key):
         if holder is not None:
             diags += holder.diagnostics
+    key_hex = key.security_hex()
+    decoded_values = _decode_values(
+        vals,
+        f,
+        security_raw.data if security_raw is not None else None,
+        bytes.fromhex(key_hex) if key_hex is not None else None,
+        tuple(triggers),
+        diags,
+    )
     diags = list(key.diagnostics) + diags  # reading trouble first, then decoding notes
 
     origin = Origin(hive, control_set, key.path, key.last_write, key.parser)
@@ -315,12 +330,15 @@ def build_service_record(
         ("service_manifest", manifest),
         ("security_hex", security_hex),
         ("delete_flag", delete_value),
-        ("key_security_hex", key.security_hex()),
+        ("key_security_hex", key_hex),
     ):
         if present is not None:
             out[field_name] = present
     if triggers:
         out["triggers_raw"] = tuple(triggers)
+    for field_name, present in decoded_values.items():
+        if present is not None and present != ():
+            out[field_name] = present
     if subkeys:
         out["subkey_names"] = tuple([s.name for s in subkeys])
         out["subkey_last_writes"] = subkey_last_writes
@@ -338,6 +356,60 @@ def build_service_record(
         diagnostics=tuple(diags),
         **out,
     )
+
+
+def _decode_values(
+    vals: _Values,
+    f: Mapping[str, Any],
+    security: bytes | None,
+    key_sd: bytes | None,
+    triggers_raw: tuple[Mapping[str, Any], ...],
+    diags: list[Diagnostic],
+) -> dict[str, Any]:
+    """Fields decoded from binary and enumerated values (spec §3.2, §4.1, §4.3, §4.4).
+
+    The descriptor and FailureActions decoders are memoized by their bytes, so the
+    descriptors shared by hundreds of services are decoded once per process.
+    """
+    out: dict[str, Any] = {}
+    failure_raw = vals.raw("FailureActions")
+    failure_actions: FailureActions | None = None
+    if failure_raw is not None:
+        failure_actions, more = decode_failure_actions(
+            failure_raw.data,
+            command=f.get("failure_command"),
+            reboot_message=f.get("reboot_message"),
+            on_non_crash_failures=f.get("failure_actions_on_non_crash"),
+        )
+        diags += more
+    out["failure_actions"] = failure_actions
+    triggers: tuple[Trigger, ...] = ()
+    if triggers_raw:
+        triggers, more = decode_triggers(triggers_raw)
+        diags += more
+    out["triggers"] = triggers
+    # descriptors: parsed now for their diagnostics (memoized by bytes); the record derives
+    # SDDL and access from its raw hex through the same memo
+    if security is not None:
+        diags += service_security(security).diagnostics
+    if key_sd is not None:
+        diags += key_security(key_sd).diagnostics
+    if not _NAMED_KEYS.isdisjoint(f):
+        diags += check_named_values(
+            type_=f.get("type"),
+            start=f.get("start"),
+            service_sid_type=f.get("service_sid_type"),
+            launch_protected=f.get("launch_protected"),
+            user_service_flags=f.get("user_service_flags"),
+            delayed_auto_start=f.get("delayed_auto_start"),
+            required_privileges=f.get("required_privileges", ()),
+        )
+    return out
+
+
+_NAMED_KEYS = frozenset(
+    {"service_sid_type", "launch_protected", "user_service_flags", "delayed_auto_start", "required_privileges"}
+)
 
 
 def _flag_anomalies(

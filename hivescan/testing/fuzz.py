@@ -47,7 +47,16 @@ def _cell_starts(data: bytes) -> list[int]:
 
 
 def mutate(data: bytes, rng: random.Random) -> tuple[bytes, str]:
+    """One random mutation; one that would not fit the buffer is skipped (the input is kept)."""
     buf = bytearray(data)
+    try:
+        kind = _mutate_into(buf, data, rng)
+    except (struct.error, IndexError, ValueError):
+        return data, "skipped"
+    return bytes(buf), kind
+
+
+def _mutate_into(buf: bytearray, data: bytes, rng: random.Random) -> str:
     cells = _cell_starts(data)
     kind = rng.choice(
         ["flip", "dword", "cell_size", "nk_count", "list_entry", "truncate", "copy_page", "header", "zero_run"]
@@ -94,7 +103,7 @@ def mutate(data: bytes, rng: random.Random) -> tuple[bytes, str]:
     elif kind == "zero_run" and cells:
         start = rng.choice(cells)
         buf[start : start + rng.randint(8, 256)] = bytes(min(len(buf) - start, rng.randint(8, 256)))
-    return bytes(buf), kind
+    return kind
 
 
 class CaseTimeout(Exception):

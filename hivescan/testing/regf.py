@@ -183,7 +183,8 @@ def sid_bytes(sid: str) -> bytes:
     parts = sid.split("-")
     if parts[0].upper() != "S" or len(parts) < 3:
         raise ValueError(f"not a SID: {sid!r}")
-    revision, authority = int(parts[1]), int(parts[2])
+    revision = int(parts[1])
+    authority = int(parts[2], 16) if parts[2].lower().startswith("0x") else int(parts[2])  # 0x... above 2**32
     subs = [int(p) for p in parts[3:]]
     return (
         struct.pack("<BB", revision, len(subs))

@@ -60,8 +60,8 @@ PLANTED_IN_DEMO = {
     "RTCore64": "high",
     "wercplsupport": "high",
     "SSDPSRV": "high",
-    "UpdSvcHelper": "medium",  # ProgramData image; its deny ACEs / writable key wait for the SD decoders
-    "AcmeBackup": "medium",  # unquoted path; "Everyone may reconfigure" waits for security_sddl
+    "UpdSvcHelper": "high",  # hidden by deny ACEs; its key is writable by Users
+    "AcmeBackup": "high",  # Everyone may reconfigure it (and its path is unquoted)
     "OldAgent": "medium",
     "NetSvcHelper": "high",  # ServiceDll under ProgramData; claims netsvcs without being listed
     "LegacyFilter": "medium",

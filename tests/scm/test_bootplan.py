@@ -237,7 +237,9 @@ def test_demo_plan(demo_hive: Path) -> None:
     assert names.index("Srv2") == names.index("LanmanServer") - 1  # pulled in right before it
     assert names.index("HTTP") < names.index("Spooler")
     assert plan.phase("delayed_auto")[0].name == "DoSvc"
-    assert [e.name for e in plan.phase("trigger")] == ["wuauserv"]
+    # demand-start services with triggers, listed apart (LicenseManager: RPC interface, SNMPTRAP:
+    # firewall port, wuauserv: group policy / ETW)
+    assert [e.name for e in plan.phase("trigger")] == ["LicenseManager", "SNMPTRAP", "wuauserv"]
     assert dict(plan.excluded)["OldAgent"] == "pending_delete"
 
 
