@@ -59,10 +59,14 @@ def build_subjects(
         golden.setdefault(upcase(record.name), []).append(record)
 
     shared: dict[tuple[int | None, str], int] = {}
+    user_writable: dict[int | None, int] = {}
     for record in records:
         if record.key_security_hex is not None:
             slot = (record.origin.control_set, record.key_security_hex)
             shared[slot] = shared.get(slot, 0) + 1
+            if record.key_writable_by_low_privilege:
+                number = record.origin.control_set
+                user_writable[number] = user_writable.get(number, 0) + 1
 
     ordered = sorted(records, key=lambda r: (r.origin.control_set != primary_set, r.origin.control_set or 0))
     subjects: list[Subject] = []
@@ -73,6 +77,7 @@ def build_subjects(
         context: dict[str, Any] = {"control_sets_scanned": sets}
         if record.key_security_hex is not None:
             context["key_security_shared_by"] = shared[(number, record.key_security_hex)]
+        context["user_writable_keys_in_set"] = user_writable.get(number, 0)
         if len(sets) > 1:
             primary = by_set.get(primary_set, {}).get(key)
             if number != primary_set and primary is not None and not compare_records(primary, record):
