@@ -385,6 +385,12 @@ def _run_scan(
     rules_dir: Path | None,
     parser: str,
     quiet: bool,
+    deleted: bool = True,
+    log: list[Path] | None = None,
+    no_logs: bool = False,
+    software: Path | None = None,
+    install: int | None = None,
+    snapshot: str = "live",
 ) -> None:
     import hivescan
     from hivescan.detect.rules import SEVERITY_RANK
@@ -397,8 +403,13 @@ def _run_scan(
     threshold = _check_severity(fail_on, "--fail-on")
     rules = _load_rules(rules_dir)
     golden = _read_baseline(baseline) if baseline is not None else None
-    with hivescan.open_hive(hive, backend=parser) as opened:
-        result = scan_hive(opened, rules=rules, baseline=golden, control_set=control_set, min_severity=floor)
+    logs = _logs_choice(log, no_logs)
+    with hivescan.open_hive(
+        hive, backend=parser, logs=logs, software=software, install=install, snapshot=snapshot
+    ) as opened:
+        result = scan_hive(
+            opened, rules=rules, baseline=golden, control_set=control_set, min_severity=floor, deleted=deleted
+        )
     _warn_hive(list(result.diagnostics), quiet)
     counts = result.counts()
     summary = {
@@ -450,6 +461,18 @@ def scan(
     fail_on: FailOnOpt = None,
     baseline: BaselineOpt = None,
     rules: RulesOpt = None,
+    deleted: Annotated[
+        bool,
+        typer.Option(
+            "--deleted/--no-deleted",
+            help="also analyse service keys recovered from free and unreachable cells (a scan of the whole hive)",
+        ),
+    ] = True,
+    software: SoftwareOpt = None,
+    log: LogOpt = None,
+    no_logs: NoLogsOpt = False,
+    install: InstallOpt = None,
+    snapshot: SnapshotOpt = "live",
     parser: ParserOpt = "regipy-rs",
     quiet: QuietOpt = False,
 ) -> None:
@@ -457,7 +480,9 @@ def scan(
 
     Every control set is analysed by default, so that a service present in one set but not
     another (or changed between them) is reported; records identical to the current set's are
-    evaluated once. Exit code 1 with --fail-on when a finding reaches that severity.
+    evaluated once. Deleted services recovered from free cells are analysed too (remote-execution
+    tools delete theirs). A dirty hive's logs are replayed first; a disk image works like a hive.
+    Exit code 1 with --fail-on when a finding reaches that severity.
 
     Example: hivescan scan ./SYSTEM --min-severity medium -f html -o report.html
     """
@@ -472,6 +497,12 @@ def scan(
         rules_dir=rules,
         parser=parser,
         quiet=quiet,
+        deleted=deleted,
+        log=log,
+        no_logs=no_logs,
+        software=software,
+        install=install,
+        snapshot=snapshot,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -441,10 +442,24 @@ class SystemHive:
                     {upcase(r.name): r for r in records},
                     all(k.cell_offset is not None for k in subkeys),
                 )
-            self._recoveries[cache_key] = recover_services(
+            recovery = recover_services(
                 self.key_scan(), hive=self.hive_ref, live=live, unattributed=unattributed, lenient=lenient
             )
+            self._annotate_recovered(recovery.records)
+            self._recoveries[cache_key] = recovery
         return self._recoveries[cache_key]
+
+    def _annotate_recovered(self, records: Sequence[ServiceRecord]) -> None:
+        """Give recovered records the set-wide fields live ones get (resolved image paths,
+        svchost group...), against their own control set; they never enter a boot plan."""
+        by_set: dict[int, list[ServiceRecord]] = {}
+        for record in records:
+            if record.control_set is not None:
+                by_set.setdefault(record.control_set, []).append(record)
+        for number, recs in by_set.items():
+            key = self.control_set_key(number)
+            control = read_control_data(key.subkey("Control") if key is not None else None)
+            annotate_database(recs, control, self.software, in_place=True)  # fresh, unpublished records
 
     def deleted_services(
         self, control_set: str | int = "all", *, unattributed: bool = False, lenient: bool = False

@@ -142,3 +142,14 @@ def test_explain_rejects_files_that_are_not_findings(tmp_path: Path) -> None:
     code, _, err = run("explain", str(junk))
     assert code == ExitCode.USAGE and "not findings" in err
     assert run("explain", str(tmp_path / "missing.jsonl"))[0] == ExitCode.NOT_FOUND
+
+
+def test_scan_analyses_deleted_services_by_default() -> None:
+    """Remote-execution tools delete their services; the scan looks in the free cells too."""
+    hive = str(Path(__file__).resolve().parents[1] / "fixtures" / "deleted-SYSTEM")
+    code, text, _ = run("scan", hive, "-f", "jsonl", "--min-severity", "medium")
+    assert code == 0
+    found = {(d["service"], d["status"]) for d in map(json.loads, text.splitlines())}
+    assert {("PSEXESVC", "deleted"), ("BTOBTO", "deleted")} <= found
+    code, text, _ = run("scan", hive, "-f", "jsonl", "--no-deleted")
+    assert code == 0 and not any(json.loads(x)["status"] == "deleted" for x in text.splitlines())

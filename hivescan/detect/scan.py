@@ -63,10 +63,15 @@ def scan_hive(
     baseline: Sequence[ServiceRecord] | None = None,
     control_set: str | int = "all",
     min_severity: str = "info",
+    deleted: bool = True,
 ) -> ScanResult:
-    """Scan an open hive. ``control_set`` as for ``services()``; ``all`` (default) compares sets."""
+    """Scan an open hive. ``control_set`` as for ``services()``; ``all`` (default) compares sets.
+
+    ``deleted`` (default on): also the service keys recovered from free and unreachable cells --
+    remote-execution tools delete the services they create, so the evidence is often only there.
+    """
     ruleset = rules if rules is not None else load_rules()
-    records = hive.services(control_set)
+    records = hive.services(control_set, deleted=deleted)
     current = hive.resolve("current").chosen
     primary = current[0].number if current else None
     findings, skipped, sets, primary = analyse_records(records, rules=ruleset, baseline=baseline, primary_set=primary)

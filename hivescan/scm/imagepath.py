@@ -343,7 +343,9 @@ def resolve_win32_image(
     risk = False
     if line.guessed:
         candidates = line.candidates
-        risk = line.chosen > 0
+        # an unexpanded %Name% at the start makes every candidate a literal "%Name%..." file:
+        # the start fails whatever is planted, so there is no path interception to report
+        risk = line.chosen > 0 and not _VARIABLE.match(expanded.lstrip())
         diags.append(
             Diagnostic(
                 "image_module_guessed",

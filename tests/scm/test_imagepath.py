@@ -348,3 +348,15 @@ def test_resolution_never_raises(raw: str, reg_type: str | None, type_: int) -> 
     assert res.resolved is None or isinstance(res.resolved, str)
     if type_ in (0x1, 0x2):
         assert res.resolved is not None or res.diagnostics  # every driver: a path or a reason
+
+
+def test_unexpanded_variable_at_the_start_is_no_interception_risk() -> None:
+    """impacket smbexec's REG_SZ '%COMSPEC% /Q /c ...': CreateProcess gets the literal text, the
+    start fails, and no earlier candidate could be planted (only the decoder notes say so)."""
+    env = build_environment([], system_root="C:\\Windows")
+    line = r"%COMSPEC% /Q /c echo whoami ^> \\127.0.0.1\C$\__output 2^>^&1 > %TEMP%\execute.bat"
+    result = resolve_win32_image("BTOBTO", line, "REG_SZ", env)
+    assert result.unquoted_path_risk is False
+    assert "envvar_in_reg_sz" in {d.code for d in result.diagnostics}
+    expandable = resolve_win32_image("X", r"C:\Program Files\Acme Backup\agent.exe -s", "REG_SZ", env)
+    assert expandable.unquoted_path_risk is True
