@@ -84,6 +84,15 @@ def load_history(
     """
     diags: list[Diagnostic] = []
     snapshots: list[Snapshot] = []
+    from hivescan.hive.images import input_kind
+
+    if input_kind(hive_path) == "image":
+        snapshots += _image_snapshots(hive_path, regback=regback, diags=diags, **open_options)
+        for extra in history_paths:
+            with open_hive(extra, **open_options) as old:
+                snapshots += hive_snapshots(old, "history", str(extra))
+        ordered = order_snapshots(snapshots)
+        return History(tuple(ordered), tuple(service_history(ordered, include_present=include_present)), tuple(diags))
     with open_hive(hive_path, **open_options) as hive:
         snapshots += hive_snapshots(hive, "hive", str(hive_path))
         diags += [d for d in hive.hive_diagnostics() if d.level != "info"]
@@ -105,6 +114,36 @@ def load_history(
     ordered = order_snapshots(snapshots)
     events = service_history(ordered, include_present=include_present)
     return History(tuple(ordered), tuple(events), tuple(diags))
+
+
+def _image_snapshots(
+    image_path: str | os.PathLike[str], *, regback: bool, diags: list[Diagnostic], **open_options: Any
+) -> list[Snapshot]:
+    """Every copy of the SYSTEM hive inside a disk image: live, RegBack, each shadow copy."""
+    from hivescan.hive.images import open_image
+
+    install = open_options.pop("install", None)
+    open_options.pop("snapshot", None)
+    out: list[Snapshot] = []
+    with open_image(image_path) as image:
+        sources = image.snapshot_sources(install)
+        diags += [d for d in image.diagnostics if d.level != "info"]
+    for source in sources:
+        label = source.location.get("snapshot", "live")
+        if label == "regback" and not regback:
+            continue
+        kind: SnapshotSource = "hive" if label == "live" else "regback" if label == "regback" else "history"
+        try:
+            with open_hive(source, **open_options) as hive:
+                out += hive_snapshots(hive, kind, source.path)
+        except HivescanError as exc:
+            if label == "live":
+                raise
+            if label == "regback":
+                diags.append(Diagnostic("regback_unreadable", "", f"{source.path}: {exc}"))
+            else:
+                diags.append(Diagnostic("shadow_copy_hive_unreadable", "", f"{source.path}: {exc}"))
+    return out
 
 
 __all__ = ["History", "hive_snapshots", "load_history", "regback_path"]

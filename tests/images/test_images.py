@@ -313,3 +313,20 @@ def test_logs_inside_an_image_are_replayed(tmp_path: Path) -> None:
     assert mine["WinHelperSvc"].log_replay_changes == ("new",) and mine["WinHelperSvc"].origin.from_log
     with hivescan.open_hive(disk, logs="none") as primary_only:
         assert "WinHelperSvc" not in {r.name for r in primary_only.services()}
+
+
+def test_history_of_an_image_uses_its_regback_copy(tmp_path: Path) -> None:
+    """`hivescan history IMAGE`: the snapshots inside the image (live, RegBack, shadow copies)."""
+    require_image_tools()
+    from hivescan.snapshots import load_history
+
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures"
+    files = {
+        f"{CONFIG}/SYSTEM": (fixtures / "history-SYSTEM").read_bytes(),
+        f"{CONFIG}/RegBack/SYSTEM": (fixtures / "history-old-SYSTEM").read_bytes(),
+    }
+    disk = build_disk(tmp_path / "h.raw", [NtfsVolume(16, files)])
+    history = load_history(disk)
+    assert {s.source for s in history.snapshots} == {"hive", "regback"}
+    assert ("Backdoor", "appeared") in {(e.name, e.kind) for e in history.events}
+    assert {s.source for s in load_history(disk, regback=False).snapshots} == {"hive"}
