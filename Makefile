@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,images]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,images,notebooks]"
 	touch $(STAMP)
 
 install: $(STAMP)
