@@ -55,7 +55,7 @@ def _worker_versions() -> dict[str, str]:
 
 
 @contextmanager
-def dask_executor(address: str, jobs: int | None = None) -> Iterator[tuple[Executor, int]]:
+def dask_executor(address: str, jobs: int | None = None, timeout_s: float = 20.0) -> Iterator[tuple[Executor, int]]:
     """Connect to a Dask scheduler (or start a local cluster); yield (executor, workers).
 
     The executor is ``Client.get_executor(pure=False)``: every submitted batch runs, even
@@ -73,7 +73,7 @@ def dask_executor(address: str, jobs: int | None = None) -> Iterator[tuple[Execu
             )
             client = Client(cluster)
         else:
-            client = Client(address, timeout="20s")
+            client = Client(address, timeout=f"{timeout_s}s")
     except (OSError, TimeoutError) as exc:
         if cluster is not None:
             cluster.close()

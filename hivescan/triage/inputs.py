@@ -1,12 +1,12 @@
 """What a triage run reads: hive files found by their signature, with their transaction logs.
 
 Folders are walked recursively (symbolic links to folders are not followed, so a link
-cycle cannot loop); a file is a hive when its first 4 KiB are a regf base block of a
-*primary* file (type 0). Transaction logs (``.LOG``, ``.LOG1``, ``.LOG2``: a regf base
-block of type 1, 2 or 6) are attached to the hive of the same name in the same folder;
-they are noted, not replayed here. Files given by name are always inputs, hive or not,
-so every one of them gets a row saying what happened to it; files met while walking a
-folder that are not hives are counted and listed as ignored.
+cycle cannot loop); a file is a hive when its first 4 KiB are a regf base block that is
+not a transaction log's (type 0, or a damaged type: the scan reports it). Transaction
+logs (``.LOG``, ``.LOG1``, ``.LOG2``: a regf base block of type 1, 2 or 6) are attached
+to the hive of the same name in the same folder; they are noted, not replayed here.
+Files given by name are always inputs, hive or not, so each gets a row saying what
+happened to it; files met in folders that are not hives are listed as ignored.
 
 Disk images are opened by a :class:`ContainerReader` that the disk-image feature provides
 (``hivescan/hive/images.py``); a reader claims a file and lists the hives inside it as
@@ -30,7 +30,7 @@ from hivescan.hive.header import BASE_BLOCK_SIZE, REGF_SIGNATURE
 from hivescan.hive.source import HiveSource
 
 LOG_SUFFIXES = (".LOG", ".LOG1", ".LOG2")
-PRIMARY_FILE = 0
+LOG_FILE_TYPES = frozenset({1, 2, 6})  # transaction logs: old format (1, 2), new format (6)
 # container formats recognised by name when no reader is installed (an explicit row beats silence)
 IMAGE_SUFFIXES = (".e01", ".ex01", ".vmdk", ".vhd", ".vhdx", ".qcow2", ".dd", ".raw", ".img", ".001", ".aff4")
 
@@ -116,10 +116,10 @@ def _classify(
 ) -> list[HiveInput]:
     head = read_head(path)
     file_type = regf_file_type(head)
-    if file_type == PRIMARY_FILE:
-        return [HiveInput(str(path), kind="hive", logs=_logs_for(path, siblings))]
-    if file_type is not None:
+    if file_type in LOG_FILE_TYPES:
         return [HiveInput(str(path), kind="log")] if explicit else []
+    if file_type is not None:  # a primary file (0), or a damaged base block: the scan will say
+        return [HiveInput(str(path), kind="hive", logs=_logs_for(path, siblings))]
     for reader in readers:
         if reader.claims(path, head):
             return sorted(reader.list_hives(path), key=lambda i: i.member)
@@ -179,7 +179,7 @@ def _walk(root: Path, readers: Sequence[ContainerReader], found: Discovery, seen
             found.inputs += items
             if items:
                 continue
-            leftovers.append((str(path), regf_file_type(read_head(path)) is not None))
+            leftovers.append((str(path), regf_file_type(read_head(path)) in LOG_FILE_TYPES))
         for path_text, is_log in leftovers:
             if path_text in attached:
                 continue
