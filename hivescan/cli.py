@@ -231,7 +231,7 @@ def triage(
     from hivescan.render.formats import dumps
     from hivescan.render.triage import print_summary
     from hivescan.triage import ScanOptions, discover, run_triage, summarise, write_summary
-    from hivescan.triage.engines import dask_executor, default_jobs, local_executor
+    from hivescan.triage.engines import dask_executor, local_engine
 
     _check_control_set(control_set)
     if fmt.lower() not in ("table", "json"):
@@ -245,30 +245,17 @@ def triage(
         _err("error: no registry hive found in " + ", ".join(str(p) for p in inputs))
         raise typer.Exit(int(ExitCode.NOT_FOUND))
     options = ScanOptions(control_set=control_set, lenient=lenient, backend=parser)
-    with _triage_progress(len(found.inputs), quiet) as advance:
-        if dask:
-            with dask_executor(dask, jobs) as (executor, workers):
-                report = run_triage(
-                    found.inputs,
-                    outdir,
-                    executor=executor,
-                    options=options,
-                    batch_size=batch_size,
-                    workers=workers,
-                    on_batch=advance,
-                )
-        else:
-            workers = jobs or default_jobs()
-            with local_executor(workers) if workers > 1 else _no_executor() as executor:
-                report = run_triage(
-                    found.inputs,
-                    outdir,
-                    executor=executor,
-                    options=options,
-                    batch_size=batch_size,
-                    workers=workers,
-                    on_batch=advance,
-                )
+    engine = dask_executor(dask, jobs) if dask else local_engine(jobs)
+    with _triage_progress(len(found.inputs), quiet) as advance, engine as (executor, workers):
+        report = run_triage(
+            found.inputs,
+            outdir,
+            executor=executor,
+            options=options,
+            batch_size=batch_size,
+            workers=workers,
+            on_batch=advance,
+        )
     summary = summarise(outdir)
     write_summary(outdir, summary)
     if not quiet:
@@ -283,12 +270,6 @@ def triage(
         from hivescan.render.services import console_for
 
         print_summary(summary, console_for(), top=top)
-
-
-def _no_executor() -> Any:
-    from contextlib import nullcontext
-
-    return nullcontext(None)
 
 
 def _triage_progress(total: int, quiet: bool) -> Any:

@@ -46,6 +46,17 @@ def local_executor(jobs: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=jobs, mp_context=context)
 
 
+@contextmanager
+def local_engine(jobs: int | None = None) -> Iterator[tuple[Executor | None, int]]:
+    """(executor, workers) for this machine: a process pool, or None (in this process) for one job."""
+    workers = jobs or default_jobs()
+    if workers == 1:
+        yield None, 1
+        return
+    with local_executor(workers) as pool:
+        yield pool, workers
+
+
 def _worker_versions() -> dict[str, str]:
     import platform
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from hivescan.diagnostics import Diagnostic
 from hivescan.triage.inputs import HiveInput
-from hivescan.triage.scan import ChunkOutput, HiveOutcome, ScanOptions, _parquet, _worker_id, scan_chunk
+from hivescan.triage.scan import ChunkOutput, HiveOutcome, ScanOptions, new_outcome, parquet_bytes, scan_chunk
 from hivescan.triage.store import TriageStore
 
 if TYPE_CHECKING:
@@ -61,22 +61,12 @@ def _crashed(index: tuple[int, ...], item: HiveInput, exc: BaseException, option
         f"the worker process died while scanning this input, twice ({type(exc).__name__}: {exc})",
         "error",
     )
-    outcome = HiveOutcome(
-        path=item.path,
-        member=item.member,
-        status="error",
-        logs=item.logs,
-        error_code=diag.code,
-        error_message=diag.message,
-        scanned_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        worker=_worker_id(),
-        run_id=options.run_id,
-    )
+    outcome = replace(new_outcome(item, options), status="error", error_code=diag.code, error_message=diag.message)
     return ChunkOutput(
         index,
-        _parquet(table_from_rows([], services_schema())),
-        _parquet(table_from_rows([], FINDINGS_SCHEMA)),
-        _parquet(table_from_rows([outcome.to_row()], HIVES_SCHEMA)),
+        parquet_bytes(table_from_rows([], services_schema())),
+        parquet_bytes(table_from_rows([], FINDINGS_SCHEMA)),
+        parquet_bytes(table_from_rows([outcome.to_row()], HIVES_SCHEMA)),
         (outcome,),
     )
 

@@ -169,8 +169,16 @@ def _failure(exc: BaseException) -> tuple[Status, Diagnostic]:
     return "error", Diagnostic("internal_error", "", f"{type(exc).__name__}: {text} (a bug in hivescan)", "error")
 
 
-def _worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+def new_outcome(item: HiveInput, options: ScanOptions) -> HiveOutcome:
+    """The outcome of an input before anything is known: where, when, which worker."""
+    return HiveOutcome(
+        path=item.path,
+        member=item.member,
+        logs=item.logs,
+        scanned_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        worker=f"{socket.gethostname()}:{os.getpid()}",
+        run_id=options.run_id,
+    )
 
 
 def _open_source(item: HiveInput, options: ScanOptions) -> HiveSource:
@@ -215,14 +223,7 @@ def scan_one(item: HiveInput | str | os.PathLike[str], options: ScanOptions | No
     if not isinstance(item, HiveInput):
         item = HiveInput(str(Path(item)))
     started = time.perf_counter()
-    base = HiveOutcome(
-        path=item.path,
-        member=item.member,
-        logs=item.logs,
-        scanned_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        worker=_worker_id(),
-        run_id=options.run_id,
-    )
+    base = new_outcome(item, options)
 
     def done(outcome: HiveOutcome, *rest: Any) -> TriageResult:
         return TriageResult(replace(outcome, duration_s=time.perf_counter() - started), *rest)
@@ -314,7 +315,7 @@ class ChunkOutput:
     outcomes: tuple[HiveOutcome, ...]
 
 
-def _parquet(table: Any) -> bytes:
+def parquet_bytes(table: Any) -> bytes:
     import pyarrow.parquet as pq
 
     buffer = io.BytesIO()
@@ -357,8 +358,8 @@ def scan_chunk(index: tuple[int, ...], items: Sequence[HiveInput], options: Scan
     hive_rows = [o.to_row() for o in outcomes if o.status != "already_done"]
     return ChunkOutput(
         index,
-        _parquet(pa.concat_tables(services)),
-        _parquet(pa.concat_tables(findings)),
-        _parquet(table_from_rows(hive_rows, HIVES_SCHEMA)),
+        parquet_bytes(pa.concat_tables(services)),
+        parquet_bytes(pa.concat_tables(findings)),
+        parquet_bytes(table_from_rows(hive_rows, HIVES_SCHEMA)),
         tuple(outcomes),
     )
