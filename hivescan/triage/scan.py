@@ -290,6 +290,8 @@ def _scan_open_hive(
     except Exception as exc:  # records are kept; the outcome says analysis failed
         diag = Diagnostic("analyse_failed", "", f"{options.analyse.name}: {type(exc).__name__}: {exc}", "error")
         return replace(outcome, status="partial", error_code=diag.code, error_message=diag.message), records, ()
+    if isinstance(options.analyse, NoAnalysis):
+        return outcome, records, ()  # findings stays null: no analysis ran (not "0 found")
     return replace(outcome, findings=len(findings)), records, findings
 
 

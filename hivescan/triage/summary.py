@@ -27,7 +27,7 @@ def latest_attempts(hives: Any) -> Any:
     """One row per input (path, member): its latest attempt."""
     if hives.empty:
         return hives
-    ordered = hives.sort_values(["scanned_at", "run_id"], kind="stable")
+    ordered = hives.sort_values(["run_id", "scanned_at"], kind="stable")  # run ids sort by start time
     return ordered.drop_duplicates(["path", "member"], keep="last").sort_values(["path", "member"], kind="stable")
 
 

@@ -125,3 +125,21 @@ def test_container_hook_lists_and_opens_hives_inside(tmp_path: Path) -> None:
     assert (row["status"], row["host"], row["member"]) == ("ok", "IMG-HOST", "Windows/System32/config/SYSTEM")
     assert set(frames.services["hive_path"]) == {f"{archive}!Windows/System32/config/SYSTEM"}
     assert '"member": "Windows/System32/config/SYSTEM"' in frames.services["location"].iloc[0]
+
+
+def test_user_hives_in_folders_are_scanned_and_skipped_with_the_reason(tmp_path: Path) -> None:
+    system = write_host(tmp_path / "C" / "Windows" / "System32" / "config" / "SYSTEM", "HOST-A")
+    root = WKey("ROOT")
+    for name in ("AppEvents", "Console", "Control Panel", "Environment", "Keyboard Layout", "Software"):
+        root.key(name)
+    user = tmp_path / "C" / "Users" / "bob" / "NTUSER.DAT"
+    user.parent.mkdir(parents=True)
+    user.write_bytes(HiveWriter(root, file_name=r"\??\C:\Users\bob\ntuser.dat").build().data)
+
+    found = discover([tmp_path / "C"])
+    assert [i.path for i in found.inputs] == sorted([str(system), str(user)])
+    hives = scan_batch(found.inputs).hives.set_index("path")
+    assert hives.loc[str(system), "status"] == "ok"
+    skipped = hives.loc[str(user)]
+    assert (skipped["status"], skipped["error_code"]) == ("skipped", "not_system_hive")
+    assert "this is a user hive (NTUSER.DAT), not a SYSTEM hive" in skipped["error_message"]

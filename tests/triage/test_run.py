@@ -17,6 +17,7 @@ from hivescan.scm.record import ServiceRecord
 from hivescan.system import SystemHive
 from hivescan.triage import ScanOptions, TriageStore, discover, read_dataset, run_triage
 from hivescan.triage.engines import local_executor
+from hivescan.triage.run import plan_batches
 from hivescan.triage.store import dataset_schema
 from tests.triage.conftest import write_fleet, write_host
 
@@ -32,7 +33,7 @@ def test_datasets_have_one_schema_across_parts_and_read_with_pandas_and_duckdb(t
     store = TriageStore(out)
     for name in ("services", "findings", "hives"):
         parts = store.parts(name)
-        assert len(parts) == 3  # 6 inputs in batches of 2
+        assert len(parts) == len(plan_batches(found.inputs, batch_size=2)) > 1
         for part in parts:
             assert pq.read_schema(part).remove_metadata() == dataset_schema(name)
     services = pd.read_parquet(out / "services")
@@ -147,3 +148,26 @@ def test_process_pool_gives_the_same_rows_as_in_process(tmp_path: Path) -> None:
 
 
 VOLATILE = {"hives": ["run_id", "duration_s", "scanned_at", "worker"]}
+
+
+def test_summary_counts_findings_by_severity_when_an_engine_ran(tmp_path: Path) -> None:
+    from hivescan.triage import summarise
+    from tests.triage.test_scan import PublicFolderRule
+
+    write_fleet(tmp_path / "in", hosts=3)
+    out = tmp_path / "out"
+    run_triage(discover([tmp_path / "in"]).inputs, out, options=ScanOptions(analyse=PublicFolderRule()))
+    summary = summarise(out)
+    assert summary["findings"] == {
+        "available": True,
+        "analysers": ["test-rules"],
+        "total": 1,
+        "by_severity": {"critical": 0, "high": 1, "medium": 0, "low": 0, "info": 0},
+    }
+    (finding,) = read_dataset(out, "findings").to_dict("records")
+    assert (finding["host"], finding["service"]) == ("WS-00001", "UpdaterSvc")
+
+    plain = tmp_path / "plain"
+    run_triage(discover([tmp_path / "in"]).inputs, plain)
+    assert summarise(plain)["findings"]["available"] is False
+    assert read_dataset(plain, "hives")["findings"].isna().all()  # null, not 0: nothing was looked for

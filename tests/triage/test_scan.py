@@ -28,7 +28,7 @@ def test_scan_one_reads_host_records_and_hash(tmp_path: Path) -> None:
     assert (out.status, out.host, out.records) == ("ok", "HOST-A", 90)
     assert out.sha256 == hashlib.sha256(hive.read_bytes()).hexdigest()
     assert out.size == hive.stat().st_size and out.control_sets == (1,)
-    assert out.analyser == "none" and out.findings == 0 and result.findings == ()
+    assert out.analyser == "none" and out.findings is None and result.findings == ()  # null: nothing ran
     assert len(result.records) == 90 and all(r.origin.hive_sha256 == out.sha256 for r in result.records)
     assert pickle.loads(pickle.dumps(result)) == result  # picklable in and out (R12)
 
