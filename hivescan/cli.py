@@ -191,7 +191,13 @@ def triage(
     ],
     outdir: Annotated[Path, typer.Option("--output", "-o", help="output folder (created; reruns resume)")],
     jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", min=1, help="worker processes [default: this machine's cores]")
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="worker processes (with --dask local: cluster workers) [default: the cores here]",
+        ),
     ] = None,
     dask: Annotated[
         str | None,
@@ -230,13 +236,16 @@ def triage(
     """
     from hivescan.render.formats import dumps
     from hivescan.render.triage import print_summary
-    from hivescan.triage import ScanOptions, discover, run_triage, summarise, write_summary
+    from hivescan.triage import ScanOptions, discover, run_triage, seams, summarise, write_summary
     from hivescan.triage.engines import dask_executor, local_engine
 
     _check_control_set(control_set)
     if fmt.lower() not in ("table", "json"):
         raise typer.BadParameter("table or json", param_hint="--format")
-    found = discover(inputs)
+    if outdir.exists() and not outdir.is_dir():
+        raise typer.BadParameter(f"{outdir} exists and is not a folder", param_hint="--output")
+    readers = seams.container_readers()
+    found = discover(inputs, readers)
     if found.ignored and not quiet:
         shown = "; ".join(f"{i.path} ({i.reason})" for i in found.ignored[:3])
         more = f"; ... {len(found.ignored) - 3} more" if len(found.ignored) > 3 else ""
@@ -244,7 +253,9 @@ def triage(
     if not found.inputs:
         _err("error: no registry hive found in " + ", ".join(str(p) for p in inputs))
         raise typer.Exit(int(ExitCode.NOT_FOUND))
-    options = ScanOptions(control_set=control_set, lenient=lenient, backend=parser)
+    options = ScanOptions(
+        control_set=control_set, lenient=lenient, backend=parser, analyse=seams.analyser(), readers=readers
+    )
     engine = dask_executor(dask, jobs) if dask else local_engine(jobs)
     with _triage_progress(len(found.inputs), quiet) as advance, engine as (executor, workers):
         report = run_triage(

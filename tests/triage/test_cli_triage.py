@@ -49,3 +49,10 @@ def test_help_says_findings_are_not_connected() -> None:
     text = " ".join(result.stdout.split())
     assert result.exit_code == 0
     assert "this build has no detection engine connected" in text and "no rows" in text
+
+
+def test_output_must_be_a_folder(tmp_path: Path) -> None:
+    write_fleet(tmp_path / "in", hosts=1)
+    (tmp_path / "file").write_text("x")
+    result = runner.invoke(app, ["triage", str(tmp_path / "in"), "-o", str(tmp_path / "file")])
+    assert result.exit_code == ExitCode.USAGE and "is not a folder" in result.output

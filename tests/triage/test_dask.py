@@ -51,3 +51,17 @@ def test_unreachable_scheduler_is_a_clear_error() -> None:
         dask_executor("tcp://127.0.0.1:9", timeout_s=1),
     ):
         pass
+
+
+def test_cli_runs_on_a_local_dask_cluster(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hivescan.cli import app
+
+    write_fleet(tmp_path / "in", hosts=3)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["triage", str(tmp_path / "in"), "-o", str(out), "--dask", "local", "-j", "2"])
+    assert result.exit_code == 0, result.output
+    hives = read_dataset(out, "hives")
+    assert list(hives["status"]) == ["ok"] * 3 and hives["worker"].nunique() >= 1
+    assert "3 hosts" in result.stdout
