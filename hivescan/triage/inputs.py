@@ -41,7 +41,8 @@ class HiveInput:
 
     ``kind``: ``hive`` (a regf primary file), ``log`` (a transaction log given by name),
     ``other`` (a file given by name that is not a hive), ``image`` (a disk image no reader
-    claimed), or the name of the :class:`ContainerReader` that opens ``member``.
+    claimed), ``special`` (a device, pipe or socket given by name: never read), or the
+    name of the :class:`ContainerReader` that opens ``member``.
     """
 
     path: str
@@ -90,18 +91,18 @@ class ContainerReader(Protocol):
         ...
 
 
-def read_head(path: Path) -> bytes:
-    """The first 4 KiB of a file (fewer when it is shorter); b"" when unreadable."""
+def read_head(path: Path) -> bytes | None:
+    """The first 4 KiB of a file (fewer when it is shorter); None when it cannot be read."""
     try:
         with path.open("rb") as fh:
             return fh.read(BASE_BLOCK_SIZE)
     except OSError:
-        return b""
+        return None
 
 
-def regf_file_type(head: bytes) -> int | None:
+def regf_file_type(head: bytes | None) -> int | None:
     """The base block's file type (0 primary, 1/2/6 logs), or None when not a regf file."""
-    if len(head) < 32 or head[:4] != REGF_SIGNATURE:
+    if head is None or len(head) < 32 or head[:4] != REGF_SIGNATURE:
         return None
     return int(struct.unpack_from("<I", head, 28)[0])
 
@@ -115,6 +116,8 @@ def _classify(
     path: Path, readers: Sequence[ContainerReader], explicit: bool, siblings: Sequence[str]
 ) -> list[HiveInput]:
     head = read_head(path)
+    if head is None:  # unreadable (permissions, I/O error): an input, so its row says why
+        return [HiveInput(str(path), kind="hive")]
     file_type = regf_file_type(head)
     if file_type in LOG_FILE_TYPES:
         return [HiveInput(str(path), kind="log")] if explicit else []
@@ -137,17 +140,18 @@ def discover(paths: Iterable[str | os.PathLike[str]], readers: Sequence[Containe
     """
     found = Discovery()
     seen: set[str] = set()
-    for given in paths:
-        root = Path(given)
-        if root.is_dir():
-            _walk(root, readers, found, seen)
-            continue
+    given = [Path(p) for p in paths]
+    for root in [p for p in given if not p.is_dir()]:  # named files first: they always get a row
         key = os.path.realpath(root)
         if key in seen:
             continue
         seen.add(key)
-        siblings = _listdir(root.parent) if root.is_file() else []
-        found.inputs += _classify(root, readers, True, siblings) if root.is_file() else [HiveInput(str(root))]
+        if root.is_file():
+            found.inputs += _classify(root, readers, True, _listdir(root.parent))
+        else:  # missing (its row says so), or a device, pipe or socket (never read: it could block)
+            found.inputs.append(HiveInput(str(root), kind="special" if root.exists() else "hive"))
+    for root in [p for p in given if p.is_dir()]:
+        _walk(root, readers, found, seen)
     found.inputs.sort(key=lambda i: (i.path, i.member))
     found.ignored.sort(key=lambda i: i.path)
     return found
@@ -170,9 +174,12 @@ def _walk(root: Path, readers: Sequence[ContainerReader], found: Discovery, seen
         for name in names:
             path = Path(folder) / name
             key = os.path.realpath(path)
-            if key in seen or not path.is_file():
+            if key in seen:
                 continue
             seen.add(key)
+            if not path.is_file():
+                found.ignored.append(Ignored(str(path), "not a regular file (a broken link, device, pipe or socket)"))
+                continue
             items = _classify(path, readers, False, names)
             for item in items:
                 attached.update(item.logs)

@@ -76,8 +76,10 @@ def _crashed(index: tuple[int, ...], item: HiveInput, exc: BaseException, option
 
 def _isolated(index: tuple[int, ...], item: HiveInput, options: ScanOptions) -> ChunkOutput:
     """One hive in a fresh single-process pool, so a crash takes nothing else with it."""
+    from hivescan.triage.engines import local_executor
+
     try:
-        with ProcessPoolExecutor(max_workers=1) as pool:
+        with local_executor(1) as pool:
             return pool.submit(scan_chunk, index, [item], options).result()
     except Exception as exc:  # BrokenProcessPool and anything the pool raises
         return _crashed(index, item, exc, options)

@@ -199,6 +199,8 @@ def _unscannable(item: HiveInput) -> Diagnostic | None:
             f"{item.path} is a registry transaction log, not a hive; give its primary file",
             "info",
         )
+    if item.kind == "special":
+        return Diagnostic("input_unreadable", "", f"{item.path}: not a regular file (device, pipe or socket)", "error")
     if item.kind == "image":
         return Diagnostic(
             "image_unsupported",

@@ -143,3 +143,20 @@ def test_user_hives_in_folders_are_scanned_and_skipped_with_the_reason(tmp_path:
     skipped = hives.loc[str(user)]
     assert (skipped["status"], skipped["error_code"]) == ("skipped", "not_system_hive")
     assert "this is a user hive (NTUSER.DAT), not a SYSTEM hive" in skipped["error_message"]
+
+
+def test_pipes_are_never_read(tmp_path: Path) -> None:
+    import os
+
+    folder = tmp_path / "case"
+    hive = write_host(folder / "SYSTEM", "HOST-A")
+    fifo = folder / "pipe"
+    os.mkfifo(fifo)
+    found = discover([folder, fifo])  # would block forever if either read the pipe
+    assert [(i.path, i.kind) for i in found.inputs] == [(str(hive), "hive"), (str(fifo), "special")]
+    assert [i.reason for i in found.ignored] == []  # the pipe is an explicit input, listed once
+    only_folder = discover([folder])
+    assert [i.reason for i in only_folder.ignored] == ["not a regular file (a broken link, device, pipe or socket)"]
+    hives = scan_batch(found.inputs).hives.set_index("path")
+    assert hives.loc[str(fifo), "error_code"] == "input_unreadable"
+    assert "not a regular file" in hives.loc[str(fifo), "error_message"]
