@@ -15,6 +15,10 @@ reported separately, as a real cluster is started once). Each mode runs R times;
 range is printed, because the machine may be shared; the modes are interleaved run by
 run so that a neighbour's load falls on all of them.
 
+CPU time per hive (every process: driver, workers, Dask scheduler and nannies) is
+printed too: unlike hives per minute it does not depend on what else the machine runs,
+so ``2 * 60,000 / CPU ms`` is what two idle cores would do.
+
 Also: the real hives of ../shared/hives when present (in-process), and where the time of
 one hive goes in a worker (read, sha256, rebuild, rows, Arrow + Parquet), so a
 bottleneck can be named. Appends one row per mode to ``bench/results/triage.csv``.
@@ -66,28 +70,37 @@ def build_corpus(hosts: int, variants: int) -> Path:
     return folder
 
 
-def descendants_peak_rss_mib() -> float:
-    """Largest peak RSS (VmHWM) among this process's live descendants (Linux /proc)."""
+def descendants() -> dict[int, tuple[float, float]]:
+    """{pid: (CPU seconds, peak RSS MiB)} of this process's live descendants (Linux /proc)."""
     children: dict[int, list[int]] = {}
+    cpu: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                stat = (entry / "stat").read_text()
-                ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
                 continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    peak, todo = 0, list(children.get(os.getpid(), []))
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+            cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    out, todo = {}, list(children.get(os.getpid(), []))
     while todo:
         pid = todo.pop()
         todo += children.get(pid, [])
+        peak = 0
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]))
+                    peak = int(line.split()[1])
         except OSError:
             continue
-    return peak / 1024
+        out[pid] = (cpu.get(pid, 0.0), peak / 1024)
+    return out
+
+
+def own_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 @contextmanager
@@ -115,10 +128,13 @@ def run_mode(mode: str, inputs: list[Any], batch_size: int) -> dict[str, float]:
     out = Path(tempfile.mkdtemp(prefix="hivescan-bench-out-"))
     try:
         with engine(mode) as (executor, workers, startup):
+            before, driver_before = descendants(), own_cpu_s()
             started = time.perf_counter()
             report = run_triage(inputs, out, executor=executor, workers=workers, batch_size=batch_size)
             elapsed = time.perf_counter() - started
-            worker_rss = descendants_peak_rss_mib() if executor is not None else 0.0
+            after, driver_cpu = descendants(), own_cpu_s() - driver_before
+            worker_cpu = sum(c - before.get(pid, (0.0, 0.0))[0] for pid, (c, _) in after.items())
+            worker_rss = max((rss for _, rss in after.values()), default=0.0) if executor is not None else 0.0
         bad = [o for o in report.outcomes if o.status != "ok"]
         if bad:
             raise SystemExit(f"{mode}: {len(bad)} hives not ok, e.g. {bad[0]}")
@@ -127,6 +143,7 @@ def run_mode(mode: str, inputs: list[Any], batch_size: int) -> dict[str, float]:
             "startup": startup,
             "per_minute": len(inputs) / elapsed * 60,
             "worker_rss_mib": worker_rss,
+            "cpu_ms_per_hive": (worker_cpu + driver_cpu) / len(inputs) * 1000,
             "records": sum(o.records for o in report.outcomes),
         }
     finally:
@@ -202,15 +219,16 @@ def main() -> int:
     for mode, runs in results.items():
         rates = [r["per_minute"] for r in runs]
         rss = max(r["worker_rss_mib"] for r in runs)
+        cpu = statistics.median(r["cpu_ms_per_hive"] for r in runs)
         startup = max(r["startup"] for r in runs)
         print(
             f"  {mode:<11} {min(rates):7.0f}-{max(rates):<7.0f} hives/min  "
             f"({min(r['seconds'] for r in runs):.1f}-{max(r['seconds'] for r in runs):.1f} s for {len(inputs)}; "
-            f"{runs[0]['records']} records)"
+            f"{runs[0]['records']} records; {cpu:.0f} ms CPU per hive, all processes)"
             + (f"  peak RSS per worker {rss:.0f} MiB" if rss else "")
             + (f"  cluster start {startup:.1f} s (not counted)" if startup else "")
         )
-        rows.append((mode, min(rates), max(rates), rss, startup))
+        rows.append((mode, min(rates), max(rates), rss, startup, cpu))
     print(f"  driver peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
     if SHARED.is_dir():
@@ -231,9 +249,9 @@ def main() -> int:
         if new:
             writer.writerow(
                 ["date", "commit", "machine", "load", "hives", "mode", "hives/min min", "hives/min max",
-                 "worker peak RSS MiB", "cluster start s"]
+                 "worker peak RSS MiB", "cluster start s", "CPU ms per hive"]
             )  # fmt: skip
-        for mode, low, high, rss, startup in rows:
+        for mode, low, high, rss, startup, cpu in rows:
             writer.writerow(
                 [
                     datetime.now(UTC).isoformat(timespec="seconds"),
@@ -246,6 +264,7 @@ def main() -> int:
                     f"{high:.0f}",
                     f"{rss:.0f}",
                     f"{startup:.1f}",
+                    f"{cpu:.0f}",
                 ]
             )
     print(f"appended to {out.relative_to(ROOT)}")

@@ -98,34 +98,50 @@ def _retry(executor: Executor | None, index: tuple[int, ...], item: HiveInput, o
 def iter_chunks(
     tasks: Sequence[Task], options: ScanOptions, executor: Executor | None = None, workers: int = 1
 ) -> Iterator[ChunkOutput]:
-    """Run the tasks; yield each batch's output as it completes (in any order)."""
+    """Run the tasks; yield each batch's output as it completes (in any order).
+
+    When the caller stops early (an error while storing, Ctrl-C), batches not yet started
+    are cancelled, so the executor's shutdown waits only for the running ones.
+    """
     failed: list[Task] = []
     if executor is None:
         for task in tasks:
             try:
-                yield scan_chunk(task[0], task[1], options)
+                output = scan_chunk(task[0], task[1], options)
             except Exception:  # scan_one catches per hive; this is a last resort
                 failed.append(task)
+                continue
+            yield output
     else:
         futures: dict[Future[ChunkOutput], Task] = {}
-        for task in tasks:
-            try:
-                futures[executor.submit(scan_chunk, task[0], task[1], options)] = task
-            except (BrokenProcessPool, RuntimeError):  # the pool died while submitting
-                failed.append(task)
-        for future in as_completed(futures):
-            task = futures.pop(future)  # drop the reference: a finished batch's bytes are freed once stored
-            try:
-                yield future.result()
-            except Exception:  # a dead worker, a lost Dask worker: retry one by one
-                failed.append(task)
+        try:
+            for task in tasks:
+                try:
+                    futures[executor.submit(scan_chunk, task[0], task[1], options)] = task
+                except (BrokenProcessPool, RuntimeError):  # the pool died while submitting
+                    failed.append(task)
+            for future in as_completed(list(futures)):
+                task = futures.pop(future)  # drop the reference: a batch's bytes are freed once stored
+                try:
+                    output = future.result()
+                except Exception:  # a dead worker, a lost Dask worker: retry one by one
+                    failed.append(task)
+                    continue
+                yield output
+        finally:
+            for future in futures:
+                future.cancel()
     singles = [((*index, i), item) for index, items in failed for i, item in enumerate(items)]
     if not singles:
         return
     with ThreadPoolExecutor(max_workers=max(1, workers)) as threads:
         retries = [threads.submit(_retry, executor, index, item, options) for index, item in singles]
-        for retry in as_completed(retries):
-            yield retry.result()
+        try:
+            for retry in as_completed(retries):
+                yield retry.result()
+        finally:
+            for retry in retries:
+                retry.cancel()
 
 
 @dataclass(slots=True)

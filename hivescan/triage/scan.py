@@ -32,7 +32,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from hivescan.diagnostics import Diagnostic
-from hivescan.errors import ControlSetError, HiveDamaged, HiveNotFound, ImageError, NotAHive, WrongHiveType
+from hivescan.errors import (
+    ControlSetError,
+    HiveDamaged,
+    HiveNotFound,
+    HivescanError,
+    ImageError,
+    NotAHive,
+    WrongHiveType,
+)
 from hivescan.hive.source import HiveSource
 from hivescan.scm.record import ServiceRecord
 from hivescan.timeutil import filetime_to_iso
@@ -186,7 +194,12 @@ def _open_source(item: HiveInput, options: ScanOptions) -> HiveSource:
         return HiveSource.from_file(item.path)
     for reader in options.readers:
         if reader.name == item.kind:
-            return reader.open(item)
+            try:
+                return reader.open(item)
+            except HivescanError:
+                raise
+            except Exception as exc:  # the image library's own errors: the image, not hivescan
+                raise ImageError(f"{item.label}: {type(exc).__name__}: {exc}") from exc
     raise ImageError(f"{item.label}: no reader for {item.kind!r} inputs in this build")
 
 
@@ -236,9 +249,7 @@ def scan_one(item: HiveInput | str | os.PathLike[str], options: ScanOptions | No
         return done(replace(base, status=status, error_code=refused.code, error_message=refused.message))
     try:
         source = _open_source(item, options)
-    except BaseException as exc:  # one bad input never stops the batch
-        if isinstance(exc, KeyboardInterrupt):
-            raise
+    except Exception as exc:  # one bad input never stops the batch
         status, diag = _failure(exc)
         return done(replace(base, status=status, error_code=diag.code, error_message=diag.message))
     base = replace(base, size=len(source.data))
@@ -248,9 +259,7 @@ def scan_one(item: HiveInput | str | os.PathLike[str], options: ScanOptions | No
     try:
         hive = hivescan.open_hive(source, backend=options.backend)
         return done(*_scan_open_hive(hive, base, options))
-    except BaseException as exc:
-        if isinstance(exc, KeyboardInterrupt):
-            raise
+    except Exception as exc:
         status, diag = _failure(exc)
         outcome = replace(base, status=status, sha256=source.sha256, error_code=diag.code, error_message=diag.message)
         if hive is not None:

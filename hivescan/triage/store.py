@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from hivescan.errors import ExitCode, HivescanError
 from hivescan.triage.scan import DONE_STATUSES, ChunkOutput
 from hivescan.triage.schema import FINDINGS_SCHEMA, HIVES_SCHEMA, services_schema
 
@@ -30,6 +31,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
 DATASETS = ("services", "findings", "hives")
+
+
+class OutputFolderError(HivescanError):
+    """The output folder cannot be created or written (full disk, permissions)."""
+
+    exit_code = ExitCode.USAGE
 
 
 def dataset_schema(name: str) -> pa.Schema:
@@ -59,8 +66,11 @@ class TriageStore:
         self.root = Path(outdir)
 
     def create(self) -> None:
-        for name in DATASETS:
-            (self.root / name).mkdir(parents=True, exist_ok=True)
+        try:
+            for name in DATASETS:
+                (self.root / name).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputFolderError(f"cannot create the output folder {self.root}: {exc.strerror or exc}") from exc
 
     def parts(self, name: str) -> list[Path]:
         folder = self.root / name
@@ -87,9 +97,12 @@ class TriageStore:
 
     def write(self, run_id: str, chunk: ChunkOutput) -> None:
         name = part_name(run_id, chunk.index)
-        _write_atomic(self.root / "services" / name, chunk.services)
-        _write_atomic(self.root / "findings" / name, chunk.findings)
-        _write_atomic(self.root / "hives" / name, chunk.hives)  # last: the batch's commit mark
+        try:
+            _write_atomic(self.root / "services" / name, chunk.services)
+            _write_atomic(self.root / "findings" / name, chunk.findings)
+            _write_atomic(self.root / "hives" / name, chunk.hives)  # last: the batch's commit mark
+        except OSError as exc:
+            raise OutputFolderError(f"cannot write to {self.root}: {exc.strerror or exc}") from exc
 
     def table(self, name: str, columns: list[str] | None = None) -> pa.Table:
         """A dataset as one Arrow table of its schema (empty when nothing was written)."""

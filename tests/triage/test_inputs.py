@@ -160,3 +160,13 @@ def test_pipes_are_never_read(tmp_path: Path) -> None:
     hives = scan_batch(found.inputs).hives.set_index("path")
     assert hives.loc[str(fifo), "error_code"] == "input_unreadable"
     assert "not a regular file" in hives.loc[str(fifo), "error_message"]
+
+
+def test_a_container_reader_error_is_an_image_row(tmp_path: Path) -> None:
+    archive = tmp_path / "c.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        out.writestr("readme.txt", "no hive here")
+    item = HiveInput(str(archive), "Windows/System32/config/SYSTEM", "zip")
+    (row,) = scan_batch([item], options=ScanOptions(readers=(ZipReader(),))).hives.to_dict("records")
+    assert (row["status"], row["error_code"]) == ("error", "image_unreadable")
+    assert "KeyError" in row["error_message"] and "Windows/System32/config/SYSTEM" in row["error_message"]

@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
 
 from hivescan.scm.record import ServiceRecord
 from hivescan.system import SystemHive
@@ -171,3 +172,38 @@ def test_summary_counts_findings_by_severity_when_an_engine_ran(tmp_path: Path) 
     run_triage(discover([tmp_path / "in"]).inputs, plain)
     assert summarise(plain)["findings"]["available"] is False
     assert read_dataset(plain, "hives")["findings"].isna().all()  # null, not 0: nothing was looked for
+
+
+@dataclass(frozen=True)
+class CountScans:
+    """Leaves one file per scanned hive in ``folder`` (a side effect visible from the test)."""
+
+    folder: str
+    name: str = "count"
+
+    def __call__(
+        self, hive: SystemHive, records: Sequence[ServiceRecord], host: str | None
+    ) -> Sequence[Mapping[str, Any]]:
+        Path(self.folder, str(host)).touch()
+        return ()
+
+
+def test_stopping_early_cancels_batches_not_started(tmp_path: Path) -> None:
+    write_fleet(tmp_path / "in", hosts=12)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+
+    def stop(chunk: object) -> None:
+        raise RuntimeError("disk full, say")
+
+    with local_executor(1) as pool, pytest.raises(RuntimeError, match="disk full"):
+        run_triage(
+            discover([tmp_path / "in"]).inputs,
+            tmp_path / "out",
+            executor=pool,
+            batch_size=1,
+            options=ScanOptions(analyse=CountScans(str(marks))),
+            on_batch=stop,
+        )
+    assert len(TriageStore(tmp_path / "out").parts("hives")) == 1
+    assert 1 <= len(list(marks.iterdir())) <= 4  # the one stored, plus those already handed to the worker
