@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hivescan.testing.regf import HiveWriter
 from hivescan.testing.win10 import HostSpec, system_tree
@@ -111,3 +113,14 @@ def test_empty_dataset_gives_empty_stacks(tmp_path: Path) -> None:
         "forms",
         "hosts",
     ]
+
+
+@given(
+    text=st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=60),
+    type_=st.one_of(st.none(), st.integers(0, 0x1FF)),
+)
+def test_stack_keys_ignore_case_and_never_raise(text: str, type_: int | None) -> None:
+    key = path_stack_key(text, type_)
+    assert key == key.lower() and key == path_stack_key(text.upper(), type_) == path_stack_key(text.lower(), type_)
+    name = service_stack_name(text, type_)
+    assert name == name.upper() and name in text.upper()
