@@ -8,12 +8,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install fixtures bench clean
+.PHONY: demo test install fixtures bench bench-triage clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,images,notebooks]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,images,notebooks,scale]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -31,6 +31,9 @@ fixtures: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/services.py
+
+bench-triage: $(STAMP)
+	$(BIN)/python bench/triage.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

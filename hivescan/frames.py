@@ -105,11 +105,28 @@ FIRST_COLUMNS = [
 
 
 def _raw_list(mapping: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"name": name, "type": v["type"], "hex": v["hex"], "size": v["size"]} for name, v in mapping.items()]
+    """Values as rows; ``exact``/``reader``/``notes`` say when bytes were re-encoded by a fallback parser."""
+    return [
+        {
+            "name": name,
+            "type": v["type"],
+            "hex": v["hex"],
+            "size": v["size"],
+            "exact": v.get("exact", True),
+            "reader": v.get("reader", "cells"),
+            "notes": list(v.get("notes", ())),
+        }
+        for name, v in mapping.items()
+    ]
 
 
-def record_row(record: ServiceRecord) -> dict[str, Any]:
-    """One frame row: the JSONL mapping with nested parts made tabular."""
+def record_row(record: ServiceRecord, *, escape: bool = True) -> dict[str, Any]:
+    """One frame row: the JSONL mapping with nested parts made tabular.
+
+    ``escape=False`` leaves lone UTF-16 surrogates in strings, for callers that escape only
+    when an encoder rejects them (clean hives have none; escaping every row costs a third
+    of the row's time).
+    """
     row = record.to_dict()
     row["diagnostic_codes"] = [d["code"] for d in row["diagnostics"]]
     row["diagnostic_count"] = len(row["diagnostics"])
@@ -123,6 +140,8 @@ def record_row(record: ServiceRecord) -> dict[str, Any]:
         if row.get(col) is not None:
             row[col] = json.dumps(row[col], ensure_ascii=True)
     row.setdefault("location", "{}")
+    if not escape:
+        return row
     return {key: deep_escape(value) for key, value in row.items()}
 
 

@@ -268,6 +268,36 @@ class SystemHive:
             )
         return out
 
+    # -- the machine (triage): which host this hive belongs to
+
+    def computer_name(self, control_set: str | int = "current") -> tuple[str | None, list[Diagnostic]]:
+        """The ``ComputerName`` value of ``<set>\\Control\\ComputerName\\ComputerName``.
+
+        The name Windows takes at boot (``ActiveComputerName`` is volatile and never in the
+        file), from the control set chosen the normal way (``Select``, with fallbacks).
+        None plus a ``computer_name_missing`` diagnostic when the set, key or value is absent;
+        odd storage gives the decoder's diagnostics.
+
+        References: scm-spec.md §1 (control set resolution), §9.2 (value reading rules).
+        """
+        from hivescan.scm.decode import decode_string
+
+        try:
+            chosen = self.resolve(control_set).chosen
+        except ValueError as exc:
+            return None, [Diagnostic("computer_name_missing", "ComputerName", str(exc))]
+        if not chosen:
+            return None, [Diagnostic("computer_name_missing", "ComputerName", "no control set to read it from")]
+        where = f"{chosen[0].name}\\Control\\ComputerName\\ComputerName"
+        key = self.reader.key(where)
+        value = key.value("ComputerName") if key is not None else None
+        if value is None:
+            return None, [Diagnostic("computer_name_missing", "ComputerName", f"no ComputerName value in {where}")]
+        decoded, diags = decode_string("ComputerName", value)
+        if not decoded.value:
+            return None, [*diags, Diagnostic("computer_name_missing", "ComputerName", f"empty ComputerName in {where}")]
+        return decoded.value, diags
+
     # -- the service database
 
     def services(

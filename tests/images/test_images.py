@@ -330,3 +330,27 @@ def test_history_of_an_image_uses_its_regback_copy(tmp_path: Path) -> None:
     assert {s.source for s in history.snapshots} == {"hive", "regback"}
     assert ("Backdoor", "appeared") in {(e.name, e.kind) for e in history.events}
     assert {s.source for s in load_history(disk, regback=False).snapshots} == {"hive"}
+
+
+def test_triage_reads_disk_images(tmp_path: Path) -> None:
+    """`hivescan triage` lists every installation and snapshot of an image and scans each."""
+    require_image_tools()
+    import pandas as pd
+
+    from hivescan.triage import ScanOptions, discover, run_triage, seams
+
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures"
+    files = {
+        f"{CONFIG}/SYSTEM": (fixtures / "demo-SYSTEM").read_bytes(),
+        f"{CONFIG}/RegBack/SYSTEM": (fixtures / "history-old-SYSTEM").read_bytes(),
+    }
+    disk = build_disk(tmp_path / "host.raw", [NtfsVolume(16, files)])
+    readers = seams.container_readers()
+    found = discover([disk], readers)
+    assert sorted(i.member for i in found.inputs) == ["1:live", "1:regback"]
+    options = ScanOptions(analyse=seams.analyser(), readers=readers)
+    run_triage(found.inputs, tmp_path / "out", options=options)
+    hives = pd.read_parquet(tmp_path / "out" / "hives")
+    assert set(hives["status"]) == {"ok"} and set(hives["member"]) == {"1:live", "1:regback"}
+    findings = pd.read_parquet(tmp_path / "out" / "findings")
+    assert "PSEXESVC" in set(findings["service"])

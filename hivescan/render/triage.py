@@ -1,0 +1,65 @@
+"""Render a triage summary (the mapping of :func:`hivescan.triage.summary.summarise`) for people."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from hivescan.textsafe import escape_surrogates
+
+_STACK_TITLES = {
+    "services": "Services by hosts (rarest first)",
+    "image_paths": "ImagePaths by hosts (rarest first)",
+    "service_dlls": "ServiceDlls by hosts (rarest first)",
+}
+
+
+def _names(items: list[str], limit: int = 4) -> str:
+    shown = ", ".join(escape_surrogates(str(i)) for i in items[:limit])
+    return shown + (f", ... {len(items) - limit} more" if len(items) > limit else "")
+
+
+def print_summary(summary: Mapping[str, Any], console: Console, top: int = 15) -> None:
+    status = ", ".join(f"{k} {v}" for k, v in summary["status"].items()) or "none"
+    console.print(
+        f"[bold]{summary['inputs']} inputs[/bold] ({status}) · [bold]{summary['hosts']} hosts[/bold] · "
+        f"{summary['records']} service records · output {summary['outdir']}"
+    )
+    findings = summary["findings"]
+    if findings["available"]:
+        counts = ", ".join(f"{k} {v}" for k, v in findings["by_severity"].items() if v)
+        console.print(f"findings: {findings['total']} ({counts or 'none'})")
+    else:
+        console.print(f"findings: not available -- {findings['note']}")
+    problems = summary["problems"]
+    if problems:
+        table = Table(title=f"Inputs not scanned cleanly ({len(problems)})", title_justify="left")
+        for col in ("status", "code", "input", "message"):
+            table.add_column(col, overflow="fold")
+        for row in problems[:top]:
+            where = row["path"] + (f"!{row['member']}" if row["member"] else "")
+            table.add_row(row["status"], row["error_code"] or "", where, escape_surrogates(row["error_message"] or ""))
+        console.print(table)
+        if len(problems) > top:
+            console.print(f"... {len(problems) - top} more in summary.json and hives/")
+    for name, rows in summary["stacking"].items():
+        if not rows:
+            continue
+        table = Table(title=f"{_STACK_TITLES.get(name, name)}: {len(rows)} distinct", title_justify="left")
+        table.add_column("hosts", justify="right")
+        table.add_column("value (most common form)", overflow="fold")
+        table.add_column("forms", justify="right")
+        table.add_column("services" if name != "services" else "names", overflow="fold")
+        table.add_column("hosts (when few)", overflow="fold")
+        for row in rows[:top]:
+            table.add_row(
+                str(row["hosts"]),
+                escape_surrogates(row["example"]),
+                str(row["forms"]),
+                _names(row["services"]),
+                _names(row["host_names"]),
+            )
+        console.print(table)

@@ -1,0 +1,106 @@
+"""Executors for triage: local worker processes, or a Dask cluster.
+
+Both are plain ``concurrent.futures.Executor`` objects, so :func:`run_triage` has one
+code path. Local pools start their workers with ``forkserver`` where the platform has it
+(``spawn`` elsewhere): a fresh, single-threaded parent, so a progress bar's thread in the
+driver can never be copied into a worker mid-lock. Like Dask's workers, such workers import
+the driver's main module; a script that calls triage needs an
+``if __name__ == "__main__":`` guard (the ``hivescan`` command has one).
+
+Dask is an optional extra (``pip install 'hivescan[scale]'``). ``address`` is a scheduler
+address (``tcp://host:8786``) or ``local`` for a ``LocalCluster`` of this machine's cores.
+Every Dask worker needs the same hivescan version installed; this is checked on connect.
+
+References: images-and-scale.md §2 (measured engines, gotchas).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+from hivescan.errors import ExitCode, HivescanError
+
+
+class EngineError(HivescanError):
+    """The requested executor cannot be set up (missing extra, unreachable scheduler)."""
+
+    exit_code = ExitCode.USAGE
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def local_executor(jobs: int) -> ProcessPoolExecutor:
+    """A pool of ``jobs`` worker processes (forkserver where available)."""
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+
+
+@contextmanager
+def local_engine(jobs: int | None = None) -> Iterator[tuple[Executor | None, int]]:
+    """(executor, workers) for this machine: a process pool, or None (in this process) for one job."""
+    workers = jobs or default_jobs()
+    if workers == 1:
+        yield None, 1
+        return
+    with local_executor(workers) as pool:
+        yield pool, workers
+
+
+def _worker_versions() -> dict[str, str]:
+    import platform
+
+    import hivescan
+
+    return {"hivescan": hivescan.__version__, "python": platform.python_version()}
+
+
+@contextmanager
+def dask_executor(address: str, jobs: int | None = None, timeout_s: float = 20.0) -> Iterator[tuple[Executor, int]]:
+    """Connect to a Dask scheduler (or start a local cluster); yield (executor, workers).
+
+    The executor is ``Client.get_executor(pure=False)``: every submitted batch runs, even
+    when two batches are equal.
+    """
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise EngineError("--dask needs the optional Dask packages: pip install 'hivescan[scale]'") from exc
+    cluster: Any = None
+    try:
+        if address == "local":
+            cluster = LocalCluster(
+                n_workers=jobs or default_jobs(), threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            client = Client(cluster)
+        else:
+            client = Client(address, timeout=f"{timeout_s}s")
+    except (OSError, TimeoutError) as exc:
+        if cluster is not None:
+            cluster.close()
+        raise EngineError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+    try:
+        here = _worker_versions()
+        for worker, versions in client.run(_worker_versions).items():
+            if versions != here:
+                raise EngineError(
+                    f"Dask worker {worker} runs hivescan {versions['hivescan']} on Python {versions['python']}; "
+                    f"this client has hivescan {here['hivescan']} on Python {here['python']}: "
+                    "install the same on every worker"
+                )
+        workers = max(1, sum(client.nthreads().values()))
+        yield client.get_executor(pure=False), workers
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,177 @@
+"""The Arrow schemas of the three triage datasets, and rows -> Arrow tables.
+
+Every Parquet part of a dataset has exactly the schema given here, whatever the rows hold
+(an all-null column keeps its type; an empty part still has every column), so parts
+written by different workers, batches and runs read back as one table with pandas,
+pyarrow and DuckDB.
+
+``services``: one row per service record, the columns and names of
+:func:`hivescan.frames.record_row` (the JSONL field names) plus ``host`` first. The schema is
+derived once from :class:`ServiceRecord` and the column rules of :mod:`hivescan.frames`
+(``INT_COLUMNS`` are int64, ``RAW_VALUE_COLUMNS`` lists of structs, ``JSON_COLUMNS`` JSON
+text), so a field added to the record by another feature gets a column without an edit
+here: ``int`` fields int64, ``bool`` bool, ``tuple[str, ...]`` list<string>, anything else
+string (JSON text for mappings and nested data).
+
+``findings``: one row per finding (see :data:`FINDINGS_SCHEMA`); ``hives``: one row per
+input and attempt (see :data:`HIVES_SCHEMA`).
+
+References: style.md R11 (frames), R12 (triage).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import fields
+from functools import lru_cache
+from typing import Any
+
+import pyarrow as pa
+
+from hivescan.frames import CATEGORY_COLUMNS, FIRST_COLUMNS, INT_COLUMNS, JSON_COLUMNS, RAW_VALUE_COLUMNS, record_row
+from hivescan.scm.record import HiveRef, Origin, ServiceRecord
+from hivescan.textsafe import deep_escape
+
+UTC_TIME = pa.timestamp("us", tz="UTC")
+RAW_VALUE = pa.struct(
+    [
+        ("name", pa.string()),
+        ("type", pa.string()),
+        ("hex", pa.string()),
+        ("size", pa.int64()),
+        ("exact", pa.bool_()),
+        ("reader", pa.string()),
+        ("notes", pa.list_(pa.string())),
+    ]
+)
+
+FINDINGS_SCHEMA = pa.schema(
+    [
+        ("host", pa.string()),  # the hive's ComputerName (null when it has none)
+        ("hive_path", pa.string()),
+        ("hive_sha256", pa.string()),
+        ("rule_id", pa.string()),  # the detection rule's id (its file name)
+        ("title", pa.string()),
+        ("severity", pa.string()),  # info, low, medium, high, critical
+        ("attack", pa.list_(pa.string())),  # ATT&CK technique ids
+        ("service", pa.string()),  # the service record the finding is about; null for hive-level findings
+        ("control_set", pa.int64()),
+        ("key_path", pa.string()),
+        ("last_write", UTC_TIME),  # the key's last write
+        ("finding_json", pa.string()),  # the finding's complete JSONL object (evidence tree included)
+    ]
+)
+
+HIVES_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),  # one id per `hivescan triage` run (UTC start time + random suffix)
+        ("path", pa.string()),  # the file as given or found
+        ("member", pa.string()),  # the hive's path inside a disk image; empty for a plain file
+        ("host", pa.string()),  # ComputerName of the current control set; null when absent
+        ("sha256", pa.string()),  # of the hive bytes analysed; null when the file could not be read
+        ("size", pa.int64()),
+        ("status", pa.string()),  # ok, partial, skipped, error
+        ("error_code", pa.string()),  # a documented code (docs/diagnostics.md, "Triage"); null when ok
+        ("error_message", pa.string()),
+        ("records", pa.int64()),  # service records written to services/
+        ("findings", pa.int64()),  # findings written to findings/; null when no analysis ran
+        ("analyser", pa.string()),  # the analysis step that ran ("none": no detection engine connected)
+        ("control_sets", pa.list_(pa.int64())),  # the sets the records come from
+        ("dirty", pa.bool_()),  # sequence numbers differ or checksum wrong
+        ("hive_last_written", UTC_TIME),  # the base block's last-written time
+        ("logs", pa.list_(pa.string())),  # .LOG/.LOG1/.LOG2 next to the hive (noted, not replayed)
+        ("diagnostic_codes", pa.list_(pa.string())),  # hive-level diagnostics
+        ("diagnostics", pa.string()),  # the same, JSON: [{code, field, message, level}]
+        ("duration_s", pa.float64()),  # read + rebuild + analysis, in the worker
+        ("scanned_at", UTC_TIME),
+        ("worker", pa.string()),  # host:pid of the process that scanned it
+        ("hivescan_version", pa.string()),
+    ]
+)
+
+
+def _field_type(annotation: str) -> pa.DataType:
+    text = annotation.replace(" ", "")
+    if text.startswith(("int|", "int")) and not text.startswith("interval"):
+        return pa.int64()
+    if text.startswith("bool"):
+        return pa.bool_()
+    if text.startswith("tuple[str,"):
+        return pa.list_(pa.string())
+    if text.startswith("tuple[int,"):
+        return pa.list_(pa.int64())
+    return pa.string()
+
+
+def _sample_row() -> dict[str, Any]:
+    origin = Origin(HiveRef("", "0" * 64), 1, "", 0, "")
+    return record_row(ServiceRecord(name="", status="database", origin=origin), escape=False)
+
+
+@lru_cache(maxsize=1)
+def services_schema() -> pa.Schema:
+    """The ``services`` dataset schema: ``host`` then the frame columns in frame order."""
+    row = _sample_row()
+    annotations = {f.name: str(f.type) for f in fields(ServiceRecord)}
+    ordered = [c for c in FIRST_COLUMNS if c in row] + [c for c in row if c not in FIRST_COLUMNS]
+    out: list[tuple[str, pa.DataType]] = [("host", pa.string())]
+    for col in ordered:
+        if col in INT_COLUMNS:
+            kind: pa.DataType = pa.int64()
+        elif col == "last_write":
+            kind = UTC_TIME
+        elif col in RAW_VALUE_COLUMNS:
+            kind = pa.list_(RAW_VALUE)
+        elif col in JSON_COLUMNS or col in CATEGORY_COLUMNS or col in ("diagnostics",):
+            kind = pa.string()
+        elif col == "diagnostic_codes":
+            kind = pa.list_(pa.string())
+        elif col in annotations:
+            kind = _field_type(annotations[col])
+        elif isinstance(row[col], bool):
+            kind = pa.bool_()
+        else:
+            kind = pa.string()
+        out.append((col, kind))
+    return pa.schema(out)
+
+
+def _json_text(value: Any) -> Any:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=True, sort_keys=True, default=str)
+
+
+def _array(values: list[Any], kind: pa.DataType) -> pa.Array:
+    if kind == UTC_TIME:
+        if all(v is None or isinstance(v, str) for v in values):
+            return pa.array(values, pa.string()).cast(kind)
+        return pa.array(values, kind)
+    if pa.types.is_string(kind):
+        values = [_json_text(v) for v in values]
+    try:
+        return pa.array(values, kind)
+    except UnicodeEncodeError:  # lone surrogates from a damaged hive: escape, as frames does
+        return pa.array([deep_escape(v) for v in values], kind)
+
+
+def table_from_rows(rows: Sequence[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:
+    """Rows -> a table of exactly ``schema`` (missing keys are nulls; extra keys are an error)."""
+    names = set(schema.names)
+    for row in rows:
+        extra = set(row) - names
+        if extra:
+            raise ValueError(f"columns not in the dataset schema: {sorted(extra)}")
+    arrays = [_array([row.get(f.name) for row in rows], f.type) for f in schema]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def service_rows(records: Iterable[ServiceRecord], host: str | None) -> list[dict[str, Any]]:
+    """``services`` rows of one hive's records: the frame row plus ``host``."""
+    out = []
+    for record in records:
+        row = record_row(record, escape=False)
+        row["host"] = host
+        out.append(row)
+    return out

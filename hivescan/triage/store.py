@@ -1,0 +1,137 @@
+"""The triage output folder: three Parquet datasets written part by part, and read back.
+
+Layout::
+
+    OUTDIR/services/part-<run>-<batch>.parquet   one row per service record
+    OUTDIR/findings/part-<run>-<batch>.parquet   one row per finding (schema even when empty)
+    OUTDIR/hives/part-<run>-<batch>.parquet      one row per input: the batch's commit mark
+    OUTDIR/summary.json
+
+Each part is written to a hidden temporary file, flushed to disk and renamed into place,
+so a reader never sees half a file. A batch counts once its ``hives`` part exists: it is
+written last, and a rerun first removes ``services``/``findings`` parts whose ``hives``
+part is missing (left by a crash between two renames), so no row is ever stored twice.
+Part names sort in run order, then batch order, which makes reading deterministic.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from hivescan.errors import ExitCode, HivescanError
+from hivescan.triage.scan import DONE_STATUSES, ChunkOutput
+from hivescan.triage.schema import FINDINGS_SCHEMA, HIVES_SCHEMA, services_schema
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DATASETS = ("services", "findings", "hives")
+
+
+class OutputFolderError(HivescanError):
+    """The output folder cannot be created or written (full disk, permissions)."""
+
+    exit_code = ExitCode.USAGE
+
+
+def dataset_schema(name: str) -> pa.Schema:
+    schemas = {"services": services_schema(), "findings": FINDINGS_SCHEMA, "hives": HIVES_SCHEMA}
+    if name not in schemas:
+        raise ValueError(f"no dataset {name!r}; one of {', '.join(DATASETS)}")
+    return schemas[name]
+
+
+def part_name(run_id: str, index: Iterable[int]) -> str:
+    return "part-" + "-".join([run_id, *(f"{i:05d}" for i in index)]) + ".parquet"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class TriageStore:
+    """One output folder. Only the driver process writes to it."""
+
+    def __init__(self, outdir: str | os.PathLike[str]) -> None:
+        self.root = Path(outdir)
+
+    def create(self) -> None:
+        try:
+            for name in DATASETS:
+                (self.root / name).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputFolderError(f"cannot create the output folder {self.root}: {exc.strerror or exc}") from exc
+
+    def parts(self, name: str) -> list[Path]:
+        folder = self.root / name
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.glob("part-*.parquet") if p.is_file())
+
+    def remove_orphans(self) -> list[Path]:
+        """Delete parts of batches whose ``hives`` part (the commit mark) is missing."""
+        committed = {p.name for p in self.parts("hives")}
+        removed = []
+        for name in ("services", "findings"):
+            for part in self.parts(name):
+                if part.name not in committed:
+                    part.unlink()
+                    removed.append(part)
+        for name in DATASETS:  # temporary files of an interrupted write
+            folder = self.root / name
+            if folder.is_dir():
+                for tmp in folder.glob(".part-*.tmp"):
+                    tmp.unlink()
+                    removed.append(tmp)
+        return removed
+
+    def write(self, run_id: str, chunk: ChunkOutput) -> None:
+        name = part_name(run_id, chunk.index)
+        try:
+            _write_atomic(self.root / "services" / name, chunk.services)
+            _write_atomic(self.root / "findings" / name, chunk.findings)
+            _write_atomic(self.root / "hives" / name, chunk.hives)  # last: the batch's commit mark
+        except OSError as exc:
+            raise OutputFolderError(f"cannot write to {self.root}: {exc.strerror or exc}") from exc
+
+    def table(self, name: str, columns: list[str] | None = None) -> pa.Table:
+        """A dataset as one Arrow table of its schema (empty when nothing was written)."""
+        import pyarrow.parquet as pq
+
+        schema = dataset_schema(name)
+        tables = [pq.read_table(p, columns=columns, schema=schema) for p in self.parts(name)]
+        if not tables:
+            empty = schema.empty_table()
+            return empty.select(columns) if columns else empty
+        return pa.concat_tables(tables)
+
+    def frame(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+        return self.table(name, columns).to_pandas()
+
+    def done_sha256(self) -> frozenset[str]:
+        """Hives a rerun need not scan again: rows with a final status (ok, partial, skipped)."""
+        table = self.table("hives", ["sha256", "status"])
+        return frozenset(
+            sha
+            for sha, status in zip(table["sha256"].to_pylist(), table["status"].to_pylist())
+            if sha and status in DONE_STATUSES
+        )
+
+
+def read_dataset(outdir: str | os.PathLike[str], name: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """A triage dataset (``services``, ``findings`` or ``hives``) as a pandas DataFrame.
+
+    Same content as ``pandas.read_parquet(OUTDIR / name)``, with every column typed even
+    when the dataset has no rows.
+    """
+    return TriageStore(outdir).frame(name, columns)

@@ -1,0 +1,91 @@
+"""The summary of a triage folder: hosts, records, findings, errors and stacks.
+
+Computed from the datasets on disk (every run into the folder, not only the last), so it
+is the same whoever wrote the parts. For an input scanned more than once (an error
+retried by a rerun) the latest attempt counts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hivescan.triage.stacking import STACK_INPUT_COLUMNS, stack_records, stacks
+from hivescan.triage.store import TriageStore
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+NO_ENGINE_NOTE = (
+    "no detection engine is connected in this build: findings/ holds its schema and no rows; "
+    "services/, hives/ and the stacks are complete"
+)
+
+
+def latest_attempts(hives: Any) -> Any:
+    """One row per input (path, member): its latest attempt."""
+    if hives.empty:
+        return hives
+    ordered = hives.sort_values(["run_id", "scanned_at"], kind="stable")  # run ids sort by start time
+    return ordered.drop_duplicates(["path", "member"], keep="last").sort_values(["path", "member"], kind="stable")
+
+
+def summarise(outdir: str | os.PathLike[str], host_names_max: int = 20) -> dict[str, Any]:
+    """The summary of ``outdir`` as a JSON-ready mapping (what ``summary.json`` holds)."""
+    from hivescan import __version__
+
+    store = TriageStore(outdir)
+    hives = latest_attempts(store.frame("hives"))
+    services = store.frame("services", STACK_INPUT_COLUMNS)
+    findings = store.frame("findings", ["severity"])
+    scanned = hives[hives["status"].isin(["ok", "partial"])]
+    host_names = {
+        h if isinstance(h, str) and h else f"sha256:{str(s)[:12]}" for h, s in zip(scanned["host"], scanned["sha256"])
+    }
+    analysers = sorted({a for a in scanned["analyser"].dropna() if a != "none"})
+    if analysers:
+        counts = findings["severity"].fillna("unknown").value_counts()
+        by_severity = {s: int(counts.get(s, 0)) for s in SEVERITIES}
+        by_severity.update({str(s): int(n) for s, n in counts.items() if s not in SEVERITIES})
+        finding_info: dict[str, Any] = {
+            "available": True,
+            "analysers": analysers,
+            "total": len(findings),
+            "by_severity": by_severity,
+        }
+    else:
+        finding_info = {"available": False, "total": 0, "note": NO_ENGINE_NOTE}
+    problems = hives[hives["status"] != "ok"]
+    return {
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "outdir": str(Path(outdir)),
+        "hivescan_version": __version__,
+        "runs": sorted(set(store.frame("hives", ["run_id"])["run_id"].dropna())),
+        "inputs": len(hives),
+        "status": {str(k): int(v) for k, v in hives["status"].value_counts().sort_index().items()},
+        "hosts": len(host_names),
+        "hives_scanned": len(scanned),
+        "records": int(scanned["records"].fillna(0).sum()),
+        "findings": finding_info,
+        "problems": [
+            {
+                "path": row.path,
+                "member": row.member,
+                "status": row.status,
+                "error_code": row.error_code,
+                "error_message": row.error_message,
+            }
+            for row in problems.itertuples(index=False)
+        ],
+        "stacking": {name: stack_records(frame) for name, frame in stacks(services, host_names_max).items()},
+    }
+
+
+def write_summary(outdir: str | os.PathLike[str], summary: dict[str, Any]) -> Path:
+    """``OUTDIR/summary.json``, written atomically."""
+    path = Path(outdir) / "summary.json"
+    tmp = path.with_name(".summary.json.tmp")
+    tmp.write_text(json.dumps(summary, ensure_ascii=True, indent=1, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path

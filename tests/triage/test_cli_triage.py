@@ -1,0 +1,61 @@
+"""``hivescan triage``: the thin command over the library, its output folder and summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from hivescan.cli import app
+from hivescan.errors import ExitCode
+from tests.triage.conftest import write_fleet
+
+runner = CliRunner()
+
+
+def test_triage_writes_datasets_summary_and_table(tmp_path: Path) -> None:
+    write_fleet(tmp_path / "in", hosts=3)
+    (tmp_path / "in" / "README.txt").write_text("collected 2024-03-01")
+    out = tmp_path / "out"
+
+    result = runner.invoke(app, ["triage", str(tmp_path / "in"), "-o", str(out), "--jobs", "2", "--top", "100"])
+
+    assert result.exit_code == 0, result.output
+    assert "3 inputs (ok 3)" in result.stdout and "3 hosts" in result.stdout
+    assert "UpdaterSvc" in result.stdout and "C:\\Users\\Public\\upd.exe" in result.stdout
+    assert "1 file(s) in the folders are not hives" in result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["hosts"] == 3 and summary["findings"]["available"] is True
+    findings = pd.read_parquet(out / "findings")
+    planted = findings[findings["service"] == "UpdaterSvc"]
+    assert {"image-in-user-writable-folder"} <= set(planted["rule_id"]) and set(planted["severity"]) & {"high"}
+    assert json.loads(planted.iloc[0]["finding_json"])["rule_id"] in set(planted["rule_id"])
+    assert summary["stacking"]["services"][0]["hosts"] == 1
+    assert len(pd.read_parquet(out / "services")) == summary["records"]
+
+    again = runner.invoke(app, ["triage", str(tmp_path / "in"), "-o", str(out), "-f", "json", "-j", "1"])
+    assert again.exit_code == 0
+    assert "3 hive(s) already in" in again.stderr
+    assert json.loads(again.stdout)["inputs"] == 3 and len(pd.read_parquet(out / "hives")) == 3
+
+
+def test_no_hives_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    result = runner.invoke(app, ["triage", str(tmp_path / "empty"), "-o", str(tmp_path / "out")])
+    assert result.exit_code == ExitCode.NOT_FOUND and "no registry hive found" in result.stderr
+
+
+def test_help_names_the_datasets() -> None:
+    result = runner.invoke(app, ["triage", "--help"])
+    text = " ".join(result.stdout.split())
+    assert result.exit_code == 0
+    assert "OUTDIR/findings/" in text and "disk images" in text
+
+
+def test_output_must_be_a_folder(tmp_path: Path) -> None:
+    write_fleet(tmp_path / "in", hosts=1)
+    (tmp_path / "file").write_text("x")
+    result = runner.invoke(app, ["triage", str(tmp_path / "in"), "-o", str(tmp_path / "file")])
+    assert result.exit_code == ExitCode.USAGE and "is not a folder" in result.output
