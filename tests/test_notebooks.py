@@ -15,7 +15,7 @@ pytest.importorskip("ipykernel", reason="notebook tests need the [notebooks] ext
 
 
 def test_there_are_three_notebooks() -> None:
-    assert len(NOTEBOOKS) >= 2, NOTEBOOKS
+    assert len(NOTEBOOKS) == 3, NOTEBOOKS
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
