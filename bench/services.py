@@ -5,8 +5,11 @@
 Prints the median time of each task on the same hive and the ratios to the raw regipy-rs
 walk, then appends one row to ``bench/results/services.csv`` (commit, machine, figures):
 
-* hivescan full rebuild -- ``open_hive`` + ``services("all")`` (every record of every control
-  set, decoded, validated, with provenance; includes reading and hashing the file);
+* hivescan full rebuild -- ``open_hive(logs="none")`` + ``services("all")`` (every record of
+  every control set, decoded, validated, with provenance; includes reading and hashing the
+  file): the same bytes the raw walks read;
+* hivescan rebuild with log replay -- the same with ``logs="auto"`` (the default): a dirty hive
+  has its .LOG1/.LOG2 verified and replayed in memory first (no change on a clean hive);
 * raw regipy-rs walk -- regipy's Rust-backed API (``regipy.registry_rs.RegistryHive``): open,
   then ``recurse_subkeys`` over every ControlSetNNN\\Services with values;
 * raw python-registry walk -- the same walk with python-registry (values' raw data);
@@ -47,13 +50,17 @@ def median_time(task: Callable[[], object], repeat: int) -> tuple[float, object]
     return statistics.median(times), result
 
 
-def hivescan_rebuild(path: Path) -> int:
+def hivescan_rebuild(path: Path, logs: str = "none") -> int:
     import hivescan
 
-    with hivescan.open_hive(path) as hive:
+    with hivescan.open_hive(path, logs=logs) as hive:
         records = hive.services("all")
         _ = records[0].origin.hive_sha256 if records else hive.sha256  # the hash is part of the job
         return len(records)
+
+
+def hivescan_rebuild_replayed(path: Path) -> int:
+    return hivescan_rebuild(path, logs="auto")
 
 
 def regipy_rs_walk(path: Path) -> int:
@@ -156,6 +163,7 @@ def main() -> int:
     tasks: list[tuple[str, Callable[[Path], int], int]] = [
         ("raw regipy-rs walk", regipy_rs_walk, args.repeat),
         ("hivescan full rebuild", hivescan_rebuild, args.repeat),
+        ("hivescan rebuild with log replay", hivescan_rebuild_replayed, args.repeat),
         ("raw python-registry walk", python_registry_walk, args.repeat),
         ("regipy services plugin (pure Python)", regipy_plugin, args.slow_repeat),
         ("hivescan services --format jsonl (process)", cli_jsonl, args.slow_repeat),

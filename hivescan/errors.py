@@ -50,6 +50,11 @@ class HiveDamaged(HiveError):
     exit_code = ExitCode.DAMAGED
 
 
+class HiveClosed(HivescanError, ValueError):
+    """The hive was used after ``close()`` (or after its ``with`` block): a programming error,
+    reported like reading a closed file (a ValueError), not as damaged evidence."""
+
+
 class ControlSetError(HivescanError):
     exit_code = ExitCode.NO_CONTROL_SET
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from hivescan.diagnostics import Diagnostic
 from hivescan.errors import ControlSetError, HiveDamaged, HivescanError, ServiceNotFound, WrongHiveType
+from hivescan.gcpause import gc_paused
 from hivescan.hive.header import BASE_BLOCK_SIZE, REGF_SIGNATURE, BaseBlock, parse_base_block
 from hivescan.hive.kind import guess_kind, looks_like_system
 from hivescan.hive.logs import LogFile, LogInfo, LogsOption, ReplayResult, load_logs, parse_log, replay
@@ -315,6 +316,10 @@ class SystemHive:
         return records
 
     def _live_services(self, control_set: str | int, *, lenient: bool) -> list[ServiceRecord]:
+        with gc_paused():
+            return self._build_live_services(control_set, lenient=lenient)
+
+    def _build_live_services(self, control_set: str | int, *, lenient: bool) -> list[ServiceRecord]:
         try:
             resolution = self.resolve(control_set)
         except ValueError as exc:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from hivescan.diagnostics import Diagnostic
-from hivescan.errors import HiveDamaged, NotAHive
+from hivescan.errors import HiveClosed, HiveDamaged, NotAHive
 from hivescan.hive.backends.base import Backend, BackendError, Child
 from hivescan.hive.cells import KEY_SYM_LINK, NO_OFFSET, CellError, Cells, NkCell
 from hivescan.hive.header import BASE_BLOCK_SIZE, REGF_SIGNATURE, BaseBlock, parse_base_block
@@ -211,7 +211,7 @@ class HiveReader:
         self.primary = primary
         if root.cell_offset is None:  # the library hides it; the base block names it
             root = Child(root.name, self.base.root_cell_offset, root.last_write, root.handle)
-        self._root = self._make_key(root, primary, "", frozenset(), is_root=True)
+        self._root: Key | None = self._make_key(root, primary, "", frozenset(), is_root=True)
         if self._root._nk is None and primary.name == "regipy-rs":
             self._hive_note("root_cell_unverified", "the root key cell could not be checked", "warning")
 
@@ -223,6 +223,11 @@ class HiveReader:
                 backend.close()
         self._backends.clear()
         self._stack.close()
+        # Keys point back at their reader, and the reader's root reaches (through cached
+        # listings) every key read so far: a reference cycle that holds the hive's bytes and
+        # thousands of values until the cyclic collector happens to run. Dropping the root
+        # breaks it, so closing a hive frees its memory at once.
+        self._root = None
 
     def __enter__(self) -> HiveReader:
         return self
@@ -233,10 +238,12 @@ class HiveReader:
     # -- public
 
     def root(self) -> Key:
+        if self._root is None:
+            raise HiveClosed(f"{self.source.path}: the hive was closed")
         return self._root
 
     def key(self, path: str) -> Key | None:
-        node: Key | None = self._root
+        node: Key | None = self.root()
         for part in [p for p in path.split("\\") if p]:
             node = node.subkey(part) if node else None
         return node

@@ -215,3 +215,38 @@ def test_absurd_value_sizes(tmp_path: Path) -> None:
     raw = next(v for v in rec.raw_values if v.name == "ImagePath")
     assert len(raw.data) < 4096  # capped to what the cell holds ...
     assert {"value_truncated_by_tool", "value_data_short"} <= set(rec.diagnostic_codes)  # ... and said so
+
+
+def test_closing_a_hive_frees_it_without_the_cycle_collector(tmp_path: Path) -> None:
+    """Keys point at their reader; closing must break the reader -> root -> keys loop, or
+    every closed hive (bytes, keys, values) waits for a cyclic collection (triage holds
+    thousands in turn)."""
+    import gc
+    import weakref
+
+    root, names = service_hive(5)
+    path = tmp_path / "SYSTEM"
+    path.write_bytes(HiveWriter(root).build().data)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with hivescan.open_hive(path) as hive:
+            assert [r.name for r in hive.services()] == names
+            cells = weakref.ref(hive.reader.cells)
+        del hive
+        assert cells() is None, "the closed hive's cells are still alive: a reference cycle"
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def test_using_a_closed_hive_is_a_clear_error(tmp_path: Path) -> None:
+    from hivescan.errors import HiveClosed
+
+    root, _ = service_hive(1)
+    path = tmp_path / "SYSTEM"
+    path.write_bytes(HiveWriter(root).build().data)
+    with hivescan.open_hive(path) as hive:
+        pass
+    with pytest.raises(HiveClosed, match="the hive was closed"):
+        hive.reader.key("ControlSet001\\Services")
