@@ -170,8 +170,9 @@ def info(
     install: InstallOpt = None,
     snapshot: SnapshotOpt = "live",
 ) -> None:
-    """Describe a hive: version, dirty or clean, checksum, transaction logs and their replay,
-    Select, control sets, sha256, warnings.
+    """Describe a hive: version, dirty or clean, checksum, logs, Select, control sets, sha256.
+
+    Also the transaction logs and their replay, recovered keys and hive-level warnings.
 
     Example: hivescan info ./SYSTEM    (or: hivescan info disk.E01 --install 1)
     """
@@ -224,8 +225,9 @@ def services(
     install: InstallOpt = None,
     snapshot: SnapshotOpt = "live",
 ) -> None:
-    """List every service record the SCM would build at boot, with provenance. A dirty hive's
-    transaction logs are replayed in memory first (records changed by them say so).
+    """List every service record the SCM would build at boot, with provenance.
+
+    A dirty hive's transaction logs are replayed in memory first (records changed by them say so).
 
     Example: hivescan services ./SYSTEM --control-set all -f jsonl -o services.jsonl
     (a disk image works too: hivescan services disk.E01 -f jsonl)
@@ -264,8 +266,9 @@ def images(
     fmt: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
     quiet: QuietOpt = False,
 ) -> None:
-    """List what a disk image holds before any analysis: volumes, shadow copies, Windows
-    installations, and each hive and log found (path, size, sha256).
+    """List what a disk image holds: volumes, shadow copies, Windows installations, hives, logs.
+
+    Each hive and log found is listed with its path, size and sha256, before any analysis.
 
     Example: hivescan images disk.E01 -f json
     """
@@ -307,8 +310,9 @@ def history(
     parser: ParserOpt = "regipy-rs",
     quiet: QuietOpt = False,
 ) -> None:
-    """When each service appeared, changed (fields before/after) and disappeared across snapshots:
-    every control set of HIVE, its RegBack copy and older copies, ordered by time.
+    """When each service appeared, changed and disappeared across snapshots, ordered by time.
+
+    Snapshots: every control set of HIVE, its RegBack copy and older copies; changes are field by field.
 
     Example: hivescan history ./config/SYSTEM --history ./vss1/SYSTEM -f jsonl
     """
@@ -709,8 +713,10 @@ def boot_plan(
     parser: ParserOpt = "regipy-rs",
     quiet: QuietOpt = False,
 ) -> None:
-    """What starts at boot and in what order: boot and system drivers, auto-start (with the
-    demand-start services they pull in), delayed auto-start; trigger-start services apart.
+    """What starts at boot and in what order, per control set.
+
+    Boot and system drivers, auto-start (with the demand-start services they pull in), delayed
+    auto-start; trigger-start services apart.
 
     Example: hivescan boot-plan ./SYSTEM --software ./SOFTWARE -f csv -o bootplan.csv
     """
@@ -744,8 +750,9 @@ def show(
     parser: ParserOpt = "regipy-rs",
     quiet: QuietOpt = False,
 ) -> None:
-    """Everything about one service: every field, every raw value (type and hex), the
-    environment it was resolved with, and its diagnostics.
+    """Everything about one service: every field, raw value, and diagnostic.
+
+    Raw values with type and hex, and the environment the paths were resolved with.
 
     Example: hivescan show ./SYSTEM Schedule --software ./SOFTWARE --control-set all
     """
