@@ -1,9 +1,10 @@
 """Planted persistence of every kind is found at medium or higher - with names, folders and
 payloads generated here, not the fixtures' strings, so the rules must generalise.
 
-Kinds that need fields other engineers are adding (deny ACEs and weak permissions need
-``security_sddl``; a writable key needs ``key_writable_by``) are not planted here: their rules
-are checked on fixtures and start to match when the fields land (see test_rules.py skips).
+Each kind is planted twice: into a hive the project's writer builds, and into a copy of the
+real Windows 7 SYSTEM hive by another registry library (hivex's ``hivexsh``), among its 400
+genuine services (a key's own ACL cannot be set with hivexsh, so the writable-key kind is
+planted with the writer only).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from hivescan.detect.scan import scan_hive
 from hivescan.hive.regtypes import REG_BINARY, REG_EXPAND_SZ, REG_SZ
 from hivescan.testing.encoders import encode_failure_actions
 from hivescan.testing.regf import WKey, sz
-from tests.conftest import system_root
+from hivescan.testing.sddl import sddl_to_bytes
+from tests.conftest import shared_hive, system_root
 
 RULES = load_rules()
 
@@ -222,6 +224,53 @@ def wrapper(rng: random.Random, s: WKey, name: str) -> None:
     key.key("Parameters").set("Application", REG_SZ, sz(rf"C:\Tools\{letters(rng, 6)}.exe"))
 
 
+def _some(rng: random.Random, items: list[str], at_least: int = 1) -> list[str]:
+    return rng.sample(items, rng.randint(at_least, len(items)))
+
+
+def hidden_by_deny_ace(rng: random.Random, s: WKey, name: str) -> None:
+    # deny ACEs first, as sc sdset writes them: the service vanishes from sc query / services.msc
+    rights = "".join(_some(rng, ["DC", "LC", "WP", "DT", "SD", "RP"], 2))
+    denied = "".join(f"(D;;{rights};;;{who})" for who in _some(rng, ["IU", "SU", "BA", "WD", "AU"], 2))
+    sddl = f"D:{denied}(A;;CCLCSWRPWPDTLOCRRC;;;SY)(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;BA)(A;;CCLCSWLOCRRC;;;IU)"
+    key = service(s, name, start=2, image=rf'"C:\Program Files\{word(rng)}\{letters(rng, 6)}.exe"')
+    key.key("Security").set("Security", REG_BINARY, sddl_to_bytes(sddl))
+
+
+def weak_service_permissions(rng: random.Random, s: WKey, name: str) -> None:
+    # a low-privileged principal may change the configuration (or the DACL, or take ownership)
+    right = rng.choice(["DC", "WD", "WO", "GA", "CCDCLCSWRPWPDTLOCRRC"])
+    who = rng.choice(["WD", "AU", "BU", "IU"])
+    sddl = f"D:(A;;CCLCSWRPWPDTLOCRRC;;;SY)(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;BA)(A;;{right};;;{who})"
+    key = service(s, name, start=2, image=rf'"C:\Program Files\{word(rng)}\{letters(rng, 6)}.exe"')
+    key.key("Security").set("Security", REG_BINARY, sddl_to_bytes(sddl))
+
+
+def writable_key(rng: random.Random, s: WKey, name: str) -> None:
+    # the services-registry-permissions weakness: users may rewrite ImagePath themselves
+    right = rng.choice(["KA", "KW", "0x2", "WD"])
+    who = rng.choice(["BU", "AU", "WD", "IU"])
+    key = service(s, name, start=2, image=rf'"C:\Program Files\{word(rng)}\{letters(rng, 6)}.exe"')
+    key.security = sddl_to_bytes(f"O:BAG:SYD:(A;CI;{right};;;{who})(A;CI;KA;;;SY)(A;CI;KA;;;BA)(A;CI;KR;;;BU)")
+
+
+def driver_by_path(rng: random.Random, s: WKey, name: str) -> None:
+    # sc create X binPath= C:\somewhere\X.sys type= kernel, outside the drivers folder
+    folder = rng.choice([r"C:\Windows", r"C:\Windows\System32", rf"C:\{word(rng)}", r"C:\Windows\inf"])
+    prefix = rng.choice(["\\??\\", ""])
+    service(s, name, type_=1, start=rng.choice([1, 2, 3]), image=rf"{prefix}{folder}\{letters(rng, 7)}.sys")
+
+
+def vulnerable_driver(rng: random.Random, s: WKey, name: str) -> None:
+    drv = rng.choice(_drivers("vulnerable"))
+    service(s, name, type_=1, start=rng.choice([1, 2, 3]), image=rf"System32\drivers\{drv}", expand=True)
+
+
+def sliver(rng: random.Random, s: WKey, name: str) -> None:
+    exe = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(10))
+    service(s, name, start=3, image=rf"C:\Windows\Temp\{exe}.exe")
+
+
 PLANTS: dict[str, Plant] = {
     f.__name__: f
     for f in (
@@ -246,8 +295,15 @@ PLANTS: dict[str, Plant] = {
         masquerade,
         hidden_tail,
         wrapper,
+        hidden_by_deny_ace,
+        weak_service_permissions,
+        writable_key,
+        driver_by_path,
+        vulnerable_driver,
+        sliver,
     )
 }
+WRITER_ONLY = {"writable_key"}  # hivexsh cannot give a key its own ACL
 
 
 def _base(root: WKey, number: int) -> WKey:
@@ -295,3 +351,68 @@ def test_a_service_only_in_one_control_set_is_found(write_hive: Callable[..., Pa
     assert by_service[added].control_set == 1 and by_service[removed].control_set == 2
     assert by_service[removed].evidence_map["absent_from_control_sets"] == 1
     assert result.identical_skipped == 3  # Schedule, disk, VMTools are evaluated once
+
+
+def _hivex_lines(key: WKey, exists: Callable[[str], bool], path: str) -> list[str]:
+    """hivexsh commands that create (or enter) ``key`` under the current node and give it
+    exactly the planted values and subkeys; values are written as raw ``hex:TYPE:bytes``."""
+    here = f"{path}\\{key.name}"
+    lines = [f"cd {key.name}"] if exists(here) else [f"add {key.name}", f"cd {key.name}"]
+    if key.values:
+        lines.append(f"setval {len(key.values)}")
+        for value in key.values:
+            lines += [value.name, f"hex:{value.type}:{','.join(f'{b:02x}' for b in value.data)}"]
+    for sub in key.subkeys:
+        lines += _hivex_lines(sub, exists, here)
+    lines.append("cd ..")
+    return lines
+
+
+def test_planted_kinds_in_a_real_hive_are_found(tmp_path: Path) -> None:
+    """Every kind, planted by hivexsh into a copy of the real Windows 7 SYSTEM hive."""
+    import shutil
+    import subprocess
+
+    hivexsh = shutil.which("hivexsh")
+    if hivexsh is None:
+        pytest.skip("hivexsh not installed (Debian package libhivex-bin; .ci/run installs it)")
+    hive_path = tmp_path / "SYSTEM"
+    shutil.copyfile(shared_hive("win7-SYSTEM"), hive_path)
+    hive_path.chmod(0o644)
+    with hivescan.open_hive(hive_path) as hive:
+        sets = [chosen.name for chosen in hive.resolve("all").chosen]
+        existing = {r.name.upper() for r in hive.services()}
+
+        def exists(path: str) -> bool:
+            return hive.reader.key(path) is not None
+
+        planted: dict[str, str] = {}
+        script: list[str] = []
+        # into every control set, as an installed service is: a service in one set only is
+        # a finding of its own (service-only-in-some-control-sets) that would hide the others
+        for control_set in sets:
+            services_path = f"{control_set}\\Services"
+            script.append(f"cd \\{services_path}")
+            rng = random.Random("real-hive")  # the same services in each set
+            for kind in sorted(set(PLANTS) - WRITER_ONLY):
+                staging = WKey("Services")
+                name = f"{word(rng)}{letters(rng, rng.randint(1, 6))}"
+                PLANTS[kind](rng, staging, name)
+                for key in staging.subkeys:
+                    planted[key.name] = kind
+                    script += _hivex_lines(key, exists, services_path)
+    script.append("commit")
+    commands = tmp_path / "plant.hivexsh"
+    commands.write_text("\n".join(script) + "\n", encoding="utf-8")
+    subprocess.run([hivexsh, "-w", "-f", str(commands), str(hive_path)], check=True, capture_output=True, timeout=120)
+
+    with hivescan.open_hive(hive_path) as hive:
+        names = {r.name.upper() for r in hive.services()}
+        result = scan_hive(hive, rules=RULES)
+    assert names == existing | {n.upper() for n in planted}  # the genuine services are all still there
+    missed = []
+    for name, kind in sorted(planted.items()):
+        found = [f for f in result.findings if f.service.upper() == name.upper()]
+        if max((SEVERITY_RANK[f.severity] for f in found), default=-1) < SEVERITY_RANK["medium"]:
+            missed.append(f"{kind} ({name}): {[(f.rule_id, f.severity) for f in found]}")
+    assert not missed, missed
