@@ -401,6 +401,12 @@ def test_planted_kinds_in_a_real_hive_are_found(tmp_path: Path) -> None:
                 for key in staging.subkeys:
                     planted[key.name] = kind
                     script += _hivex_lines(key, exists, services_path)
+    # a service created and deleted again (PsExec, impacket and Metasploit clean up after
+    # themselves): its cells stay in free space, and scan reads deleted keys by default
+    gone = f"{word(rng)}{letters(rng, 5)}"
+    script += [f"cd \\{sets[0]}\\Services", f"add {gone}", f"cd {gone}", "setval 4", "Type", "dword:0x10"]
+    script += ["Start", "dword:3", "ErrorControl", "dword:0", "ImagePath", rf"expandstring:%SystemRoot%\{gone}.exe"]
+    script += ["del"]
     script.append("commit")
     commands = tmp_path / "plant.hivexsh"
     commands.write_text("\n".join(script) + "\n", encoding="utf-8")
@@ -410,6 +416,7 @@ def test_planted_kinds_in_a_real_hive_are_found(tmp_path: Path) -> None:
         names = {r.name.upper() for r in hive.services()}
         result = scan_hive(hive, rules=RULES)
     assert names == existing | {n.upper() for n in planted}  # the genuine services are all still there
+    planted[gone] = "deleted"
     missed = []
     for name, kind in sorted(planted.items()):
         found = [f for f in result.findings if f.service.upper() == name.upper()]
