@@ -23,6 +23,24 @@ def shared_hive(name: str) -> Path:
     return path
 
 
+def shared_hive_edited_by_hivex(name: str, tmp_path: Path, script: str) -> Path:
+    """A private copy of a real hive, edited by hivexsh (another registry library: what it
+    writes is not the project's writer), or skip the test saying what is missing."""
+    import shutil
+    import subprocess
+
+    hivexsh = shutil.which("hivexsh")
+    if hivexsh is None:
+        pytest.skip("hivexsh not installed (Debian package libhivex-bin; .ci/run installs it)")
+    hive_path = tmp_path / name
+    shutil.copyfile(shared_hive(name), hive_path)
+    hive_path.chmod(0o644)
+    commands = tmp_path / f"{name}.hivexsh"
+    commands.write_text(script, encoding="utf-8")
+    subprocess.run([hivexsh, "-w", "-f", str(commands), str(hive_path)], check=True, capture_output=True, timeout=120)
+    return hive_path
+
+
 @pytest.fixture
 def shared() -> Callable[[str], Path]:
     """:func:`shared_hive` as a fixture (for test modules that do not import conftest)."""

@@ -25,7 +25,7 @@ from hivescan.hive.regtypes import REG_BINARY, REG_EXPAND_SZ, REG_SZ
 from hivescan.testing.encoders import encode_failure_actions
 from hivescan.testing.regf import WKey, sz
 from hivescan.testing.sddl import sddl_to_bytes
-from tests.conftest import shared_hive, system_root
+from tests.conftest import shared_hive, shared_hive_edited_by_hivex, system_root
 
 RULES = load_rules()
 
@@ -370,16 +370,7 @@ def _hivex_lines(key: WKey, exists: Callable[[str], bool], path: str) -> list[st
 
 def test_planted_kinds_in_a_real_hive_are_found(tmp_path: Path) -> None:
     """Every kind, planted by hivexsh into a copy of the real Windows 7 SYSTEM hive."""
-    import shutil
-    import subprocess
-
-    hivexsh = shutil.which("hivexsh")
-    if hivexsh is None:
-        pytest.skip("hivexsh not installed (Debian package libhivex-bin; .ci/run installs it)")
-    hive_path = tmp_path / "SYSTEM"
-    shutil.copyfile(shared_hive("win7-SYSTEM"), hive_path)
-    hive_path.chmod(0o644)
-    with hivescan.open_hive(hive_path) as hive:
+    with hivescan.open_hive(shared_hive("win7-SYSTEM")) as hive:
         sets = [chosen.name for chosen in hive.resolve("all").chosen]
         existing = {r.name.upper() for r in hive.services()}
 
@@ -408,9 +399,7 @@ def test_planted_kinds_in_a_real_hive_are_found(tmp_path: Path) -> None:
     script += ["Start", "dword:3", "ErrorControl", "dword:0", "ImagePath", rf"expandstring:%SystemRoot%\{gone}.exe"]
     script += ["del"]
     script.append("commit")
-    commands = tmp_path / "plant.hivexsh"
-    commands.write_text("\n".join(script) + "\n", encoding="utf-8")
-    subprocess.run([hivexsh, "-w", "-f", str(commands), str(hive_path)], check=True, capture_output=True, timeout=120)
+    hive_path = shared_hive_edited_by_hivex("win7-SYSTEM", tmp_path, "\n".join(script) + "\n")
 
     with hivescan.open_hive(hive_path) as hive:
         names = {r.name.upper() for r in hive.services()}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,7 @@ from hivescan.errors import HivescanError
 from hivescan.hive.source import HiveSource
 from hivescan.scm.record import ServiceRecord
 from hivescan.testing.spec import build_from_spec, load_spec
-from tests.conftest import FIXTURES, shared_hive
+from tests.conftest import FIXTURES, shared_hive, shared_hive_edited_by_hivex
 
 SPEC = FIXTURES / "deleted-SYSTEM.yaml"
 
@@ -161,15 +159,7 @@ def test_a_key_deleted_by_hivex_comes_back(tmp_path: Path) -> None:
     """A real Windows 7 hive, edited by another registry library: hivexsh adds a service key
     with an ImagePath, deletes it again and commits. hivex clears the key's value count before
     freeing it, so the values are found by proximity (medium confidence)."""
-    hivexsh = shutil.which("hivexsh")
-    if hivexsh is None:
-        pytest.skip("hivexsh not installed (Debian package libhivex-bin; .ci/run installs it)")
-    hive_path = tmp_path / "SYSTEM"
-    shutil.copyfile(shared_hive("win7-SYSTEM"), hive_path)
-    hive_path.chmod(0o644)
-    script = tmp_path / "script"
-    script.write_text(HIVEX_SCRIPT, encoding="ascii")
-    subprocess.run([hivexsh, "-w", "-f", str(script), str(hive_path)], check=True, capture_output=True, timeout=120)
+    hive_path = shared_hive_edited_by_hivex("win7-SYSTEM", tmp_path, HIVEX_SCRIPT)
     with hivescan.open_hive(hive_path) as hive:
         assert hive.reader.key("ControlSet001\\Services\\EvilSvc") is None
         (evil,) = [r for r in hive.deleted_services() if r.name == "EvilSvc"]
