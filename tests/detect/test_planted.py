@@ -271,6 +271,22 @@ def sliver(rng: random.Random, s: WKey, name: str) -> None:
     service(s, name, start=3, image=rf"C:\Windows\Temp\{exe}.exe")
 
 
+def admin_command(rng: random.Random, s: WKey, name: str) -> None:
+    user = letters(rng, 7).lower()
+    command = rng.choice(
+        [
+            f"net user {user} {letters(rng, 10)}1! /add",
+            f"C:\\Windows\\System32\\net1.exe localgroup administrators {user} /add",
+            "vssadmin.exe Delete Shadows /All /Quiet",
+            rf"reg add HKLM\Software\Microsoft\Windows\CurrentVersion\Run /v {user} /d C:\ProgramData\{user}.exe /f",
+            rf"schtasks /create /tn {word(rng)} /tr C:\ProgramData\{user}.exe /sc onstart /ru SYSTEM",
+            "wevtutil cl Security",
+            rf"%COMSPEC% /c sc config {word(rng)} binpath= C:\ProgramData\{user}.exe",
+        ]
+    )
+    service(s, name, image=command, expand=True)
+
+
 PLANTS: dict[str, Plant] = {
     f.__name__: f
     for f in (
@@ -301,6 +317,7 @@ PLANTS: dict[str, Plant] = {
         driver_by_path,
         vulnerable_driver,
         sliver,
+        admin_command,
     )
 }
 WRITER_ONLY = {"writable_key"}  # hivexsh cannot give a key its own ACL
