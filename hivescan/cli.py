@@ -521,12 +521,15 @@ def demo(
 ) -> None:
     """Scan the bundled demo hive (fixtures/demo-SYSTEM), which has planted persistence.
 
+    Its SOFTWARE hive (fixtures/demo-SOFTWARE) is read too, for SystemRoot and the svchost groups.
+
     Example: hivescan demo --min-severity high
     """
-    from hivescan.testing import demo_hive_path
+    from hivescan.testing import demo_hive_path, demo_software_path
 
     _run_scan(
         demo_hive_path(),
+        software=demo_software_path(),
         control_set="all",
         fmt=fmt,
         output=output,

@@ -1,6 +1,7 @@
 """Build the fixture services rule examples name, and check a rule against them.
 
-An example is ``<scenario>/<service>``: ``demo`` is ``fixtures/demo-SYSTEM.yaml``, any other
+An example is ``<scenario>/<service>``: ``demo`` is ``fixtures/demo-SYSTEM.yaml`` (with
+``demo-SOFTWARE.yaml`` as its SOFTWARE hive, as ``hivescan demo`` reads it), any other
 scenario is ``fixtures/scenarios/<scenario>.yaml``, both built with :mod:`hivescan.testing`
 and read through the same path as a real hive (every control set, with context). The special
 scenario ``baseline`` scans ControlSet001 of ``controlsets.yaml`` against a baseline made of
@@ -44,7 +45,15 @@ def _build(fixtures: Path, scenario: str) -> dict[str, list[Subject]]:
         data = build_from_spec(load_spec(path)).data
     except (SpecError, OSError, KeyError, TypeError, ValueError) as exc:
         raise ExampleError(f"{path}: {exc}") from None
-    hive = SystemHive(HiveSource.from_bytes(data, path=f"{scenario}.yaml"))
+    software = None
+    software_spec = fixtures / "demo-SOFTWARE.yaml"
+    if scenario == "demo" and software_spec.is_file():  # the demo is scanned with its SOFTWARE hive
+        try:
+            software_data = build_from_spec(load_spec(software_spec)).data
+        except (SpecError, OSError, KeyError, TypeError, ValueError) as exc:
+            raise ExampleError(f"{software_spec}: {exc}") from None
+        software = HiveSource.from_bytes(software_data, path="demo-SOFTWARE.yaml")
+    hive = SystemHive(HiveSource.from_bytes(data, path=f"{scenario}.yaml"), software=software)
     try:
         if scenario == "baseline":
             subjects = build_subjects(hive.services(1), baseline=hive.services(2)).subjects

@@ -22,3 +22,10 @@ def demo_hive_path() -> Path:
             "install hivescan from the repository (pip install -e .)"
         )
     return path
+
+
+def demo_software_path() -> Path | None:
+    """The demo's SOFTWARE hive (``fixtures/demo-SOFTWARE``: SystemRoot, svchost group
+    lists), or None when the checkout does not have it."""
+    path = FIXTURES / "demo-SOFTWARE"
+    return path if path.is_file() else None
