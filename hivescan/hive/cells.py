@@ -17,7 +17,9 @@ Reference: msuhanov/regf specification (cells, nk, vk, sk, lf/lh/li/ri, db).
 
 from __future__ import annotations
 
+import codecs
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -32,6 +34,8 @@ KEY_SYM_LINK = 0x0010
 VALUE_COMP_NAME = 0x0001
 BIG_DATA_SEGMENT = 16344
 NO_OFFSET = 0xFFFFFFFF
+_utf16_le_decode = codecs.utf_16_le_decode
+_new_tuple = tuple.__new__  # NamedTuples built without their Python-level __new__ (thousands per hive)
 
 
 class CellError(Exception):
@@ -69,13 +73,24 @@ class VkCell:
     notes: tuple[str, ...]  # how the data had to be read (truncated, capped, ...)
 
 
+def decode_utf16(data: bytes) -> str:
+    """UTF-16LE text with lone surrogates kept (``surrogatepass``), as ``bytes.decode`` gives
+    it (UnicodeDecodeError on an odd length).
+
+    Calls the codec function itself: ``bytes.decode("utf-16-le", ...)`` finds it through the
+    codec registry and a Python-level wrapper on every call, four times slower, and a
+    rebuild decodes thousands of strings.
+    """
+    return _utf16_le_decode(data, "surrogatepass", True)[0]
+
+
 def decode_name(raw: bytes, compressed: bool) -> str:
     """Key/value names: Latin-1 when flagged compressed, else UTF-16LE (lone surrogates kept)."""
     if compressed:
         return raw.decode("latin-1")
     if len(raw) % 2:
         raw = raw[:-1]
-    return raw.decode("utf-16-le", "surrogatepass")
+    return decode_utf16(raw)
 
 
 class Cells:
@@ -110,23 +125,31 @@ class Cells:
     # -- keys
 
     def nk(self, offset: int, *, allow_free: bool = False) -> NkCell:
-        start, end, allocated = self.cell(offset, allow_free=allow_free)
+        data = self.data
+        start = BASE_BLOCK_SIZE + offset
+        raw_size = 0 if offset % 8 or start + 4 > self.size else _I32.unpack_from(data, start)[0]
+        if raw_size <= -8 and start - raw_size <= self.size:  # cell(): an allocated cell in bounds
+            start, end, allocated = start + 4, start - raw_size, True
+        else:  # every check with its own message (or a free cell, when allowed)
+            start, end, allocated = self.cell(offset, allow_free=allow_free)
         if end - start < _NK.size:
             raise CellError(f"cell at 0x{offset:x} is too small for a key record")
-        f = _NK.unpack_from(self.data, start)
+        f = _NK.unpack_from(data, start)
         if f[0] != b"nk":
             raise CellError(f"cell at 0x{offset:x} is not a key record (signature {f[0]!r})")
         name_len = f[18]
         name_start = start + _NK.size
         if name_start + name_len > end:
             raise CellError(f"key record at 0x{offset:x}: name length {name_len} exceeds the cell")
-        raw = self.data[name_start : name_start + name_len]
+        raw = data[name_start : name_start + name_len]
         flags = f[1]
         name = raw.decode("latin-1") if flags & KEY_COMP_NAME else decode_name(raw, False)
         # fields: flags, last write, parent, subkeys, volatile subkeys, subkey list, values,
-        # value list, security, class offset, class length
-        return NkCell(
-            offset, allocated, flags, f[2], f[4], f[5], f[6], f[7], f[9], f[10], f[11], f[12], f[19], name, raw
+        # value list, security, class offset, class length; built without NkCell's
+        # Python-level __new__ (one per key read)
+        return _new_tuple(
+            NkCell,
+            (offset, allocated, flags, f[2], f[4], f[5], f[6], f[7], f[9], f[10], f[11], f[12], f[19], name, raw),
         )
 
     def subkey_offsets(self, list_offset: int, *, _depth: int = 0) -> list[int]:
@@ -189,9 +212,18 @@ class Cells:
         """
         out: list[RawValue] = []
         problems: list[str] = []
+        count = nk.value_count
+        if not count:
+            return out, problems
         data, size, unpack_vk, unpack_i32 = self.data, self.size, _VK.unpack_from, _I32.unpack_from
-        new = tuple.__new__  # RawValue(...) without its Python-level __new__: thousands per hive
-        for index, off in enumerate(self.value_offsets(nk)):
+        new = _new_tuple  # RawValue(...) without its Python-level __new__: thousands per hive
+        at = BASE_BLOCK_SIZE + nk.value_list  # the value list: value_offsets() inlined for the common case
+        raw_size = 0 if nk.value_list % 8 or at + 4 > size else unpack_i32(data, at)[0]
+        if raw_size <= -8 and at - raw_size <= size and 4 + 4 * count <= -raw_size:
+            offsets: Sequence[int] = struct.unpack_from(f"<{count}I", data, at + 4)
+        else:
+            offsets = self.value_offsets(nk)  # raises with the precise reason
+        for index, off in enumerate(offsets):
             start = BASE_BLOCK_SIZE + off
             fast = False
             if not off % 8 and start + 4 + 20 <= size:

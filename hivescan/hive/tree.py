@@ -562,7 +562,9 @@ class HiveReader:
             out = self._fallback_values(key, out)
         seen: set[str] = set()
         for value in out:
-            if value.exact:  # what the cell reader had to do (re-encoded values are noted by the decoders)
+            if (
+                value.notes and value.exact
+            ):  # what the cell reader had to do (re-encoded values are noted by the decoders)
                 for note in value.notes:
                     code, _, message = note.partition(": ")
                     key._note(code, value.name, message, "error")
