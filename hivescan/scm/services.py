@@ -69,12 +69,8 @@ _BINARY_FIELDS = {"FAILUREACTIONS": "failure_actions_hex"}
 class _Values:
     """Case-insensitive view of one key's values that collects decoding diagnostics."""
 
-    def __init__(self, values: Sequence[RawValue], diags: list[Diagnostic], prefix: str = "") -> None:
-        by_name: dict[str, RawValue] = {}
-        for value in values:
-            name = value.name
-            by_name.setdefault(name.upper() if name.isascii() else upcase(name), value)
-        self.by_name = by_name
+    def __init__(self, by_name: Mapping[str, RawValue], diags: list[Diagnostic], prefix: str = "") -> None:
+        self.by_name = by_name  # KeyView.values_by_name(): the first of names alike (ci)
         self.diags = diags
         self.prefix = prefix
 
@@ -167,7 +163,7 @@ def build_service_record(
     sources: dict[str, Source] = {}
     subkeys = key.subkeys()
     values_list = key.values()
-    vals = _Values(values_list, diags)
+    vals = _Values(key.values_by_name(), diags)
     name = key.name
 
     # one pass over the values present: decode each known one the way the SCM reads it
@@ -243,7 +239,7 @@ def build_service_record(
             special[upper] = sub
     # svchost hosting: Parameters wins when the subkey exists, whatever it holds (§7.3)
     params = special.get("PARAMETERS")
-    dll_holder = _Values(params.values(), diags, "Parameters\\") if params is not None else vals
+    dll_holder = _Values(params.values_by_name(), diags, "Parameters\\") if params is not None else vals
     service_dll, service_dll_type = dll_holder.string("ServiceDll")
     service_dll_source = None
     if service_dll is not None:
@@ -279,7 +275,7 @@ def build_service_record(
     security_hex = None
     security_raw = None
     if security_key is not None:
-        sec_vals = _Values(security_key.values(), diags, "Security\\")
+        sec_vals = _Values(security_key.values_by_name(), diags, "Security\\")
         security_hex = sec_vals.binary_hex("Security")
         security_raw = sec_vals.raw("Security")
 
