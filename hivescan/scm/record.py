@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from hivescan.diagnostics import Diagnostic
+from hivescan.frozen import fast_builder
 from hivescan.hive.model import RawValue
 from hivescan.hive.regtypes import REG_TYPE_NUMBERS
 from hivescan.scm.access import PrincipalAccess
@@ -479,3 +480,8 @@ _LOOP_FIELDS = tuple(
 )
 _SCALARS = frozenset({str, int, bool})
 _TUPLE_FIELDS = frozenset(f.name for f in fields(ServiceRecord) if f.default == ())
+
+#: ``ServiceRecord(...)`` and ``Origin(...)`` for builders that make one per service key:
+#: the same objects, four times faster (see :mod:`hivescan.frozen`)
+new_record = fast_builder(ServiceRecord)
+new_origin = fast_builder(Origin)

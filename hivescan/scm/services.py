@@ -29,7 +29,7 @@ from hivescan.scm.constants import (
 from hivescan.scm.decode import decode_binary, decode_dword, decode_multi_sz, decode_string
 from hivescan.scm.failure_actions import FailureActions, decode_failure_actions
 from hivescan.scm.named_values import check_named_values
-from hivescan.scm.record import HiveRef, Origin, ServiceRecord, Source
+from hivescan.scm.record import HiveRef, ServiceRecord, Source, new_origin, new_record
 from hivescan.scm.security import key_security, service_security
 from hivescan.scm.triggers import Trigger, decode_triggers
 
@@ -306,7 +306,7 @@ def build_service_record(
     )
     diags = list(key.diagnostics) + diags  # reading trouble first, then decoding notes
 
-    origin = Origin(hive, control_set, key.path, key.last_write, key.parser)
+    origin = new_origin(hive, control_set, key.path, key.last_write, key.parser)
     # Only fields that hold something are passed: a frozen dataclass with ~50 keyword
     # arguments costs three times as much to build, and this runs once per service.
     out: dict[str, Any] = {k: v for k, v in f.items() if v is not None and v != ()}
@@ -342,7 +342,7 @@ def build_service_record(
         out["raw_values"] = tuple(values_list)
     if params is not None:
         out["parameters_raw"] = tuple(params.values())
-    return ServiceRecord(
+    return new_record(
         name=name,
         status=status,  # type: ignore[arg-type]
         origin=origin,
