@@ -28,6 +28,7 @@ from hivescan.hive.model import RawValue
 
 _NK = struct.Struct("<2sHQIIIIIIIIIIIIIIIHH")  # 0x4C bytes
 _VK = struct.Struct("<2sHIIIHH")  # 0x14 bytes
+_CELL_VK = struct.Struct("<i2sHIIIHH")  # a cell's size, then a vk record: 0x18 bytes
 _I32 = struct.Struct("<i")
 KEY_COMP_NAME = 0x0020
 KEY_SYM_LINK = 0x0010
@@ -215,7 +216,7 @@ class Cells:
         count = nk.value_count
         if not count:
             return out, problems
-        data, size, unpack_vk, unpack_i32 = self.data, self.size, _VK.unpack_from, _I32.unpack_from
+        data, size, unpack_cell_vk, unpack_i32 = self.data, self.size, _CELL_VK.unpack_from, _I32.unpack_from
         new = _new_tuple  # RawValue(...) without its Python-level __new__: thousands per hive
         at = BASE_BLOCK_SIZE + nk.value_list  # the value list: value_offsets() inlined for the common case
         raw_size = 0 if nk.value_list % 8 or at + 4 > size else unpack_i32(data, at)[0]
@@ -223,36 +224,30 @@ class Cells:
             offsets: Sequence[int] = struct.unpack_from(f"<{count}I", data, at + 4)
         else:
             offsets = self.value_offsets(nk)  # raises with the precise reason
+        most = min(BIG_DATA_SEGMENT, self.max_value_bytes)
         for index, off in enumerate(offsets):
-            start = BASE_BLOCK_SIZE + off
-            fast = False
-            if not off % 8 and start + 4 + 20 <= size:
-                (raw_size,) = unpack_i32(data, start)
-                end = start - raw_size
-                if raw_size < 0 and end <= size and -raw_size >= 24:
-                    sig, name_len, size_field, data_off, reg_type, flags, _ = unpack_vk(data, start + 4)
-                    name_end = start + 24 + name_len
-                    if sig == b"vk" and name_end <= end:
-                        raw_name = data[start + 24 : name_end]
-                        if flags & VALUE_COMP_NAME:
-                            name = raw_name.decode("latin-1")
-                        else:
-                            name = decode_name(raw_name, False)
-                        if size_field & 0x80000000:
-                            if (size_field & 0x7FFFFFFF) <= 4:
-                                value = data_off.to_bytes(4, "little")[: size_field & 0x7FFFFFFF]
+            start = BASE_BLOCK_SIZE + off  # the fast path: an allocated vk cell, data inline or in one cell
+            if not off % 8 and start + 24 <= size:
+                raw_size, sig, name_len, size_field, data_off, reg_type, flags, _ = unpack_cell_vk(data, start)
+                name_end = start + 24 + name_len
+                if raw_size <= -24 and name_end <= start - raw_size <= size and sig == b"vk":
+                    if flags & VALUE_COMP_NAME:
+                        name = data[start + 24 : name_end].decode("latin-1")
+                    else:
+                        name = decode_name(data[start + 24 : name_end], False)
+                    if size_field & 0x80000000:
+                        if size_field <= 0x80000004:  # up to 4 bytes inline, in the data-offset field
+                            value = data[start + 12 : start + 12 + (size_field & 0x7FFFFFFF)]
+                            out.append(new(RawValue, (name, reg_type, value, "cells", True, ())))
+                            continue
+                    elif size_field <= most:
+                        at = BASE_BLOCK_SIZE + data_off
+                        if not data_off % 8 and at + 4 <= size:
+                            raw_size = unpack_i32(data, at)[0]
+                            if raw_size < 0 and at - raw_size <= size and size_field <= -raw_size - 4:
+                                value = data[at + 4 : at + 4 + size_field]
                                 out.append(new(RawValue, (name, reg_type, value, "cells", True, ())))
-                                fast = True
-                        elif size_field <= BIG_DATA_SEGMENT and size_field <= self.max_value_bytes:
-                            d_start = BASE_BLOCK_SIZE + data_off
-                            if not data_off % 8 and d_start + 4 <= size:
-                                (d_raw,) = unpack_i32(data, d_start)
-                                if d_raw < 0 and d_start - d_raw <= size and size_field <= -d_raw - 4:
-                                    value = data[d_start + 4 : d_start + 4 + size_field]
-                                    out.append(new(RawValue, (name, reg_type, value, "cells", True, ())))
-                                    fast = True
-            if fast:
-                continue
+                                continue
             try:  # the careful path: every check with its own message, big data, caps
                 vk = self.vk(off)
             except CellError as exc:
