@@ -26,7 +26,10 @@ from typing import NamedTuple
 from hivescan.hive.header import BASE_BLOCK_SIZE
 from hivescan.hive.model import RawValue
 
-_NK = struct.Struct("<2sHQIIIIIIIIIIIIIIIHH")  # 0x4C bytes
+# the nk fields hivescan keeps (0x4C bytes): signature, flags, last write, (access bits), parent,
+# subkeys, volatile subkeys, subkey list, (volatile subkey list), values, value list,
+# security, class offset, (five size maxima and a work variable), name length, class length
+_NK = struct.Struct("<2sHQ4xIIII4xIIII20xHH")
 _VK = struct.Struct("<2sHIIIHH")  # 0x14 bytes
 _CELL_VK = struct.Struct("<i2sHIIIHH")  # a cell's size, then a vk record: 0x18 bytes
 _I32 = struct.Struct("<i")
@@ -135,23 +138,21 @@ class Cells:
             start, end, allocated = self.cell(offset, allow_free=allow_free)
         if end - start < _NK.size:
             raise CellError(f"cell at 0x{offset:x} is too small for a key record")
-        f = _NK.unpack_from(data, start)
-        if f[0] != b"nk":
-            raise CellError(f"cell at 0x{offset:x} is not a key record (signature {f[0]!r})")
-        name_len = f[18]
+        (sig, flags, last_write, parent, subkeys, volatile, subkey_list, values, value_list, security,
+         class_offset, name_len, class_len) = _NK.unpack_from(data, start)  # fmt: skip
+        if sig != b"nk":
+            raise CellError(f"cell at 0x{offset:x} is not a key record (signature {sig!r})")
         name_start = start + _NK.size
         if name_start + name_len > end:
             raise CellError(f"key record at 0x{offset:x}: name length {name_len} exceeds the cell")
         raw = data[name_start : name_start + name_len]
-        flags = f[1]
         name = raw.decode("latin-1") if flags & KEY_COMP_NAME else decode_name(raw, False)
-        # fields: flags, last write, parent, subkeys, volatile subkeys, subkey list, values,
-        # value list, security, class offset, class length; built without NkCell's
-        # Python-level __new__ (one per key read)
+        # built without NkCell's Python-level __new__ (one per key read)
         return _new_tuple(
             NkCell,
-            (offset, allocated, flags, f[2], f[4], f[5], f[6], f[7], f[9], f[10], f[11], f[12], f[19], name, raw),
-        )
+            (offset, allocated, flags, last_write, parent, subkeys, volatile, subkey_list, values, value_list,
+             security, class_offset, class_len, name, raw),
+        )  # fmt: skip
 
     def subkey_offsets(self, list_offset: int, *, _depth: int = 0) -> list[int]:
         """Offsets listed by an lf/lh/li/ri subkey list (ri: one level of indirection)."""

@@ -30,7 +30,7 @@ from hivescan.scm.decode import decode_binary, decode_dword, decode_multi_sz, de
 from hivescan.scm.failure_actions import FailureActions, decode_failure_actions
 from hivescan.scm.named_values import check_named_values
 from hivescan.scm.record import HiveRef, ServiceRecord, Source, new_origin, new_record
-from hivescan.scm.security import key_security, service_security
+from hivescan.scm.security import key_security_hex, service_security
 from hivescan.scm.triggers import Trigger, decode_triggers
 
 MAX_API_NAME = 256  # service and display names (CreateService)
@@ -300,7 +300,7 @@ def build_service_record(
         vals,
         f,
         security_raw.data if security_raw is not None else None,
-        bytes.fromhex(key_hex) if key_hex is not None else None,
+        key_hex,
         tuple(triggers),
         diags,
     )
@@ -358,7 +358,7 @@ def _decode_values(
     vals: _Values,
     f: Mapping[str, Any],
     security: bytes | None,
-    key_sd: bytes | None,
+    key_hex: str | None,
     triggers_raw: tuple[Mapping[str, Any], ...],
     diags: list[Diagnostic],
 ) -> dict[str, Any]:
@@ -388,8 +388,8 @@ def _decode_values(
     # SDDL and access from its raw hex through the same memo
     if security is not None:
         diags += service_security(security).diagnostics
-    if key_sd is not None:
-        diags += key_security(key_sd).diagnostics
+    if key_hex is not None:  # by the hex text: the same text object for every key sharing the sk cell
+        diags += key_security_hex(key_hex).diagnostics
     if not _NAMED_KEYS.isdisjoint(f):
         diags += check_named_values(
             type_=f.get("type"),

@@ -142,3 +142,16 @@ def test_type_mismatch_and_plain_values_survive() -> None:
     values = {v.name: v for nk in _keys(cells) for v in cells.values(nk)[0]}
     assert values["Blob"].type == REG_BINARY and values["Wide\u0101"].data == "x".encode("utf-16-le") + b"\0\0"
     assert values[""].data == b""
+
+
+def test_key_records_keep_every_field_they_declare() -> None:
+    """``Cells.nk`` unpacks only the fields it keeps; each must sit where the format puts it."""
+    whole = struct.Struct("<2sHQIIIIIIIIIIIIIIIHH")  # every field of the 0x4C-byte nk header
+    cells = Cells(DATA, minor_version=BASE.minor_version)
+    keys = _keys(cells)
+    assert len(keys) >= 3
+    for nk in keys:
+        f = whole.unpack_from(DATA, BASE_BLOCK_SIZE + nk.offset + 4)
+        name = DATA[BASE_BLOCK_SIZE + nk.offset + 4 + 0x4C :][: f[18]]
+        assert nk == (nk.offset, True, f[1], f[2], f[4], f[5], f[6], f[7], f[9], f[10], f[11], f[12], f[19],
+                      name.decode("latin-1"), name)  # fmt: skip
