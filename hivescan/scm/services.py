@@ -266,7 +266,7 @@ def build_service_record(
     manifest, _ = dll_holder.string("ServiceManifest")
 
     depend_on_service = f.get("depend_on_service", ())
-    if any(item.startswith("+") for item in depend_on_service):
+    if depend_on_service and any(item.startswith("+") for item in depend_on_service):
         diags.append(
             Diagnostic("group_in_depend_on_service", "DependOnService", "a '+group' entry stored in DependOnService")
         )
@@ -469,7 +469,7 @@ def flag_display_name_collisions(records: Sequence[ServiceRecord]) -> list[Servi
     """Two records sharing a display name, or a display name equal to another's name (§9.3)."""
     live = [r for r in records if r.status in ("database", "pending_delete")]
     by_display: dict[str, list[ServiceRecord]] = {}
-    names = {upcase(r.name): r for r in live}
+    names = {(r.name.upper() if r.name.isascii() else upcase(r.name)): r for r in live}
     for rec in live:
         if rec.display_name and rec.sources.get("display_name") == "registry":
             by_display.setdefault(upcase(rec.display_name), []).append(rec)
@@ -499,7 +499,8 @@ def flag_duplicate_names(records: Sequence[ServiceRecord]) -> list[ServiceRecord
     seen: set[str] = set()
     out = []
     for rec in records:
-        upper = upcase(rec.name)
+        name = rec.name
+        upper = name.upper() if name.isascii() else upcase(name)
         if upper in seen:
             note = Diagnostic("duplicate_ci_name", "name", "another service key has the same name (ci)", "error")
             rec = replace(rec, diagnostics=(*rec.diagnostics, note))
