@@ -206,11 +206,12 @@ class Cells:
             )
         return list(struct.unpack_from(f"<{nk.value_count}I", self.data, start))
 
-    def values(self, nk: NkCell) -> tuple[list[RawValue], list[str]]:
+    def values(self, nk: NkCell, *, inline: bool = True) -> tuple[list[RawValue], list[str]]:
         """Every value of a key, byte-exact, plus a note per value that could not be read.
 
         The common case (an allocated vk cell with inline or single-cell data) is parsed
-        inline here: a rebuild reads thousands of values.
+        inline here: a rebuild reads thousands of values. ``inline=False`` reads every value
+        the careful way (:meth:`vk`), which the inlined path must match (a test checks).
         """
         out: list[RawValue] = []
         problems: list[str] = []
@@ -221,14 +222,14 @@ class Cells:
         new = _new_tuple  # RawValue(...) without its Python-level __new__: thousands per hive
         at = BASE_BLOCK_SIZE + nk.value_list  # the value list: value_offsets() inlined for the common case
         raw_size = 0 if nk.value_list % 8 or at + 4 > size else unpack_i32(data, at)[0]
-        if raw_size <= -8 and at - raw_size <= size and 4 + 4 * count <= -raw_size:
+        if inline and raw_size <= -8 and at - raw_size <= size and 4 + 4 * count <= -raw_size:
             offsets: Sequence[int] = struct.unpack_from(f"<{count}I", data, at + 4)
         else:
             offsets = self.value_offsets(nk)  # raises with the precise reason
         most = min(BIG_DATA_SEGMENT, self.max_value_bytes)
         for index, off in enumerate(offsets):
             start = BASE_BLOCK_SIZE + off  # the fast path: an allocated vk cell, data inline or in one cell
-            if not off % 8 and start + 24 <= size:
+            if inline and not off % 8 and start + 24 <= size:
                 raw_size, sig, name_len, size_field, data_off, reg_type, flags, _ = unpack_cell_vk(data, start)
                 name_end = start + 24 + name_len
                 if raw_size <= -24 and name_end <= start - raw_size <= size and sig == b"vk":

@@ -57,25 +57,12 @@ def _keys(cells: Cells) -> list[NkCell]:
     return found
 
 
-def _careful(cells: Cells, nk: NkCell) -> tuple[list[RawValue], list[str]]:
-    out: list[RawValue] = []
-    problems: list[str] = []
-    for index, off in enumerate(cells.value_offsets(nk)):
-        try:
-            vk = cells.vk(off)
-        except CellError as exc:
-            problems.append(f"value {index} (offset 0x{off:x}): {exc}")
-            continue
-        out.append(RawValue(vk.name, vk.type, vk.data, "cells", True, vk.notes))
-    return out, problems
-
-
 def _same_as_careful(data: bytes, max_value_bytes: int = 1 << 20) -> int:
     cells = Cells(data, minor_version=BASE.minor_version, max_value_bytes=max_value_bytes)
     compared = 0
     for nk in _keys(cells):
         try:
-            expected: tuple[list[RawValue], list[str]] | str = _careful(cells, nk)
+            expected: tuple[list[RawValue], list[str]] | str = cells.values(nk, inline=False)
         except CellError as exc:
             expected = str(exc)
         try:
