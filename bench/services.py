@@ -10,6 +10,8 @@ walk, then appends one row to ``bench/results/services.csv`` (commit, machine, f
   file): the same bytes the raw walks read;
 * hivescan rebuild with log replay -- the same with ``logs="auto"`` (the default): a dirty hive
   has its .LOG1/.LOG2 verified and replayed in memory first (no change on a clean hive);
+* hivescan log replay alone -- of that: finding, reading and verifying the logs (Marvin32 over
+  every log entry) and replaying them into an in-memory image (count: log entries applied);
 * raw regipy-rs walk -- regipy's Rust-backed API (``regipy.registry_rs.RegistryHive``): open,
   then ``recurse_subkeys`` over every ControlSetNNN\\Services with values;
 * raw python-registry walk -- the same walk with python-registry (values' raw data);
@@ -61,6 +63,13 @@ def hivescan_rebuild(path: Path, logs: str = "none") -> int:
 
 def hivescan_rebuild_replayed(path: Path) -> int:
     return hivescan_rebuild(path, logs="auto")
+
+
+def hivescan_log_replay(path: Path) -> int:
+    from hivescan.hive.logs import load_logs, replay
+
+    result = replay(path.read_bytes(), load_logs(path, "auto"))
+    return len(result.applied)
 
 
 def regipy_rs_walk(path: Path) -> int:
@@ -149,6 +158,27 @@ def git_commit() -> str:
         return "unknown"
 
 
+def append_row(out: Path, row: dict[str, str]) -> None:
+    """Append one row; when the tasks changed, the file is rewritten with the new columns
+    (earlier rows keep their figures under their own column names, blank in the new ones)."""
+    header: list[str] = []
+    rows: list[dict[str, str]] = []
+    if out.exists():
+        with out.open(newline="") as fh:
+            reader = csv.DictReader(fh)
+            header = list(reader.fieldnames or [])
+            rows = list(reader)
+    if header and all(k in header for k in row):
+        with out.open("a", newline="") as fh:
+            csv.DictWriter(fh, header, restval="").writerow(row)
+        return
+    header += [k for k in row if k not in header]
+    with out.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, header, restval="")
+        writer.writeheader()
+        writer.writerows([*rows, row])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("hive", nargs="?", type=Path)
@@ -164,6 +194,7 @@ def main() -> int:
         ("raw regipy-rs walk", regipy_rs_walk, args.repeat),
         ("hivescan full rebuild", hivescan_rebuild, args.repeat),
         ("hivescan rebuild with log replay", hivescan_rebuild_replayed, args.repeat),
+        ("hivescan log replay alone", hivescan_log_replay, args.repeat),
         ("raw python-registry walk", python_registry_walk, args.repeat),
         ("regipy services plugin (pure Python)", regipy_plugin, args.slow_repeat),
         ("hivescan services --format jsonl (process)", cli_jsonl, args.slow_repeat),
@@ -181,21 +212,15 @@ def main() -> int:
 
     out = ROOT / "bench" / "results" / "services.csv"
     out.parent.mkdir(exist_ok=True)
-    new = not out.exists()
-    with out.open("a", newline="") as fh:
-        writer = csv.writer(fh)
-        if new:
-            writer.writerow(["date", "commit", "machine", "hive", "bytes", *[f"{k} (ms)" for k in results]])
-        writer.writerow(
-            [
-                datetime.now(UTC).isoformat(timespec="seconds"),
-                git_commit(),
-                f"{platform.machine()}/{os.cpu_count()}cores",
-                path.name,
-                size,
-                *[f"{v * 1000:.1f}" for v in results.values()],
-            ]
-        )
+    row = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": git_commit(),
+        "machine": f"{platform.machine()}/{os.cpu_count()}cores",
+        "hive": path.name,
+        "bytes": str(size),
+        **{f"{k} (ms)": f"{v * 1000:.1f}" for k, v in results.items()},
+    }
+    append_row(out, row)
     print(f"appended to {out.relative_to(ROOT)}")
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 _EPOCH_1601 = datetime(1601, 1, 1, tzinfo=UTC)
+_EPOCH_1601_NAIVE = datetime(1601, 1, 1)
 _MAX_TICKS = (datetime(9999, 12, 31, tzinfo=UTC) - _EPOCH_1601) // timedelta(microseconds=1) * 10
 
 
@@ -16,11 +17,14 @@ def filetime_to_datetime(ticks: int | None) -> datetime | None:
 
 
 def filetime_to_iso(ticks: int | None) -> str | None:
-    """ISO 8601 UTC with a ``Z`` and microseconds, e.g. ``2018-04-06T03:48:11.946182Z``."""
-    when = filetime_to_datetime(ticks)
-    if when is None:
+    """ISO 8601 UTC with a ``Z`` and microseconds, e.g. ``2018-04-06T03:48:11.946182Z``.
+
+    ``isoformat`` of a naive UTC datetime, not ``strftime``: the same text at a tenth of the
+    cost (every record's JSON form carries several timestamps).
+    """
+    if ticks is None or ticks < 0 or ticks > _MAX_TICKS:
         return None
-    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return (_EPOCH_1601_NAIVE + timedelta(microseconds=ticks // 10)).isoformat(timespec="microseconds") + "Z"
 
 
 def datetime_to_filetime(when: datetime) -> int:

@@ -131,6 +131,23 @@ def test_python_dash_m_and_no_pandas_on_import() -> None:
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "False"
 
 
+def test_machine_formats_load_neither_rich_nor_pandas() -> None:
+    """JSON Lines for tools: the table renderer (rich) and frames (pandas) stay unloaded (start-up time)."""
+    probe = (
+        "import contextlib, io, sys\n"
+        "import hivescan.cli\n"
+        f"sys.argv = ['hivescan', 'services', {str(DEMO)!r}, '-f', 'jsonl', '-q']\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):\n"
+        "    hivescan.cli.main()\n"
+        "loaded = [m for m in ('rich.console', 'rich.table', 'pandas') if m in sys.modules]\n"
+        "print(len(out.getvalue().splitlines()), loaded)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    rows, loaded = done.stdout.split(" ", 1)
+    assert int(rows) > 30 and loaded.strip() == "[]", done.stderr
+
+
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "json", "table", "parquet"])
 def test_lone_surrogates_survive_every_format(tmp_path: Path, fmt: str) -> None:
     root = WKey("ROOT")

@@ -17,21 +17,29 @@ Reference: msuhanov/regf specification (cells, nk, vk, sk, lf/lh/li/ri, db).
 
 from __future__ import annotations
 
+import codecs
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from hivescan.hive.header import BASE_BLOCK_SIZE
 from hivescan.hive.model import RawValue
 
-_NK = struct.Struct("<2sHQIIIIIIIIIIIIIIIHH")  # 0x4C bytes
+# the nk fields hivescan keeps (0x4C bytes): signature, flags, last write, (access bits), parent,
+# subkeys, volatile subkeys, subkey list, (volatile subkey list), values, value list,
+# security, class offset, (five size maxima and a work variable), name length, class length
+_NK = struct.Struct("<2sHQ4xIIII4xIIII20xHH")
 _VK = struct.Struct("<2sHIIIHH")  # 0x14 bytes
+_CELL_VK = struct.Struct("<i2sHIIIHH")  # a cell's size, then a vk record: 0x18 bytes
 _I32 = struct.Struct("<i")
 KEY_COMP_NAME = 0x0020
 KEY_SYM_LINK = 0x0010
 VALUE_COMP_NAME = 0x0001
 BIG_DATA_SEGMENT = 16344
 NO_OFFSET = 0xFFFFFFFF
+_utf16_le_decode = codecs.utf_16_le_decode
+_new_tuple = tuple.__new__  # NamedTuples built without their Python-level __new__ (thousands per hive)
 
 
 class CellError(Exception):
@@ -69,13 +77,24 @@ class VkCell:
     notes: tuple[str, ...]  # how the data had to be read (truncated, capped, ...)
 
 
+def decode_utf16(data: bytes) -> str:
+    """UTF-16LE text with lone surrogates kept (``surrogatepass``), as ``bytes.decode`` gives
+    it (UnicodeDecodeError on an odd length).
+
+    Calls the codec function itself: ``bytes.decode("utf-16-le", ...)`` finds it through the
+    codec registry and a Python-level wrapper on every call, four times slower, and a
+    rebuild decodes thousands of strings.
+    """
+    return _utf16_le_decode(data, "surrogatepass", True)[0]
+
+
 def decode_name(raw: bytes, compressed: bool) -> str:
     """Key/value names: Latin-1 when flagged compressed, else UTF-16LE (lone surrogates kept)."""
     if compressed:
         return raw.decode("latin-1")
     if len(raw) % 2:
         raw = raw[:-1]
-    return raw.decode("utf-16-le", "surrogatepass")
+    return decode_utf16(raw)
 
 
 class Cells:
@@ -110,24 +129,30 @@ class Cells:
     # -- keys
 
     def nk(self, offset: int, *, allow_free: bool = False) -> NkCell:
-        start, end, allocated = self.cell(offset, allow_free=allow_free)
+        data = self.data
+        start = BASE_BLOCK_SIZE + offset
+        raw_size = 0 if offset % 8 or start + 4 > self.size else _I32.unpack_from(data, start)[0]
+        if raw_size <= -8 and start - raw_size <= self.size:  # cell(): an allocated cell in bounds
+            start, end, allocated = start + 4, start - raw_size, True
+        else:  # every check with its own message (or a free cell, when allowed)
+            start, end, allocated = self.cell(offset, allow_free=allow_free)
         if end - start < _NK.size:
             raise CellError(f"cell at 0x{offset:x} is too small for a key record")
-        f = _NK.unpack_from(self.data, start)
-        if f[0] != b"nk":
-            raise CellError(f"cell at 0x{offset:x} is not a key record (signature {f[0]!r})")
-        name_len = f[18]
+        (sig, flags, last_write, parent, subkeys, volatile, subkey_list, values, value_list, security,
+         class_offset, name_len, class_len) = _NK.unpack_from(data, start)  # fmt: skip
+        if sig != b"nk":
+            raise CellError(f"cell at 0x{offset:x} is not a key record (signature {sig!r})")
         name_start = start + _NK.size
         if name_start + name_len > end:
             raise CellError(f"key record at 0x{offset:x}: name length {name_len} exceeds the cell")
-        raw = self.data[name_start : name_start + name_len]
-        flags = f[1]
+        raw = data[name_start : name_start + name_len]
         name = raw.decode("latin-1") if flags & KEY_COMP_NAME else decode_name(raw, False)
-        # fields: flags, last write, parent, subkeys, volatile subkeys, subkey list, values,
-        # value list, security, class offset, class length
-        return NkCell(
-            offset, allocated, flags, f[2], f[4], f[5], f[6], f[7], f[9], f[10], f[11], f[12], f[19], name, raw
-        )
+        # built without NkCell's Python-level __new__ (one per key read)
+        return _new_tuple(
+            NkCell,
+            (offset, allocated, flags, last_write, parent, subkeys, volatile, subkey_list, values, value_list,
+             security, class_offset, class_len, name, raw),
+        )  # fmt: skip
 
     def subkey_offsets(self, list_offset: int, *, _depth: int = 0) -> list[int]:
         """Offsets listed by an lf/lh/li/ri subkey list (ri: one level of indirection)."""
@@ -181,46 +206,50 @@ class Cells:
             )
         return list(struct.unpack_from(f"<{nk.value_count}I", self.data, start))
 
-    def values(self, nk: NkCell) -> tuple[list[RawValue], list[str]]:
+    def values(self, nk: NkCell, *, inline: bool = True) -> tuple[list[RawValue], list[str]]:
         """Every value of a key, byte-exact, plus a note per value that could not be read.
 
         The common case (an allocated vk cell with inline or single-cell data) is parsed
-        inline here: a rebuild reads thousands of values.
+        inline here: a rebuild reads thousands of values. ``inline=False`` reads every value
+        the careful way (:meth:`vk`), which the inlined path must match (a test checks).
         """
         out: list[RawValue] = []
         problems: list[str] = []
-        data, size, unpack_vk, unpack_i32 = self.data, self.size, _VK.unpack_from, _I32.unpack_from
-        new = tuple.__new__  # RawValue(...) without its Python-level __new__: thousands per hive
-        for index, off in enumerate(self.value_offsets(nk)):
-            start = BASE_BLOCK_SIZE + off
-            fast = False
-            if not off % 8 and start + 4 + 20 <= size:
-                (raw_size,) = unpack_i32(data, start)
-                end = start - raw_size
-                if raw_size < 0 and end <= size and -raw_size >= 24:
-                    sig, name_len, size_field, data_off, reg_type, flags, _ = unpack_vk(data, start + 4)
-                    name_end = start + 24 + name_len
-                    if sig == b"vk" and name_end <= end:
-                        raw_name = data[start + 24 : name_end]
-                        if flags & VALUE_COMP_NAME:
-                            name = raw_name.decode("latin-1")
-                        else:
-                            name = decode_name(raw_name, False)
-                        if size_field & 0x80000000:
-                            if (size_field & 0x7FFFFFFF) <= 4:
-                                value = data_off.to_bytes(4, "little")[: size_field & 0x7FFFFFFF]
+        count = nk.value_count
+        if not count:
+            return out, problems
+        data, size, unpack_cell_vk, unpack_i32 = self.data, self.size, _CELL_VK.unpack_from, _I32.unpack_from
+        new = _new_tuple  # RawValue(...) without its Python-level __new__: thousands per hive
+        at = BASE_BLOCK_SIZE + nk.value_list  # the value list: value_offsets() inlined for the common case
+        raw_size = 0 if nk.value_list % 8 or at + 4 > size else unpack_i32(data, at)[0]
+        if inline and raw_size <= -8 and at - raw_size <= size and 4 + 4 * count <= -raw_size:
+            offsets: Sequence[int] = struct.unpack_from(f"<{count}I", data, at + 4)
+        else:
+            offsets = self.value_offsets(nk)  # raises with the precise reason
+        most = min(BIG_DATA_SEGMENT, self.max_value_bytes)
+        for index, off in enumerate(offsets):
+            start = BASE_BLOCK_SIZE + off  # the fast path: an allocated vk cell, data inline or in one cell
+            if inline and not off % 8 and start + 24 <= size:
+                raw_size, sig, name_len, size_field, data_off, reg_type, flags, _ = unpack_cell_vk(data, start)
+                name_end = start + 24 + name_len
+                if raw_size <= -24 and name_end <= start - raw_size <= size and sig == b"vk":
+                    if flags & VALUE_COMP_NAME:
+                        name = data[start + 24 : name_end].decode("latin-1")
+                    else:
+                        name = decode_name(data[start + 24 : name_end], False)
+                    if size_field & 0x80000000:
+                        if size_field <= 0x80000004:  # up to 4 bytes inline, in the data-offset field
+                            value = data[start + 12 : start + 12 + (size_field & 0x7FFFFFFF)]
+                            out.append(new(RawValue, (name, reg_type, value, "cells", True, ())))
+                            continue
+                    elif size_field <= most:
+                        at = BASE_BLOCK_SIZE + data_off
+                        if not data_off % 8 and at + 4 <= size:
+                            raw_size = unpack_i32(data, at)[0]
+                            if raw_size < 0 and at - raw_size <= size and size_field <= -raw_size - 4:
+                                value = data[at + 4 : at + 4 + size_field]
                                 out.append(new(RawValue, (name, reg_type, value, "cells", True, ())))
-                                fast = True
-                        elif size_field <= BIG_DATA_SEGMENT and size_field <= self.max_value_bytes:
-                            d_start = BASE_BLOCK_SIZE + data_off
-                            if not data_off % 8 and d_start + 4 <= size:
-                                (d_raw,) = unpack_i32(data, d_start)
-                                if d_raw < 0 and d_start - d_raw <= size and size_field <= -d_raw - 4:
-                                    value = data[d_start + 4 : d_start + 4 + size_field]
-                                    out.append(new(RawValue, (name, reg_type, value, "cells", True, ())))
-                                    fast = True
-            if fast:
-                continue
+                                continue
             try:  # the careful path: every check with its own message, big data, caps
                 vk = self.vk(off)
             except CellError as exc:

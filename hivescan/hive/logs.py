@@ -55,7 +55,7 @@ from typing import Any, Literal
 
 from hivescan.diagnostics import Diagnostic, info, warning
 from hivescan.hive.header import BASE_BLOCK_SIZE, REGF_SIGNATURE, BaseBlock, base_block_checksum, parse_base_block
-from hivescan.hive.marvin import marvin32
+from hivescan.hive.marvin import marvin32_many
 
 SECTOR = 512
 HBIN_ALIGNMENT = 4096
@@ -230,10 +230,10 @@ def parse_log(data: bytes, path: str = "<memory>") -> LogFile:
     return log
 
 
-def _check_entry(data: bytes, off: int) -> tuple[str | None, tuple[Any, ...]]:
-    """Why the HvLE entry at ``off`` is unusable (None if fine), and its header fields."""
+def _check_header(data: bytes, off: int) -> tuple[str | None, tuple[Any, ...]]:
+    """Why the HvLE entry at ``off`` is unusable by its header alone (None if fine), and its fields."""
     fields = _ENTRY.unpack_from(data, off)
-    _sig, size, _flags, _seq, bins, count, hash1, hash2 = fields
+    _sig, size, _flags, _seq, bins, count, _hash1, _hash2 = fields
     if size < SECTOR or size % SECTOR:
         return f"entry size {size} is not a positive multiple of 512", fields
     if off + size > len(data):
@@ -242,32 +242,66 @@ def _check_entry(data: bytes, off: int) -> tuple[str | None, tuple[Any, ...]]:
         return f"hive bins size {bins} is not a positive multiple of 4096", fields
     if count == 0 or ENTRY_HEADER + 8 * count > size:
         return f"dirty page count {count} does not fit the entry ({size} bytes)", fields
-    if marvin32(data[off : off + 32]) != hash2:
-        return "Hash-2 (header) does not match", fields
-    if marvin32(memoryview(data)[off + ENTRY_HEADER : off + size]) != hash1:
-        return "Hash-1 (pages) does not match", fields
+    return None, fields
+
+
+def _check_body(data: bytes, off: int, fields: tuple[Any, ...], hashes: tuple[int, int]) -> str | None:
+    """Why an entry with a sound header is unusable (None if fine): its hashes, then its pages.
+
+    ``hashes``: Marvin32 of the entry's first 32 bytes (Hash-2) and of its body (Hash-1).
+    """
+    _sig, size, _flags, _seq, bins, count, hash1, hash2 = fields
+    if hashes[0] != hash2:
+        return "Hash-2 (header) does not match"
+    if hashes[1] != hash1:
+        return "Hash-1 (pages) does not match"
     total = 0
     for i in range(count):
         page_off, page_size = struct.unpack_from("<II", data, off + ENTRY_HEADER + 8 * i)
         if page_size == 0 or page_off + page_size > bins:
-            return f"page {i} (offset 0x{page_off:x}, {page_size} bytes) lies outside the hive bins ({bins})", fields
+            return f"page {i} (offset 0x{page_off:x}, {page_size} bytes) lies outside the hive bins ({bins})"
         total += page_size
     if ENTRY_HEADER + 8 * count + total > size:
-        return f"the pages ({total} bytes) do not fit the entry ({size} bytes)", fields
-    return None, fields
+        return f"the pages ({total} bytes) do not fit the entry ({size} bytes)"
+    return None
+
+
+def _entry_headers(data: bytes) -> list[tuple[int, str | None, tuple[Any, ...]]]:
+    """``(offset, problem, fields)`` of each HvLE entry, in file order.
+
+    Where the next entry starts depends on the headers only (never on the hashes), so the
+    entries are found first and their hashes computed together (:func:`marvin32_many`).
+    """
+    found: list[tuple[int, str | None, tuple[Any, ...]]] = []
+    off = SECTOR
+    while off + ENTRY_HEADER <= len(data):  # each step advances by >= 512 bytes
+        if data[off : off + 4] != b"HvLE":
+            break  # end of the entries (zeros or older bytes)
+        why, fields = _check_header(data, off)
+        found.append((off, why, fields))
+        size = fields[1]
+        if why is not None and (why.startswith("truncated") or size < SECTOR or size % SECTOR):
+            break
+        off += size
+    return found
 
 
 def _parse_new_entries(log: LogFile) -> None:
     assert log.base is not None
     data, path, name = log.data, log.path, log.name
     expected = log.base.primary_sequence
-    off = SECTOR
+    headers = _entry_headers(data)
+    view = memoryview(data)
+    parts: list[memoryview] = []
+    for off, why, fields in headers:
+        if why is None:  # Hash-2 covers the first 32 bytes, Hash-1 what follows the header
+            parts += (view[off : off + 32], view[off + ENTRY_HEADER : off + fields[1]])
+    hashed = iter(marvin32_many(parts))
     active = True
     stopped_by: str | None = None  # why the active run ended early (corrupt entry)
-    while off + ENTRY_HEADER <= len(data):  # each step advances by >= 512 bytes
-        if data[off : off + 4] != b"HvLE":
-            break  # end of the entries (zeros or older bytes)
-        why, fields = _check_entry(data, off)
+    for off, why, fields in headers:
+        if why is None:
+            why = _check_body(data, off, fields, (next(hashed), next(hashed)))
         _sig, size, flags, seq, bins, count = fields[:6]
         if why is not None:
             truncated = why.startswith("truncated")
@@ -279,9 +313,6 @@ def _parse_new_entries(log: LogFile) -> None:
                 )
                 stopped_by = f"follows the unusable entry at offset {off} (sequence {seq})"
             active = False
-            if truncated or size < SECTOR or size % SECTOR:
-                break
-            off += size
             continue
         base = off + ENTRY_HEADER + 8 * count
         pages = []
@@ -313,7 +344,6 @@ def _parse_new_entries(log: LogFile) -> None:
                 )
             active = False
             log.remnants.append(_with_note(entry, "remnant: older entry past the log's active run"))
-        off += size
 
 
 def _with_note(entry: LogEntry, note: str) -> LogEntry:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple, Protocol
 
 from hivescan.diagnostics import Diagnostic
@@ -58,6 +58,10 @@ class KeyView(Protocol):
     def subkeys(self) -> Sequence[KeyView]: ...
 
     def values(self) -> Sequence[RawValue]: ...
+
+    def values_by_name(self) -> Mapping[str, RawValue]:
+        """:meth:`values` by ordinal upper-case name; of names alike (ci) the first."""
+        ...
 
     def security_descriptor(self) -> bytes | None: ...
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import struct
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Literal, NamedTuple
 
 from hivescan.diagnostics import Diagnostic
@@ -36,6 +36,7 @@ from hivescan.hive.cells import BIG_DATA_SEGMENT, NO_OFFSET, CellError, Cells, N
 from hivescan.hive.header import BASE_BLOCK_SIZE, BaseBlock
 from hivescan.hive.model import RawValue
 from hivescan.hive.regtypes import REG_EXPAND_SZ, REG_MULTI_SZ, REG_SZ
+from hivescan.hive.tree import values_by_name
 
 CellState = Literal["allocated", "free", "overwritten", "damaged", "outside"]
 Where = Literal["allocated", "free", "damaged"]
@@ -516,6 +517,9 @@ class RecoveredKey:
             self._values = self.recovery.values
             self.diagnostics += self.recovery.diagnostics
         return self._values
+
+    def values_by_name(self) -> Mapping[str, RawValue]:
+        return values_by_name(self.values())
 
     def subkeys(self) -> list[RecoveredKey]:
         if self._subkeys is None:

@@ -17,7 +17,7 @@ References: scm-spec.md §9.1, §9.3; docs/design.md.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -45,10 +45,20 @@ def upcase(name: str) -> str:
     return "".join(out)
 
 
+def values_by_name(values: Sequence[RawValue]) -> dict[str, RawValue]:
+    """Values by ordinal upper-case name, in order; of names alike (ci) the first (scm-spec §9.3)."""
+    by_name: dict[str, RawValue] = {}
+    for value in values:
+        name = value.name
+        by_name.setdefault(name.upper() if name.isascii() else upcase(name), value)
+    return by_name
+
+
 class Key:
     """One key: name, path from the root, last-write time, subkeys and values (read lazily)."""
 
     __slots__ = (
+        "_by_name",
         "_handle",
         "_nk",
         "_subkeys",
@@ -87,6 +97,7 @@ class Key:
         self.diagnostics: list[Diagnostic] = []
         self._subkeys: list[Key] | None = None
         self._values: list[RawValue] | None = None
+        self._by_name: dict[str, RawValue] | None = None
 
     def __repr__(self) -> str:
         return f"Key({self.path!r}, parser={self.parser!r})"
@@ -150,8 +161,14 @@ class Key:
 
     def values(self) -> list[RawValue]:
         if self._values is None:
-            self._values = self.reader._read_values(self)
+            self._values, self._by_name = self.reader._read_values(self)
         return self._values
+
+    def values_by_name(self) -> Mapping[str, RawValue]:
+        """:func:`values_by_name` of :meth:`values` (made while they are read and checked)."""
+        if self._by_name is None:
+            self._values, self._by_name = self.reader._read_values(self)
+        return self._by_name
 
     def value(self, name: str) -> RawValue | None:
         want = upcase(name)
@@ -542,7 +559,8 @@ class HiveReader:
                 seen[upper] = key
         return keys
 
-    def _read_values(self, key: Key) -> list[RawValue]:
+    def _read_values(self, key: Key) -> tuple[list[RawValue], dict[str, RawValue]]:
+        """The key's values and :func:`values_by_name` of them, with its reading diagnostics."""
         nk = key._nk
         out: list[RawValue] = []
         failed = False
@@ -560,20 +578,21 @@ class HiveReader:
             failed = True
         if failed:
             out = self._fallback_values(key, out)
-        seen: set[str] = set()
+        by_name: dict[str, RawValue] = {}
         for value in out:
-            if value.exact:  # what the cell reader had to do (re-encoded values are noted by the decoders)
+            if value.notes and value.exact:  # what the cell reader had to do (re-encoded: the decoders say so)
                 for note in value.notes:
                     code, _, message = note.partition(": ")
                     key._note(code, value.name, message, "error")
             name = value.name
             upper = name.upper() if name.isascii() else upcase(name)
-            if upper in seen:
+            if upper in by_name:
                 key._note(
                     "duplicate_ci_name", value.name, f"two values named {value.name!r} (ci); the first is used", "error"
                 )
-            seen.add(upper)
-        return out
+            else:
+                by_name[upper] = value
+        return out, by_name
 
     def _fallback_values(self, key: Key, have: list[RawValue]) -> list[RawValue]:
         names = {upcase(v.name) for v in have}

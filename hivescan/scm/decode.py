@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from hivescan.diagnostics import Diagnostic
+from hivescan.hive.cells import decode_utf16
 from hivescan.hive.model import RawValue
 from hivescan.hive.regtypes import (
     REG_BINARY,
@@ -85,7 +86,7 @@ def _utf16(data: bytes, field: str, diags: list[Diagnostic]) -> str:
             )
         )
         data = data[:-1]
-    text = data.decode("utf-16-le", "surrogatepass")
+    text = decode_utf16(data)
     if not text.isascii() and _LONE_SURROGATE.search(text):
         diags.append(
             Diagnostic("invalid_utf16", field, "contains unpaired UTF-16 surrogates (kept, escaped in output)")
@@ -97,7 +98,7 @@ def decode_string(field: str, value: RawValue) -> tuple[DecodedString, list[Diag
     """REG_SZ/REG_EXPAND_SZ text as Win32 consumers see it (up to the first NUL)."""
     data = value.data
     if value.type in STRING_TYPES and value.exact and not len(data) % 2 and data.endswith(b"\0\0"):
-        text = data[:-2].decode("utf-16-le", "surrogatepass")
+        text = decode_utf16(data[:-2])
         if "\0" not in text and (text.isascii() or not _LONE_SURROGATE.search(text)):
             return DecodedString(text, None), []  # the clean case: one terminator, nothing after it
     diags = _reencoded(field, value)
@@ -134,7 +135,7 @@ def decode_multi_sz(field: str, value: RawValue) -> tuple[DecodedMulti, list[Dia
     """REG_MULTI_SZ as consumers see it; REG_SZ/REG_EXPAND_SZ count as a one-item list."""
     data = value.data
     if value.type == REG_MULTI_SZ and value.exact and not len(data) % 2 and data.endswith(b"\0\0\0\0"):
-        text = data[:-4].decode("utf-16-le", "surrogatepass")
+        text = decode_utf16(data[:-4])
         if "\0\0" not in text and not text.startswith("\0") and (text.isascii() or not _LONE_SURROGATE.search(text)):
             return DecodedMulti(tuple(text.split("\0")) if text else (), ()), []  # the clean case
     diags = _reencoded(field, value)

@@ -22,7 +22,8 @@ References: scm-spec.md §3 (the fields compared); hivescan/hive/logs.py.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import fields, replace
+from operator import attrgetter
 from typing import Any
 
 from hivescan.diagnostics import Diagnostic, info, warning
@@ -49,6 +50,23 @@ IGNORED_FIELDS = frozenset(
         "subkey_last_writes",
     }
 )
+
+
+#: Record fields none of the compared JSONL fields depend on: provenance (``origin`` is
+#: compared through its control set, key path and FILETIME), how the set was chosen, sources,
+#: diagnostics, and the fields the database pass derives.
+_NOT_COMPARED = frozenset({"origin", "control_set_source", "sources", "diagnostics"}) | DERIVED_FIELDS
+_compared = attrgetter(*(f.name for f in fields(ServiceRecord) if f.name not in _NOT_COMPARED))
+
+
+def _same(old: ServiceRecord, new: ServiceRecord) -> bool:
+    """True when every field the compared JSONL fields are made from is equal, so that
+    :func:`_comparable` would give equal mappings (False proves nothing: the caller compares
+    those). Why: most records do not change, and this costs a fiftieth of two ``to_dict``."""
+    a, b = old.origin, new.origin
+    if a.control_set != b.control_set or a.key_path != b.key_path or a.last_write_filetime != b.last_write_filetime:
+        return False
+    return bool(_compared(old) == _compared(new))
 
 
 def _key(record: ServiceRecord) -> tuple[int | None, str]:
@@ -105,6 +123,9 @@ def mark_log_changes(
         if old is None:
             changes: tuple[str, ...] = ("new",)
             message = "new: this service key exists only in the transaction logs, not in the primary file"
+        elif _same(old, record):
+            out.append(record)
+            continue
         else:
             a, b = _comparable(old), _comparable(record)
             keys = [k for k in b if a.get(k) != b[k]] + [k for k in a if k not in b]

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from hivescan.diagnostics import Diagnostic
+from hivescan.frozen import fast_builder
 from hivescan.hive.model import RawValue
 from hivescan.hive.regtypes import REG_TYPE_NUMBERS
 from hivescan.scm.access import PrincipalAccess
@@ -323,11 +324,11 @@ class ServiceRecord:
             "error_control": self.error_control,
             "error_control_name": self.error_control_name,
         }
-        for f in _PLAIN_FIELDS:
-            if f in out:
-                continue
+        for f in _LOOP_FIELDS:
             value = getattr(self, f)
-            if isinstance(value, tuple):
+            if value is None or type(value) in _SCALARS:
+                pass  # most fields: no conversion (and no slow ABC check)
+            elif isinstance(value, tuple):
                 value = list(value)
             elif isinstance(value, Mapping):
                 value = dict(value)
@@ -471,4 +472,16 @@ _NAMED_VALUES = ("service_sid_type_name", "launch_protected_name", "user_service
 _SPECIAL = {"origin", "diagnostics", "sources", "raw_values", "parameters_raw", "triggers_raw", "subkey_last_writes"}
 _SPECIAL |= _DECODED
 _PLAIN_FIELDS = tuple(f.name for f in fields(ServiceRecord) if f.name not in _SPECIAL)
+#: the plain fields ``to_dict`` copies in its loop (the first few are placed before it)
+_LOOP_FIELDS = tuple(
+    f
+    for f in _PLAIN_FIELDS
+    if f not in ("name", "status", "reject_reason", "control_set_source", "type", "start", "error_control")
+)
+_SCALARS = frozenset({str, int, bool})
 _TUPLE_FIELDS = frozenset(f.name for f in fields(ServiceRecord) if f.default == ())
+
+#: ``ServiceRecord(...)`` and ``Origin(...)`` for builders that make one per service key:
+#: the same objects, four times faster (see :mod:`hivescan.frozen`)
+new_record = fast_builder(ServiceRecord)
+new_origin = fast_builder(Origin)

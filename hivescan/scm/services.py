@@ -29,8 +29,8 @@ from hivescan.scm.constants import (
 from hivescan.scm.decode import decode_binary, decode_dword, decode_multi_sz, decode_string
 from hivescan.scm.failure_actions import FailureActions, decode_failure_actions
 from hivescan.scm.named_values import check_named_values
-from hivescan.scm.record import HiveRef, Origin, ServiceRecord, Source
-from hivescan.scm.security import key_security, service_security
+from hivescan.scm.record import HiveRef, ServiceRecord, Source, new_origin, new_record
+from hivescan.scm.security import key_security_hex, service_security
 from hivescan.scm.triggers import Trigger, decode_triggers
 
 MAX_API_NAME = 256  # service and display names (CreateService)
@@ -69,12 +69,8 @@ _BINARY_FIELDS = {"FAILUREACTIONS": "failure_actions_hex"}
 class _Values:
     """Case-insensitive view of one key's values that collects decoding diagnostics."""
 
-    def __init__(self, values: Sequence[RawValue], diags: list[Diagnostic], prefix: str = "") -> None:
-        by_name: dict[str, RawValue] = {}
-        for value in values:
-            name = value.name
-            by_name.setdefault(name.upper() if name.isascii() else upcase(name), value)
-        self.by_name = by_name
+    def __init__(self, by_name: Mapping[str, RawValue], diags: list[Diagnostic], prefix: str = "") -> None:
+        self.by_name = by_name  # KeyView.values_by_name(): the first of names alike (ci)
         self.diags = diags
         self.prefix = prefix
 
@@ -167,7 +163,7 @@ def build_service_record(
     sources: dict[str, Source] = {}
     subkeys = key.subkeys()
     values_list = key.values()
-    vals = _Values(values_list, diags)
+    vals = _Values(key.values_by_name(), diags)
     name = key.name
 
     # one pass over the values present: decode each known one the way the SCM reads it
@@ -243,7 +239,7 @@ def build_service_record(
             special[upper] = sub
     # svchost hosting: Parameters wins when the subkey exists, whatever it holds (§7.3)
     params = special.get("PARAMETERS")
-    dll_holder = _Values(params.values(), diags, "Parameters\\") if params is not None else vals
+    dll_holder = _Values(params.values_by_name(), diags, "Parameters\\") if params is not None else vals
     service_dll, service_dll_type = dll_holder.string("ServiceDll")
     service_dll_source = None
     if service_dll is not None:
@@ -270,7 +266,7 @@ def build_service_record(
     manifest, _ = dll_holder.string("ServiceManifest")
 
     depend_on_service = f.get("depend_on_service", ())
-    if any(item.startswith("+") for item in depend_on_service):
+    if depend_on_service and any(item.startswith("+") for item in depend_on_service):
         diags.append(
             Diagnostic("group_in_depend_on_service", "DependOnService", "a '+group' entry stored in DependOnService")
         )
@@ -279,7 +275,7 @@ def build_service_record(
     security_hex = None
     security_raw = None
     if security_key is not None:
-        sec_vals = _Values(security_key.values(), diags, "Security\\")
+        sec_vals = _Values(security_key.values_by_name(), diags, "Security\\")
         security_hex = sec_vals.binary_hex("Security")
         security_raw = sec_vals.raw("Security")
 
@@ -304,13 +300,13 @@ def build_service_record(
         vals,
         f,
         security_raw.data if security_raw is not None else None,
-        bytes.fromhex(key_hex) if key_hex is not None else None,
+        key_hex,
         tuple(triggers),
         diags,
     )
     diags = list(key.diagnostics) + diags  # reading trouble first, then decoding notes
 
-    origin = Origin(hive, control_set, key.path, key.last_write, key.parser)
+    origin = new_origin(hive, control_set, key.path, key.last_write, key.parser)
     # Only fields that hold something are passed: a frozen dataclass with ~50 keyword
     # arguments costs three times as much to build, and this runs once per service.
     out: dict[str, Any] = {k: v for k, v in f.items() if v is not None and v != ()}
@@ -346,7 +342,7 @@ def build_service_record(
         out["raw_values"] = tuple(values_list)
     if params is not None:
         out["parameters_raw"] = tuple(params.values())
-    return ServiceRecord(
+    return new_record(
         name=name,
         status=status,  # type: ignore[arg-type]
         origin=origin,
@@ -362,7 +358,7 @@ def _decode_values(
     vals: _Values,
     f: Mapping[str, Any],
     security: bytes | None,
-    key_sd: bytes | None,
+    key_hex: str | None,
     triggers_raw: tuple[Mapping[str, Any], ...],
     diags: list[Diagnostic],
 ) -> dict[str, Any]:
@@ -392,8 +388,8 @@ def _decode_values(
     # SDDL and access from its raw hex through the same memo
     if security is not None:
         diags += service_security(security).diagnostics
-    if key_sd is not None:
-        diags += key_security(key_sd).diagnostics
+    if key_hex is not None:  # by the hex text: the same text object for every key sharing the sk cell
+        diags += key_security_hex(key_hex).diagnostics
     if not _NAMED_KEYS.isdisjoint(f):
         diags += check_named_values(
             type_=f.get("type"),
@@ -473,7 +469,7 @@ def flag_display_name_collisions(records: Sequence[ServiceRecord]) -> list[Servi
     """Two records sharing a display name, or a display name equal to another's name (§9.3)."""
     live = [r for r in records if r.status in ("database", "pending_delete")]
     by_display: dict[str, list[ServiceRecord]] = {}
-    names = {upcase(r.name): r for r in live}
+    names = {(r.name.upper() if r.name.isascii() else upcase(r.name)): r for r in live}
     for rec in live:
         if rec.display_name and rec.sources.get("display_name") == "registry":
             by_display.setdefault(upcase(rec.display_name), []).append(rec)
@@ -503,7 +499,8 @@ def flag_duplicate_names(records: Sequence[ServiceRecord]) -> list[ServiceRecord
     seen: set[str] = set()
     out = []
     for rec in records:
-        upper = upcase(rec.name)
+        name = rec.name
+        upper = name.upper() if name.isascii() else upcase(name)
         if upper in seen:
             note = Diagnostic("duplicate_ci_name", "name", "another service key has the same name (ci)", "error")
             rec = replace(rec, diagnostics=(*rec.diagnostics, note))

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from hivescan.diagnostics import Diagnostic
+from hivescan.hive.cells import decode_utf16
 from hivescan.hive.model import RawValue
 from hivescan.hive.regtypes import REG_BINARY, REG_DWORD, REG_MULTI_SZ, reg_type_name
 from hivescan.scm.decode import decode_dword, decode_multi_sz
@@ -168,7 +169,7 @@ def decode_trigger_data(data_type: int | None, data: bytes, field: str) -> tuple
         )
     if data_type == 2:
         if not len(data) % 2 and data.endswith(b"\0\0"):  # the clean case: one string or a multi-string
-            text = data.decode("utf-16-le", "surrogatepass")[:-1]
+            text = decode_utf16(data)[:-1]
             if text.endswith("\0"):
                 text = text[:-1]
             if text.isascii() and "\0\0" not in text and not text.startswith("\0"):

@@ -11,8 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from hivescan.hive.marvin import LOG_ENTRY_SEED, marvin32
+from hivescan.hive.marvin import LOG_ENTRY_SEED, marvin32, marvin32_many
 
 SEED1 = 0x004FB61A001BDBCC
 SEED2 = 0x804FB61A001BDBCC
@@ -76,3 +78,47 @@ def test_windows_log_entries_verify(shared: Callable[[str], Path]) -> None:
         off += size
         checked += 1
     assert checked == 4
+
+
+def test_many_matches_one_by_one_on_the_published_vectors() -> None:
+    for seed in (SEED1, SEED2, SEED3):
+        data = [bytes.fromhex(d) for s, d, _ in VECTORS if s == seed]
+        assert marvin32_many(data, seed) == [e for s, _, e in VECTORS if s == seed]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=300),
+            st.integers(0, 4100).map(lambda n: b"\xff" * n),  # all ones: every carry that can happen, happens
+            st.integers(0, 600).map(lambda n: bytes(range(256)) * (n // 256) + bytes(n % 256)),
+        ),
+        max_size=9,
+    ),
+    st.integers(0, 2**64 - 1),
+)
+def test_many_equals_one_by_one(buffers: list[bytes], seed: int) -> None:
+    assert marvin32_many(buffers, seed) == [marvin32(b, seed) for b in buffers]
+
+
+def test_many_accepts_views_and_unequal_sizes() -> None:
+    big = bytes(range(256)) * 64
+    views = [memoryview(big)[3:], bytearray(b"abc"), b"", memoryview(big)[: 1 << 12], b"\xff" * 10_001]
+    assert marvin32_many(views) == [marvin32(v) for v in views]
+    assert marvin32_many([]) == []
+
+
+def test_many_verifies_windows_log_entries(shared: Callable[[str], Path]) -> None:
+    """All entries of both real logs, hashed two at a time, carry the hashes Windows wrote."""
+    buffers, expected = [], []
+    for name in ("win10-dirty-SYSTEM.LOG1", "win10-dirty-SYSTEM.LOG2"):
+        log = shared(name).read_bytes()
+        off = 512
+        while log[off : off + 4] == b"HvLE":
+            size = struct.unpack_from("<I", log, off + 4)[0]
+            buffers += [log[off + 40 : off + size], log[off : off + 32]]
+            expected += list(struct.unpack_from("<QQ", log, off + 24))
+            off += size
+    assert len(buffers) == 48
+    assert marvin32_many(buffers) == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from hypothesis import given
@@ -34,6 +35,11 @@ def test_guid_bytes_are_formatted_zero_padded() -> None:
     assert format_guid(raw) == "{BC90D167-9470-4139-A9BA-BE0BBBF5B74D}"
     assert format_guid(bytes(16)) == "{00000000-0000-0000-0000-000000000000}"
     assert format_guid(bytes.fromhex("01000000020003000405060708090a0b")) == ("{00000001-0002-0003-0405-060708090A0B}")
+
+
+@given(st.binary(min_size=16, max_size=16))
+def test_guid_text_is_the_standard_mixed_endian_form(raw: bytes) -> None:
+    assert format_guid(raw) == "{" + str(uuid.UUID(bytes_le=raw)).upper() + "}"
 
 
 def test_subkeys_sort_numerically_and_gaps_are_flagged() -> None:

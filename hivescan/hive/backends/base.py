@@ -5,8 +5,7 @@ from __future__ import annotations
 import struct
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from hivescan.hive.model import RawValue
 from hivescan.hive.regtypes import (
@@ -24,9 +23,12 @@ class BackendError(Exception):
     """A backend could not read what was asked (wraps the library's own exception)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Child:
-    """One subkey as a backend lists it."""
+class Child(NamedTuple):
+    """One subkey as a backend lists it.
+
+    A NamedTuple (immutable, like a frozen dataclass) because one is made for every subkey
+    listed -- thousands per rebuild -- and it costs a third as much to build.
+    """
 
     name: str
     cell_offset: int | None  # relative to the hive bins; None when the library hides it

@@ -48,7 +48,8 @@ class RegipyRsBackend(Backend):
         try:
             if not handle.subkey_count:
                 return []
-            return [self._child(nk) for nk in handle.subkeys()]
+            new = tuple.__new__  # _child() inlined, without Child's Python-level __new__: one per subkey listed
+            return [new(Child, (nk.name, nk.offset - _NK_OFFSET_BIAS, None, nk)) for nk in handle.subkeys()]
         except (self._mod.ParsingError, ValueError, OverflowError, UnicodeError) as exc:
             raise BackendError(str(exc)[:300]) from exc
 
