@@ -110,8 +110,8 @@ class Cells:
 
     def cell(self, offset: int, *, allow_free: bool = False) -> tuple[int, int, bool]:
         """(start, end, allocated) of the payload of the cell at ``offset``."""
-        if offset == NO_OFFSET or offset % 8 != 0:
-            raise CellError(f"invalid cell offset 0x{offset:x}")
+        if offset == NO_OFFSET or offset % 8 != 0 or offset < 0:
+            raise CellError(f"invalid cell offset {offset:#x}")
         start = BASE_BLOCK_SIZE + offset
         if start + 4 > self.size:
             raise CellError(f"cell offset 0x{offset:x} is beyond the end of the file")
@@ -131,7 +131,7 @@ class Cells:
     def nk(self, offset: int, *, allow_free: bool = False) -> NkCell:
         data = self.data
         start = BASE_BLOCK_SIZE + offset
-        raw_size = 0 if offset % 8 or start + 4 > self.size else _I32.unpack_from(data, start)[0]
+        raw_size = 0 if offset % 8 or offset < 0 or start + 4 > self.size else _I32.unpack_from(data, start)[0]
         if raw_size <= -8 and start - raw_size <= self.size:  # cell(): an allocated cell in bounds
             start, end, allocated = start + 4, start - raw_size, True
         else:  # every check with its own message (or a free cell, when allowed)
@@ -261,7 +261,7 @@ class Cells:
     def vk(self, offset: int, *, allow_free: bool = False) -> VkCell:
         # the generic cell() checks, inlined: this runs for every value of every key read
         start = BASE_BLOCK_SIZE + offset
-        if offset % 8 or start + 4 + _VK.size > self.size:
+        if offset % 8 or offset < 0 or start + 4 + _VK.size > self.size:
             start, end, _ = self.cell(offset, allow_free=allow_free)  # raises with the precise reason
         else:
             (raw_size,) = _I32.unpack_from(self.data, start)

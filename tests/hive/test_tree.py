@@ -250,3 +250,14 @@ def test_using_a_closed_hive_is_a_clear_error(tmp_path: Path) -> None:
         pass
     with pytest.raises(HiveClosed, match="the hive was closed"):
         hive.reader.key("ControlSet001\\Services")
+
+
+@pytest.mark.parametrize("offset", [-8, -4096, -(1 << 20)])
+def test_negative_cell_offsets_are_refused(offset: int) -> None:
+    """Offsets read from the hive are unsigned, but a library's (regipy-rs reports file
+    positions) may come out negative: Python would then read from the end of the bytes."""
+    root, _ = service_hive(1)
+    cells = Cells(HiveWriter(root).build().data)
+    for read in (cells.cell, cells.nk, cells.vk, cells.security):
+        with pytest.raises(CellError, match="invalid cell offset"):
+            read(offset)
