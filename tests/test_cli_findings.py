@@ -86,6 +86,16 @@ def test_demo_command(demo_hive: Path) -> None:
     assert services == {"BTOBTO", "MsUpdateCheck", "WinDiagHost"}
 
 
+def test_demo_reads_its_software_hive() -> None:
+    # NetSvcHelper claims svchost's netsvcs group, which demo-SOFTWARE does not list it in:
+    # only decidable with the SOFTWARE hive, so the finding shows demo read it
+    code, text, _ = run("demo", "-f", "jsonl", "--min-severity", "medium")
+    assert code == 0
+    fired = {(f["service"], f["rule_id"]) for f in map(json.loads, text.splitlines())}
+    assert ("NetSvcHelper", "svchost-service-not-in-group") in fired
+    assert not any(rule == "svchost-service-not-in-group" for service, rule in fired if service != "NetSvcHelper")
+
+
 def test_diff_control_sets_and_hives(demo_hive: Path) -> None:
     code, text, _ = run("diff", str(demo_hive), "-c", "1", "--against-control-set", "2", "-f", "json")
     assert code == 0

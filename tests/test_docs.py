@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 _EMITTERS = {"Diagnostic", "_note", "_hive_note", "_note_once", "info", "warning", "error", "diag"}
@@ -71,3 +72,23 @@ def test_every_command_appears_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     missing = [name for name in command_names() if name not in readme]
     assert not missing, f"document these commands in README.md: {missing}"
+
+
+def test_every_command_summary_is_one_line() -> None:
+    """`hivescan --help` lists each command by the first paragraph of its docstring, keeping
+    its line breaks: a summary wrapped in the source comes out broken in the list."""
+    import typer.main
+
+    def commands(group: Any, prefix: str = "") -> list[tuple[str, Any]]:
+        out: list[tuple[str, Any]] = []
+        for name, command in group.commands.items():
+            out.append((prefix + name, command))
+            if hasattr(command, "commands"):  # a group (typer ships its own click)
+                out += commands(command, f"{prefix}{name} ")
+        return out
+
+    from hivescan.cli import app
+
+    root = typer.main.get_command(app)
+    wrapped = [name for name, command in commands(root) if "\n" in (command.help or "").strip().split("\n\n")[0]]
+    assert not wrapped, f"make the first paragraph of these commands' docstrings one line: {wrapped}"

@@ -174,20 +174,17 @@ def annotate_database(
         expanded[index] = exp
         env_used[index] = used
         # only what differs from the record's defaults is set (None, (), False)
-        if exp is not None:
-            put(rec, "image_path_expanded", exp)
-        if resolved is not None:
-            put(rec, "image_path_resolved", resolved)
-        if nt_path is not None:
-            put(rec, "image_path_nt", nt_path)
-        if args is not None:
-            put(rec, "image_args", args)
-        if candidates:
-            put(rec, "image_candidates", candidates)
-        if risk:
-            put(rec, "unquoted_path_risk", True)
-        if source is not None:
-            put(rec, "image_path_source", source)
+        for field_name, value in (
+            ("image_path_expanded", exp),
+            ("image_path_resolved", resolved),
+            ("image_path_nt", nt_path),
+            ("image_args", args),
+            ("image_candidates", candidates),
+            ("unquoted_path_risk", risk),
+            ("image_path_source", source),
+        ):
+            if value is not None and value != () and value is not False:
+                put(rec, field_name, value)
         if diags:
             notes[index] = diags  # the first notes of any record
         if rec.group is not None:
