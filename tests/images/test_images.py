@@ -196,6 +196,7 @@ def test_no_windows_is_a_clear_error(tmp_path: Path) -> None:
 def test_truncated_images_are_clear_errors(
     disk_images: Callable[..., Path], windows_files: dict[str, bytes], tmp_path: Path
 ) -> None:
+    require_image_tools(("raw", "e01"))
     system = windows_files[f"{CONFIG}/SYSTEM"]
     raw = build_disk(tmp_path / "one.raw", [NtfsVolume(16, {f"{CONFIG}/SYSTEM": system})]).read_bytes()
     hive_at = raw.find(system[:4096])

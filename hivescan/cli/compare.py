@@ -1,0 +1,155 @@
+"""Comparisons: history across snapshots, diff, and baselines of golden images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hivescan.cli.common import (
+    ControlSetOpt,
+    HivePath,
+    OutputOpt,
+    ParserOpt,
+    QuietOpt,
+    _check_control_set,
+    _check_format,
+    _err,
+    _read_baseline,
+    _warn_hive,
+    app,
+    handle_errors,
+)
+
+
+@app.command()
+@handle_errors
+def history(
+    hive: HivePath,
+    older: Annotated[
+        list[Path] | None,
+        typer.Argument(help="older copies of the same hive (e.g. from shadow copies or backups)", show_default=False),
+    ] = None,
+    history_paths: Annotated[
+        list[Path] | None, typer.Option("--history", help="an older copy of the hive; repeatable")
+    ] = None,
+    regback: Annotated[
+        bool, typer.Option("--regback/--no-regback", help="use RegBack/<name> next to the hive when present")
+    ] = True,
+    show_all: Annotated[bool, typer.Option("--all", help="also list every service of the oldest snapshot")] = False,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, jsonl or csv")] = "table",
+    output: OutputOpt = None,
+    parser: ParserOpt = "regipy-rs",
+    quiet: QuietOpt = False,
+) -> None:
+    """When each service appeared, changed and disappeared across snapshots, ordered by time.
+
+    Snapshots: every control set of HIVE, its RegBack copy and older copies; changes are field by field.
+
+    Example: hivescan history ./config/SYSTEM --history ./vss1/SYSTEM -f jsonl
+    """
+    from hivescan.render.formats import OutputFormat
+    from hivescan.render.history import write_history
+    from hivescan.snapshots import load_history
+
+    try:
+        out_format = OutputFormat(fmt.lower())
+    except ValueError:
+        raise typer.BadParameter("table, json, jsonl or csv", param_hint="--format") from None
+    if out_format is OutputFormat.parquet:
+        raise typer.BadParameter("table, json, jsonl or csv", param_hint="--format")
+    paths = list(older or []) + list(history_paths or [])
+    result = load_history(hive, paths, regback=regback, include_present=show_all, backend=parser)
+    _warn_hive(list(result.diagnostics), quiet)
+    write_history(result, out_format, output)
+
+
+@app.command()
+@handle_errors
+def diff(
+    before: Annotated[Path, typer.Argument(help="SYSTEM hive (side A)", metavar="A")],
+    after: Annotated[
+        Path | None,
+        typer.Argument(help="SYSTEM hive or baseline .parquet (side B); omit to compare sets of A", metavar="B"),
+    ] = None,
+    control_set: Annotated[str, typer.Option("--control-set", "-c", help="set of A (and of B if a hive)")] = "current",
+    against: Annotated[
+        str | None, typer.Option("--against-control-set", help="compare A's --control-set with this set of A")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, jsonl or csv")] = "table",
+    output: OutputOpt = None,
+    parser: ParserOpt = "regipy-rs",
+    quiet: QuietOpt = False,
+) -> None:
+    """Added, removed and changed services with field-level before/after.
+
+    B may be a second hive, a baseline Parquet file, or omitted with --against-control-set to
+    compare two control sets of A. "before" is A (A's --control-set; the baseline when B is a
+    .parquet file), "after" is B (the --against set; the hive when B is a baseline): added means
+    only in "after". Each change carries both origins.
+
+    Example: hivescan diff SYSTEM --control-set 1 --against-control-set 2
+    """
+    import hivescan
+    from hivescan.diff import diff_records
+    from hivescan.render.diff import write_diff
+
+    fmt = _check_format(fmt, ("table", "json", "jsonl", "csv"))
+    _check_control_set(control_set)
+    if after is None and against is None:
+        raise typer.BadParameter("give B (hive or baseline) or --against-control-set", param_hint="B")
+    if after is not None and against is not None:
+        raise typer.BadParameter("give either B or --against-control-set, not both", param_hint="B")
+    if against is not None:
+        _check_control_set(against)
+    with hivescan.open_hive(before, backend=parser) as a:
+        side_a = a.services(control_set)
+        warnings = list(a.hive_diagnostics())
+        if against is not None:
+            side_b = a.services(against)
+            label = f"{before} {control_set} -> {against}"
+    if after is not None:
+        if after.suffix.lower() == ".parquet":
+            side_b = _read_baseline(after)
+            side_a, side_b = side_b, side_a  # baseline is "before", the hive "after"
+            label = f"baseline {after} -> {before}"
+        else:
+            with hivescan.open_hive(after, backend=parser) as b:
+                side_b = b.services(control_set)
+                warnings += list(b.hive_diagnostics())
+            label = f"{before} -> {after}"
+    _warn_hive(warnings, quiet)
+    changes = diff_records(side_a, side_b)
+    write_diff(changes, fmt, output, title=f"{label}: {len(changes)} services differ")
+
+
+baseline_app = typer.Typer(help="Build baselines of known-good services from golden images.", no_args_is_help=True)
+app.add_typer(baseline_app, name="baseline")
+
+
+@baseline_app.command("build")
+@handle_errors
+def baseline_build(
+    hives: Annotated[list[Path], typer.Argument(help="SYSTEM hives of golden images", metavar="HIVE...")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="the baseline Parquet file to write")],
+    control_set: ControlSetOpt = "current",
+    parser: ParserOpt = "regipy-rs",
+    quiet: QuietOpt = False,
+) -> None:
+    """Save the service records of golden images as a baseline for `scan --baseline` and `diff`.
+
+    Example: hivescan baseline build golden/*/SYSTEM -o golden.parquet
+    """
+    import hivescan
+    from hivescan.frames import services_frame
+
+    _check_control_set(control_set)
+    records = []
+    for path in hives:
+        with hivescan.open_hive(path, backend=parser) as opened:
+            records += opened.services(control_set)
+            _warn_hive(list(opened.hive_diagnostics()), quiet)
+    services_frame(records).to_parquet(output, index=False)
+    if not quiet:
+        _err(f"baseline: {len(records)} records from {len(hives)} hive(s) -> {output}")

@@ -1,0 +1,171 @@
+"""Batch triage of many hives or images into Parquet datasets."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from hivescan.cli.common import (
+    ControlSetOpt,
+    NoLogsOpt,
+    ParserOpt,
+    QuietOpt,
+    _check_control_set,
+    _err,
+    app,
+    handle_errors,
+)
+from hivescan.errors import ExitCode
+
+
+@app.command()
+@handle_errors
+def triage(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(help="hive files and folders (searched recursively)", show_default=False, metavar="INPUT..."),
+    ],
+    outdir: Annotated[Path, typer.Option("--output", "-o", help="output folder (created; reruns resume)")],
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="worker processes (with --dask local: cluster workers) [default: the cores here]",
+        ),
+    ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            metavar="ADDRESS",
+            help="run on a Dask cluster (tcp://host:8786), or 'local' for a local one; needs hivescan[scale]",
+        ),
+    ] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="hives per task")] = 50,
+    control_set: ControlSetOpt = "current",
+    lenient: Annotated[
+        bool, typer.Option("--lenient", help="build records for keys without ErrorControl (assumes 1)")
+    ] = False,
+    parser: ParserOpt = "regipy-rs",
+    no_logs: NoLogsOpt = False,
+    deleted: Annotated[
+        bool,
+        typer.Option(
+            "--deleted", help="also service keys recovered from free cells (a scan of each whole hive: slower)"
+        ),
+    ] = False,
+    top: Annotated[int, typer.Option("--top", min=0, help="rows of each stack shown in the table")] = 15,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="summary on stdout: table or json")] = "table",
+    quiet: QuietOpt = False,
+) -> None:
+    """Triage many SYSTEM hives at once into Parquet datasets, with findings, a summary and stacking.
+
+    Writes OUTDIR/services/ (one row per service record), OUTDIR/findings/ (one row per
+    finding of the detection rules), OUTDIR/hives/ (one row per input: host, sha256, status,
+    error code, records, findings, duration), then OUTDIR/summary.json and a summary table:
+    hosts, findings per severity, problems, and services, ImagePaths and ServiceDlls by how
+    many hosts have them, rarest first.
+
+    Inputs: hive files, folders (searched recursively by the regf signature; .LOG1/.LOG2 next to
+    a dirty hive are replayed), and disk images (every installation and snapshot; needs the
+    [images] extra). A bad input is a row with an error code, never a stopped run. A rerun into
+    the same folder skips hives already done (by sha256).
+
+    Example: hivescan triage /cases/collection/ -o /cases/triage --jobs 2
+    """
+    from hivescan.render.formats import dumps
+    from hivescan.render.triage import print_summary
+    from hivescan.triage import ScanOptions, discover, run_triage, seams, summarise, write_summary
+    from hivescan.triage.engines import dask_executor, local_engine
+
+    _check_control_set(control_set)
+    if fmt.lower() not in ("table", "json"):
+        raise typer.BadParameter("table or json", param_hint="--format")
+    if outdir.exists() and not outdir.is_dir():
+        raise typer.BadParameter(f"{outdir} exists and is not a folder", param_hint="--output")
+    readers = seams.container_readers()
+    found = discover(inputs, readers)
+    if found.ignored and not quiet:
+        shown = "; ".join(f"{i.path} ({i.reason})" for i in found.ignored[:3])
+        more = f"; ... {len(found.ignored) - 3} more" if len(found.ignored) > 3 else ""
+        _err(f"note: {len(found.ignored)} file(s) in the folders are not hives and were not scanned: {shown}{more}")
+    if not found.inputs:
+        _err("error: no registry hive found in " + ", ".join(str(p) for p in inputs))
+        raise typer.Exit(int(ExitCode.NOT_FOUND))
+    options = ScanOptions(
+        control_set=control_set,
+        lenient=lenient,
+        backend=parser,
+        analyse=seams.analyser(),
+        readers=readers,
+        logs=not no_logs,
+        deleted=deleted,
+    )
+    engine = dask_executor(dask, jobs) if dask else local_engine(jobs)
+    with _triage_progress(len(found.inputs), quiet) as advance, engine as (executor, workers):
+        report = run_triage(
+            found.inputs,
+            outdir,
+            executor=executor,
+            options=options,
+            batch_size=batch_size,
+            workers=workers,
+            on_batch=advance,
+        )
+    summary = summarise(outdir)
+    write_summary(outdir, summary)
+    if not quiet:
+        done_before = report.count("already_done")
+        if done_before:
+            _err(f"note: {done_before} hive(s) already in {outdir} (same sha256) were not scanned again")
+        if report.removed_orphans:
+            _err(f"note: removed {len(report.removed_orphans)} part file(s) left by an interrupted run")
+    if fmt.lower() == "json":
+        sys.stdout.write(dumps(summary) + "\n")
+    else:
+        from hivescan.render.services import console_for
+
+        print_summary(summary, console_for(), top=top)
+
+
+def _triage_progress(total: int, quiet: bool) -> Any:
+    """A context manager yielding the per-batch callback (a rich progress bar on stderr)."""
+    from contextlib import contextmanager
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    @contextmanager
+    def progress() -> Any:
+        counts: dict[str, int] = {}
+
+        def advance(chunk: Any) -> None:
+            for outcome in chunk.outcomes:
+                counts[outcome.status] = counts.get(outcome.status, 0) + 1
+            if bar is not None:
+                text = " ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+                bar.update(task, advance=len(chunk.outcomes), status=text)
+
+        console = Console(stderr=True)
+        if quiet or not console.is_terminal:
+            bar = None
+            yield advance
+            return
+        with Progress(
+            TextColumn("triage"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[status]}"),
+            console=console,
+            transient=False,
+        ) as bar:
+            task = bar.add_task("triage", total=total, status="")
+            yield advance
+
+    return progress()
