@@ -26,6 +26,7 @@ from hivescan.cli.common import (
     SoftwareOpt,
     _check_control_set,
     _check_format,
+    _check_rules_dir,
     _check_severity,
     _err,
     _load_rules,
@@ -237,6 +238,7 @@ def rules_lint(
     from hivescan.detect.lint import lint
     from hivescan.testing import FIXTURES
 
+    _check_rules_dir(rules)
     problems = lint(rules, fixtures=FIXTURES if examples else None)
     for problem in problems:
         sys.stdout.write(f"{problem}\n")

@@ -20,6 +20,8 @@ from hivescan.cli.common import (
     SnapshotOpt,
     SoftwareOpt,
     _check_control_set,
+    _check_statuses,
+    _err,
     _logs_choice,
     _warn_hive,
     app,
@@ -71,7 +73,10 @@ def services(
     status: Annotated[
         list[str] | None,
         typer.Option(
-            "--status", help="only these statuses (database, pending_delete, rejected, deleted, orphaned); repeatable"
+            "--status",
+            help="only these statuses (database, pending_delete, rejected, deleted, orphaned); repeatable; "
+            "deleted or orphaned implies --deleted",
+            callback=_check_statuses,
         ),
     ] = None,
     deleted: Annotated[
@@ -110,6 +115,13 @@ def services(
     except ValueError:
         raise typer.BadParameter("table, json, jsonl, csv or parquet", param_hint="--format") from None
     logs = _logs_choice(log, no_logs)
+    recovered_asked = sorted({"deleted", "orphaned"} & set(status or ()))
+    if recovered_asked and not (deleted or unattributed):
+        # Asked for recovered records without --deleted: searching the free cells is what was
+        # meant; say so rather than answer "no records".
+        deleted = True
+        if not quiet:
+            _err(f"note: --status {' '.join(recovered_asked)} implies --deleted (keys recovered from free cells)")
     with hivescan.open_hive(
         hive, backend=parser, logs=logs, install=install, snapshot=snapshot, software=software
     ) as opened:
