@@ -18,7 +18,10 @@ _EVENT_STYLE = {"appeared": "green", "changed": "yellow", "disappeared": "red", 
 
 
 def _readable(value: Any) -> Any:
-    """Raw value changes ({type, hex}) as text or numbers for people; JSON/CSV keep the hex."""
+    """Raw value changes ({type, hex}) as text or numbers for people; JSON/CSV keep the hex.
+    Decoded values (failure actions...) are shown with their field names, as ``services`` does."""
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
     if isinstance(value, dict) and set(value) == {"type", "hex"}:
         data = bytes.fromhex(value["hex"])
         if value["type"] in ("REG_SZ", "REG_EXPAND_SZ", "REG_MULTI_SZ") and not len(data) % 2:

@@ -22,6 +22,27 @@ def _names(items: list[str], limit: int = 4) -> str:
     return shown + (f", ... {len(items) - limit} more" if len(items) > limit else "")
 
 
+def _print_top_findings(rows: list[dict[str, Any]], console: Console, top: int) -> None:
+    """The findings to read first across hosts: most severe, then rarest."""
+    if not rows:
+        return
+    table = Table(
+        title=f"Top findings across hosts (most severe, then rarest; {len(rows)} shown in summary.json)",
+        title_justify="left",
+    )
+    for col in ("severity", "rule", "service", "hosts", "hosts (when few)"):
+        table.add_column(col, overflow="fold", justify="right" if col == "hosts" else "left")
+    for row in rows[:top]:
+        table.add_row(
+            row["severity"],
+            escape_surrogates(row["rule_id"]),
+            escape_surrogates(row["service"]),
+            str(row["hosts"]),
+            _names(row["host_names"]),
+        )
+    console.print(table)
+
+
 def print_summary(summary: Mapping[str, Any], console: Console, top: int = 15) -> None:
     status = ", ".join(f"{k} {v}" for k, v in summary["status"].items()) or "none"
     console.print(
@@ -32,6 +53,7 @@ def print_summary(summary: Mapping[str, Any], console: Console, top: int = 15) -
     if findings["available"]:
         counts = ", ".join(f"{k} {v}" for k, v in findings["by_severity"].items() if v)
         console.print(f"findings: {findings['total']} ({counts or 'none'})")
+        _print_top_findings(findings.get("top") or [], console, top)
     else:
         console.print(f"findings: not available -- {findings['note']}")
     problems = summary["problems"]
