@@ -9,6 +9,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+import hivescan
 from hivescan.cli import app
 from hivescan.detect.finding import Finding
 from hivescan.errors import ExitCode
@@ -33,6 +34,7 @@ def test_scan_jsonl_reads_back_and_explain_renders_without_the_engine(demo_hive:
     assert findings and all(isinstance(f, Finding) for f in findings)
     assert findings[0].severity == "critical"
     first = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
+    assert first.pop("hivescan_version") == hivescan.__version__  # the build that wrote the row
     assert Finding.from_dict(first).to_dict() == first  # lossless round trip
     code, text, _ = run("explain", str(out), "--rule", "svchost-masquerade")
     assert code == 0

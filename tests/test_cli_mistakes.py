@@ -102,3 +102,46 @@ def test_version_option_prints_the_package_version() -> None:
     code, out, err = run("--version")
     assert code == 0 and err == ""
     assert out == f"hivescan {hivescan.__version__}\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("services", str(DEMO)),
+        ("scan", str(DEMO), "-q"),
+        ("boot-plan", str(DEMO), "-q"),
+        ("diff", str(DEMO), "-c", "1", "--against-control-set", "2", "-q"),
+    ],
+)
+def test_every_json_jsonl_csv_row_names_the_hivescan_version(args: tuple[str, ...]) -> None:
+    import csv
+    import io
+
+    for fmt in ("json", "jsonl", "csv"):
+        code, out, err = run(*args, "-f", fmt)
+        assert code == 0, (fmt, err)
+        if fmt == "json":
+            rows = json.loads(out)
+        elif fmt == "jsonl":
+            rows = [json.loads(line) for line in out.splitlines()]
+        else:
+            rows = list(csv.DictReader(io.StringIO(out)))
+        assert rows, (args, fmt)
+        assert {r["hivescan_version"] for r in rows} == {hivescan.__version__}, (args, fmt)
+
+
+def test_info_json_and_parquet_files_name_the_hivescan_version(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    code, out, _ = run("info", str(DEMO), "-f", "json")
+    assert code == 0 and json.loads(out)["hivescan_version"] == hivescan.__version__
+    for args in (
+        ("services", str(DEMO), "-f", "parquet", "-o", str(tmp_path / "s.parquet")),
+        ("baseline", "build", str(DEMO), "-o", str(tmp_path / "b.parquet"), "-q"),
+    ):
+        code, _, err = run(*args)
+        assert code == 0, err
+    for name in ("s.parquet", "b.parquet"):
+        metadata = pq.read_schema(tmp_path / name).metadata
+        assert metadata[b"hivescan_version"] == hivescan.__version__.encode()
+        assert b"pandas" in metadata  # pandas' own metadata kept: read_parquet unchanged

@@ -158,6 +158,7 @@ def baseline_build(
     """
     import hivescan
     from hivescan.frames import services_frame
+    from hivescan.render.formats import write_parquet
 
     _check_control_set(control_set)
     records = []
@@ -165,6 +166,6 @@ def baseline_build(
         with hivescan.open_hive(path, backend=parser) as opened:
             records += opened.services(control_set)
             _warn_hive(list(opened.hive_diagnostics()), quiet)
-    services_frame(records).to_parquet(output, index=False)
+    write_parquet(services_frame(records), output)
     if not quiet:
         _err(f"baseline: {len(records)} records from {len(hives)} hive(s) -> {output}")

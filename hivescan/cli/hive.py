@@ -49,14 +49,14 @@ def info(
     from rich.console import Console
 
     import hivescan
-    from hivescan.render.formats import dumps
+    from hivescan.render.formats import dumps, stamped
     from hivescan.render.info import print_info
 
     logs = _logs_choice(log, no_logs)
     with hivescan.open_hive(hive, backend=parser, logs=logs, install=install, snapshot=snapshot) as opened:
         summary = opened.info()
     if fmt.lower() == "json":
-        sys.stdout.write(dumps(summary.to_dict()) + "\n")
+        sys.stdout.write(dumps(stamped(summary.to_dict())) + "\n")
     elif fmt.lower() == "table":
         print_info(summary, Console())
     else:
@@ -192,7 +192,7 @@ def show(
     Example: hivescan show ./SYSTEM Schedule --software ./SOFTWARE --control-set all
     """
     import hivescan
-    from hivescan.render.formats import dumps
+    from hivescan.render.formats import dumps, stamped
     from hivescan.render.services import console_for
     from hivescan.render.show import print_services
 
@@ -205,6 +205,6 @@ def show(
         warnings = opened.hive_diagnostics()
     _warn_hive(list(warnings), quiet)
     if fmt.lower() == "json":
-        sys.stdout.write(dumps([r.to_dict() for r in records]) + "\n")
+        sys.stdout.write(dumps([stamped(r.to_dict()) for r in records]) + "\n")
         return
     print_services(records, console_for(), contexts)

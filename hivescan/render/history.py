@@ -10,7 +10,16 @@ from rich.console import Console
 from rich.table import Table
 
 from hivescan.history import ServiceEvent
-from hivescan.render.formats import OutputError, OutputFormat, dumps, text_output, write_csv, write_json, write_jsonl
+from hivescan.render.formats import (
+    OutputError,
+    OutputFormat,
+    dumps,
+    stamped,
+    text_output,
+    write_csv,
+    write_json,
+    write_jsonl,
+)
 from hivescan.render.services import console_for
 from hivescan.snapshots import History
 
@@ -130,7 +139,7 @@ def write_history(history: History, fmt: OutputFormat, output: Path | None, *, c
                 "events": [e.to_dict() for e in history.events],
                 "diagnostics": [d.to_dict() for d in history.diagnostics],
             }
-            out.write(dumps(doc) + "\n")
+            out.write(dumps(stamped(doc)) + "\n")
         elif fmt is OutputFormat.jsonl:
             write_jsonl((e.to_dict() for e in history.events), out)
         elif fmt is OutputFormat.csv:
