@@ -38,6 +38,15 @@ from hivescan.cli.common import (
 )
 from hivescan.errors import ExitCode
 
+CaseOpt = Annotated[
+    str | None,
+    typer.Option("--case", help="case name or number, stated in the HTML report's header", show_default=False),
+]
+ExaminerOpt = Annotated[
+    str | None,
+    typer.Option("--examiner", help="who ran the scan, stated in the HTML report's header", show_default=False),
+]
+
 
 def _run_scan(
     hive: Path,
@@ -57,6 +66,8 @@ def _run_scan(
     software: Path | None = None,
     install: int | None = None,
     snapshot: str = "live",
+    case: str | None = None,
+    examiner: str | None = None,
 ) -> None:
     import hivescan
     from hivescan.detect.rules import SEVERITY_RANK
@@ -91,7 +102,9 @@ def _run_scan(
         "hivescan": hivescan.__version__,
     }
     title = f"{hive} - {len(result.findings)} findings"
-    write_findings(list(result.findings), fmt, output, title=title, summary=summary)
+    write_findings(
+        list(result.findings), fmt, output, title=title, summary=summary, result=result, case=case, examiner=examiner
+    )
     if not quiet and (fmt == "table" or output is not None):
         _err("findings: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     if threshold is not None and any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[threshold] for f in result.findings):
@@ -123,6 +136,8 @@ def scan(
     snapshot: SnapshotOpt = "live",
     parser: ParserOpt = "regipy-rs",
     quiet: QuietOpt = False,
+    case: CaseOpt = None,
+    examiner: ExaminerOpt = None,
 ) -> None:
     """Find persistence: run the rules and catalogs over every service record, most severe first.
 
@@ -151,6 +166,8 @@ def scan(
         software=software,
         install=install,
         snapshot=snapshot,
+        case=case,
+        examiner=examiner,
     )
 
 
