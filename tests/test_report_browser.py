@@ -214,3 +214,23 @@ def test_xp_report_states_the_unreadable_services(tmp_path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     warnings = text[text.index('id="warnings"') : text.index('id="summary"')]
     assert "subkey_list_incomplete" in warnings and "258" in warnings
+
+
+def test_real_dirty_windows10_report_names_host_logs_and_the_service_only_in_the_logs(
+    page: Any, tmp_path: Path
+) -> None:
+    hive = shared_hive("win10-dirty-SYSTEM")
+    path, rows = _report(tmp_path, hive)
+    page.goto(path.as_uri())
+    host = page.inner_text("#host-facts")
+    assert "DESKTOP-PM6C56D" in host and _sha256(hive) in host
+    assert "not set (zero FILETIME in the file)" in host  # not "1601-01-01"
+    logs = page.inner_text("#logs")
+    for name in ("win10-dirty-SYSTEM.LOG1", "win10-dirty-SYSTEM.LOG2"):
+        assert _sha256(hive.with_name(name)) in logs
+    assert "24 entries applied" in page.inner_text("#log-state")
+    card = page.locator('article.card[data-service="ad_driver"]')  # the driver exists only in the logs
+    assert card.count() == 1 and any(r["service"] == "ad_driver" for r in rows)
+    card.locator("header").click()
+    text = card.inner_text()
+    assert "log_replay_changes" in text and '["new"]' in text  # only in the logs, and the card says so
