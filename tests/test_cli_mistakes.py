@@ -145,3 +145,9 @@ def test_info_json_and_parquet_files_name_the_hivescan_version(tmp_path: Path) -
         metadata = pq.read_schema(tmp_path / name).metadata
         assert metadata[b"hivescan_version"] == hivescan.__version__.encode()
         assert b"pandas" in metadata  # pandas' own metadata kept: read_parquet unchanged
+
+
+def test_no_arguments_prints_the_help_once_with_exit_2() -> None:
+    code, out, err = run()
+    assert code == ExitCode.USAGE and err == ""
+    assert out.count("Usage:") == 1 and "--version" in out and "scan" in out

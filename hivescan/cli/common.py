@@ -52,7 +52,8 @@ class OneLineErrors(TyperGroup):
         except click_exc.NoArgsIsHelpError as exc:  # `hivescan` alone: its help, as before
             if not standalone_mode:
                 raise
-            sys.stderr.write((exc.ctx.get_help() if exc.ctx is not None else str(exc)) + "\n")
+            if exc.format_message().strip():  # plain Click keeps the help in the message; rich
+                exc.show()  # Typer has printed it already while raising
             sys.exit(int(ExitCode.USAGE))
         except click_exc.ClickException as exc:
             if not standalone_mode:
