@@ -45,3 +45,26 @@ def test_every_input_failing_says_so_not_that_no_engine_is_connected(tmp_path: P
     assert summary["findings"]["note"] == NOTHING_SCANNED_NOTE
     assert NO_ENGINE_NOTE not in result.stdout and "no detection engine" not in result.stdout
     assert "every input failed" in result.stdout
+
+
+def test_top_findings_table_shows_hostile_names_as_text(tmp_path: Path) -> None:
+    from hivescan.testing.regf import HiveWriter, WKey
+
+    root = WKey("ROOT")
+    root.key("Select").set_dword("Current", 1).set_dword("Default", 1).set_dword("LastKnownGood", 1)
+    root.key("ControlSet001\\Control\\ComputerName\\ComputerName").set_sz("ComputerName", "[red]HOST[/red]")
+    svc = root.key("ControlSet001\\Services\\[bold]Evil\x1b[31m")
+    svc.set_dword("Type", 16).set_dword("Start", 2).set_dword("ErrorControl", 1)
+    svc.set_expand_sz("ImagePath", "C:\\Users\\Public\\evil.exe")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "SYSTEM").write_bytes(HiveWriter(root).build().data)  # type: ignore[arg-type]
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["triage", str(folder), "-o", str(out), "-j", "1", "-q"], terminal_width=250)
+    assert result.exit_code == 0, result.output
+    top = json.loads((out / "summary.json").read_text())["findings"]["top"]
+    assert top and top[0]["service"] == "[bold]Evil\x1b[31m"
+    start = result.stdout.index("Top findings")
+    table = result.stdout[start : result.stdout.index("by hosts (rarest first)", start)]  # this table only
+    assert "[bold]Evil\\x1b[31m" in table and "\x1b" not in table
+    assert "[red]HOST[/red]" in table

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from hivescan.textsafe import escape_surrogates
 
@@ -34,13 +36,26 @@ def _print_top_findings(rows: list[dict[str, Any]], console: Console, top: int) 
         table.add_column(col, overflow="fold", justify="right" if col == "hosts" else "left")
     for row in rows[:top]:
         table.add_row(
-            row["severity"],
-            escape_surrogates(row["rule_id"]),
-            escape_surrogates(row["service"]),
+            _evidence(row["severity"]),
+            _evidence(row["rule_id"]),
+            _evidence(row["service"]),
             str(row["hosts"]),
-            _names(row["host_names"]),
+            _evidence(_names(row["host_names"])),
         )
     console.print(table)
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _evidence(value: Any) -> Text:
+    """A string from the evidence as a rich Text: never read as markup, controls made visible."""
+    text = escape_surrogates(str(value))
+    return Text(
+        _CONTROL.sub(
+            lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text
+        )
+    )
 
 
 def print_summary(summary: Mapping[str, Any], console: Console, top: int = 15) -> None:
