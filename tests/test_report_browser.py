@@ -234,3 +234,15 @@ def test_real_dirty_windows10_report_names_host_logs_and_the_service_only_in_the
     card.locator("header").click()
     text = card.inner_text()
     assert "log_replay_changes" in text and '["new"]' in text  # only in the logs, and the card says so
+
+
+def test_without_scripts_every_card_shows_unfolded(browser: Any, demo_report: Any) -> None:
+    path, rows = demo_report
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(path.as_uri())
+        assert page.locator("article.card:visible").count() == len({r["service"].upper() for r in rows})
+        assert page.locator("pre.decoded").first.is_visible()  # nothing hidden behind a script
+    finally:
+        context.close()
