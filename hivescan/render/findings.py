@@ -16,6 +16,7 @@ from typing import IO, Any
 from rich.table import Table
 
 from hivescan.detect.finding import Finding, Match
+from hivescan.detect.scan import ScanResult
 from hivescan.render.formats import dumps, text_output, write_csv, write_json, write_jsonl
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
@@ -69,7 +70,7 @@ def write_findings(
     *,
     title: str | None = None,
     summary: dict[str, Any] | None = None,
-    result: Any = None,
+    result: ScanResult | None = None,
     case: str | None = None,
     examiner: str | None = None,
 ) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hivescan.detect.finding import Finding
+from hivescan.detect.scan import ScanResult
 from hivescan.render.report import case_file_html
 
 
@@ -18,7 +19,7 @@ def findings_html(
     *,
     title: str,
     summary: Mapping[str, Any],
-    result: Any = None,
+    result: ScanResult | None = None,
     case: str | None = None,
     examiner: str | None = None,
 ) -> str:

@@ -140,10 +140,11 @@ def _origin_only(f: Finding) -> str:
 def card_html(index: int, card: ServiceCard) -> str:
     severities = sorted({f.severity for f in card.findings}, key=lambda s: -SEVERITY_RANK.get(s, 0))
     records = "".join(_record_html(r) for r in card.records) or _origin_only(card.findings[0])
+    heading = esc(card.name) or "<i>(hive-level findings)</i>"
     return (
         f'<article class="card {esc(card.severity)}" id="card-{index}" data-service="{esc(card.name)}" '
         f'data-severities="{esc(" ".join(severities))}">'
-        f'<header><h3 class="service">{esc(card.name)}</h3><span class="sev {esc(card.severity)}">'
+        f'<header><h3 class="service">{heading}</h3><span class="sev {esc(card.severity)}">'
         f"{esc(card.severity)}</span><span class='meta'>{len(card.findings)} finding(s) · last write "
         f"{esc(card.last_write or 'unknown')}</span></header>"
         f'<div class="findings">{"".join(_finding_html(f) for f in card.findings)}</div>'
