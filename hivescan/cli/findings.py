@@ -179,6 +179,8 @@ def demo(
     min_severity: SeverityOpt = "info",
     fail_on: FailOnOpt = None,
     quiet: QuietOpt = False,
+    case: CaseOpt = None,
+    examiner: ExaminerOpt = None,
 ) -> None:
     """Scan the bundled demo hive (fixtures/demo-SYSTEM), which has planted persistence.
 
@@ -200,6 +202,8 @@ def demo(
         rules_dir=None,
         parser="regipy-rs",
         quiet=quiet,
+        case=case,
+        examiner=examiner,
     )
 
 
