@@ -72,6 +72,9 @@ def render() -> str:
         "",
         "Exit codes (`hivescan.errors.ExitCode`): 0 ok, 1 findings at `--fail-on`, 2 usage, 3 not found,",
         "4 not a hive, 5 not a SYSTEM hive, 6 damaged, 7 control set not found, 8 image error, 70 internal error.",
+        "A usage error is one line on stderr, `hivescan: error: ...`, with exit code 2.",
+        "",
+        "Global options: `hivescan --version` prints the version; `-h`/`--help` on any command.",
         "",
     ]
     for name, callback in sorted(_commands(app)):

@@ -38,6 +38,7 @@ def test_boot_plan_json_matches_the_library(runner: CliRunner) -> None:
     result = runner.invoke(app, ["boot-plan", SYSTEM, "-f", "json", "--software", SOFTWARE, "-c", "all", "-q"])
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
+    assert {p.pop("hivescan_version") for p in data} == {hivescan.__version__}  # which build wrote it
     with hivescan.open_hive(SYSTEM, software=SOFTWARE) as hive:
         plans = hive.boot_plans("all")
     assert data == json.loads(json.dumps([p.to_dict() for p in plans]))
@@ -88,6 +89,7 @@ def test_show_json_is_the_record(runner: CliRunner) -> None:
     result = runner.invoke(app, ["show", SYSTEM, "SCHEDULE", "-f", "json", "-c", "all", "-q"])
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
+    assert {d.pop("hivescan_version") for d in data} == {hivescan.__version__}
     with hivescan.open_hive(SYSTEM) as hive:
         expected = [r.to_dict() for r in hive.find_service("schedule", "all")]
     assert data == json.loads(json.dumps(expected))

@@ -138,3 +138,28 @@ def test_cli_services_deleted_and_info(tmp_path: Path) -> None:
     assert json.loads(info.stdout)["recovered_services"] == {"deleted": 5, "orphaned": 3}
     table = runner.invoke(app, ["info", str(hive)])
     assert "5 deleted, 3 orphaned" in table.stdout
+
+
+def test_history_names_the_fields_of_changed_failure_actions(tmp_path: Path) -> None:
+    """failure_actions changes print as named fields (as `services` shows them), not as an array."""
+    from hivescan.testing.encoders import encode_failure_actions
+    from hivescan.testing.regf import HiveWriter, WKey
+
+    root = WKey("ROOT")
+    root.key("Select").set_dword("Current", 2).set_dword("Default", 2).set_dword("LastKnownGood", 1)
+    for number, delay in ((1, 60000), (2, 1000)):
+        svc = root.key(f"ControlSet{number:03d}\\Services\\Agent")
+        svc.set_dword("Type", 16).set_dword("Start", 2).set_dword("ErrorControl", 1)
+        svc.set_expand_sz("ImagePath", "C:\\Agent\\agent.exe")
+        svc.set_binary("FailureActions", encode_failure_actions(86400, [{"action": "restart", "delay_ms": delay}]))
+    hive = tmp_path / "SYSTEM"
+    hive.write_bytes(HiveWriter(root).build().data)  # type: ignore[arg-type]
+    result = runner.invoke(app, ["history", str(hive), "-f", "json", "-q"])
+    assert result.exit_code == 0, result.stderr
+    changes = [c for e in json.loads(result.stdout)["events"] for c in e["changes"]]
+    failure = next(c for c in changes if c["field"] == "failure_actions")
+    assert failure["before"]["reset_period_s"] == 86400
+    assert failure["before"]["actions"][0]["delay_ms"] == 60000
+    assert failure["after"]["actions"][0]["delay_ms"] == 1000
+    table = runner.invoke(app, ["history", str(hive), "-q"], terminal_width=300)
+    assert table.exit_code == 0 and '"reset_period_s"' in table.stdout

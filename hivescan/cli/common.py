@@ -11,10 +11,82 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperGroup
+
+try:  # Typer 0.2x carries its own copy of Click; its exceptions are the ones raised
+    from typer._click import exceptions as click_exc
+except ImportError:  # pragma: no cover - Typer on the Click package
+    from click import exceptions as click_exc  # type: ignore[no-redef]
 
 from hivescan.errors import ExitCode, HivescanError
 
+
+def _one_line(text: str) -> str:
+    """Collapse a message to one line (Click's messages may hold newlines)."""
+    return " ".join(text.split())
+
+
+class OneLineErrors(TyperGroup):
+    """The top-level command group: a usage error is one line ``hivescan: error: ...`` on
+    stderr and exit 2, not the multi-line box Typer draws (the README promises one line, and
+    scripts parse stderr). Everything else (help, commands, exit codes) is Typer's."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            result = super().main(
+                args=args,
+                prog_name=prog_name,
+                complete_var=complete_var,
+                standalone_mode=False,
+                windows_expand_args=windows_expand_args,
+                **extra,
+            )
+        except click_exc.NoArgsIsHelpError as exc:  # `hivescan` alone: its help, as before
+            if not standalone_mode:
+                raise
+            if exc.format_message().strip():  # plain Click keeps the help in the message; rich
+                exc.show()  # Typer has printed it already while raising
+            sys.exit(int(ExitCode.USAGE))
+        except click_exc.ClickException as exc:
+            if not standalone_mode:
+                raise
+            _err(f"error: {_one_line(exc.format_message())}{_help_hint(exc)}")
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            if not standalone_mode:
+                raise
+            _err("interrupted")
+            sys.exit(130)
+        if not standalone_mode:
+            return result
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+def _help_hint(exc: click_exc.ClickException) -> str:
+    ctx: Any = getattr(exc, "ctx", None)
+    if not isinstance(exc, click_exc.UsageError) or ctx is None:
+        return ""
+    return f" (see `{ctx.command_path} --help`)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        import hivescan
+
+        sys.stdout.write(f"hivescan {hivescan.__version__}\n")
+        raise typer.Exit(0)
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     name="hivescan",
     help="Rebuild the Windows service database from offline SYSTEM hives and surface persistence.",
     no_args_is_help=True,
@@ -24,6 +96,35 @@ app = typer.Typer(
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="print the hivescan version and exit"),
+    ] = False,
+) -> None:
+    """Rebuild the Windows service database from offline SYSTEM hives and surface persistence."""
+
+
+def _check_parser(value: str) -> str:
+    from hivescan.hive.backends import BACKEND_NAMES
+
+    if value not in BACKEND_NAMES:
+        raise typer.BadParameter(f"{value!r} is not a parser; one of {', '.join(BACKEND_NAMES)}")
+    return value
+
+
+RECORD_STATUSES = ("database", "pending_delete", "rejected", "deleted", "orphaned")
+
+
+def _check_statuses(values: list[str] | None) -> list[str] | None:
+    for value in values or ():
+        if value not in RECORD_STATUSES:
+            raise typer.BadParameter(f"{value!r} is not a record status; one of {', '.join(RECORD_STATUSES)}")
+    return values
+
 
 HivePath = Annotated[
     Path,
@@ -52,7 +153,11 @@ ControlSetOpt = Annotated[
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="write to this file instead of stdout")]
 ParserOpt = Annotated[
     str,
-    typer.Option("--parser", help="primary parser backend: regipy-rs (default), regipy, python-registry", hidden=False),
+    typer.Option(
+        "--parser",
+        help="primary parser backend: regipy-rs (default), regipy, python-registry",
+        callback=_check_parser,
+    ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no warnings on stderr")]
 LogOpt = Annotated[
@@ -136,6 +241,11 @@ def _logs_choice(log: list[Path] | None, no_logs: bool) -> str | list[Path]:
         raise typer.BadParameter("--log and --no-logs exclude each other", param_hint="--no-logs")
     if no_logs:
         return "none"
+    for path in log or ():
+        if not path.is_file():  # a wrong path is refused, never a dirty hive read without its log
+            from hivescan.errors import HiveNotFound
+
+            raise HiveNotFound(f"{path}: no such transaction log file (--log)")
     return list(log) if log else "auto"
 
 
@@ -178,11 +288,26 @@ def _check_format(value: str, allowed: tuple[str, ...]) -> str:
 def _load_rules(directory: Path | None) -> Any:
     from hivescan.detect.rules import InvalidRule, load_rules
 
+    _check_rules_dir(directory)
     try:
         return load_rules(directory)
     except InvalidRule as exc:
         _err(f"error: {exc}")
         raise typer.Exit(int(ExitCode.USAGE)) from None
+
+
+def _check_rules_dir(directory: Path | None) -> None:
+    """``--rules DIR`` must hold rules: a wrong folder would otherwise scan clean ("0 findings")."""
+    from hivescan.detect.rules import rule_files
+
+    if directory is None:
+        return
+    if not directory.is_dir():
+        _err(f"error: --rules {directory}: no such rules folder")
+        raise typer.Exit(int(ExitCode.USAGE))
+    if not list(rule_files(directory)):
+        _err(f"error: --rules {directory}: the folder holds no rule file (*.yaml); a scan with no rules finds nothing")
+        raise typer.Exit(int(ExitCode.USAGE))
 
 
 def _read_baseline(path: Path) -> list[Any]:

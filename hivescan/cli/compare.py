@@ -21,6 +21,7 @@ from hivescan.cli.common import (
     app,
     handle_errors,
 )
+from hivescan.errors import ExitCode
 
 
 @app.command()
@@ -103,6 +104,10 @@ def diff(
         raise typer.BadParameter("give either B or --against-control-set, not both", param_hint="B")
     if against is not None:
         _check_control_set(against)
+    if _is_parquet(before):
+        swap = f"hivescan diff HIVE {before}" if after is None else f"hivescan diff {after} {before}"
+        _err(f"error: {before}: a baseline (Parquet), not a hive: a baseline goes second as B ({swap})")
+        raise typer.Exit(int(ExitCode.USAGE))
     with hivescan.open_hive(before, backend=parser) as a:
         side_a = a.services(control_set)
         warnings = list(a.hive_diagnostics())
@@ -110,7 +115,7 @@ def diff(
             side_b = a.services(against)
             label = f"{before} {control_set} -> {against}"
     if after is not None:
-        if after.suffix.lower() == ".parquet":
+        if after.suffix.lower() == ".parquet" or _is_parquet(after):
             side_b = _read_baseline(after)
             side_a, side_b = side_b, side_a  # baseline is "before", the hive "after"
             label = f"baseline {after} -> {before}"
@@ -121,7 +126,17 @@ def diff(
             label = f"{before} -> {after}"
     _warn_hive(warnings, quiet)
     changes = diff_records(side_a, side_b)
-    write_diff(changes, fmt, output, title=f"{label}: {len(changes)} services differ")
+    title = f"{label}: {len(changes)} services differ" if changes else label
+    write_diff(changes, fmt, output, title=title)
+
+
+def _is_parquet(path: Path) -> bool:
+    """A Parquet file (magic ``PAR1``), whatever its name: given as A, it is a swapped argument."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(4) == b"PAR1"
+    except OSError:
+        return False  # missing or unreadable: open_hive says so
 
 
 baseline_app = typer.Typer(help="Build baselines of known-good services from golden images.", no_args_is_help=True)
@@ -143,6 +158,7 @@ def baseline_build(
     """
     import hivescan
     from hivescan.frames import services_frame
+    from hivescan.render.formats import write_parquet
 
     _check_control_set(control_set)
     records = []
@@ -150,6 +166,6 @@ def baseline_build(
         with hivescan.open_hive(path, backend=parser) as opened:
             records += opened.services(control_set)
             _warn_hive(list(opened.hive_diagnostics()), quiet)
-    services_frame(records).to_parquet(output, index=False)
+    write_parquet(services_frame(records), output)
     if not quiet:
         _err(f"baseline: {len(records)} records from {len(hives)} hive(s) -> {output}")

@@ -26,6 +26,7 @@ from hivescan.cli.common import (
     SoftwareOpt,
     _check_control_set,
     _check_format,
+    _check_rules_dir,
     _check_severity,
     _err,
     _load_rules,
@@ -36,6 +37,15 @@ from hivescan.cli.common import (
     handle_errors,
 )
 from hivescan.errors import ExitCode
+
+CaseOpt = Annotated[
+    str | None,
+    typer.Option("--case", help="case name or number, stated in the HTML report's header", show_default=False),
+]
+ExaminerOpt = Annotated[
+    str | None,
+    typer.Option("--examiner", help="who ran the scan, stated in the HTML report's header", show_default=False),
+]
 
 
 def _run_scan(
@@ -56,6 +66,8 @@ def _run_scan(
     software: Path | None = None,
     install: int | None = None,
     snapshot: str = "live",
+    case: str | None = None,
+    examiner: str | None = None,
 ) -> None:
     import hivescan
     from hivescan.detect.rules import SEVERITY_RANK
@@ -90,7 +102,9 @@ def _run_scan(
         "hivescan": hivescan.__version__,
     }
     title = f"{hive} - {len(result.findings)} findings"
-    write_findings(list(result.findings), fmt, output, title=title, summary=summary)
+    write_findings(
+        list(result.findings), fmt, output, title=title, summary=summary, result=result, case=case, examiner=examiner
+    )
     if not quiet and (fmt == "table" or output is not None):
         _err("findings: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     if threshold is not None and any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[threshold] for f in result.findings):
@@ -122,6 +136,8 @@ def scan(
     snapshot: SnapshotOpt = "live",
     parser: ParserOpt = "regipy-rs",
     quiet: QuietOpt = False,
+    case: CaseOpt = None,
+    examiner: ExaminerOpt = None,
 ) -> None:
     """Find persistence: run the rules and catalogs over every service record, most severe first.
 
@@ -150,6 +166,8 @@ def scan(
         software=software,
         install=install,
         snapshot=snapshot,
+        case=case,
+        examiner=examiner,
     )
 
 
@@ -161,6 +179,8 @@ def demo(
     min_severity: SeverityOpt = "info",
     fail_on: FailOnOpt = None,
     quiet: QuietOpt = False,
+    case: CaseOpt = None,
+    examiner: ExaminerOpt = None,
 ) -> None:
     """Scan the bundled demo hive (fixtures/demo-SYSTEM), which has planted persistence.
 
@@ -182,6 +202,8 @@ def demo(
         rules_dir=None,
         parser="regipy-rs",
         quiet=quiet,
+        case=case,
+        examiner=examiner,
     )
 
 
@@ -237,6 +259,7 @@ def rules_lint(
     from hivescan.detect.lint import lint
     from hivescan.testing import FIXTURES
 
+    _check_rules_dir(rules)
     problems = lint(rules, fixtures=FIXTURES if examples else None)
     for problem in problems:
         sys.stdout.write(f"{problem}\n")

@@ -20,6 +20,8 @@ from hivescan.cli.common import (
     SnapshotOpt,
     SoftwareOpt,
     _check_control_set,
+    _check_statuses,
+    _err,
     _logs_choice,
     _warn_hive,
     app,
@@ -47,14 +49,14 @@ def info(
     from rich.console import Console
 
     import hivescan
-    from hivescan.render.formats import dumps
+    from hivescan.render.formats import dumps, stamped
     from hivescan.render.info import print_info
 
     logs = _logs_choice(log, no_logs)
     with hivescan.open_hive(hive, backend=parser, logs=logs, install=install, snapshot=snapshot) as opened:
         summary = opened.info()
     if fmt.lower() == "json":
-        sys.stdout.write(dumps(summary.to_dict()) + "\n")
+        sys.stdout.write(dumps(stamped(summary.to_dict())) + "\n")
     elif fmt.lower() == "table":
         print_info(summary, Console())
     else:
@@ -71,7 +73,10 @@ def services(
     status: Annotated[
         list[str] | None,
         typer.Option(
-            "--status", help="only these statuses (database, pending_delete, rejected, deleted, orphaned); repeatable"
+            "--status",
+            help="only these statuses (database, pending_delete, rejected, deleted, orphaned); repeatable; "
+            "deleted or orphaned implies --deleted",
+            callback=_check_statuses,
         ),
     ] = None,
     deleted: Annotated[
@@ -110,6 +115,13 @@ def services(
     except ValueError:
         raise typer.BadParameter("table, json, jsonl, csv or parquet", param_hint="--format") from None
     logs = _logs_choice(log, no_logs)
+    recovered_asked = sorted({"deleted", "orphaned"} & set(status or ()))
+    if recovered_asked and not (deleted or unattributed):
+        # Asked for recovered records without --deleted: searching the free cells is what was
+        # meant; say so rather than answer "no records".
+        deleted = True
+        if not quiet:
+            _err(f"note: --status {' '.join(recovered_asked)} implies --deleted (keys recovered from free cells)")
     with hivescan.open_hive(
         hive, backend=parser, logs=logs, install=install, snapshot=snapshot, software=software
     ) as opened:
@@ -180,7 +192,7 @@ def show(
     Example: hivescan show ./SYSTEM Schedule --software ./SOFTWARE --control-set all
     """
     import hivescan
-    from hivescan.render.formats import dumps
+    from hivescan.render.formats import dumps, stamped
     from hivescan.render.services import console_for
     from hivescan.render.show import print_services
 
@@ -193,6 +205,6 @@ def show(
         warnings = opened.hive_diagnostics()
     _warn_hive(list(warnings), quiet)
     if fmt.lower() == "json":
-        sys.stdout.write(dumps([r.to_dict() for r in records]) + "\n")
+        sys.stdout.write(dumps([stamped(r.to_dict()) for r in records]) + "\n")
         return
     print_services(records, console_for(), contexts)

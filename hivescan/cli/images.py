@@ -31,7 +31,7 @@ def images(
     from rich.console import Console
 
     from hivescan.hive.images import image_inventory
-    from hivescan.render.formats import dumps
+    from hivescan.render.formats import dumps, stamped
     from hivescan.render.images import print_inventory
 
     if fmt.lower() not in ("table", "json"):
@@ -39,7 +39,7 @@ def images(
     inventory = image_inventory(image)
     _warn_hive(list(inventory.diagnostics), quiet)
     if fmt.lower() == "json":
-        sys.stdout.write(dumps(inventory.to_dict()) + "\n")
+        sys.stdout.write(dumps(stamped(inventory.to_dict())) + "\n")
     else:
         print_inventory(inventory, Console())
     if not inventory.installations:

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from hivescan.detect.context import build_subjects
 from hivescan.detect.engine import Engine
 from hivescan.detect.finding import Finding
-from hivescan.detect.rules import SEVERITY_RANK, RuleSet, load_rules
+from hivescan.detect.rules import SEVERITY_RANK, Rule, RuleSet, load_rules
 from hivescan.diagnostics import Diagnostic
+from hivescan.hive.tree import upcase
 from hivescan.scm.record import ServiceRecord
-from hivescan.system import SystemHive
+from hivescan.system import HiveInfo, SystemHive
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,14 @@ class ScanResult:
     rules: int
     baseline_records: int | None = None
     diagnostics: tuple[Diagnostic, ...] = field(default_factory=tuple)
+    # What a case-file report states beside the findings (hivescan.render.report): the host,
+    # the evidence file and its logs, the SOFTWARE hive read, the records findings are about
+    # and the rules that fired (their descriptions and references).
+    computer_name: str | None = None
+    hive_info: HiveInfo | None = None
+    software: tuple[str, str] | None = None  # (path, sha256) of the --software hive
+    subject_records: tuple[ServiceRecord, ...] = ()
+    rules_fired: tuple[Rule, ...] = ()
 
     def counts(self) -> dict[str, int]:
         out = {name: 0 for name in sorted(SEVERITY_RANK, key=SEVERITY_RANK.__getitem__, reverse=True)}
@@ -77,6 +86,10 @@ def scan_hive(
     findings, skipped, sets, primary = analyse_records(records, rules=ruleset, baseline=baseline, primary_set=primary)
     floor = SEVERITY_RANK[min_severity]
     kept = tuple(f for f in findings if SEVERITY_RANK.get(f.severity, 0) >= floor)
+    about = {(upcase(f.service), f.control_set, f.status) for f in kept}
+    fired = {f.rule_id for f in kept}
+    computer_name, _ = hive.computer_name()  # its absence is a hive diagnostic already reported by info
+    software = (hive.software.path, hive.software.sha256) if hive.software is not None else None
     return ScanResult(
         hive_path=hive.path,
         hive_sha256=hive.sha256,
@@ -88,4 +101,9 @@ def scan_hive(
         rules=len(ruleset),
         baseline_records=len(baseline) if baseline is not None else None,
         diagnostics=tuple(hive.hive_diagnostics()),
+        computer_name=computer_name,
+        hive_info=hive.info(recover=False),
+        software=software,
+        subject_records=tuple(r for r in records if (upcase(r.name), r.control_set, r.status) in about),
+        rules_fired=tuple(rule for rule in ruleset if rule.id in fired),
     )

@@ -59,10 +59,10 @@ def diff_table(changes: Sequence[Change], *, title: str | None = None) -> Table:
     style = {"added": "green", "removed": "red", "changed": "yellow"}
     for change in changes:
         if not change.fields:
-            record = change.after or change.before
-            table.add_row(
-                change.kind, change.name, "", "", record.image_path or "" if record else "", style=style[change.kind]
-            )
+            # a removed service's image path is what it was ("before"); an added one's is "after"
+            before = (change.before.image_path or "") if change.before is not None else ""
+            after = (change.after.image_path or "") if change.after is not None else ""
+            table.add_row(change.kind, change.name, "image_path", before, after, style=style[change.kind])
         for fc in change.fields:
             table.add_row(
                 change.kind, change.name, fc.field, _cell(fc.before), _cell(fc.after), style=style[change.kind]
@@ -74,6 +74,10 @@ def write_diff(changes: Sequence[Change], fmt: str, output: Path | None, *, titl
     if fmt == "table":
         from hivescan.render.services import print_table
 
+        if not changes:  # one clear line, not an empty table under a title
+            with text_output(output) as out:
+                out.write(f"no differences: {title}\n" if title else "no differences\n")
+            return
         print_table(diff_table(changes, title=title), output)
         return
     with text_output(output) as out:

@@ -16,6 +16,7 @@ from typing import IO, Any
 from rich.table import Table
 
 from hivescan.detect.finding import Finding, Match
+from hivescan.detect.scan import ScanResult
 from hivescan.render.formats import dumps, text_output, write_csv, write_json, write_jsonl
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
@@ -69,8 +70,14 @@ def write_findings(
     *,
     title: str | None = None,
     summary: dict[str, Any] | None = None,
+    result: ScanResult | None = None,
+    case: str | None = None,
+    examiner: str | None = None,
 ) -> None:
-    """Write findings in one of :data:`FINDING_FORMATS` to ``output`` or stdout."""
+    """Write findings in one of :data:`FINDING_FORMATS` to ``output`` or stdout.
+
+    ``result`` (the :class:`~hivescan.detect.scan.ScanResult`), ``case`` and ``examiner`` feed
+    the HTML case file's header; the other formats are rows of findings only."""
     if fmt == "table":
         from hivescan.render.services import print_table
 
@@ -80,7 +87,16 @@ def write_findings(
         if fmt == "html":
             from hivescan.render.html import findings_html
 
-            out.write(findings_html(findings, title=title or "hivescan findings", summary=summary or {}))
+            out.write(
+                findings_html(
+                    findings,
+                    title=title or "hivescan findings",
+                    summary=summary or {},
+                    result=result,
+                    case=case,
+                    examiner=examiner,
+                )
+            )
         elif fmt == "jsonl":
             write_jsonl((f.to_dict() for f in findings), out)
         elif fmt == "json":

@@ -41,15 +41,45 @@ def text_output(path: Path | None) -> Iterator[IO[str]]:
         yield fh
 
 
+VERSION_FIELD = "hivescan_version"
+
+
+def stamped(row: Mapping[str, Any]) -> dict[str, Any]:
+    """``row`` with the version of hivescan that wrote it, as its last field.
+
+    Every JSON/JSONL/CSV row carries it (not a header object): rows stay independent, so
+    ``grep``, ``jq``, ``split`` and the readers (``explain``, ``from_dict``) see whole records and
+    a row copied into a case note still says which build produced it."""
+    from hivescan import __version__
+
+    out = dict(row)
+    out.setdefault(VERSION_FIELD, __version__)
+    return out
+
+
 def write_jsonl(rows: Iterable[Mapping[str, Any]], out: IO[str]) -> None:
     for row in rows:
-        out.write(dumps(row))
+        out.write(dumps(stamped(row)))
         out.write("\n")
 
 
 def write_json(rows: Iterable[Mapping[str, Any]], out: IO[str]) -> None:
-    out.write(json.dumps(list(rows), ensure_ascii=True, indent=2, default=str))
+    out.write(json.dumps([stamped(r) for r in rows], ensure_ascii=True, indent=2, default=str))
     out.write("\n")
+
+
+def write_parquet(frame: Any, path: Path) -> None:
+    """A DataFrame as Parquet, with the writing hivescan's version in the schema metadata
+    (key ``hivescan_version``); pandas' own metadata is kept, so ``read_parquet`` is unchanged."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from hivescan import __version__
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    metadata = dict(table.schema.metadata or {})
+    metadata[VERSION_FIELD.encode()] = __version__.encode()
+    pq.write_table(table.replace_schema_metadata(metadata), path)
 
 
 def _cell(value: Any) -> Any:
@@ -63,7 +93,7 @@ def _cell(value: Any) -> Any:
 
 
 def write_csv(rows: Iterable[Mapping[str, Any]], out: IO[str]) -> None:
-    rows = list(rows)
+    rows = [stamped(r) for r in rows]
     header: list[str] = []
     for row in rows:
         for key in row:

@@ -10,7 +10,16 @@ from rich.console import Console
 from rich.table import Table
 
 from hivescan.history import ServiceEvent
-from hivescan.render.formats import OutputError, OutputFormat, dumps, text_output, write_csv, write_json, write_jsonl
+from hivescan.render.formats import (
+    OutputError,
+    OutputFormat,
+    dumps,
+    stamped,
+    text_output,
+    write_csv,
+    write_json,
+    write_jsonl,
+)
 from hivescan.render.services import console_for
 from hivescan.snapshots import History
 
@@ -18,7 +27,10 @@ _EVENT_STYLE = {"appeared": "green", "changed": "yellow", "disappeared": "red", 
 
 
 def _readable(value: Any) -> Any:
-    """Raw value changes ({type, hex}) as text or numbers for people; JSON/CSV keep the hex."""
+    """Raw value changes ({type, hex}) as text or numbers for people; JSON/CSV keep the hex.
+    Decoded values (failure actions...) are shown with their field names, as ``services`` does."""
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
     if isinstance(value, dict) and set(value) == {"type", "hex"}:
         data = bytes.fromhex(value["hex"])
         if value["type"] in ("REG_SZ", "REG_EXPAND_SZ", "REG_MULTI_SZ") and not len(data) % 2:
@@ -127,7 +139,7 @@ def write_history(history: History, fmt: OutputFormat, output: Path | None, *, c
                 "events": [e.to_dict() for e in history.events],
                 "diagnostics": [d.to_dict() for d in history.diagnostics],
             }
-            out.write(dumps(doc) + "\n")
+            out.write(dumps(stamped(doc)) + "\n")
         elif fmt is OutputFormat.jsonl:
             write_jsonl((e.to_dict() for e in history.events), out)
         elif fmt is OutputFormat.csv:

@@ -10,7 +10,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hivescan.render.formats import OutputError, OutputFormat, text_output, write_csv, write_json, write_jsonl
+from hivescan.render.formats import (
+    OutputError,
+    OutputFormat,
+    text_output,
+    write_csv,
+    write_json,
+    write_jsonl,
+    write_parquet,
+)
 from hivescan.scm.record import ServiceRecord
 from hivescan.textsafe import escape_surrogates
 
@@ -111,7 +119,7 @@ def write_services(
             raise OutputError("Parquet is binary: give an output file with -o FILE")
         from hivescan.frames import services_frame
 
-        services_frame(records).to_parquet(output, index=False)
+        write_parquet(services_frame(records), output)
         return
     if fmt is OutputFormat.table:
         print_table(services_table(records, title=title), output, console)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from hivescan.textsafe import escape_surrogates
 
@@ -22,6 +24,40 @@ def _names(items: list[str], limit: int = 4) -> str:
     return shown + (f", ... {len(items) - limit} more" if len(items) > limit else "")
 
 
+def _print_top_findings(rows: list[dict[str, Any]], console: Console, top: int) -> None:
+    """The findings to read first across hosts: most severe, then rarest."""
+    if not rows:
+        return
+    table = Table(
+        title=f"Top findings across hosts (most severe, then rarest; {len(rows)} shown in summary.json)",
+        title_justify="left",
+    )
+    for col in ("severity", "rule", "service", "hosts", "hosts (when few)"):
+        table.add_column(col, overflow="fold", justify="right" if col == "hosts" else "left")
+    for row in rows[:top]:
+        table.add_row(
+            _evidence(row["severity"]),
+            _evidence(row["rule_id"]),
+            _evidence(row["service"]),
+            str(row["hosts"]),
+            _evidence(_names(row["host_names"])),
+        )
+    console.print(table)
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _evidence(value: Any) -> Text:
+    """A string from the evidence as a rich Text: never read as markup, controls made visible."""
+    text = escape_surrogates(str(value))
+    return Text(
+        _CONTROL.sub(
+            lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text
+        )
+    )
+
+
 def print_summary(summary: Mapping[str, Any], console: Console, top: int = 15) -> None:
     status = ", ".join(f"{k} {v}" for k, v in summary["status"].items()) or "none"
     console.print(
@@ -32,6 +68,7 @@ def print_summary(summary: Mapping[str, Any], console: Console, top: int = 15) -
     if findings["available"]:
         counts = ", ".join(f"{k} {v}" for k, v in findings["by_severity"].items() if v)
         console.print(f"findings: {findings['total']} ({counts or 'none'})")
+        _print_top_findings(findings.get("top") or [], console, top)
     else:
         console.print(f"findings: not available -- {findings['note']}")
     problems = summary["problems"]

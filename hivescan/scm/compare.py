@@ -87,6 +87,8 @@ class FieldChange:
 
 
 def _plain(value: Any) -> Any:
+    if hasattr(value, "to_dict"):  # decoded values (FailureActions...) keep their field names
+        return value.to_dict()
     if isinstance(value, tuple):
         return [_plain(v) for v in value]
     if isinstance(value, Mapping):

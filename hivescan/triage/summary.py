@@ -21,6 +21,37 @@ NO_ENGINE_NOTE = (
     "no detection engine is connected in this build: findings/ holds its schema and no rows; "
     "services/, hives/ and the stacks are complete"
 )
+NOTHING_SCANNED_NOTE = "no input was scanned (every input failed: see problems), so there are no findings"
+TOP_FINDINGS = 50  # rows of `top_findings` kept in summary.json
+
+
+def top_findings(findings: Any, limit: int = TOP_FINDINGS, host_names_max: int = 20) -> list[dict[str, Any]]:
+    """Findings across hosts, one row per (rule, service, severity): how many hosts have it and
+    which (when few). Most severe first, then rarest (a finding on one host of a thousand is the
+    one to read first), then rule and service for a stable order."""
+    if findings.empty:
+        return []
+    frame = findings.fillna({"host": "", "service": "", "title": "", "rule_id": "", "severity": "unknown"})
+    frame = frame.assign(
+        host=[h if h else f"sha256:{str(s)[:12]}" for h, s in zip(frame["host"], frame["hive_sha256"])]
+    )
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    rows = []
+    for (severity, rule_id, service), group in frame.groupby(["severity", "rule_id", "service"], sort=False):
+        hosts = sorted(set(group["host"]))
+        rows.append(
+            {
+                "severity": severity,
+                "rule_id": rule_id,
+                "title": str(group["title"].iloc[0]),
+                "service": service,
+                "hosts": len(hosts),
+                "findings": len(group),
+                "host_names": hosts[:host_names_max],
+            }
+        )
+    rows.sort(key=lambda r: (rank.get(r["severity"], len(rank)), r["hosts"], r["rule_id"], r["service"]))
+    return rows[:limit]
 
 
 def latest_attempts(hives: Any) -> Any:
@@ -38,7 +69,7 @@ def summarise(outdir: str | os.PathLike[str], host_names_max: int = 20) -> dict[
     store = TriageStore(outdir)
     hives = latest_attempts(store.frame("hives"))
     services = store.frame("services", STACK_INPUT_COLUMNS)
-    findings = store.frame("findings", ["severity"])
+    findings = store.frame("findings", ["severity", "rule_id", "title", "service", "host", "hive_sha256"])
     scanned = hives[hives["status"].isin(["ok", "partial"])]
     host_names = {
         h if isinstance(h, str) and h else f"sha256:{str(s)[:12]}" for h, s in zip(scanned["host"], scanned["sha256"])
@@ -53,7 +84,10 @@ def summarise(outdir: str | os.PathLike[str], host_names_max: int = 20) -> dict[
             "analysers": analysers,
             "total": len(findings),
             "by_severity": by_severity,
+            "top": top_findings(findings),
         }
+    elif scanned.empty:  # nothing ran: say that, not that the build lacks an engine
+        finding_info = {"available": False, "total": 0, "note": NOTHING_SCANNED_NOTE}
     else:
         finding_info = {"available": False, "total": 0, "note": NO_ENGINE_NOTE}
     problems = hives[hives["status"] != "ok"]

@@ -159,6 +159,10 @@ def test_summary_counts_findings_by_severity_when_an_engine_ran(tmp_path: Path) 
     out = tmp_path / "out"
     run_triage(discover([tmp_path / "in"]).inputs, out, options=ScanOptions(analyse=PublicFolderRule()))
     summary = summarise(out)
+    top = summary["findings"].pop("top")
+    assert [(r["severity"], r["service"], r["hosts"], r["host_names"]) for r in top] == [
+        ("high", "UpdaterSvc", 1, ["WS-00001"])
+    ]
     assert summary["findings"] == {
         "available": True,
         "analysers": ["test-rules"],
