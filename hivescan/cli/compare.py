@@ -9,12 +9,14 @@ import typer
 
 from hivescan.cli.common import (
     ControlSetOpt,
+    ForceOpt,
     HivePath,
     OutputOpt,
     ParserOpt,
     QuietOpt,
     _check_control_set,
     _check_format,
+    _check_output,
     _err,
     _read_baseline,
     _warn_hive,
@@ -40,6 +42,7 @@ def history(
     show_all: Annotated[bool, typer.Option("--all", help="also list every service of the oldest snapshot")] = False,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, jsonl or csv")] = "table",
     output: OutputOpt = None,
+    force: ForceOpt = False,
     parser: ParserOpt = "regipy-rs",
     quiet: QuietOpt = False,
 ) -> None:
@@ -60,6 +63,7 @@ def history(
     if out_format is OutputFormat.parquet:
         raise typer.BadParameter("table, json, jsonl or csv", param_hint="--format")
     paths = list(older or []) + list(history_paths or [])
+    _check_output(output, force, hive, paths)
     result = load_history(hive, paths, regback=regback, include_present=show_all, backend=parser)
     _warn_hive(list(result.diagnostics), quiet)
     write_history(result, out_format, output)
@@ -79,6 +83,7 @@ def diff(
     ] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, jsonl or csv")] = "table",
     output: OutputOpt = None,
+    force: ForceOpt = False,
     parser: ParserOpt = "regipy-rs",
     quiet: QuietOpt = False,
 ) -> None:
@@ -103,6 +108,7 @@ def diff(
         raise typer.BadParameter("give either B or --against-control-set, not both", param_hint="B")
     if against is not None:
         _check_control_set(against)
+    _check_output(output, force, before, after)
     with hivescan.open_hive(before, backend=parser) as a:
         side_a = a.services(control_set)
         warnings = list(a.hive_diagnostics())
@@ -133,6 +139,7 @@ app.add_typer(baseline_app, name="baseline")
 def baseline_build(
     hives: Annotated[list[Path], typer.Argument(help="SYSTEM hives of golden images", metavar="HIVE...")],
     output: Annotated[Path, typer.Option("--output", "-o", help="the baseline Parquet file to write")],
+    force: ForceOpt = False,
     control_set: ControlSetOpt = "current",
     parser: ParserOpt = "regipy-rs",
     quiet: QuietOpt = False,
@@ -143,13 +150,17 @@ def baseline_build(
     """
     import hivescan
     from hivescan.frames import services_frame
+    from hivescan.render.output import atomic_path
 
     _check_control_set(control_set)
+    _check_output(output, force, list(hives))
     records = []
     for path in hives:
         with hivescan.open_hive(path, backend=parser) as opened:
             records += opened.services(control_set)
             _warn_hive(list(opened.hive_diagnostics()), quiet)
-    services_frame(records).to_parquet(output, index=False)
+    frame = services_frame(records)
+    with atomic_path(output) as tmp:
+        frame.to_parquet(tmp, index=False)
     if not quiet:
         _err(f"baseline: {len(records)} records from {len(hives)} hive(s) -> {output}")

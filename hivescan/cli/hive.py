@@ -9,6 +9,7 @@ import typer
 
 from hivescan.cli.common import (
     ControlSetOpt,
+    ForceOpt,
     HivePath,
     InstallOpt,
     LenientOpt,
@@ -20,6 +21,7 @@ from hivescan.cli.common import (
     SnapshotOpt,
     SoftwareOpt,
     _check_control_set,
+    _check_output,
     _logs_choice,
     _warn_hive,
     app,
@@ -44,11 +46,10 @@ def info(
 
     Example: hivescan info ./SYSTEM    (or: hivescan info disk.E01 --install 1)
     """
-    from rich.console import Console
-
     import hivescan
     from hivescan.render.formats import dumps
     from hivescan.render.info import print_info
+    from hivescan.render.safe import console_for
 
     logs = _logs_choice(log, no_logs)
     with hivescan.open_hive(hive, backend=parser, logs=logs, install=install, snapshot=snapshot) as opened:
@@ -56,7 +57,7 @@ def info(
     if fmt.lower() == "json":
         sys.stdout.write(dumps(summary.to_dict()) + "\n")
     elif fmt.lower() == "table":
-        print_info(summary, Console())
+        print_info(summary, console_for())
     else:
         raise typer.BadParameter("table or json", param_hint="--format")
 
@@ -68,6 +69,7 @@ def services(
     control_set: ControlSetOpt = "current",
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, jsonl, csv or parquet")] = "table",
     output: OutputOpt = None,
+    force: ForceOpt = False,
     status: Annotated[
         list[str] | None,
         typer.Option(
@@ -110,6 +112,7 @@ def services(
     except ValueError:
         raise typer.BadParameter("table, json, jsonl, csv or parquet", param_hint="--format") from None
     logs = _logs_choice(log, no_logs)
+    _check_output(output, force, hive, log, software)
     with hivescan.open_hive(
         hive, backend=parser, logs=logs, install=install, snapshot=snapshot, software=software
     ) as opened:
@@ -131,6 +134,7 @@ def boot_plan(
     control_set: ControlSetOpt = "current",
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, jsonl or csv")] = "table",
     output: OutputOpt = None,
+    force: ForceOpt = False,
     software: SoftwareOpt = None,
     lenient: LenientOpt = False,
     parser: ParserOpt = "regipy-rs",
@@ -154,6 +158,7 @@ def boot_plan(
         raise typer.BadParameter("table, json, jsonl or csv", param_hint="--format") from None
     if out_format is OutputFormat.parquet:
         raise typer.BadParameter("table, json, jsonl or csv", param_hint="--format")
+    _check_output(output, force, hive, software)
     with hivescan.open_hive(hive, backend=parser, software=software) as opened:
         plans = opened.boot_plans(control_set, lenient=lenient)
         warnings = opened.hive_diagnostics()
@@ -181,7 +186,7 @@ def show(
     """
     import hivescan
     from hivescan.render.formats import dumps
-    from hivescan.render.services import console_for
+    from hivescan.render.safe import console_for
     from hivescan.render.show import print_services
 
     _check_control_set(control_set)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from html import escape
 from typing import Any
 
 from hivescan.detect.finding import Finding
 from hivescan.render.findings import tree_lines
+from hivescan.textsafe import html_text as escape
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em;color:#1d1d1f;max-width:1400px}
@@ -33,7 +33,7 @@ dt{font-weight:bold}dd{margin:0;word-break:break-all}.counts span{margin-right:1
 
 
 def _value(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str, indent=1)
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     return f"<code>{escape(text)}</code>"
 
 
@@ -53,7 +53,7 @@ def _finding(index: int, f: Finding) -> str:
         )
     )
     refs = "".join(f"<li>{escape(r)}</li>" for r in f.references)
-    tree = escape("\n".join(tree_lines(f.match)))
+    tree = "\n".join(escape(line) for line in tree_lines(f.match))
     return (
         f'<tr id="f{index}"><td><span class="sev {escape(f.severity)}">{escape(f.severity)}</span></td>'
         f"<td>{escape(f.service)}</td><td>{escape(str(f.control_set or ''))}</td>"
