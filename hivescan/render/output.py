@@ -127,6 +127,28 @@ def check_output(output: Path, *, inputs: Iterable[Path] = (), force: bool = Fal
         raise OutputRefused(f"{shown}: exists; give --force to replace it")
 
 
+def check_output_folder(
+    outdir: Path, *, inputs: Iterable[Path] = (), force: bool = False, markers: Iterable[str] = ()
+) -> None:
+    """Refuse an output folder that is an input, a file, or an existing non-empty folder
+    that is not an earlier output of the same command (none of ``markers`` in it) unless
+    ``--force``: a folder of evidence is not a place to write datasets into."""
+    shown = shown_path(outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise OutputRefused(f"{shown}: exists and is not a folder")
+    if not outdir.exists():
+        return
+    for candidate in inputs:
+        if _same_file(outdir, candidate):
+            raise OutputRefused(f"{shown}: is an input of this command; evidence is never written into")
+    try:
+        entries = [p.name for p in outdir.iterdir()]
+    except OSError as exc:
+        raise _failure(outdir, exc) from None
+    if entries and not any(name in entries for name in markers) and not force:
+        raise OutputRefused(f"{shown}: is a folder holding other files; give --force to write into it anyway")
+
+
 def _temp_name(output: Path) -> Path:
     return output.with_name(f".{output.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
 
@@ -182,4 +204,4 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
-__all__ = ["LOG_SUFFIXES", "atomic_path", "atomic_text", "check_output", "input_family"]
+__all__ = ["LOG_SUFFIXES", "atomic_path", "atomic_text", "check_output", "check_output_folder", "input_family"]

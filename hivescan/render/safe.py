@@ -21,7 +21,7 @@ import os
 import sys
 from typing import IO, Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions
 from rich.table import Table
 from rich.text import Text
 
@@ -54,8 +54,35 @@ class PlainConsole(Console):
 class DataTable(Table):
     """A Table whose string cells are shown as data: visible Text, never markup."""
 
+    def add_column(self, *args: Any, **kwargs: Any) -> None:
+        """Columns fold long text onto more lines: data is never cut to an ellipsis."""
+        kwargs.setdefault("overflow", "fold")
+        super().add_column(*args, **kwargs)
+
     def add_row(self, *renderables: Any, **kwargs: Any) -> None:
         super().add_row(*(text(r) if isinstance(r, str) else r for r in renderables), **kwargs)
+
+    def _calculate_column_widths(self, console: Console, options: ConsoleOptions) -> list[int]:
+        """Fit the width: when the columns' minimum widths do not fit (rich would crop the
+        right-hand columns and the border), drop the minimums, then, only if still needed,
+        let no-wrap columns (ids) fold too. Data is wrapped, never cut off."""
+        widths = super()._calculate_column_widths(console, options)
+        if sum(widths) <= options.max_width:
+            return widths
+        saved = [(column.min_width, column.no_wrap) for column in self.columns]
+        try:
+            for column in self.columns:
+                column.min_width = None
+            widths = super()._calculate_column_widths(console, options)
+            if sum(widths) > options.max_width:
+                for column in self.columns:
+                    column.no_wrap = False
+                    column.overflow = "fold"
+                widths = super()._calculate_column_widths(console, options)
+        finally:
+            for column, (min_width, no_wrap) in zip(self.columns, saved, strict=True):
+                column.min_width, column.no_wrap = min_width, no_wrap
+        return widths
 
 
 def data_table(*, title: object | None = None, **options: Any) -> DataTable:

@@ -72,7 +72,8 @@ def services_table(records: Sequence[ServiceRecord], *, title: str | None = None
     table.add_column("start")
     table.add_column("image path / ServiceDll", overflow="fold")
     table.add_column("last write (UTC)", min_width=10)
-    table.add_column("notes", overflow="fold")
+    codes = {d.code for rec in records for d in rec.diagnostics if d.level != "info"}
+    table.add_column("notes", overflow="fold", min_width=max((len(c) for c in codes), default=5))
     for rec in records:
         image_lines: list[object] = []
         if rec.image_path:
