@@ -71,7 +71,8 @@ def render() -> str:
         (app.info.help or "").strip(),
         "",
         "Exit codes (`hivescan.errors.ExitCode`): 0 ok, 1 findings at `--fail-on`, 2 usage, 3 not found,",
-        "4 not a hive, 5 not a SYSTEM hive, 6 damaged, 7 control set not found, 8 image error, 70 internal error.",
+        "4 not a hive, 5 not a SYSTEM hive, 6 damaged, 7 control set not found, 8 image error,",
+        "9 output refused or not writable, 70 internal error.",
         "",
     ]
     for name, callback in sorted(_commands(app)):

@@ -113,8 +113,7 @@ def check_output(output: Path, *, inputs: Iterable[Path] = (), force: bool = Fal
     if not folder.is_dir():
         raise OutputRefused(f"{shown}: the folder {shown_path(folder)} does not exist")
     if not (output.exists() or output.is_symlink()):
-        if not os.access(folder, os.W_OK):
-            raise OutputRefused(f"{shown}: the folder {shown_path(folder)} is not writable")
+        _probe(output)
         return
     for candidate in input_family(list(inputs)):
         if _same_file(output, candidate):
@@ -125,6 +124,15 @@ def check_output(output: Path, *, inputs: Iterable[Path] = (), force: bool = Fal
         raise OutputRefused(f"{shown}: exists and looks like {evidence}; evidence is never overwritten")
     if not force:
         raise OutputRefused(f"{shown}: exists; give --force to replace it")
+    _probe(output)
+
+
+def _probe(output: Path) -> None:
+    """Create and remove the temporary file the output will be written through: a folder
+    that refuses it (read-only file system, permissions; root passes ``os.access``) is
+    reported before a long analysis, not after."""
+    with atomic_path(output, keep=False):
+        pass
 
 
 def check_output_folder(
@@ -167,9 +175,9 @@ def _failure(output: Path, exc: OSError) -> OutputRefused:
 
 
 @contextmanager
-def atomic_path(output: Path) -> Iterator[Path]:
+def atomic_path(output: Path, *, keep: bool = True) -> Iterator[Path]:
     """A temporary path in ``output``'s folder to write to; renamed onto ``output`` when the
-    block ends without error, removed otherwise."""
+    block ends without error (``keep``; else removed: a probe), removed otherwise."""
     tmp = _temp_name(output)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -178,7 +186,10 @@ def atomic_path(output: Path) -> Iterator[Path]:
         raise _failure(output, exc) from None
     try:
         yield tmp
-        os.replace(tmp, output)
+        if keep:
+            os.replace(tmp, output)
+        else:
+            tmp.unlink()
     except OSError as exc:
         _remove(tmp)
         raise _failure(output, exc) from None
