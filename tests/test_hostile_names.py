@@ -160,6 +160,22 @@ def test_explain_rules_list_and_stderr(runner: CliRunner, hostile: Path, tmp_pat
     _plain_ok(runner.invoke(app, ["rules", "list"]))
 
 
+def test_rules_list_shows_rule_text_as_data(runner: CliRunner, tmp_path: Path) -> None:
+    """Rules may come from any folder (--rules): their titles are data too."""
+    import shutil
+
+    from hivescan.detect.rules import default_rules_dir
+
+    folder = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), folder)
+    rule = sorted(folder.rglob("*.yaml"))[0]
+    text = rule.read_text(encoding="utf-8")
+    title = next(line for line in text.splitlines() if line.startswith("title:"))
+    rule.write_text(text.replace(title, 'title: "Evil \\e[2J[bold]title\\a"'), encoding="utf-8")
+    result = runner.invoke(app, ["rules", "list", "--rules", str(folder)])
+    _plain_ok(result, "Evil \\x1b[2J[bold]title\\x07")
+
+
 def test_csv_neutralises_formulas_and_shows_controls(runner: CliRunner, hostile: Path) -> None:
     result = runner.invoke(app, ["services", str(hostile), "-f", "csv", "-q"])
     _plain_ok(result)

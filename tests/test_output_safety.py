@@ -210,3 +210,10 @@ def test_log_of_any_case_is_refused(tmp_path: Path) -> None:
     log.write_bytes(b"not yet a log")
     with pytest.raises(OutputRefused, match="transaction log"):
         check_output(log, inputs=[hive], force=True)
+
+
+def test_no_output_is_named_like_a_log_of_an_input(case: Path) -> None:
+    """A report named SYSTEM.LOG2 beside SYSTEM would be replayed as its log by the next run."""
+    err = _refused(runner.invoke(app, ["scan", str(case / "SYSTEM"), "-f", "html", "-o", str(case / "system.LOG2")]))
+    assert "transaction log" in err
+    assert not (case / "system.LOG2").exists()

@@ -97,6 +97,23 @@ def input_family(inputs: Iterable[Path]) -> list[Path]:
     return family
 
 
+def _names_a_log_of(output: Path, inputs: list[Path]) -> bool:
+    """Whether ``output`` is where an input's ``.LOG``/``.LOG1``/``.LOG2`` would be (any case)."""
+    try:
+        folder = output.parent.resolve()
+    except OSError:
+        return False
+    name = output.name.lower()
+    for path in inputs:
+        try:
+            same_folder = path.parent.resolve() == folder
+        except OSError:
+            continue
+        if same_folder and name in {(path.name + suffix).lower() for suffix in LOG_SUFFIXES}:
+            return True
+    return False
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return os.path.samefile(a, b)
@@ -112,10 +129,13 @@ def check_output(output: Path, *, inputs: Iterable[Path] = (), force: bool = Fal
     folder = output.parent if str(output.parent) else Path(".")
     if not folder.is_dir():
         raise OutputRefused(f"{shown}: the folder {shown_path(folder)} does not exist")
+    inputs = list(inputs)
     if not (output.exists() or output.is_symlink()):
+        if _names_a_log_of(output, inputs):  # absent, but the next run would replay it
+            raise OutputRefused(f"{shown}: is where a transaction log of an input would be; it would be read as one")
         _probe(output)
         return
-    for candidate in input_family(list(inputs)):
+    for candidate in input_family(inputs):
         if _same_file(output, candidate):
             what = "a transaction log of an input" if candidate.suffix.upper() in LOG_SUFFIXES else "an input"
             raise OutputRefused(f"{shown}: is {what} of this command; evidence is never overwritten")
