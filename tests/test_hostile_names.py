@@ -277,3 +277,34 @@ def test_paths_print_as_windows_writes_them() -> None:
     assert shown_path("C:\\Windows\\System32\\drivers\\x.sys") == "C:\\Windows\\System32\\drivers\\x.sys"
     assert shown_path(Path("/cases/SYSTEM")) == "/cases/SYSTEM"
     assert shown_path("C:\\Temp\\a\x1bb") == "C:\\Temp\\a\\x1bb"
+
+
+# ---------------------------------------------------------------- tables fit the terminal
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_findings_table_fits_and_keeps_rule_ids_whole(runner: CliRunner, width: int) -> None:
+    """At 80 columns the table used to crop columns and its border; at 120 rule ids broke
+    mid-word; piped output was forced to about 160 columns with box-drawing characters."""
+    ids = {
+        json.loads(line)["rule_id"] for line in runner.invoke(app, ["demo", "-q", "-f", "jsonl"]).stdout.splitlines()
+    }
+    result = runner.invoke(app, ["demo", "-q"], env={"COLUMNS": str(width)})
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= width
+    # plain: no styling, ASCII borders (box-drawing characters are U+2500-U+257F)
+    assert not any("\x1b" in line or any("\u2500" <= ch <= "\u257f" for ch in line) for line in lines)
+    body = result.stdout
+    assert ids and not [rule for rule in ids if rule not in body]
+    rows = [line for line in lines if line.startswith("|")]
+    assert rows and all(line.endswith("|") for line in rows)  # the right border is not cropped
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_services_table_fits(runner: CliRunner, hostile: Path, width: int) -> None:
+    result = runner.invoke(app, ["services", str(hostile), "-q"], env={"COLUMNS": str(width)})
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= width
+    assert all(line.endswith("|") for line in lines if line.startswith("|"))
+    assert "…" not in result.stdout  # folded onto more lines, never cut to an ellipsis

@@ -42,23 +42,28 @@ def finding_row(finding: Finding) -> dict[str, Any]:
 
 
 def findings_table(findings: Sequence[Finding], *, title: str | None = None) -> DataTable:
-    """Rule ids and severities are never broken (they are what an analyst greps for); the
-    explanation wraps to whatever width is left."""
+    """One row per finding. The rule id heads the explanation in one column, so that at 80
+    columns neither is squeezed to a sliver; ids and severities are never broken (they are
+    what an analyst greps for) unless the terminal is narrower than the longest id."""
+    from rich.console import Group
+    from rich.text import Text
+
     table = data_table(title=title, header_style="bold", show_lines=False)
     id_width = max((len(f.rule_id) for f in findings), default=4)
-    table.add_column("severity", no_wrap=True, min_width=max((len(f.severity) for f in findings), default=8))
+    table.add_column(
+        "severity", no_wrap=True, whole=True, min_width=max((len(f.severity) for f in findings), default=8)
+    )
     table.add_column("service", overflow="fold")
     table.add_column("set", justify="right", no_wrap=True)
-    table.add_column("rule", no_wrap=True, min_width=id_width)
-    table.add_column("explanation", overflow="fold", ratio=3)
+    table.add_column("rule / explanation", overflow="fold", min_width=id_width, whole=True)
     table.add_column("last write (UTC)", min_width=10)
     for f in findings:
+        finding = Group(Text(visible(f.rule_id), style="bold"), Text(visible(f.explanation)))
         table.add_row(
             f.severity,
             f.service,
             str(f.control_set) if f.control_set is not None else "",
-            f.rule_id,
-            f.explanation,
+            finding,
             (f.origin.last_write or "")[:19].replace("T", " "),
             style=SEVERITY_STYLE.get(f.severity, ""),
         )

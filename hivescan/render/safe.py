@@ -54,34 +54,49 @@ class PlainConsole(Console):
 class DataTable(Table):
     """A Table whose string cells are shown as data: visible Text, never markup."""
 
-    def add_column(self, *args: Any, **kwargs: Any) -> None:
-        """Columns fold long text onto more lines: data is never cut to an ellipsis."""
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.whole: set[int] = set()  # indices of columns holding ids: kept whole while they fit
+
+    def add_column(self, *args: Any, whole: bool = False, **kwargs: Any) -> None:
+        """Columns fold long text onto more lines: data is never cut to an ellipsis.
+        ``whole``: the column holds ids (rule ids, diagnostic codes) and keeps its
+        ``min_width`` while anything else can give way."""
         kwargs.setdefault("overflow", "fold")
+        if whole:
+            self.whole.add(len(self.columns))
         super().add_column(*args, **kwargs)
 
     def add_row(self, *renderables: Any, **kwargs: Any) -> None:
         super().add_row(*(text(r) if isinstance(r, str) else r for r in renderables), **kwargs)
 
     def _calculate_column_widths(self, console: Console, options: ConsoleOptions) -> list[int]:
-        """Fit the width: when the columns' minimum widths do not fit (rich would crop the
-        right-hand columns and the border), drop the minimums, then, only if still needed,
-        let no-wrap columns (ids) fold too. Data is wrapped, never cut off."""
+        """Fit the width. When the columns' minimum widths do not fit (rich would crop the
+        right-hand columns and the border): keep the id columns at their minimum and let
+        every other column fold; only if even that is too wide, let everything fold. Data is
+        wrapped, never cut off."""
         widths = super()._calculate_column_widths(console, options)
         if sum(widths) <= options.max_width:
             return widths
-        saved = [(column.min_width, column.no_wrap) for column in self.columns]
+        saved = [(column.min_width, column.width, column.no_wrap, column.overflow) for column in self.columns]
         try:
-            for column in self.columns:
-                column.min_width = None
-            widths = super()._calculate_column_widths(console, options)
+            for index, column in enumerate(self.columns):
+                if index in self.whole and column.min_width:
+                    column.width = column.min_width
+            for _ in range(8):  # shrink the other minimums step by step, so that none starves
+                for index, column in enumerate(self.columns):
+                    if index not in self.whole and column.min_width:
+                        column.min_width = column.min_width * 3 // 4 or None
+                widths = super()._calculate_column_widths(console, options)
+                if sum(widths) <= options.max_width:
+                    break
             if sum(widths) > options.max_width:
-                for column in self.columns:
-                    column.no_wrap = False
-                    column.overflow = "fold"
+                for column, (_, width, _, _) in zip(self.columns, saved, strict=True):
+                    column.min_width, column.width, column.no_wrap, column.overflow = None, width, False, "fold"
                 widths = super()._calculate_column_widths(console, options)
         finally:
-            for column, (min_width, no_wrap) in zip(self.columns, saved, strict=True):
-                column.min_width, column.no_wrap = min_width, no_wrap
+            for column, (min_width, width, no_wrap, overflow) in zip(self.columns, saved, strict=True):
+                column.min_width, column.width, column.no_wrap, column.overflow = min_width, width, no_wrap, overflow
         return widths
 
 
