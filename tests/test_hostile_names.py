@@ -308,3 +308,39 @@ def test_services_table_fits(runner: CliRunner, hostile: Path, width: int) -> No
     assert max(len(line) for line in lines) <= width
     assert all(line.endswith("|") for line in lines if line.startswith("|"))
     assert "…" not in result.stdout  # folded onto more lines, never cut to an ellipsis
+
+
+def test_images_inventory_shows_names_from_the_image_as_data() -> None:
+    """Volume names and file paths in a disk image are attacker-controlled too."""
+    from hivescan.diagnostics import Diagnostic
+    from hivescan.hive.images import ImageFile, ImageInventory, ImageVolume, WindowsInstallation
+    from hivescan.render.images import print_inventory
+    from hivescan.render.safe import console_for
+
+    inventory = ImageInventory(
+        path="/cases/disk\x1b[2J.E01",
+        format="ewf",
+        media_size=1 << 30,
+        volumes=(ImageVolume("p1", "ok", volume_name="[/bogus]\x1b]0;t\x07", filesystem="NTFS"),),
+        installations=(
+            WindowsInstallation(
+                1,
+                "p1",
+                "\\Windows",
+                (ImageFile(1, "system", "live", "p1", "\\Windows\\System32\\config\\SYS\nTEM", 10, None, "ab"),),
+            ),
+        ),
+        diagnostics=(Diagnostic("image_note", "", "volume [link=https://evil.example]x\x1b[31m", "warning"),),
+    )
+    buffer = io.StringIO()
+    print_inventory(inventory, console_for(buffer, width=200))
+    out = buffer.getvalue()
+    for raw in RAW:
+        assert raw not in out
+    for form in (
+        "disk\\x1b[2J.E01",
+        "[/bogus]\\x1b]0;t\\x07",
+        "config\\SYS\\nTEM",
+        "[link=https://evil.example]x\\x1b[31m",
+    ):
+        assert form in out, form
