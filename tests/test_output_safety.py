@@ -217,3 +217,37 @@ def test_no_output_is_named_like_a_log_of_an_input(case: Path) -> None:
     err = _refused(runner.invoke(app, ["scan", str(case / "SYSTEM"), "-f", "html", "-o", str(case / "system.LOG2")]))
     assert "transaction log" in err
     assert not (case / "system.LOG2").exists()
+
+
+# ---------------------------------------------------------------- a standing check
+
+
+def test_renderers_and_commands_write_only_through_the_safe_helpers() -> None:
+    """A new renderer that builds a rich Table/Console itself would read hive strings as
+    markup again; one that opens its output itself would skip the evidence check and the
+    temporary file. Only render/safe.py and render/output.py may."""
+    import re
+
+    import hivescan
+
+    package = Path(hivescan.__file__).parent
+    patterns = {
+        r"\bTable\(|Table\.grid\(": {"render/safe.py"},
+        r"\bConsole\(": {"render/safe.py"},
+        r"\.open\(\s*[\"']w|write_text\(|write_bytes\(": {"render/output.py"},
+    }
+    offenders = []
+    for path in sorted([*package.glob("render/*.py"), *package.glob("cli/*.py")]):
+        name = path.relative_to(package).as_posix()
+        source = path.read_text(encoding="utf-8")
+        for pattern, allowed in patterns.items():
+            for match in re.finditer(pattern, source):
+                line = source[: match.start()].count("\n") + 1
+                text = source.splitlines()[line - 1]
+                if name in allowed or "Console(stderr=True)" in text:  # the triage progress bar: no data
+                    continue
+                offenders.append(f"{name}:{line}: {text.strip()}")
+        for match in re.finditer(r"to_parquet\((\w+)", source):
+            if match.group(1) != "tmp":
+                offenders.append(f"{name}: to_parquet({match.group(1)}...) not through atomic_path")
+    assert offenders == []
