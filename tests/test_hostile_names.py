@@ -344,3 +344,36 @@ def test_images_inventory_shows_names_from_the_image_as_data() -> None:
         "[link=https://evil.example]x\\x1b[31m",
     ):
         assert form in out, form
+
+
+def test_piped_output_takes_the_width_of_the_terminal_the_user_sits_at(tmp_path: Path) -> None:
+    """`hivescan services HIVE | less`: stdout is a pipe, stderr still the terminal: the
+    table is as wide as that terminal (here 90 columns), not a forced 160, and plain."""
+    import fcntl
+    import os
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    hive = _hive(tmp_path / "SYSTEM", "Disp")
+    leader, follower = os.openpty()
+    try:
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 90, 0, 0))
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "FORCE_COLOR")}
+        result = subprocess.run(
+            [sys.executable, "-m", "hivescan", "services", str(hive), "-q"],
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(follower)
+        os.close(leader)
+    out = result.stdout.decode("utf-8")
+    assert result.returncode == 0
+    assert "\x1b" not in out
+    assert max(len(line) for line in out.splitlines()) == 90
