@@ -377,3 +377,30 @@ def test_piped_output_takes_the_width_of_the_terminal_the_user_sits_at(tmp_path:
     assert result.returncode == 0
     assert "\x1b" not in out
     assert max(len(line) for line in out.splitlines()) == 90
+
+
+def test_real_hive_with_hostile_services(runner: CliRunner, tmp_path: Path) -> None:
+    """The same names added to a copy of the real Windows 7 hive by another registry
+    library (hivex): services, show, scan, diff against the pristine hive, triage."""
+    from tests.conftest import shared_hive, shared_hive_edited_by_hivex
+
+    names = ["[/bogus]", "..[/x]", "Esc\x1b[31mRed", "Clear\x1b[2J"]
+    script = []
+    for name in names:
+        script += ["cd \\ControlSet001\\Services", f"add {name}", f"cd {name}", "setval 5"]
+        script += ["Type", "dword:0x10", "Start", "dword:2", "ErrorControl", "dword:1"]
+        script += ["ImagePath", f"expandstring:C:\\Users\\Public\\{name}.exe"]
+        script += ["DisplayName", "string:[bold red]x[/] [link=https://evil.example]y\x1b]0;t\x07"]
+    script.append("commit")
+    hive = shared_hive_edited_by_hivex("win7-SYSTEM", tmp_path, "\n".join(script) + "\n")
+    env = {"COLUMNS": "200"}
+    shown = [visible(n) for n in names]
+    _plain_ok(runner.invoke(app, ["services", str(hive), "-q"], env=env), *shown)
+    for name in names:
+        _plain_ok(
+            runner.invoke(app, ["show", str(hive), name, "-q"], env=env),
+            "[bold red]x[/] [link=https://evil.example]y\\x1b]0;t\\x07",
+        )
+    _plain_ok(runner.invoke(app, ["scan", str(hive), "-q"], env=env), "Esc\\x1b[31mRed")
+    _plain_ok(runner.invoke(app, ["diff", shared_hive("win7-SYSTEM").as_posix(), str(hive), "-q"], env=env), *shown)
+    _plain_ok(runner.invoke(app, ["triage", str(hive), "-o", str(tmp_path / "t"), "-j", "1", "-q"], env=env))
