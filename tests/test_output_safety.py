@@ -251,3 +251,33 @@ def test_renderers_and_commands_write_only_through_the_safe_helpers() -> None:
             if match.group(1) != "tmp":
                 offenders.append(f"{name}: to_parquet({match.group(1)}...) not through atomic_path")
     assert offenders == []
+
+
+def test_streams_are_written_in_place_and_disks_refused(case: Path, tmp_path: Path) -> None:
+    """`-o /dev/null` must not need --force nor replace the device; a named pipe is written
+    into; a symlink to an earlier output keeps being a symlink."""
+    import stat
+    import threading
+
+    hive = str(case / "SYSTEM")
+    assert runner.invoke(app, ["services", hive, "-f", "csv", "-o", "/dev/null", "-q"]).exit_code == 0
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    result = runner.invoke(app, ["services", hive, "-f", "csv", "-o", str(fifo), "-q"])
+    reader.join(timeout=60)
+    assert result.exit_code == 0, result.stderr
+    assert b"PSEXESVC" in received[0] and stat.S_ISFIFO(os.stat(fifo).st_mode)
+    target = tmp_path / "real.csv"
+    target.write_text("old")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    assert runner.invoke(app, ["services", hive, "-f", "csv", "-o", str(link), "-q", "--force"]).exit_code == 0
+    assert link.is_symlink() and "PSEXESVC" in target.read_text()
+    disks = [p for p in (Path("/dev/loop0"), Path("/dev/sda"), Path("/dev/vda")) if p.exists()]
+    if disks and stat.S_ISBLK(os.stat(disks[0]).st_mode):
+        err = _refused(runner.invoke(app, ["services", hive, "-f", "csv", "-o", str(disks[0]), "--force"]))
+        assert "block device" in err

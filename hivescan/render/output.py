@@ -9,7 +9,8 @@ before any analysis runs, :func:`check_output` refuses an output that is
 * an existing file that looks like evidence by its first bytes (a hive or log: ``regf``,
   ``hbin``; event logs; disk images: EWF/E01, VHD, VHDX, VMDK, QCOW, VDI, AFF, NTFS, an MBR);
   ``--force`` does not override these;
-* an existing file, unless ``--force``; a folder; a path whose folder does not exist.
+* an existing file, unless ``--force``; a folder; a block device (a disk); a path whose
+  folder does not exist. Streams (``/dev/null``, a terminal, a named pipe) are written in place.
 
 Then every output is written through a temporary file in the same folder, renamed into
 place (``os.replace``): a crash or a full disk never leaves a half-written file under the
@@ -24,6 +25,7 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import stat
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -124,8 +126,13 @@ def _same_file(a: Path, b: Path) -> bool:
 def check_output(output: Path, *, inputs: Iterable[Path] = (), force: bool = False) -> None:
     """Refuse an output that would overwrite evidence or an existing file (see module doc)."""
     shown = shown_path(output)
-    if output.is_dir():
+    kind = _kind(output)
+    if kind == "folder":
         raise OutputRefused(f"{shown}: is a folder; -o takes a file name")
+    if kind == "block":
+        raise OutputRefused(f"{shown}: is a block device (a disk or partition); evidence is never overwritten")
+    if kind == "stream":  # /dev/null, a terminal, a named pipe: written in place, nothing replaced
+        return
     folder = output.parent if str(output.parent) else Path(".")
     if not folder.is_dir():
         raise OutputRefused(f"{shown}: the folder {shown_path(folder)} does not exist")
@@ -145,6 +152,22 @@ def check_output(output: Path, *, inputs: Iterable[Path] = (), force: bool = Fal
     if not force:
         raise OutputRefused(f"{shown}: exists; give --force to replace it")
     _probe(output)
+
+
+def _kind(path: Path) -> str:
+    """absent, regular, folder, block (a disk), or stream (character device, pipe, socket),
+    following symlinks; never opens the file (opening a named pipe would block)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return "absent"
+    if stat.S_ISDIR(mode):
+        return "folder"
+    if stat.S_ISBLK(mode):
+        return "block"
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        return "stream"
+    return "regular"
 
 
 def _probe(output: Path) -> None:
@@ -197,7 +220,16 @@ def _failure(output: Path, exc: OSError) -> OutputRefused:
 @contextmanager
 def atomic_path(output: Path, *, keep: bool = True) -> Iterator[Path]:
     """A temporary path in ``output``'s folder to write to; renamed onto ``output`` when the
-    block ends without error (``keep``; else removed: a probe), removed otherwise."""
+    block ends without error (``keep``; else removed: a probe), removed otherwise.
+
+    A symlink is written through (its target is replaced, the link stays); a stream
+    (``/dev/null``, a terminal, a named pipe) is written in place: there is nothing to
+    replace, and renaming onto ``/dev/null`` would replace the device itself."""
+    if _kind(output) == "stream":
+        yield output
+        return
+    if output.is_symlink():
+        output = Path(os.path.realpath(output))
     tmp = _temp_name(output)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
