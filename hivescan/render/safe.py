@@ -12,7 +12,8 @@ sequences through to the terminal. Here:
   borders, and as wide as the terminal the user sits at (``COLUMNS``, or stderr's/stdin's
   terminal), else 120 columns; never a forced 160.
 
-rich is imported only when a table is drawn (it costs about 15 ms at start-up).
+This module imports rich: import it only where a table is drawn (rich costs about 15 ms at
+start-up; a JSONL run does not need it).
 """
 
 from __future__ import annotations
