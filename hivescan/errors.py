@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     DAMAGED = 6  # a hive too damaged to yield anything (no readable root)
     NO_CONTROL_SET = 7  # the requested control set does not exist and nothing to fall back to
     IMAGE_ERROR = 8  # disk image unreadable, encrypted or holding no Windows
+    OUTPUT = 9  # -o refused (evidence, an input, an existing file without --force) or not writable
     INTERNAL = 70  # a bug: please report it
 
 
@@ -67,3 +68,10 @@ class ServiceNotFound(HivescanError):
 
 class ImageError(HivescanError):
     exit_code = ExitCode.IMAGE_ERROR
+
+
+class OutputRefused(HivescanError):
+    """``-o`` names a file hivescan must not write (an input, its logs, anything that looks like
+    evidence, or an existing file without ``--force``), or a place it cannot write to."""
+
+    exit_code = ExitCode.OUTPUT

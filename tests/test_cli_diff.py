@@ -35,7 +35,7 @@ def test_removed_service_shows_its_image_path_before_and_added_after(tmp_path: P
     rows = {
         cells[1]: cells
         for line in result.stdout.splitlines()
-        if len(cells := [c.strip() for c in line.split("│")[1:-1]]) == 5
+        if len(cells := [c.strip() for c in line.replace("│", "|").split("|")[1:-1]]) == 5
     }
     assert rows["Gone"] == ["removed", "Gone", "image_path", "C:\\Old\\gone.exe", ""]
     assert rows["Fresh"] == ["added", "Fresh", "image_path", "", "C:\\New\\fresh.exe"]

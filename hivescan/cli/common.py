@@ -52,8 +52,8 @@ class OneLineErrors(TyperGroup):
         except click_exc.NoArgsIsHelpError as exc:  # `hivescan` alone: its help, as before
             if not standalone_mode:
                 raise
-            if exc.format_message().strip():  # plain Click keeps the help in the message; rich
-                exc.show()  # Typer has printed it already while raising
+            if exc.format_message().strip():  # plain Click keeps the help in the message (on
+                sys.stdout.write(exc.format_message().rstrip("\n") + "\n")  # stdout, as --help)
             sys.exit(int(ExitCode.USAGE))
         except click_exc.ClickException as exc:
             if not standalone_mode:
@@ -92,6 +92,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -151,6 +152,10 @@ ControlSetOpt = Annotated[
     ),
 ]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="write to this file instead of stdout")]
+ForceOpt = Annotated[
+    bool,
+    typer.Option("--force", help="replace an existing -o file (never an input, its logs, or a hive/log/image)"),
+]
 ParserOpt = Annotated[
     str,
     typer.Option(
@@ -182,7 +187,27 @@ LenientOpt = Annotated[bool, typer.Option("--lenient", help="build records for k
 
 
 def _err(message: str) -> None:
-    sys.stderr.write(f"hivescan: {message}\n")
+    """One line on stderr. Messages quote key names and paths from the hive: they are shown
+    with control characters escaped, so a name cannot clear the screen or add a line."""
+    from hivescan.textsafe import visible
+
+    sys.stderr.write(f"hivescan: {visible(message)}\n")
+
+
+def _check_output(output: Path | None, force: bool, *inputs: Path | list[Path] | None) -> None:
+    """Before any work: refuse an ``-o`` that would overwrite evidence or an existing file
+    without ``--force`` (:func:`hivescan.render.output.check_output`; exit code 9)."""
+    if output is None:
+        return
+    from hivescan.render.output import check_output
+
+    flat: list[Path] = []
+    for item in inputs:
+        if isinstance(item, list):
+            flat += item
+        elif item is not None:
+            flat.append(item)
+    check_output(output, inputs=flat, force=force)
 
 
 def handle_errors(func: F) -> F:

@@ -9,12 +9,14 @@ import typer
 
 from hivescan.cli.common import (
     ControlSetOpt,
+    ForceOpt,
     HivePath,
     OutputOpt,
     ParserOpt,
     QuietOpt,
     _check_control_set,
     _check_format,
+    _check_output,
     _err,
     _read_baseline,
     _warn_hive,
@@ -41,6 +43,7 @@ def history(
     show_all: Annotated[bool, typer.Option("--all", help="also list every service of the oldest snapshot")] = False,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, jsonl or csv")] = "table",
     output: OutputOpt = None,
+    force: ForceOpt = False,
     parser: ParserOpt = "regipy-rs",
     quiet: QuietOpt = False,
 ) -> None:
@@ -61,6 +64,7 @@ def history(
     if out_format is OutputFormat.parquet:
         raise typer.BadParameter("table, json, jsonl or csv", param_hint="--format")
     paths = list(older or []) + list(history_paths or [])
+    _check_output(output, force, hive, paths)
     result = load_history(hive, paths, regback=regback, include_present=show_all, backend=parser)
     _warn_hive(list(result.diagnostics), quiet)
     write_history(result, out_format, output)
@@ -80,6 +84,7 @@ def diff(
     ] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, jsonl or csv")] = "table",
     output: OutputOpt = None,
+    force: ForceOpt = False,
     parser: ParserOpt = "regipy-rs",
     quiet: QuietOpt = False,
 ) -> None:
@@ -108,6 +113,7 @@ def diff(
         swap = f"hivescan diff HIVE {before}" if after is None else f"hivescan diff {after} {before}"
         _err(f"error: {before}: a baseline (Parquet), not a hive: a baseline goes second as B ({swap})")
         raise typer.Exit(int(ExitCode.USAGE))
+    _check_output(output, force, before, after)
     with hivescan.open_hive(before, backend=parser) as a:
         side_a = a.services(control_set)
         warnings = list(a.hive_diagnostics())
@@ -148,6 +154,7 @@ app.add_typer(baseline_app, name="baseline")
 def baseline_build(
     hives: Annotated[list[Path], typer.Argument(help="SYSTEM hives of golden images", metavar="HIVE...")],
     output: Annotated[Path, typer.Option("--output", "-o", help="the baseline Parquet file to write")],
+    force: ForceOpt = False,
     control_set: ControlSetOpt = "current",
     parser: ParserOpt = "regipy-rs",
     quiet: QuietOpt = False,
@@ -161,6 +168,7 @@ def baseline_build(
     from hivescan.render.formats import write_parquet
 
     _check_control_set(control_set)
+    _check_output(output, force, list(hives))
     records = []
     for path in hives:
         with hivescan.open_hive(path, backend=parser) as opened:

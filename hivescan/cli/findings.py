@@ -11,6 +11,7 @@ import typer
 from hivescan.cli.common import (
     BaselineOpt,
     FailOnOpt,
+    ForceOpt,
     FormatOpt,
     HivePath,
     InstallOpt,
@@ -26,6 +27,7 @@ from hivescan.cli.common import (
     SoftwareOpt,
     _check_control_set,
     _check_format,
+    _check_output,
     _check_rules_dir,
     _check_severity,
     _err,
@@ -37,6 +39,7 @@ from hivescan.cli.common import (
     handle_errors,
 )
 from hivescan.errors import ExitCode
+from hivescan.textsafe import visible
 
 CaseOpt = Annotated[
     str | None,
@@ -60,6 +63,7 @@ def _run_scan(
     rules_dir: Path | None,
     parser: str,
     quiet: bool,
+    force: bool = False,
     deleted: bool = True,
     log: list[Path] | None = None,
     no_logs: bool = False,
@@ -81,6 +85,7 @@ def _run_scan(
     rules = _load_rules(rules_dir)
     golden = _read_baseline(baseline) if baseline is not None else None
     logs = _logs_choice(log, no_logs)
+    _check_output(output, force, hive, log, software, baseline)
     with hivescan.open_hive(
         hive, backend=parser, logs=logs, software=software, install=install, snapshot=snapshot
     ) as opened:
@@ -118,6 +123,7 @@ def scan(
     control_set: ScanSetOpt = "all",
     fmt: FormatOpt = "table",
     output: OutputOpt = None,
+    force: ForceOpt = False,
     min_severity: SeverityOpt = "info",
     fail_on: FailOnOpt = None,
     baseline: BaselineOpt = None,
@@ -160,6 +166,7 @@ def scan(
         rules_dir=rules,
         parser=parser,
         quiet=quiet,
+        force=force,
         deleted=deleted,
         log=log,
         no_logs=no_logs,
@@ -176,6 +183,7 @@ def scan(
 def demo(
     fmt: FormatOpt = "table",
     output: OutputOpt = None,
+    force: ForceOpt = False,
     min_severity: SeverityOpt = "info",
     fail_on: FailOnOpt = None,
     quiet: QuietOpt = False,
@@ -204,6 +212,7 @@ def demo(
         quiet=quiet,
         case=case,
         examiner=examiner,
+        force=force,
     )
 
 
@@ -214,6 +223,7 @@ def explain(
     rule: Annotated[list[str] | None, typer.Option("--rule", help="only this rule id; repeatable")] = None,
     service: Annotated[list[str] | None, typer.Option("--service", help="only this service; repeatable")] = None,
     output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Show why each saved finding fired: its evidence tree, without re-running the rules.
 
@@ -225,6 +235,7 @@ def explain(
 
     if not findings_file.is_file():
         raise HiveNotFound(f"{findings_file}: no such file")
+    _check_output(output, force, findings_file)
     try:
         with findings_file.open(encoding="utf-8") as fh:
             found = read_findings(fh)
@@ -262,7 +273,7 @@ def rules_lint(
     _check_rules_dir(rules)
     problems = lint(rules, fixtures=FIXTURES if examples else None)
     for problem in problems:
-        sys.stdout.write(f"{problem}\n")
+        sys.stdout.write(f"{visible(problem)}\n")
     failed = sum(1 for p in problems if p.level == "fail")
     sys.stdout.write(f"{failed} failed, {len(problems) - failed} warnings\n")
     if failed:
@@ -276,5 +287,6 @@ def rules_list(rules: RulesOpt = None) -> None:
 
     Example: hivescan rules list
     """
-    for rule in _load_rules(rules):
-        sys.stdout.write(f"{rule.severity:<9} {rule.id:<40} {','.join(rule.attack):<28} {rule.title}\n")
+    for rule in _load_rules(rules):  # rules may come from any folder: their text is data too
+        line = f"{rule.severity:<9} {rule.id:<40} {','.join(rule.attack):<28} {rule.title}"
+        sys.stdout.write(f"{visible(line)}\n")

@@ -9,6 +9,7 @@ import typer
 
 from hivescan.cli.common import (
     ControlSetOpt,
+    ForceOpt,
     HivePath,
     InstallOpt,
     LenientOpt,
@@ -20,6 +21,7 @@ from hivescan.cli.common import (
     SnapshotOpt,
     SoftwareOpt,
     _check_control_set,
+    _check_output,
     _check_statuses,
     _err,
     _logs_choice,
@@ -46,11 +48,10 @@ def info(
 
     Example: hivescan info ./SYSTEM    (or: hivescan info disk.E01 --install 1)
     """
-    from rich.console import Console
-
     import hivescan
     from hivescan.render.formats import dumps, stamped
     from hivescan.render.info import print_info
+    from hivescan.render.safe import console_for
 
     logs = _logs_choice(log, no_logs)
     with hivescan.open_hive(hive, backend=parser, logs=logs, install=install, snapshot=snapshot) as opened:
@@ -58,7 +59,7 @@ def info(
     if fmt.lower() == "json":
         sys.stdout.write(dumps(stamped(summary.to_dict())) + "\n")
     elif fmt.lower() == "table":
-        print_info(summary, Console())
+        print_info(summary, console_for())
     else:
         raise typer.BadParameter("table or json", param_hint="--format")
 
@@ -70,6 +71,7 @@ def services(
     control_set: ControlSetOpt = "current",
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, jsonl, csv or parquet")] = "table",
     output: OutputOpt = None,
+    force: ForceOpt = False,
     status: Annotated[
         list[str] | None,
         typer.Option(
@@ -122,6 +124,7 @@ def services(
         deleted = True
         if not quiet:
             _err(f"note: --status {' '.join(recovered_asked)} implies --deleted (keys recovered from free cells)")
+    _check_output(output, force, hive, log, software)
     with hivescan.open_hive(
         hive, backend=parser, logs=logs, install=install, snapshot=snapshot, software=software
     ) as opened:
@@ -143,6 +146,7 @@ def boot_plan(
     control_set: ControlSetOpt = "current",
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, jsonl or csv")] = "table",
     output: OutputOpt = None,
+    force: ForceOpt = False,
     software: SoftwareOpt = None,
     lenient: LenientOpt = False,
     parser: ParserOpt = "regipy-rs",
@@ -166,6 +170,7 @@ def boot_plan(
         raise typer.BadParameter("table, json, jsonl or csv", param_hint="--format") from None
     if out_format is OutputFormat.parquet:
         raise typer.BadParameter("table, json, jsonl or csv", param_hint="--format")
+    _check_output(output, force, hive, software)
     with hivescan.open_hive(hive, backend=parser, software=software) as opened:
         plans = opened.boot_plans(control_set, lenient=lenient)
         warnings = opened.hive_diagnostics()
@@ -193,7 +198,7 @@ def show(
     """
     import hivescan
     from hivescan.render.formats import dumps, stamped
-    from hivescan.render.services import console_for
+    from hivescan.render.safe import console_for
     from hivescan.render.show import print_services
 
     _check_control_set(control_set)

@@ -28,11 +28,10 @@ def images(
 
     Example: hivescan images disk.E01 -f json
     """
-    from rich.console import Console
-
     from hivescan.hive.images import image_inventory
     from hivescan.render.formats import dumps, stamped
     from hivescan.render.images import print_inventory
+    from hivescan.render.safe import console_for
 
     if fmt.lower() not in ("table", "json"):
         raise typer.BadParameter("table or json", param_hint="--format")
@@ -41,6 +40,6 @@ def images(
     if fmt.lower() == "json":
         sys.stdout.write(dumps(stamped(inventory.to_dict())) + "\n")
     else:
-        print_inventory(inventory, Console())
+        print_inventory(inventory, console_for())
     if not inventory.installations:
         raise typer.Exit(int(ExitCode.IMAGE_ERROR))

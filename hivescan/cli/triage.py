@@ -29,6 +29,9 @@ def triage(
         typer.Argument(help="hive files and folders (searched recursively)", show_default=False, metavar="INPUT..."),
     ],
     outdir: Annotated[Path, typer.Option("--output", "-o", help="output folder (created; reruns resume)")],
+    force: Annotated[
+        bool, typer.Option("--force", help="write into an existing folder that holds other files (not an input)")
+    ] = False,
     jobs: Annotated[
         int | None,
         typer.Option(
@@ -86,8 +89,10 @@ def triage(
     _check_control_set(control_set)
     if fmt.lower() not in ("table", "json"):
         raise typer.BadParameter("table or json", param_hint="--format")
-    if outdir.exists() and not outdir.is_dir():
-        raise typer.BadParameter(f"{outdir} exists and is not a folder", param_hint="--output")
+    from hivescan.render.output import check_output_folder
+    from hivescan.triage.store import DATASETS
+
+    check_output_folder(outdir, inputs=inputs, force=force, markers=(*DATASETS, "summary.json"))
     readers = seams.container_readers()
     found = discover(inputs, readers)
     if found.ignored and not quiet:

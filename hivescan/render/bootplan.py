@@ -12,10 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
 from hivescan.render.formats import OutputError, OutputFormat, text_output, write_csv, write_json, write_jsonl
-from hivescan.render.services import console_for
+from hivescan.render.safe import DataTable, console_for, data_table, file_console, text
 from hivescan.scm.bootplan import BootEntry, BootPlan
 
 _PHASE_LABEL = {
@@ -42,8 +41,8 @@ def _tag(entry: BootEntry) -> str:
     return f"{entry.tag} (#{entry.tag_order_index})" if entry.tag_order_index is not None else str(entry.tag)
 
 
-def _table(entries: Sequence[BootEntry], title: str) -> Table:
-    table = Table(title=title, header_style="bold", title_justify="left")
+def _table(entries: Sequence[BootEntry], title: str) -> DataTable:
+    table = data_table(title=title, header_style="bold", title_justify="left")
     for name, options in (
         ("#", {"justify": "right"}),
         ("phase", {}),
@@ -86,8 +85,10 @@ def print_boot_plans(plans: Sequence[BootPlan], console: Console, *, title: str 
         reasons = Counter(reason.split(" (")[0] for _, reason in plan.excluded)
         if reasons:
             console.print(
-                f"{label}: not started at boot: "
-                + ", ".join(f"{count} {reason}" for reason, count in reasons.most_common())
+                text(
+                    f"{label}: not started at boot: "
+                    + ", ".join(f"{count} {reason}" for reason, count in reasons.most_common())
+                )
             )
 
 
@@ -105,8 +106,8 @@ def write_boot_plans(
         if output is None:
             print_boot_plans(plans, console or console_for(), title=title)
         else:
-            with output.open("w", encoding="utf-8") as fh:
-                print_boot_plans(plans, Console(file=fh, width=200, no_color=True), title=title)
+            with text_output(output) as fh:
+                print_boot_plans(plans, file_console(fh), title=title)
         return
     with text_output(output) as out:
         if fmt is OutputFormat.json:

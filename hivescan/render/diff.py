@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
-
 from hivescan.diff import Change
 from hivescan.render.formats import dumps, text_output, write_csv, write_json, write_jsonl
+from hivescan.render.safe import DataTable, data_table
+from hivescan.textsafe import shown_path, visible
 
 DIFF_FORMATS = ("table", "json", "jsonl", "csv")
 
@@ -18,7 +18,7 @@ def _side(change: Change, before: bool) -> str:
     origin = change.before_origin if before else change.after_origin
     if origin is None:
         return ""
-    return f"{origin.hive_path} ControlSet{origin.control_set or 0:03d}"
+    return f"{shown_path(origin.hive_path)} ControlSet{origin.control_set or 0:03d}"
 
 
 def diff_rows(changes: Sequence[Change]) -> list[dict[str, Any]]:
@@ -49,8 +49,8 @@ def _cell(value: Any) -> str:
     return value if isinstance(value, str) else dumps(value)
 
 
-def diff_table(changes: Sequence[Change], *, title: str | None = None) -> Table:
-    table = Table(title=title, header_style="bold")
+def diff_table(changes: Sequence[Change], *, title: str | None = None) -> DataTable:
+    table = data_table(title=title, header_style="bold")
     table.add_column("change")
     table.add_column("service", overflow="fold")
     table.add_column("field", overflow="fold")
@@ -76,7 +76,7 @@ def write_diff(changes: Sequence[Change], fmt: str, output: Path | None, *, titl
 
         if not changes:  # one clear line, not an empty table under a title
             with text_output(output) as out:
-                out.write(f"no differences: {title}\n" if title else "no differences\n")
+                out.write(f"no differences: {visible(title)}\n" if title else "no differences\n")
             return
         print_table(diff_table(changes, title=title), output)
         return

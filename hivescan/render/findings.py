@@ -13,11 +13,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from rich.table import Table
-
 from hivescan.detect.finding import Finding, Match
 from hivescan.detect.scan import ScanResult
 from hivescan.render.formats import dumps, text_output, write_csv, write_json, write_jsonl
+from hivescan.render.safe import DataTable, data_table
+from hivescan.textsafe import shown_path, visible
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 FINDING_FORMATS = ("table", "json", "jsonl", "csv", "html")
@@ -42,21 +42,29 @@ def finding_row(finding: Finding) -> dict[str, Any]:
     }
 
 
-def findings_table(findings: Sequence[Finding], *, title: str | None = None) -> Table:
-    table = Table(title=title, header_style="bold", show_lines=False)
-    table.add_column("severity")
+def findings_table(findings: Sequence[Finding], *, title: str | None = None) -> DataTable:
+    """One row per finding. The rule id heads the explanation in one column, so that at 80
+    columns neither is squeezed to a sliver; ids and severities are never broken (they are
+    what an analyst greps for) unless the terminal is narrower than the longest id."""
+    from rich.console import Group
+    from rich.text import Text
+
+    table = data_table(title=title, header_style="bold", show_lines=False)
+    id_width = max((len(f.rule_id) for f in findings), default=4)
+    table.add_column(
+        "severity", no_wrap=True, whole=True, min_width=max((len(f.severity) for f in findings), default=8)
+    )
     table.add_column("service", overflow="fold")
-    table.add_column("set", justify="right")
-    table.add_column("rule", overflow="fold")
-    table.add_column("explanation", overflow="fold", ratio=3)
-    table.add_column("last write (UTC)", min_width=19)
+    table.add_column("set", justify="right", no_wrap=True)
+    table.add_column("rule / explanation", overflow="fold", min_width=id_width, whole=True)
+    table.add_column("last write (UTC)", min_width=10)
     for f in findings:
+        finding = Group(Text(visible(f.rule_id), style="bold"), Text(visible(f.explanation)))
         table.add_row(
             f.severity,
             f.service,
             str(f.control_set) if f.control_set is not None else "",
-            f.rule_id,
-            f.explanation,
+            finding,
             (f.origin.last_write or "")[:19].replace("T", " "),
             style=SEVERITY_STYLE.get(f.severity, ""),
         )
@@ -165,12 +173,14 @@ def explain_text(finding: Finding) -> str:
     head = [
         f"{finding.rule_id}   {finding.severity}   {', '.join(finding.attack)}",
         f"  {finding.title}",
-        f"  {finding.service}   {origin.hive_path} sha256 {sha}   {origin.key_path}   last write {origin.last_write}",
+        f"  {finding.service}   {shown_path(origin.hive_path)} sha256 {sha}   {shown_path(origin.key_path)}   "
+        f"last write {origin.last_write}",
         f"  {finding.explanation}",
     ]
     if finding.references:
         head.append(f"  references: {'; '.join(finding.references)}")
-    return "\n".join(head + ["  " + line for line in tree_lines(finding.match)]) + "\n"
+    # each line is one line of ours: anything in it that is not printable came from the hive
+    return "\n".join(visible(line) for line in head + ["  " + line for line in tree_lines(finding.match)]) + "\n"
 
 
 def write_explain(findings: Sequence[Finding], out: IO[str]) -> None:

@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
-from hivescan.textsafe import escape_surrogates
+from hivescan.textsafe import csv_cell
 
 
 class OutputFormat(StrEnum):
@@ -34,10 +34,13 @@ def dumps(obj: Any) -> str:
 
 @contextmanager
 def text_output(path: Path | None) -> Iterator[IO[str]]:
+    """stdout, or ``path`` written through a temporary file renamed into place."""
     if path is None:
         yield sys.stdout
         return
-    with path.open("w", encoding="utf-8", newline="") as fh:
+    from hivescan.render.output import atomic_text
+
+    with atomic_text(path) as fh:
         yield fh
 
 
@@ -75,20 +78,24 @@ def write_parquet(frame: Any, path: Path) -> None:
     import pyarrow.parquet as pq
 
     from hivescan import __version__
+    from hivescan.render.output import atomic_path
 
     table = pa.Table.from_pandas(frame, preserve_index=False)
     metadata = dict(table.schema.metadata or {})
     metadata[VERSION_FIELD.encode()] = __version__.encode()
-    pq.write_table(table.replace_schema_metadata(metadata), path)
+    with atomic_path(path) as tmp:
+        pq.write_table(table.replace_schema_metadata(metadata), tmp)
 
 
 def _cell(value: Any) -> Any:
+    """One CSV cell: text made visible and formula-safe (:func:`~hivescan.textsafe.csv_cell`),
+    lists and mappings as JSON (ASCII-escaped), numbers as they are."""
     if value is None:
         return ""
     if isinstance(value, list | tuple | dict):
-        return dumps(value)
+        return csv_cell(dumps(value))
     if isinstance(value, str):
-        return escape_surrogates(value)
+        return csv_cell(value)
     return value
 
 
@@ -100,7 +107,7 @@ def write_csv(rows: Iterable[Mapping[str, Any]], out: IO[str]) -> None:
             if key not in header:
                 header.append(key)
     writer = csv.writer(out)
-    writer.writerow(header)
+    writer.writerow([csv_cell(str(col)) for col in header])
     for row in rows:
         writer.writerow([_cell(row.get(col)) for col in header])
 

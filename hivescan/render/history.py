@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from hivescan.history import ServiceEvent
 from hivescan.render.formats import (
@@ -20,8 +19,9 @@ from hivescan.render.formats import (
     write_json,
     write_jsonl,
 )
-from hivescan.render.services import console_for
+from hivescan.render.safe import DataTable, console_for, data_table, file_console
 from hivescan.snapshots import History
+from hivescan.textsafe import quoted
 
 _EVENT_STYLE = {"appeared": "green", "changed": "yellow", "disappeared": "red", "present": "dim"}
 
@@ -34,7 +34,7 @@ def _readable(value: Any) -> Any:
     if isinstance(value, dict) and set(value) == {"type", "hex"}:
         data = bytes.fromhex(value["hex"])
         if value["type"] in ("REG_SZ", "REG_EXPAND_SZ", "REG_MULTI_SZ") and not len(data) % 2:
-            return f"{value['type']} " + repr(data.decode("utf-16-le", "backslashreplace").rstrip("\0"))
+            return f"{value['type']} " + quoted(data.decode("utf-16-le", "backslashreplace").rstrip("\0"))
         if value["type"] == "REG_DWORD" and len(data) == 4:
             return f"REG_DWORD {int.from_bytes(data, 'little')}"
         return f"{value['type']} {value['hex']}"
@@ -49,8 +49,8 @@ def _short(value: Any, width: int = 70) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def snapshots_table(history: History) -> Table:
-    table = Table(title="snapshots (oldest first)", header_style="bold")
+def snapshots_table(history: History) -> DataTable:
+    table = data_table(title="snapshots (oldest first)", header_style="bold")
     for col in ("#", "snapshot", "source", "roles", "services", "hive last written", "set last write", "sha256"):
         table.add_column(col, overflow="fold")
     for index, snap in enumerate(history.snapshots, 1):
@@ -68,8 +68,8 @@ def snapshots_table(history: History) -> Table:
     return table
 
 
-def events_table(history: History) -> Table:
-    table = Table(title=f"{len(history.events)} service events", header_style="bold", show_lines=False)
+def events_table(history: History) -> DataTable:
+    table = data_table(title=f"{len(history.events)} service events", header_style="bold", show_lines=False)
     for col in ("service", "event", "snapshot", "compared with", "field", "before", "after", "key last write"):
         table.add_column(col, overflow="fold")
     for event in history.events:
@@ -123,14 +123,10 @@ def write_history(history: History, fmt: OutputFormat, output: Path | None, *, c
     if fmt is OutputFormat.parquet:
         raise OutputError("history is written as table, json, jsonl or csv")
     if fmt is OutputFormat.table:
-        if output is None:
-            con = console or console_for()
-        else:
-            con = Console(file=output.open("w", encoding="utf-8"), width=200, no_color=True)
-        con.print(snapshots_table(history))
-        con.print(events_table(history))
-        if output is not None:
-            con.file.close()
+        with text_output(output) as out:
+            con = (console or console_for()) if output is None else file_console(out)
+            con.print(snapshots_table(history))
+            con.print(events_table(history))
         return
     with text_output(output) as out:
         if fmt is OutputFormat.json:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.table import Table
 
 from hivescan.hive.images import ImageInventory
 from hivescan.render.info import print_diagnostics
+from hivescan.render.safe import data_grid, data_table
+from hivescan.textsafe import shown_path
 
 
 def _size(value: int | None) -> str:
@@ -14,16 +15,16 @@ def _size(value: int | None) -> str:
 
 
 def print_inventory(inventory: ImageInventory, console: Console) -> None:
-    grid = Table.grid(padding=(0, 2))
+    grid = data_grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column(overflow="fold")
-    grid.add_row("image", inventory.path)
+    grid.add_row("image", shown_path(inventory.path))
     grid.add_row("format", inventory.format)
     grid.add_row("media size", f"{_size(inventory.media_size)} bytes")
     grid.add_row("installations", str(len(inventory.installations)))
     console.print(grid)
 
-    volumes = Table(title="volumes", header_style="bold")
+    volumes = data_table(title="volumes", header_style="bold")
     for col in ("volume", "status", "scheme", "offset", "size", "filesystem", "name", "shadow copy created", "note"):
         volumes.add_column(col, overflow="fold")
     for v in inventory.volumes:
@@ -41,7 +42,7 @@ def print_inventory(inventory: ImageInventory, console: Console) -> None:
     console.print(volumes)
 
     for inst in inventory.installations:
-        files = Table(
+        files = data_table(
             title=f"installation {inst.number}: {inst.volume} {inst.windows_dir} "
             f"(snapshots: {', '.join(inst.snapshots) or '-'})",
             header_style="bold",
@@ -53,7 +54,7 @@ def print_inventory(inventory: ImageInventory, console: Console) -> None:
                 f.snapshot,
                 f.role,
                 f.volume,
-                f.path,
+                shown_path(f.path),
                 _size(f.size),
                 (f.to_dict()["modified"] or "-")[:19].replace("T", " "),
                 f.sha256 or "UNREADABLE",

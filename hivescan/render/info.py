@@ -5,21 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.console import Console
-from rich.table import Table
 
 from hivescan.diagnostics import Diagnostic
+from hivescan.render.safe import data_grid, data_table, text
 from hivescan.system import HiveInfo
+from hivescan.textsafe import shown_path
 
 
 def print_info(info: HiveInfo, console: Console) -> None:
-    grid = Table.grid(padding=(0, 2))
+    grid = data_grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column(overflow="fold")
     state = "DIRTY" if info.dirty else "clean"
     seq = f"{info.primary_sequence} / {info.secondary_sequence}"
     checksum = "ok" if info.checksum_ok else f"MISMATCH (computed 0x{info.checksum_computed:08x})"
     rows = [
-        ("hive", info.path),
+        ("hive", shown_path(info.path)),
         ("sha256", info.sha256),
         ("size", f"{info.size:,} bytes"),
         ("regf version", info.regf_version),
@@ -41,7 +42,7 @@ def print_info(info: HiveInfo, console: Console) -> None:
     for label, value in rows:
         grid.add_row(label, value)
     console.print(grid)
-    sets = Table(title="control sets", header_style="bold")
+    sets = data_table(title="control sets", header_style="bold")
     for col in ("set", "roles", "services", "last write (UTC)"):
         sets.add_column(col)
     for cs in info.control_sets:
@@ -59,17 +60,16 @@ def print_info(info: HiveInfo, console: Console) -> None:
 def _print_logs(info: HiveInfo, console: Console) -> None:
     """The transaction logs found or given, and what the replay applied and rejected."""
     if not info.logs:
-        console.print(
-            "transaction logs: none" + (" (the hive is dirty: recent changes may be missing)" if info.dirty else "")
-        )
+        dirty = " (the hive is dirty: recent changes may be missing)" if info.dirty else ""
+        console.print(text("transaction logs: none" + dirty))
         return
-    grid = Table.grid(padding=(0, 2))
+    grid = data_grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column(overflow="fold")
     for log in info.logs:
         seq = "no entries" if log.sequence_first is None else f"sequence {log.sequence_first}-{log.sequence_last}"
         remnants = f", {log.remnants} remnant entries" if log.remnants else ""
-        grid.add_row("transaction log", log.path)
+        grid.add_row("transaction log", shown_path(log.path))
         grid.add_row(
             "",
             f"{log.format} format, {log.entries} entries ({seq}){remnants}; applied {log.applied}, "
@@ -82,14 +82,16 @@ def _print_logs(info: HiveInfo, console: Console) -> None:
         return
     if replay["replayed"]:
         console.print(
-            f"log replay: {replay['entries_applied']} entries applied ({replay['format']} format, sequence "
-            f"{replay['sequence_first']}-{replay['sequence_last']}), {replay['pages_written']} page runs, "
-            f"{replay['bytes_written']:,} bytes; the replayed hive has sequence {replay['resulting_sequence']}"
+            text(
+                f"log replay: {replay['entries_applied']} entries applied ({replay['format']} format, sequence "
+                f"{replay['sequence_first']}-{replay['sequence_last']}), {replay['pages_written']} page runs, "
+                f"{replay['bytes_written']:,} bytes; the replayed hive has sequence {replay['resulting_sequence']}"
+            )
         )
     else:
-        console.print("log replay: nothing applied (the primary file is analysed alone)")
+        console.print(text("log replay: nothing applied (the primary file is analysed alone)"))
     if replay["rejected"]:
-        rejected = Table(title="log entries not applied", header_style="bold")
+        rejected = data_table(title="log entries not applied", header_style="bold")
         for col in ("file", "sequence", "offset", "reason"):
             rejected.add_column(col, overflow="fold")
         for item in replay["rejected"]:
@@ -103,9 +105,9 @@ def _print_logs(info: HiveInfo, console: Console) -> None:
 def print_diagnostics(diagnostics: Sequence[Diagnostic], console: Console, title: str) -> None:
     """A level/code/message table, or one line saying there are none."""
     if not diagnostics:
-        console.print(f"{title}: none")
+        console.print(text(f"{title}: none"))
         return
-    diag = Table(title=title, header_style="bold")
+    diag = data_table(title=title, header_style="bold")
     for col in ("level", "code", "message"):
         diag.add_column(col, overflow="fold")
     for d in diagnostics:

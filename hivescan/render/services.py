@@ -20,7 +20,6 @@ from hivescan.render.formats import (
     write_parquet,
 )
 from hivescan.scm.record import ServiceRecord
-from hivescan.textsafe import escape_surrogates
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -49,58 +48,57 @@ _SHORT_TYPE = {
 
 
 def console_for(file: object | None = None) -> Console:
-    """A console that does not squeeze paths into 80 columns when output is not a terminal."""
-    from rich.console import Console
+    """A data console (see :func:`hivescan.render.safe.console_for`)."""
+    from hivescan.render.safe import console_for as safe_console
 
-    console = Console(file=file) if file is not None else Console()  # type: ignore[arg-type]
-    if not console.is_terminal:
-        console = Console(file=file, width=max(console.width, 160), no_color=True)  # type: ignore[arg-type]
-    return console
+    return safe_console(file)  # type: ignore[arg-type]
 
 
 def print_table(table: Table, output: Path | None, console: Console | None = None) -> None:
-    """A table to the terminal (or ``console``), or as plain text to ``output``."""
-    from rich.console import Console
+    """A table to the terminal (or ``console``), or as plain text to ``output`` (written
+    through a temporary file, see :mod:`hivescan.render.output`)."""
+    from hivescan.render.output import atomic_text
+    from hivescan.render.safe import file_console
 
     if output is None:
         (console or console_for()).print(table)
         return
-    with output.open("w", encoding="utf-8") as fh:
-        Console(file=fh, width=200, no_color=True).print(table)
+    with atomic_text(output) as fh:
+        file_console(fh).print(table)
 
 
 def services_table(records: Sequence[ServiceRecord], *, title: str | None = None) -> Table:
-    from rich.table import Table
+    """One row per record, each status in its own colour on a terminal; every string from
+    the hive shown as data."""
+    from hivescan.render.safe import data_table, lines, text
 
-    table = Table(title=title, show_lines=False, header_style="bold")
+    table = data_table(title=title, show_lines=False, header_style="bold")
     table.add_column("name", overflow="fold", min_width=8)
-    table.add_column("status", min_width=8)
+    table.add_column("status", min_width=8, overflow="fold")
     table.add_column("set", justify="right")
     table.add_column("type")
     table.add_column("start")
     table.add_column("image path / ServiceDll", overflow="fold")
-    table.add_column("last write (UTC)", min_width=19)
-    table.add_column("notes", overflow="fold")
+    table.add_column("last write (UTC)", min_width=10)
+    codes = {d.code for rec in records for d in rec.diagnostics if d.level != "info"}
+    table.add_column("notes", overflow="fold", min_width=max((len(c) for c in codes), default=5))
     for rec in records:
-        image = rec.image_path or ""
+        image_lines: list[object] = []
+        if rec.image_path:
+            image_lines.append(rec.image_path)
         if rec.service_dll:
-            image = f"{image}\n  dll: {rec.service_dll}" if image else f"dll: {rec.service_dll}"
+            image_lines.append(f"{'  ' if image_lines else ''}dll: {rec.service_dll}")
         status = rec.status if rec.reject_reason is None else f"{rec.status} ({rec.reject_reason})"
         notes = ", ".join(sorted({d.code for d in rec.diagnostics if d.level != "info"}))
         table.add_row(
-            *(
-                escape_surrogates(cell)
-                for cell in (
-                    rec.name,
-                    status,
-                    str(rec.control_set) if rec.control_set is not None else "",
-                    _SHORT_TYPE.get(rec.type_name or "", rec.type_name or ""),
-                    rec.start_name or "",
-                    image,
-                    (rec.last_write or "")[:19].replace("T", " "),
-                    notes,
-                )
-            ),
+            rec.name,
+            status,
+            str(rec.control_set) if rec.control_set is not None else "",
+            _SHORT_TYPE.get(rec.type_name or "", rec.type_name or ""),
+            rec.start_name or "",
+            lines(image_lines),
+            (rec.last_write or "")[:19].replace("T", " "),
+            text(notes),
             style=_STATUS_STYLE.get(rec.status, ""),
         )
     return table

@@ -13,7 +13,6 @@ from typing import Any
 
 from rich.console import Console, Group
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from hivescan.hive.regtypes import (
@@ -26,8 +25,10 @@ from hivescan.hive.regtypes import (
     REG_SZ,
     REG_TYPE_NUMBERS,
 )
+from hivescan.render.safe import DataTable, data_grid, data_table, lines, text
 from hivescan.scm.database import DatabaseContext
 from hivescan.scm.record import ServiceRecord
+from hivescan.textsafe import quoted
 
 # shown in their own sections, not in the field list
 _SECTIONS = {
@@ -63,19 +64,20 @@ def readable(type_name: str, hex_data: str) -> str:
 
 
 def _value(value: Any) -> Text:
+    """A field's value as data: one line per list item or mapping entry, each made visible."""
     if value is None or value == [] or value == {} or value == "":
-        return Text("-" if value is None else json.dumps(value), style="dim")
+        return text("-" if value is None else json.dumps(value), style="dim")
     if isinstance(value, bool):
         return Text("yes" if value else "no")
     if isinstance(value, list):
-        return Text("\n".join(str(v) if not isinstance(v, dict | list) else json.dumps(v) for v in value))
+        return lines([v if not isinstance(v, dict | list) else json.dumps(v) for v in value])
     if isinstance(value, dict):
-        return Text("\n".join(f"{k}: {json.dumps(v) if isinstance(v, dict | list) else v}" for k, v in value.items()))
-    return Text(str(value))
+        return lines([f"{k}: {json.dumps(v) if isinstance(v, dict | list) else v}" for k, v in value.items()])
+    return text(value)
 
 
-def _values_table(title: str, values: Mapping[str, Mapping[str, Any]]) -> Table:
-    table = Table(title=title, title_justify="left", header_style="bold", show_lines=True)
+def _values_table(title: str, values: Mapping[str, Mapping[str, Any]]) -> DataTable:
+    table = data_table(title=title, title_justify="left", header_style="bold", show_lines=True)
     table.add_column("value", overflow="fold")
     table.add_column("type")
     table.add_column("size", justify="right")
@@ -99,7 +101,7 @@ def service_view(data: Mapping[str, Any], context: DatabaseContext | None = None
     """A rich renderable of one record's :meth:`~ServiceRecord.to_dict` mapping."""
     parts: list[Any] = []
     sources = data.get("sources") or {}
-    fields = Table.grid(padding=(0, 2))
+    fields = data_grid(padding=(0, 2))
     fields.add_column(style="bold", no_wrap=True)
     fields.add_column(overflow="fold")
     fields.add_column(style="dim", no_wrap=True)
@@ -111,7 +113,7 @@ def service_view(data: Mapping[str, Any], context: DatabaseContext | None = None
     reason = f" ({data['reject_reason']})" if data.get("reject_reason") else ""
     cs = data.get("control_set")
     header = f"{data.get('name')}  -  ControlSet{cs:03d}  -  {status}{reason}" if cs is not None else data.get("name")
-    parts.append(Panel(fields, title=str(header), title_align="left"))
+    parts.append(Panel(fields, title=text(header), title_align="left"))
 
     parts.append(_values_table("values of the service key", data.get("raw_values") or {}))
     if data.get("parameters_raw"):
@@ -124,7 +126,7 @@ def service_view(data: Mapping[str, Any], context: DatabaseContext | None = None
             )
         )
     if data.get("subkey_last_writes"):
-        grid = Table(title="subkeys read", title_justify="left", header_style="bold")
+        grid = data_table(title="subkeys read", title_justify="left", header_style="bold")
         grid.add_column("subkey")
         grid.add_column("last write (UTC)")
         grid.add_column("FILETIME")
@@ -136,13 +138,13 @@ def service_view(data: Mapping[str, Any], context: DatabaseContext | None = None
         parts += _context_tables(data, context)
     diags = data.get("diagnostics") or []
     if diags:
-        table = Table(title="diagnostics", title_justify="left", header_style="bold")
+        table = data_table(title="diagnostics", title_justify="left", header_style="bold")
         for col in ("level", "code", "field", "message"):
             table.add_column(col, overflow="fold")
         for d in diags:
             level = d.get("level", "")
             table.add_row(
-                Text(level, style=_LEVEL_STYLE.get(level, "")),
+                text(level, style=_LEVEL_STYLE.get(level, "")),
                 d.get("code", ""),
                 d.get("field", ""),
                 d.get("message", ""),
@@ -158,7 +160,7 @@ def _context_tables(data: Mapping[str, Any], context: DatabaseContext) -> list[A
     env = context.environment
     used = data.get("env_vars") or {}
     if used:
-        table = Table(title="environment variables used", title_justify="left", header_style="bold")
+        table = data_table(title="environment variables used", title_justify="left", header_style="bold")
         for col in ("variable", "value", "source"):
             table.add_column(col, overflow="fold")
         for name in used:
@@ -173,13 +175,13 @@ def _context_tables(data: Mapping[str, Any], context: DatabaseContext) -> list[A
     if group and software is not None:
         entry = software.group(group)
         if entry is not None:
-            table = Table(title=f"SOFTWARE svchost group {entry.name!r}", title_justify="left", header_style="bold")
+            table = data_table(
+                title=f"SOFTWARE svchost group {quoted(entry.name)}", title_justify="left", header_style="bold"
+            )
             table.add_column("members", overflow="fold")
             table.add_column("per-instance settings", overflow="fold")
-            settings = "\n".join(
-                f"{v.name} = {readable(v.type_name, v.data.hex()) or v.data.hex()}" for v in entry.settings
-            )
-            table.add_row(", ".join(entry.members) or "-", settings or "-")
+            settings = [f"{v.name} = {readable(v.type_name, v.data.hex()) or v.data.hex()}" for v in entry.settings]
+            table.add_row(", ".join(entry.members) or "-", lines(settings) if settings else "-")
             out.append(table)
     return out
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
-from hivescan.textsafe import escape_surrogates
+from hivescan.render.safe import data_table, text
+from hivescan.textsafe import shown_path, visible
 
 _STACK_TITLES = {
     "services": "Services by hosts (rarest first)",
@@ -20,7 +19,7 @@ _STACK_TITLES = {
 
 
 def _names(items: list[str], limit: int = 4) -> str:
-    shown = ", ".join(escape_surrogates(str(i)) for i in items[:limit])
+    shown = ", ".join(visible(i) for i in items[:limit])
     return shown + (f", ... {len(items) - limit} more" if len(items) > limit else "")
 
 
@@ -28,7 +27,7 @@ def _print_top_findings(rows: list[dict[str, Any]], console: Console, top: int) 
     """The findings to read first across hosts: most severe, then rarest."""
     if not rows:
         return
-    table = Table(
+    table = data_table(
         title=f"Top findings across hosts (most severe, then rarest; {len(rows)} shown in summary.json)",
         title_justify="left",
     )
@@ -45,47 +44,41 @@ def _print_top_findings(rows: list[dict[str, Any]], console: Console, top: int) 
     console.print(table)
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
 def _evidence(value: Any) -> Text:
     """A string from the evidence as a rich Text: never read as markup, controls made visible."""
-    text = escape_surrogates(str(value))
-    return Text(
-        _CONTROL.sub(
-            lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text
-        )
-    )
+    return text(value)
 
 
 def print_summary(summary: Mapping[str, Any], console: Console, top: int = 15) -> None:
     status = ", ".join(f"{k} {v}" for k, v in summary["status"].items()) or "none"
-    console.print(
-        f"[bold]{summary['inputs']} inputs[/bold] ({status}) · [bold]{summary['hosts']} hosts[/bold] · "
-        f"{summary['records']} service records · output {summary['outdir']}"
-    )
+    head = Text()
+    head.append(f"{summary['inputs']} inputs", style="bold")
+    head.append(f" ({visible(status)}) · ")
+    head.append(f"{summary['hosts']} hosts", style="bold")
+    head.append(f" · {summary['records']} service records · output {shown_path(summary['outdir'])}")
+    console.print(head)
     findings = summary["findings"]
     if findings["available"]:
         counts = ", ".join(f"{k} {v}" for k, v in findings["by_severity"].items() if v)
-        console.print(f"findings: {findings['total']} ({counts or 'none'})")
+        console.print(text(f"findings: {findings['total']} ({counts or 'none'})"))
         _print_top_findings(findings.get("top") or [], console, top)
     else:
-        console.print(f"findings: not available -- {findings['note']}")
+        console.print(text(f"findings: not available -- {findings['note']}"))
     problems = summary["problems"]
     if problems:
-        table = Table(title=f"Inputs not scanned cleanly ({len(problems)})", title_justify="left")
+        table = data_table(title=f"Inputs not scanned cleanly ({len(problems)})", title_justify="left")
         for col in ("status", "code", "input", "message"):
             table.add_column(col, overflow="fold")
         for row in problems[:top]:
-            where = row["path"] + (f"!{row['member']}" if row["member"] else "")
-            table.add_row(row["status"], row["error_code"] or "", where, escape_surrogates(row["error_message"] or ""))
+            where = shown_path(row["path"]) + (f"!{row['member']}" if row["member"] else "")
+            table.add_row(row["status"], row["error_code"] or "", where, row["error_message"] or "")
         console.print(table)
         if len(problems) > top:
-            console.print(f"... {len(problems) - top} more in summary.json and hives/")
+            console.print(text(f"... {len(problems) - top} more in summary.json and hives/"))
     for name, rows in summary["stacking"].items():
         if not rows:
             continue
-        table = Table(title=f"{_STACK_TITLES.get(name, name)}: {len(rows)} distinct", title_justify="left")
+        table = data_table(title=f"{_STACK_TITLES.get(name, name)}: {len(rows)} distinct", title_justify="left")
         table.add_column("hosts", justify="right")
         table.add_column("value (most common form)", overflow="fold")
         table.add_column("forms", justify="right")
@@ -94,7 +87,7 @@ def print_summary(summary: Mapping[str, Any], console: Console, top: int = 15) -
         for row in rows[:top]:
             table.add_row(
                 str(row["hosts"]),
-                escape_surrogates(row["example"]),
+                row["example"],
                 str(row["forms"]),
                 _names(row["services"]),
                 _names(row["host_names"]),

@@ -36,7 +36,7 @@ DATASETS = ("services", "findings", "hives")
 class OutputFolderError(HivescanError):
     """The output folder cannot be created or written (full disk, permissions)."""
 
-    exit_code = ExitCode.USAGE
+    exit_code = ExitCode.OUTPUT
 
 
 def dataset_schema(name: str) -> pa.Schema:

@@ -58,4 +58,4 @@ def test_output_must_be_a_folder(tmp_path: Path) -> None:
     write_fleet(tmp_path / "in", hosts=1)
     (tmp_path / "file").write_text("x")
     result = runner.invoke(app, ["triage", str(tmp_path / "in"), "-o", str(tmp_path / "file")])
-    assert result.exit_code == ExitCode.USAGE and "is not a folder" in result.output
+    assert result.exit_code == ExitCode.OUTPUT and "is not a folder" in result.output
