@@ -10,6 +10,7 @@ import typer
 
 from hivescan.cli.common import (
     BaselineOpt,
+    EvtxOpt,
     FailOnOpt,
     FormatOpt,
     HivePath,
@@ -56,8 +57,10 @@ def _run_scan(
     software: Path | None = None,
     install: int | None = None,
     snapshot: str = "live",
+    evtx: list[Path] | None = None,
 ) -> None:
     import hivescan
+    from hivescan.cli.events import read_logs
     from hivescan.detect.rules import SEVERITY_RANK
     from hivescan.detect.scan import scan_hive
     from hivescan.render.findings import write_findings
@@ -69,11 +72,18 @@ def _run_scan(
     rules = _load_rules(rules_dir)
     golden = _read_baseline(baseline) if baseline is not None else None
     logs = _logs_choice(log, no_logs)
+    event_logs = read_logs(evtx, quiet) if evtx else None
     with hivescan.open_hive(
         hive, backend=parser, logs=logs, software=software, install=install, snapshot=snapshot
     ) as opened:
         result = scan_hive(
-            opened, rules=rules, baseline=golden, control_set=control_set, min_severity=floor, deleted=deleted
+            opened,
+            rules=rules,
+            baseline=golden,
+            control_set=control_set,
+            min_severity=floor,
+            deleted=deleted,
+            events=event_logs,
         )
     _warn_hive(list(result.diagnostics), quiet)
     counts = result.counts()
@@ -122,6 +132,7 @@ def scan(
     snapshot: SnapshotOpt = "live",
     parser: ParserOpt = "regipy-rs",
     quiet: QuietOpt = False,
+    evtx: EvtxOpt = None,
 ) -> None:
     """Find persistence: run the rules and catalogs over every service record, most severe first.
 
@@ -150,6 +161,7 @@ def scan(
         software=software,
         install=install,
         snapshot=snapshot,
+        evtx=evtx,
     )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hivescan.diagnostics import Diagnostic
-from hivescan.events.reader import read_evtx
+from hivescan.events.reader import EventLogNotFound, read_evtx
 from hivescan.events.rows import ServiceEvent, normalise
 
 
@@ -30,7 +30,7 @@ class EventLog:
 
 def collect_evtx(inputs: Iterable[str | Path]) -> list[Path]:
     """Files as given, and every ``*.evtx`` (any case) under folders, sorted; a missing path
-    raises ``FileNotFoundError``."""
+    raises :class:`~hivescan.events.reader.EventLogNotFound`."""
     out: list[Path] = []
     for item in inputs:
         path = Path(item)
@@ -39,7 +39,7 @@ def collect_evtx(inputs: Iterable[str | Path]) -> list[Path]:
         elif path.exists():
             out.append(path)
         else:
-            raise FileNotFoundError(f"{path}: no such file or folder")
+            raise EventLogNotFound(f"{path}: no such file or folder")
     return out
 
 

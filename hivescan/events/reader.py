@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from hivescan.diagnostics import Diagnostic
+from hivescan.errors import ExitCode, HivescanError
 
 FILE_HEADER_SIZE = 4096
 CHUNK_SIZE = 65536
@@ -39,8 +40,17 @@ FILE_MAGIC = b"ElfFile\0"
 CHUNK_MAGIC = b"ElfChnk\0"
 
 
-class NotEvtxError(ValueError):
-    """The file holds no EVTX header and no EVTX chunk: not an event log."""
+class NotEvtxError(HivescanError, ValueError):
+    """The file holds no EVTX header and no EVTX chunk: not an event log (exit code 4, as a
+    file that is not a hive)."""
+
+    exit_code = ExitCode.NOT_A_HIVE
+
+
+class EventLogNotFound(HivescanError, FileNotFoundError):
+    """An event log path that does not exist or cannot be read (exit code 3)."""
+
+    exit_code = ExitCode.NOT_FOUND
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +313,10 @@ def check_evtx(data: bytes, path: str) -> EvtxFile:
 
 
 def read_evtx(path: str | Path) -> EvtxFile:
-    """Open and check an EVTX file (read only). Raises ``OSError`` for an unreadable path and
-    :class:`NotEvtxError` for a file that is not an event log."""
-    data = Path(path).read_bytes()
+    """Open and check an EVTX file (read only). Raises :class:`EventLogNotFound` for a missing
+    or unreadable path and :class:`NotEvtxError` for a file that is not an event log."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise EventLogNotFound(f"{path}: cannot read ({exc.strerror or exc})") from None
     return check_evtx(data, str(path))
