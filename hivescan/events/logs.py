@@ -12,7 +12,7 @@ from pathlib import Path
 
 from hivescan.diagnostics import Diagnostic
 from hivescan.events.reader import EventLogNotFound, read_evtx
-from hivescan.events.rows import ServiceEvent, normalise
+from hivescan.events.rows import KINDS, ServiceEvent, normalise
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +47,8 @@ def read_log(path: str | Path) -> EventLog:
     """One log: every record read (damage reported), the service events kept, sorted by time."""
     log = read_evtx(path)
     rows: list[ServiceEvent] = []
-    count = 0
     computers: set[str] = set()
-    for raw in log.events():
-        count += 1
+    for raw in log.events(frozenset(KINDS)):
         row = normalise(
             raw.event,
             evtx_path=log.path,
@@ -65,7 +63,7 @@ def read_log(path: str | Path) -> EventLog:
                 computers.add(row.computer)
     rows.sort(key=lambda r: (r.time, r.record_id or 0))
     return EventLog(
-        log.path, log.sha256, log.size, count, tuple(rows), tuple(log.diagnostics), tuple(sorted(computers))
+        log.path, log.sha256, log.size, log.records_read, tuple(rows), tuple(log.diagnostics), tuple(sorted(computers))
     )
 
 

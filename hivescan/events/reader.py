@@ -23,8 +23,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import struct
 import zlib
+from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +40,8 @@ CHUNK_SIZE = 65536
 CHUNK_HEADER_SIZE = 512
 FILE_MAGIC = b"ElfFile\0"
 CHUNK_MAGIC = b"ElfChnk\0"
+# the System EventID in the parser's JSON (it comes first), read without decoding the record
+_EVENT_ID = re.compile(r'"EventID":\s*(?:\{\s*(?:"#attributes":\s*\{[^{}]*\},\s*)?"#text":\s*)?(\d+)')
 
 
 class NotEvtxError(HivescanError, ValueError):
@@ -88,14 +92,19 @@ class EvtxFile:
     size: int
     chunks: list[ChunkCheck]
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    records_read: int = 0  # records the parser gave, filtered or not (set while iterating)
     _data: bytes = b""
     _repaired: bool = False
 
-    def events(self) -> Iterator[RawEvent]:
-        """Every record the parser can read, in file order; unreadable ones become diagnostics."""
+    def events(self, event_ids: frozenset[int] | None = None) -> Iterator[RawEvent]:
+        """Every record the parser can read, in file order; unreadable ones become diagnostics.
+
+        ``event_ids``: decode only events with these IDs (the others are counted in
+        :attr:`records_read` and skipped before their JSON is decoded)."""
         import evtx  # the dependency is needed only here
 
-        states = [(c.first_record, c.last_record, c.state) for c in self.chunks if c.first_record is not None]
+        states = sorted((c.first_record, c.last_record, c.state) for c in self.chunks if c.first_record is not None)
+        firsts = [first for first, _, _ in states]
         try:
             parser = evtx.PyEvtxParser(io.BytesIO(self._data))
         except (RuntimeError, OSError, ValueError) as exc:  # the header was checked: rare
@@ -117,18 +126,30 @@ class EvtxFile:
                     break
                 continue
             try:
-                event = json.loads(item["data"])
                 number = int(item.get("event_record_id") or 0)
+                text = item["data"]
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 failed += 1
                 first_error = first_error or _one_line(exc)
                 continue
+            self.records_read += 1
             state = "ok"
-            for index, (first, last, chunk_state) in enumerate(states):
-                if first is not None and last is not None and first <= number <= last:
+            index = bisect_right(firsts, number) - 1  # the chunk whose range may hold this record
+            if index >= 0:
+                _first, last, chunk_state = states[index]
+                if last is not None and number <= last:
                     state = chunk_state
                     read_per_chunk[index] = read_per_chunk.get(index, 0) + 1
-                    break
+            if event_ids is not None:
+                found = _EVENT_ID.search(text)
+                if found is not None and int(found.group(1)) not in event_ids:
+                    continue  # counted, not decoded: JSON decoding is most of the reading time
+            try:
+                event = json.loads(text)
+            except (ValueError, TypeError) as exc:
+                failed += 1
+                first_error = first_error or _one_line(exc)
+                continue
             yield RawEvent(number, str(item.get("timestamp") or ""), event if isinstance(event, dict) else {}, state)
         if failed:
             self.diagnostics.append(

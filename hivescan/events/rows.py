@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 SCM_PROVIDER = "service control manager"
@@ -107,8 +107,7 @@ class ServiceEvent:
 
     def to_dict(self) -> dict[str, Any]:
         """The row in :data:`COLUMNS` order (``data`` stays a mapping)."""
-        out = asdict(self)
-        return {name: out[name] for name in COLUMNS}
+        return {name: getattr(self, name) for name in COLUMNS}  # not asdict: it deep-copies ``data``
 
 
 def _text(value: Any) -> str | None:
@@ -148,7 +147,7 @@ def _utf16_name(hex_text: str | None) -> str | None:
     if not hex_text:
         return None
     try:
-        raw = bytes.fromhex(hex_text)
+        raw = bytes.fromhex(hex_text[:2048])  # a service name is at most 256 characters (512 bytes)
     except ValueError:
         return None
     text = raw.decode("utf-16-le", errors="replace").split("\0", 1)[0].split("/", 1)[0]
