@@ -110,8 +110,27 @@ def _event_dict(event: ServiceEvent) -> dict[str, Any]:
     return {key: getattr(event, key) for key in _EVENT_KEYS}
 
 
+_NT_PREFIX = re.compile(r"^(\\\?\?\\|\\\\\?\\)")
+_WINDOWS_DIR = re.compile(r"^(\\systemroot\\|%systemroot%\\|%windir%\\|[a-z]:\\windows\\)", re.IGNORECASE)
+
+
+def comparable_path(path: str | None) -> str:
+    """An ImagePath in the form used to compare a logged one with the key's: blanks around it
+    dropped (quotes are kept: losing them is a hijack of its own), ``\\??\\`` dropped
+    (CreateService stores a driver's DOS path with it while 7045/4697 log it as given), the
+    Windows folder written one way (``\\SystemRoot\\``,
+    ``%SystemRoot%\\``, ``%windir%\\``, ``C:\\Windows\\``; a driver path relative to it,
+    ``System32\\...``, too), case folded. Only for comparing: the values shown stay as read."""
+    text = (path or "").strip()
+    text = _NT_PREFIX.sub("", text)
+    text = _WINDOWS_DIR.sub(lambda _m: "%systemroot%\\", text)
+    if text.lower().startswith("system32\\"):
+        text = "%systemroot%\\" + text
+    return text.casefold()
+
+
 def _same_path(a: str | None, b: str | None) -> bool:
-    return (a or "").strip().strip('"').casefold() == (b or "").strip().strip('"').casefold()
+    return comparable_path(a) == comparable_path(b)
 
 
 def _key_names(events: Iterable[ServiceEvent]) -> dict[str, str]:
@@ -278,6 +297,11 @@ def join_events(
     live_names = frozenset(upcase(r.name) for r in records if r.status in LIVE_STATUSES)
     known_names = {upcase(r.name) for r in records} | {upcase(r.display_name) for r in records if r.display_name}
 
+    by_image: dict[str, set[str]] = {}
+    for record in records:
+        if record.status in LIVE_STATUSES and record.image_path:
+            by_image.setdefault(comparable_path(record.image_path), set()).add(record.name)
+
     extra: list[ServiceRecord] = []
     seen: set[str] = set()
     for event in service_events:
@@ -288,6 +312,16 @@ def join_events(
             continue
         keys = {upcase(n) for n in (event.service_name, event.display_name) if n}
         if keys & known_names or keys & seen:
+            continue
+        owners = by_image.get(comparable_path(event.image_path), set()) if event.image_path else set()
+        if len(owners) == 1:
+            # 7045 logs the display name given to CreateService, which the key may no longer
+            # hold (an indirect @dll,-id string, a later rename): one live service with the
+            # very same ImagePath is that service
+            (owner,) = owners
+            for key in keys:
+                by_name[key] = [e for e in by_name.get(key, ()) if e is not event]
+            by_name.setdefault(upcase(owner), []).append(replace(event, service_name=owner))
             continue
         seen |= keys
         matching = sorted(

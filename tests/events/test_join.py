@@ -146,3 +146,73 @@ def test_records_round_trip_with_their_events(tmp_path: Path) -> None:
 def test_random_name_heuristic() -> None:
     assert all(map(name_looks_random, ["KgXItsbKgTJzdzwl", "TzmQeKbx", "UWdKhYTIQWWJxHfx"]))
     assert not any(map(name_looks_random, ["PSEXESVC", "BTOBTO", "WinDefend", "wuauserv", "seg1", "mimidrv"]))
+
+
+def test_driver_stored_with_nt_prefix_matches_its_logged_dos_path(tmp_path: Path) -> None:
+    # the real registry value (Sysmon 13 of the same install) is \??\C:\...; 4697 logs C:\...
+    mimidrv = {
+        "values": {
+            "Type": 1,
+            "Start": 3,
+            "ErrorControl": 1,
+            "ImagePath": "\\??\\C:\\TOOLS\\Security_tool\\Mimikatz-fev-2020\\mimidrv.sys",
+        }
+    }
+    hive = spec_hive(tmp_path, {"mimidrv": {**mimidrv, "last_write": "2021-03-26T16:17:35Z"}})
+    logs = read_service_events([shared_evtx("mitre-mimikatz-4697.evtx"), shared_evtx("mitre-mimikatz-sysmon13.evtx")])
+    with hivescan.open_hive(hive) as opened:
+        (record,) = join_events(opened.services(), logs, computer_name="JUMP01").records
+    assert record.event_facts["image_path_differs_from_install"] is False
+    found = _findings(hive, [shared_evtx("mitre-mimikatz-4697.evtx")])
+    assert not any(rule == "image-path-differs-from-install" for rule, _, _ in found)
+
+
+def test_install_logged_under_another_display_name_joins_by_its_unique_image_path(tmp_path: Path) -> None:
+    from hivescan.testing.evtx import event_log_from_spec
+
+    svc = {
+        "values": {
+            "Type": 0x10,
+            "Start": 2,
+            "ErrorControl": 1,
+            "DisplayName": "@%SystemRoot%\\x.dll,-100",
+            "ImagePath": '"C:\\Program Files\\Vendor\\agent.exe"',
+        }
+    }
+    hive = spec_hive(tmp_path, {"VendorAgent": svc, "Other": {"values": {**svc["values"], "ImagePath": "c:\\o.exe"}}})
+    log = event_log_from_spec(
+        [
+            {
+                "event_id": 7045,
+                "time": "2021-04-21T09:27:50Z",
+                "display_name": "Vendor Agent",
+                "image_path": '"C:\\Program Files\\Vendor\\agent.exe"',
+            }
+        ]
+    )
+    with hivescan.open_hive(hive) as opened:
+        joined = join_events(opened.services(), [log], computer_name="HOST")
+    assert joined.added == 0  # not an event_only "installed then removed"
+    agent = next(r for r in joined.records if r.name == "VendorAgent")
+    assert [e["event_id"] for e in agent.service_events] == [7045]
+    assert agent.event_facts["image_path_differs_from_install"] is False
+
+
+def test_lost_quotes_count_as_drift(tmp_path: Path) -> None:
+    from hivescan.testing.evtx import event_log_from_spec
+
+    svc = {"values": {"Type": 0x10, "Start": 2, "ErrorControl": 1, "ImagePath": "C:\\Program Files\\Vendor\\agent.exe"}}
+    hive = spec_hive(tmp_path, {"VendorAgent": svc})
+    log = event_log_from_spec(
+        [
+            {
+                "event_id": 7045,
+                "time": "2021-04-21T09:27:50Z",
+                "display_name": "VendorAgent",
+                "image_path": '"C:\\Program Files\\Vendor\\agent.exe"',
+            }
+        ]
+    )
+    with hivescan.open_hive(hive) as opened:
+        (record,) = join_events(opened.services(), [log], computer_name="HOST").records
+    assert record.event_facts["image_path_differs_from_install"] is True
