@@ -165,6 +165,33 @@ def _iso(value: str | None) -> str:
     return text if text.endswith("Z") else text + "Z"
 
 
+# the order of the data items of events whose template does not name them (older logs)
+_POSITIONAL: Mapping[int, tuple[str, ...]] = {
+    7045: ("ServiceName", "ImagePath", "ServiceType", "StartType", "AccountName"),
+    7040: ("param1", "param2", "param3", "param4"),
+    7036: ("param1", "param2"),
+    7034: ("param1", "param2"),
+    7031: ("param1", "param2", "param3", "param4", "param5"),
+    7000: ("param1", "param2"),
+    7009: ("param1", "param2"),
+}
+
+
+def _named(event_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    """Unnamed ``<Data>`` items (a list under ``Data``) given their names by position; the
+    list itself stays in the raw data."""
+    items = data.get("Data")
+    if isinstance(items, dict):
+        items = items.get("#text")
+    names = _POSITIONAL.get(event_id)
+    if not isinstance(items, list) or names is None:
+        return data
+    out = dict(data)
+    for name, item in zip(names, items, strict=False):
+        out.setdefault(name, item)
+    return out
+
+
 def _user(data: Mapping[str, Any], prefix: str = "Subject") -> str | None:
     name = _text(data.get(f"{prefix}UserName"))
     domain = _text(data.get(f"{prefix}DomainName"))
@@ -199,6 +226,7 @@ def normalise(
     user_data = root.get("UserData")
     data: dict[str, Any] = dict(data_node) if isinstance(data_node, dict) else {}
     data.pop("#attributes", None)
+    data = _named(event_id, data)
     if event_id in _SCM_IDS and lowered != SCM_PROVIDER:
         return None
     if event_id == 4697 and lowered != SECURITY_PROVIDER:
