@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hivescan.diagnostics import Diagnostic
 from hivescan.events.logs import EventLog
@@ -41,6 +41,9 @@ from hivescan.events.rows import ServiceEvent
 from hivescan.hive.tree import upcase
 from hivescan.scm.record import HiveRef, Origin, ServiceRecord
 from hivescan.timeutil import datetime_to_filetime
+
+if TYPE_CHECKING:
+    from hivescan.snapshots import History
 
 KEY_WRITE_SLACK = timedelta(seconds=60)  # the SCM writes the key while it logs the install
 BURST_GAP = timedelta(minutes=10)  # installs closer than this to the one before form one burst
@@ -346,3 +349,22 @@ def join_events(
         )
         out.append(replace(record, service_events=tuple(_event_dict(e) for e in mine), event_facts=facts))
     return JoinResult(out, len(extra), diagnostics)
+
+
+def join_history(history: History, logs: Sequence[EventLog]) -> History:
+    """``history --evtx``: each step of a service's history gets the service's logged events
+    (same name or display name), so that an appearance between two snapshots can be dated by
+    its install event."""
+    events = [e for log in logs for e in log.events if e.kind != "log_cleared"]
+    key_names = _key_names(events)
+    by_name = _index(_with_key_name(e, key_names) for e in events)
+    steps = []
+    for step in history.events:
+        record = step.after if step.after is not None else step.before
+        names = {upcase(step.name)}
+        if record is not None and record.display_name:
+            names.add(upcase(record.display_name))
+        found = {id(e): e for n in names for e in by_name.get(n, ())}
+        mine = sorted(found.values(), key=lambda e: (e.time, e.record_id or 0))
+        steps.append(replace(step, service_events=tuple(_event_dict(e) for e in mine)) if mine else step)
+    return replace(history, events=tuple(steps))

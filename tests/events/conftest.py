@@ -31,10 +31,17 @@ def private_copy(name: str, tmp_path: Path, data: bytes | None = None) -> Path:
     return out
 
 
-def spec_hive(tmp_path: Path, services: Mapping[str, Any], *, computer: str = "JUMP01", name: str = "SYSTEM") -> Path:
+def spec_hive(
+    tmp_path: Path,
+    services: Mapping[str, Any],
+    *,
+    computer: str = "JUMP01",
+    name: str = "SYSTEM",
+    last_written: str = "2021-12-14T10:00:00Z",
+) -> Path:
     """A SYSTEM hive with ControlSet001 holding ``services`` (spec form) and a ComputerName."""
     spec = {
-        "hive": {"file_name": "SYSTEM", "last_written": "2021-12-14T10:00:00Z"},
+        "hive": {"file_name": "SYSTEM", "last_written": last_written},
         "default_last_write": "2021-04-21T09:27:56Z",
         "keys": {"Select": {"values": {"Current": 1, "Default": 1, "LastKnownGood": 1, "Failed": 0}}},
         "control_sets": [

@@ -130,3 +130,26 @@ def test_table_renders_hostile_event_strings_as_text(tmp_path: Path) -> None:
     text = out.read_text(encoding="utf-8")
     assert "[bold red]Evil[/]" in text and "\\x1b" in text and "\\x07" in text and "\x1b" not in text
     assert "[link=http://x]" in text and "[blink]H[/blink]" in text
+
+
+def test_history_evtx_dates_an_appearance_by_its_install_event(tmp_path: Path) -> None:
+    psexesvc = {
+        "values": {
+            "Type": 0x10,
+            "Start": 3,
+            "ErrorControl": 0,
+            "ImagePath": {"expand_sz": "%SystemRoot%\\PSEXESVC.exe"},
+        }
+    }
+    spooler = {"values": {"Type": 0x110, "Start": 2, "ErrorControl": 1, "ImagePath": "C:\\Windows\\spoolsv.exe"}}
+    older = spec_hive(tmp_path, {"Spooler": spooler}, name="SYSTEM.old", last_written="2021-04-01T00:00:00Z")
+    newer = spec_hive(tmp_path, {"Spooler": spooler, "PSEXESVC": psexesvc}, last_written="2021-05-01T00:00:00Z")
+    code, out, err = run(
+        "history", str(newer), str(older), "-f", "jsonl", "--evtx", str(shared_evtx("mitre-psexec-7045-7036.evtx"))
+    )
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    appeared = next(r for r in rows if r["name"] == "PSEXESVC")
+    assert appeared["event"] == "appeared"
+    assert [e["event_id"] for e in appeared["service_events"]] == [7045, 7036, 7036]
+    assert appeared["service_events"][0]["time"] == "2021-04-21T09:27:56.082509Z"
