@@ -127,3 +127,20 @@ def timeline(
         warnings = opened.hive_diagnostics()
     _warn_hive(list(warnings), quiet)
     write_timeline(timeline_rows(records, logs), fmt, output)
+
+
+def triage_events(evtx: Sequence[Path], outdir: Path, quiet: bool) -> list[dict[str, Any]]:
+    """``triage --evtx``: the service events of the logs as ``OUTDIR/events/events.parquet``
+    (rewritten on each run) and the install stack for the summary."""
+    from hivescan.events.stacking import stack_installs
+    from hivescan.render.events import write_events
+    from hivescan.render.formats import OutputFormat
+
+    logs = read_logs(evtx, quiet)
+    folder = outdir / "events"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "events.parquet"
+    partial = folder / ".events.parquet.tmp"
+    write_events(logs, OutputFormat.parquet, partial)
+    partial.replace(target)
+    return stack_installs(logs)

@@ -29,7 +29,7 @@ References: issue 15 ("The join"); style.md R16.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from hivescan.diagnostics import Diagnostic
 from hivescan.events.logs import EventLog
-from hivescan.events.rows import ServiceEvent
+from hivescan.events.rows import ServiceEvent, with_key_names
 from hivescan.hive.tree import upcase
 from hivescan.scm.record import HiveRef, Origin, ServiceRecord
 from hivescan.timeutil import datetime_to_filetime
@@ -134,24 +134,6 @@ def comparable_path(path: str | None) -> str:
 
 def _same_path(a: str | None, b: str | None) -> bool:
     return comparable_path(a) == comparable_path(b)
-
-
-def _key_names(events: Iterable[ServiceEvent]) -> dict[str, str]:
-    """Display name (upper case) -> key name, learnt from events that log both (7036, 7000,
-    7040): 7045 logs only the display name, which tools may fill with anything."""
-    out: dict[str, str] = {}
-    for event in events:
-        if event.service_name and event.display_name and upcase(event.service_name) != upcase(event.display_name):
-            out.setdefault(upcase(event.display_name), event.service_name)
-    return out
-
-
-def _with_key_name(event: ServiceEvent, key_names: Mapping[str, str]) -> ServiceEvent:
-    if event.event_id == 7045 and event.display_name:
-        known = key_names.get(upcase(event.display_name))
-        if known:
-            return replace(event, service_name=known)
-    return event
 
 
 def _index(events: Iterable[ServiceEvent]) -> dict[str, list[ServiceEvent]]:
@@ -278,8 +260,7 @@ def join_events(
     of another computer are still joined, with a warning (the analyst chose the inputs)."""
     events = sorted((e for log in logs for e in log.events), key=lambda e: (e.time, e.record_id or 0))
     service_events = [e for e in events if e.kind != "log_cleared"]
-    key_names = _key_names(service_events)
-    service_events = [_with_key_name(e, key_names) for e in service_events]
+    service_events = with_key_names(service_events)
     clears = [e for e in events if e.kind == "log_cleared"]
     by_name = _index(service_events)
     installs_at = sorted(t for t in (parse_time(e.time) for e in service_events if e.event_id in INSTALL_IDS) if t)
@@ -356,8 +337,7 @@ def join_history(history: History, logs: Sequence[EventLog]) -> History:
     (same name or display name), so that an appearance between two snapshots can be dated by
     its install event."""
     events = [e for log in logs for e in log.events if e.kind != "log_cleared"]
-    key_names = _key_names(events)
-    by_name = _index(_with_key_name(e, key_names) for e in events)
+    by_name = _index(with_key_names(events))
     steps = []
     for step in history.events:
         record = step.after if step.after is not None else step.before

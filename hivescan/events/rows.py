@@ -20,8 +20,8 @@ documentation for events 12-14.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 SCM_PROVIDER = "service control manager"
@@ -311,3 +311,28 @@ def normalise(
         base.update(subject_user=_user(data), state=_text(data.get("Channel")))
     base["service_name"] = name
     return ServiceEvent(**base)
+
+
+def _key_names(events: Iterable[ServiceEvent]) -> dict[str, str]:
+    """Display name (upper case) -> key name, learnt from events that log both (7036, 7000,
+    7040): 7045 logs only the display name, which tools may fill with anything."""
+    out: dict[str, str] = {}
+    for event in events:
+        if event.service_name and event.display_name and event.service_name.upper() != event.display_name.upper():
+            out.setdefault(event.display_name.upper(), event.service_name)
+    return out
+
+
+def _with_key_name(event: ServiceEvent, key_names: Mapping[str, str]) -> ServiceEvent:
+    if event.event_id == 7045 and event.display_name:
+        known = key_names.get(event.display_name.upper())
+        if known:
+            return replace(event, service_name=known)
+    return event
+
+
+def with_key_names(events: Sequence[ServiceEvent]) -> list[ServiceEvent]:
+    """The events with 7045's ``service_name`` set to the key name other events of the same
+    display name give (7036/7000/7040 log both); the display name stays in ``display_name``."""
+    known = _key_names(events)
+    return [_with_key_name(e, known) for e in events]

@@ -153,3 +153,41 @@ def test_history_evtx_dates_an_appearance_by_its_install_event(tmp_path: Path) -
     assert appeared["event"] == "appeared"
     assert [e["event_id"] for e in appeared["service_events"]] == [7045, 7036, 7036]
     assert appeared["service_events"][0]["time"] == "2021-04-21T09:27:56.082509Z"
+
+
+def test_triage_evtx_writes_events_and_stacks_installs_across_hosts(tmp_path: Path) -> None:
+    from hivescan.events.stacking import stack_installs
+    from hivescan.testing.evtx import event_log_from_spec
+
+    shared_evtx("mitre-psexec-7045-7036.evtx")
+    demo = Path(__file__).resolve().parents[2] / "fixtures" / "demo-SYSTEM"
+    out = tmp_path / "out"
+    code, stdout, err = run(
+        "triage", str(demo), "-o", str(out), "--evtx", str(SHARED_EVTX), "-f", "json", "-q", "-j", "1"
+    )
+    assert code == 0, err
+    frame = pd.read_parquet(out / "events" / "events.parquet")
+    assert (frame["event_id"].isin([7045, 4697])).sum() == 253
+    stack = {row["service_name"]: row for row in json.loads(stdout)["event_installs"]}
+    assert stack["seg1"]["host_names"] == ["FS03"]  # the key name, learnt from the 7000/7009 events
+    assert stack["BTOBTO"]["installs"] == 2 and stack["TVRSmXcD"]["host_names"] == ["IE10WIN7"]
+    # two hosts installing one name: counted once per host, rarest first
+    fleet = [
+        event_log_from_spec(
+            [
+                {
+                    "event_id": 7045,
+                    "time": "2024-01-01T00:00:00Z",
+                    "display_name": "Agent",
+                    "computer": f"PC{n}.corp.example",
+                }
+            ]
+        )
+        for n in range(3)
+    ] + [
+        event_log_from_spec(
+            [{"event_id": 7045, "time": "2024-01-01T00:00:00Z", "display_name": "KqTr", "computer": "PC1"}]
+        )
+    ]
+    rows = stack_installs(fleet)
+    assert [(r["service_name"], r["hosts"]) for r in rows] == [("KqTr", 1), ("Agent", 3)]
