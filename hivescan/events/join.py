@@ -29,6 +29,7 @@ References: issue 15 ("The join"); style.md R16.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -146,15 +147,28 @@ def _index(events: Iterable[ServiceEvent]) -> dict[str, list[ServiceEvent]]:
     return out
 
 
-def _burst_size(installs_at: Sequence[datetime], at: datetime) -> int:
-    """The size of the run of installs (sorted times, gaps up to :data:`BURST_GAP`) holding ``at``."""
-    start = 0
-    for index in range(1, len(installs_at) + 1):
-        if index == len(installs_at) or installs_at[index] - installs_at[index - 1] > BURST_GAP:
-            if installs_at[start] <= at <= installs_at[index - 1]:
-                return index - start
-            start = index
-    return 1
+@dataclass(frozen=True, slots=True)
+class _Bursts:
+    """Install times (sorted) and, for each, the size of the run it belongs to (each install
+    within :data:`BURST_GAP` of the one before): computed once, looked up by bisection."""
+
+    times: tuple[datetime, ...]
+    sizes: tuple[int, ...]
+
+    @classmethod
+    def of(cls, times: Sequence[datetime]) -> _Bursts:
+        ordered = sorted(times)
+        sizes: list[int] = []
+        start = 0
+        for index in range(1, len(ordered) + 1):
+            if index == len(ordered) or ordered[index] - ordered[index - 1] > BURST_GAP:
+                sizes.extend([index - start] * (index - start))
+                start = index
+        return cls(tuple(ordered), tuple(sizes))
+
+    def size(self, at: datetime) -> int:
+        index = bisect_left(self.times, at)
+        return self.sizes[index] if index < len(self.times) and self.times[index] == at else 1
 
 
 def _facts(
@@ -162,7 +176,7 @@ def _facts(
     events: Sequence[ServiceEvent],
     *,
     live_names: frozenset[str],
-    installs_at: Sequence[datetime],
+    bursts: _Bursts,
     clears: Sequence[ServiceEvent],
     hive_computer: str | None,
 ) -> dict[str, Any]:
@@ -195,7 +209,7 @@ def _facts(
         for install in installs:
             at = parse_time(install.time)
             if at is not None:
-                burst = max(burst, _burst_size(installs_at, at))
+                burst = max(burst, bursts.size(at))
         facts["install_burst"] = burst
     times = [t for t in (parse_time(e.time) for e in events) if t is not None]
     near = []
@@ -263,7 +277,7 @@ def join_events(
     service_events = with_key_names(service_events)
     clears = [e for e in events if e.kind == "log_cleared"]
     by_name = _index(service_events)
-    installs_at = sorted(t for t in (parse_time(e.time) for e in service_events if e.event_id in INSTALL_IDS) if t)
+    bursts = _Bursts.of([t for t in (parse_time(e.time) for e in service_events if e.event_id in INSTALL_IDS) if t])
     diagnostics: list[Diagnostic] = []
     if computer_name:
         foreign = sorted(
@@ -325,9 +339,7 @@ def join_events(
             out.append(record)
             continue
         mine = sorted(found.values(), key=lambda e: (e.time, e.record_id or 0))
-        facts = _facts(
-            record, mine, live_names=live_names, installs_at=installs_at, clears=clears, hive_computer=computer_name
-        )
+        facts = _facts(record, mine, live_names=live_names, bursts=bursts, clears=clears, hive_computer=computer_name)
         out.append(replace(record, service_events=tuple(_event_dict(e) for e in mine), event_facts=facts))
     return JoinResult(out, len(extra), diagnostics)
 

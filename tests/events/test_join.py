@@ -216,3 +216,15 @@ def test_lost_quotes_count_as_drift(tmp_path: Path) -> None:
     with hivescan.open_hive(hive) as opened:
         (record,) = join_events(opened.services(), [log], computer_name="HOST").records
     assert record.event_facts["image_path_differs_from_install"] is True
+
+
+def test_bursts_are_runs_of_installs_ten_minutes_apart_at_most() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from hivescan.events.join import _Bursts
+
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    times = [start + timedelta(minutes=9 * i) for i in range(5)] + [start + timedelta(hours=5)]
+    bursts = _Bursts.of(list(reversed(times)))
+    assert [bursts.size(t) for t in times] == [5, 5, 5, 5, 5, 1]
+    assert bursts.size(start + timedelta(days=9)) == 1  # an install not in the list
