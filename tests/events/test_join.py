@@ -228,3 +228,9 @@ def test_bursts_are_runs_of_installs_ten_minutes_apart_at_most() -> None:
     bursts = _Bursts.of(list(reversed(times)))
     assert [bursts.size(t) for t in times] == [5, 5, 5, 5, 5, 1]
     assert bursts.size(start + timedelta(days=9)) == 1  # an install not in the list
+
+
+def test_rdp_hijack_service_gone_is_high(tmp_path: Path) -> None:
+    hive = spec_hive(tmp_path, {}, computer="WEF")
+    found = _findings(hive, [shared_evtx("yamato-rdp-hijacking-4697.evtx")])
+    assert ("remote-execution-service-removed", "high", "rdphijack2") in found
