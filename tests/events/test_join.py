@@ -234,3 +234,42 @@ def test_rdp_hijack_service_gone_is_high(tmp_path: Path) -> None:
     hive = spec_hive(tmp_path, {}, computer="WEF")
     found = _findings(hive, [shared_evtx("yamato-rdp-hijacking-4697.evtx")])
     assert ("remote-execution-service-removed", "high", "rdphijack2") in found
+
+
+def test_per_user_instance_gets_its_template_events(tmp_path: Path) -> None:
+    from hivescan.testing.evtx import event_log_from_spec
+
+    template = {
+        "values": {
+            "Type": 0x60,
+            "Start": 2,
+            "ErrorControl": 1,
+            "ImagePath": {"expand_sz": "%SystemRoot%\\system32\\svchost.exe -k UnistackSvcGroup"},
+        }
+    }
+    instance = {
+        "values": {
+            "Type": 0xE0,
+            "Start": 2,
+            "ErrorControl": 1,
+            "ImagePath": {"expand_sz": "C:\\Windows\\system32\\svchost.exe -k UnistackSvcGroup"},
+        }
+    }
+    hive = spec_hive(tmp_path, {"CDPUserSvc": template, "CDPUserSvc_4a1f2": instance})
+    log = event_log_from_spec(
+        [
+            {
+                "event_id": 7045,
+                "time": "2021-04-21T09:27:50Z",
+                "display_name": "CDPUserSvc",
+                "image_path": "%SystemRoot%\\system32\\svchost.exe -k UnistackSvcGroup",
+            }
+        ]
+    )
+    with hivescan.open_hive(hive) as opened:
+        joined = join_events(opened.services(), [log], computer_name="HOST")
+    instance_record = next(r for r in joined.records if r.name == "CDPUserSvc_4a1f2")
+    assert instance_record.template == "CDPUserSvc"
+    assert [e["event_id"] for e in instance_record.service_events] == [7045]
+    assert instance_record.event_facts["image_path_differs_from_install"] is False  # C:\Windows = %SystemRoot%
+    assert joined.added == 0
