@@ -72,6 +72,8 @@ JSON_COLUMNS = [
     "sources",
     "location",
     "env_vars",
+    "service_events",
+    "event_facts",
 ]
 BOOL_COLUMNS = [
     "changed_by_log_replay",

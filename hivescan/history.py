@@ -17,7 +17,7 @@ References: peers.md §4 gap 6 (RegBack/VSS copies as a labelled history); style
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -78,6 +78,8 @@ class ServiceEvent:
     before: ServiceRecord | None
     after: ServiceRecord | None
     changes: tuple[FieldChange, ...] = ()
+    # the service's events from event logs (history --evtx; hivescan/events/join.py: join_history)
+    service_events: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def key_last_write(self) -> str | None:
@@ -99,6 +101,7 @@ class ServiceEvent:
             "hive_sha256": self.snapshot.hive_sha256,
             "image_path": record.image_path if record is not None else None,
             "changes": [c.to_dict() for c in self.changes],
+            **({"service_events": [dict(e) for e in self.service_events]} if self.service_events else {}),
         }
 
 

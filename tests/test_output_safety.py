@@ -57,6 +57,7 @@ def _commands(case: Path) -> dict[str, Callable[[Path], list[str]]]:
         "history": lambda out: ["history", hive, "-o", str(out), "-q"],
         "diff": lambda out: ["diff", hive, hive, "-f", "csv", "-o", str(out), "-q"],
         "baseline build": lambda out: ["baseline", "build", hive, "-o", str(out), "-q"],
+        "timeline": lambda out: ["timeline", hive, "-f", "csv", "-o", str(out), "-q"],
     }
 
 
@@ -70,6 +71,7 @@ COMMANDS = [
     "history",
     "diff",
     "baseline build",
+    "timeline",
 ]
 
 

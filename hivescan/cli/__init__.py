@@ -14,6 +14,7 @@ from hivescan.cli import findings  # noqa: F401
 from hivescan.cli import compare  # noqa: F401
 from hivescan.cli import images  # noqa: F401
 from hivescan.cli import triage  # noqa: F401
+from hivescan.cli import events  # noqa: F401
 
 # isort: on
 from hivescan.cli.common import app

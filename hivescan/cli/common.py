@@ -183,6 +183,14 @@ SoftwareOpt = Annotated[
         show_default=False,
     ),
 ]
+EvtxOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--evtx",
+        help="event log (System, Security, Sysmon .evtx) or a folder of them to join with the services (repeatable)",
+        show_default=False,
+    ),
+]
 LenientOpt = Annotated[bool, typer.Option("--lenient", help="build records for keys without ErrorControl (assumes 1)")]
 
 

@@ -9,6 +9,7 @@ import typer
 
 from hivescan.cli.common import (
     ControlSetOpt,
+    EvtxOpt,
     ForceOpt,
     HivePath,
     OutputOpt,
@@ -46,6 +47,7 @@ def history(
     force: ForceOpt = False,
     parser: ParserOpt = "regipy-rs",
     quiet: QuietOpt = False,
+    evtx: EvtxOpt = None,
 ) -> None:
     """When each service appeared, changed and disappeared across snapshots, ordered by time.
 
@@ -64,8 +66,13 @@ def history(
     if out_format is OutputFormat.parquet:
         raise typer.BadParameter("table, json, jsonl or csv", param_hint="--format")
     paths = list(older or []) + list(history_paths or [])
-    _check_output(output, force, hive, paths)
+    _check_output(output, force, hive, paths, evtx)
     result = load_history(hive, paths, regback=regback, include_present=show_all, backend=parser)
+    if evtx:  # each step gets the service's logged events (service_events)
+        from hivescan.cli.events import read_logs
+        from hivescan.events.join import join_history
+
+        result = join_history(result, read_logs(evtx, quiet))
     _warn_hive(list(result.diagnostics), quiet)
     write_history(result, out_format, output)
 

@@ -10,6 +10,7 @@ import typer
 
 from hivescan.cli.common import (
     BaselineOpt,
+    EvtxOpt,
     FailOnOpt,
     ForceOpt,
     FormatOpt,
@@ -72,8 +73,10 @@ def _run_scan(
     snapshot: str = "live",
     case: str | None = None,
     examiner: str | None = None,
+    evtx: list[Path] | None = None,
 ) -> None:
     import hivescan
+    from hivescan.cli.events import read_logs
     from hivescan.detect.rules import SEVERITY_RANK
     from hivescan.detect.scan import scan_hive
     from hivescan.render.findings import write_findings
@@ -85,12 +88,19 @@ def _run_scan(
     rules = _load_rules(rules_dir)
     golden = _read_baseline(baseline) if baseline is not None else None
     logs = _logs_choice(log, no_logs)
-    _check_output(output, force, hive, log, software, baseline)
+    _check_output(output, force, hive, log, software, baseline, evtx)
+    event_logs = read_logs(evtx, quiet) if evtx else None
     with hivescan.open_hive(
         hive, backend=parser, logs=logs, software=software, install=install, snapshot=snapshot
     ) as opened:
         result = scan_hive(
-            opened, rules=rules, baseline=golden, control_set=control_set, min_severity=floor, deleted=deleted
+            opened,
+            rules=rules,
+            baseline=golden,
+            control_set=control_set,
+            min_severity=floor,
+            deleted=deleted,
+            events=event_logs,
         )
     _warn_hive(list(result.diagnostics), quiet)
     counts = result.counts()
@@ -144,6 +154,7 @@ def scan(
     quiet: QuietOpt = False,
     case: CaseOpt = None,
     examiner: ExaminerOpt = None,
+    evtx: EvtxOpt = None,
 ) -> None:
     """Find persistence: run the rules and catalogs over every service record, most severe first.
 
@@ -175,6 +186,7 @@ def scan(
         snapshot=snapshot,
         case=case,
         examiner=examiner,
+        evtx=evtx,
     )
 
 

@@ -9,6 +9,7 @@ import typer
 
 from hivescan.cli.common import (
     ControlSetOpt,
+    EvtxOpt,
     ForceOpt,
     HivePath,
     InstallOpt,
@@ -99,6 +100,7 @@ def services(
     quiet: QuietOpt = False,
     install: InstallOpt = None,
     snapshot: SnapshotOpt = "live",
+    evtx: EvtxOpt = None,
 ) -> None:
     """List every service record the SCM would build at boot, with provenance.
 
@@ -108,6 +110,7 @@ def services(
     (a disk image works too: hivescan services disk.E01 -f jsonl)
     """
     import hivescan
+    from hivescan.cli.events import join_evtx
     from hivescan.render.formats import OutputFormat
     from hivescan.render.services import write_services
 
@@ -124,13 +127,14 @@ def services(
         deleted = True
         if not quiet:
             _err(f"note: --status {' '.join(recovered_asked)} implies --deleted (keys recovered from free cells)")
-    _check_output(output, force, hive, log, software)
+    _check_output(output, force, hive, log, software, evtx)
     with hivescan.open_hive(
         hive, backend=parser, logs=logs, install=install, snapshot=snapshot, software=software
     ) as opened:
         records = opened.services(control_set, lenient=lenient)
         if deleted or unattributed:
             records += opened.deleted_services(control_set, unattributed=unattributed, lenient=lenient)
+        records = join_evtx(opened, records, evtx, quiet)  # --evtx: service_events, event_only records
         warnings = opened.hive_diagnostics()
         shown = opened.path  # for an image: IMAGE:VOLUME:PATH of the hive read
     if status:

@@ -10,6 +10,7 @@ import typer
 
 from hivescan.cli.common import (
     ControlSetOpt,
+    EvtxOpt,
     NoLogsOpt,
     ParserOpt,
     QuietOpt,
@@ -65,6 +66,7 @@ def triage(
     top: Annotated[int, typer.Option("--top", min=0, help="rows of each stack shown in the table")] = 15,
     fmt: Annotated[str, typer.Option("--format", "-f", help="summary on stdout: table or json")] = "table",
     quiet: QuietOpt = False,
+    evtx: EvtxOpt = None,
 ) -> None:
     """Triage many SYSTEM hives at once into Parquet datasets, with findings, a summary and stacking.
 
@@ -77,7 +79,8 @@ def triage(
     Inputs: hive files, folders (searched recursively by the regf signature; .LOG1/.LOG2 next to
     a dirty hive are replayed), and disk images (every installation and snapshot; needs the
     [images] extra). A bad input is a row with an error code, never a stopped run. A rerun into
-    the same folder skips hives already done (by sha256).
+    the same folder skips hives already done (by sha256). --evtx logs (files or folders) write
+    OUTDIR/events/ (their service events) and stack installed service names across hosts.
 
     Example: hivescan triage /cases/collection/ -o /cases/triage --jobs 2
     """
@@ -123,6 +126,10 @@ def triage(
             on_batch=advance,
         )
     summary = summarise(outdir)
+    if evtx:  # OUTDIR/events/ and installed service names stacked across hosts
+        from hivescan.cli.events import triage_events
+
+        summary["event_installs"] = triage_events(evtx, outdir, quiet)
     write_summary(outdir, summary)
     if not quiet:
         done_before = report.count("already_done")

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hivescan.detect.context import build_subjects
 from hivescan.detect.engine import Engine
@@ -22,6 +23,7 @@ from hivescan.detect.fields import Subject
 from hivescan.detect.rules import Rule
 from hivescan.hive.source import HiveSource
 from hivescan.hive.tree import upcase
+from hivescan.scm.record import ServiceRecord
 from hivescan.system import SystemHive
 
 
@@ -42,7 +44,8 @@ def _build(fixtures: Path, scenario: str) -> dict[str, list[Subject]]:
     if not path.is_file():
         raise ExampleError(f"no scenario {scenario!r} ({path} missing)")
     try:
-        data = build_from_spec(load_spec(path)).data
+        spec = load_spec(path)
+        data = build_from_spec(spec).data
     except (SpecError, OSError, KeyError, TypeError, ValueError) as exc:
         raise ExampleError(f"{path}: {exc}") from None
     software = None
@@ -59,13 +62,27 @@ def _build(fixtures: Path, scenario: str) -> dict[str, list[Subject]]:
             subjects = build_subjects(hive.services(1), baseline=hive.services(2)).subjects
         else:
             current = hive.resolve("current").chosen
-            subjects = build_subjects(hive.services("all"), primary_set=current[0].number if current else None).subjects
+            records = hive.services("all")
+            if spec.get("events"):  # a scenario with event-log rows: joined as --evtx would (issue 15)
+                records = _join_spec_events(hive, records, spec["events"], scenario)
+            subjects = build_subjects(records, primary_set=current[0].number if current else None).subjects
     finally:
         hive.close()
     out: dict[str, list[Subject]] = {}
     for subject in subjects:
         out.setdefault(upcase(subject.record.name), []).append(subject)
     return out
+
+
+def _join_spec_events(hive: SystemHive, records: list[ServiceRecord], rows: Any, scenario: str) -> list[ServiceRecord]:
+    from hivescan.events.join import join_events
+    from hivescan.testing.evtx import event_log_from_spec
+
+    try:
+        log = event_log_from_spec(rows, path=f"{scenario}.yaml#events")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ExampleError(f"{scenario}: events: {exc}") from None
+    return join_events(records, [log], computer_name=hive.computer_name()[0]).records
 
 
 @dataclass

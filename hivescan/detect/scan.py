@@ -17,6 +17,8 @@ from hivescan.detect.engine import Engine
 from hivescan.detect.finding import Finding
 from hivescan.detect.rules import SEVERITY_RANK, Rule, RuleSet, load_rules
 from hivescan.diagnostics import Diagnostic
+from hivescan.events.join import join_events
+from hivescan.events.logs import EventLog
 from hivescan.hive.tree import upcase
 from hivescan.scm.record import ServiceRecord
 from hivescan.system import HiveInfo, SystemHive
@@ -73,14 +75,21 @@ def scan_hive(
     control_set: str | int = "all",
     min_severity: str = "info",
     deleted: bool = True,
+    events: Sequence[EventLog] | None = None,
 ) -> ScanResult:
     """Scan an open hive. ``control_set`` as for ``services()``; ``all`` (default) compares sets.
 
     ``deleted`` (default on): also the service keys recovered from free and unreachable cells --
     remote-execution tools delete the services they create, so the evidence is often only there.
+    ``events``: event logs joined with the records first (:mod:`hivescan.events.join`), so the
+    event rules can fire; their warnings join the scan's diagnostics.
     """
     ruleset = rules if rules is not None else load_rules()
     records = hive.services(control_set, deleted=deleted)
+    joined: list[Diagnostic] = []
+    if events:
+        join = join_events(records, events, computer_name=hive.computer_name()[0])
+        records, joined = join.records, join.diagnostics
     current = hive.resolve("current").chosen
     primary = current[0].number if current else None
     findings, skipped, sets, primary = analyse_records(records, rules=ruleset, baseline=baseline, primary_set=primary)
@@ -100,7 +109,7 @@ def scan_hive(
         identical_skipped=skipped,
         rules=len(ruleset),
         baseline_records=len(baseline) if baseline is not None else None,
-        diagnostics=tuple(hive.hive_diagnostics()),
+        diagnostics=tuple(hive.hive_diagnostics()) + tuple(joined),
         computer_name=computer_name,
         hive_info=hive.info(recover=False),
         software=software,

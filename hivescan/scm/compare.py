@@ -25,6 +25,8 @@ NOT_COMPARED = frozenset(
     {
         "name",
         "origin",
+        "service_events",  # joined from event logs, not part of the key
+        "event_facts",
         "control_set_source",
         "sources",
         "diagnostics",

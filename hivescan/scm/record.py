@@ -33,7 +33,7 @@ from hivescan.scm.security import key_security_hex, service_security_hex
 from hivescan.scm.triggers import Trigger
 from hivescan.timeutil import filetime_to_datetime, filetime_to_iso
 
-Status = Literal["database", "pending_delete", "rejected", "deleted", "orphaned"]
+Status = Literal["database", "pending_delete", "rejected", "deleted", "orphaned", "event_only"]
 Source = Literal["registry", "default", "derived"]
 
 
@@ -173,6 +173,12 @@ class ServiceRecord:
     # transaction-log replay (issue 4; hive/logs.py, scm/logdiff.py): JSONL names of the fields
     # the replay changed against the primary file alone; ("new",) for a key only in the logs
     log_replay_changes: tuple[str, ...] = ()
+
+    # event logs (issue 15; hivescan/events/join.py, a pass after the database is built):
+    # the service's events (event_id, time, kind, image_path, record_id, ...) and the facts
+    # the join derived from them for rules (live_in_hive, installed_image_path, ...)
+    service_events: tuple[Mapping[str, Any], ...] = ()
+    event_facts: Mapping[str, Any] = field(default_factory=dict)
 
     # derived from the whole control set (scm/database.py): image paths (spec §5), boot plan
     # (§6), svchost (§7), per-user services (§8)

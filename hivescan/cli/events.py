@@ -1,0 +1,152 @@
+"""``hivescan events``: the service events of EVTX logs; ``hivescan timeline``; and the
+``--evtx`` join the other commands share (:func:`join_evtx`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from hivescan.cli.common import (
+    EvtxOpt,
+    ForceOpt,
+    HivePath,
+    InstallOpt,
+    OutputOpt,
+    ParserOpt,
+    QuietOpt,
+    SnapshotOpt,
+    _check_format,
+    _check_output,
+    _err,
+    _warn_hive,
+    app,
+    handle_errors,
+)
+
+if TYPE_CHECKING:
+    from hivescan.events.logs import EventLog
+    from hivescan.scm.record import ServiceRecord
+
+EvtxArg = Annotated[
+    list[Path],
+    typer.Argument(help="EVTX files, or folders searched for *.evtx", show_default=False, metavar="EVTX...|DIR"),
+]
+
+
+def read_logs(paths: Sequence[Path], quiet: bool) -> list[EventLog]:
+    """Every log of ``paths``, its damage warned about on stderr (one line per diagnostic)."""
+    from hivescan.events.logs import read_service_events
+
+    logs = read_service_events(paths)
+    for log in logs:
+        _warn_hive([_prefixed(d, log.path) for d in log.diagnostics], quiet)
+    return logs
+
+
+def _prefixed(diag: Any, path: str) -> Any:
+    from dataclasses import replace
+
+    return replace(diag, message=f"{path}: {diag.message}")
+
+
+def join_evtx(
+    opened: Any, records: list[ServiceRecord], evtx: Sequence[Path] | None, quiet: bool
+) -> list[ServiceRecord]:
+    """``--evtx``: read the logs and join their service events with ``records`` (events of
+    another computer than the hive's are joined too, with a warning)."""
+    if not evtx:
+        return records
+    from hivescan.events.join import join_events
+
+    logs = read_logs(evtx, quiet)
+    result = join_events(records, logs, computer_name=opened.computer_name()[0])
+    _warn_hive(result.diagnostics, quiet)
+    return result.records
+
+
+@app.command()
+@handle_errors
+def events(
+    evtx: EvtxArg,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, jsonl, csv or parquet")] = "table",
+    output: OutputOpt = None,
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """List the service events of event logs: installs (7045, 4697), changes, failures, cleared logs.
+
+    Damaged logs give every event that can be read, with warnings.
+
+    Example: hivescan events System.evtx Security.evtx -f jsonl -o events.jsonl
+    """
+    from hivescan.render.events import write_events
+    from hivescan.render.formats import OutputFormat
+
+    try:
+        out_format = OutputFormat(fmt.lower())
+    except ValueError:
+        raise typer.BadParameter("table, json, jsonl, csv or parquet", param_hint="--format") from None
+    _check_output(output, force, evtx)
+    logs = read_logs(evtx, quiet)
+    if not logs:
+        _err("warning: no .evtx file found")
+    count = sum(len(log.events) for log in logs)
+    read = sum(log.events_read for log in logs)
+    write_events(logs, out_format, output, title=f"{len(logs)} log(s), {read} events read, {count} service events")
+
+
+@app.command()
+@handle_errors
+def timeline(
+    hive: HivePath,
+    evtx: EvtxOpt = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl (Timesketch) or csv")] = "jsonl",
+    output: OutputOpt = None,
+    force: ForceOpt = False,
+    deleted: Annotated[
+        bool, typer.Option("--deleted/--no-deleted", help="also the last writes of deleted service keys")
+    ] = True,
+    parser: ParserOpt = "regipy-rs",
+    quiet: QuietOpt = False,
+    install: InstallOpt = None,
+    snapshot: SnapshotOpt = "live",
+) -> None:
+    """One sorted timeline of what happened to services: key last writes, deleted keys, events.
+
+    Every control set's service keys and Parameters subkeys, the keys the transaction logs
+    changed, deleted keys recovered from free cells, and the service events of --evtx logs,
+    in Timesketch's JSONL format (message, datetime, timestamp_desc); each row names its source.
+
+    Example: hivescan timeline ./SYSTEM --evtx System.evtx --evtx Security.evtx -o timeline.jsonl
+    """
+    import hivescan
+    from hivescan.render.timeline import timeline_rows, write_timeline
+
+    fmt = _check_format(fmt, ("jsonl", "csv"))
+    _check_output(output, force, hive, evtx)
+    logs = read_logs(evtx, quiet) if evtx else []
+    with hivescan.open_hive(hive, backend=parser, install=install, snapshot=snapshot) as opened:
+        records = opened.services("all", deleted=deleted)
+        warnings = opened.hive_diagnostics()
+    _warn_hive(list(warnings), quiet)
+    write_timeline(timeline_rows(records, logs), fmt, output)
+
+
+def triage_events(evtx: Sequence[Path], outdir: Path, quiet: bool) -> list[dict[str, Any]]:
+    """``triage --evtx``: the service events of the logs as ``OUTDIR/events/events.parquet``
+    (rewritten on each run) and the install stack for the summary."""
+    from hivescan.events.stacking import stack_installs
+    from hivescan.render.events import write_events
+    from hivescan.render.formats import OutputFormat
+
+    logs = read_logs(evtx, quiet)
+    folder = outdir / "events"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "events.parquet"
+    partial = folder / ".events.parquet.tmp"
+    write_events(logs, OutputFormat.parquet, partial)
+    partial.replace(target)
+    return stack_installs(logs)
