@@ -9,13 +9,19 @@ read, never written.
 What is replayed, as the kernel does (msuhanov/regf specification):
 
 * **new format** (file type 6, Windows 8.1+): log entries ``HvLE`` from offset 512, each
-  with Marvin32 Hash-1 (page references and pages) and Hash-2 (header). Entries of all logs
-  are ordered by sequence number -- not by file name -- starting with the first entry whose
-  number is not older than the primary's secondary sequence number, and applied while the
-  numbers run on without a gap. A corrupt entry (bad hash, bad size, pages out of bounds), a
-  missing number or a truncated file stops the replay; what came before stays applied.
-  Entries older than the primary are stale (already written into it). The image grows to each
-  applied entry's hive-bins size.
+  with Marvin32 Hash-1 (page references and pages) and Hash-2 (header). The valid entries of
+  a log numbered from its base block's sequence number on are candidates, in whatever file
+  order; the candidates of all logs are ordered by sequence number -- not by file name or
+  position -- starting with the first not older than the primary's secondary sequence
+  number, and applied while the numbers run on without a gap. A corrupt entry (bad hash,
+  bad size, pages out of bounds), a missing or duplicate number or a truncated file stops
+  the replay there; what came before stays applied and every later valid entry is named in
+  a warning. Entries older than the primary are stale (already written into it). The image
+  grows to each applied entry's hive-bins size.
+* **remnants**: valid entries past a log's current ones (walked on, or found at a sector
+  boundary past the end, as yarp's ``list_remnant_log_entries``) are never applied; those
+  numbered before the first applied entry are previous states of the hive (an info that
+  lists them), any other is a warning.
 * **old format** (file types 1/2, up to Windows 8): base block, ``DIRT`` dirty vector (one bit
   per 512-byte page of the hive bins) and the dirty pages. A log applies when its base block
   has the primary's last-written timestamp (hivescan accepts a later one, as yarp does);

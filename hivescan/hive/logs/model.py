@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -73,8 +74,10 @@ class Rejected:
 class LogFile:
     """One transaction log file as read: its bytes, base block and entries.
 
-    ``entries`` is the active run (consecutive sequence numbers from the base block's);
-    ``remnants`` are valid entries found after it (older data the kernel ignores);
+    ``entries`` are the valid entries the replay may apply (numbered from the base block's
+    sequence number on, in file order); ``remnants`` are valid older entries past them
+    (previous states of the hive, never applied); ``stray`` are valid entries numbered before
+    the base block's number at the start of the log (not applied; a warning);
     ``rejected`` are entries that are damaged or cannot apply; ``usable`` is False when the
     file as a whole cannot be used (unreadable, not a log, bad base block).
     """
@@ -86,6 +89,7 @@ class LogFile:
     base: BaseBlock | None = None
     entries: list[LogEntry] = field(default_factory=list)
     remnants: list[LogEntry] = field(default_factory=list)
+    stray: list[LogEntry] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     usable: bool = False
@@ -103,9 +107,12 @@ class LogFile:
         return self.data[page.log_offset : page.log_offset + page.size]
 
     def sequence_range(self) -> tuple[int, int] | None:
+        """Lowest and highest number of :attr:`entries` (32-bit serial order from the base block's)."""
         if not self.entries:
             return None
-        return self.entries[0].sequence, self.entries[-1].sequence
+        origin = self.base.primary_sequence if self.base is not None else self.entries[0].sequence
+        ordered = sorted((e.sequence for e in self.entries), key=lambda s: serial_after(s, origin) or 0)
+        return ordered[0], ordered[-1]
 
     def _note(self, diag: Diagnostic, reject: Rejected | None = None) -> None:
         self.diagnostics.append(diag)
@@ -140,6 +147,7 @@ class LogInfo:
     rejected: int
     remnants: int
     status: str  # applied, partly applied, stale, not needed (clean hive), not used, rejected
+    remnant_sequences: str = ""  # e.g. "1586-1603, 2035": the remnants' numbers (previous states)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -155,6 +163,7 @@ class LogInfo:
             "rejected": self.rejected,
             "remnants": self.remnants,
             "status": self.status,
+            "remnant_sequences": self.remnant_sequences,
         }
 
 
@@ -245,6 +254,7 @@ class ReplayResult:
                     rejected=rejected,
                     remnants=len(log.remnants),
                     status=status,
+                    remnant_sequences=sequence_ranges(e.sequence for e in log.remnants),
                 )
             )
         return out
@@ -269,3 +279,17 @@ def serial_after(seq: int, origin: int) -> int | None:
     """Distance of ``seq`` after ``origin`` in 32-bit serial arithmetic; None when before it."""
     delta = (seq - origin) & U32
     return None if delta >= HALF else delta
+
+
+def sequence_ranges(numbers: Iterable[int]) -> str:
+    """``"7, 9-12"``: sequence numbers as sorted runs, for messages that must name every entry."""
+    ordered = sorted(set(numbers))
+    runs: list[str] = []
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        runs.append(str(ordered[i]) if i == j else f"{ordered[i]}-{ordered[j]}")
+        i = j + 1
+    return ", ".join(runs)

@@ -22,14 +22,15 @@ from hivescan.hive.logs.model import (
     LOG_TYPE_NEW,
     LOG_TYPES_OLD,
     SECTOR,
-    U32,
     LogEntry,
     LogFile,
     PageRef,
     Rejected,
+    serial_after,
 )
 from hivescan.hive.marvin import marvin32_many
 
+_Header = tuple[int, str | None, tuple[Any, ...]]  # offset, why unusable (None: fine), header fields
 _ENTRY = struct.Struct("<4sIIIIIQQ")  # HvLE header: signature, size, flags, sequence, bins size, count, hash-1, hash-2
 
 #: ``"auto"`` (find them next to the hive), ``"none"``, or log files / parsed logs.
@@ -141,13 +142,14 @@ def _check_body(data: bytes, off: int, fields: tuple[Any, ...], hashes: tuple[in
     return None
 
 
-def _entry_headers(data: bytes) -> list[tuple[int, str | None, tuple[Any, ...]]]:
-    """``(offset, problem, fields)`` of each HvLE entry, in file order.
+def _entry_headers(data: bytes) -> tuple[list[_Header], int]:
+    """``(offset, problem, fields)`` of each HvLE entry walked from offset 512, in file order,
+    and the offset where the walk ended (no signature there, or an entry whose size is unusable).
 
     Where the next entry starts depends on the headers only (never on the hashes), so the
     entries are found first and their hashes computed together (:func:`marvin32_many`).
     """
-    found: list[tuple[int, str | None, tuple[Any, ...]]] = []
+    found: list[_Header] = []
     off = SECTOR
     while off + ENTRY_HEADER <= len(data):  # each step advances by >= 512 bytes
         if data[off : off + 4] != b"HvLE":
@@ -156,69 +158,92 @@ def _entry_headers(data: bytes) -> list[tuple[int, str | None, tuple[Any, ...]]]
         found.append((off, why, fields))
         size = fields[1]
         if why is not None and (why.startswith("truncated") or size < SECTOR or size % SECTOR):
-            break
+            return found, off + SECTOR
         off += size
+    return found, off
+
+
+def _scan_headers(data: bytes, start: int) -> list[_Header]:
+    """Entries with a sound header at any sector boundary from ``start`` on (remnants, as yarp's
+    ``list_remnant_log_entries`` finds them): what is left of older entries past the log's end."""
+    found: list[_Header] = []
+    pos = data.find(b"HvLE", start)
+    while pos != -1 and pos + ENTRY_HEADER <= len(data):
+        if pos % SECTOR == 0:
+            why, fields = _check_header(data, pos)
+            if why is None:
+                found.append((pos, None, fields))
+        pos = data.find(b"HvLE", pos + 4)
     return found
 
 
-def _parse_new_entries(log: LogFile) -> None:
-    assert log.base is not None
-    data, path, name = log.data, log.path, log.name
-    expected = log.base.primary_sequence
-    headers = _entry_headers(data)
+def _hashed(data: bytes, headers: list[_Header]) -> list[_Header]:
+    """The same entries, with the problem their hashes or pages show (Marvin32 computed in one batch)."""
     view = memoryview(data)
     parts: list[memoryview] = []
     for off, why, fields in headers:
         if why is None:  # Hash-2 covers the first 32 bytes, Hash-1 what follows the header
             parts += (view[off : off + 32], view[off + ENTRY_HEADER : off + fields[1]])
     hashed = iter(marvin32_many(parts))
-    active = True
-    stopped_by: str | None = None  # why the active run ended early (corrupt entry)
+    out = []
     for off, why, fields in headers:
         if why is None:
             why = _check_body(data, off, fields, (next(hashed), next(hashed)))
-        _sig, size, flags, seq, bins, count = fields[:6]
+        out.append((off, why, fields))
+    return out
+
+
+def _entry(path: str, data: bytes, off: int, fields: tuple[Any, ...]) -> LogEntry:
+    _sig, size, flags, seq, bins, count = fields[:6]
+    base = off + ENTRY_HEADER + 8 * count
+    pages = []
+    for i in range(count):
+        page_off, page_size = struct.unpack_from("<II", data, off + ENTRY_HEADER + 8 * i)
+        pages.append(PageRef(page_off, page_size, base))
+        base += page_size
+    return LogEntry(path, off, size, seq, flags, bins, tuple(pages))
+
+
+def _parse_new_entries(log: LogFile) -> None:
+    """Sort the log's valid entries into candidates (``entries``) and older ``remnants``.
+
+    Candidates are the entries walked from offset 512 (each starts where the one before
+    ends) that are numbered from the log's base-block sequence number on, in whatever file
+    order: the replay orders the entries of all logs by number, so a renumbered, duplicate
+    or reordered entry inside one log is handled as between logs (``log_sequence_gap``,
+    ``log_sequence_duplicate``). Remnants are valid entries numbered before the base block's
+    number and found after a candidate (older data the log's current run did not
+    overwrite), and valid entries found past the end of the walk. Whether a remnant is a
+    previous state or a loss is decided by the replay, which knows what was applied.
+    """
+    assert log.base is not None
+    data, path, name = log.data, log.path, log.name
+    first = log.base.primary_sequence
+    walked, end = _entry_headers(data)
+    for off, why, fields in _hashed(data, walked):
+        seq = fields[3]
         if why is not None:
-            truncated = why.startswith("truncated")
-            code = "log_truncated" if truncated else "log_entry_corrupt"
-            if active:
-                log._note(
-                    warning(code, path, f"{name}: entry at offset {off} (sequence {seq}): {why}; replay stops here"),
-                    Rejected(path, seq, off, why),
-                )
-                stopped_by = f"follows the unusable entry at offset {off} (sequence {seq})"
-            active = False
+            code = "log_truncated" if why.startswith("truncated") else "log_entry_corrupt"
+            log._note(
+                warning(code, path, f"{name}: entry at offset {off} (sequence {seq}): {why}; not applied"),
+                Rejected(path, seq, off, why),
+            )
             continue
-        base = off + ENTRY_HEADER + 8 * count
-        pages = []
-        for i in range(count):
-            page_off, page_size = struct.unpack_from("<II", data, off + ENTRY_HEADER + 8 * i)
-            pages.append(PageRef(page_off, page_size, base))
-            base += page_size
-        entry = LogEntry(path, off, size, seq, flags, bins, tuple(pages))
-        if active and seq == expected:
+        entry = _entry(path, data, off, fields)
+        if serial_after(seq, first) is not None:
             log.entries.append(entry)
-            expected = (seq + 1) & U32
-        elif stopped_by is not None:
-            log.remnants.append(with_note(entry, stopped_by))
-            log.rejected.append(Rejected(path, seq, off, f"not applied: {stopped_by}"))
-        else:
-            if active:
-                stopped_by_gap = (
-                    f"sequence {seq} does not follow {(expected - 1) & U32}"
-                    if log.entries
-                    else f"sequence {seq} differs from the log's base block ({expected})"
-                )
-                log.diagnostics.append(
-                    info(
-                        "log_remnant_entries",
-                        path,
-                        f"{name}: valid entries from offset {off} on are older data past the active run "
-                        f"({stopped_by_gap}); not applied, kept for history",
-                    )
-                )
-            active = False
-            log.remnants.append(with_note(entry, "remnant: older entry past the log's active run"))
+        elif log.entries:
+            log.remnants.append(with_note(entry, f"remnant: numbered before the log's base block ({first})"))
+        else:  # before any candidate: not left-over older data, the log's numbering is inconsistent
+            log.stray.append(with_note(entry, f"numbered before the log's base block ({first}), at its start"))
+    taken_until = end
+    for off, why, fields in _hashed(data, _scan_headers(data, end)):
+        if why is not None or off < taken_until:
+            continue  # damaged old bytes, or inside a remnant already taken
+        log.remnants.append(
+            with_note(_entry(path, data, off, fields), f"remnant: past the end of the log's entries ({end})")
+        )
+        taken_until = off + fields[1]
 
 
 def with_note(entry: LogEntry, note: str) -> LogEntry:

@@ -23,6 +23,7 @@ from hivescan.hive.logs.model import (
     PageWrite,
     Rejected,
     ReplayResult,
+    sequence_ranges,
     serial_after,
 )
 from hivescan.hive.logs.parse import with_note
@@ -68,22 +69,26 @@ def replay(primary: bytes, logs: Sequence[LogFile], *, stop_after: int | None = 
             continue
         usable.append(log)
     if not pbase.dirty:
+        after = pbase.secondary_sequence  # entries up to it are in the primary
         newer = [
             e
             for log in usable
             if log.format == "new"
-            for e in log.entries
-            if serial_after(e.sequence, pbase.secondary_sequence)  # after it, not equal
+            for e in (*log.entries, *log.stray, *log.remnants)
+            if serial_after(e.sequence, after)  # after it, not equal
         ]
         if newer:
             run.diags.append(
-                info(
+                warning(
                     "log_entries_ignored",
                     "",
-                    f"the hive is clean (sequence {pbase.primary_sequence}); {len(newer)} log entries numbered after "
-                    "it are ignored, as Windows ignores them",
+                    f"the hive is clean (sequence {pbase.primary_sequence}); {len(newer)} valid log entries numbered "
+                    f"after it ({sequence_ranges(e.sequence for e in newer)}) are not applied, as Windows ignores "
+                    "them: they may hold changes the primary does not",
                 )
             )
+        newer_ids = {id(e) for e in newer}
+        _note_remnants(run, [log for log in usable if log.format == "new"], (after + 1) & U32, after, newer_ids)
         return run.result(None, dirty=False)
     new_logs = [log for log in usable if log.format == "new"]
     old_logs = [log for log in usable if log.format == "old"]
@@ -175,7 +180,19 @@ def _replay_new(run: _Run, pbase: BaseBlock, logs: list[LogFile], stop_after: in
         )
     else:
         origin = pbase.secondary_sequence
+    absent = _absent_partner(run.logs)
+    if absent is not None:
+        present = "LOG2" if absent == "LOG1" else "LOG1"
+        run.diags.append(
+            warning(
+                "log_pair_missing",
+                "",
+                f"only the {present} of the hive's dual transaction logs is present, its {absent} is absent: "
+                f"entries the {absent} held cannot be replayed and recent changes may be missing",
+            )
+        )
     chain = _chain(run, logs, origin, stop_after)
+    _note_remnants(run, logs, chain[0].sequence if chain else origin, origin)
     if not chain:
         run.nothing_applied("no log entry applies")
         return run.result("new")
@@ -241,12 +258,19 @@ def _chain(run: _Run, logs: list[LogFile], origin: int, stop_after: int | None) 
         return []
     start = min(by_seq, key=lambda s: serial_after(s, origin) or 0)
     if start != origin:
+        absent = _absent_partner(run.logs)
+        why = (
+            f"they are not among the current entries of the logs found: reconciled into the primary already, "
+            f"or lost with the absent {absent}"
+            if absent
+            else "they are not among the logs' current entries: reconciled into the primary already (partial reconcile)"
+        )
         run.diags.append(
             info(
                 "log_sequence_jump",
                 "",
                 f"the first applicable log entry is {start}, the primary file's sequence number is {origin}: "
-                "the entries in between were reconciled into the primary already (partial reconcile)",
+                f"entries {origin}-{(start - 1) & U32} are not applied; {why}",
             )
         )
     chain: list[LogEntry] = []
@@ -262,8 +286,8 @@ def _chain(run: _Run, logs: list[LogFile], origin: int, stop_after: int | None) 
             warning(
                 "log_sequence_gap",
                 "",
-                f"log entry {seq} is missing or unusable; {len(left)} later entries "
-                f"({left[0].sequence}-{left[-1].sequence}) are not applied, as the kernel stops there",
+                f"log entry {seq} is missing or unusable; {len(left)} later valid entries "
+                f"({sequence_ranges(e.sequence for e in left)}) are not applied, as the kernel stops there",
             )
         )
     reason = (
@@ -382,3 +406,58 @@ def _bin_starts(image: bytes | bytearray, bins: int) -> tuple[list[int], int | N
         starts.append(pos)
         pos += size
     return starts, None
+
+
+def _absent_partner(logs: Sequence[LogFile]) -> str | None:
+    """``LOG1`` or ``LOG2`` when only the other log of the dual-logging pair is among ``logs``."""
+    have = {os.path.splitext(log.path)[1].upper() for log in logs}
+    if ".LOG1" in have and ".LOG2" not in have:
+        return "LOG2"
+    if ".LOG2" in have and ".LOG1" not in have:
+        return "LOG1"
+    return None
+
+
+def _note_remnants(
+    run: _Run, logs: Sequence[LogFile], reference: int, origin: int, reported: set[int] | None = None
+) -> None:
+    """Remnant and stray entries: a previous state (info) or valid data not applied (warning).
+
+    A remnant numbered before ``reference`` (the first applied entry, else the primary's
+    sequence) holds a state of the hive older than the replayed one: listed, never applied
+    (yarp's remnant log entries). A remnant numbered from it on, or a stray entry not older
+    than the primary (``origin``), may hold changes nothing else has: a warning names them.
+    ``reported``: ids of entries another warning already names (clean hives).
+    """
+    reported = reported or set()
+    for log in logs:
+        older = [e for e in log.remnants if serial_after(e.sequence, reference) is None]
+        unsure = [e for e in log.remnants if serial_after(e.sequence, reference) is not None]
+        unsure += [e for e in log.stray if serial_after(e.sequence, origin) is not None]
+        if older:
+            run.diags.append(
+                info(
+                    "log_remnant_entries",
+                    log.path,
+                    f"{log.name}: {len(older)} valid remnant entries ({sequence_ranges(e.sequence for e in older)}) "
+                    f"numbered before {reference} lie past the log's current entries: previous states of the hive, "
+                    "not applied",
+                )
+            )
+        for entry in log.stray:
+            if serial_after(entry.sequence, origin) is None:
+                why = f"stale: older than the primary file's sequence number {origin} (already written into it)"
+                run.rejected.append(Rejected(log.path, entry.sequence, entry.file_offset, why))
+        unsure = [e for e in unsure if id(e) not in reported]
+        if unsure:
+            numbers = sequence_ranges(e.sequence for e in unsure)
+            run.diags.append(
+                warning(
+                    "log_entries_not_applied",
+                    log.path,
+                    f"{log.name}: {len(unsure)} valid entries ({numbers}) are not applied: they lie past the log's "
+                    "current entries or are numbered before its base block, where the kernel does not read; "
+                    "they may hold changes the replayed hive does not",
+                )
+            )
+            run.rejected += [Rejected(log.path, e.sequence, e.file_offset, f"not applied: {e.note}") for e in unsure]
