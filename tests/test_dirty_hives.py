@@ -295,3 +295,32 @@ def test_windows10_only_log2_warns_log1_absent(shared: Callable[[str], Path], tm
     with hivescan.open_hive(path) as hive:
         jump = next(d for d in hive.hive_diagnostics() if d.code == "log_sequence_jump")
     assert "absent LOG1" in jump.message
+
+
+def test_replayed_hive_leaves_no_file_even_when_killed(tmp_path: Path) -> None:
+    """Issue 11 defect 7: the replayed image went to $TMPDIR/hivescan-*.hive and stayed there
+    when the process was killed. The process here dies with os._exit while the replayed hive
+    is open (no cleanup runs, as under SIGKILL): nothing may be left in its TMPDIR."""
+    import os
+    import subprocess
+    import sys
+
+    if not hasattr(os, "memfd_create") or not Path("/proc/self/fd").is_dir():
+        pytest.skip("anonymous in-memory files need Linux with /proc (elsewhere a temporary file is used)")
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    script = (
+        "import os, sys, hivescan\n"
+        "hive = hivescan.open_hive(sys.argv[1])\n"
+        "assert hive.log_replay is not None and hive.log_replay.image is not None\n"
+        "assert 'WinHelperSvc' in {r.name for r in hive.services()}\n"
+        "print(sorted(os.listdir(sys.argv[2])), flush=True)\n"
+        "os._exit(0)\n"
+    )
+    env = {**os.environ, "TMPDIR": str(tmpdir), "PYTHONPATH": str(Path(hivescan.__file__).parents[1])}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(DIRTY), str(tmpdir)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"  # not even while the hive is open
+    assert list(tmpdir.iterdir()) == []
