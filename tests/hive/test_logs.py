@@ -21,6 +21,7 @@ from hivescan.testing.logs import (
     hvle_entry,
     make_dirty,
     new_format_log,
+    renumber_entry,
     split_log,
     with_base_fields,
 )
@@ -439,3 +440,61 @@ def test_replayed_image_is_a_clean_hive_every_parser_opens(tmp_path: Path) -> No
         log = next(lg for lg in result.logs if lg.path == write.log)
         page = log.page_bytes(PageRef(write.offset, write.size, write.log_offset))
         assert page == image[4096 + write.offset : 4096 + write.offset + write.size]
+
+
+def _named_numbers(messages: list[str]) -> set[int]:
+    """Every sequence number a message names, ranges ("101-104") expanded."""
+    import re
+
+    named: set[int] = set()
+    for text in messages:
+        for low, high in re.findall(r"(\d+)-(\d+)", text):
+            if int(high) - int(low) < 10_000:
+                named.update(range(int(low), int(high) + 1))
+        named.update(int(n) for n in re.findall(r"\d+", text))
+    return named
+
+
+ENTRIES = split_log(make_dirty(STATES, fmt="new", sequence=100).logs[".LOG1"])[1]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    placement=st.lists(st.tuples(st.integers(0, 1), st.integers(96, 106) | st.none()), min_size=3, max_size=3),
+    order=st.permutations(range(3)),
+    bases=st.tuples(st.integers(95, 106), st.integers(95, 106)),
+    gap=st.booleans(),
+)
+def test_no_valid_entry_is_left_out_unnamed(
+    placement: list[tuple[int, int | None]], order: list[int], bases: tuple[int, int], gap: bool
+) -> None:
+    """Entries renumbered, reordered, moved between logs, past a gap, under any base-block number:
+    each valid entry is applied, or listed (named by a diagnostic, or among the rejected
+    entries `info` shows); one not older than the first applied entry (or the primary, when
+    nothing applies) is named by a warning."""
+    logs_bytes: list[list[bytes]] = [[], []]
+    for k in order:
+        which, number = placement[k]
+        entry = ENTRIES[k] if number is None else renumber_entry(ENTRIES[k], number)
+        logs_bytes[which].append(entry)
+    logs = []
+    for which, entries in enumerate(logs_bytes):
+        base = with_base_fields(
+            STATES[1][:512], file_type=6, primary_sequence=bases[which], secondary_sequence=bases[which]
+        )
+        body = entries[:1] + ([bytes(1024)] if gap else []) + entries[1:]
+        logs.append(parse_log(base + b"".join(body), f"SYSTEM.LOG{which + 1}"))
+    primary = make_dirty(STATES, fmt="new", sequence=100).primary
+    result = replay(primary, logs)
+    applied = {(e.log, e.file_offset) for e in result.applied}
+    first = result.applied[0].sequence if result.applied else 100
+    warned = _named_numbers([d.message for d in result.diagnostics if d.level == "warning"])
+    named = _named_numbers([d.message for d in result.diagnostics])
+    rejected = {(r.log, r.file_offset) for r in result.rejected}  # listed in `info` with the reason
+    for log in logs:
+        for entry in (*log.entries, *log.remnants, *log.stray):
+            if (entry.log, entry.file_offset) in applied:
+                continue
+            older = (entry.sequence - first) & 0xFFFFFFFF >= 1 << 31
+            listed = entry.sequence in named or (entry.log, entry.file_offset) in rejected
+            assert listed if older else entry.sequence in warned, (entry, [d.message for d in result.diagnostics])
