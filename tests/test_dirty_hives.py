@@ -324,3 +324,15 @@ def test_replayed_hive_leaves_no_file_even_when_killed(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"  # not even while the hive is open
     assert list(tmpdir.iterdir()) == []
+
+
+def test_windows10_history_lists_the_log_remnants(shared: Callable[[str], Path]) -> None:
+    """yarp gap: the remnants are previous states of the hive; `history` lists them."""
+    result = CliRunner().invoke(app, ["history", str(shared("win10-dirty-SYSTEM")), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    remnants = json.loads(result.stdout)["log_remnants"]
+    assert len(remnants) == 30
+    assert {r["sequence"] for r in remnants} == {*range(1586, 1604), 2035, *range(2092, 2103)}
+    assert all(Path(r["log"]).name == "win10-dirty-SYSTEM.LOG1" and r["pages"] > 0 for r in remnants)
+    table = CliRunner().invoke(app, ["history", str(shared("win10-dirty-SYSTEM"))])
+    assert "transaction-log remnants" in table.stdout and "2035" in table.stdout

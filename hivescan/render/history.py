@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hivescan.history import ServiceEvent
@@ -53,6 +55,19 @@ def snapshots_table(history: History) -> Table:
             (d["control_set_last_write"] or "-")[:19].replace("T", " "),
             snap.hive_sha256[:12],
         )
+    return table
+
+
+def remnants_table(history: History) -> Table:
+    """The transaction-log remnants: previous states of the hive, listed (not rebuilt)."""
+    table = Table(title="transaction-log remnants (previous states of the hive, not applied)", header_style="bold")
+    for col in ("log", "sequence", "offset", "hive bins", "pages", "bytes"):
+        table.add_column(col, overflow="fold")
+    for entry in sorted(history.log_remnants, key=lambda e: (e.log, e.sequence)):
+        table.add_row(
+            escape(os.path.basename(entry.log)), str(entry.sequence), str(entry.file_offset),
+            f"{entry.hive_bins_size:,}", str(len(entry.pages)), f"{entry.page_bytes:,}",
+        )  # fmt: skip
     return table
 
 
@@ -117,6 +132,8 @@ def write_history(history: History, fmt: OutputFormat, output: Path | None, *, c
             con = Console(file=output.open("w", encoding="utf-8"), width=200, no_color=True)
         con.print(snapshots_table(history))
         con.print(events_table(history))
+        if history.log_remnants:
+            con.print(remnants_table(history))
         if output is not None:
             con.file.close()
         return
@@ -126,6 +143,7 @@ def write_history(history: History, fmt: OutputFormat, output: Path | None, *, c
                 "snapshots": [s.to_dict() for s in history.snapshots],
                 "events": [e.to_dict() for e in history.events],
                 "diagnostics": [d.to_dict() for d in history.diagnostics],
+                "log_remnants": [e.to_dict() for e in history.log_remnants],
             }
             out.write(dumps(doc) + "\n")
         elif fmt is OutputFormat.jsonl:

@@ -56,6 +56,19 @@ class LogEntry:
     def page_bytes(self) -> int:
         return sum(p.size for p in self.pages)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The entry as JSON output lists it (its pages are counted, not copied)."""
+        return {
+            "log": self.log,
+            "sequence": self.sequence,
+            "file_offset": self.file_offset,
+            "size": self.size,
+            "hive_bins_size": self.hive_bins_size,
+            "pages": len(self.pages),
+            "page_bytes": self.page_bytes,
+            "note": self.note,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Rejected:

@@ -241,7 +241,7 @@ def _parse_new_entries(log: LogFile) -> None:
         if why is not None or off < taken_until:
             continue  # damaged old bytes, or inside a remnant already taken
         log.remnants.append(
-            with_note(_entry(path, data, off, fields), f"remnant: past the end of the log's entries ({end})")
+            with_note(_entry(path, data, off, fields), f"remnant: past the end of the log's entries at offset {end}")
         )
         taken_until = off + fields[1]
 
