@@ -498,3 +498,22 @@ def test_no_valid_entry_is_left_out_unnamed(
             older = (entry.sequence - first) & 0xFFFFFFFF >= 1 << 31
             listed = entry.sequence in named or (entry.log, entry.file_offset) in rejected
             assert listed if older else entry.sequence in warned, (entry, [d.message for d in result.diagnostics])
+
+
+def test_overlapping_remnant_candidates_cannot_make_the_scan_quadratic() -> None:
+    """A crafted tail: a header with a correct Hash-2 at every sector, each claiming the rest of
+    the file. Checking every one would hash ~n^2/2 sectors; the bodies hashed are capped."""
+    from hivescan.hive.marvin import marvin32
+
+    dirty = make_dirty(STATES, fmt="new", sequence=100)
+    head = dirty.logs[".LOG1"] + bytes(512)  # the walk of the entries ends at this zero sector
+    sectors = 1500
+    total = len(head) + sectors * 512
+    tail = bytearray(sectors * 512)
+    for k in range(sectors):
+        off = len(head) + k * 512
+        raw = b"HvLE" + struct.pack("<IIIII", total - off, 0, 7, 4096, 1) + struct.pack("<Q", 0)  # Hash-1 wrong
+        tail[k * 512 : k * 512 + 40] = raw + struct.pack("<Q", marvin32(raw))
+    log = parse_log(head + bytes(tail), "SYSTEM.LOG1")
+    assert [d.code for d in log.diagnostics] == ["log_remnant_scan_limited"]
+    assert log.remnants == [] and [e.sequence for e in log.entries] == [100, 101, 102]

@@ -236,14 +236,53 @@ def _parse_new_entries(log: LogFile) -> None:
             log.remnants.append(with_note(entry, f"remnant: numbered before the log's base block ({first})"))
         else:  # before any candidate: not left-over older data, the log's numbering is inconsistent
             log.stray.append(with_note(entry, f"numbered before the log's base block ({first}), at its start"))
+    _scan_remnants(log, end)
+
+
+def _scan_remnants(log: LogFile, end: int) -> None:
+    """Valid entries at sector boundaries past ``end`` (the end of the walked entries) -> remnants.
+
+    Candidates may overlap (each claims its own size), so a crafted log could make hashing
+    quadratic: the bodies hashed are capped at twice the file's size. Hash-2 (32 bytes) is
+    checked first for all; in a real log the candidates it leaves fit the cap and are hashed
+    together; otherwise they are hashed one by one, skipping those inside a valid remnant,
+    until the cap (``log_remnant_scan_limited``).
+    """
+    data, view = log.data, memoryview(log.data)
+    heads = _scan_headers(data, end)
+    hash2 = marvin32_many([view[off : off + 32] for off, _why, _fields in heads])
+    candidates = [(off, fields) for (off, _why, fields), h2 in zip(heads, hash2, strict=True) if h2 == fields[7]]
+    budget = 2 * len(data)
+    note = f"remnant: past the end of the log's entries at offset {end}"
     taken_until = end
-    for off, why, fields in _hashed(data, _scan_headers(data, end)):
-        if why is not None or off < taken_until:
-            continue  # damaged old bytes, or inside a remnant already taken
-        log.remnants.append(
-            with_note(_entry(path, data, off, fields), f"remnant: past the end of the log's entries at offset {end}")
-        )
-        taken_until = off + fields[1]
+    if sum(fields[1] for _off, fields in candidates) <= budget:
+        bodies = marvin32_many([view[off + ENTRY_HEADER : off + fields[1]] for off, fields in candidates])
+        hashed = list(zip(candidates, bodies, strict=True))
+    else:
+        hashed = []  # one by one below
+    for index in range(len(candidates)):
+        off, fields = candidates[index]
+        if off < taken_until:
+            continue  # inside a remnant already taken
+        if hashed:
+            body = hashed[index][1]
+        else:
+            if fields[1] > budget:
+                log.diagnostics.append(
+                    warning(
+                        "log_remnant_scan_limited",
+                        log.path,
+                        f"{log.name}: the search for remnant entries stopped at offset {off}: the entries claimed "
+                        "there overlap too much to check them all (a damaged or crafted log); any older entries "
+                        "after it are not listed",
+                    )
+                )
+                break
+            budget -= fields[1]
+            body = marvin32_many([view[off + ENTRY_HEADER : off + fields[1]]])[0]
+        if _check_body(data, off, fields, (fields[7], body)) is None:
+            log.remnants.append(with_note(_entry(log.path, data, off, fields), note))
+            taken_until = off + fields[1]
 
 
 def with_note(entry: LogEntry, note: str) -> LogEntry:
