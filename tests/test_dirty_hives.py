@@ -336,3 +336,17 @@ def test_windows10_history_lists_the_log_remnants(shared: Callable[[str], Path])
     assert all(Path(r["log"]).name == "win10-dirty-SYSTEM.LOG1" and r["pages"] > 0 for r in remnants)
     table = CliRunner().invoke(app, ["history", str(shared("win10-dirty-SYSTEM"))])
     assert "transaction-log remnants" in table.stdout and "2035" in table.stdout
+
+
+def test_windows10_stale_log2_base_block_keeps_ad_driver(shared: Callable[[str], Path], tmp_path: Path) -> None:
+    """Issue 11 defect 5: LOG2's base block still numbered as LOG1's (2107) hid all of LOG2's entries."""
+    from hivescan.testing.logs import with_base_fields
+
+    path = _win10_copy(shared, tmp_path)
+    log2 = tmp_path / "SYSTEM.LOG2"
+    data = log2.read_bytes()
+    log2.write_bytes(with_base_fields(data[:512], primary_sequence=2107, secondary_sequence=2107) + data[512:])
+    with hivescan.open_hive(path) as hive:
+        assert "ad_driver" in _by_name(hive.services(1))
+        assert hive.log_replay is not None
+        assert [e.sequence for e in hive.log_replay.applied] == list(range(2107, 2131))
