@@ -20,6 +20,7 @@ from typing import Any
 from hivescan.diagnostics import Diagnostic
 from hivescan.errors import HivescanError
 from hivescan.history import ServiceEvent, Snapshot, SnapshotSource, order_snapshots, service_history
+from hivescan.hive.logs import LogEntry
 from hivescan.system import SystemHive, open_hive
 
 
@@ -30,6 +31,9 @@ class History:
     snapshots: tuple[Snapshot, ...]
     events: tuple[ServiceEvent, ...]
     diagnostics: tuple[Diagnostic, ...] = ()
+    # valid older entries left in the hive's transaction logs (yarp's remnant log entries):
+    # previous states of the hive, listed, not rebuilt (their pages alone are not a whole hive)
+    log_remnants: tuple[LogEntry, ...] = ()
 
 
 def regback_path(hive_path: str | os.PathLike[str]) -> Path | None:
@@ -96,6 +100,8 @@ def load_history(
     with open_hive(hive_path, **open_options) as hive:
         snapshots += hive_snapshots(hive, "hive", str(hive_path))
         diags += [d for d in hive.hive_diagnostics() if d.level != "info"]
+        replayed = hive.log_replay
+        remnants = tuple(e for log in replayed.logs for e in log.remnants) if replayed is not None else ()
     if regback:
         copy = regback_path(hive_path)
         if copy is not None and copy.stat().st_size == 0:
@@ -113,7 +119,7 @@ def load_history(
             snapshots += hive_snapshots(old, "history", str(extra))
     ordered = order_snapshots(snapshots)
     events = service_history(ordered, include_present=include_present)
-    return History(tuple(ordered), tuple(events), tuple(diags))
+    return History(tuple(ordered), tuple(events), tuple(diags), remnants)
 
 
 def _image_snapshots(

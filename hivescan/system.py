@@ -88,7 +88,7 @@ class HiveInfo:
     location: dict[str, str] = field(default_factory=dict)
     diagnostics: tuple[Diagnostic, ...] = ()
     recovered_services: dict[str, int] | None = None  # status -> records rebuilt from free/orphaned cells
-    # transaction logs (hive/logs.py): the logs found or given, and what their replay did
+    # transaction logs (hive/logs/): the logs found or given, and what their replay did
     logs: tuple[LogInfo, ...] = ()
     log_replay: dict[str, Any] | None = None
 

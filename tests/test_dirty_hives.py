@@ -230,3 +230,123 @@ def test_bad_log_files_give_diagnostics_not_tracebacks(tmp_path: Path, bad: byte
     assert "log_nothing_applied" in result.stderr or "hive_dirty" in result.stderr
     info = CliRunner().invoke(app, ["info", str(hive_path), "-f", "json"])
     assert info.exit_code == 0 and json.loads(info.stdout)["logs"][0]["status"] == "rejected"
+
+
+def _win10_copy(shared: Callable[[str], Path], tmp_path: Path, logs: tuple[str, ...] = (".LOG1", ".LOG2")) -> Path:
+    """A private copy of the real Windows 10 dirty hive with the chosen logs (edited copies, never the originals)."""
+    path = tmp_path / "SYSTEM"
+    shutil.copyfile(shared("win10-dirty-SYSTEM"), path)
+    for suffix in logs:
+        shutil.copyfile(shared("win10-dirty-SYSTEM" + suffix), tmp_path / ("SYSTEM" + suffix))
+    return path
+
+
+def test_windows10_remnant_entries_are_listed(shared: Callable[[str], Path]) -> None:
+    """yarp's remnant log entries: LOG1 holds 30 valid older entries past its current ones."""
+    with hivescan.open_hive(shared("win10-dirty-SYSTEM")) as hive:
+        info = hive.info()
+    log1 = info.logs[0]
+    assert log1.remnants == 30 and log1.remnant_sequences == "1586-1603, 2035, 2092-2102"
+    codes = {d.code: d for d in info.diagnostics}
+    assert codes["log_remnant_entries"].level == "info"
+    assert "log_entries_not_applied" not in codes
+    table = CliRunner().invoke(app, ["info", str(shared("win10-dirty-SYSTEM"))])
+    assert "previous states" in table.stdout and "1586-1603" in table.stdout
+
+
+def test_windows10_log2_in_reverse_file_order_keeps_ad_driver(shared: Callable[[str], Path], tmp_path: Path) -> None:
+    """Issue 11 defect 5: ad_driver silently disappeared when LOG2's entries were reordered."""
+    from hivescan.testing.logs import split_log
+
+    path = _win10_copy(shared, tmp_path)
+    log2 = tmp_path / "SYSTEM.LOG2"
+    base, entries = split_log(log2.read_bytes())
+    assert len(entries) == 20
+    body = b"".join(reversed(entries))
+    log2.write_bytes(base + body + log2.read_bytes()[len(base) + len(body) :])
+    with hivescan.open_hive(path) as hive:
+        assert "ad_driver" in _by_name(hive.services(1))
+        assert hive.log_replay is not None and len(hive.log_replay.applied) == 24
+
+
+def test_windows10_renumbered_entry_is_a_warning_naming_the_entries(
+    shared: Callable[[str], Path], tmp_path: Path
+) -> None:
+    from hivescan.testing.logs import renumber_entry, split_log
+
+    path = _win10_copy(shared, tmp_path)
+    log2 = tmp_path / "SYSTEM.LOG2"
+    data = log2.read_bytes()
+    base, entries = split_log(data)
+    at = len(base) + sum(len(e) for e in entries[:5])  # entry 2116 becomes 2200
+    log2.write_bytes(data[:at] + renumber_entry(entries[5], 2200) + data[at + len(entries[5]) :])
+    result = CliRunner().invoke(app, ["services", str(path), "-f", "jsonl"])
+    assert result.exit_code == 0
+    gap = [line for line in result.stderr.splitlines() if "log_sequence_gap" in line]
+    assert gap and "(2117-2130, 2200)" in gap[0] and "warning: log_sequence_gap" in gap[0]
+
+
+def test_windows10_only_log2_warns_log1_absent(shared: Callable[[str], Path], tmp_path: Path) -> None:
+    """yarp gap: with LOG1 missing nothing may claim its entries were reconciled."""
+    path = _win10_copy(shared, tmp_path, logs=(".LOG2",))
+    result = CliRunner().invoke(app, ["services", str(path), "-f", "jsonl"])
+    assert result.exit_code == 0
+    assert "log_pair_missing" in result.stderr and "LOG1 is absent" in result.stderr
+    with hivescan.open_hive(path) as hive:
+        jump = next(d for d in hive.hive_diagnostics() if d.code == "log_sequence_jump")
+    assert "absent LOG1" in jump.message
+
+
+def test_replayed_hive_leaves_no_file_even_when_killed(tmp_path: Path) -> None:
+    """Issue 11 defect 7: the replayed image went to $TMPDIR/hivescan-*.hive and stayed there
+    when the process was killed. The process here dies with os._exit while the replayed hive
+    is open (no cleanup runs, as under SIGKILL): nothing may be left in its TMPDIR."""
+    import os
+    import subprocess
+    import sys
+
+    if not hasattr(os, "memfd_create") or not Path("/proc/self/fd").is_dir():
+        pytest.skip("anonymous in-memory files need Linux with /proc (elsewhere a temporary file is used)")
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    script = (
+        "import os, sys, hivescan\n"
+        "hive = hivescan.open_hive(sys.argv[1])\n"
+        "assert hive.log_replay is not None and hive.log_replay.image is not None\n"
+        "assert 'WinHelperSvc' in {r.name for r in hive.services()}\n"
+        "print(sorted(os.listdir(sys.argv[2])), flush=True)\n"
+        "os._exit(0)\n"
+    )
+    env = {**os.environ, "TMPDIR": str(tmpdir), "PYTHONPATH": str(Path(hivescan.__file__).parents[1])}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(DIRTY), str(tmpdir)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"  # not even while the hive is open
+    assert list(tmpdir.iterdir()) == []
+
+
+def test_windows10_history_lists_the_log_remnants(shared: Callable[[str], Path]) -> None:
+    """yarp gap: the remnants are previous states of the hive; `history` lists them."""
+    result = CliRunner().invoke(app, ["history", str(shared("win10-dirty-SYSTEM")), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    remnants = json.loads(result.stdout)["log_remnants"]
+    assert len(remnants) == 30
+    assert {r["sequence"] for r in remnants} == {*range(1586, 1604), 2035, *range(2092, 2103)}
+    assert all(Path(r["log"]).name == "win10-dirty-SYSTEM.LOG1" and r["pages"] > 0 for r in remnants)
+    table = CliRunner().invoke(app, ["history", str(shared("win10-dirty-SYSTEM"))])
+    assert "transaction-log remnants" in table.stdout and "2035" in table.stdout
+
+
+def test_windows10_stale_log2_base_block_keeps_ad_driver(shared: Callable[[str], Path], tmp_path: Path) -> None:
+    """Issue 11 defect 5: LOG2's base block still numbered as LOG1's (2107) hid all of LOG2's entries."""
+    from hivescan.testing.logs import with_base_fields
+
+    path = _win10_copy(shared, tmp_path)
+    log2 = tmp_path / "SYSTEM.LOG2"
+    data = log2.read_bytes()
+    log2.write_bytes(with_base_fields(data[:512], primary_sequence=2107, secondary_sequence=2107) + data[512:])
+    with hivescan.open_hive(path) as hive:
+        assert "ad_driver" in _by_name(hive.services(1))
+        assert hive.log_replay is not None
+        assert [e.sequence for e in hive.log_replay.applied] == list(range(2107, 2131))

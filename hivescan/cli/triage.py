@@ -79,8 +79,8 @@ def triage(
     Inputs: hive files, folders (searched recursively by the regf signature; .LOG1/.LOG2 next to
     a dirty hive are replayed), and disk images (every installation and snapshot; needs the
     [images] extra). A bad input is a row with an error code, never a stopped run. A rerun into
-    the same folder skips hives already done (by sha256). --evtx logs (files or folders) write
-    OUTDIR/events/ (their service events) and stack installed service names across hosts.
+    the same folder skips inputs already done (same path and sha256). --evtx logs (files or folders)
+    write OUTDIR/events/ (their service events) and stack installed service names across hosts.
 
     Example: hivescan triage /cases/collection/ -o /cases/triage --jobs 2
     """
@@ -98,10 +98,10 @@ def triage(
     check_output_folder(outdir, inputs=inputs, force=force, markers=(*DATASETS, "summary.json"))
     readers = seams.container_readers()
     found = discover(inputs, readers)
-    if found.ignored and not quiet:
-        shown = "; ".join(f"{i.path} ({i.reason})" for i in found.ignored[:3])
-        more = f"; ... {len(found.ignored) - 3} more" if len(found.ignored) > 3 else ""
-        _err(f"note: {len(found.ignored)} file(s) in the folders are not hives and were not scanned: {shown}{more}")
+    if found.ignored and not quiet:  # every one (also in summary.json, "not_scanned")
+        _err(f"note: {len(found.ignored)} file(s) met in the folders were not scanned:")
+        for item in found.ignored:
+            _err(f"note: not scanned: {item.path}: {item.reason}")
     if not found.inputs:
         _err("error: no registry hive found in " + ", ".join(str(p) for p in inputs))
         raise typer.Exit(int(ExitCode.NOT_FOUND))
@@ -125,7 +125,7 @@ def triage(
             workers=workers,
             on_batch=advance,
         )
-    summary = summarise(outdir)
+    summary = summarise(outdir, not_scanned=found.ignored)
     if evtx:  # OUTDIR/events/ and installed service names stacked across hosts
         from hivescan.cli.events import triage_events
 
@@ -134,7 +134,7 @@ def triage(
     if not quiet:
         done_before = report.count("already_done")
         if done_before:
-            _err(f"note: {done_before} hive(s) already in {outdir} (same sha256) were not scanned again")
+            _err(f"note: {done_before} hive(s) already in {outdir} (same path and sha256) were not scanned again")
         if report.removed_orphans:
             _err(f"note: removed {len(report.removed_orphans)} part file(s) left by an interrupted run")
     if fmt.lower() == "json":

@@ -3,7 +3,8 @@
 A :class:`HiveSource` holds the exact bytes that were analysed together with their sha256,
 so every record can cite them. Evidence is only ever read: when a parser library needs a
 file path and the bytes are not a file on disk (a replayed hive, a file inside an image),
-a private temporary copy is made and always removed.
+it gets an anonymous in-memory file (see :func:`file_for_library`), never a file in /tmp
+where it could be left behind.
 """
 
 from __future__ import annotations
@@ -122,9 +123,26 @@ def sha256_hex(data: bytes) -> str:
 
 @contextmanager
 def file_for_library(source: HiveSource) -> Iterator[Path]:
-    """A path holding exactly ``source.data``, for parser libraries that only open paths."""
+    """A path holding exactly ``source.data``, for parser libraries that only open paths.
+
+    regipy-rs and regipy open a path, never bytes. For bytes that are not a file on disk (a
+    replayed hive, a file inside an image) the path is an anonymous in-memory file
+    (``memfd_create``, opened through ``/proc/self/fd``): nothing is written to any
+    filesystem and the kernel frees it on every exit, SIGTERM, SIGKILL and aborts included.
+    Where that is unavailable (not Linux, or no /proc), a private temporary file in
+    ``tempfile``'s folder (``$TMPDIR``, else /tmp) is removed on return and on exceptions; a
+    signal that kills the process can leave it there (README "Dirty hives").
+    """
     if source.file_path is not None and source.file_path.is_file():
         yield source.file_path
+        return
+    memory = _memory_file(source.data)
+    if memory is not None:
+        fd, path = memory
+        try:
+            yield path
+        finally:
+            os.close(fd)
         return
     fd, name = tempfile.mkstemp(prefix="hivescan-", suffix=".hive")
     try:
@@ -134,3 +152,25 @@ def file_for_library(source: HiveSource) -> Iterator[Path]:
     finally:
         with contextlib.suppress(OSError):
             os.unlink(name)
+
+
+def _memory_file(data: bytes) -> tuple[int, Path] | None:
+    """An anonymous in-memory file holding ``data`` and a path that opens it, or None."""
+    create = getattr(os, "memfd_create", None)
+    if create is None:
+        return None
+    try:
+        fd = create("hivescan-hive", getattr(os, "MFD_CLOEXEC", 1))
+    except OSError:
+        return None
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        path = Path(f"/proc/self/fd/{fd}")
+        if path.stat().st_size != len(data):  # no procfs: the path would not open this file
+            raise OSError("/proc/self/fd unavailable")
+    except OSError:
+        os.close(fd)
+        return None
+    return fd, path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from hivescan.render.formats import (
     write_json,
     write_jsonl,
 )
-from hivescan.render.safe import DataTable, console_for, data_table, file_console
+from hivescan.render.safe import DataTable, console_for, data_table, file_console, text
 from hivescan.snapshots import History
 from hivescan.textsafe import quoted
 
@@ -65,6 +66,19 @@ def snapshots_table(history: History) -> DataTable:
             (d["control_set_last_write"] or "-")[:19].replace("T", " "),
             snap.hive_sha256[:12],
         )
+    return table
+
+
+def remnants_table(history: History) -> DataTable:
+    """The transaction-log remnants: previous states of the hive, listed (not rebuilt)."""
+    table = data_table(title="transaction-log remnants (previous states of the hive, not applied)", header_style="bold")
+    for col in ("log", "sequence", "offset", "hive bins", "pages", "bytes"):
+        table.add_column(col, overflow="fold")
+    for entry in sorted(history.log_remnants, key=lambda e: (e.log, e.sequence)):
+        table.add_row(
+            text(os.path.basename(entry.log)), str(entry.sequence), str(entry.file_offset),
+            f"{entry.hive_bins_size:,}", str(len(entry.pages)), f"{entry.page_bytes:,}",
+        )  # fmt: skip
     return table
 
 
@@ -127,6 +141,8 @@ def write_history(history: History, fmt: OutputFormat, output: Path | None, *, c
             con = (console or console_for()) if output is None else file_console(out)
             con.print(snapshots_table(history))
             con.print(events_table(history))
+            if history.log_remnants:
+                con.print(remnants_table(history))
         return
     with text_output(output) as out:
         if fmt is OutputFormat.json:
@@ -134,6 +150,7 @@ def write_history(history: History, fmt: OutputFormat, output: Path | None, *, c
                 "snapshots": [s.to_dict() for s in history.snapshots],
                 "events": [e.to_dict() for e in history.events],
                 "diagnostics": [d.to_dict() for d in history.diagnostics],
+                "log_remnants": [e.to_dict() for e in history.log_remnants],
             }
             out.write(dumps(stamped(doc)) + "\n")
         elif fmt is OutputFormat.jsonl:

@@ -76,6 +76,8 @@ def _print_logs(info: HiveInfo, console: Console) -> None:
             f"rejected {log.rejected}: {log.status}",
         )
         grid.add_row("", f"sha256 {log.sha256}, {log.size:,} bytes")
+        if log.remnant_sequences:
+            grid.add_row("", f"remnant entries (previous states, not applied): sequence {log.remnant_sequences}")
     console.print(grid)
     replay = info.log_replay
     if replay is None:

@@ -16,7 +16,7 @@ whose cells are elsewhere (a subkey, a value's data cell). Comparing records fla
 those whose fields, raw values or subkey timestamps differ, and says what they were before.
 The price is a second rebuild, paid only for dirty hives that were replayed.
 
-References: scm-spec.md §3 (the fields compared); hivescan/hive/logs.py.
+References: scm-spec.md §3 (the fields compared); hivescan/hive/logs/.
 """
 
 from __future__ import annotations

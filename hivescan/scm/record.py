@@ -170,7 +170,7 @@ class ServiceRecord:
     recovered_status: str | None = None  # the status the key would have had if it were live
     differs_from_live: tuple[str, ...] = ()  # fields that differ from the live key of the same name
 
-    # transaction-log replay (issue 4; hive/logs.py, scm/logdiff.py): JSONL names of the fields
+    # transaction-log replay (issue 4; hive/logs/, scm/logdiff.py): JSONL names of the fields
     # the replay changed against the primary file alone; ("new",) for a key only in the logs
     log_replay_changes: tuple[str, ...] = ()
 

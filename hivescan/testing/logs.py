@@ -10,7 +10,9 @@ A correct replay gives the last state back byte for byte (:attr:`DirtyHive.repla
 
 Deliberate damage for negative tests: a wrong Hash-1/Hash-2, a renumbered entry (gap), a
 log cut inside an entry. Stale and foreign logs are easy to make from the primitives
-(:func:`hvle_entry`, :func:`new_format_log`, :func:`old_format_log`, :func:`stamp_guids`).
+(:func:`hvle_entry`, :func:`new_format_log`, :func:`old_format_log`, :func:`stamp_guids`);
+entries are reordered or renumbered with valid hashes by :func:`split_log` and
+:func:`renumber_entry`.
 
 Spec form (``logs:`` in a fixture YAML, see :mod:`hivescan.testing.spec`)::
 
@@ -123,6 +125,27 @@ def hvle_entry(sequence: int, bins: int, pages: Sequence[tuple[int, bytes]], fla
     hash1 = marvin32(body)
     head = b"HvLE" + struct.pack("<IIIIIQ", size, flags, sequence, bins, len(pages), hash1)
     return head + struct.pack("<Q", marvin32(head)) + body
+
+
+def split_log(log: bytes) -> tuple[bytes, list[bytes]]:
+    """A new-format log's base block (first sector) and its entries, walked by their sizes."""
+    entries = []
+    off = SECTOR
+    while off + 40 <= len(log) and log[off : off + 4] == b"HvLE":
+        size = struct.unpack_from("<I", log, off + 4)[0]
+        if size < SECTOR:
+            break
+        entries.append(log[off : off + size])
+        off += size
+    return log[:SECTOR], entries
+
+
+def renumber_entry(entry: bytes, sequence: int) -> bytes:
+    """The entry with another sequence number and a correct Hash-2 (a valid entry, renumbered)."""
+    raw = bytearray(entry)
+    struct.pack_into("<I", raw, 12, sequence)
+    struct.pack_into("<Q", raw, 32, marvin32(bytes(raw[:32])))
+    return bytes(raw)
 
 
 def log_base_block(primary_base: bytes, file_type: int, sequence: int, **fields: int) -> bytes:

@@ -144,13 +144,14 @@ def discover(paths: Iterable[str | os.PathLike[str]], readers: Sequence[Containe
     is not a hive is listed in ``ignored`` with the reason.
     """
     found = Discovery()
-    seen: set[str] = set()
+    seen: dict[str, str] = {}  # real path -> the name it was first met under
     given = [Path(p) for p in paths]
     for root in [p for p in given if not p.is_dir()]:  # named files first: they always get a row
         key = os.path.realpath(root)
-        if key in seen:
+        if key in seen:  # the same file named twice (e.g. through a link): one row, the other name listed
+            found.ignored.append(Ignored(str(root), f"the same file as {seen[key]}, already an input"))
             continue
-        seen.add(key)
+        seen[key] = str(root)
         if root.is_file():
             found.inputs += _classify(root, readers, True, _listdir(root.parent))
         else:  # missing (its row says so), or a device, pipe or socket (never read: it could block)
@@ -169,10 +170,15 @@ def _listdir(folder: Path) -> list[str]:
         return []
 
 
-def _walk(root: Path, readers: Sequence[ContainerReader], found: Discovery, seen: set[str]) -> None:
+def _walk(root: Path, readers: Sequence[ContainerReader], found: Discovery, seen: dict[str, str]) -> None:
     errors: list[OSError] = []
     for folder, dirnames, filenames in os.walk(root, onerror=errors.append, followlinks=False):
         dirnames.sort()
+        for name in dirnames:  # os.walk does not follow them; say so, they may hold hives
+            if os.path.islink(os.path.join(folder, name)):
+                found.ignored.append(
+                    Ignored(os.path.join(folder, name), "a symbolic link to a folder: not followed (it could loop)")
+                )
         names = sorted(filenames)
         attached: set[str] = set()
         leftovers: list[tuple[str, bool]] = []  # (path, is a regf log)
@@ -180,10 +186,13 @@ def _walk(root: Path, readers: Sequence[ContainerReader], found: Discovery, seen
             path = Path(folder) / name
             key = os.path.realpath(path)
             if key in seen:
+                if seen[key] != str(path):  # met again under another name (a link, or named and in a folder)
+                    found.ignored.append(Ignored(str(path), f"the same file as {seen[key]}, already met"))
                 continue
-            seen.add(key)
+            seen[key] = str(path)
             if not path.is_file():
-                found.ignored.append(Ignored(str(path), "not a regular file (a broken link, device, pipe or socket)"))
+                why = _not_regular(path)
+                found.ignored.append(Ignored(str(path), why))
                 continue
             items = _classify(path, readers, False, names)
             for item in items:
@@ -197,7 +206,38 @@ def _walk(root: Path, readers: Sequence[ContainerReader], found: Discovery, seen
                 continue
             if is_log:
                 found.ignored.append(Ignored(path_text, "a transaction log without its primary hive in this folder"))
+            elif _is_empty(path_text):
+                found.ignored.append(Ignored(path_text, "an empty file"))
             else:
                 found.ignored.append(Ignored(path_text, "not a registry hive (no regf signature)"))
     for error in errors:
         found.ignored.append(Ignored(str(error.filename), f"folder not readable: {error.strerror or error}"))
+
+
+def _is_empty(path: str) -> bool:
+    try:
+        return os.stat(path).st_size == 0
+    except OSError:
+        return False
+
+
+def _not_regular(path: Path) -> str:
+    """Why a name met in a folder is not read: what it is, as far as lstat/stat tell."""
+    import stat
+
+    try:
+        mode = path.lstat().st_mode
+    except OSError as exc:
+        return f"cannot be examined ({exc.strerror or exc})"
+    if stat.S_ISLNK(mode):
+        try:
+            path.stat()
+        except OSError as exc:  # ELOOP for a link cycle, ENOENT for a dangling link
+            return f"a symbolic link that cannot be followed ({exc.strerror or exc})"
+        return "a symbolic link to something that is not a regular file"
+    kinds = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"))  # fmt: skip
+    for test, name in kinds:
+        if test(mode):
+            return f"not a regular file: {name}; never read (it could block)"
+    return "not a regular file"

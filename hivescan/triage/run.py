@@ -172,8 +172,10 @@ def run_triage(
 ) -> RunReport:
     """Scan ``inputs`` into the datasets of ``outdir``, batch by batch, as results come.
 
-    ``resume``: hives whose sha256 already has a final row in ``outdir/hives`` are read
-    and hashed but not scanned again, and get no new row (``already_done`` outcomes).
+    ``resume``: inputs whose path, member and sha256 already have a final row in
+    ``outdir/hives`` are read and hashed but not scanned again, and get no new row
+    (``already_done`` outcomes). An input whose content equals a stored input's under
+    another path is scanned: every input path has its own row, always.
     ``on_batch`` is called after each batch is stored (progress bars).
     """
     started = time.perf_counter()
@@ -184,7 +186,7 @@ def run_triage(
     options = replace(
         options,
         run_id=options.run_id or make_run_id(),
-        skip_sha256=store.done_sha256() if resume else frozenset(),
+        skip_done=store.done_inputs() if resume else frozenset(),
     )
     report = RunReport(options.run_id, str(Path(outdir)), len(inputs), removed_orphans=removed)
     for chunk in iter_chunks(plan_batches(inputs, batch_size, workers), options, executor, workers):

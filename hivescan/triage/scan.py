@@ -94,7 +94,9 @@ class ScanOptions:
     readers: tuple[ContainerReader, ...] = ()
     logs: bool = True  # replay the transaction logs of dirty hives (next to the file, or inside the image)
     deleted: bool = False  # also the service keys recovered from free cells (a scan of the whole hive)
-    skip_sha256: frozenset[str] = frozenset()  # hives already done (resume): read and hashed, not rebuilt
+    # inputs already done (resume), as (path, member, sha256): read and hashed, not rebuilt; the same
+    # content under another path is scanned again, so every input path has its own row
+    skip_done: frozenset[tuple[str, str, str]] = frozenset()
     run_id: str = ""
 
 
@@ -269,7 +271,7 @@ def scan_one(item: HiveInput | str | os.PathLike[str], options: ScanOptions | No
         status, diag = _failure(exc)
         return done(replace(base, status=status, error_code=diag.code, error_message=diag.message))
     base = replace(base, size=len(source.data))
-    if options.skip_sha256 and source.sha256 in options.skip_sha256:
+    if options.skip_done and (item.path, item.member, source.sha256) in options.skip_done:
         return done(replace(base, status="already_done", sha256=source.sha256))
     hive: SystemHive | None = None
     try:
@@ -349,7 +351,7 @@ def scan_chunk(index: tuple[int, ...], items: Sequence[HiveInput], options: Scan
 
     Each hive's rows are encoded on their own, so a hive whose rows cannot be encoded
     becomes an ``internal_error`` row and never costs the batch. Inputs already done
-    (``options.skip_sha256``) give an outcome but no row.
+    (``options.skip_done``) give an outcome but no row.
     """
     import pyarrow as pa
 

@@ -118,12 +118,15 @@ class TriageStore:
     def frame(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
         return self.table(name, columns).to_pandas()
 
-    def done_sha256(self) -> frozenset[str]:
-        """Hives a rerun need not scan again: rows with a final status (ok, partial, skipped)."""
-        table = self.table("hives", ["sha256", "status"])
+    def done_inputs(self) -> frozenset[tuple[str, str, str]]:
+        """Inputs a rerun need not scan again, as ``(path, member, sha256)``: rows with a final
+        status (ok, partial, skipped). Keyed by path too: the same bytes under another path
+        are another input and get their own row."""
+        table = self.table("hives", ["path", "member", "sha256", "status"])
+        columns = (table[name].to_pylist() for name in ("path", "member", "sha256", "status"))
         return frozenset(
-            sha
-            for sha, status in zip(table["sha256"].to_pylist(), table["status"].to_pylist())
+            (path, member or "", sha)
+            for path, member, sha, status in zip(*columns, strict=True)
             if sha and status in DONE_STATUSES
         )
 

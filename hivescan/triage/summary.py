@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hivescan.triage.inputs import Ignored
 from hivescan.triage.stacking import STACK_INPUT_COLUMNS, stack_records, stacks
 from hivescan.triage.store import TriageStore
 
@@ -62,8 +64,14 @@ def latest_attempts(hives: Any) -> Any:
     return ordered.drop_duplicates(["path", "member"], keep="last").sort_values(["path", "member"], kind="stable")
 
 
-def summarise(outdir: str | os.PathLike[str], host_names_max: int = 20) -> dict[str, Any]:
-    """The summary of ``outdir`` as a JSON-ready mapping (what ``summary.json`` holds)."""
+def summarise(
+    outdir: str | os.PathLike[str], host_names_max: int = 20, not_scanned: Sequence[Ignored] = ()
+) -> dict[str, Any]:
+    """The summary of ``outdir`` as a JSON-ready mapping (what ``summary.json`` holds).
+
+    ``not_scanned``: the files this run's discovery met in folders and did not scan (empty
+    files, pipes, link cycles, lone logs...), listed in full under ``not_scanned``.
+    """
     from hivescan import __version__
 
     store = TriageStore(outdir)
@@ -112,6 +120,7 @@ def summarise(outdir: str | os.PathLike[str], host_names_max: int = 20) -> dict[
             }
             for row in problems.itertuples(index=False)
         ],
+        "not_scanned": [{"path": item.path, "reason": item.reason} for item in not_scanned],
         "stacking": {name: stack_records(frame) for name, frame in stacks(services, host_names_max).items()},
     }
 

@@ -21,6 +21,8 @@ from hivescan.testing.logs import (
     hvle_entry,
     make_dirty,
     new_format_log,
+    renumber_entry,
+    split_log,
     with_base_fields,
 )
 from hivescan.testing.regf import HiveWriter, WKey
@@ -287,18 +289,91 @@ def test_clean_hive_ignores_newer_log_entries() -> None:
     clean = with_base_fields(dirty.primary[:4096], primary_sequence=99, secondary_sequence=99) + dirty.primary[4096:]
     result = replay(clean, _logs(dirty))
     assert not result.primary_dirty and result.image is None
-    assert "log_entries_ignored" in _codes(result)
+    ignored = _diag(result, "log_entries_ignored")
+    assert ignored.level == "warning" and "(100-102)" in ignored.message
     assert {i.status for i in result.log_infos()} == {"not needed (hive clean)"}
 
 
-def test_remnant_entries_after_the_active_run_are_kept_not_applied() -> None:
+def _diag(result: object, code: str) -> object:
+    return next(d for d in result.diagnostics if d.code == code)  # type: ignore[attr-defined]
+
+
+def test_older_entries_after_the_log_are_remnants_listed_not_applied() -> None:
+    """Contiguous (walked) and past-the-end (found at a sector boundary) older entries."""
     dirty = make_dirty(STATES, fmt="new", sequence=100)
     old = hvle_entry(40, hive_bins_size(STATES[0]), [(0, STATES[0][4096:8192])])
-    log = parse_log(dirty.logs[".LOG1"] + old, "SYSTEM.LOG1")
-    assert [e.sequence for e in log.remnants] == [40]
-    assert "log_remnant_entries" in [d.code for d in log.diagnostics]
+    older = hvle_entry(39, hive_bins_size(STATES[0]), [(0, STATES[0][4096:8192])])
+    log = parse_log(dirty.logs[".LOG1"] + old + bytes(1024) + older, "SYSTEM.LOG1")
+    assert [e.sequence for e in log.remnants] == [40, 39]
     result = replay(dirty.primary, [log])
     assert [e.sequence for e in result.applied] == [100, 101, 102]
+    note = _diag(result, "log_remnant_entries")
+    assert note.level == "info" and "39-40" in note.message and "previous states" in note.message
+    assert "log_entries_not_applied" not in _codes(result)
+    assert {i.path: i.remnant_sequences for i in result.log_infos()} == {"SYSTEM.LOG1": "39-40"}
+
+
+def test_valid_entry_past_the_end_numbered_after_the_applied_ones_is_a_warning() -> None:
+    dirty = make_dirty(STATES[:3], fmt="new", sequence=100)
+    later = split_log(make_dirty(STATES, fmt="new", sequence=100).logs[".LOG1"])[1][2]
+    log = parse_log(dirty.logs[".LOG1"] + bytes(512) + later, "SYSTEM.LOG1")
+    result = replay(dirty.primary, [log])
+    assert [e.sequence for e in result.applied] == [100, 101]
+    warn = _diag(result, "log_entries_not_applied")
+    assert warn.level == "warning" and "(102)" in warn.message
+    assert any(r.sequence == 102 and r.reason.startswith("not applied") for r in result.rejected)
+
+
+def test_renumbered_entry_inside_one_log_is_a_gap_like_between_logs() -> None:
+    """Issue 11 defect 5: the rest of the log was kept as 'older data' (an info) though numbered higher."""
+    dirty = make_dirty(STATES, fmt="new", sequence=100, damage=[{"entry": 1, "sequence": 105}])
+    result = replay(dirty.primary, _logs(dirty)[:1])
+    assert [e.sequence for e in result.applied] == [100]
+    gap = _diag(result, "log_sequence_gap")
+    assert gap.level == "warning" and "(102, 105)" in gap.message
+    assert "log_remnant_entries" not in _codes(result)
+    assert {r.sequence for r in result.rejected} == {102, 105}
+
+
+def test_duplicate_number_inside_one_log_is_named() -> None:
+    dirty = make_dirty(STATES, fmt="new", sequence=100, damage=[{"entry": 2, "sequence": 101}])
+    result = replay(dirty.primary, _logs(dirty)[:1])
+    assert [e.sequence for e in result.applied] == [100, 101]
+    assert _diag(result, "log_sequence_duplicate").level == "warning"
+    assert [r.sequence for r in result.rejected] == [101]
+
+
+def test_entries_in_reverse_file_order_are_applied_by_number() -> None:
+    dirty = make_dirty(STATES, fmt="new", sequence=100, split=1)
+    base, entries = split_log(dirty.logs[".LOG2"])
+    reversed_log = parse_log(base + b"".join(reversed(entries)), "SYSTEM.LOG2")
+    result = replay(dirty.primary, [parse_log(dirty.logs[".LOG1"], "SYSTEM.LOG1"), reversed_log])
+    assert [e.sequence for e in result.applied] == [100, 101, 102]
+    assert result.image == dirty.replayed
+    assert [d.code for d in result.diagnostics if d.level == "warning"] == ["log_replayed"]
+
+
+@pytest.mark.parametrize("base_sequence", [90, 150])
+def test_log_base_block_sequence_out_of_step(base_sequence: int) -> None:
+    """A stale (lower) number does not hide the entries; a higher one hides them, with a warning."""
+    dirty = make_dirty(STATES, fmt="new", sequence=100, split=1)
+    log2 = dirty.logs[".LOG2"]
+    log2 = with_base_fields(log2[:512], primary_sequence=base_sequence, secondary_sequence=base_sequence) + log2[512:]
+    result = replay(dirty.primary, [parse_log(dirty.logs[".LOG1"], "SYSTEM.LOG1"), parse_log(log2, "SYSTEM.LOG2")])
+    if base_sequence == 90:
+        assert [e.sequence for e in result.applied] == [100, 101, 102] and result.image == dirty.replayed
+    else:
+        assert [e.sequence for e in result.applied] == [100]
+        assert "(101-102)" in _diag(result, "log_entries_not_applied").message
+
+
+def test_only_log2_present_warns_that_log1_is_absent() -> None:
+    dirty = make_dirty(STATES, fmt="new", sequence=100, split=1)
+    result = replay(dirty.primary, [parse_log(dirty.logs[".LOG2"], "SYSTEM.LOG2")])
+    assert [e.sequence for e in result.applied] == [101, 102]
+    assert "LOG1 is absent" in _diag(result, "log_pair_missing").message
+    jump = _diag(result, "log_sequence_jump").message
+    assert "absent LOG1" in jump and "100-100" in jump
 
 
 def test_discovery_ignores_case(tmp_path: Path) -> None:
@@ -365,3 +440,80 @@ def test_replayed_image_is_a_clean_hive_every_parser_opens(tmp_path: Path) -> No
         log = next(lg for lg in result.logs if lg.path == write.log)
         page = log.page_bytes(PageRef(write.offset, write.size, write.log_offset))
         assert page == image[4096 + write.offset : 4096 + write.offset + write.size]
+
+
+def _named_numbers(messages: list[str]) -> set[int]:
+    """Every sequence number a message names, ranges ("101-104") expanded."""
+    import re
+
+    named: set[int] = set()
+    for text in messages:
+        for low, high in re.findall(r"(\d+)-(\d+)", text):
+            if int(high) - int(low) < 10_000:
+                named.update(range(int(low), int(high) + 1))
+        named.update(int(n) for n in re.findall(r"\d+", text))
+    return named
+
+
+ENTRIES = split_log(make_dirty(STATES, fmt="new", sequence=100).logs[".LOG1"])[1]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    placement=st.lists(st.tuples(st.integers(0, 1), st.integers(96, 106) | st.none()), min_size=3, max_size=3),
+    order=st.permutations(range(3)),
+    bases=st.tuples(st.integers(95, 106), st.integers(95, 106)),
+    gap=st.booleans(),
+)
+def test_no_valid_entry_is_left_out_unnamed(
+    placement: list[tuple[int, int | None]], order: list[int], bases: tuple[int, int], gap: bool
+) -> None:
+    """Entries renumbered, reordered, moved between logs, past a gap, under any base-block number:
+    each valid entry is applied, or listed (named by a diagnostic, or among the rejected
+    entries `info` shows); one not older than the first applied entry (or the primary, when
+    nothing applies) is named by a warning."""
+    logs_bytes: list[list[bytes]] = [[], []]
+    for k in order:
+        which, number = placement[k]
+        entry = ENTRIES[k] if number is None else renumber_entry(ENTRIES[k], number)
+        logs_bytes[which].append(entry)
+    logs = []
+    for which, entries in enumerate(logs_bytes):
+        base = with_base_fields(
+            STATES[1][:512], file_type=6, primary_sequence=bases[which], secondary_sequence=bases[which]
+        )
+        body = entries[:1] + ([bytes(1024)] if gap else []) + entries[1:]
+        logs.append(parse_log(base + b"".join(body), f"SYSTEM.LOG{which + 1}"))
+    primary = make_dirty(STATES, fmt="new", sequence=100).primary
+    result = replay(primary, logs)
+    applied = {(e.log, e.file_offset) for e in result.applied}
+    first = result.applied[0].sequence if result.applied else 100
+    warned = _named_numbers([d.message for d in result.diagnostics if d.level == "warning"])
+    named = _named_numbers([d.message for d in result.diagnostics])
+    rejected = {(r.log, r.file_offset) for r in result.rejected}  # listed in `info` with the reason
+    for log in logs:
+        for entry in (*log.entries, *log.remnants, *log.stray):
+            if (entry.log, entry.file_offset) in applied:
+                continue
+            older = (entry.sequence - first) & 0xFFFFFFFF >= 1 << 31
+            listed = entry.sequence in named or (entry.log, entry.file_offset) in rejected
+            assert listed if older else entry.sequence in warned, (entry, [d.message for d in result.diagnostics])
+
+
+def test_overlapping_remnant_candidates_cannot_make_the_scan_quadratic() -> None:
+    """A crafted tail: a header with a correct Hash-2 at every sector, each claiming the rest of
+    the file. Checking every one would hash ~n^2/2 sectors; the bodies hashed are capped."""
+    from hivescan.hive.marvin import marvin32
+
+    dirty = make_dirty(STATES, fmt="new", sequence=100)
+    head = dirty.logs[".LOG1"] + bytes(512)  # the walk of the entries ends at this zero sector
+    sectors = 1500
+    total = len(head) + sectors * 512
+    tail = bytearray(sectors * 512)
+    for k in range(sectors):
+        off = len(head) + k * 512
+        raw = b"HvLE" + struct.pack("<IIIII", total - off, 0, 7, 4096, 1) + struct.pack("<Q", 0)  # Hash-1 wrong
+        tail[k * 512 : k * 512 + 40] = raw + struct.pack("<Q", marvin32(raw))
+    log = parse_log(head + bytes(tail), "SYSTEM.LOG1")
+    assert [d.code for d in log.diagnostics] == ["log_remnant_scan_limited"]
+    assert log.remnants == [] and [e.sequence for e in log.entries] == [100, 101, 102]

@@ -25,7 +25,7 @@ def test_triage_writes_datasets_summary_and_table(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "3 inputs (ok 3)" in result.stdout and "3 hosts" in result.stdout
     assert "UpdaterSvc" in result.stdout and "C:\\Users\\Public\\upd.exe" in result.stdout
-    assert "1 file(s) in the folders are not hives" in result.stderr
+    assert "1 file(s) met in the folders were not scanned" in result.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["hosts"] == 3 and summary["findings"]["available"] is True
     findings = pd.read_parquet(out / "findings")
@@ -59,3 +59,31 @@ def test_output_must_be_a_folder(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     result = runner.invoke(app, ["triage", str(tmp_path / "in"), "-o", str(tmp_path / "file")])
     assert result.exit_code == ExitCode.OUTPUT and "is not a folder" in result.output
+
+
+def test_every_file_not_scanned_is_on_stderr_and_in_the_summary(tmp_path: Path) -> None:
+    """Issue 11 defect 8: only three were named ("... 5 more") and summary.json had none."""
+    import os
+
+    from tests.triage.conftest import write_host
+
+    folder = tmp_path / "in"
+    hive = write_host(folder / "A" / "SYSTEM", "HOST-A")
+    (folder / "empty.bin").write_bytes(b"")
+    (folder / "notes.txt").write_text("x")
+    os.mkfifo(folder / "pipe")
+    (folder / "loop").symlink_to("loop")
+    (folder / "up").symlink_to(folder)
+    (folder / "B").mkdir()
+    lone_log = bytearray(hive.read_bytes()[:4096])
+    lone_log[28:32] = (6).to_bytes(4, "little")  # file type 6: a new-format transaction log
+    (folder / "B" / "SYSTEM.LOG1").write_bytes(bytes(lone_log))
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["triage", str(folder), "-o", str(out), "-j", "1"])
+    assert result.exit_code == 0, result.output
+    lines = [line.split("not scanned: ", 1)[1] for line in result.stderr.splitlines() if "not scanned: " in line]
+    listed = {Path(line.split(": ")[0]).name for line in lines}
+    expected = {"empty.bin", "notes.txt", "pipe", "loop", "up", "SYSTEM.LOG1"}
+    assert listed == expected and "more" not in result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert {Path(i["path"]).name for i in summary["not_scanned"]} == expected

@@ -39,7 +39,7 @@ def test_nested_folders_logs_and_non_hives(tmp_path: Path) -> None:
     reasons = {Path(i.path).name: i.reason for i in found.ignored}
     assert reasons == {
         "notes.txt": "not a registry hive (no regf signature)",
-        "empty.bin": "not a registry hive (no regf signature)",
+        "empty.bin": "an empty file",
         "OTHER.LOG1": "a transaction log without its primary hive in this folder",
     }
     assert str(orphan) not in by_path
@@ -156,7 +156,9 @@ def test_pipes_are_never_read(tmp_path: Path) -> None:
     assert [(i.path, i.kind) for i in found.inputs] == [(str(hive), "hive"), (str(fifo), "special")]
     assert [i.reason for i in found.ignored] == []  # the pipe is an explicit input, listed once
     only_folder = discover([folder])
-    assert [i.reason for i in only_folder.ignored] == ["not a regular file (a broken link, device, pipe or socket)"]
+    assert [i.reason for i in only_folder.ignored] == [
+        "not a regular file: a named pipe (FIFO); never read (it could block)"
+    ]
     hives = scan_batch(found.inputs).hives.set_index("path")
     assert hives.loc[str(fifo), "error_code"] == "input_unreadable"
     assert "not a regular file" in hives.loc[str(fifo), "error_message"]
@@ -170,3 +172,26 @@ def test_a_container_reader_error_is_an_image_row(tmp_path: Path) -> None:
     (row,) = scan_batch([item], options=ScanOptions(readers=(ZipReader(),))).hives.to_dict("records")
     assert (row["status"], row["error_code"]) == ("error", "image_unreadable")
     assert "KeyError" in row["error_message"] and "Windows/System32/config/SYSTEM" in row["error_message"]
+
+
+def test_every_file_met_and_not_scanned_is_listed_with_what_it_is(tmp_path: Path) -> None:
+    """Issue 11 defect 8: links to folders, link cycles and second names of a file were skipped unnamed."""
+    import os
+
+    folder = tmp_path / "case"
+    hive = write_host(folder / "HOST-A" / "SYSTEM", "HOST-A")
+    (folder / "loop").symlink_to("loop")  # a link to itself
+    (folder / "dangling").symlink_to(folder / "nowhere")
+    (folder / "up").symlink_to(folder)  # a link to an ancestor folder: a cycle if followed
+    (folder / "again").symlink_to(hive)  # the hive under a second name
+    os.mkfifo(folder / "pipe")
+    found = discover([folder])
+    link = folder / "again"
+    assert [i.path for i in found.inputs] == [str(link)]  # met first (files before subfolders)
+    reasons = {Path(i.path).name: i.reason for i in found.ignored}
+    assert reasons["up"] == "a symbolic link to a folder: not followed (it could loop)"
+    assert reasons["loop"].startswith("a symbolic link that cannot be followed")
+    assert reasons["dangling"].startswith("a symbolic link that cannot be followed")
+    assert reasons["pipe"].startswith("not a regular file: a named pipe")
+    assert reasons["SYSTEM"] == f"the same file as {link}, already met"
+    assert set(reasons) == {"up", "loop", "dangling", "pipe", "SYSTEM"}

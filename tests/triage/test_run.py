@@ -68,22 +68,24 @@ def test_rerun_skips_done_hives_and_retries_failed_ones(tmp_path: Path) -> None:
     rows_before = len(read_dataset(out, "services"))
 
     write_host(late, "LATE-HOST", seed=9)
-    moved = tmp_path / "elsewhere" / "SYSTEM"  # the same bytes under another path: done (by sha256)
+    moved = tmp_path / "elsewhere" / "SYSTEM"  # the same bytes under another path: its own row (issue 11)
     moved.parent.mkdir()
     moved.write_bytes(hosts["WS-00001"].read_bytes())
     second = run_triage([*found.inputs, *discover([moved]).inputs], out, batch_size=1)
 
-    assert second.count("already_done") == 4 and second.count("ok") == 1
+    assert second.count("already_done") == 3 and second.count("ok") == 2
     hives = read_dataset(out, "hives")
-    assert len(hives) == 5  # 4 from the first run, 1 new: no duplicate rows
+    assert len(hives) == 6  # 4 from the first run, 2 new (late, moved): no duplicate rows
+    assert sorted(hives[hives["status"] == "ok"]["path"]) == sorted([*map(str, hosts.values()), str(late), str(moved)])
     services = read_dataset(out, "services")
-    assert len(services) == rows_before + second.outcomes[[o.path for o in second.outcomes].index(str(late))].records
-    assert services.groupby(["hive_sha256", "key_path"]).size().max() == 1
+    new = [o.records for o in second.outcomes if o.path in (str(late), str(moved))]
+    assert len(services) == rows_before + sum(new)
+    assert services.groupby(["hive_path", "key_path"]).size().max() == 1
 
     from hivescan.triage import summarise
 
     summary = summarise(out)
-    assert summary["inputs"] == 4 and summary["status"] == {"ok": 4} and summary["hosts"] == 4
+    assert summary["inputs"] == 5 and summary["status"] == {"ok": 5} and summary["hosts"] == 4
     assert len(summary["runs"]) == 2
 
 
@@ -104,6 +106,29 @@ def test_a_crash_between_parts_leaves_no_duplicates(tmp_path: Path) -> None:
     services = read_dataset(out, "services")
     assert services.groupby(["hive_sha256", "key_path"]).size().max() == 1
     assert services["host"].nunique() == 4
+
+
+def test_resumed_run_gives_a_row_to_an_input_whose_content_is_already_stored(tmp_path: Path) -> None:
+    """Issue 11 defect 8: after an interrupted run, a copy of a stored hive got no row at all."""
+    hosts = write_fleet(tmp_path / "in", hosts=3)
+    copy = tmp_path / "in" / "zz-copy" / "SYSTEM"  # sorts last: its batch is the one lost
+    copy.parent.mkdir()
+    copy.write_bytes(hosts["WS-00001"].read_bytes())
+    found = discover([tmp_path / "in"])
+    out = tmp_path / "out"
+    run_triage(found.inputs, out, batch_size=1)
+    store = TriageStore(out)
+    lost = store.parts("hives")[-1]  # the run died before the copy's batch was committed
+    assert pq.read_table(lost)["path"].to_pylist() == [str(copy)]
+    lost.unlink()
+
+    resumed = run_triage(found.inputs, out, batch_size=1)
+
+    assert resumed.count("already_done") == 3 and resumed.count("ok") == 1
+    hives = read_dataset(out, "hives")
+    assert sorted(hives["path"]) == sorted(i.path for i in found.inputs)  # every input path, one row each
+    services = read_dataset(out, "services")
+    assert services.groupby(["hive_path", "key_path"]).size().max() == 1
 
 
 @dataclass(frozen=True)
