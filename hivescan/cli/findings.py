@@ -229,15 +229,25 @@ def rules_lint(
     examples: Annotated[
         bool, typer.Option("--examples/--no-examples", help="also build the example fixtures and check hit/miss")
     ] = True,
+    hive: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--hive",
+            exists=True,
+            dir_okay=False,
+            help="also scan this hive and fail on any explanation that quotes (no value) (repeatable)",
+        ),
+    ] = None,
 ) -> None:
-    """Check rules: id = file name, examples present and right, fields and catalogs known.
+    """Check rules: id = file name, examples present and right, fields and catalogs known,
+    explanations quoting what matched.
 
-    Example: hivescan rules lint
+    Example: hivescan rules lint --hive ../shared/hives/win7-SYSTEM
     """
     from hivescan.detect.lint import lint
     from hivescan.testing import FIXTURES
 
-    problems = lint(rules, fixtures=FIXTURES if examples else None)
+    problems = lint(rules, fixtures=FIXTURES if examples else None, hives=tuple(hive or ()))
     for problem in problems:
         sys.stdout.write(f"{problem}\n")
     failed = sum(1 for p in problems if p.level == "fail")

@@ -56,10 +56,16 @@ def _build(fixtures: Path, scenario: str) -> dict[str, list[Subject]]:
     hive = SystemHive(HiveSource.from_bytes(data, path=f"{scenario}.yaml"), software=software)
     try:
         if scenario == "baseline":
-            subjects = build_subjects(hive.services(1), baseline=hive.services(2)).subjects
+            subjects = build_subjects(
+                hive.services(1), baseline=hive.services(2), windows=hive.windows_version(1)
+            ).subjects
         else:
             current = hive.resolve("current").chosen
-            subjects = build_subjects(hive.services("all"), primary_set=current[0].number if current else None).subjects
+            subjects = build_subjects(
+                hive.services("all"),
+                primary_set=current[0].number if current else None,
+                windows=hive.windows_version(),
+            ).subjects
     finally:
         hive.close()
     out: dict[str, list[Subject]] = {}

@@ -18,6 +18,7 @@ from hivescan.detect.finding import Finding
 from hivescan.detect.rules import SEVERITY_RANK, RuleSet, load_rules
 from hivescan.diagnostics import Diagnostic
 from hivescan.scm.record import ServiceRecord
+from hivescan.scm.winversion import WindowsVersion
 from hivescan.system import SystemHive
 
 
@@ -34,6 +35,7 @@ class ScanResult:
     identical_skipped: int
     rules: int
     baseline_records: int | None = None
+    windows: WindowsVersion | None = None
     diagnostics: tuple[Diagnostic, ...] = field(default_factory=tuple)
 
     def counts(self) -> dict[str, int]:
@@ -49,9 +51,11 @@ def analyse_records(
     rules: RuleSet | None = None,
     baseline: Sequence[ServiceRecord] | None = None,
     primary_set: int | None = None,
+    windows: WindowsVersion | None = None,
 ) -> tuple[list[Finding], int, tuple[int, ...], int | None]:
-    """Findings for records already read (any number of control sets)."""
-    subjects = build_subjects(records, primary_set=primary_set, baseline=baseline)
+    """Findings for records already read (any number of control sets); ``windows`` the hive's
+    version (:meth:`SystemHive.windows_version`), which decides which known-good catalogs apply."""
+    subjects = build_subjects(records, primary_set=primary_set, baseline=baseline, windows=windows)
     engine = Engine(rules if rules is not None else load_rules())
     return engine.run(subjects.subjects), subjects.identical_skipped, subjects.control_sets, subjects.primary_set
 
@@ -74,7 +78,10 @@ def scan_hive(
     records = hive.services(control_set, deleted=deleted)
     current = hive.resolve("current").chosen
     primary = current[0].number if current else None
-    findings, skipped, sets, primary = analyse_records(records, rules=ruleset, baseline=baseline, primary_set=primary)
+    windows = hive.windows_version()
+    findings, skipped, sets, primary = analyse_records(
+        records, rules=ruleset, baseline=baseline, primary_set=primary, windows=windows
+    )
     floor = SEVERITY_RANK[min_severity]
     kept = tuple(f for f in findings if SEVERITY_RANK.get(f.severity, 0) >= floor)
     return ScanResult(
@@ -87,5 +94,6 @@ def scan_hive(
         identical_skipped=skipped,
         rules=len(ruleset),
         baseline_records=len(baseline) if baseline is not None else None,
+        windows=windows,
         diagnostics=tuple(hive.hive_diagnostics()),
     )
