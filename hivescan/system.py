@@ -37,7 +37,7 @@ from hivescan.scm.logdiff import mark_log_changes
 from hivescan.scm.record import HiveRef, ServiceRecord
 from hivescan.scm.services import build_service_database
 from hivescan.scm.software import SoftwareData, read_software
-from hivescan.scm.winversion import WindowsVersion, combine, from_software, from_system
+from hivescan.scm.winversion import SERVICE_MARKERS, WindowsVersion, combine, from_software, from_system
 
 if TYPE_CHECKING:
     from hivescan.hive.recover import KeyScan
@@ -270,7 +270,7 @@ class SystemHive:
                 ControlSetInfo(
                     number,
                     self.existing.sets[number],
-                    filetime_to_iso(key.last_write) if key is not None else None,
+                    filetime_to_iso(key.last_write) if key is not None and key.last_write else None,
                     len(services.subkeys()) if services is not None else None,
                     tuple(roles.get(number, ())),
                 )
@@ -332,8 +332,13 @@ class SystemHive:
             return out
 
         services_key = self.reader.key(f"{set_name}\\Services") if set_name is not None else None
-        names = [k.name for k in services_key.subkeys()] if services_key is not None else []
-        system = from_system(decoded("Control\\Windows"), decoded("Control\\ProductOptions"), names)
+        keys = services_key.subkeys() if services_key is not None else []
+        names = [k.name for k in keys]
+        marked = any(upcase(n).lower() in marker for n in names for _v, _h, marker in SERVICE_MARKERS)
+        svchost_hosted = None if marked or not keys else any(_runs_svchost(k) for k in keys)
+        system = from_system(
+            decoded("Control\\Windows"), decoded("Control\\ProductOptions"), names, svchost_hosted=svchost_hosted
+        )
         software = from_software(self.software.current_version) if self.software is not None else None
         found = combine(system, software)
         self._windows[cache_key] = found
@@ -637,6 +642,12 @@ class SystemHive:
         if self.log_replay is not None:
             diags += self.log_replay.diagnostics
         return diags
+
+
+def _runs_svchost(key: Key) -> bool:
+    """Whether a service key's ImagePath names svchost.exe (raw bytes, any case)."""
+    value = key.value("ImagePath")
+    return value is not None and "svchost.exe" in value.data.decode("utf-16-le", "replace").lower()
 
 
 def _peek_base_block(data: bytes) -> BaseBlock | None:

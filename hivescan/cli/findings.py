@@ -239,8 +239,10 @@ def rules_lint(
         ),
     ] = None,
 ) -> None:
-    """Check rules: id = file name, examples present and right, fields and catalogs known,
-    explanations quoting what matched.
+    """Check rules: id = file name, examples right, fields and catalogs known, explanations quote.
+
+    Explanations must quote what matched: on the hit examples and on each --hive given, no
+    finding's explanation may print (no value).
 
     Example: hivescan rules lint --hive ../shared/hives/win7-SYSTEM
     """

@@ -204,11 +204,14 @@ def from_system(
     windows: Mapping[str, Any],
     product_options: Mapping[str, Any],
     services: Collection[str],
+    svchost_hosted: bool | None = None,
 ) -> WindowsVersion:
     """The version from SYSTEM alone.
 
     ``windows``: decoded values of ``<set>\\Control\\Windows``; ``product_options``: of
-    ``<set>\\Control\\ProductOptions``; ``services``: the names under ``<set>\\Services``.
+    ``<set>\\Control\\ProductOptions``; ``services``: the names under ``<set>\\Services``;
+    ``svchost_hosted``: whether any service's ImagePath runs svchost.exe (Windows 2000 and
+    later host services in it, NT 4.0 did not; None = not looked at, then NT 4.0 is not said).
     """
     basis: list[str] = []
     product_type = product_options.get("ProductType")
@@ -239,9 +242,12 @@ def from_system(
                 break
         if nt == "5.1" and product_type in ("ServerNT", "LanmanNT"):
             nt = "5.2"  # Server 2003 has the XP services; XP x64 is a workstation
-        elif nt is None and present & {"dhcp", "eventlog", "rpcss"}:
+        elif nt is None and svchost_hosted is False and present & {"dhcp", "eventlog", "rpcss"}:
             nt, confidence = "4.0", "low"
-            basis.append("no service introduced with Windows 2000 or later (no Dnscache): NT 4.0 or earlier")
+            basis.append(
+                "no service introduced with Windows 2000 or later (no Dnscache) and none hosted by svchost.exe: "
+                "NT 4.0 or earlier"
+            )
         if nt is not None and nt in _FIXED_BUILDS:
             build = _FIXED_BUILDS[nt]
         elif nt == "6.1" and service_pack is not None:
