@@ -20,6 +20,7 @@ from hivescan.detect.fields import Subject, resolve
 from hivescan.detect.finding import Evidence, Finding, Match
 from hivescan.detect.rules import SEVERITY_RANK, CatalogTest, FieldTest, Logic, Node, Rule, RuleSet
 from hivescan.hive.tree import upcase
+from hivescan.textsafe import printable
 
 # a catalog lookup: (record, the subject's context) -> the row it matched; the context tells
 # version-specific catalogs which Windows the hive is (context["windows"])
@@ -177,15 +178,6 @@ _NAME = r"[A-Za-z_][A-Za-z0-9_.]*"
 _PLACEHOLDER = re.compile(rf'\{{({_NAME}(?:\|(?:{_NAME}|"[^"{{}}]*"))*)\}}')
 MAX_QUOTE = 200
 NO_VALUE = "(no value)"
-# C0/C1 controls and bidirectional overrides would change how the line reads: shown as \xNN /
-# \uNNNN; a backslash stays one backslash (paths print as Windows writes them)
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def _printable(text: str) -> str:
-    return _UNPRINTABLE.sub(
-        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text
-    )
 
 
 def _quote(value: Any) -> str:
@@ -193,7 +185,7 @@ def _quote(value: Any) -> str:
         return NO_VALUE
     if isinstance(value, tuple | list):
         return ", ".join(_quote(v) for v in value) if value else NO_VALUE
-    text = _printable(str(value))
+    text = printable(str(value))
     if len(text) > MAX_QUOTE:
         return f"{text[:MAX_QUOTE]}… ({len(text)} characters in all, see evidence)"
     return text

@@ -207,3 +207,21 @@ def test_explanation_alternatives_and_matched_values() -> None:
 def test_explanations_show_control_characters_not_act_on_them() -> None:
     subject = Subject(_record(image_path="C:\\x.exe\x1b[2J\u202e"))
     assert render_explanation("{image_path}", subject, {}) == "C:\\x.exe\\x1b[2J\\u202e"
+
+
+def test_diagnostics_print_paths_as_windows_writes_them() -> None:
+    with open_hive(FIXTURES / "demo-SYSTEM", software=FIXTURES / "demo-SOFTWARE") as hive:
+        records = {r.name: r for r in hive.services()}
+    messages = {d.code: d.message for r in records.values() for d in r.diagnostics}
+    assert r"'C:\Users\Public\Libraries\svchost.exe'" in messages["svchost_masquerade"]
+    assert r"'C:\Program Files\Acme Backup\bin\agent.exe'" in messages["image_module_guessed"]
+    assert not [m for m in messages.values() if "\\\\" in m and "\\\\127.0.0.1" not in m]
+
+
+def test_hidden_data_keeps_control_characters_visible(spec_hive: Callable[..., Path]) -> None:
+    tail = "run\x1b[8m C:\\Temp\\x.exe"
+    path = spec_hive({"Svc": {"values": {"Type": 0x10, "Start": 3, "DisplayName": {"sz": "Svc", "tail": tail}}}})
+    with open_hive(path) as hive:
+        (record,) = hive.services()
+    (message,) = [d.message for d in record.diagnostics if d.code == "hidden_tail"]
+    assert message.endswith(r"'run\x1b[8m C:\Temp\x.exe'")
