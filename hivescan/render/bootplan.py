@@ -42,6 +42,14 @@ def _tag(entry: BootEntry) -> str:
     return f"{entry.tag} (#{entry.tag_order_index})" if entry.tag_order_index is not None else str(entry.tag)
 
 
+def image_cell(image: str | None, service_dll: str | None) -> str:
+    """The image, and for a svchost-hosted service the ServiceDll under it: svchost.exe alone
+    says nothing about which code runs."""
+    if not service_dll:
+        return image or ""
+    return f"{image}\n  dll: {service_dll}" if image else f"dll: {service_dll}"
+
+
 def _table(entries: Sequence[BootEntry], title: str) -> Table:
     table = Table(title=title, header_style="bold", title_justify="left")
     for name, options in (
@@ -65,7 +73,7 @@ def _table(entries: Sequence[BootEntry], title: str) -> Table:
             _group(e),
             _tag(e),
             ", ".join(e.pulled_in_by),
-            e.image_path_resolved or "",
+            image_cell(e.image_path_resolved, e.service_dll),
             ", ".join(e.notes),
         )
     return table

@@ -9,6 +9,7 @@ from typing import Any
 from rich.table import Table
 
 from hivescan.diff import Change
+from hivescan.render.bootplan import image_cell
 from hivescan.render.formats import dumps, text_output, write_csv, write_json, write_jsonl
 
 DIFF_FORMATS = ("table", "json", "jsonl", "csv")
@@ -60,9 +61,8 @@ def diff_table(changes: Sequence[Change], *, title: str | None = None) -> Table:
     for change in changes:
         if not change.fields:
             record = change.after or change.before
-            table.add_row(
-                change.kind, change.name, "", "", record.image_path or "" if record else "", style=style[change.kind]
-            )
+            image = image_cell(record.image_path, record.service_dll) if record else ""
+            table.add_row(change.kind, change.name, "", "", image, style=style[change.kind])
         for fc in change.fields:
             table.add_row(
                 change.kind, change.name, fc.field, _cell(fc.before), _cell(fc.after), style=style[change.kind]

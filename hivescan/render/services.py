@@ -61,6 +61,16 @@ def print_table(table: Table, output: Path | None, console: Console | None = Non
         Console(file=fh, width=200, no_color=True).print(table)
 
 
+# the table shows the live database first: what the SCM runs, then what it would delete, what
+# was recovered, and last the keys it rejects (".NET CLR Data" and other non-services); stable,
+# so hive order is kept within each status. Machine formats keep the records' own order.
+_STATUS_ORDER = {"database": 0, "pending_delete": 1, "deleted": 2, "orphaned": 3, "rejected": 4}
+
+
+def _live_first(record: ServiceRecord) -> int:
+    return _STATUS_ORDER.get(record.status, 3)
+
+
 def services_table(records: Sequence[ServiceRecord], *, title: str | None = None) -> Table:
     from rich.table import Table
 
@@ -73,7 +83,7 @@ def services_table(records: Sequence[ServiceRecord], *, title: str | None = None
     table.add_column("image path / ServiceDll", overflow="fold")
     table.add_column("last write (UTC)", min_width=19)
     table.add_column("notes", overflow="fold")
-    for rec in records:
+    for rec in sorted(records, key=_live_first):
         image = rec.image_path or ""
         if rec.service_dll:
             image = f"{image}\n  dll: {rec.service_dll}" if image else f"dll: {rec.service_dll}"
