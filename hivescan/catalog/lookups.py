@@ -284,6 +284,11 @@ def applies(table: Table, context: Mapping[str, Any] | None) -> bool:
     return within(windows, {v.strip() for v in wanted.split(",")})
 
 
+def version_scoped() -> tuple[tuple[tuple[str, ...], Table], ...]:
+    """The catalogs that describe one Windows, with the table saying which (``windows nt``)."""
+    return ((("windows-image-path", "windows-service-dll"), _expected()[0]),)
+
+
 def _lookup_expected(
     record: Any, value_name: str, field_name: str, catalog: str, context: Mapping[str, Any] | None
 ) -> CatalogEntry | None:

@@ -82,6 +82,9 @@ def _run_scan(
         "sha256": result.hive_sha256,
         "control sets": ", ".join(f"ControlSet{n:03d}" for n in result.control_sets),
         "current set": result.primary_set,
+        "Windows": (
+            f"{result.windows.label} (confidence {result.windows.confidence})" if result.windows else "not detected"
+        ),
         "service records": result.records,
         "identical records of other sets evaluated once": result.identical_skipped,
         "rules": result.rules,

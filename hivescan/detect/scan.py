@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from hivescan.catalog.lookups import applies, version_scoped
 from hivescan.detect.context import build_subjects
 from hivescan.detect.engine import Engine
 from hivescan.detect.finding import Finding
@@ -79,6 +80,7 @@ def scan_hive(
     current = hive.resolve("current").chosen
     primary = current[0].number if current else None
     windows = hive.windows_version()
+    scope_notes = catalog_scope(windows)
     findings, skipped, sets, primary = analyse_records(
         records, rules=ruleset, baseline=baseline, primary_set=primary, windows=windows
     )
@@ -95,5 +97,36 @@ def scan_hive(
         rules=len(ruleset),
         baseline_records=len(baseline) if baseline is not None else None,
         windows=windows,
-        diagnostics=tuple(hive.hive_diagnostics()),
+        diagnostics=(*hive.hive_diagnostics(), *scope_notes),
     )
+
+
+def catalog_scope(windows: WindowsVersion) -> list[Diagnostic]:
+    """Say which known-good catalogs were left out because they describe another Windows (or
+    the version could not be told): a comparison not made is stated, never silent."""
+    notes: list[Diagnostic] = []
+    for names, table in version_scoped():
+        if applies(table, {"windows": windows}):
+            continue
+        described = table.header.get("applies to", "another Windows")
+        if windows.known:
+            notes.append(
+                Diagnostic(
+                    "catalog_not_applied",
+                    "",
+                    f"{', '.join(names)} ({table.name}) describe {described}; this hive is {windows.label} "
+                    f"(confidence {windows.confidence}): its services are not compared with them",
+                    "info",
+                )
+            )
+        else:
+            notes.append(
+                Diagnostic(
+                    "windows_version_unknown",
+                    "",
+                    f"the Windows version could not be told from the hive (give --software SOFTWARE): "
+                    f"{', '.join(names)} ({table.name}, {described}) not compared",
+                    "warning",
+                )
+            )
+    return notes

@@ -225,3 +225,15 @@ def test_hidden_data_keeps_control_characters_visible(spec_hive: Callable[..., P
         (record,) = hive.services()
     (message,) = [d.message for d in record.diagnostics if d.code == "hidden_tail"]
     assert message.endswith(r"'run\x1b[8m C:\Temp\x.exe'")
+
+
+def test_stock_interactive_services_of_xp_are_not_findings() -> None:
+    result = _scan(shared_hive("xp-corrupted-SYSTEM"))
+    assert [f.service for f in result.findings if f.rule_id == "interactive-service"] == []
+    assert any(d.code == "catalog_not_applied" and "Windows XP SP3" in d.message for d in result.diagnostics)
+
+
+def test_an_unknown_windows_is_said_not_guessed(spec_hive: Callable[..., Path]) -> None:
+    result = _scan(spec_hive({"Dhcp": XP_SERVICES["Dhcp"]}))
+    (note,) = [d for d in result.diagnostics if d.code == "windows_version_unknown"]
+    assert note.level == "warning" and "windows_expected.csv" in note.message
