@@ -237,3 +237,13 @@ def test_an_unknown_windows_is_said_not_guessed(spec_hive: Callable[..., Path]) 
     result = _scan(spec_hive({"Dhcp": XP_SERVICES["Dhcp"]}))
     (note,) = [d for d in result.diagnostics if d.code == "windows_version_unknown"]
     assert note.level == "warning" and "windows_expected.csv" in note.message
+
+
+def test_nt4_stock_service_in_system32_is_not_unknown() -> None:
+    """The stock-name catalogs describe Windows 10/11 and Server 2016; NT 4's LicenseService
+    (llssrv.exe in System32) is missing from them for that reason only."""
+    result = _scan(shared_hive("nt4-SYSTEM"))
+    assert [f.service for f in result.findings if f.rule_id == "system32-exe-unknown-autostart"] == []
+    win7 = _scan(shared_hive("win7-SYSTEM"))
+    (mcafee,) = [f for f in win7.findings if f.rule_id == "system32-exe-unknown-autostart"]
+    assert mcafee.service == "mfevtp" and "this hive: Windows 7 SP1" in mcafee.explanation
