@@ -247,6 +247,7 @@ def _expected() -> tuple[Table, dict[tuple[str, str], list[tuple[int, re.Pattern
 _SIMPLE_ESCAPES = frozenset("\\.-_ ()[]{}$^+?|*")
 
 
+@cache  # a few hundred distinct patterns, asked once per stock service of every hive
 def readable_pattern(regex: str) -> str | None:
     r"""A Trawler pattern as a path a person reads (``[A-Za-z]{1}:\\Windows\\x\.dll`` ->
     ``<drive>:\Windows\x.dll``, ``.*`` -> ``*``), or None when it uses more than escapes,
