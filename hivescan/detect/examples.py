@@ -81,13 +81,17 @@ class Examples:
     fixtures: Path
     _cache: dict[str, Mapping[str, list[Subject]]] = field(default_factory=dict)
 
+    def scenario(self, scenario: str) -> Mapping[str, list[Subject]]:
+        """Every subject of one scenario hive, by upper-cased service name (built once)."""
+        if scenario not in self._cache:
+            self._cache[scenario] = _build(self.fixtures, scenario)
+        return self._cache[scenario]
+
     def subjects(self, ref: str) -> list[Subject]:
         scenario, sep, name = ref.partition("/")
         if not sep or not name:
             raise ExampleError(f"example {ref!r} is not <scenario>/<service>")
-        if scenario not in self._cache:
-            self._cache[scenario] = _build(self.fixtures, scenario)
-        found = self._cache[scenario].get(upcase(name))
+        found = self.scenario(scenario).get(upcase(name))
         if not found:
             raise ExampleError(f"example {ref!r}: no service {name!r} in scenario {scenario!r}")
         return found

@@ -184,18 +184,25 @@ def _quotes_nothing(finding: Finding) -> bool:
 
 
 def check_explanations(rules: RuleSet, examples: Examples) -> Iterator[Problem]:
-    """Each rule's explanation on each of its hit examples quotes a value for every placeholder."""
+    """Every finding on every service of the example scenarios (not only the hit examples: a
+    rule also fires on look-alikes) quotes a value for every placeholder of its explanation."""
     engine = Engine(rules)
-    for rule in rules:
-        for ref in rule.examples.hit:
-            try:
-                subjects = examples.subjects(ref)
-            except ExampleError:
-                continue  # reported by check_examples
+    scenarios = sorted({ref.partition("/")[0] for rule in rules for ref in (*rule.examples.hit, *rule.examples.miss)})
+    for scenario in scenarios:
+        try:
+            by_name = examples.scenario(scenario)
+        except ExampleError:
+            continue  # reported by check_examples
+        for subjects in by_name.values():
             for subject in subjects:
                 for finding in engine.findings(subject):
-                    if finding.rule_id == rule.id and _quotes_nothing(finding):
-                        yield Problem(rule.id, "explanation-quotes", "fail", f"{ref}: {finding.explanation}")
+                    if _quotes_nothing(finding):
+                        yield Problem(
+                            finding.rule_id,
+                            "explanation-quotes",
+                            "fail",
+                            f"{scenario}/{finding.service}: {finding.explanation}",
+                        )
 
 
 def check_hive_explanations(rules: RuleSet, hives: Sequence[Path]) -> Iterator[Problem]:
