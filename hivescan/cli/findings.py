@@ -92,7 +92,12 @@ def _run_scan(
         "minimum severity": floor,
         "hivescan": hivescan.__version__,
     }
-    title = f"{hive} - {len(result.findings)} findings"
+    # the version in numbers only (validated digits): product names can come from SOFTWARE text
+    found = result.windows
+    version = ""
+    if found is not None and found.known:
+        version = f" - NT {found.nt_version}" + (f" build {found.build}" if found.build is not None else "")
+    title = f"{hive}{version} - {len(result.findings)} findings"
     write_findings(list(result.findings), fmt, output, title=title, summary=summary)
     if not quiet and (fmt == "table" or output is not None):
         _err("findings: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
