@@ -255,6 +255,9 @@ def from_system(
         elif nt == "6.0" and service_pack is not None:
             build = 6000 + min(service_pack, 2)
     product, release = _product(nt, product_type, build)
+    if nt == "6.2" and build is None:
+        # no service tells 8 from 8.1 (NT 6.3): "6.2" then stands for either, and says so
+        product = "Windows Server 2012 or 2012 R2" if product_type in ("ServerNT", "LanmanNT") else "Windows 8 or 8.1"
     return WindowsVersion(
         nt_version=nt,
         build=build,

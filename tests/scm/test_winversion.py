@@ -111,3 +111,10 @@ def test_any_values_give_an_answer_never_an_exception(
     found = combine(system, software)
     assert found.confidence in ("high", "medium", "low", "none")
     assert isinstance(found.label, str) and found.to_dict()["label"] == found.label
+
+
+def test_windows_8_from_services_does_not_claim_8_or_8_1() -> None:
+    found = from_system({}, {"ProductType": "WinNT"}, ["BrokerInfrastructure", "Dnscache"])
+    assert found.label == "Windows 8 or 8.1 (NT 6.2)" and found.confidence == "medium"
+    lab = from_system({"ShutdownStopTimePerfCounterBuildLab": "9600.winblue_rtm.130821-1623"}, {}, [])
+    assert lab.label == "Windows 8.1 (NT 6.3, build 9600)" and lab.confidence == "high"
