@@ -21,12 +21,22 @@ from hivescan.diff import FieldChange, closest, compare_records
 from hivescan.hive.tree import upcase
 from hivescan.scm.record import ServiceRecord
 from hivescan.scm.winversion import WindowsVersion
+from hivescan.textsafe import quoted
 
 MAX_SHOWN = 120
 
 
+def _shown(value: Any) -> str:
+    """Strings quoted with one backslash per backslash (``repr`` doubles them), lists item by item."""
+    if isinstance(value, str):
+        return quoted(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    return repr(value)
+
+
 def _short(value: Any) -> str:
-    text = repr(value) if not isinstance(value, str) else f"'{value}'"
+    text = _shown(value)
     return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN]}… ({len(text)} chars)"
 
 

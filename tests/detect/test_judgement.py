@@ -247,3 +247,17 @@ def test_nt4_stock_service_in_system32_is_not_unknown() -> None:
     win7 = _scan(shared_hive("win7-SYSTEM"))
     (mcafee,) = [f for f in win7.findings if f.rule_id == "system32-exe-unknown-autostart"]
     assert mcafee.service == "mfevtp" and "this hive: Windows 7 SP1" in mcafee.explanation
+
+
+def test_changes_between_control_sets_quote_paths_as_windows_writes_them(spec_hive: Callable[..., Path]) -> None:
+    svc = {"values": {"Type": 0x10, "Start": 2, "ErrorControl": 1, "ImagePath": r"C:\Program Files\A\a.exe"}}
+    changed = {"values": {**svc["values"], "ImagePath": r"C:\Users\Public\a.exe", "DependOnService": [r"X\Y"]}}
+    spec = {
+        "keys": {"Select": {"values": {"Current": 1, "Default": 1, "LastKnownGood": 2, "Failed": 0}}},
+        "control_sets": [{"number": 1, "services": {"Svc": changed}}, {"number": 2, "services": {"Svc": svc}}],
+    }
+    result = _scan(spec_hive(raw=spec))
+    changes = [f for f in result.findings if f.rule_id == "service-changed-between-control-sets"]
+    (text,) = [f.explanation for f in changes if f.control_set == 1]
+    assert r"'C:\Users\Public\a.exe'" in text and r"['X\Y']" in text
+    assert "\\\\" not in text
