@@ -261,3 +261,15 @@ def test_changes_between_control_sets_quote_paths_as_windows_writes_them(spec_hi
     (text,) = [f.explanation for f in changes if f.control_set == 1]
     assert r"'C:\Users\Public\a.exe'" in text and r"['X\Y']" in text
     assert "\\\\" not in text
+
+
+def test_rules_lint_scans_the_hives_it_is_given() -> None:
+    from typer.testing import CliRunner
+
+    from hivescan.cli import app
+
+    runner = CliRunner()
+    ok = runner.invoke(app, ["rules", "lint", "--no-examples", "--hive", str(FIXTURES / "demo-SYSTEM")])
+    assert ok.exit_code == 0 and ok.stdout.strip().endswith("0 failed, 0 warnings"), ok.output
+    wrong = runner.invoke(app, ["rules", "lint", "--no-examples", "--hive", str(FIXTURES / "demo-SOFTWARE")])
+    assert wrong.exit_code == 1 and "[hive] cannot scan" in wrong.stdout, wrong.output
