@@ -175,7 +175,7 @@ def _evidence(match: Match, out: list[Evidence]) -> None:
 
 # {name}, {alias.column}, and alternatives tried in order: {rmm.tool|suspicious.tool|"text"}
 _NAME = r"[A-Za-z_][A-Za-z0-9_.]*"
-_PLACEHOLDER = re.compile(rf'\{{({_NAME}(?:\|(?:{_NAME}|"[^"{{}}]*"))*)\}}')
+_PLACEHOLDER = re.compile(rf'\{{({_NAME}(?:\|(?:{_NAME}|"[^"{{}}|]*"))*)\}}')
 MAX_QUOTE = 200
 NO_VALUE = "(no value)"
 

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from hivescan.detect.finding import Finding
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_.]*"
-_PLACEHOLDER = re.compile(rf'(?<!\{{)\{{({_NAME}(?:\|(?:{_NAME}|"[^"{{}}]*"))*)\}}')
+_PLACEHOLDER = re.compile(rf'(?<!\{{)\{{({_NAME}(?:\|(?:{_NAME}|"[^"{{}}|]*"))*)\}}')
 
 
 @dataclass(frozen=True, slots=True)
