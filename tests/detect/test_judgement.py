@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hivescan.detect.engine import render_explanation
 from hivescan.detect.fields import Subject
@@ -273,3 +275,10 @@ def test_rules_lint_scans_the_hives_it_is_given() -> None:
     assert ok.exit_code == 0 and ok.stdout.strip().endswith("0 failed, 0 warnings"), ok.output
     wrong = runner.invoke(app, ["rules", "lint", "--no-examples", "--hive", str(FIXTURES / "demo-SOFTWARE")])
     assert wrong.exit_code == 1 and "[hive] cannot scan" in wrong.stdout, wrong.output
+
+
+@given(st.text(min_size=1, max_size=19))  # escaped, still under the 200-character quote limit
+def test_any_value_is_quoted_as_it_is_with_controls_escaped(text: str) -> None:
+    shown = render_explanation("{image_path}", Subject(_record(image_path=text)), {})
+    assert shown.isprintable()
+    assert shown.count("\\") == text.count("\\") + sum(1 for c in text if not c.isprintable())
