@@ -37,6 +37,7 @@ from hivescan.scm.logdiff import mark_log_changes
 from hivescan.scm.record import HiveRef, ServiceRecord
 from hivescan.scm.services import build_service_database
 from hivescan.scm.software import SoftwareData, read_software
+from hivescan.scm.winversion import SERVICE_MARKERS, WindowsVersion, combine, from_software, from_system
 
 if TYPE_CHECKING:
     from hivescan.hive.recover import KeyScan
@@ -91,6 +92,9 @@ class HiveInfo:
     # transaction logs (hive/logs/): the logs found or given, and what their replay did
     logs: tuple[LogInfo, ...] = ()
     log_replay: dict[str, Any] | None = None
+    last_written_filetime: int = 0  # raw; 0 = never set (last_written is then None: "not set")
+    computer_name: str | None = None  # <set>\Control\ComputerName\ComputerName
+    windows: WindowsVersion | None = None
 
     @property
     def checksum_ok(self) -> bool:
@@ -110,6 +114,9 @@ class HiveInfo:
             "checksum_computed": f"0x{self.checksum_computed:08x}",
             "checksum_ok": self.checksum_ok,
             "last_written": self.last_written,
+            "last_written_filetime": self.last_written_filetime,
+            "computer_name": self.computer_name,
+            "windows": self.windows.to_dict() if self.windows is not None else None,
             "root_name": self.root_name,
             "select": self.select,
             "control_sets": [c.to_dict() for c in self.control_sets],
@@ -175,6 +182,7 @@ class SystemHive:
         self._hive_ref: HiveRef | None = None
         self._key_scan: KeyScan | None = None
         self._recoveries: dict[tuple[bool, bool], Recovery] = {}
+        self._windows: dict[str, WindowsVersion] = {}
         self.software: SoftwareData | None = None
         if software is not None:
             try:
@@ -262,7 +270,7 @@ class SystemHive:
                 ControlSetInfo(
                     number,
                     self.existing.sets[number],
-                    filetime_to_iso(key.last_write) if key is not None else None,
+                    filetime_to_iso(key.last_write) if key is not None and key.last_write else None,
                     len(services.subkeys()) if services is not None else None,
                     tuple(roles.get(number, ())),
                 )
@@ -298,6 +306,43 @@ class SystemHive:
         if not decoded.value:
             return None, [*diags, Diagnostic("computer_name_missing", "ComputerName", f"empty ComputerName in {where}")]
         return decoded.value, diags
+
+    def windows_version(self, control_set: str | int = "current") -> WindowsVersion:
+        """Which Windows wrote this hive (SYSTEM alone, or with the SOFTWARE hive when given),
+        with a confidence and the values it rests on: see :mod:`hivescan.scm.winversion`."""
+        from hivescan.scm.decode import decode_dword, decode_string
+
+        cache_key = str(control_set)
+        if cache_key in self._windows:
+            return self._windows[cache_key]
+        try:
+            chosen = self.resolve(control_set).chosen
+        except ValueError:
+            chosen = ()
+        set_name = chosen[0].name if chosen else None
+
+        def decoded(path: str) -> dict[str, Any]:
+            key = self.reader.key(f"{set_name}\\{path}") if set_name is not None else None
+            out: dict[str, Any] = {}
+            for value in key.values() if key is not None else ():
+                if value.type == 4:  # REG_DWORD
+                    out[value.name] = decode_dword(value.name, value)[0]
+                elif value.type in (1, 2):  # REG_SZ, REG_EXPAND_SZ
+                    out[value.name] = decode_string(value.name, value)[0].value
+            return out
+
+        services_key = self.reader.key(f"{set_name}\\Services") if set_name is not None else None
+        keys = services_key.subkeys() if services_key is not None else []
+        names = [k.name for k in keys]
+        marked = any(upcase(n).lower() in marker for n in names for _v, _h, marker in SERVICE_MARKERS)
+        svchost_hosted = None if marked or not keys else any(_runs_svchost(k) for k in keys)
+        system = from_system(
+            decoded("Control\\Windows"), decoded("Control\\ProductOptions"), names, svchost_hosted=svchost_hosted
+        )
+        software = from_software(self.software.current_version) if self.software is not None else None
+        found = combine(system, software)
+        self._windows[cache_key] = found
+        return found
 
     # -- the service database
 
@@ -549,7 +594,10 @@ class SystemHive:
             secondary_sequence=base.secondary_sequence,
             checksum_stored=base.stored_checksum,
             checksum_computed=base.computed_checksum,
-            last_written=filetime_to_iso(base.last_written),
+            last_written=filetime_to_iso(base.last_written) if base.last_written else None,
+            last_written_filetime=base.last_written,
+            computer_name=self.computer_name()[0],
+            windows=self.windows_version(),
             root_name=self.reader.root().name,
             select=self.select.to_dict(),
             control_sets=sets,
@@ -594,6 +642,12 @@ class SystemHive:
         if self.log_replay is not None:
             diags += self.log_replay.diagnostics
         return diags
+
+
+def _runs_svchost(key: Key) -> bool:
+    """Whether a service key's ImagePath names svchost.exe (raw bytes, any case)."""
+    value = key.value("ImagePath")
+    return value is not None and "svchost.exe" in value.data.decode("utf-16-le", "replace").lower()
 
 
 def _peek_base_block(data: bytes) -> BaseBlock | None:

@@ -72,11 +72,6 @@ def shown_path(path: object) -> str:
     return visible(value)
 
 
-def quoted(text: object) -> str:
-    """``"text"`` made visible: for names inside messages (instead of ``repr``)."""
-    return f'"{visible(text)}"'
-
-
 def csv_cell(text: str) -> str:
     """A CSV cell: visible, and prefixed with ``'`` when a spreadsheet would read it as a
     formula (``=``, ``+``, ``-``, ``@``, tab, CR first), as OWASP recommends. The quote shows
@@ -100,3 +95,24 @@ def deep_escape(value: Any) -> Any:
     if isinstance(value, dict):
         return {escape_surrogates(str(k)): deep_escape(v) for k, v in value.items()}
     return value
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def printable(text: str) -> str:
+    """Evidence text for a message: what ``repr`` would escape (controls, format characters
+    such as a right-to-left override, unpaired surrogates) as ``\\xNN``/``\\uNNNN``, and nothing
+    else -- a backslash stays one backslash, so a path reads as Windows writes it (``repr``
+    doubles them: ``C:\\\\Users\\\\...``)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def quoted(value: object) -> str:
+    """A string as ``'text'`` with :func:`printable`'s escapes (how messages quote a path or
+    value); anything else as ``repr`` (None, numbers, lists)."""
+    return f"'{printable(value)}'" if isinstance(value, str) else repr(value)

@@ -79,7 +79,7 @@ def test_show_table_has_fields_values_context_and_diagnostics(runner: CliRunner)
         "environment variables used",
         "C:\\ProgramData",  # %ProgramData% from SOFTWARE ProfileList
         "svchost_not_in_group",
-        'SOFTWARE svchost group "netsvcs"',
+        "SOFTWARE svchost group 'netsvcs'",
         "CoInitializeSecurityParam",
     ):
         assert text in out, text

@@ -73,8 +73,17 @@ def _read(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+#: the Windows each known-good source describes: (text for explanations, NT versions). A
+#: catalog of one Windows is applied only to hives of that Windows (catalog/lookups.py).
+APPLIES: dict[str, tuple[str, str]] = {
+    "trawler": ("Windows 10/11 and Server 2016 or later (NT 10.0)", "10.0"),
+    "ws2016": ("Windows Server 2016 (NT 10.0, build 14393)", "10.0"),
+}
+
+
 def render_csv(source: str, what: str, date: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """CSV text with the provenance header lines the loader skips."""
+    """CSV text with the provenance header lines the loader skips (and, for a catalog of one
+    Windows, which Windows: ``applies to`` for people, ``windows nt`` for the lookups)."""
     upstream, commit, licence = SOURCES[source]
     buf = io.StringIO()
     buf.write(f"# {what}\n")
@@ -82,6 +91,10 @@ def render_csv(source: str, what: str, date: str, header: Sequence[str], rows: I
     buf.write(f"# commit: {commit}\n")
     buf.write(f"# licence: {licence}\n")
     buf.write(f"# built: {date} by hivescan/catalog/build.py from shared/data\n")
+    if source in APPLIES:
+        text, versions = APPLIES[source]
+        buf.write(f"# applies to: {text}\n")
+        buf.write(f"# windows nt: {versions}\n")
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
     for row in rows:

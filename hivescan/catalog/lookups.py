@@ -4,6 +4,14 @@ Lookups take any object with the record's attributes (a :class:`ServiceRecord`, 
 detection engine's view of one) and return a :class:`CatalogEntry` citing the row, so an
 explanation can say *which* LOLDrivers entry or Trawler line it rests on.
 
+Lookups get the record and, from the detection engine, the subject's context: a catalog that
+describes one Windows (its ``windows nt`` header, e.g. Trawler's Windows 10/11 expectations)
+is applied only when ``context["windows"]`` is known and is that Windows; otherwise the row is
+returned with ``applies`` false and ``agrees`` None, so no rule compares an XP service with a
+Windows 10 expectation. The stock-name catalog (``windows-services``) is applied to every
+version: a stock name stays a stock name, and rules use it to *exclude* (a name missing from
+an older Windows's list would only add findings, never hide one).
+
 Known-bad: ``loldrivers`` (driver file names), ``lolrmm`` (remote admin tools: a policy
 matter, not proof), ``suspicious-services`` (mthcht's names). Known-good: ``windows-services``
 (stock Windows service names), ``windows-image-path`` / ``windows-service-dll`` (what a stock
@@ -23,6 +31,7 @@ from typing import Any
 
 from hivescan.catalog.globs import compile_glob, compile_globs
 from hivescan.catalog.tables import CatalogEntry, Table, entry, load_table
+from hivescan.scm.winversion import within
 
 DRIVER_TYPES = frozenset({0x1, 0x2, 0x8})
 _INSTANCE_SUFFIX = re.compile(r"_[0-9a-fA-F]+\Z")
@@ -106,7 +115,7 @@ def _loldrivers() -> tuple[Table, dict[str, int]]:
     return table, {row["file_name"]: i for i, row in enumerate(table.rows)}
 
 
-def lookup_loldrivers(record: Any) -> CatalogEntry | None:
+def lookup_loldrivers(record: Any, context: Mapping[str, Any] | None = None) -> CatalogEntry | None:
     """The LOLDrivers row for the driver file this record loads."""
     name = driver_file_name(record)
     if not name:
@@ -161,7 +170,7 @@ def _rmm() -> tuple[_GlobIndex, _GlobIndex, _GlobIndex]:
     return names, images, installs
 
 
-def lookup_lolrmm(record: Any) -> CatalogEntry | None:
+def lookup_lolrmm(record: Any, context: Mapping[str, Any] | None = None) -> CatalogEntry | None:
     """A remote monitoring/management tool, by service name, 7045 ImagePath or install path."""
     names, images, installs = _rmm()
     name = str(getattr(record, "name", ""))
@@ -186,7 +195,7 @@ def _suspicious() -> _GlobIndex:
     return _GlobIndex.build(load_table("suspicious_services.csv"), "name_glob", lambda r: True)
 
 
-def lookup_suspicious_service(record: Any) -> CatalogEntry | None:
+def lookup_suspicious_service(record: Any, context: Mapping[str, Any] | None = None) -> CatalogEntry | None:
     """mthcht's suspicious service names (offensive tools and greyware), by name glob."""
     index = _suspicious()
     name = str(getattr(record, "name", ""))
@@ -210,7 +219,7 @@ def _windows_services() -> dict[str, tuple[Table, int]]:
     return out
 
 
-def lookup_windows_service(record: Any) -> CatalogEntry | None:
+def lookup_windows_service(record: Any, context: Mapping[str, Any] | None = None) -> CatalogEntry | None:
     """Is this the name of a stock Windows service (Server 2016 table, or Trawler's Windows
     10/11 expectations of a path under Windows)? Per-user instances map to their template."""
     name = base_service_name(record)
@@ -235,7 +244,55 @@ def _expected() -> tuple[Table, dict[tuple[str, str], list[tuple[int, re.Pattern
     return table, index
 
 
-def _lookup_expected(record: Any, value_name: str, field_name: str, catalog: str) -> CatalogEntry | None:
+_SIMPLE_ESCAPES = frozenset("\\.-_ ()[]{}$^+?|*")
+
+
+@cache  # a few hundred distinct patterns, asked once per stock service of every hive
+def readable_pattern(regex: str) -> str | None:
+    r"""A Trawler pattern as a path a person reads (``[A-Za-z]{1}:\\Windows\\x\.dll`` ->
+    ``<drive>:\Windows\x.dll``, ``.*`` -> ``*``), or None when it uses more than escapes,
+    a drive class and ``.*`` (then the regex itself is shown)."""
+    text = regex.replace("[A-Za-z]{1}:", "<drive>:").replace("[A-Za-z]:", "<drive>:")
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            if nxt not in _SIMPLE_ESCAPES:
+                return None
+            out.append(nxt)
+            i += 2
+            continue
+        if char == "." and text[i + 1 : i + 2] == "*":
+            out.append("*")
+            i += 2
+            continue
+        if char in ".[](){}+?^$|*":
+            return None
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def applies(table: Table, context: Mapping[str, Any] | None) -> bool:
+    """Whether a catalog describes the hive's Windows: no ``windows nt`` header = any Windows;
+    with one, only a detected version listed there (an unknown version: not applied)."""
+    wanted = table.header.get("windows nt")
+    if not wanted:
+        return True
+    windows = context.get("windows") if context is not None else None
+    return within(windows, {v.strip() for v in wanted.split(",")})
+
+
+def version_scoped() -> tuple[tuple[tuple[str, ...], Table], ...]:
+    """The catalogs that describe one Windows, with the table saying which (``windows nt``)."""
+    return ((("windows-image-path", "windows-service-dll"), _expected()[0]),)
+
+
+def _lookup_expected(
+    record: Any, value_name: str, field_name: str, catalog: str, context: Mapping[str, Any] | None
+) -> CatalogEntry | None:
     table, index = _expected()
     name = base_service_name(record)
     rows = index.get((name.lower(), value_name.lower()))
@@ -244,35 +301,51 @@ def _lookup_expected(record: Any, value_name: str, field_name: str, catalog: str
     observed = getattr(record, field_name, None)
     expanded = getattr(record, f"{field_name}_expanded", None)
     normalised = None
-    if observed is not None:
+    in_scope = applies(table, context)
+    # an empty value is no path to compare (never "differs"); on a Windows the catalog does not
+    # describe, ``agrees`` stays None (no claim either way) and only ``matches`` says whether the
+    # path has the catalog's shape -- for rules that use it to *exclude* (a stock driver where
+    # Windows 10 puts it was there on Windows 7 too), never to report a difference
+    matches: bool | None = None
+    if observed is not None and str(observed).strip():
         # the expanded form when the record has one; normalised either way, because a REG_SZ
         # value keeps its %SystemRoot% after expansion (the SCM does not expand REG_SZ) while
         # Trawler's patterns were written against PowerShell's expanded reads
         normalised = normalise_for_expectation(str(expanded or observed), driver=is_driver(record))
     chosen = rows[0][0]
-    agrees: bool | None = None
     if normalised is not None:
-        agrees = False
+        matches = False
         for i, pattern in rows:
             if pattern is not None and pattern.search(normalised):
-                chosen, agrees = i, True
+                chosen, matches = i, True
                 break
-    facts = {"observed": observed, "compared": normalised, "agrees": agrees}
+    agrees = matches if in_scope else None
+    windows = context.get("windows") if context is not None else None
+    facts = {
+        "observed": observed,
+        "compared": normalised,
+        "agrees": agrees,
+        "matches": matches,
+        "expected": readable_pattern(table.rows[chosen]["expected_regex"]),
+        "applies": in_scope,
+        "applies_to": table.header.get("applies to", ""),
+        "windows": windows.label if windows is not None and hasattr(windows, "label") else None,
+    }
     return entry(catalog, name, table, chosen, facts)
 
 
-def lookup_expected_image_path(record: Any) -> CatalogEntry | None:
+def lookup_expected_image_path(record: Any, context: Mapping[str, Any] | None = None) -> CatalogEntry | None:
     """Trawler's expected ImagePath for this stock service; ``agrees`` says if the record's does
     (None when the record has no ImagePath)."""
-    return _lookup_expected(record, "ImagePath", "image_path", "windows-image-path")
+    return _lookup_expected(record, "ImagePath", "image_path", "windows-image-path", context)
 
 
-def lookup_expected_service_dll(record: Any) -> CatalogEntry | None:
+def lookup_expected_service_dll(record: Any, context: Mapping[str, Any] | None = None) -> CatalogEntry | None:
     """Trawler's expected ServiceDll for this stock service, with ``agrees`` for the record."""
-    return _lookup_expected(record, "ServiceDll", "service_dll", "windows-service-dll")
+    return _lookup_expected(record, "ServiceDll", "service_dll", "windows-service-dll", context)
 
 
-CATALOGS: Mapping[str, Callable[[Any], CatalogEntry | None]] = {
+CATALOGS: Mapping[str, Callable[[Any, Mapping[str, Any] | None], CatalogEntry | None]] = {
     "loldrivers": lookup_loldrivers,
     "lolrmm": lookup_lolrmm,
     "suspicious-services": lookup_suspicious_service,
@@ -281,14 +354,28 @@ CATALOGS: Mapping[str, Callable[[Any], CatalogEntry | None]] = {
     "windows-service-dll": lookup_expected_service_dll,
 }
 
+_EXPECTED_FACTS = frozenset(
+    {
+        "service_name",
+        "value_name",
+        "expected_regex",
+        "observed",
+        "compared",
+        "agrees",
+        "matches",
+        "expected",
+        "applies",
+        "applies_to",
+        "windows",
+    }
+)
+
 # the columns and computed facts a rule's ``where:`` may test, per catalog (checked by the lint)
 CATALOG_ATTRIBUTES: Mapping[str, frozenset[str]] = {
     "loldrivers": frozenset({"file_name", "category", "entries", "entry_ids", "mitre", "verified"}),
     "lolrmm": frozenset({"tool", "kind", "pattern", "origin", "matched_on"}),
     "suspicious-services": frozenset({"name_glob", "path_glob", "tool", "category", "tool_type", "upstream_severity"}),
     "windows-services": frozenset({"service_name", "display_name", "installation", "startup_type"}),
-    "windows-image-path": frozenset({"service_name", "value_name", "expected_regex", "observed", "compared", "agrees"}),
-    "windows-service-dll": frozenset(
-        {"service_name", "value_name", "expected_regex", "observed", "compared", "agrees"}
-    ),
+    "windows-image-path": _EXPECTED_FACTS,
+    "windows-service-dll": _EXPECTED_FACTS,
 }

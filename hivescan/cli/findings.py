@@ -109,6 +109,9 @@ def _run_scan(
         "sha256": result.hive_sha256,
         "control sets": ", ".join(f"ControlSet{n:03d}" for n in result.control_sets),
         "current set": result.primary_set,
+        "Windows": (
+            f"{result.windows.label} (confidence {result.windows.confidence})" if result.windows else "not detected"
+        ),
         "service records": result.records,
         "identical records of other sets evaluated once": result.identical_skipped,
         "rules": result.rules,
@@ -116,7 +119,12 @@ def _run_scan(
         "minimum severity": floor,
         "hivescan": hivescan.__version__,
     }
-    title = f"{hive} - {len(result.findings)} findings"
+    # the version in numbers only (validated digits): product names can come from SOFTWARE text
+    found = result.windows
+    version = ""
+    if found is not None and found.known:
+        version = f" - NT {found.nt_version}" + (f" build {found.build}" if found.build is not None else "")
+    title = f"{hive}{version} - {len(result.findings)} findings"
     write_findings(
         list(result.findings), fmt, output, title=title, summary=summary, result=result, case=case, examiner=examiner
     )
@@ -274,16 +282,28 @@ def rules_lint(
     examples: Annotated[
         bool, typer.Option("--examples/--no-examples", help="also build the example fixtures and check hit/miss")
     ] = True,
+    hive: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--hive",
+            exists=True,
+            dir_okay=False,
+            help="also scan this hive and fail on any explanation that quotes (no value) (repeatable)",
+        ),
+    ] = None,
 ) -> None:
-    """Check rules: id = file name, examples present and right, fields and catalogs known.
+    """Check rules: id = file name, examples right, fields and catalogs known, explanations quote.
 
-    Example: hivescan rules lint
+    Explanations must quote what matched: on the hit examples and on each --hive given, no
+    finding's explanation may print (no value).
+
+    Example: hivescan rules lint --hive ../shared/hives/win7-SYSTEM
     """
     from hivescan.detect.lint import lint
     from hivescan.testing import FIXTURES
 
     _check_rules_dir(rules)
-    problems = lint(rules, fixtures=FIXTURES if examples else None)
+    problems = lint(rules, fixtures=FIXTURES if examples else None, hives=tuple(hive or ()))
     for problem in problems:
         sys.stdout.write(f"{visible(problem)}\n")
     failed = sum(1 for p in problems if p.level == "fail")

@@ -42,10 +42,12 @@ def info(
     no_logs: NoLogsOpt = False,
     install: InstallOpt = None,
     snapshot: SnapshotOpt = "live",
+    software: SoftwareOpt = None,
 ) -> None:
     """Describe a hive: version, dirty or clean, checksum, logs, Select, control sets, sha256.
 
-    Also the transaction logs and their replay, recovered keys and hive-level warnings.
+    Also the computer name, the Windows version and build (from SYSTEM, or --software), the
+    transaction logs and their replay, recovered keys and hive-level warnings.
 
     Example: hivescan info ./SYSTEM    (or: hivescan info disk.E01 --install 1)
     """
@@ -55,7 +57,9 @@ def info(
     from hivescan.render.safe import console_for
 
     logs = _logs_choice(log, no_logs)
-    with hivescan.open_hive(hive, backend=parser, logs=logs, install=install, snapshot=snapshot) as opened:
+    with hivescan.open_hive(
+        hive, backend=parser, logs=logs, install=install, snapshot=snapshot, software=software
+    ) as opened:
         summary = opened.info()
     if fmt.lower() == "json":
         sys.stdout.write(dumps(stamped(summary.to_dict())) + "\n")

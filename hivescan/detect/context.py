@@ -20,12 +20,23 @@ from hivescan.detect.fields import Subject
 from hivescan.diff import FieldChange, closest, compare_records
 from hivescan.hive.tree import upcase
 from hivescan.scm.record import ServiceRecord
+from hivescan.scm.winversion import WindowsVersion
+from hivescan.textsafe import quoted
 
 MAX_SHOWN = 120
 
 
+def _shown(value: Any) -> str:
+    """Strings quoted with one backslash per backslash (``repr`` doubles them), lists item by item."""
+    if isinstance(value, str):
+        return quoted(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    return repr(value)
+
+
 def _short(value: Any) -> str:
-    text = repr(value) if not isinstance(value, str) else f"'{value}'"
+    text = _shown(value)
     return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN]}… ({len(text)} chars)"
 
 
@@ -46,8 +57,12 @@ def build_subjects(
     *,
     primary_set: int | None = None,
     baseline: Sequence[ServiceRecord] | None = None,
+    windows: WindowsVersion | None = None,
 ) -> SubjectSet:
-    """Records with their context, the primary set's first, then what only other sets hold."""
+    """Records with their context, the primary set's first, then what only other sets hold.
+
+    ``windows``: the version the hive was found to be (``context["windows"]``); known-good
+    catalogs of one Windows apply only when it is known and matches (None: not applied)."""
     sets = tuple(sorted({r.origin.control_set for r in records if r.origin.control_set is not None}))
     if primary_set is None or primary_set not in sets:
         primary_set = sets[0] if sets else None
@@ -75,6 +90,8 @@ def build_subjects(
         key = upcase(record.name)
         number = record.origin.control_set
         context: dict[str, Any] = {"control_sets_scanned": sets}
+        if windows is not None:
+            context["windows"] = windows
         if record.key_security_hex is not None:
             context["key_security_shared_by"] = shared[(number, record.key_security_hex)]
         context["user_writable_keys_in_set"] = user_writable.get(number, 0)

@@ -20,8 +20,11 @@ from hivescan.detect.fields import Subject, resolve
 from hivescan.detect.finding import Evidence, Finding, Match
 from hivescan.detect.rules import SEVERITY_RANK, CatalogTest, FieldTest, Logic, Node, Rule, RuleSet
 from hivescan.hive.tree import upcase
+from hivescan.textsafe import printable
 
-Lookup = Callable[[Any], CatalogEntry | None]
+# a catalog lookup: (record, the subject's context) -> the row it matched; the context tells
+# version-specific catalogs which Windows the hive is (context["windows"])
+Lookup = Callable[[Any, Mapping[str, Any]], CatalogEntry | None]
 
 
 def _same(value: Any, wanted: Any) -> bool:
@@ -89,7 +92,7 @@ class _State:
     def lookup(self, name: str) -> CatalogEntry | None:
         if name not in self.catalog_hits:
             func = self.lookups.get(name)
-            self.catalog_hits[name] = func(self.subject.record) if func is not None else None
+            self.catalog_hits[name] = func(self.subject.record, self.subject.context) if func is not None else None
         return self.catalog_hits[name]
 
 
@@ -170,16 +173,19 @@ def _evidence(match: Match, out: list[Evidence]) -> None:
         _evidence(child, out)
 
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+# {name}, {alias.column}, and alternatives tried in order: {rmm.tool|suspicious.tool|"text"}
+_NAME = r"[A-Za-z_][A-Za-z0-9_.]*"
+_PLACEHOLDER = re.compile(rf'\{{({_NAME}(?:\|(?:{_NAME}|"[^"{{}}|]*"))*)\}}')
 MAX_QUOTE = 200
+NO_VALUE = "(no value)"
 
 
 def _quote(value: Any) -> str:
     if value is None:
-        return "(no value)"
+        return NO_VALUE
     if isinstance(value, tuple | list):
-        return ", ".join(_quote(v) for v in value) if value else "(no value)"
-    text = str(value)
+        return ", ".join(_quote(v) for v in value) if value else NO_VALUE
+    text = printable(str(value))
     if len(text) > MAX_QUOTE:
         return f"{text[:MAX_QUOTE]}… ({len(text)} characters in all, see evidence)"
     return text
@@ -190,11 +196,24 @@ _CONTEXTUAL = frozenset({"status", "type", "start"})
 
 def _evidence_text(evidence: Sequence[Evidence]) -> str:
     parts = [
-        f"{e.field} {_quote(e.value)!r}" if isinstance(e.value, str) else f"{e.field} {_quote(e.value)}"
+        f"{e.field} '{_quote(e.value)}'" if isinstance(e.value, str) else f"{e.field} {_quote(e.value)}"
         for e in evidence
         if e.field not in _CONTEXTUAL and not e.field.startswith("catalog:")
     ]
     return "; ".join(parts) or "(no field evidence)"
+
+
+def _matched_values(evidence: Sequence[Evidence], path: str) -> list[Any]:
+    """What the match saw of one field: its matched values only (e.g. the one diagnostic note a
+    regex hit, not every note of the record); empty when the field is not in the evidence."""
+    out: list[Any] = []
+    for item in evidence:
+        if item.field != path:
+            continue
+        for value in item.value if isinstance(item.value, list | tuple) else (item.value,):
+            if value is not None and value not in out:
+                out.append(value)
+    return out
 
 
 def render_explanation(
@@ -204,17 +223,29 @@ def render_explanation(
     evidence: Sequence[Evidence] = (),
 ) -> str:
     """Fill ``{field}`` and ``{alias.column}`` placeholders; ``{evidence}`` quotes the matched
-    fields; ``{{``/``}}`` are literal braces."""
+    fields; ``{a|b|"text"}`` takes the first alternative with a value (a rule whose branches
+    capture different catalogs quotes whichever matched); ``{{``/``}}`` are literal braces.
 
-    def fill(match: re.Match[str]) -> str:
-        path = match.group(1)
+    A field the match tested is quoted as the match saw it (its matched values), so the text
+    shows the evidence the finding rests on; other fields are read from the record."""
+
+    def one(path: str) -> Any:
+        if path.startswith('"'):
+            return path[1:-1] or None
         if path == "evidence":
             return _evidence_text(evidence)
         head, _, rest = path.partition(".")
         if head in captures:
             found = captures[head]
-            return _quote(found.get(rest) if found is not None and rest else (found.key if found else None))
-        return _quote(resolve(subject, path))
+            return found.get(rest) if found is not None and rest else (found.key if found else None)
+        return _matched_values(evidence, path) or resolve(subject, path)
+
+    def fill(match: re.Match[str]) -> str:
+        for path in match.group(1).split("|"):
+            value = one(path)
+            if value is not None and value != "" and value != () and value != []:
+                return _quote(value)
+        return NO_VALUE
 
     parts = template.split("{{")
     return "{".join(_PLACEHOLDER.sub(fill, p).replace("}}", "}") for p in parts)
@@ -230,6 +261,11 @@ def aliases(node: Node) -> dict[str, str]:
             out.update(aliases(child))
         return out
     return {}
+
+
+def _windows(subject: Subject) -> dict[str, Any] | None:
+    found = subject.context.get("windows")
+    return found.to_dict() if found is not None and hasattr(found, "to_dict") else None
 
 
 class Engine:
@@ -275,6 +311,7 @@ class Engine:
                     match=tree,
                     references=rule.references,
                     status=record.status,
+                    windows=_windows(subject),
                 )
             )
         return out

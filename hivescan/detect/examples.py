@@ -59,13 +59,19 @@ def _build(fixtures: Path, scenario: str) -> dict[str, list[Subject]]:
     hive = SystemHive(HiveSource.from_bytes(data, path=f"{scenario}.yaml"), software=software)
     try:
         if scenario == "baseline":
-            subjects = build_subjects(hive.services(1), baseline=hive.services(2)).subjects
+            subjects = build_subjects(
+                hive.services(1), baseline=hive.services(2), windows=hive.windows_version(1)
+            ).subjects
         else:
             current = hive.resolve("current").chosen
             records = hive.services("all")
             if spec.get("events"):  # a scenario with event-log rows: joined as --evtx would (issue 15)
                 records = _join_spec_events(hive, records, spec["events"], scenario)
-            subjects = build_subjects(records, primary_set=current[0].number if current else None).subjects
+            subjects = build_subjects(
+                records,
+                primary_set=current[0].number if current else None,
+                windows=hive.windows_version(),
+            ).subjects
     finally:
         hive.close()
     out: dict[str, list[Subject]] = {}
@@ -92,13 +98,17 @@ class Examples:
     fixtures: Path
     _cache: dict[str, Mapping[str, list[Subject]]] = field(default_factory=dict)
 
+    def scenario(self, scenario: str) -> Mapping[str, list[Subject]]:
+        """Every subject of one scenario hive, by upper-cased service name (built once)."""
+        if scenario not in self._cache:
+            self._cache[scenario] = _build(self.fixtures, scenario)
+        return self._cache[scenario]
+
     def subjects(self, ref: str) -> list[Subject]:
         scenario, sep, name = ref.partition("/")
         if not sep or not name:
             raise ExampleError(f"example {ref!r} is not <scenario>/<service>")
-        if scenario not in self._cache:
-            self._cache[scenario] = _build(self.fixtures, scenario)
-        found = self._cache[scenario].get(upcase(name))
+        found = self.scenario(scenario).get(upcase(name))
         if not found:
             raise ExampleError(f"example {ref!r}: no service {name!r} in scenario {scenario!r}")
         return found

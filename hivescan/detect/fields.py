@@ -50,6 +50,8 @@ CONTEXT_FIELDS: Mapping[str, str] = {
     "baseline_changes": "'<field>: baseline <before> -> <after>' for each such difference",
     "key_security_shared_by": "how many service keys of the same control set have exactly this key's security "
     "descriptor (an OS-wide default is shared by most; a planted ACL by few)",
+    "windows": "the Windows the hive was found to be: windows.nt_version ('10.0', '6.1', '5.1'), windows.build, "
+    "windows.product, windows.release, windows.confidence (high | medium | low | none); absent when not detected",
     "user_writable_keys_in_set": "how many service keys of the same control set any ordinary user may write to "
     "(key_writable_by_low_privilege): 0-3 on modern Windows, most keys on NT 4",
 }

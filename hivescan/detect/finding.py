@@ -81,6 +81,9 @@ class Finding:
     match: Match
     references: tuple[str, ...] = ()
     status: str = ""  # the record's status: database, pending_delete, rejected, deleted
+    # the Windows the hive was found to be (WindowsVersion.to_dict()), which decided which
+    # known-good catalogs applied; None when the scan did not detect it
+    windows: Mapping[str, Any] | None = None
 
     @property
     def evidence_map(self) -> dict[str, Any]:
@@ -109,6 +112,7 @@ class Finding:
             "parser": origin.parser,
             "changed_by_log_replay": origin.from_log,
             "references": list(self.references),
+            "windows": dict(self.windows) if self.windows is not None else None,
             "match": self.match.to_dict(),
         }
         if origin.location:
@@ -141,6 +145,7 @@ class Finding:
             match=Match.from_dict(data.get("match") or {}),
             references=tuple(data.get("references") or ()),
             status=str(data.get("status") or ""),
+            windows=data.get("windows"),
         )
 
     @property

@@ -3,7 +3,9 @@
 ``hivescan rules lint`` and ``tests/detect/test_rules.py`` run the same checks: id = file name,
 at least one hit and one miss example, severity valid, fields known, catalogs and ``where``
 columns known, explanation placeholders resolvable, and (when the fixtures are there) that
-every example hits or misses as it says. Regexes are compiled while parsing, so a rule with a
+every example hits or misses as it says, and that no explanation of a finding on a hit
+example (or on the hives given with ``--hive``) prints ``(no value)`` where it should quote
+the evidence it rests on. Regexes are compiled while parsing, so a rule with a
 bad one fails to load with the file named.
 
 References: style.md R9.
@@ -15,9 +17,10 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hivescan.catalog.lookups import CATALOG_ATTRIBUTES, CATALOGS
-from hivescan.detect.engine import Engine, aliases
+from hivescan.detect.engine import NO_VALUE, Engine, aliases
 from hivescan.detect.examples import ExampleError, Examples
 from hivescan.detect.fields import known_root
 from hivescan.detect.rules import (
@@ -34,7 +37,11 @@ from hivescan.detect.rules import (
     rule_files,
 )
 
-_PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+if TYPE_CHECKING:
+    from hivescan.detect.finding import Finding
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_.]*"
+_PLACEHOLDER = re.compile(rf'(?<!\{{)\{{({_NAME}(?:\|(?:{_NAME}|"[^"{{}}|]*"))*)\}}')
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +134,10 @@ class ExplanationResolves(Check):
 
     def problems(self, rule: Rule) -> Iterator[str]:
         named = aliases(rule.match)
-        for placeholder in _PLACEHOLDER.findall(rule.explain):
+        alternatives = [p for group in _PLACEHOLDER.findall(rule.explain) for p in group.split("|")]
+        for placeholder in alternatives:
             head, _, rest = placeholder.partition(".")
-            if placeholder == "evidence":
+            if placeholder == "evidence" or placeholder.startswith('"'):
                 continue
             if head in named:
                 catalog = named[head]
@@ -171,8 +179,59 @@ def check_examples(rules: RuleSet, examples: Examples) -> Iterator[Problem]:
                 yield Problem(rule.id, "example-exists", "fail", str(exc))
 
 
-def lint(directory: Path | None = None, *, fixtures: Path | None = None) -> list[Problem]:
-    """All problems of the rules in ``directory`` (default: the shipped rules)."""
+def _quotes_nothing(finding: Finding) -> bool:
+    return NO_VALUE in finding.explanation
+
+
+def check_explanations(rules: RuleSet, examples: Examples) -> Iterator[Problem]:
+    """Every finding on every service of the example scenarios (not only the hit examples: a
+    rule also fires on look-alikes) quotes a value for every placeholder of its explanation."""
+    engine = Engine(rules)
+    scenarios = sorted({ref.partition("/")[0] for rule in rules for ref in (*rule.examples.hit, *rule.examples.miss)})
+    for scenario in scenarios:
+        try:
+            by_name = examples.scenario(scenario)
+        except ExampleError:
+            continue  # reported by check_examples
+        for subjects in by_name.values():
+            for subject in subjects:
+                for finding in engine.findings(subject):
+                    if _quotes_nothing(finding):
+                        yield Problem(
+                            finding.rule_id,
+                            "explanation-quotes",
+                            "fail",
+                            f"{scenario}/{finding.service}: {finding.explanation}",
+                        )
+
+
+def check_hive_explanations(rules: RuleSet, hives: Sequence[Path]) -> Iterator[Problem]:
+    """Scan real hives (their logs replayed, every control set, deleted keys) and report every
+    finding whose explanation prints ``(no value)``."""
+    from hivescan.detect.scan import scan_hive
+    from hivescan.errors import HivescanError
+    from hivescan.system import open_hive
+
+    for path in hives:
+        try:
+            with open_hive(path) as hive:
+                result = scan_hive(hive, rules=rules)
+        except (HivescanError, OSError, ValueError) as exc:
+            yield Problem(str(path), "hive", "fail", f"cannot scan: {exc}")
+            continue
+        for finding in result.findings:
+            if _quotes_nothing(finding):
+                yield Problem(
+                    finding.rule_id,
+                    "explanation-quotes",
+                    "fail",
+                    f"{path} {finding.service}: {finding.explanation}",
+                )
+
+
+def lint(directory: Path | None = None, *, fixtures: Path | None = None, hives: Sequence[Path] = ()) -> list[Problem]:
+    """All problems of the rules in ``directory`` (default: the shipped rules); ``hives``: real
+    hives whose findings' explanations are checked too."""
     problems: list[Problem] = []
     rules: list[Rule] = []
     for path in rule_files(directory):
@@ -189,6 +248,11 @@ def lint(directory: Path | None = None, *, fixtures: Path | None = None) -> list
     except InvalidRule as exc:
         problems.append(Problem("rules", "references", "fail", str(exc)))
         return problems
+    ruleset = RuleSet(tuple(rules))
     if fixtures is not None and (fixtures / "scenarios").is_dir():
-        problems.extend(check_examples(RuleSet(tuple(rules)), Examples(fixtures)))
+        examples = Examples(fixtures)
+        problems.extend(check_examples(ruleset, examples))
+        problems.extend(check_explanations(ruleset, examples))
+    if hives:
+        problems.extend(check_hive_explanations(ruleset, hives))
     return problems

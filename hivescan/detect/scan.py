@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from hivescan.catalog.lookups import applies, version_scoped
 from hivescan.detect.context import build_subjects
 from hivescan.detect.engine import Engine
 from hivescan.detect.finding import Finding
@@ -21,6 +22,7 @@ from hivescan.events.join import join_events
 from hivescan.events.logs import EventLog
 from hivescan.hive.tree import upcase
 from hivescan.scm.record import ServiceRecord
+from hivescan.scm.winversion import WindowsVersion
 from hivescan.system import HiveInfo, SystemHive
 
 
@@ -37,6 +39,7 @@ class ScanResult:
     identical_skipped: int
     rules: int
     baseline_records: int | None = None
+    windows: WindowsVersion | None = None
     diagnostics: tuple[Diagnostic, ...] = field(default_factory=tuple)
     # What a case-file report states beside the findings (hivescan.render.report): the host,
     # the evidence file and its logs, the SOFTWARE hive read, the records findings are about
@@ -60,9 +63,11 @@ def analyse_records(
     rules: RuleSet | None = None,
     baseline: Sequence[ServiceRecord] | None = None,
     primary_set: int | None = None,
+    windows: WindowsVersion | None = None,
 ) -> tuple[list[Finding], int, tuple[int, ...], int | None]:
-    """Findings for records already read (any number of control sets)."""
-    subjects = build_subjects(records, primary_set=primary_set, baseline=baseline)
+    """Findings for records already read (any number of control sets); ``windows`` the hive's
+    version (:meth:`SystemHive.windows_version`), which decides which known-good catalogs apply."""
+    subjects = build_subjects(records, primary_set=primary_set, baseline=baseline, windows=windows)
     engine = Engine(rules if rules is not None else load_rules())
     return engine.run(subjects.subjects), subjects.identical_skipped, subjects.control_sets, subjects.primary_set
 
@@ -92,7 +97,11 @@ def scan_hive(
         records, joined = join.records, join.diagnostics
     current = hive.resolve("current").chosen
     primary = current[0].number if current else None
-    findings, skipped, sets, primary = analyse_records(records, rules=ruleset, baseline=baseline, primary_set=primary)
+    windows = hive.windows_version()
+    scope_notes = catalog_scope(windows)
+    findings, skipped, sets, primary = analyse_records(
+        records, rules=ruleset, baseline=baseline, primary_set=primary, windows=windows
+    )
     floor = SEVERITY_RANK[min_severity]
     kept = tuple(f for f in findings if SEVERITY_RANK.get(f.severity, 0) >= floor)
     about = {(upcase(f.service), f.control_set, f.status) for f in kept}
@@ -109,10 +118,42 @@ def scan_hive(
         identical_skipped=skipped,
         rules=len(ruleset),
         baseline_records=len(baseline) if baseline is not None else None,
-        diagnostics=tuple(hive.hive_diagnostics()) + tuple(joined),
+        windows=windows,
+        diagnostics=(*hive.hive_diagnostics(), *joined, *scope_notes),
         computer_name=computer_name,
         hive_info=hive.info(recover=False),
         software=software,
         subject_records=tuple(r for r in records if (upcase(r.name), r.control_set, r.status) in about),
         rules_fired=tuple(rule for rule in ruleset if rule.id in fired),
     )
+
+
+def catalog_scope(windows: WindowsVersion) -> list[Diagnostic]:
+    """Say which known-good catalogs were left out because they describe another Windows (or
+    the version could not be told): a comparison not made is stated, never silent."""
+    notes: list[Diagnostic] = []
+    for names, table in version_scoped():
+        if applies(table, {"windows": windows}):
+            continue
+        described = table.header.get("applies to", "another Windows")
+        if windows.known:
+            notes.append(
+                Diagnostic(
+                    "catalog_not_applied",
+                    "",
+                    f"{', '.join(names)} ({table.name}) describe {described}; this hive is {windows.label} "
+                    f"(confidence {windows.confidence}): its services are not compared with them",
+                    "info",
+                )
+            )
+        else:
+            notes.append(
+                Diagnostic(
+                    "windows_version_unknown",
+                    "",
+                    f"the Windows version could not be told from the hive (give --software SOFTWARE): "
+                    f"{', '.join(names)} ({table.name}, {described}) not compared",
+                    "warning",
+                )
+            )
+    return notes

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.text import Text
 
 from hivescan.render.formats import OutputError, OutputFormat, text_output, write_csv, write_json, write_jsonl
-from hivescan.render.safe import DataTable, console_for, data_table, file_console, text
+from hivescan.render.safe import DataTable, console_for, data_table, file_console, lines, text
 from hivescan.scm.bootplan import BootEntry, BootPlan
 
 _PHASE_LABEL = {
@@ -41,6 +42,14 @@ def _tag(entry: BootEntry) -> str:
     return f"{entry.tag} (#{entry.tag_order_index})" if entry.tag_order_index is not None else str(entry.tag)
 
 
+def image_cell(image: str | None, service_dll: str | None) -> Text | str:
+    """The image, and for a svchost-hosted service the ServiceDll under it: svchost.exe alone
+    says nothing about which code runs (each line shown as data, the line break is ours)."""
+    if not service_dll:
+        return image or ""
+    return lines([image, f"  dll: {service_dll}"] if image else [f"dll: {service_dll}"])
+
+
 def _table(entries: Sequence[BootEntry], title: str) -> DataTable:
     table = data_table(title=title, header_style="bold", title_justify="left")
     for name, options in (
@@ -64,7 +73,7 @@ def _table(entries: Sequence[BootEntry], title: str) -> DataTable:
             _group(e),
             _tag(e),
             ", ".join(e.pulled_in_by),
-            e.image_path_resolved or "",
+            image_cell(e.image_path_resolved, e.service_dll),
             ", ".join(e.notes),
         )
     return table

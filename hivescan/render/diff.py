@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from hivescan.diff import Change
+from hivescan.render.bootplan import image_cell
 from hivescan.render.formats import dumps, text_output, write_csv, write_json, write_jsonl
 from hivescan.render.safe import DataTable, data_table
 from hivescan.textsafe import shown_path, visible
@@ -59,9 +60,10 @@ def diff_table(changes: Sequence[Change], *, title: str | None = None) -> DataTa
     style = {"added": "green", "removed": "red", "changed": "yellow"}
     for change in changes:
         if not change.fields:
-            # a removed service's image path is what it was ("before"); an added one's is "after"
-            before = (change.before.image_path or "") if change.before is not None else ""
-            after = (change.after.image_path or "") if change.after is not None else ""
+            # a removed service's image is what it was ("before"); an added one's is "after";
+            # for a svchost-hosted service the ServiceDll is shown under it
+            before = image_cell(change.before.image_path, change.before.service_dll) if change.before else ""
+            after = image_cell(change.after.image_path, change.after.service_dll) if change.after else ""
             table.add_row(change.kind, change.name, "image_path", before, after, style=style[change.kind])
         for fc in change.fields:
             table.add_row(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.console import Console
+from rich.text import Text
 
 from hivescan.diagnostics import Diagnostic
 from hivescan.render.safe import data_grid, data_table, text
@@ -19,7 +20,7 @@ def print_info(info: HiveInfo, console: Console) -> None:
     state = "DIRTY" if info.dirty else "clean"
     seq = f"{info.primary_sequence} / {info.secondary_sequence}"
     checksum = "ok" if info.checksum_ok else f"MISMATCH (computed 0x{info.checksum_computed:08x})"
-    rows = [
+    rows: list[tuple[str, str | Text]] = [
         ("hive", shown_path(info.path)),
         ("sha256", info.sha256),
         ("size", f"{info.size:,} bytes"),
@@ -27,7 +28,9 @@ def print_info(info: HiveInfo, console: Console) -> None:
         ("file name (base block)", info.file_name or "-"),
         ("state", f"{state} (sequence numbers {seq})"),
         ("checksum", f"0x{info.checksum_stored:08x} {checksum}"),
-        ("last written (UTC)", info.last_written or "-"),
+        ("last written (UTC)", _written(info)),
+        ("computer name", Text(info.computer_name) if info.computer_name is not None else "not found"),
+        ("Windows", _windows(info)),
         ("parser", info.parser),
         ("Select", ", ".join(f"{k}={'-' if v is None else v}" for k, v in info.select.items())),
     ]
@@ -37,8 +40,8 @@ def print_info(info: HiveInfo, console: Console) -> None:
         rows.append(("recovered service keys", f"{deleted} deleted, {orphaned} orphaned{hint}"))
     if info.current_control_set_link is not None:
         rows.append(("CurrentControlSet link", f"ControlSet{info.current_control_set_link:03d}"))
-    for key, value in info.location.items():
-        rows.append((f"location: {key}", value))
+    for key, where in info.location.items():
+        rows.append((f"location: {key}", where))
     for label, value in rows:
         grid.add_row(label, value)
     console.print(grid)
@@ -50,11 +53,33 @@ def print_info(info: HiveInfo, console: Console) -> None:
             cs.name,
             ", ".join(cs.roles) or "-",
             "-" if cs.services is None else str(cs.services),
-            (cs.last_write or "-")[:19].replace("T", " "),
+            (cs.last_write or "not set")[:19].replace("T", " "),
         )
     console.print(sets)
     _print_logs(info, console)
     print_diagnostics(info.diagnostics, console, "hive diagnostics")
+
+
+def _written(info: HiveInfo) -> str:
+    """The base block's timestamp; a zero FILETIME is "not set" (Windows left it so), not 1601."""
+    if info.last_written is not None:
+        return info.last_written
+    if info.last_written_filetime == 0:
+        return "not set (0)"
+    return f"not a valid time (FILETIME {info.last_written_filetime})"
+
+
+def _windows(info: HiveInfo) -> Text | str:
+    """Version and build, with how sure and from what (see scm/winversion.py)."""
+    found = info.windows
+    if found is None:
+        return "-"
+    text = Text(found.label)
+    extra = [f"confidence {found.confidence}"]
+    if found.edition:
+        extra.append(f"edition {found.edition}")
+    text.append(f" ({', '.join(extra)}; from {found.source}: {'; '.join(found.basis) or 'nothing recognised'})")
+    return text
 
 
 def _print_logs(info: HiveInfo, console: Console) -> None:

@@ -67,6 +67,16 @@ def print_table(table: Table, output: Path | None, console: Console | None = Non
         file_console(fh).print(table)
 
 
+# the table shows the live database first: what the SCM runs, then what it would delete, what
+# was recovered, and last the keys it rejects (".NET CLR Data" and other non-services); stable,
+# so hive order is kept within each status. Machine formats keep the records' own order.
+_STATUS_ORDER = {"database": 0, "pending_delete": 1, "deleted": 2, "orphaned": 3, "rejected": 4}
+
+
+def _live_first(record: ServiceRecord) -> int:
+    return _STATUS_ORDER.get(record.status, 3)
+
+
 def services_table(records: Sequence[ServiceRecord], *, title: str | None = None) -> Table:
     """One row per record, each status in its own colour on a terminal; every string from
     the hive shown as data."""
@@ -82,7 +92,7 @@ def services_table(records: Sequence[ServiceRecord], *, title: str | None = None
     table.add_column("last write (UTC)", min_width=10)
     codes = {d.code for rec in records for d in rec.diagnostics if d.level != "info"}
     table.add_column("notes", overflow="fold", min_width=max((len(c) for c in codes), default=5))
-    for rec in records:
+    for rec in sorted(records, key=_live_first):
         image_lines: list[object] = []
         if rec.image_path:
             image_lines.append(rec.image_path)

@@ -283,6 +283,9 @@ class BootEntry:
     image_path_resolved: str | None
     triggers: int
     notes: tuple[str, ...]
+    # the DLL svchost.exe loads for a shared-process service: the code that runs, where the
+    # image is only the host (None when the record has no ServiceDll)
+    service_dll: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {name: getattr(self, name) for name in self.__slots__}
@@ -343,6 +346,7 @@ def _entry(rec: ServiceRecord) -> BootEntry:
         pulled_in_by=rec.pulled_in_by,
         depend_on=tuple(rec.depend_on_service) + tuple(f"+{g}" for g in rec.depend_on_group),
         image_path_resolved=rec.image_path_resolved,
+        service_dll=rec.service_dll_expanded or rec.service_dll,
         triggers=len(rec.triggers_raw),
         notes=tuple(sorted({d.code for d in rec.diagnostics if d.level != "info"})),
     )

@@ -24,6 +24,7 @@ from hivescan.hive.regtypes import (
     REG_SZ,
     reg_type_name,
 )
+from hivescan.textsafe import quoted
 
 STRING_TYPES = (REG_SZ, REG_EXPAND_SZ)
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # a valid pair decodes to one astral char
@@ -118,7 +119,7 @@ def decode_string(field: str, value: RawValue) -> tuple[DecodedString, list[Diag
             Diagnostic(
                 "hidden_tail",
                 field,
-                f"{len(tail)} character(s) after the NUL terminator, invisible to Windows: {tail[:120]!r}",
+                f"{len(tail)} character(s) after the NUL terminator, invisible to Windows: {quoted(tail[:120])}",
             )
         )
         return DecodedString(effective, tail), diags
@@ -165,7 +166,8 @@ def decode_multi_sz(field: str, value: RawValue) -> tuple[DecodedMulti, list[Dia
             Diagnostic(
                 "multi_sz_hidden_items",
                 field,
-                f"{len(hidden)} item(s) after an empty string, invisible to the SCM: {list(hidden)[:10]!r}",
+                f"{len(hidden)} item(s) after an empty string, invisible to the SCM: "
+                f"[{', '.join(quoted(h) for h in list(hidden)[:10])}]",
             )
         )
     return DecodedMulti(tuple(items), hidden), diags

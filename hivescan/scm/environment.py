@@ -32,6 +32,7 @@ from hivescan.hive.model import RawValue
 from hivescan.hive.regtypes import REG_EXPAND_SZ, REG_SZ, reg_type_name
 from hivescan.hive.tree import upcase
 from hivescan.scm.decode import decode_string
+from hivescan.textsafe import quoted
 
 ASSUMED_SYSTEM_ROOT = "C:\\Windows"
 MAX_VALUE_CHARS = 32767  # the longest environment variable value Windows allows
@@ -191,7 +192,8 @@ def build_environment(
                     Diagnostic(
                         "environment_value_overridden",
                         field_name,
-                        f"{value.name}={decoded.value!r} in the registry; {kept!r} ({fixed[upper][2]}) is used",
+                        f"{value.name}={quoted(decoded.value)} in the registry; {quoted(kept)} ({fixed[upper][2]}) "
+                        "is used",
                         "info",
                     )
                 )

@@ -24,6 +24,7 @@ from typing import NamedTuple
 from hivescan.diagnostics import Diagnostic
 from hivescan.scm.constants import ACCEPTED_TYPES, DRIVER_TYPES, SERVICE_PKG_SERVICE
 from hivescan.scm.environment import Environment
+from hivescan.textsafe import quoted
 
 _WHITESPACE = " \t"
 _BLANK_RUN = re.compile(r"[ \t]+")
@@ -136,13 +137,13 @@ def nt_to_dos(nt_path: str, system_root: str) -> tuple[str | None, Diagnostic | 
         return None, Diagnostic(
             "nt_device_path",
             "ImagePath",
-            f"NT device path {nt_path!r}: which drive letter it is needs the volume mapping (MountedDevices)",
+            f"NT device path {quoted(nt_path)}: which drive letter it is needs the volume mapping (MountedDevices)",
             "info",
         )
     return None, Diagnostic(
         "driver_unmapped_nt_path",
         "ImagePath",
-        f"NT path {nt_path!r} has no DOS equivalent hivescan knows; kept as the kernel would open it",
+        f"NT path {quoted(nt_path)} has no DOS equivalent hivescan knows; kept as the kernel would open it",
     )
 
 
@@ -204,7 +205,8 @@ def resolve_driver_image(
             Diagnostic(
                 "driver_path_quoted",
                 "ImagePath",
-                f"quotes in a driver path are part of the file name for the kernel; without them: {candidates[0]!r}",
+                "quotes in a driver path are part of the file name for the kernel; without them: "
+                f"{quoted(candidates[0])}",
             )
         )
     elif "%" in image_path and _VARIABLE.search(image_path):
@@ -216,8 +218,9 @@ def resolve_driver_image(
             Diagnostic(
                 "driver_envvar_not_expanded",
                 "ImagePath",
-                f"the kernel does not expand %variables% (ReactOS; Windows undocumented): it would open {nt_path!r}; "
-                f"if expanded: {candidates[0]!r}",
+                "the kernel does not expand %variables% (ReactOS; Windows undocumented): it would open "
+                f"{quoted(nt_path)}; "
+                f"if expanded: {quoted(candidates[0])}",
             )
         )
     elif image_path[1:2] == ":" and (_DRIVE_ABSOLUTE.match(image_path) or _DRIVE_RELATIVE.match(image_path)):
@@ -227,7 +230,8 @@ def resolve_driver_image(
             Diagnostic(
                 "driver_dos_path",
                 "ImagePath",
-                f"a DOS path is relative to \\SystemRoot\\ for the kernel ({nt_path!r}); meant: {image_path!r}. "
+                f"a DOS path is relative to \\SystemRoot\\ for the kernel ({quoted(nt_path)}); meant: "
+                f"{quoted(image_path)}. "
                 "Only direct registry writes produce this",
             )
         )
@@ -305,7 +309,7 @@ def resolve_win32_image(
                 Diagnostic(
                     "candidate_legacy_default",
                     "ImagePath",
-                    f"no ImagePath: starting the service fails; old documentation names {legacy!r} as a default",
+                    f"no ImagePath: starting the service fails; old documentation names {quoted(legacy)} as a default",
                 ),
             ),
         )
@@ -351,7 +355,7 @@ def resolve_win32_image(
                 "image_module_guessed",
                 "ImagePath",
                 f"unquoted path with blanks: Windows tries {len(candidates)} names in order and runs the first that "
-                f"exists; assumed #{line.chosen + 1} {candidates[line.chosen]!r} (heuristic)",
+                f"exists; assumed #{line.chosen + 1} {quoted(candidates[line.chosen])} (heuristic)",
                 "warning" if risk else "info",
             )
         )
@@ -395,12 +399,13 @@ def _dos_module(module: str, root: str, env: Environment) -> tuple[str | None, t
                 Diagnostic(
                     "nt_prefix_stripped",
                     "ImagePath",
-                    f"{module[:4]!r} prefix read as the path {stripped!r} (heuristic: the path converter passes it on)",
+                    f"{quoted(module[:4])} prefix read as the path {quoted(stripped)} (heuristic: the path "
+                    "converter passes it on)",
                     "info",
                 ),
             )
     if module.startswith(("\\\\", "//")):
-        return module, (), Diagnostic("image_path_unc", "ImagePath", f"module on a network share: {module!r}")
+        return module, (), Diagnostic("image_path_unc", "ImagePath", f"module on a network share: {quoted(module)}")
     if module.upper().startswith(_SYSTEMROOT_PREFIX):
         return (
             root[:2] + module,
@@ -408,7 +413,7 @@ def _dos_module(module: str, root: str, env: Environment) -> tuple[str | None, t
             Diagnostic(
                 "nt_path_in_win32_imagepath",
                 "ImagePath",
-                f"CreateProcess does not understand \\SystemRoot\\: {module!r} is a path on the current drive",
+                f"CreateProcess does not understand \\SystemRoot\\: {quoted(module)} is a path on the current drive",
             ),
         )
     if module.startswith(("\\", "/")):
@@ -429,7 +434,7 @@ def _dos_module(module: str, root: str, env: Environment) -> tuple[str | None, t
             Diagnostic(
                 "image_path_drive_relative",
                 "ImagePath",
-                f"{module!r} is relative to the current directory of drive {module[:2]}, unknown offline",
+                f"{quoted(module)} is relative to the current directory of drive {module[:2]}, unknown offline",
             ),
         )
     system32 = f"{root}\\System32"

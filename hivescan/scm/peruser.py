@@ -28,6 +28,7 @@ from hivescan.scm.constants import (
     USER_TEMPLATE_TYPES,
 )
 from hivescan.scm.record import ServiceRecord
+from hivescan.textsafe import quoted
 
 _HEX = re.compile(r"^[0-9A-Fa-f]+$")
 # values only templates hold (OBS: instance keys never carry them); an instance that does and
@@ -104,7 +105,7 @@ def link_user_services(records: Sequence[ServiceRecord], expanded_images: Sequen
                 Diagnostic(
                     "orphan_user_instance",
                     "name",
-                    f"no per-user template {prefix!r} for this instance (template removed, or a planted key)",
+                    f"no per-user template {quoted(prefix)} for this instance (template removed, or a planted key)",
                 )
             )
             continue
@@ -117,7 +118,7 @@ def link_user_services(records: Sequence[ServiceRecord], expanded_images: Sequen
                 Diagnostic(
                     "instance_differs_from_template",
                     "name",
-                    f"differs from template {template.name!r}: " + "; ".join(differences),
+                    f"differs from template {quoted(template.name)}: " + "; ".join(differences),
                 )
             )
         if rec.service_dll is None and template.service_dll is not None:
@@ -158,7 +159,7 @@ def _differences(
     if instance.failure_actions_hex != template.failure_actions_hex:
         out.append("FailureActions bytes differ")
     if instance_image is not None and template_image is not None and upcase(instance_image) != upcase(template_image):
-        out.append(f"ImagePath {instance_image!r} vs {template_image!r}")
+        out.append(f"ImagePath {quoted(instance_image)} vs {quoted(template_image)}")
     elif (instance_image is None) != (template_image is None):
         out.append("ImagePath present on only one of them")
     for field_name in _TEMPLATE_ONLY:
@@ -167,7 +168,7 @@ def _differences(
             continue
         theirs = getattr(template, field_name)
         if mine != theirs:
-            out.append(f"{field_name} {mine!r} vs {theirs!r} (normally only on the template)")
+            out.append(f"{field_name} {quoted(mine)} vs {quoted(theirs)} (normally only on the template)")
     return out
 
 

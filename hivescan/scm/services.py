@@ -32,6 +32,7 @@ from hivescan.scm.named_values import check_named_values
 from hivescan.scm.record import HiveRef, ServiceRecord, Source, new_origin, new_record
 from hivescan.scm.security import key_security_hex, service_security
 from hivescan.scm.triggers import Trigger, decode_triggers
+from hivescan.textsafe import quoted
 
 MAX_API_NAME = 256  # service and display names (CreateService)
 
@@ -251,7 +252,7 @@ def build_service_record(
             Diagnostic(
                 "service_dll_conflict",
                 "ServiceDll",
-                f"ServiceDll also at key level ({key_level!r}); ignored because a Parameters subkey exists",
+                f"ServiceDll also at key level ({quoted(key_level)}); ignored because a Parameters subkey exists",
                 "info" if key_level == service_dll else "warning",
             )
         )
@@ -436,7 +437,9 @@ def _flag_anomalies(
         and (object_name or "").strip().upper() not in ("LOCALSYSTEM", ".\\LOCALSYSTEM")
     ):
         diags.append(
-            Diagnostic("interactive_not_localsystem", "ObjectName", f"interactive service runs as {object_name!r}")
+            Diagnostic(
+                "interactive_not_localsystem", "ObjectName", f"interactive service runs as {quoted(object_name)}"
+            )
         )
     if "/" in name or "\\" in name:
         diags.append(Diagnostic("invalid_service_name", "name", "service names may not contain '/' or '\\'"))

@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from hivescan.diagnostics import Diagnostic
-from hivescan.hive.regtypes import REG_EXPAND_SZ
+from hivescan.hive.regtypes import REG_DWORD, REG_EXPAND_SZ
 from hivescan.hive.tree import Key, upcase
-from hivescan.scm.decode import decode_multi_sz, decode_string
+from hivescan.scm.decode import decode_dword, decode_multi_sz, decode_string
 from hivescan.scm.environment import PROGRAM_FILES_VALUES, expand
 from hivescan.scm.svchost import SVCHOST_KEY, SvchostGroup
 
@@ -42,6 +42,8 @@ class SoftwareData:
     svchost_groups: Mapping[str, SvchostGroup] = field(default_factory=dict)  # upper-cased group -> group
     svchost_key_found: bool = False
     diagnostics: tuple[Diagnostic, ...] = ()
+    # Microsoft\Windows NT\CurrentVersion values that say which Windows this is (decoded)
+    current_version: Mapping[str, str | int] = field(default_factory=dict)
 
     def group(self, name: str) -> SvchostGroup | None:
         return self.svchost_groups.get(upcase(name))
@@ -53,6 +55,7 @@ class SoftwareData:
             "system_root": self.system_root,
             "program_dirs": dict(self.program_dirs),
             "svchost_groups": {g.name: g.to_dict() for g in self.svchost_groups.values()},
+            "current_version": dict(self.current_version),
             "diagnostics": [d.to_dict() for d in self.diagnostics],
         }
 
@@ -64,13 +67,51 @@ def _key(root: Key, path: str) -> Key | None:
     return node
 
 
+#: CurrentVersion values that identify the Windows (read by scm/winversion.py)
+VERSION_VALUES = (
+    "CurrentVersion",
+    "CurrentBuild",
+    "CurrentBuildNumber",
+    "CurrentMajorVersionNumber",
+    "CurrentMinorVersionNumber",
+    "UBR",
+    "EditionID",
+    "ProductName",
+    "DisplayVersion",
+    "ReleaseId",
+    "CSDVersion",
+    "InstallationType",
+)
+
+
+def _version_values(nt: Key, diags: list[Diagnostic]) -> dict[str, str | int]:
+    """The version values present, decoded the way their type says (DWORD or string)."""
+    out: dict[str, str | int] = {}
+    for name in VERSION_VALUES:
+        value = nt.value(name)
+        if value is None:
+            continue
+        if value.type == REG_DWORD:
+            number, more = decode_dword(f"{NT_CURRENT_VERSION}\\{name}", value)
+            diags += more
+            if number is not None:
+                out[name] = number
+        else:
+            decoded, more = decode_string(f"{NT_CURRENT_VERSION}\\{name}", value)
+            diags += more
+            out[name] = decoded.value
+    return out
+
+
 def read_software(root: Key, *, path: str, sha256: str) -> SoftwareData:
     """Read SystemRoot, the program-files folders and the svchost groups from a SOFTWARE root."""
     diags: list[Diagnostic] = []
     system_root: str | None = None
+    current_version: dict[str, str | int] = {}
     nt = _key(root, NT_CURRENT_VERSION)
     if nt is not None:
         diags += nt.diagnostics
+        current_version = _version_values(nt, diags)
         value = nt.value("SystemRoot")
         if value is not None:
             decoded, more = decode_string(f"{NT_CURRENT_VERSION}\\SystemRoot", value)
@@ -155,6 +196,7 @@ def read_software(root: Key, *, path: str, sha256: str) -> SoftwareData:
         svchost_groups=groups,
         svchost_key_found=svchost is not None,
         diagnostics=tuple(diags),
+        current_version=current_version,
     )
 
 

@@ -19,6 +19,7 @@ from typing import NamedTuple
 from hivescan.diagnostics import Diagnostic
 from hivescan.hive.model import RawValue
 from hivescan.hive.tree import upcase
+from hivescan.textsafe import quoted
 
 _BLANK = " \t"
 SVCHOST_KEY = "Microsoft\\Windows NT\\CurrentVersion\\Svchost"
@@ -74,7 +75,7 @@ def parse_svchost_args(args: str | None) -> SvchostArgs:
             if group is None:
                 group = value
             else:
-                odd.append(f"a second group switch ({value!r})")
+                odd.append(f"a second group switch ({quoted(value)})")
                 switches.append(f"{switch} {value}".rstrip())
             continue
         token, pos = _token(text, pos)
@@ -115,7 +116,7 @@ def masquerade_note(path: str, system_root: str) -> Diagnostic | None:
     return Diagnostic(
         "svchost_masquerade",
         "ImagePath",
-        f"svchost.exe outside {system_root}\\System32 and SysWOW64: {path!r}",
+        f"svchost.exe outside {system_root}\\System32 and SysWOW64: {quoted(path)}",
         "error",
     )
 
@@ -161,7 +162,7 @@ def check_membership(
                 Diagnostic(
                     "svchost_group_unknown",
                     "svchost_group",
-                    f"which services group {group!r} hosts is in the SOFTWARE hive (give --software)",
+                    f"which services group {quoted(group)} hosts is in the SOFTWARE hive (give --software)",
                     "info",
                 ),
             ),
@@ -174,7 +175,7 @@ def check_membership(
                 Diagnostic(
                     "svchost_group_missing",
                     "svchost_group",
-                    f"SOFTWARE {SVCHOST_KEY} has no value {group!r}: svchost would find no services to host",
+                    f"SOFTWARE {SVCHOST_KEY} has no value {quoted(group)}: svchost would find no services to host",
                 ),
             ),
         )
@@ -188,7 +189,8 @@ def check_membership(
             Diagnostic(
                 "svchost_not_in_group",
                 "svchost_group",
-                f"{who} claims svchost group {entry.name!r}, whose list does not name it: svchost would not run it",
+                f"{who} claims svchost group {quoted(entry.name)}, whose list does not name it: svchost would not "
+                "run it",
             ),
         ),
     )
@@ -215,7 +217,7 @@ def list_orphans(
                         Diagnostic(
                             "svchost_list_orphan",
                             SVCHOST_KEY,
-                            f"group {entry.name!r} lists {member!r}, which has no service in the database",
+                            f"group {quoted(entry.name)} lists {quoted(member)}, which has no service in the database",
                             "info",
                         ),
                     )
@@ -229,7 +231,8 @@ def list_orphans(
                         Diagnostic(
                             "svchost_list_orphan",
                             "svchost_group",
-                            f"listed in svchost group {entry.name!r} but its ImagePath is not an svchost command line",
+                            f"listed in svchost group {quoted(entry.name)} but its ImagePath is not an svchost "
+                            "command line",
                         ),
                     )
                 )
@@ -240,7 +243,8 @@ def list_orphans(
                         Diagnostic(
                             "svchost_list_orphan",
                             "svchost_group",
-                            f"listed in svchost group {entry.name!r} but its ImagePath names group {claimed!r}",
+                            f"listed in svchost group {quoted(entry.name)} but its ImagePath names group "
+                            f"{quoted(claimed)}",
                         ),
                     )
                 )

@@ -47,7 +47,12 @@ class RulesAnalyser:
         from hivescan.detect.scan import analyse_records
 
         current = hive.resolve("current").chosen
-        findings, _, _, _ = analyse_records(records, rules=_rules(), primary_set=current[0].number if current else None)
+        findings, _, _, _ = analyse_records(
+            records,
+            rules=_rules(),
+            primary_set=current[0].number if current else None,
+            windows=hive.windows_version(),
+        )
         rows = []
         for finding in findings:
             origin = finding.origin

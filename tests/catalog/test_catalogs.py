@@ -19,9 +19,11 @@ from hivescan.catalog.lookups import (
     lookup_suspicious_service,
     lookup_windows_service,
     normalise_for_expectation,
+    readable_pattern,
 )
 from hivescan.catalog.tables import load_table, parse_table
 from hivescan.scm.record import HiveRef, Origin, ServiceRecord
+from hivescan.scm.winversion import WindowsVersion
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "hivescan" / "catalog" / "data"
@@ -94,13 +96,18 @@ def test_windows_service_names_include_per_user_templates() -> None:
     assert lookup_windows_service(rec("TeamViewer")) is None  # Trawler's third-party rows are not stock
 
 
+WIN10 = {"windows": WindowsVersion(nt_version="10.0", build=19045, product="Windows 10", confidence="high")}
+
+
 def test_expectations_expand_the_system_root_before_matching() -> None:
-    good = lookup_expected_service_dll(rec("wercplsupport", service_dll=r"%SystemRoot%\System32\wercplsupport.dll"))
+    good = lookup_expected_service_dll(
+        rec("wercplsupport", service_dll=r"%SystemRoot%\System32\wercplsupport.dll"), WIN10
+    )
     assert good is not None and good.facts["agrees"] is True
     assert good.facts["compared"] == r"C:\Windows\System32\wercplsupport.dll"
-    bad = lookup_expected_service_dll(rec("wercplsupport", service_dll=r"C:\ProgramData\x\wercplsupport.dll"))
+    bad = lookup_expected_service_dll(rec("wercplsupport", service_dll=r"C:\ProgramData\x\wercplsupport.dll"), WIN10)
     assert bad is not None and bad.facts["agrees"] is False and "wercplsupport" in bad.row["expected_regex"]
-    driver = lookup_expected_image_path(rec("disk", type=1, image_path=r"System32\drivers\disk.sys"))
+    driver = lookup_expected_image_path(rec("disk", type=1, image_path=r"System32\drivers\disk.sys"), WIN10)
     assert driver is not None and driver.facts["agrees"] is True
     assert lookup_expected_image_path(rec("NotWindows", image_path="x")) is None
     assert (
@@ -115,3 +122,39 @@ def test_globs_are_windows_style() -> None:
     assert compile_glob("PAExec-*").match("paexec-1-h")
     assert not compile_glob("a?c").match("abbc")
     assert compile_glob("[x]*").match("[x]yz")  # brackets are literal
+
+
+XP = {"windows": WindowsVersion(nt_version="5.1", build=2600, product="Windows XP", confidence="medium")}
+
+
+@pytest.mark.parametrize("context", [XP, {}, None], ids=["xp", "unknown", "no-context"])
+def test_windows_10_expectations_are_not_applied_to_other_or_unknown_windows(context: dict | None) -> None:
+    """XP's Dhcp loads dhcpcsvc.dll: against Trawler's Windows 10 dhcpcore.dll that would be a
+    false "differs"; an undetected version is no licence to compare either."""
+    xp_dhcp = rec("Dhcp", service_dll=r"%SystemRoot%\System32\dhcpcsvc.dll")
+    found = lookup_expected_service_dll(xp_dhcp, context)
+    assert found is not None and found.facts["agrees"] is None and found.facts["applies"] is False
+    assert found.facts["matches"] is False  # the shape is still there for exclusions
+    on_win10 = lookup_expected_service_dll(xp_dhcp, WIN10)
+    assert on_win10 is not None and on_win10.facts["agrees"] is False and on_win10.facts["applies"] is True
+    assert on_win10.facts["applies_to"] == "Windows 10/11 and Server 2016 or later (NT 10.0)"
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_an_empty_service_dll_never_differs(value: str) -> None:
+    found = lookup_expected_service_dll(rec("Dhcp", service_dll=value), WIN10)
+    assert found is not None and found.facts["agrees"] is None and found.facts["observed"] == value
+
+
+def test_expectations_read_as_paths_where_the_pattern_is_a_plain_path() -> None:
+    assert (
+        readable_pattern(r"[A-Za-z]{1}:\\Windows\\system32\\dhcpcore\.dll") == r"<drive>:\Windows\system32\dhcpcore.dll"
+    )
+    assert readable_pattern(r"svchost\.exe -k netsvcs.*") == "svchost.exe -k netsvcs*"
+    assert readable_pattern(r"a(b|c)\.dll") is None  # alternation: the regex is shown as it is
+
+
+def test_version_specific_catalogs_say_which_windows_they_describe() -> None:
+    for name in ("windows_expected.csv", "ws2016_services.csv"):
+        header = load_table(name).header
+        assert header["windows nt"] == "10.0" and "NT 10.0" in header["applies to"]

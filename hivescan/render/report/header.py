@@ -51,7 +51,7 @@ def host_section(result: ScanResult | None, hive_path: str, hive_sha256: str) ->
             ("size (bytes)", info.size),
             ("regf version", info.regf_version),
             ("file name in base block", info.file_name),
-            ("hive last written (UTC)", _when(info.last_written)),
+            ("hive last written (UTC)", _when(info.last_written, info.last_written_filetime)),
             ("state", "dirty (sequence numbers differ or checksum wrong)" if info.dirty else "clean"),
             ("sequence numbers", f"{info.primary_sequence} / {info.secondary_sequence}"),
             (
@@ -72,11 +72,11 @@ def host_section(result: ScanResult | None, hive_path: str, hive_sha256: str) ->
     return f'<section id="host"><h2>Host and evidence</h2>{facts(rows, "host-facts")}</section>'
 
 
-def _when(iso: str | None) -> str:
+def _when(iso: str | None, filetime: int | None = None) -> str:
     """A time as stored; a zero FILETIME (1601-01-01) is "not set", not a date."""
-    if not iso:
-        return "not set"
-    return "not set (zero FILETIME in the file)" if iso.startswith("1601-01-01T00:00:00") else iso
+    if filetime == 0 or (iso or "").startswith("1601-01-01T00:00:00"):
+        return "not set (zero FILETIME in the file)"
+    return iso or "not set"
 
 
 def logs_section(result: ScanResult | None) -> str:
