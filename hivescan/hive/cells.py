@@ -154,9 +154,99 @@ class Cells:
              security, class_offset, class_len, name, raw),
         )  # fmt: skip
 
-    def subkey_offsets(self, list_offset: int, *, _depth: int = 0) -> list[int]:
-        """Offsets listed by an lf/lh/li/ri subkey list (ri: one level of indirection)."""
+    def subkey_offsets(self, list_offset: int) -> list[int]:
+        """Offsets listed by an lf/lh/li/ri subkey list; any fault in the list raises.
+
+        The strict form of :meth:`subkey_list`: what may be handed to a parser library.
+        """
+        offsets, problems = self.subkey_list(list_offset)
+        if problems:
+            raise CellError(problems[0])
+        return offsets
+
+    def subkey_list(self, list_offset: int) -> tuple[list[int], list[str]]:
+        """Every readable entry of a subkey list, and a note per fault found in it.
+
+        Why this exists: the parser libraries follow an ``ri`` (index root) entry wherever it
+        points. An ``ri`` whose entry names itself, or two ``ri`` lists naming each other,
+        send regipy-rs into an endless walk that allocates until the process dies. Windows
+        writes one level of ``ri`` above ``lf``/``lh``/``li`` leaves, each leaf once, so
+        anything else is refused here: a nested ``ri`` (which covers self and mutual
+        references), a leaf named twice (which would multiply the entries), a count larger
+        than the cell holds. The entries that can still be read are kept (the count is cut
+        to what the cell holds, with a note), so a damaged list loses only what is damaged.
+        Raises :class:`CellError` when the list cell itself is unreadable.
+        """
+        problems: list[str] = []
+        sig, entries = self._list_entries(list_offset, problems)
+        if sig != b"ri":
+            return entries, problems
+        out: list[int] = []
+        seen: set[int] = set()
+        for index, leaf in enumerate(entries):
+            where = f"index root 0x{list_offset:x} entry {index} (0x{leaf:x})"
+            if leaf in seen:
+                problems.append(f"{where} names a leaf list already listed")
+                continue
+            seen.add(leaf)
+            try:
+                leaf_sig, leaf_entries = self._list_entries(leaf, problems)
+            except CellError as exc:
+                problems.append(f"{where}: {exc}")
+                continue
+            if leaf_sig == b"ri":
+                why = "itself" if leaf == list_offset else "another index root"
+                problems.append(f"{where} points at {why} (nested index roots: a cycle or damage)")
+                continue
+            out.extend(leaf_entries)
+        return out, problems
+
+    def subkey_list_fault(self, list_offset: int) -> str | None:
+        """Why a subkey list must not be handed to a parser library, or None when it is sound.
+
+        The cheap check behind :meth:`subkey_list` (no entries unpacked from leaves): the
+        list cell and, under an ``ri``, every leaf cell is allocated, in bounds, of a list
+        signature, holds the entries it counts, and no leaf is named twice or is an ``ri``.
+        """
+        try:
+            sig, count, _ = self._list_header(list_offset)
+            if sig != b"ri":
+                return None
+            start = BASE_BLOCK_SIZE + list_offset + 8
+            seen: set[int] = set()
+            for (leaf,) in struct.iter_unpack("<I", self.data[start : start + 4 * count]):
+                if leaf in seen:
+                    return f"index root 0x{list_offset:x} names leaf 0x{leaf:x} twice"
+                seen.add(leaf)
+                if self._list_header(leaf)[0] == b"ri":
+                    what = "itself" if leaf == list_offset else f"another index root 0x{leaf:x}"
+                    return f"index root 0x{list_offset:x} points at {what} (a cycle or damage)"
+        except CellError as exc:
+            return str(exc)
+        return None
+
+    def _list_header(self, list_offset: int) -> tuple[bytes, int, int]:
+        """Signature, entry count and entry width of a list cell whose entries all fit in it."""
         start, end, _ = self.cell(list_offset)
+        if end - start < 4:
+            raise CellError(f"cell at 0x{list_offset:x} is too small for a subkey list")
+        sig = self.data[start : start + 2]
+        if sig in (b"lf", b"lh"):
+            width = 8
+        elif sig in (b"li", b"ri"):
+            width = 4
+        else:
+            raise CellError(f"cell at 0x{list_offset:x} is not a subkey list (signature {sig!r})")
+        (count,) = struct.unpack_from("<H", self.data, start + 2)
+        if 4 + count * width > end - start:
+            raise CellError(f"subkey list at 0x{list_offset:x} claims {count} entries, more than its cell holds")
+        return sig, count, width
+
+    def _list_entries(self, list_offset: int, problems: list[str]) -> tuple[bytes, list[int]]:
+        """Signature and entries (the nk or leaf offsets) of one list cell, cut to its cell."""
+        start, end, _ = self.cell(list_offset)
+        if end - start < 4:
+            raise CellError(f"cell at 0x{list_offset:x} is too small for a subkey list")
         sig = self.data[start : start + 2]
         (count,) = struct.unpack_from("<H", self.data, start + 2)
         if sig in (b"lf", b"lh"):
@@ -165,17 +255,13 @@ class Cells:
             width = 4
         else:
             raise CellError(f"cell at 0x{list_offset:x} is not a subkey list (signature {sig!r})")
-        if start + 4 + count * width > end:
-            raise CellError(f"subkey list at 0x{list_offset:x} claims {count} entries, more than its cell holds")
-        offsets = [struct.unpack_from("<I", self.data, start + 4 + i * width)[0] for i in range(count)]
-        if sig != b"ri":
-            return offsets
-        if _depth:
-            raise CellError(f"nested index root at 0x{list_offset:x}")
-        out: list[int] = []
-        for leaf in offsets:
-            out.extend(self.subkey_offsets(leaf, _depth=1))
-        return out
+        room = (end - start - 4) // width
+        if count > room:
+            problems.append(
+                f"subkey list at 0x{list_offset:x} claims {count} entries, more than its cell holds ({room} read)"
+            )
+            count = room
+        return sig, [struct.unpack_from("<I", self.data, start + 4 + i * width)[0] for i in range(count)]
 
     def class_name(self, nk: NkCell) -> str | None:
         if nk.class_offset == NO_OFFSET or not nk.class_length:

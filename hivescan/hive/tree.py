@@ -206,6 +206,7 @@ class HiveReader:
         self._backends: dict[str, Backend | None] = {}
         self._cells_backend = _CellsOnly()
         self._sk_cache: dict[int, str | CellError] = {}
+        self._list_faults: dict[int, str | None] = {}
         self._check_layout()
         order = [backend] + [b for b in BACKEND_ORDER if b != backend]
         self._order = order
@@ -342,6 +343,39 @@ class HiveReader:
         self._backends[name] = backend
         return backend
 
+    def _list_fault(self, list_offset: int) -> str | None:
+        """Why the subkey list at ``list_offset`` must not reach a library (cached), or None."""
+        if list_offset not in self._list_faults:
+            self._list_faults[list_offset] = self.cells.subkey_list_fault(list_offset)
+        return self._list_faults[list_offset]
+
+    def _guard(self, backend: Backend, handle: Any) -> None:
+        """Stop a library before it lists a key whose subkey list is not sound.
+
+        Called before every listing a library makes: regipy-rs follows an index root that
+        points at itself (or two that point at each other) for ever, allocating until the
+        process dies, so the list is checked with the cell reader first. Raises BackendError.
+        """
+        try:
+            nk_offset = backend.nk_offset(handle)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise BackendError(f"{backend.name}: no key offset to check its subkey list ({exc})") from exc
+        if nk_offset is not None:
+            try:
+                nk = self.cells.nk(nk_offset)
+            except CellError as exc:
+                raise BackendError(f"{backend.name}: key record unreadable ({exc})") from exc
+            list_offset: int | None = nk.subkey_list if nk.subkey_count else None
+        else:
+            try:
+                list_offset = backend.subkey_list_offset(handle)
+            except (AttributeError, TypeError, ValueError) as exc:
+                raise BackendError(f"{backend.name}: no subkey-list offset to check ({exc})") from exc
+        if list_offset is not None:
+            fault = self._list_fault(list_offset)
+            if fault is not None:
+                raise BackendError(f"subkey list not handed to {backend.name}: {fault}")
+
     def _check_nk(self, offset: int | None) -> tuple[NkCell | None, str | None]:
         if offset is None:
             return None, None
@@ -413,7 +447,7 @@ class HiveReader:
         if nk.subkey_count == 0:
             return []
         backend = self._backends.get(parent.parser)
-        if backend is None:
+        if backend is None or self._list_fault(nk.subkey_list) is not None:
             return None
         try:
             listed = backend.children(parent._handle)
@@ -460,11 +494,12 @@ class HiveReader:
         every sibling that can still be read."""
         assert parent._nk is not None
         try:
-            offsets = self.cells.subkey_offsets(parent._nk.subkey_list)
+            offsets, list_problems = self.cells.subkey_list(parent._nk.subkey_list)
         except CellError:
             return None
         children = [Child("", off, None, None) for off in offsets]
         valid, problems, _ = self._valid_children(parent, children)
+        problems = list_problems + problems
         named = []
         for child in valid:
             offset = child.cell_offset
@@ -478,19 +513,34 @@ class HiveReader:
         Attempt = tuple[str, list[Child], list[str], bool, Backend]
         attempts: list[Attempt] = []
         errors: list[str] = []
+        nk = parent._nk
+        fault = self._list_fault(nk.subkey_list) if nk is not None and nk.subkey_count else None
+        if fault is not None:
+            parent._note(
+                "subkey_list_unsound",
+                "",
+                f"{fault}; the list was read entry by entry by hivescan, not by the parser libraries",
+                "error",
+            )
+            self._hive_note("subkey_list_unsound", f"{parent.path or '(root)'}: {fault}", "error")
         for name in [parent.parser] + [b for b in self._order if b != parent.parser]:
             backend = self._backend(name)
-            if backend is None:
+            if backend is None or fault is not None:
                 continue
             try:
                 if name == parent.parser and parent._handle is not None:
                     handle = parent._handle
                 else:
-                    found = backend.find([p for p in parent.path.split("\\") if p]) if parent.path else backend.root()
+                    found = (
+                        backend.find([p for p in parent.path.split("\\") if p], self._guard)
+                        if parent.path
+                        else backend.root()
+                    )
                     if found is None:
                         errors.append(f"{name} does not find this key")
                         continue
                     handle = found.handle
+                self._guard(backend, handle)
                 listed = backend.children(handle)
             except BackendError as exc:
                 errors.append(f"{name}: {exc}")
@@ -504,6 +554,8 @@ class HiveReader:
             own = self._cells_children(parent)
             if own is not None and len(own[1]) > best_verified:
                 attempts.append(own)
+            elif own is None and fault is not None:  # the list cell itself is unreadable: nothing listed
+                attempts.append(("cells", [], [], True, self._cells_backend))
         # a parser whose answer cannot be checked never overrules one whose answer was checked
         verified_attempts = [a for a in attempts if a[3]]
         pool = verified_attempts or attempts
@@ -604,7 +656,8 @@ class HiveReader:
                 if name == key.parser and key._handle is not None:
                     handle = key._handle
                 else:
-                    found = backend.find([p for p in key.path.split("\\") if p]) if key.path else backend.root()
+                    parts = [p for p in key.path.split("\\") if p]
+                    found = backend.find(parts, self._guard) if parts else backend.root()
                     if found is None:
                         continue
                     handle = found.handle
