@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 BASE_BLOCK_SIZE = 4096
 REGF_SIGNATURE = b"regf"
+PRIMARY_FILE_TYPE = 0
+LOG_FILE_TYPES = (1, 2, 6)  # base block file types of transaction logs (old formats 1/2, new format 6)
 
 
 def base_block_checksum(block: bytes) -> int:
@@ -57,6 +59,15 @@ class BaseBlock:
     @property
     def version(self) -> str:
         return f"{self.major_version}.{self.minor_version}"
+
+
+def log_file_type(head: bytes) -> int | None:
+    """The base block's file type when it names a transaction log (read from the first 32
+    bytes alone: a log's base block is one 512-byte sector), else None."""
+    if len(head) < 32 or head[:4] != REGF_SIGNATURE:
+        return None
+    (file_type,) = struct.unpack_from("<I", head, 28)
+    return file_type if file_type in LOG_FILE_TYPES else None
 
 
 def parse_base_block(data: bytes) -> BaseBlock:

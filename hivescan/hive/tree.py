@@ -26,7 +26,7 @@ from hivescan.diagnostics import Diagnostic
 from hivescan.errors import HiveClosed, HiveDamaged, NotAHive
 from hivescan.hive.backends.base import Backend, BackendError, Child
 from hivescan.hive.cells import KEY_SYM_LINK, NO_OFFSET, CellError, Cells, NkCell
-from hivescan.hive.header import BASE_BLOCK_SIZE, REGF_SIGNATURE, BaseBlock, parse_base_block
+from hivescan.hive.header import BASE_BLOCK_SIZE, REGF_SIGNATURE, BaseBlock, log_file_type, parse_base_block
 from hivescan.hive.model import RawValue
 from hivescan.hive.source import HiveSource, file_for_library
 
@@ -194,6 +194,9 @@ class HiveReader:
         data = source.data
         if len(data) < 4 or data[:4] != REGF_SIGNATURE:
             raise NotAHive(f"{source.path}: not a registry hive (no 'regf' signature)")
+        log_type = log_file_type(data)
+        if log_type is not None:
+            raise NotAHive(f"{source.path}: not a registry hive (a transaction log: base block file type {log_type})")
         if len(data) < BASE_BLOCK_SIZE + 32:
             raise HiveDamaged(f"{source.path}: truncated hive ({len(data)} bytes, no hive bins)")
         self.source = source
@@ -299,6 +302,12 @@ class HiveReader:
                 "hive_truncated",
                 f"file has {size} bytes but the base block describes {expected}; keys past the end are lost",
                 "error",
+            )
+        if self.source.unread_tail:
+            self._hive_note(
+                "hive_file_tail_not_read",
+                f"the file holds {self.source.unread_tail} bytes past the {size} its base block describes "
+                "(far more than the hive); they were not read (the sha256 covers the whole file)",
             )
         if self.source.data[BASE_BLOCK_SIZE : BASE_BLOCK_SIZE + 4] != b"hbin":
             self._hive_note("first_hbin_missing", "no 'hbin' signature at offset 4096", "error")
