@@ -26,16 +26,20 @@ from typing import NamedTuple
 from hivescan.hive.header import BASE_BLOCK_SIZE
 from hivescan.hive.model import RawValue
 
-# the nk fields hivescan keeps (0x4C bytes): signature, flags, last write, (access bits), parent,
+# the nk fields hivescan keeps (0x4C bytes): signature, flags, last write, (access bits), layered-key
+# bit fields, (spare), parent,
 # subkeys, volatile subkeys, subkey list, (volatile subkey list), values, value list,
 # security, class offset, (five size maxima and a work variable), name length, class length
-_NK = struct.Struct("<2sHQ4xIIII4xIIII20xHH")
+_NK = struct.Struct("<2sHQxB2xIIII4xIIII20xHH")
 _VK = struct.Struct("<2sHIIIHH")  # 0x14 bytes
 _CELL_VK = struct.Struct("<i2sHIIIHH")  # a cell's size, then a vk record: 0x18 bytes
 _I32 = struct.Struct("<i")
 KEY_COMP_NAME = 0x0020
 KEY_SYM_LINK = 0x0010
 VALUE_COMP_NAME = 0x0001
+VALUE_TOMBSTONE = 0x0002  # Windows 10 RS1+, differencing hives: the value deletes the one below
+LAYER_SEMANTICS = ("none", "tombstone", "supersede_local", "supersede_tree")  # nk layered bits 0-1
+LAYER_INHERIT_CLASS = 0x80
 BIG_DATA_SEGMENT = 16344
 NO_OFFSET = 0xFFFFFFFF
 _utf16_le_decode = codecs.utf_16_le_decode
@@ -62,6 +66,16 @@ class NkCell(NamedTuple):
     class_length: int
     name: str
     name_raw: bytes
+    layered: int  # the layered-key bit fields (differencing hives): semantics in bits 0-1, 0x80 inherit class
+
+
+def layer_semantics(nk: NkCell) -> str:
+    """What a key of a differencing hive does to the key below it (its layered-key bits).
+
+    ``tombstone``: the key is deleted in this layer; ``supersede_local``: the key replaces the
+    one below (its values), ``supersede_tree``: and its whole subtree; ``none``: merged with it.
+    """
+    return LAYER_SEMANTICS[nk.layered & 3]
 
 
 @dataclass(slots=True)
@@ -138,7 +152,7 @@ class Cells:
             start, end, allocated = self.cell(offset, allow_free=allow_free)
         if end - start < _NK.size:
             raise CellError(f"cell at 0x{offset:x} is too small for a key record")
-        (sig, flags, last_write, parent, subkeys, volatile, subkey_list, values, value_list, security,
+        (sig, flags, last_write, layered, parent, subkeys, volatile, subkey_list, values, value_list, security,
          class_offset, name_len, class_len) = _NK.unpack_from(data, start)  # fmt: skip
         if sig != b"nk":
             raise CellError(f"cell at 0x{offset:x} is not a key record (signature {sig!r})")
@@ -151,7 +165,7 @@ class Cells:
         return _new_tuple(
             NkCell,
             (offset, allocated, flags, last_write, parent, subkeys, volatile, subkey_list, values, value_list,
-             security, class_offset, class_len, name, raw),
+             security, class_offset, class_len, name, raw, layered),
         )  # fmt: skip
 
     def subkey_offsets(self, list_offset: int) -> list[int]:
@@ -318,7 +332,8 @@ class Cells:
             if inline and not off % 8 and start + 24 <= size:
                 raw_size, sig, name_len, size_field, data_off, reg_type, flags, _ = unpack_cell_vk(data, start)
                 name_end = start + 24 + name_len
-                if raw_size <= -24 and name_end <= start - raw_size <= size and sig == b"vk":
+                fits = raw_size <= -24 and name_end <= start - raw_size <= size
+                if fits and sig == b"vk" and not flags & VALUE_TOMBSTONE:
                     if flags & VALUE_COMP_NAME:
                         name = data[start + 24 : name_end].decode("latin-1")
                     else:
@@ -370,14 +385,19 @@ class Cells:
             name = raw_name.decode("latin-1")
         else:
             name = decode_name(raw_name, False)
+        notes: list[str] = []
+        if flags & VALUE_TOMBSTONE:
+            notes.append(
+                "value_tombstone: marked as a tombstone (layered keys): in a differencing hive it deletes the value "
+                "of this name in the layer below; it has no data of its own"
+            )
         if size_field & 0x80000000:
             size = size_field & 0x7FFFFFFF
             if size <= 4:
-                return VkCell(
-                    offset, name, raw_name, reg_type, data_off.to_bytes(4, "little")[:size], size, True, False, ()
-                )
-        data, declared, inline, big, notes = self._value_data(size_field, data_off, allow_free)
-        return VkCell(offset, name, raw_name, reg_type, data, declared, inline, big, tuple(notes))
+                data = data_off.to_bytes(4, "little")[:size]
+                return VkCell(offset, name, raw_name, reg_type, data, size, True, False, tuple(notes))
+        data, declared, inline, big, more = self._value_data(size_field, data_off, allow_free)
+        return VkCell(offset, name, raw_name, reg_type, data, declared, inline, big, (*notes, *more))
 
     def _value_data(self, size_field: int, data_off: int, allow_free: bool) -> tuple[bytes, int, bool, bool, list[str]]:
         notes: list[str] = []

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 BASE_BLOCK_SIZE = 4096
 REGF_SIGNATURE = b"regf"
 PRIMARY_FILE_TYPE = 0
+DIFFERENCING_HIVE = 0x2  # base block flags
 LOG_FILE_TYPES = (1, 2, 6)  # base block file types of transaction logs (old formats 1/2, new format 6)
 
 
@@ -46,6 +47,12 @@ class BaseBlock:
     computed_checksum: int
     boot_type: int
     boot_recover: int
+    flags: int = 0  # offset 144 (Windows 10+): 0x1 pending transactions, 0x2 differencing hive
+
+    @property
+    def differencing(self) -> bool:
+        """A differencing (delta) hive: a layer of changes over another hive (containers, Sandbox)."""
+        return bool(self.flags & DIFFERENCING_HIVE)
 
     @property
     def checksum_ok(self) -> bool:
@@ -88,6 +95,7 @@ def parse_base_block(data: bytes) -> BaseBlock:
     name = raw_name.decode("utf-16-le", "replace").split("\0", 1)[0]
     stored = struct.unpack_from("<I", data, 508)[0]
     boot_type, boot_recover = struct.unpack_from("<II", data, 4040)
+    (flags,) = struct.unpack_from("<I", data, 144)
     return BaseBlock(
         primary_sequence=primary,
         secondary_sequence=secondary,
@@ -104,4 +112,5 @@ def parse_base_block(data: bytes) -> BaseBlock:
         computed_checksum=base_block_checksum(data),
         boot_type=boot_type,
         boot_recover=boot_recover,
+        flags=flags,
     )

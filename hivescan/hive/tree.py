@@ -25,7 +25,15 @@ from typing import Any
 from hivescan.diagnostics import Diagnostic
 from hivescan.errors import HiveClosed, HiveDamaged, NotAHive
 from hivescan.hive.backends.base import Backend, BackendError, Child
-from hivescan.hive.cells import KEY_SYM_LINK, NO_OFFSET, CellError, Cells, NkCell
+from hivescan.hive.cells import (
+    KEY_SYM_LINK,
+    LAYER_INHERIT_CLASS,
+    NO_OFFSET,
+    CellError,
+    Cells,
+    NkCell,
+    layer_semantics,
+)
 from hivescan.hive.header import BASE_BLOCK_SIZE, REGF_SIGNATURE, BaseBlock, log_file_type, parse_base_block
 from hivescan.hive.model import RawValue
 from hivescan.hive.source import HiveSource, file_for_library
@@ -180,6 +188,19 @@ class Key:
     def _note(self, code: str, field: str, message: str, level: str = "warning") -> None:
         self.diagnostics.append(Diagnostic(code, field, message, level))  # type: ignore[arg-type]
 
+    def _note_layered(self, nk: NkCell) -> None:
+        """Say what a key of a differencing hive does to the key below it (see cells.layer_semantics)."""
+        semantics = layer_semantics(nk)
+        what = {
+            "none": "merged with the key of this path in the layer below",
+            "tombstone": "deletes the key of this path in the layer below (a tombstone: no values or subkeys)",
+            "supersede_local": "replaces the key of this path in the layer below (its values), not its subkeys",
+            "supersede_tree": "replaces the key of this path and its whole subtree in the layer below",
+        }[semantics]
+        inherit = "; inherits its class name from the layer below" if nk.layered & LAYER_INHERIT_CLASS else ""
+        level = "warning" if semantics == "tombstone" else "info"
+        self._note("layered_key", "", f"layered key ({semantics}): {what}{inherit}", level)
+
 
 class HiveReader:
     """An open hive: base block, cells, and the backends that list its keys."""
@@ -303,6 +324,13 @@ class HiveReader:
                 f"file has {size} bytes but the base block describes {expected}; keys past the end are lost",
                 "error",
             )
+        if base.differencing:
+            self._hive_note(
+                "differencing_hive",
+                "a differencing (delta) hive (base block flag 0x2): it holds only what one layer (a Windows "
+                "container or Sandbox) changes over the hive below it; keys and values marked as tombstones delete "
+                "theirs below, and what is absent here comes from the layer below",
+            )
         if self.source.unread_tail:
             self._hive_note(
                 "hive_file_tail_not_read",
@@ -404,7 +432,10 @@ class HiveReader:
             path = f"{parent_path}\\{name}" if parent_path else name
         last_write = child.last_write if child.last_write is not None else (nk.last_write if nk else 0)
         own = frozenset({child.cell_offset}) if child.cell_offset is not None else frozenset()
-        return Key(self, name, path, last_write, child.cell_offset, backend.name, child.handle, nk, ancestors | own)
+        key = Key(self, name, path, last_write, child.cell_offset, backend.name, child.handle, nk, ancestors | own)
+        if nk is not None and nk.layered:
+            key._note_layered(nk)
+        return key
 
     def _pair_offsets(self, parent: Key, listed: list[Child]) -> list[Child]:
         """Give offsets to children of a library that hides them (regipy): it walks the same
@@ -482,19 +513,11 @@ class HiveReader:
             if upper in seen:
                 return None
             seen.add(upper)
-            keys.append(
-                Key(
-                    self,
-                    name,
-                    prefix + name,
-                    child_nk.last_write,
-                    off,
-                    backend.name,
-                    child.handle,
-                    child_nk,
-                    ancestors | {off},
-                )
-            )
+            path, handle = prefix + name, child.handle
+            key = Key(self, name, path, child_nk.last_write, off, backend.name, handle, child_nk, ancestors | {off})
+            if child_nk.layered:
+                key._note_layered(child_nk)
+            keys.append(key)
         return keys
 
     def _cells_children(self, parent: Key) -> tuple[str, list[Child], list[str], bool, Backend] | None:
@@ -644,7 +667,7 @@ class HiveReader:
             if value.notes and value.exact:  # what the cell reader had to do (re-encoded: the decoders say so)
                 for note in value.notes:
                     code, _, message = note.partition(": ")
-                    key._note(code, value.name, message, "error")
+                    key._note(code, value.name, message, "warning" if code == "value_tombstone" else "error")
             name = value.name
             upper = name.upper() if name.isascii() else upcase(name)
             if upper in by_name:
