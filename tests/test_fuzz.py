@@ -53,8 +53,7 @@ def test_every_structural_mutation_applies_to_the_seeds() -> None:
     for _ in range(600):
         seed = rng.choice(seeds)
         data, kind = structural_mutate(seed, rng)
-        if kind != "skipped":
-            assert data != seed, kind
+        if data != seed:  # a kind may rewrite a field with the value it had (a list header naming itself)
             seen.add(kind)
     assert seen == set(STRUCTURAL)
 

@@ -117,6 +117,7 @@ def _structural_into(buf: bytearray, data: bytes, rng: random.Random) -> str:
 
     kind = rng.choice(STRUCTURAL)
     lists = of(b"lf", b"lh", b"li", b"ri")
+    nks, vks, dbs, sks = of(b"nk"), of(b"vk"), of(b"db"), of(b"sk")
     if kind == "ri_self" and lists:
         target = rng.choice(lists)
         as_ri(target, [target])
@@ -133,42 +134,30 @@ def _structural_into(buf: bytearray, data: bytes, rng: random.Random) -> str:
         as_ri(one, [leaf] * min(rng.randint(2, 64), _payload_room(buf, one) // 4 - 1))
     elif kind == "list_count" and lists:
         struct.pack_into("<H", buf, rng.choice(lists) + 6, rng.choice([0xFFFF, 0x8000, 0x1000]))
-    elif kind == "nk_list_self":
-        nks = of(b"nk")
-        if nks:
-            nk = rng.choice(nks)
-            struct.pack_into("<I", buf, nk + 4 + 0x1C, rng.choice([nk, *lists[:1]]) - 4096)
-            struct.pack_into("<I", buf, nk + 4 + 0x14, rng.choice([1, 0xFFFF, 0x7FFFFFFF]))
-    elif kind == "value_list_self":
-        nks = of(b"nk")
-        if nks:
-            nk = rng.choice(nks)
-            struct.pack_into("<I", buf, nk + 4 + 0x28, nk - 4096)
-            struct.pack_into("<I", buf, nk + 4 + 0x24, rng.choice([1, 0xFFFF, 0x7FFFFFFF]))
-    elif kind == "vk_size":
-        vks = of(b"vk")
-        if vks:
-            sizes = [0x7FFFFFF0, 0x80000010, 0xFFFFFFFF, 0x4000, 16345]
-            struct.pack_into("<I", buf, rng.choice(vks) + 4 + 4, rng.choice(sizes))
-    elif kind == "vk_data_self":
-        vks = of(b"vk")
-        if vks:
-            vk = rng.choice(vks)
-            struct.pack_into("<I", buf, vk + 4 + 8, vk - 4096)
-            struct.pack_into("<I", buf, vk + 4 + 4, rng.choice([0x100000, 20000, 64]))
-    elif kind == "db_segments":
-        dbs = of(b"db")
-        if dbs:
-            db = rng.choice(dbs)
-            struct.pack_into("<H", buf, db + 6, rng.choice([0xFFFF, 2, 1000]))
-            if rng.random() < 0.5:
-                struct.pack_into("<I", buf, db + 8, db - 4096)  # the segment list is the db itself
-    elif kind == "sk_corrupt":
-        sks = of(b"sk")
-        if sks:
-            sk = rng.choice(sks)
-            field = rng.choice([4, 8, 12, 16])  # flink, blink, reference count, descriptor length
-            struct.pack_into("<I", buf, sk + 4 + field, rng.choice([sk - 4096, 0xFFFFFFFF, 0x7FFFFFF8]))
+    elif kind == "nk_list_self" and nks:
+        nk = rng.choice(nks)
+        struct.pack_into("<I", buf, nk + 4 + 0x1C, rng.choice([nk, *lists[:1]]) - 4096)
+        struct.pack_into("<I", buf, nk + 4 + 0x14, rng.choice([1, 0xFFFF, 0x7FFFFFFF]))
+    elif kind == "value_list_self" and nks:
+        nk = rng.choice(nks)
+        struct.pack_into("<I", buf, nk + 4 + 0x28, nk - 4096)
+        struct.pack_into("<I", buf, nk + 4 + 0x24, rng.choice([1, 0xFFFF, 0x7FFFFFFF]))
+    elif kind == "vk_size" and vks:
+        sizes = [0x7FFFFFF0, 0x80000010, 0xFFFFFFFF, 0x4000, 16345]
+        struct.pack_into("<I", buf, rng.choice(vks) + 4 + 4, rng.choice(sizes))
+    elif kind == "vk_data_self" and vks:
+        vk = rng.choice(vks)
+        struct.pack_into("<I", buf, vk + 4 + 8, vk - 4096)
+        struct.pack_into("<I", buf, vk + 4 + 4, rng.choice([0x100000, 20000, 64]))
+    elif kind == "db_segments" and dbs:
+        db = rng.choice(dbs)
+        struct.pack_into("<H", buf, db + 6, rng.choice([0xFFFF, 2, 1000]))
+        if rng.random() < 0.5:
+            struct.pack_into("<I", buf, db + 8, db - 4096)  # the segment list is the db itself
+    elif kind == "sk_corrupt" and sks:
+        sk = rng.choice(sks)
+        field = rng.choice([4, 8, 12, 16])  # flink, blink, reference count, descriptor length
+        struct.pack_into("<I", buf, sk + 4 + field, rng.choice([sk - 4096, 0xFFFFFFFF, 0x7FFFFFF8]))
     else:
         return "skipped"
     return kind
