@@ -231,6 +231,10 @@ class HiveReader:
         self._cells_backend = _CellsOnly()
         self._sk_cache: dict[int, str | CellError] = {}
         self._list_faults: dict[int, str | None] = {}
+        # key cells already given out as a subkey: each key cell has one place in the tree, so
+        # one listed again under another key (lists shared or crossed by damage or by design)
+        # is skipped, which keeps the keys read at most the key cells in the file (no blow-up)
+        self._listed: set[int] = set()
         self._check_layout()
         order = [backend] + [b for b in BACKEND_ORDER if b != backend]
         self._order = order
@@ -254,6 +258,8 @@ class HiveReader:
         if root.cell_offset is None:  # the library hides it; the base block names it
             root = Child(root.name, self.base.root_cell_offset, root.last_write, root.handle)
         self._root: Key | None = self._make_key(root, primary, "", frozenset(), is_root=True)
+        if root.cell_offset is not None:
+            self._listed.add(root.cell_offset)
         if self._root._nk is None and primary.name == "regipy-rs":
             self._hive_note("root_cell_unverified", "the root key cell could not be checked", "warning")
 
@@ -455,6 +461,7 @@ class HiveReader:
         valid: list[Child] = []
         problems: list[str] = []
         verified = True
+        taken: set[int] = set()
         listed = self._pair_offsets(parent, listed)
         for index, child in enumerate(listed):
             if child.cell_offset is None:
@@ -468,6 +475,10 @@ class HiveReader:
             if child.cell_offset in parent.ancestors:
                 problems.append(f"entry {index} (offset 0x{child.cell_offset:x}) points back at an ancestor (cycle)")
                 continue
+            if child.cell_offset in self._listed or child.cell_offset in taken:
+                problems.append(f"entry {index} (offset 0x{child.cell_offset:x}) names a key already listed elsewhere")
+                continue
+            taken.add(child.cell_offset)
             valid.append(child)
         return valid, problems, verified
 
@@ -496,13 +507,13 @@ class HiveReader:
         if len(listed) != nk.subkey_count:
             return None
         cells_nk = self.cells.nk
-        ancestors = parent.ancestors
+        ancestors, already = parent.ancestors, self._listed
         prefix = parent.path + "\\" if parent.path else ""
         keys: list[Key] = []
         seen: set[str] = set()
         for child in listed:
             off = child.cell_offset
-            if off is None or off in ancestors:
+            if off is None or off in ancestors or off in already:
                 return None
             try:
                 child_nk = cells_nk(off)
@@ -518,6 +529,7 @@ class HiveReader:
             if child_nk.layered:
                 key._note_layered(child_nk)
             keys.append(key)
+        already.update(k.cell_offset for k in keys if k.cell_offset is not None)
         return keys
 
     def _cells_children(self, parent: Key) -> tuple[str, list[Child], list[str], bool, Backend] | None:
@@ -629,6 +641,7 @@ class HiveReader:
                 "subkeys_from_fallback_parser", "", f"subkeys listed by {name} after {parent.parser} fell short", "info"
             )
         keys = [self._make_key(child, backend, parent.path, parent.ancestors) for child in valid]
+        self._listed.update(k.cell_offset for k in keys if k.cell_offset is not None)
         seen: dict[str, Key] = {}
         for key in keys:
             upper = upcase(key.name)

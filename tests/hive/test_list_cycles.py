@@ -162,3 +162,29 @@ def test_leaf_under_an_index_root_cut_to_its_cell(tmp_path: Path) -> None:
         names = {k.name for k in key.subkeys()}
         assert {f"Svc{i:02d}" for i in range(12)} <= names
         assert any(d.code == "subkey_list_unsound" for d in reader.diagnostics)
+
+
+def test_a_list_shared_by_many_keys_is_read_once(tmp_path: Path) -> None:
+    """Every service key given the Services key's own subkey list: each key then lists its
+    siblings, and a walk of the tree visited n! paths (a few keys make millions). A key cell
+    is given out once; listed again elsewhere it is skipped with a note."""
+    root: WKey = system_root()
+    names = [f"S{i}" for i in range(7)]
+    for name in names:
+        root.key(f"ControlSet001\\Services\\{name}").set_dword("Type", 16).set_dword("Start", 3)
+    built = HiveWriter(root).build()
+    data = bytearray(built.data)
+    shared = list_cell(data, "ControlSet001\\Services")
+    for name in names:
+        nk = 4096 + built.key_offsets[f"ControlSet001\\Services\\{name}"] + 4
+        struct.pack_into("<I", data, nk + 0x14, len(names))
+        struct.pack_into("<I", data, nk + 0x1C, shared)
+    hive = tmp_path / "SYSTEM"
+    hive.write_bytes(data)
+    with open_reader(hive) as reader:
+        walked = [key.path for key in reader.root().walk()]
+        services = reader.key("ControlSet001\\Services")
+        assert services is not None and sorted(k.name for k in services.subkeys()) == names
+        notes = [d.message for k in services.subkeys() for d in k.diagnostics if d.code == "subkey_entries_invalid"]
+    assert len(walked) == len(built.key_offsets) + 1  # every key cell once, plus the root
+    assert notes and all("already listed elsewhere" in n for n in notes)
