@@ -235,6 +235,8 @@ class HiveReader:
         # one listed again under another key (lists shared or crossed by damage or by design)
         # is skipped, which keeps the keys read at most the key cells in the file (no blow-up)
         self._listed: set[int] = set()
+        # fallback lookups by path: (backend, upper-case path) -> what that library lists there
+        self._library_listings: dict[tuple[str, tuple[str, ...]], dict[str, Child]] = {}
         self._check_layout()
         order = [backend] + [b for b in BACKEND_ORDER if b != backend]
         self._order = order
@@ -270,6 +272,7 @@ class HiveReader:
             if backend is not None:
                 backend.close()
         self._backends.clear()
+        self._library_listings.clear()
         self._stack.close()
         # Keys point back at their reader, and the reader's root reaches (through cached
         # listings) every key read so far: a reference cycle that holds the hive's bytes and
@@ -418,6 +421,30 @@ class HiveReader:
             fault = self._list_fault(list_offset)
             if fault is not None:
                 raise BackendError(f"subkey list not handed to {backend.name}: {fault}")
+
+    def _find(self, backend: Backend, path: str) -> Child | None:
+        """The key at ``path`` as ``backend`` lists it (names case-insensitive, the first of alike).
+
+        Each library listing on the way is made once per hive and kept: on a damaged hive
+        hundreds of keys fall back to the libraries, and looking each up from the root again
+        listed the big Services key hundreds of times (minutes, and memory the paused
+        collector could not free). Every listing is guarded (see :meth:`_guard`).
+        """
+        node = backend.root()
+        done: tuple[str, ...] = ()
+        for part in (p for p in path.split("\\") if p):
+            listing = self._library_listings.get((backend.name, done))
+            if listing is None:
+                self._guard(backend, node.handle)
+                listing = {}
+                for child in backend.children(node.handle):
+                    listing.setdefault(upcase(child.name), child)
+                self._library_listings[(backend.name, done)] = listing
+            found = listing.get(upcase(part))
+            if found is None:
+                return None
+            node, done = found, (*done, upcase(part))
+        return node
 
     def _check_nk(self, offset: int | None) -> tuple[NkCell | None, str | None]:
         if offset is None:
@@ -575,11 +602,7 @@ class HiveReader:
                 if name == parent.parser and parent._handle is not None:
                     handle = parent._handle
                 else:
-                    found = (
-                        backend.find([p for p in parent.path.split("\\") if p], self._guard)
-                        if parent.path
-                        else backend.root()
-                    )
+                    found = self._find(backend, parent.path)
                     if found is None:
                         errors.append(f"{name} does not find this key")
                         continue
@@ -701,8 +724,7 @@ class HiveReader:
                 if name == key.parser and key._handle is not None:
                     handle = key._handle
                 else:
-                    parts = [p for p in key.path.split("\\") if p]
-                    found = backend.find(parts, self._guard) if parts else backend.root()
+                    found = self._find(backend, key.path)
                     if found is None:
                         continue
                     handle = found.handle
