@@ -644,7 +644,8 @@ class HiveReader:
             parent._note(
                 "subkey_entries_invalid",
                 "",
-                f"{len(problems)} subkey-list entries do not point at key records and were skipped: {shown}",
+                f"{len(problems)} subkey-list entries are unusable (not a key record, a cycle, listed twice) "
+                f"and were skipped: {shown}",
                 "error",
             )
         if declared is not None and len(valid) < declared:
