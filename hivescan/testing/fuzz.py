@@ -19,6 +19,7 @@ documented one, stderr one line per message and never a traceback or a native ab
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -249,6 +250,10 @@ def fuzz(seeds: list[bytes], cases: int, seed: int, per_case_s: float, report: C
         for _ in range(rng.randint(0, 2)):  # stack a few mutations now and then
             data, more = mutate(data, rng)
             kind += "+" + more
+        # the collector runs between cases: the rebuild promotes what it made to the oldest
+        # generation (hivescan.gcpause), and a cycle left by an earlier case would otherwise
+        # keep its hive's bytes alive while later cases run (the memory cap is per case)
+        gc.collect()
         signal.setitimer(signal.ITIMER_REAL, per_case_s)
         try:
             run_case(data)
