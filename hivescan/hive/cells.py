@@ -26,16 +26,20 @@ from typing import NamedTuple
 from hivescan.hive.header import BASE_BLOCK_SIZE
 from hivescan.hive.model import RawValue
 
-# the nk fields hivescan keeps (0x4C bytes): signature, flags, last write, (access bits), parent,
+# the nk fields hivescan keeps (0x4C bytes): signature, flags, last write, (access bits), layered-key
+# bit fields, (spare), parent,
 # subkeys, volatile subkeys, subkey list, (volatile subkey list), values, value list,
 # security, class offset, (five size maxima and a work variable), name length, class length
-_NK = struct.Struct("<2sHQ4xIIII4xIIII20xHH")
+_NK = struct.Struct("<2sHQxB2xIIII4xIIII20xHH")
 _VK = struct.Struct("<2sHIIIHH")  # 0x14 bytes
 _CELL_VK = struct.Struct("<i2sHIIIHH")  # a cell's size, then a vk record: 0x18 bytes
 _I32 = struct.Struct("<i")
 KEY_COMP_NAME = 0x0020
 KEY_SYM_LINK = 0x0010
 VALUE_COMP_NAME = 0x0001
+VALUE_TOMBSTONE = 0x0002  # Windows 10 RS1+, differencing hives: the value deletes the one below
+LAYER_SEMANTICS = ("none", "tombstone", "supersede_local", "supersede_tree")  # nk layered bits 0-1
+LAYER_INHERIT_CLASS = 0x80
 BIG_DATA_SEGMENT = 16344
 NO_OFFSET = 0xFFFFFFFF
 _utf16_le_decode = codecs.utf_16_le_decode
@@ -62,6 +66,16 @@ class NkCell(NamedTuple):
     class_length: int
     name: str
     name_raw: bytes
+    layered: int  # the layered-key bit fields (differencing hives): semantics in bits 0-1, 0x80 inherit class
+
+
+def layer_semantics(nk: NkCell) -> str:
+    """What a key of a differencing hive does to the key below it (its layered-key bits).
+
+    ``tombstone``: the key is deleted in this layer; ``supersede_local``: the key replaces the
+    one below (its values), ``supersede_tree``: and its whole subtree; ``none``: merged with it.
+    """
+    return LAYER_SEMANTICS[nk.layered & 3]
 
 
 @dataclass(slots=True)
@@ -138,7 +152,7 @@ class Cells:
             start, end, allocated = self.cell(offset, allow_free=allow_free)
         if end - start < _NK.size:
             raise CellError(f"cell at 0x{offset:x} is too small for a key record")
-        (sig, flags, last_write, parent, subkeys, volatile, subkey_list, values, value_list, security,
+        (sig, flags, last_write, layered, parent, subkeys, volatile, subkey_list, values, value_list, security,
          class_offset, name_len, class_len) = _NK.unpack_from(data, start)  # fmt: skip
         if sig != b"nk":
             raise CellError(f"cell at 0x{offset:x} is not a key record (signature {sig!r})")
@@ -151,12 +165,102 @@ class Cells:
         return _new_tuple(
             NkCell,
             (offset, allocated, flags, last_write, parent, subkeys, volatile, subkey_list, values, value_list,
-             security, class_offset, class_len, name, raw),
+             security, class_offset, class_len, name, raw, layered),
         )  # fmt: skip
 
-    def subkey_offsets(self, list_offset: int, *, _depth: int = 0) -> list[int]:
-        """Offsets listed by an lf/lh/li/ri subkey list (ri: one level of indirection)."""
+    def subkey_offsets(self, list_offset: int) -> list[int]:
+        """Offsets listed by an lf/lh/li/ri subkey list; any fault in the list raises.
+
+        The strict form of :meth:`subkey_list`: what may be handed to a parser library.
+        """
+        offsets, problems = self.subkey_list(list_offset)
+        if problems:
+            raise CellError(problems[0])
+        return offsets
+
+    def subkey_list(self, list_offset: int) -> tuple[list[int], list[str]]:
+        """Every readable entry of a subkey list, and a note per fault found in it.
+
+        Why this exists: the parser libraries follow an ``ri`` (index root) entry wherever it
+        points. An ``ri`` whose entry names itself, or two ``ri`` lists naming each other,
+        send regipy-rs into an endless walk that allocates until the process dies. Windows
+        writes one level of ``ri`` above ``lf``/``lh``/``li`` leaves, each leaf once, so
+        anything else is refused here: a nested ``ri`` (which covers self and mutual
+        references), a leaf named twice (which would multiply the entries), a count larger
+        than the cell holds. The entries that can still be read are kept (the count is cut
+        to what the cell holds, with a note), so a damaged list loses only what is damaged.
+        Raises :class:`CellError` when the list cell itself is unreadable.
+        """
+        problems: list[str] = []
+        sig, entries = self._list_entries(list_offset, problems)
+        if sig != b"ri":
+            return entries, problems
+        out: list[int] = []
+        seen: set[int] = set()
+        for index, leaf in enumerate(entries):
+            where = f"index root 0x{list_offset:x} entry {index} (0x{leaf:x})"
+            if leaf in seen:
+                problems.append(f"{where} names a leaf list already listed")
+                continue
+            seen.add(leaf)
+            try:
+                leaf_sig, leaf_entries = self._list_entries(leaf, problems)
+            except CellError as exc:
+                problems.append(f"{where}: {exc}")
+                continue
+            if leaf_sig == b"ri":
+                why = "itself" if leaf == list_offset else "another index root"
+                problems.append(f"{where} points at {why} (nested index roots: a cycle or damage)")
+                continue
+            out.extend(leaf_entries)
+        return out, problems
+
+    def subkey_list_fault(self, list_offset: int) -> str | None:
+        """Why a subkey list must not be handed to a parser library, or None when it is sound.
+
+        The cheap check behind :meth:`subkey_list` (no entries unpacked from leaves): the
+        list cell and, under an ``ri``, every leaf cell is allocated, in bounds, of a list
+        signature, holds the entries it counts, and no leaf is named twice or is an ``ri``.
+        """
+        try:
+            sig, count, _ = self._list_header(list_offset)
+            if sig != b"ri":
+                return None
+            start = BASE_BLOCK_SIZE + list_offset + 8
+            seen: set[int] = set()
+            for (leaf,) in struct.iter_unpack("<I", self.data[start : start + 4 * count]):
+                if leaf in seen:
+                    return f"index root 0x{list_offset:x} names leaf 0x{leaf:x} twice"
+                seen.add(leaf)
+                if self._list_header(leaf)[0] == b"ri":
+                    what = "itself" if leaf == list_offset else f"another index root 0x{leaf:x}"
+                    return f"index root 0x{list_offset:x} points at {what} (a cycle or damage)"
+        except CellError as exc:
+            return str(exc)
+        return None
+
+    def _list_header(self, list_offset: int) -> tuple[bytes, int, int]:
+        """Signature, entry count and entry width of a list cell whose entries all fit in it."""
         start, end, _ = self.cell(list_offset)
+        if end - start < 4:
+            raise CellError(f"cell at 0x{list_offset:x} is too small for a subkey list")
+        sig = self.data[start : start + 2]
+        if sig in (b"lf", b"lh"):
+            width = 8
+        elif sig in (b"li", b"ri"):
+            width = 4
+        else:
+            raise CellError(f"cell at 0x{list_offset:x} is not a subkey list (signature {sig!r})")
+        (count,) = struct.unpack_from("<H", self.data, start + 2)
+        if 4 + count * width > end - start:
+            raise CellError(f"subkey list at 0x{list_offset:x} claims {count} entries, more than its cell holds")
+        return sig, count, width
+
+    def _list_entries(self, list_offset: int, problems: list[str]) -> tuple[bytes, list[int]]:
+        """Signature and entries (the nk or leaf offsets) of one list cell, cut to its cell."""
+        start, end, _ = self.cell(list_offset)
+        if end - start < 4:
+            raise CellError(f"cell at 0x{list_offset:x} is too small for a subkey list")
         sig = self.data[start : start + 2]
         (count,) = struct.unpack_from("<H", self.data, start + 2)
         if sig in (b"lf", b"lh"):
@@ -165,17 +269,13 @@ class Cells:
             width = 4
         else:
             raise CellError(f"cell at 0x{list_offset:x} is not a subkey list (signature {sig!r})")
-        if start + 4 + count * width > end:
-            raise CellError(f"subkey list at 0x{list_offset:x} claims {count} entries, more than its cell holds")
-        offsets = [struct.unpack_from("<I", self.data, start + 4 + i * width)[0] for i in range(count)]
-        if sig != b"ri":
-            return offsets
-        if _depth:
-            raise CellError(f"nested index root at 0x{list_offset:x}")
-        out: list[int] = []
-        for leaf in offsets:
-            out.extend(self.subkey_offsets(leaf, _depth=1))
-        return out
+        room = (end - start - 4) // width
+        if count > room:
+            problems.append(
+                f"subkey list at 0x{list_offset:x} claims {count} entries, more than its cell holds ({room} read)"
+            )
+            count = room
+        return sig, [struct.unpack_from("<I", self.data, start + 4 + i * width)[0] for i in range(count)]
 
     def class_name(self, nk: NkCell) -> str | None:
         if nk.class_offset == NO_OFFSET or not nk.class_length:
@@ -232,7 +332,8 @@ class Cells:
             if inline and not off % 8 and start + 24 <= size:
                 raw_size, sig, name_len, size_field, data_off, reg_type, flags, _ = unpack_cell_vk(data, start)
                 name_end = start + 24 + name_len
-                if raw_size <= -24 and name_end <= start - raw_size <= size and sig == b"vk":
+                fits = raw_size <= -24 and name_end <= start - raw_size <= size
+                if fits and sig == b"vk" and not flags & VALUE_TOMBSTONE:
                     if flags & VALUE_COMP_NAME:
                         name = data[start + 24 : name_end].decode("latin-1")
                     else:
@@ -284,14 +385,19 @@ class Cells:
             name = raw_name.decode("latin-1")
         else:
             name = decode_name(raw_name, False)
+        notes: list[str] = []
+        if flags & VALUE_TOMBSTONE:
+            notes.append(
+                "value_tombstone: marked as a tombstone (layered keys): in a differencing hive it deletes the value "
+                "of this name in the layer below; it has no data of its own"
+            )
         if size_field & 0x80000000:
             size = size_field & 0x7FFFFFFF
             if size <= 4:
-                return VkCell(
-                    offset, name, raw_name, reg_type, data_off.to_bytes(4, "little")[:size], size, True, False, ()
-                )
-        data, declared, inline, big, notes = self._value_data(size_field, data_off, allow_free)
-        return VkCell(offset, name, raw_name, reg_type, data, declared, inline, big, tuple(notes))
+                data = data_off.to_bytes(4, "little")[:size]
+                return VkCell(offset, name, raw_name, reg_type, data, size, True, False, tuple(notes))
+        data, declared, inline, big, more = self._value_data(size_field, data_off, allow_free)
+        return VkCell(offset, name, raw_name, reg_type, data, declared, inline, big, (*notes, *more))
 
     def _value_data(self, size_field: int, data_off: int, allow_free: bool) -> tuple[bytes, int, bool, bool, list[str]]:
         notes: list[str] = []

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 BASE_BLOCK_SIZE = 4096
 REGF_SIGNATURE = b"regf"
+PRIMARY_FILE_TYPE = 0
+DIFFERENCING_HIVE = 0x2  # base block flags
+LOG_FILE_TYPES = (1, 2, 6)  # base block file types of transaction logs (old formats 1/2, new format 6)
 
 
 def base_block_checksum(block: bytes) -> int:
@@ -44,6 +47,12 @@ class BaseBlock:
     computed_checksum: int
     boot_type: int
     boot_recover: int
+    flags: int = 0  # offset 144 (Windows 10+): 0x1 pending transactions, 0x2 differencing hive
+
+    @property
+    def differencing(self) -> bool:
+        """A differencing (delta) hive: a layer of changes over another hive (containers, Sandbox)."""
+        return bool(self.flags & DIFFERENCING_HIVE)
 
     @property
     def checksum_ok(self) -> bool:
@@ -57,6 +66,15 @@ class BaseBlock:
     @property
     def version(self) -> str:
         return f"{self.major_version}.{self.minor_version}"
+
+
+def log_file_type(head: bytes) -> int | None:
+    """The base block's file type when it names a transaction log (read from the first 32
+    bytes alone: a log's base block is one 512-byte sector), else None."""
+    if len(head) < 32 or head[:4] != REGF_SIGNATURE:
+        return None
+    (file_type,) = struct.unpack_from("<I", head, 28)
+    return file_type if file_type in LOG_FILE_TYPES else None
 
 
 def parse_base_block(data: bytes) -> BaseBlock:
@@ -77,6 +95,7 @@ def parse_base_block(data: bytes) -> BaseBlock:
     name = raw_name.decode("utf-16-le", "replace").split("\0", 1)[0]
     stored = struct.unpack_from("<I", data, 508)[0]
     boot_type, boot_recover = struct.unpack_from("<II", data, 4040)
+    (flags,) = struct.unpack_from("<I", data, 144)
     return BaseBlock(
         primary_sequence=primary,
         secondary_sequence=secondary,
@@ -93,4 +112,5 @@ def parse_base_block(data: bytes) -> BaseBlock:
         computed_checksum=base_block_checksum(data),
         boot_type=boot_type,
         boot_recover=boot_recover,
+        flags=flags,
     )

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from hivescan.diagnostics import Diagnostic, error, info
 from hivescan.errors import ImageError
 from hivescan.hive.header import REGF_SIGNATURE
-from hivescan.hive.source import HiveSource, input_errors
+from hivescan.hive.source import HiveSource, input_errors, open_input
 from hivescan.timeutil import filetime_to_iso
 
 if TYPE_CHECKING:
@@ -80,9 +80,9 @@ def input_kind(path: str | os.PathLike[str]) -> Literal["hive", "image", "other"
 
 
 def _sniff(path: Path) -> tuple[str | None, int]:
-    with input_errors(path, "a hive file or disk image"), path.open("rb") as fh:
+    what = "a hive file or disk image"
+    with open_input(path, what) as (fh, size), input_errors(path, what):
         head = fh.read(4096)
-        size = fh.seek(0, 2)
         tail = b""
         if size >= 512:
             fh.seek(size - 512)

@@ -15,7 +15,10 @@ EZ Registry library, see docs/design.md "Deleted keys"):
 * key records are found by their ``nk`` signature at cell-header positions (8-byte aligned)
   anywhere in the bins, so keys inside coalesced free cells and in damaged bins are found
   too; text inside allocated cells (slack) is not searched;
-* a candidate is kept only when it is plausible (name length and characters, counts);
+* a candidate is kept only when it is plausible (name length and characters, counts); a
+  parent pointer that cannot be a cell (misaligned, past the bins) does not make it
+  implausible: the key is kept with its chain broken there (:meth:`KeyScan.parent_problem`),
+  so it and its subkeys keep their names instead of vanishing (yarp drops such keys);
 * a free key's value cells are read only when they are still free: a cell that has been
   reused belongs to someone else and is never read as this key's; what cannot be read is
   said in a diagnostic.
@@ -192,8 +195,6 @@ def _plausible(nk: NkCell, size: int, strict: bool) -> bool:
     """Key records found by signature must look like key records (yarp applies the same idea)."""
     if not _plausible_name(nk):
         return False
-    if nk.parent != NO_OFFSET and (nk.parent % 8 or nk.parent >= size):
-        return False
     if nk.value_count and (nk.value_list == NO_OFFSET or nk.value_list % 8 or nk.value_list >= size):
         return False
     if strict:
@@ -265,7 +266,32 @@ class KeyScan:
             if where == "free" and cmap.state(off, 4 + _NK_FIXED + len(nk.name_raw)) != "free":
                 continue  # the record runs into an allocated cell: partly overwritten
             self.keys[off] = FoundKey(nk, where)
-            self.children.setdefault(nk.parent, []).append(off)
+            if self.parent_problem(nk) is None:
+                self.children.setdefault(nk.parent, []).append(off)
+
+    def parent_problem(self, nk: NkCell) -> str | None:
+        """Why a key record's parent pointer cannot name a cell, or None.
+
+        Such a key is damaged or overwritten in one field; it is kept (its name, values and
+        subkeys are still evidence), unattributed, its parent chain broken here.
+        """
+        parent = nk.parent
+        if parent == NO_OFFSET or (parent % 8 == 0 and parent < self.map.size):
+            return None
+        why = "not 8-byte aligned" if parent % 8 else "beyond the hive bins"
+        return f"parent pointer 0x{parent:x} is {why}"
+
+    def lost_path(self, offset: int) -> str:
+        """A path for a key whose chain may be broken: its ancestors' names, prefixed with where
+        and why the chain breaks (the key's own name is always the last component)."""
+        chain, broken = self.ancestors(offset)
+        names = [self.keys[o].nk.name for o in reversed(chain) if o in self.keys and o != self.root_offset]
+        if broken is None:
+            return "\\".join(names)
+        top = self.keys.get(chain[-1]) if chain else None
+        problem = self.parent_problem(top.nk) if top is not None else None
+        lost = f"({problem})" if problem else f"(lost parent at 0x{broken:x})"
+        return "\\".join([lost, *names])
 
     # -- parent chains
 

@@ -25,8 +25,16 @@ from typing import Any
 from hivescan.diagnostics import Diagnostic
 from hivescan.errors import HiveClosed, HiveDamaged, NotAHive
 from hivescan.hive.backends.base import Backend, BackendError, Child
-from hivescan.hive.cells import KEY_SYM_LINK, NO_OFFSET, CellError, Cells, NkCell
-from hivescan.hive.header import BASE_BLOCK_SIZE, REGF_SIGNATURE, BaseBlock, parse_base_block
+from hivescan.hive.cells import (
+    KEY_SYM_LINK,
+    LAYER_INHERIT_CLASS,
+    NO_OFFSET,
+    CellError,
+    Cells,
+    NkCell,
+    layer_semantics,
+)
+from hivescan.hive.header import BASE_BLOCK_SIZE, REGF_SIGNATURE, BaseBlock, log_file_type, parse_base_block
 from hivescan.hive.model import RawValue
 from hivescan.hive.source import HiveSource, file_for_library
 
@@ -180,6 +188,19 @@ class Key:
     def _note(self, code: str, field: str, message: str, level: str = "warning") -> None:
         self.diagnostics.append(Diagnostic(code, field, message, level))  # type: ignore[arg-type]
 
+    def _note_layered(self, nk: NkCell) -> None:
+        """Say what a key of a differencing hive does to the key below it (see cells.layer_semantics)."""
+        semantics = layer_semantics(nk)
+        what = {
+            "none": "merged with the key of this path in the layer below",
+            "tombstone": "deletes the key of this path in the layer below (a tombstone: no values or subkeys)",
+            "supersede_local": "replaces the key of this path in the layer below (its values), not its subkeys",
+            "supersede_tree": "replaces the key of this path and its whole subtree in the layer below",
+        }[semantics]
+        inherit = "; inherits its class name from the layer below" if nk.layered & LAYER_INHERIT_CLASS else ""
+        level = "warning" if semantics == "tombstone" else "info"
+        self._note("layered_key", "", f"layered key ({semantics}): {what}{inherit}", level)
+
 
 class HiveReader:
     """An open hive: base block, cells, and the backends that list its keys."""
@@ -194,6 +215,9 @@ class HiveReader:
         data = source.data
         if len(data) < 4 or data[:4] != REGF_SIGNATURE:
             raise NotAHive(f"{source.path}: not a registry hive (no 'regf' signature)")
+        log_type = log_file_type(data)
+        if log_type is not None:
+            raise NotAHive(f"{source.path}: not a registry hive (a transaction log: base block file type {log_type})")
         if len(data) < BASE_BLOCK_SIZE + 32:
             raise HiveDamaged(f"{source.path}: truncated hive ({len(data)} bytes, no hive bins)")
         self.source = source
@@ -206,6 +230,13 @@ class HiveReader:
         self._backends: dict[str, Backend | None] = {}
         self._cells_backend = _CellsOnly()
         self._sk_cache: dict[int, str | CellError] = {}
+        self._list_faults: dict[int, str | None] = {}
+        # key cells already given out as a subkey: each key cell has one place in the tree, so
+        # one listed again under another key (lists shared or crossed by damage or by design)
+        # is skipped, which keeps the keys read at most the key cells in the file (no blow-up)
+        self._listed: set[int] = set()
+        # fallback lookups by path: (backend, upper-case path) -> what that library lists there
+        self._library_listings: dict[tuple[str, tuple[str, ...]], dict[str, Child]] = {}
         self._check_layout()
         order = [backend] + [b for b in BACKEND_ORDER if b != backend]
         self._order = order
@@ -229,6 +260,8 @@ class HiveReader:
         if root.cell_offset is None:  # the library hides it; the base block names it
             root = Child(root.name, self.base.root_cell_offset, root.last_write, root.handle)
         self._root: Key | None = self._make_key(root, primary, "", frozenset(), is_root=True)
+        if root.cell_offset is not None:
+            self._listed.add(root.cell_offset)
         if self._root._nk is None and primary.name == "regipy-rs":
             self._hive_note("root_cell_unverified", "the root key cell could not be checked", "warning")
 
@@ -239,6 +272,7 @@ class HiveReader:
             if backend is not None:
                 backend.close()
         self._backends.clear()
+        self._library_listings.clear()
         self._stack.close()
         # Keys point back at their reader, and the reader's root reaches (through cached
         # listings) every key read so far: a reference cycle that holds the hive's bytes and
@@ -299,6 +333,19 @@ class HiveReader:
                 f"file has {size} bytes but the base block describes {expected}; keys past the end are lost",
                 "error",
             )
+        if base.differencing:
+            self._hive_note(
+                "differencing_hive",
+                "a differencing (delta) hive (base block flag 0x2): it holds only what one layer (a Windows "
+                "container or Sandbox) changes over the hive below it; keys and values marked as tombstones delete "
+                "theirs below, and what is absent here comes from the layer below",
+            )
+        if self.source.unread_tail:
+            self._hive_note(
+                "hive_file_tail_not_read",
+                f"the file holds {self.source.unread_tail} bytes past the {size} its base block describes "
+                "(far more than the hive); they were not read (the sha256 covers the whole file)",
+            )
         if self.source.data[BASE_BLOCK_SIZE : BASE_BLOCK_SIZE + 4] != b"hbin":
             self._hive_note("first_hbin_missing", "no 'hbin' signature at offset 4096", "error")
         if not base.checksum_ok:
@@ -342,6 +389,63 @@ class HiveReader:
         self._backends[name] = backend
         return backend
 
+    def _list_fault(self, list_offset: int) -> str | None:
+        """Why the subkey list at ``list_offset`` must not reach a library (cached), or None."""
+        if list_offset not in self._list_faults:
+            self._list_faults[list_offset] = self.cells.subkey_list_fault(list_offset)
+        return self._list_faults[list_offset]
+
+    def _guard(self, backend: Backend, handle: Any) -> None:
+        """Stop a library before it lists a key whose subkey list is not sound.
+
+        Called before every listing a library makes: regipy-rs follows an index root that
+        points at itself (or two that point at each other) for ever, allocating until the
+        process dies, so the list is checked with the cell reader first. Raises BackendError.
+        """
+        try:
+            nk_offset = backend.nk_offset(handle)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise BackendError(f"{backend.name}: no key offset to check its subkey list ({exc})") from exc
+        if nk_offset is not None:
+            try:
+                nk = self.cells.nk(nk_offset)
+            except CellError as exc:
+                raise BackendError(f"{backend.name}: key record unreadable ({exc})") from exc
+            list_offset: int | None = nk.subkey_list if nk.subkey_count else None
+        else:
+            try:
+                list_offset = backend.subkey_list_offset(handle)
+            except (AttributeError, TypeError, ValueError) as exc:
+                raise BackendError(f"{backend.name}: no subkey-list offset to check ({exc})") from exc
+        if list_offset is not None:
+            fault = self._list_fault(list_offset)
+            if fault is not None:
+                raise BackendError(f"subkey list not handed to {backend.name}: {fault}")
+
+    def _find(self, backend: Backend, path: str) -> Child | None:
+        """The key at ``path`` as ``backend`` lists it (names case-insensitive, the first of alike).
+
+        Each library listing on the way is made once per hive and kept: on a damaged hive
+        hundreds of keys fall back to the libraries, and looking each up from the root again
+        listed the big Services key hundreds of times (minutes, and memory the paused
+        collector could not free). Every listing is guarded (see :meth:`_guard`).
+        """
+        node = backend.root()
+        done: tuple[str, ...] = ()
+        for part in (p for p in path.split("\\") if p):
+            listing = self._library_listings.get((backend.name, done))
+            if listing is None:
+                self._guard(backend, node.handle)
+                listing = {}
+                for child in backend.children(node.handle):
+                    listing.setdefault(upcase(child.name), child)
+                self._library_listings[(backend.name, done)] = listing
+            found = listing.get(upcase(part))
+            if found is None:
+                return None
+            node, done = found, (*done, upcase(part))
+        return node
+
     def _check_nk(self, offset: int | None) -> tuple[NkCell | None, str | None]:
         if offset is None:
             return None, None
@@ -361,7 +465,10 @@ class HiveReader:
             path = f"{parent_path}\\{name}" if parent_path else name
         last_write = child.last_write if child.last_write is not None else (nk.last_write if nk else 0)
         own = frozenset({child.cell_offset}) if child.cell_offset is not None else frozenset()
-        return Key(self, name, path, last_write, child.cell_offset, backend.name, child.handle, nk, ancestors | own)
+        key = Key(self, name, path, last_write, child.cell_offset, backend.name, child.handle, nk, ancestors | own)
+        if nk is not None and nk.layered:
+            key._note_layered(nk)
+        return key
 
     def _pair_offsets(self, parent: Key, listed: list[Child]) -> list[Child]:
         """Give offsets to children of a library that hides them (regipy): it walks the same
@@ -381,6 +488,7 @@ class HiveReader:
         valid: list[Child] = []
         problems: list[str] = []
         verified = True
+        taken: set[int] = set()
         listed = self._pair_offsets(parent, listed)
         for index, child in enumerate(listed):
             if child.cell_offset is None:
@@ -394,6 +502,10 @@ class HiveReader:
             if child.cell_offset in parent.ancestors:
                 problems.append(f"entry {index} (offset 0x{child.cell_offset:x}) points back at an ancestor (cycle)")
                 continue
+            if child.cell_offset in self._listed or child.cell_offset in taken:
+                problems.append(f"entry {index} (offset 0x{child.cell_offset:x}) names a key already listed elsewhere")
+                continue
+            taken.add(child.cell_offset)
             valid.append(child)
         return valid, problems, verified
 
@@ -413,7 +525,7 @@ class HiveReader:
         if nk.subkey_count == 0:
             return []
         backend = self._backends.get(parent.parser)
-        if backend is None:
+        if backend is None or self._list_fault(nk.subkey_list) is not None:
             return None
         try:
             listed = backend.children(parent._handle)
@@ -422,13 +534,13 @@ class HiveReader:
         if len(listed) != nk.subkey_count:
             return None
         cells_nk = self.cells.nk
-        ancestors = parent.ancestors
+        ancestors, already = parent.ancestors, self._listed
         prefix = parent.path + "\\" if parent.path else ""
         keys: list[Key] = []
         seen: set[str] = set()
         for child in listed:
             off = child.cell_offset
-            if off is None or off in ancestors:
+            if off is None or off in ancestors or off in already:
                 return None
             try:
                 child_nk = cells_nk(off)
@@ -439,19 +551,12 @@ class HiveReader:
             if upper in seen:
                 return None
             seen.add(upper)
-            keys.append(
-                Key(
-                    self,
-                    name,
-                    prefix + name,
-                    child_nk.last_write,
-                    off,
-                    backend.name,
-                    child.handle,
-                    child_nk,
-                    ancestors | {off},
-                )
-            )
+            path, handle = prefix + name, child.handle
+            key = Key(self, name, path, child_nk.last_write, off, backend.name, handle, child_nk, ancestors | {off})
+            if child_nk.layered:
+                key._note_layered(child_nk)
+            keys.append(key)
+        already.update(k.cell_offset for k in keys if k.cell_offset is not None)
         return keys
 
     def _cells_children(self, parent: Key) -> tuple[str, list[Child], list[str], bool, Backend] | None:
@@ -460,11 +565,12 @@ class HiveReader:
         every sibling that can still be read."""
         assert parent._nk is not None
         try:
-            offsets = self.cells.subkey_offsets(parent._nk.subkey_list)
+            offsets, list_problems = self.cells.subkey_list(parent._nk.subkey_list)
         except CellError:
             return None
         children = [Child("", off, None, None) for off in offsets]
         valid, problems, _ = self._valid_children(parent, children)
+        problems = list_problems + problems
         named = []
         for child in valid:
             offset = child.cell_offset
@@ -478,19 +584,30 @@ class HiveReader:
         Attempt = tuple[str, list[Child], list[str], bool, Backend]
         attempts: list[Attempt] = []
         errors: list[str] = []
+        nk = parent._nk
+        fault = self._list_fault(nk.subkey_list) if nk is not None and nk.subkey_count else None
+        if fault is not None:
+            parent._note(
+                "subkey_list_unsound",
+                "",
+                f"{fault}; the list was read entry by entry by hivescan, not by the parser libraries",
+                "error",
+            )
+            self._hive_note("subkey_list_unsound", f"{parent.path or '(root)'}: {fault}", "error")
         for name in [parent.parser] + [b for b in self._order if b != parent.parser]:
             backend = self._backend(name)
-            if backend is None:
+            if backend is None or fault is not None:
                 continue
             try:
                 if name == parent.parser and parent._handle is not None:
                     handle = parent._handle
                 else:
-                    found = backend.find([p for p in parent.path.split("\\") if p]) if parent.path else backend.root()
+                    found = self._find(backend, parent.path)
                     if found is None:
                         errors.append(f"{name} does not find this key")
                         continue
                     handle = found.handle
+                self._guard(backend, handle)
                 listed = backend.children(handle)
             except BackendError as exc:
                 errors.append(f"{name}: {exc}")
@@ -504,6 +621,8 @@ class HiveReader:
             own = self._cells_children(parent)
             if own is not None and len(own[1]) > best_verified:
                 attempts.append(own)
+            elif own is None and fault is not None:  # the list cell itself is unreadable: nothing listed
+                attempts.append(("cells", [], [], True, self._cells_backend))
         # a parser whose answer cannot be checked never overrules one whose answer was checked
         verified_attempts = [a for a in attempts if a[3]]
         pool = verified_attempts or attempts
@@ -525,7 +644,8 @@ class HiveReader:
             parent._note(
                 "subkey_entries_invalid",
                 "",
-                f"{len(problems)} subkey-list entries do not point at key records and were skipped: {shown}",
+                f"{len(problems)} subkey-list entries are unusable (not a key record, a cycle, listed twice) "
+                f"and were skipped: {shown}",
                 "error",
             )
         if declared is not None and len(valid) < declared:
@@ -545,6 +665,7 @@ class HiveReader:
                 "subkeys_from_fallback_parser", "", f"subkeys listed by {name} after {parent.parser} fell short", "info"
             )
         keys = [self._make_key(child, backend, parent.path, parent.ancestors) for child in valid]
+        self._listed.update(k.cell_offset for k in keys if k.cell_offset is not None)
         seen: dict[str, Key] = {}
         for key in keys:
             upper = upcase(key.name)
@@ -583,7 +704,7 @@ class HiveReader:
             if value.notes and value.exact:  # what the cell reader had to do (re-encoded: the decoders say so)
                 for note in value.notes:
                     code, _, message = note.partition(": ")
-                    key._note(code, value.name, message, "error")
+                    key._note(code, value.name, message, "warning" if code == "value_tombstone" else "error")
             name = value.name
             upper = name.upper() if name.isascii() else upcase(name)
             if upper in by_name:
@@ -604,7 +725,7 @@ class HiveReader:
                 if name == key.parser and key._handle is not None:
                     handle = key._handle
                 else:
-                    found = backend.find([p for p in key.path.split("\\") if p]) if key.path else backend.root()
+                    found = self._find(backend, key.path)
                     if found is None:
                         continue
                     handle = found.handle

@@ -159,6 +159,11 @@ def _confidence(
         diags.append(Diagnostic("recovered_time_implausible", "last_write", f"last write {when}"))
     else:
         reasons.append(f"ok: last write {when} is plausible")
+    bad_parent = key.scan.parent_problem(key.nk)
+    if bad_parent is not None:
+        failures += 1
+        reasons.append(f"weak: {bad_parent}; the key cannot be placed in the tree")
+        diags.append(Diagnostic("recovered_parent_invalid", "", bad_parent))
     if key.found.where == "damaged":
         failures += 1
         reasons.append("weak: the key record lies in a damaged bin; its cell state is unverified")
@@ -324,13 +329,7 @@ def _unattributed(scan: KeyScan, attributed: set[int]) -> list[RecoveredKey]:
             continue
         if found.nk.value_count == 0:
             continue
-        chain, broken = scan.ancestors(off)
-        names = [scan.keys[o].nk.name for o in reversed(chain) if o in scan.keys and o != scan.root_offset]
-        if broken is not None:
-            path = f"(lost parent at 0x{broken:x})\\" + "\\".join(names)
-        else:
-            path = "\\".join(names)
-        key = RecoveredKey(scan, found, path)
+        key = RecoveredKey(scan, found, scan.lost_path(off))
         value_names = {upcase(v.name) for v in key.values()}
         if "TYPE" in value_names and value_names & (_SERVICE_VALUES - {"TYPE"}):
             out.append(key)

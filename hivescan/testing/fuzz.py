@@ -1,25 +1,37 @@
 """Mutation fuzzing of the whole reading path: ``python -m hivescan.testing.fuzz --cases 5000``.
 
 Each case mutates a built hive (bit flips, interesting dwords in cell headers and key
-records, absurd sizes and counts, cyclic subkey lists, truncation, copied pages) and runs
-open -> every control set's services -> JSONL -> frame-free summary. Allowed outcomes: records
-(with diagnostics) or a :class:`hivescan.errors.HivescanError`. Anything else -- another
-exception, a case slower than the per-case limit -- is a failure, printed with the seed that
-reproduces it. Run it in a child process with a memory limit (see tests/test_fuzz.py) so a
-runaway allocation or a hang in native code is caught too.
+records, absurd sizes and counts, cyclic subkey lists, truncation, copied pages) or changes
+its structure the way an attacker would (:func:`structural_mutate`: subkey lists turned into
+index roots naming themselves or each other, leaves listed twice, huge counts, value, big-data
+and security records pointing at themselves or claiming gigabytes) and runs open -> info ->
+every control set's services, live and deleted -> JSONL. Allowed outcomes: records (with
+diagnostics) or a :class:`hivescan.errors.HivescanError`. Anything else -- another exception,
+a case slower than the per-case limit -- is a failure, printed with the seed that reproduces
+it. Run it in a child process with a memory limit (see tests/test_fuzz.py) so a runaway
+allocation or a hang in native code is caught too.
+
+``--cli N`` runs N mutants through the real command instead, each command in its own process
+under an address-space limit and a timeout (:func:`cli_fuzz`): the exit code must be a
+documented one, stderr one line per message and never a traceback or a native abort.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import os
 import random
+import resource
 import signal
 import struct
+import subprocess
 import sys
+import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -47,13 +59,109 @@ def _cell_starts(data: bytes) -> list[int]:
 
 
 def mutate(data: bytes, rng: random.Random) -> tuple[bytes, str]:
-    """One random mutation; one that would not fit the buffer is skipped (the input is kept)."""
+    """One mutation, random or structural; one that would not fit the buffer is skipped (the input is kept)."""
     buf = bytearray(data)
     try:
-        kind = _mutate_into(buf, data, rng)
+        kind = _mutate_into(buf, data, rng) if rng.random() < 0.5 else _structural_into(buf, data, rng)
     except (struct.error, IndexError, ValueError):
         return data, "skipped"
     return bytes(buf), kind
+
+
+def structural_mutate(data: bytes, rng: random.Random) -> tuple[bytes, str]:
+    """One structure-aware mutation (see :func:`_structural_into`)."""
+    buf = bytearray(data)
+    try:
+        kind = _structural_into(buf, data, rng)
+    except (struct.error, IndexError, ValueError):
+        return data, "skipped"
+    return bytes(buf), kind
+
+
+STRUCTURAL = (
+    "ri_self",
+    "ri_mutual",
+    "ri_chain",
+    "leaf_twice",
+    "list_count",
+    "nk_list_self",
+    "value_list_self",
+    "vk_size",
+    "vk_data_self",
+    "db_segments",
+    "sk_corrupt",
+)
+
+
+def _payload_room(buf: bytearray, cell: int) -> int:
+    return abs(struct.unpack_from("<i", buf, cell)[0]) - 4
+
+
+def _structural_into(buf: bytearray, data: bytes, rng: random.Random) -> str:
+    """What an attacker shaping a hive would change: each kind keeps the rest of the hive intact.
+
+    Offsets written are relative to the hive bins (as the format stores them); ``cells`` are
+    absolute file offsets of cell headers.
+    """
+    cells = _cell_starts(data)
+
+    def of(*sigs: bytes) -> list[int]:
+        return [c for c in cells if bytes(buf[c + 4 : c + 6]) in sigs]
+
+    def as_ri(cell: int, entries: Sequence[int]) -> None:
+        if _payload_room(buf, cell) < 4 + 4 * len(entries):
+            raise ValueError("list cell too small")
+        buf[cell + 4 : cell + 6] = b"ri"
+        struct.pack_into("<H", buf, cell + 6, len(entries))
+        for i, entry in enumerate(entries):
+            struct.pack_into("<I", buf, cell + 8 + 4 * i, entry - 4096)
+
+    kind = rng.choice(STRUCTURAL)
+    lists = of(b"lf", b"lh", b"li", b"ri")
+    nks, vks, dbs, sks = of(b"nk"), of(b"vk"), of(b"db"), of(b"sk")
+    if kind == "ri_self" and lists:
+        target = rng.choice(lists)
+        as_ri(target, [target])
+    elif kind == "ri_mutual" and len(lists) >= 2:
+        one, two = rng.sample(lists, 2)
+        as_ri(one, [two])
+        as_ri(two, [one])
+    elif kind == "ri_chain" and len(lists) >= 3:
+        one, two, leaf = rng.sample(lists, 3)
+        as_ri(one, [two])
+        as_ri(two, [leaf])
+    elif kind == "leaf_twice" and len(lists) >= 2:
+        one, leaf = rng.sample(lists, 2)
+        as_ri(one, [leaf] * min(rng.randint(2, 64), _payload_room(buf, one) // 4 - 1))
+    elif kind == "list_count" and lists:
+        struct.pack_into("<H", buf, rng.choice(lists) + 6, rng.choice([0xFFFF, 0x8000, 0x1000]))
+    elif kind == "nk_list_self" and nks:
+        nk = rng.choice(nks)
+        struct.pack_into("<I", buf, nk + 4 + 0x1C, rng.choice([nk, *lists[:1]]) - 4096)
+        struct.pack_into("<I", buf, nk + 4 + 0x14, rng.choice([1, 0xFFFF, 0x7FFFFFFF]))
+    elif kind == "value_list_self" and nks:
+        nk = rng.choice(nks)
+        struct.pack_into("<I", buf, nk + 4 + 0x28, nk - 4096)
+        struct.pack_into("<I", buf, nk + 4 + 0x24, rng.choice([1, 0xFFFF, 0x7FFFFFFF]))
+    elif kind == "vk_size" and vks:
+        sizes = [0x7FFFFFF0, 0x80000010, 0xFFFFFFFF, 0x4000, 16345]
+        struct.pack_into("<I", buf, rng.choice(vks) + 4 + 4, rng.choice(sizes))
+    elif kind == "vk_data_self" and vks:
+        vk = rng.choice(vks)
+        struct.pack_into("<I", buf, vk + 4 + 8, vk - 4096)
+        struct.pack_into("<I", buf, vk + 4 + 4, rng.choice([0x100000, 20000, 64]))
+    elif kind == "db_segments" and dbs:
+        db = rng.choice(dbs)
+        struct.pack_into("<H", buf, db + 6, rng.choice([0xFFFF, 2, 1000]))
+        if rng.random() < 0.5:
+            struct.pack_into("<I", buf, db + 8, db - 4096)  # the segment list is the db itself
+    elif kind == "sk_corrupt" and sks:
+        sk = rng.choice(sks)
+        field = rng.choice([4, 8, 12, 16])  # flink, blink, reference count, descriptor length
+        struct.pack_into("<I", buf, sk + 4 + field, rng.choice([sk - 4096, 0xFFFFFFFF, 0x7FFFFFF8]))
+    else:
+        return "skipped"
+    return kind
 
 
 def _mutate_into(buf: bytearray, data: bytes, rng: random.Random) -> str:
@@ -123,7 +231,7 @@ def run_case(data: bytes) -> int:
     try:
         with hivescan.open_hive(HiveSource.from_bytes(data, "fuzz")) as hive:
             hive.info()
-            records = hive.services("all")
+            records = hive.services("all", deleted=True)
             for rec in records:
                 json.dumps(rec.to_dict(), ensure_ascii=True)
             return len(records)
@@ -142,6 +250,10 @@ def fuzz(seeds: list[bytes], cases: int, seed: int, per_case_s: float, report: C
         for _ in range(rng.randint(0, 2)):  # stack a few mutations now and then
             data, more = mutate(data, rng)
             kind += "+" + more
+        # the collector runs between cases: the rebuild promotes what it made to the oldest
+        # generation (hivescan.gcpause), and a cycle left by an earlier case would otherwise
+        # keep its hive's bytes alive while later cases run (the memory cap is per case)
+        gc.collect()
         signal.setitimer(signal.ITIMER_REAL, per_case_s)
         try:
             run_case(data)
@@ -179,15 +291,83 @@ def default_seeds() -> list[bytes]:
     return seeds
 
 
+# ---------------------------------------------------------------- the real command, one process per run
+
+CLI_COMMANDS: tuple[tuple[str, ...], ...] = (
+    ("services", "--deleted", "-c", "all", "-f", "jsonl"),
+    ("info",),
+    ("scan", "-f", "jsonl"),
+)
+DOCUMENTED_EXIT_CODES = frozenset({0, 3, 4, 5, 6, 7})  # README "Exit codes" (no --fail-on, no images)
+CLI_MEMORY_LIMIT = 1 << 30  # bytes of address space per run: the issue's "under 1 GB"
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (CLI_MEMORY_LIMIT, CLI_MEMORY_LIMIT))
+
+
+def check_cli_run(hive: Path, command: Sequence[str], timeout_s: float) -> str | None:
+    """Run ``hivescan COMMAND HIVE`` in a child process with a memory cap; why it failed, or None."""
+    argv = [sys.executable, "-m", "hivescan", command[0], str(hive), *command[1:]]
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, text=True, errors="replace", timeout=timeout_s, preexec_fn=_limit_memory
+        )
+    except subprocess.TimeoutExpired:
+        return f"slower than {timeout_s}s"
+    if done.returncode < 0:
+        return f"killed by signal {-done.returncode}: {done.stderr[-500:]!r}"
+    if done.returncode not in DOCUMENTED_EXIT_CODES:
+        return f"exit {done.returncode}: {done.stderr[-500:]!r}"
+    if "Traceback" in done.stderr or "panicked" in done.stderr:
+        return f"a traceback on stderr: {done.stderr[-500:]!r}"
+    stray = [line for line in done.stderr.splitlines() if line and not line.startswith("hivescan:")]
+    if stray:
+        return f"stderr lines that are not hivescan's one-line messages: {stray[:3]!r}"
+    return None
+
+
+def cli_fuzz(
+    seeds: list[bytes], cases: int, seed: int, timeout_s: float, report: Callable[[str], None], structural: bool = True
+) -> int:
+    """``cases`` mutants, each through every command of :data:`CLI_COMMANDS` in its own process."""
+    rng = random.Random(seed)
+    failures = 0
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="hivescan-fuzz-") as folder:
+        hive = Path(folder) / "SYSTEM"
+        for case in range(cases):
+            data, kind = (structural_mutate if structural else mutate)(rng.choice(seeds), rng)
+            if rng.random() < 0.3:
+                data, more = mutate(data, rng)
+                kind += "+" + more
+            hive.write_bytes(data)
+            for command in CLI_COMMANDS:
+                why = check_cli_run(hive, command, timeout_s)
+                if why is not None:
+                    failures += 1
+                    keep = Path(tempfile.gettempdir()) / f"hivescan-fuzz-{seed}-{case}.hive"
+                    keep.write_bytes(data)
+                    report(f"case {case} ({kind}) seed {seed}: hivescan {' '.join(command)}: {why} (hive: {keep})")
+    runs = cases * len(CLI_COMMANDS)
+    report(f"{cases} cli cases ({runs} runs) in {time.perf_counter() - started:.1f}s, {failures} failure(s)")
+    return failures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=20241124)
     parser.add_argument("--per-case", type=float, default=5.0, help="seconds before a case counts as a hang")
+    parser.add_argument("--cli", type=int, default=0, help="also run this many mutants through the real command")
     parser.add_argument("seeds", nargs="*", type=Path, help="hive files to mutate (default: built hives)")
     args = parser.parse_args(argv)
     seeds = [p.read_bytes() for p in args.seeds] or default_seeds()
-    failures = fuzz(seeds, args.cases, args.seed, args.per_case, lambda line: print(line, flush=True))
+    print_line: Callable[[str], None] = lambda line: print(line, flush=True)  # noqa: E731
+    failures = fuzz(seeds, args.cases, args.seed, args.per_case, print_line) if args.cases else 0
+    if args.cli:
+        os.environ.setdefault("PYTHONPATH", str(Path(__file__).resolve().parents[2]))
+        failures += cli_fuzz(seeds, args.cli, args.seed, max(args.per_case, 30.0), print_line)
     return 1 if failures else 0
 
 

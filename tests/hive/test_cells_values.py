@@ -141,4 +141,4 @@ def test_key_records_keep_every_field_they_declare() -> None:
         f = whole.unpack_from(DATA, BASE_BLOCK_SIZE + nk.offset + 4)
         name = DATA[BASE_BLOCK_SIZE + nk.offset + 4 + 0x4C :][: f[18]]
         assert nk == (nk.offset, True, f[1], f[2], f[4], f[5], f[6], f[7], f[9], f[10], f[11], f[12], f[19],
-                      name.decode("latin-1"), name)  # fmt: skip
+                      name.decode("latin-1"), name, (f[3] >> 8) & 0xFF)  # fmt: skip

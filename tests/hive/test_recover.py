@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -143,3 +144,49 @@ def test_nk_signatures_everywhere_terminate() -> None:
     for pos in range(BASE_BLOCK_SIZE + 4096, len(data) - 0x58, 0x58):
         data[pos : pos + 0x58] = filler
     _exercise(bytes(data))
+
+
+def _misparented(parent_delta: int) -> tuple[bytes, int]:
+    """A SYSTEM hive whose deleted service key ``Gone`` has its parent pointer moved by ``parent_delta``."""
+    from tests.conftest import system_root
+
+    root = system_root()
+    root.key("ControlSet001\\Services\\Live").set_dword("Type", 16).set_dword("Start", 3).set_dword("ErrorControl", 1)
+    gone = root.key("ControlSet001\\Services\\Gone")
+    gone.set_dword("Type", 16).set_dword("Start", 3).set_dword("ErrorControl", 1)
+    gone.set_expand_sz("ImagePath", "C:\\Windows\\Temp\\gone.exe")
+    gone.key("Parameters").set_sz("Application", "C:\\payload.exe")
+    gone.deleted = True
+    built = HiveWriter(root).build()
+    data = bytearray(built.data)
+    off = built.key_offsets["ControlSet001\\Services\\Gone"]
+    at = BASE_BLOCK_SIZE + off + 4 + 0x10  # the nk's parent field
+    struct.pack_into("<I", data, at, struct.unpack_from("<I", data, at)[0] + parent_delta)
+    return bytes(data), off
+
+
+def test_deleted_key_with_a_misaligned_parent_pointer_is_kept_unattributed() -> None:
+    """yarp's plausibility check threw such a key away and its Parameters subkey lost the
+    ``Gone`` path component; now both stay, the chain broken (and said so) at ``Gone``."""
+    data, off = _misparented(3)
+    scan = _scan(data)
+    assert off in scan.keys and scan.parent_problem(scan.keys[off].nk) is not None
+    (params,) = [o for o, k in scan.keys.items() if k.nk.name == "Parameters"]
+    path = scan.lost_path(params)
+    assert path.endswith("Gone\\Parameters") and "not 8-byte aligned" in path
+
+
+def test_misaligned_parent_gives_a_low_confidence_unattributed_record(tmp_path: Path) -> None:
+    import hivescan
+
+    data, _ = _misparented(0x7FFF0003)
+    path = tmp_path / "SYSTEM"
+    path.write_bytes(data)
+    with hivescan.open_hive(path) as hive:
+        assert "Gone" not in {r.name for r in hive.deleted_services()}  # not placed under Services
+        assert "deleted_keys_unattributed" in {d.code for d in hive.hive_diagnostics()}
+        (rec,) = [r for r in hive.deleted_services(unattributed=True) if r.name == "Gone"]
+    assert rec.control_set is None and rec.recovery_confidence == "low"
+    assert rec.origin.key_path.startswith("(parent pointer 0x")
+    assert any("cannot be placed in the tree" in reason for reason in rec.recovery_reasons)
+    assert "recovered_parent_invalid" in {d.code for d in rec.diagnostics}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from hivescan.hive.model import RawValue
@@ -46,15 +46,29 @@ class Backend(ABC):
     def children(self, handle: Any) -> list[Child]:
         """Subkeys of a key, in list order. Raises BackendError."""
 
-    def find(self, parts: Sequence[str]) -> Child | None:
-        """The key at a path below the root (names compared case-insensitively)."""
+    def find(self, parts: Sequence[str], guard: Callable[[Backend, Any], None] | None = None) -> Child | None:
+        """The key at a path below the root (names compared case-insensitively).
+
+        ``guard(backend, handle)`` runs before each listing and raises BackendError to stop
+        the library from following a subkey list that is not sound (see HiveReader).
+        """
         node = self.root()
         for part in parts:
             want = part.upper()
+            if guard is not None:
+                guard(self, node.handle)
             node = next((c for c in self.children(node.handle) if c.name.upper() == want), None)  # type: ignore[assignment]
             if node is None:
                 return None
         return node
+
+    def nk_offset(self, handle: Any) -> int | None:
+        """The cell offset of the key record behind a handle, when the library tells it."""
+        return None
+
+    def subkey_list_offset(self, handle: Any) -> int | None:
+        """For a library that hides key offsets: the subkey list it would follow (None: no subkeys)."""
+        return None
 
     @abstractmethod
     def values(self, handle: Any) -> list[RawValue]:

@@ -28,6 +28,9 @@ class PythonRegistryBackend(Backend):
         # nk.offset() is the absolute offset of the record, after the 4-byte cell size
         return Child(key.name(), nk.offset() - 4096 - 4, nk.unpack_qword(0x4), key)
 
+    def nk_offset(self, handle: Any) -> int | None:
+        return int(handle._nkrecord.offset()) - 4096 - 4
+
     def root(self) -> Child:
         try:
             return self._child(self._root)

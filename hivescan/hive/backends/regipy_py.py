@@ -22,6 +22,10 @@ class RegipyBackend(Backend):
         except Exception as exc:  # construct/regipy raise many unrelated types on bad input
             raise BackendError(f"{type(exc).__name__}: {exc}"[:300]) from exc
 
+    def subkey_list_offset(self, handle: Any) -> int | None:
+        header = handle.header  # the nk fields as regipy parsed them; iter_subkeys() follows these
+        return int(header.subkeys_list_offset) if header.subkey_count else None
+
     def root(self) -> Child:
         try:
             root = self._hive.root

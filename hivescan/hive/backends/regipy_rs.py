@@ -38,6 +38,9 @@ class RegipyRsBackend(Backend):
         # the name and time are taken from hivescan's own cell parse when the cell checks out
         return Child(nk.name, nk.offset - _NK_OFFSET_BIAS, None, nk)
 
+    def nk_offset(self, handle: Any) -> int | None:
+        return int(handle.offset) - _NK_OFFSET_BIAS
+
     def root(self) -> Child:
         try:
             return self._child(self._root)
