@@ -94,7 +94,7 @@ def parse_base_block(data: bytes) -> BaseBlock:
     raw_name = data[48:112]
     name = raw_name.decode("utf-16-le", "replace").split("\0", 1)[0]
     stored = struct.unpack_from("<I", data, 508)[0]
-    boot_type, boot_recover = struct.unpack_from("<II", data, 4040)
+    boot_type, boot_recover = struct.unpack_from("<II", data, 0xFF8)  # after the Thaw GUIDs (0xFC8-0xFF7)
     (flags,) = struct.unpack_from("<I", data, 144)
     return BaseBlock(
         primary_sequence=primary,

@@ -142,3 +142,13 @@ def test_key_records_keep_every_field_they_declare() -> None:
         name = DATA[BASE_BLOCK_SIZE + nk.offset + 4 + 0x4C :][: f[18]]
         assert nk == (nk.offset, True, f[1], f[2], f[4], f[5], f[6], f[7], f[9], f[10], f[11], f[12], f[19],
                       name.decode("latin-1"), name, (f[3] >> 8) & 0xFF)  # fmt: skip
+
+
+def test_boot_type_and_recover_are_read_after_the_thaw_guids() -> None:
+    """The base block's last two DWORDs (0xFF8, 0xFFC) are boot type and boot recover; 0xFC8
+    starts ThawTmId, a GUID that was read in their place."""
+    block = bytearray(DATA[:BASE_BLOCK_SIZE])
+    block[0xFC8:0xFF8] = bytes(range(1, 49))  # ThawTmId, ThawRmId, ThawLogId
+    struct.pack_into("<II", block, 0xFF8, 2, 1)
+    base = parse_base_block(bytes(block))
+    assert (base.boot_type, base.boot_recover) == (2, 1)
