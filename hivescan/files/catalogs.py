@@ -1,0 +1,175 @@
+"""Security catalogs (.cat): which file hashes Microsoft (or a vendor) signed in bulk.
+
+Most Windows system binaries carry no embedded signature; a catalog in
+``System32\\CatRoot\\{F750E6C3-38EE-11D1-85E5-00C04FC295EE}`` lists their Authenticode hashes
+(or, for non-PE files, flat hashes) in a certificate trust list (CTL) that is itself signed.
+:class:`CatalogIndex` reads every catalog once per source (bounded in count and size), maps
+each member hash to its catalog, and verifies a catalog's signature only when a file matches
+it, once per catalog.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from asn1crypto import algos, cms, core
+
+from hivescan.diagnostics import Diagnostic, warning
+from hivescan.files.authenticode import SPC_INDIRECT_DATA, SignedDataCheck, SpcIndirectDataContent, check_signed_data
+
+if TYPE_CHECKING:
+    from hivescan.files.source import FileSource
+
+CATROOT = "Windows\\System32\\CatRoot\\{F750E6C3-38EE-11D1-85E5-00C04FC295EE}"
+MAX_CATALOGS = 50_000  # an image with more .cat files than this has the rest listed as unread
+MAX_CATALOG_BYTES = 64 << 20
+MAX_MEMBERS = 2_000_000  # hashes indexed per source
+
+
+class _AttributeValues(core.SetOf):
+    _child_spec = core.Any
+
+
+class _Attribute(core.Sequence):
+    _fields = [("type", core.ObjectIdentifier), ("values", _AttributeValues)]  # noqa: RUF012 - asn1crypto reads class attributes
+
+
+class _Attributes(core.SetOf):
+    _child_spec = _Attribute
+
+
+class TrustedSubject(core.Sequence):
+    _fields = [("identifier", core.OctetString), ("attributes", _Attributes, {"optional": True})]  # noqa: RUF012 - asn1crypto reads class attributes
+
+
+class TrustedSubjects(core.SequenceOf):
+    _child_spec = TrustedSubject
+
+
+class _Usage(core.SequenceOf):
+    _child_spec = core.ObjectIdentifier
+
+
+class CertificateTrustList(core.Sequence):
+    _fields = [  # noqa: RUF012 - asn1crypto reads class attributes
+        ("subject_usage", _Usage),
+        ("list_identifier", core.OctetString, {"optional": True}),
+        ("sequence_number", core.Integer, {"optional": True}),
+        ("this_update", cms.Time),
+        ("next_update", cms.Time, {"optional": True}),
+        ("subject_algorithm", algos.DigestAlgorithm),
+        ("subjects", TrustedSubjects, {"optional": True}),
+        ("extensions", core.Any, {"explicit": 0, "optional": True}),
+    ]
+
+
+def _identifier_hash(identifier: bytes) -> bytes | None:
+    """A member's tag as hash bytes: raw 20/32 bytes, or hex text (ASCII or UTF-16LE)."""
+    if len(identifier) in (20, 32):
+        return identifier
+    for encoding in ("utf-16-le", "ascii"):
+        try:
+            text = identifier.decode(encoding).rstrip("\0")
+            if len(text) in (40, 64):
+                return bytes.fromhex(text)
+        except (UnicodeDecodeError, ValueError):
+            continue
+    return None
+
+
+def catalog_members(check: SignedDataCheck) -> tuple[list[bytes], list[str]]:
+    """The member hashes a catalog's CTL lists (from each member's indirect data, else its tag)."""
+    problems: list[str] = []
+    out: list[bytes] = []
+    try:
+        ctl = CertificateTrustList.load(check.content)
+        subjects = ctl["subjects"]
+        if not subjects.contents:
+            return out, problems
+        for subject in subjects:
+            found = False
+            for attr in subject["attributes"] or []:
+                if attr["type"].dotted != SPC_INDIRECT_DATA:
+                    continue
+                for value in attr["values"]:
+                    digest = SpcIndirectDataContent.load(value.dump())["message_digest"]["digest"].native
+                    out.append(digest)
+                    found = True
+            if not found:
+                tag = _identifier_hash(subject["identifier"].native)
+                if tag is not None:
+                    out.append(tag)
+            if len(out) >= MAX_MEMBERS:
+                problems.append(f"more than {MAX_MEMBERS:,} members; the rest not indexed")
+                break
+    except (ValueError, TypeError, KeyError) as exc:
+        problems.append(f"certificate trust list unreadable: {str(exc)[:200]}")
+    return out, problems
+
+
+@dataclass
+class CatalogIndex:
+    """Member hash -> catalog path, for one source; catalog checks cached by path."""
+
+    source: FileSource
+    members: dict[bytes, str] = field(default_factory=dict)
+    checks: dict[str, SignedDataCheck] = field(default_factory=dict)  # verified when first matched
+    catalogs: int = 0
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, source: FileSource, directory: str = CATROOT) -> CatalogIndex:
+        """Read every .cat of ``directory`` once (bounded) and index its member hashes."""
+        index = cls(source)
+        names = sorted(n for n in source.listdir(directory) if n.lower().endswith(".cat"))
+        if len(names) > MAX_CATALOGS:
+            index.diagnostics.append(
+                warning("catalogs_capped", "signature", f"{len(names):,} catalogs; the first {MAX_CATALOGS:,} read")
+            )
+            names = names[:MAX_CATALOGS]
+        for name in names:
+            path = f"{directory}\\{name}"
+            stat = source.stat(path)
+            if stat is None or stat.size > MAX_CATALOG_BYTES:
+                index.diagnostics.append(warning("catalog_unreadable", "signature", f"{path}: missing or too large"))
+                continue
+            try:
+                data = b"".join(source.chunks(path))
+            except OSError as exc:
+                index.diagnostics.append(warning("catalog_unreadable", "signature", f"{path}: {exc}"))
+                continue
+            index.add(stat.path, data)
+        return index
+
+    def add(self, path: str, data: bytes) -> None:
+        """Index one catalog's members (its signature is checked when a file matches)."""
+        check = check_signed_data(data, verify=False)
+        self.catalogs += 1
+        if check.content_type != "1.3.6.1.4.1.311.10.1":
+            self.diagnostics.append(
+                warning("catalog_unreadable", "signature", f"{path}: not a catalog ({check.reasons})")
+            )
+            return
+        members, problems = catalog_members(check)
+        for problem in problems:
+            self.diagnostics.append(warning("catalog_unreadable", "signature", f"{path}: {problem}"))
+        for digest in members:
+            self.members.setdefault(digest, path)
+
+    def lookup(self, *digests: bytes | None) -> tuple[str, SignedDataCheck] | None:
+        """The first catalog listing any of ``digests``, with its signature check."""
+        for digest in digests:
+            if digest and digest in self.members:
+                path = self.members[digest]
+                if path not in self.checks:
+                    self.checks[path] = self._verify(path)
+                return path, self.checks[path]
+        return None
+
+    def _verify(self, path: str) -> SignedDataCheck:
+        try:
+            data = b"".join(self.source.chunks(path))
+        except OSError as exc:
+            return SignedDataCheck("error", reasons=[f"{path}: {exc}"])
+        return check_signed_data(data)

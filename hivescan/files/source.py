@@ -1,0 +1,148 @@
+"""Files by Windows path: a folder holding a Windows volume, or a filesystem in a disk image.
+
+Every source answers :meth:`FileSource.stat` (is it there, how large, its NTFS times where
+the source has them, its alternate data streams) and :meth:`FileSource.chunks` (the bytes, in
+bounded chunks: hashing never holds a whole file). Paths are volume-relative with ``\\``
+(``Windows\\System32\\drivers\\x.sys``), matched case-insensitively as Windows would.
+
+Folder layouts recognised under ``--root`` (the volume root is the first that holds a
+``Windows`` directory): the folder itself (a mounted image), ``C`` (KAPE target output),
+``uploads/auto/C%3A`` and ``uploads/ntfs/%5C%5C.%5CC%3A`` (Velociraptor collections, whose
+file names are percent-encoded). An alternate data stream copied beside its file is read as
+``<name>:<stream>`` (KAPE) or ``<name>%3A<stream>`` (Velociraptor).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import quote, unquote
+
+CHUNK = 1 << 20
+MAX_DIRECTORY_ENTRIES = 200_000  # a directory listing is bounded (hostile or damaged trees)
+MAX_STREAM_BYTES = 64 << 10  # Zone.Identifier and other small streams: text kept whole up to this
+
+_VOLUME_ROOTS = (
+    (),
+    ("C",),
+    ("uploads", "auto", "C%3A"),
+    ("uploads", "ntfs", "%5C%5C.%5CC%3A"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FileStat:
+    """What a source knows of one file without reading it."""
+
+    path: str  # as found, stored case, volume-relative
+    size: int
+    timestamps: dict[str, str | None] | None = None  # si_created..., fn_created... (ISO 8601 UTC)
+    streams: dict[str, bytes] = field(default_factory=dict)  # alternate data streams (bounded)
+
+
+class FileSource(Protocol):
+    """Where files are read from: a folder or one filesystem of a disk image."""
+
+    label: str  # shown in ``path``: the folder or IMAGE:VOLUME
+
+    def stat(self, path: str) -> FileStat | None: ...
+
+    def chunks(self, path: str) -> Iterator[bytes]: ...
+
+    def listdir(self, path: str) -> list[str]: ...
+
+
+def find_volume_root(root: Path) -> Path | None:
+    """The folder under ``root`` that holds the volume (a ``Windows`` directory), or None."""
+    for parts in _VOLUME_ROOTS:
+        candidate = root.joinpath(*parts)
+        if candidate.is_dir() and _match(candidate, "Windows") is not None:
+            return candidate
+    return None
+
+
+def _match(directory: Path, name: str) -> str | None:
+    """The entry of ``directory`` named ``name`` in any case (also percent-encoded), or None."""
+    if (directory / name).exists() and name not in (".", ".."):
+        return name
+    wanted = {name.upper(), quote(name, safe=" !#$&'()+,;=@[]^`{}~").upper()}
+    try:
+        with os.scandir(directory) as entries:
+            for index, entry in enumerate(entries):
+                if index >= MAX_DIRECTORY_ENTRIES:
+                    break
+                if entry.name.upper() in wanted:
+                    return entry.name
+    except OSError:
+        return None
+    return None
+
+
+class FolderSource:
+    """A folder holding a Windows volume's files (see the module docstring for layouts)."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        given = Path(root)
+        self.volume_root = find_volume_root(given) or given
+        self.label = str(given)
+        self._encoded = "%3A" in str(self.volume_root) or "uploads" in self.volume_root.parts
+
+    def _resolve(self, path: str) -> Path | None:
+        current = self.volume_root
+        for part in (p for p in path.replace("/", "\\").split("\\") if p):
+            if part in (".", ".."):
+                return None  # a path never climbs out of the volume
+            found = _match(current, part)
+            if found is None:
+                return None
+            current = current / found
+        return current
+
+    def stat(self, path: str) -> FileStat | None:
+        found = self._resolve(path)
+        if found is None or not found.is_file():
+            return None
+        shown = "\\" + "\\".join(unquote(p) for p in found.relative_to(self.volume_root).parts)
+        return FileStat(path=shown, size=found.stat().st_size, timestamps=None, streams=self._streams(found))
+
+    def _streams(self, found: Path) -> dict[str, bytes]:
+        """Streams copied beside the file: ``name:stream`` or ``name%3Astream``."""
+        out: dict[str, bytes] = {}
+        prefixes = (found.name.upper() + ":", found.name.upper() + "%3A")
+        try:
+            with os.scandir(found.parent) as entries:
+                for index, entry in enumerate(entries):
+                    if index >= MAX_DIRECTORY_ENTRIES:
+                        break
+                    upper = entry.name.upper()
+                    for prefix in prefixes:
+                        if upper.startswith(prefix) and entry.is_file():
+                            stream = unquote(entry.name[len(prefix) :])
+                            with open(entry.path, "rb") as handle:
+                                out[stream] = handle.read(MAX_STREAM_BYTES + 1)
+        except OSError:
+            pass
+        return out
+
+    def chunks(self, path: str) -> Iterator[bytes]:
+        found = self._resolve(path)
+        if found is None:
+            raise OSError(f"{path}: not found")
+        with open(found, "rb") as handle:
+            while chunk := handle.read(CHUNK):
+                yield chunk
+
+    def listdir(self, path: str) -> list[str]:
+        found = self._resolve(path)
+        if found is None or not found.is_dir():
+            return []
+        out = []
+        with os.scandir(found) as entries:
+            for index, entry in enumerate(entries):
+                if index >= MAX_DIRECTORY_ENTRIES:
+                    break
+                out.append(unquote(entry.name) if self._encoded else entry.name)
+        return out
