@@ -14,7 +14,9 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from hivescan.diagnostics import Diagnostic
-from hivescan.errors import ControlSetError, HiveDamaged, HivescanError, ServiceNotFound, WrongHiveType
+from hivescan.errors import ControlSetError, HiveDamaged, HiveNotFound, HivescanError, ServiceNotFound, WrongHiveType
+from hivescan.files.facts import FileAnalyser
+from hivescan.files.source import FileSource
 from hivescan.gcpause import gc_paused
 from hivescan.hive.header import BASE_BLOCK_SIZE, REGF_SIGNATURE, BaseBlock, parse_base_block
 from hivescan.hive.kind import guess_kind, looks_like_system
@@ -142,8 +144,13 @@ class SystemHive:
         require_system: bool = True,
         logs: LogsOption = "auto",
         software: str | os.PathLike[str] | HiveSource | SoftwareData | None = None,
+        files: FileSource | None = None,
+        file_cache: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         self.evidence = source
+        # the binaries (topic: files): where the files services name are read; None: a bare hive
+        self.files: FileAnalyser | None = None if files is None else FileAnalyser(files, cache=file_cache)
+        self._on_close: list[Any] = []  # e.g. the disk image the files are read from
         self._options: dict[str, Any] = {"backend": backend, "max_value_bytes": max_value_bytes}
         self._logs_option: LogsOption = logs
         self._log_files: list[LogFile] | None = None
@@ -206,6 +213,8 @@ class SystemHive:
     def close(self) -> None:
         if self._primary_view is not None:
             self._primary_view.close()
+        for closer in getattr(self, "_on_close", ()):
+            closer()
         self._finalizer()
 
     def __enter__(self) -> SystemHive:
@@ -312,8 +321,24 @@ class SystemHive:
         """
         records = self._live_services(control_set, lenient=lenient)
         if deleted:
-            records += self.deleted_services(control_set, lenient=lenient)
-        return records
+            records += self._deleted_services(control_set, unattributed=False, lenient=lenient)
+        return self.attach_files(records)
+
+    def attach_files(self, records: list[ServiceRecord]) -> list[ServiceRecord]:
+        """Records with ``image_file`` / ``service_dll_file`` filled when the input holds files."""
+        analyser = self.files
+        if analyser is None:
+            return records
+        out = []
+        for record in records:
+            image = analyser.facts(record.image_path_resolved)
+            dll = analyser.facts(record.service_dll_expanded)
+            out.append(
+                record if image is None and dll is None else replace(record, image_file=image, service_dll_file=dll)
+            )
+        for diag in analyser.catalogs.diagnostics if analyser.catalogs_built else ():
+            self._note_once(diag.code, diag.message, diag.level)
+        return out
 
     def _live_services(self, control_set: str | int, *, lenient: bool) -> list[ServiceRecord]:
         with gc_paused():
@@ -504,6 +529,9 @@ class SystemHive:
         ``unattributed``: also service-like deleted keys whose parent chain is lost
         (control_set None; they are only counted otherwise).
         """
+        return self.attach_files(self._deleted_services(control_set, unattributed=unattributed, lenient=lenient))
+
+    def _deleted_services(self, control_set: str | int, *, unattributed: bool, lenient: bool) -> list[ServiceRecord]:
         try:
             resolution = self.resolve(control_set)
         except ValueError as exc:
@@ -665,8 +693,11 @@ def open_hive(
     ``software=`` a SOFTWARE hive (path, HiveSource or :func:`open_software` result) supplies
     SystemRoot, the program-files variables and the svchost groups (spec §5.1, §7.2).
     """
+    files = options.pop("files", "auto")
     if isinstance(path, HiveSource):
-        return SystemHive(path, **options)
+        return SystemHive(path, files=_file_source(files, None), **options)
+    if os.path.isdir(path):
+        return _open_folder(path, files, options)
     from hivescan.hive.images import load_source
 
     image_diagnostics: list[Diagnostic] = []
@@ -674,9 +705,43 @@ def open_hive(
     source = load_source(path, install=install, snapshot=snapshot, diagnostics=image_diagnostics, logs=image_logs)
     if image_logs and options.get("logs", "auto") == "auto":
         options["logs"] = [parse_log(log.data, log.path) for log in image_logs]
-    hive = SystemHive(source, **options)
+    hive = SystemHive(source, files=_file_source(files, None), **options)
     hive._own_diagnostics += image_diagnostics  # encrypted/unreadable volumes, missing logs: the analyst must see them
     return hive
+
+
+def _file_source(files: Any, default: FileSource | None) -> FileSource | None:
+    """``files=``: "auto" (the input's own files, if any), None (off), a folder, or a FileSource."""
+    if files == "auto":
+        return default
+    if files is None or files is False:
+        return None
+    if isinstance(files, str | os.PathLike):
+        from hivescan.files.source import FolderSource
+
+        if not os.path.isdir(files):
+            raise HiveNotFound(f"{files}: not a folder (--root takes the folder holding a Windows volume)")
+        return FolderSource(files)
+    return files  # type: ignore[no-any-return]
+
+
+def _open_folder(path: str | os.PathLike[str], files: Any, options: dict[str, Any]) -> SystemHive:
+    """A folder holding a Windows volume (mounted image, KAPE or Velociraptor output): its SYSTEM
+    hive (logs beside it are found as for any hive file), its SOFTWARE hive and its files."""
+    from hivescan.files.source import FolderSource
+
+    folder = FolderSource(path)
+    found = folder.stat("Windows\\System32\\config\\SYSTEM")
+    if found is None:
+        raise HiveNotFound(
+            f"{path}: a folder without Windows\\System32\\config\\SYSTEM (nor C\\..., uploads\\auto\\C%3A\\...)"
+        )
+    hive_path = folder.local_path(found.path)
+    if options.get("software") is None:
+        software = folder.stat("Windows\\System32\\config\\SOFTWARE")
+        if software is not None:
+            options["software"] = folder.local_path(software.path)
+    return SystemHive(HiveSource.from_file(hive_path), files=_file_source(files, folder), **options)
 
 
 __all__ = ["ControlSetInfo", "HiveInfo", "SystemHive", "open_hive", "open_software", "parse_mode"]

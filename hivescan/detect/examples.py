@@ -13,7 +13,7 @@ References: style.md R9 (every rule ships with its proof).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from hivescan.detect.context import build_subjects
@@ -22,6 +22,7 @@ from hivescan.detect.fields import Subject
 from hivescan.detect.rules import Rule
 from hivescan.hive.source import HiveSource
 from hivescan.hive.tree import upcase
+from hivescan.scm.record import ServiceRecord
 from hivescan.system import SystemHive
 
 
@@ -59,12 +60,39 @@ def _build(fixtures: Path, scenario: str) -> dict[str, list[Subject]]:
             subjects = build_subjects(hive.services(1), baseline=hive.services(2)).subjects
         else:
             current = hive.resolve("current").chosen
-            subjects = build_subjects(hive.services("all"), primary_set=current[0].number if current else None).subjects
+            records = _with_file_facts(hive.services("all"), path.with_suffix(".files.yaml"))
+            subjects = build_subjects(records, primary_set=current[0].number if current else None).subjects
     finally:
         hive.close()
     out: dict[str, list[Subject]] = {}
     for subject in subjects:
         out.setdefault(upcase(subject.record.name), []).append(subject)
+    return out
+
+
+def _with_file_facts(records: list[ServiceRecord], facts_path: Path) -> list[ServiceRecord]:
+    """Records with the file facts a scenario's ``<scenario>.files.yaml`` gives per service.
+
+    Why: rule examples are hives; the files a service names are facts about a disk, which a
+    scenario states (``{service: {image_file: {...}, service_dll_file: {...}}}``) the way
+    ``hivescan.files.facts`` would have found them. The facts themselves are tested on real
+    files in ``tests/files``.
+    """
+    if not facts_path.is_file():
+        return records
+    import yaml
+
+    try:
+        given = yaml.safe_load(facts_path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ExampleError(f"{facts_path}: {exc}") from None
+    by_name = {upcase(str(name)): value for name, value in given.items()}
+    out = []
+    for record in records:
+        facts = by_name.get(upcase(record.name))
+        if facts:
+            record = replace(record, image_file=facts.get("image_file"), service_dll_file=facts.get("service_dll_file"))
+        out.append(record)
     return out
 
 

@@ -222,6 +222,10 @@ class FileAnalyser:
         self._by_path: dict[str, dict[str, Any]] = {}
 
     @property
+    def catalogs_built(self) -> bool:
+        return self._catalogs is not None
+
+    @property
     def catalogs(self) -> CatalogIndex:
         if self._catalogs is None:
             self._catalogs = CatalogIndex.build(self.source)

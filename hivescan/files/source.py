@@ -101,6 +101,13 @@ class FolderSource:
             current = current / found
         return current
 
+    def local_path(self, path: str) -> Path:
+        """The local file holding ``path`` (for hives opened as files). Raises OSError."""
+        found = self._resolve(path)
+        if found is None:
+            raise OSError(f"{path}: not found under {self.label}")
+        return found
+
     def stat(self, path: str) -> FileStat | None:
         found = self._resolve(path)
         if found is None or not found.is_file():
