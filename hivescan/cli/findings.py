@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,10 +15,12 @@ from hivescan.cli.common import (
     HivePath,
     InstallOpt,
     LogOpt,
+    NoFilesOpt,
     NoLogsOpt,
     OutputOpt,
     ParserOpt,
     QuietOpt,
+    RootOpt,
     RulesOpt,
     ScanSetOpt,
     SeverityOpt,
@@ -28,6 +30,7 @@ from hivescan.cli.common import (
     _check_format,
     _check_severity,
     _err,
+    _files_choice,
     _load_rules,
     _logs_choice,
     _read_baseline,
@@ -56,6 +59,7 @@ def _run_scan(
     software: Path | None = None,
     install: int | None = None,
     snapshot: str = "live",
+    files: Any = "auto",
 ) -> None:
     import hivescan
     from hivescan.detect.rules import SEVERITY_RANK
@@ -70,7 +74,7 @@ def _run_scan(
     golden = _read_baseline(baseline) if baseline is not None else None
     logs = _logs_choice(log, no_logs)
     with hivescan.open_hive(
-        hive, backend=parser, logs=logs, software=software, install=install, snapshot=snapshot
+        hive, backend=parser, logs=logs, software=software, install=install, snapshot=snapshot, files=files
     ) as opened:
         result = scan_hive(
             opened, rules=rules, baseline=golden, control_set=control_set, min_severity=floor, deleted=deleted
@@ -122,6 +126,8 @@ def scan(
     snapshot: SnapshotOpt = "live",
     parser: ParserOpt = "regipy-rs",
     quiet: QuietOpt = False,
+    root: RootOpt = None,
+    no_files: NoFilesOpt = False,
 ) -> None:
     """Find persistence: run the rules and catalogs over every service record, most severe first.
 
@@ -150,6 +156,7 @@ def scan(
         software=software,
         install=install,
         snapshot=snapshot,
+        files=_files_choice(root, no_files),
     )
 
 

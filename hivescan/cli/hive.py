@@ -13,13 +13,16 @@ from hivescan.cli.common import (
     InstallOpt,
     LenientOpt,
     LogOpt,
+    NoFilesOpt,
     NoLogsOpt,
     OutputOpt,
     ParserOpt,
     QuietOpt,
+    RootOpt,
     SnapshotOpt,
     SoftwareOpt,
     _check_control_set,
+    _files_choice,
     _logs_choice,
     _warn_hive,
     app,
@@ -92,6 +95,8 @@ def services(
     quiet: QuietOpt = False,
     install: InstallOpt = None,
     snapshot: SnapshotOpt = "live",
+    root: RootOpt = None,
+    no_files: NoFilesOpt = False,
 ) -> None:
     """List every service record the SCM would build at boot, with provenance.
 
@@ -110,8 +115,9 @@ def services(
     except ValueError:
         raise typer.BadParameter("table, json, jsonl, csv or parquet", param_hint="--format") from None
     logs = _logs_choice(log, no_logs)
+    files = _files_choice(root, no_files)
     with hivescan.open_hive(
-        hive, backend=parser, logs=logs, install=install, snapshot=snapshot, software=software
+        hive, backend=parser, logs=logs, install=install, snapshot=snapshot, software=software, files=files
     ) as opened:
         records = opened.services(control_set, lenient=lenient)
         if deleted or unattributed:

