@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from hivescan.diagnostics import Diagnostic
 from hivescan.errors import ControlSetError, HiveDamaged, HiveNotFound, HivescanError, ServiceNotFound, WrongHiveType
-from hivescan.files.facts import FileAnalyser
-from hivescan.files.source import FileSource
 from hivescan.gcpause import gc_paused
 from hivescan.hive.header import BASE_BLOCK_SIZE, REGF_SIGNATURE, BaseBlock, parse_base_block
 from hivescan.hive.kind import guess_kind, looks_like_system
@@ -41,6 +39,8 @@ from hivescan.scm.services import build_service_database
 from hivescan.scm.software import SoftwareData, read_software
 
 if TYPE_CHECKING:
+    from hivescan.files.facts import FileAnalyser
+    from hivescan.files.source import FileSource
     from hivescan.hive.recover import KeyScan
     from hivescan.scm.deleted import Recovery
 from hivescan.timeutil import filetime_to_iso
@@ -149,7 +149,11 @@ class SystemHive:
     ) -> None:
         self.evidence = source
         # the binaries (topic: files): where the files services name are read; None: a bare hive
-        self.files: FileAnalyser | None = None if files is None else FileAnalyser(files, cache=file_cache)
+        self.files: FileAnalyser | None = None
+        if files is not None:
+            from hivescan.files.facts import FileAnalyser
+
+            self.files = FileAnalyser(files, cache=file_cache)
         self._on_close: list[Any] = []  # e.g. the disk image the files are read from
         self._options: dict[str, Any] = {"backend": backend, "max_value_bytes": max_value_bytes}
         self._logs_option: LogsOption = logs

@@ -109,6 +109,7 @@ class TestCA:
 
     def sign(self, unsigned: Path, signed: Path) -> Path:
         """``osslsigncode sign`` (PE or catalog file) with the code-signing certificate."""
+        signed.unlink(missing_ok=True)  # osslsigncode will not overwrite
         self._run(["osslsigncode", "sign", "-certs", self.cert, "-key", self.key, "-in", unsigned, "-out", signed])
         return signed
 
