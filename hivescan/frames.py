@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from hivescan.files.columns import FILE_BOOL_COLUMNS, FILE_FLAT_COLUMNS, FILE_INT_COLUMNS, flat_file_columns
 from hivescan.scm.record import ServiceRecord
 from hivescan.textsafe import deep_escape
 
@@ -40,8 +41,7 @@ INT_COLUMNS = [
     "last_write_filetime",
     "diagnostic_count",
     "recovery_cell_offset",
-    "image_size",
-    "service_dll_size",
+    *FILE_INT_COLUMNS,
 ]
 CATEGORY_COLUMNS = [
     "name",
@@ -82,37 +82,13 @@ BOOL_COLUMNS = [
     "svchost_listed",
     "default_sd_applies",
     "key_writable_by_low_privilege",
-    "image_exists",
-    "service_dll_exists",
+    *FILE_BOOL_COLUMNS,
 ]
 RAW_VALUE_COLUMNS = ["raw_values", "parameters_raw"]
 # decoded values (topic: decoders): nested -> JSON text (None stays missing), flags -> nullable booleans
 DECODED_JSON_COLUMNS = ["failure_actions", "triggers", "security_access"]
 # the binaries (topic: files): the whole facts as JSON text, and flat columns for filtering
 FILE_JSON_COLUMNS = ["image_file", "service_dll_file"]
-FILE_FLAT_FACTS = {
-    "exists": ("exists",),
-    "file_path": ("path",),
-    "size": ("size",),
-    "md5": ("md5",),
-    "sha1": ("sha1",),
-    "sha256": ("sha256",),
-    "authentihash": ("authentihash",),
-    "signature_status": ("signature", "status"),
-    "signature_source": ("signature", "source"),
-    "signer": ("signature", "signer"),
-    "signer_issuer": ("signature", "issuer"),
-    "signing_time": ("signature", "signing_time"),
-    "catalog": ("signature", "catalog"),
-    "company_name": ("version_info", "company_name"),
-    "original_filename": ("version_info", "original_filename"),
-    "file_version": ("version_info", "file_version"),
-    "pe_machine": ("pe", "machine"),
-    "zone_identifier": ("zone_identifier",),
-}
-FILE_FLAT_PREFIX = {"image_file": "image_", "service_dll_file": "service_dll_"}
-FILE_FLAT_COLUMNS = [p + k for p in FILE_FLAT_PREFIX.values() for k in FILE_FLAT_FACTS]
-FILE_BOOL_COLUMNS = [p + "exists" for p in FILE_FLAT_PREFIX.values()]
 FIRST_COLUMNS = [
     "name",
     "status",
@@ -168,15 +144,10 @@ def record_row(record: ServiceRecord, *, escape: bool = True) -> dict[str, Any]:
     for col in DECODED_JSON_COLUMNS:
         if row.get(col) is not None:
             row[col] = json.dumps(row[col], ensure_ascii=True)
-    for col, prefix in FILE_FLAT_PREFIX.items():
-        facts = row.get(col)
-        for name, steps in FILE_FLAT_FACTS.items():
-            value: Any = facts
-            for step in steps:
-                value = value.get(step) if isinstance(value, dict) else None
-            row[prefix + name] = value
-        if facts is not None:
-            row[col] = json.dumps(facts, ensure_ascii=True, sort_keys=True)
+    row.update(flat_file_columns(row))
+    for col in FILE_JSON_COLUMNS:
+        if row.get(col) is not None:
+            row[col] = json.dumps(row[col], ensure_ascii=True, sort_keys=True)
     row.setdefault("location", "{}")
     if not escape:
         return row

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 CHUNK = 1 << 20
 MAX_DIRECTORY_ENTRIES = 200_000  # a directory listing is bounded (hostile or damaged trees)
@@ -68,13 +68,13 @@ def _match(directory: Path, name: str) -> str | None:
     """The entry of ``directory`` named ``name`` in any case (also percent-encoded), or None."""
     if (directory / name).exists() and name not in (".", ".."):
         return name
-    wanted = {name.upper(), quote(name, safe=" !#$&'()+,;=@[]^`{}~").upper()}
+    wanted = name.upper()
     try:
         with os.scandir(directory) as entries:
             for index, entry in enumerate(entries):
                 if index >= MAX_DIRECTORY_ENTRIES:
                     break
-                if entry.name.upper() in wanted:
+                if entry.name.upper() == wanted or unquote(entry.name).upper() == wanted:
                     return entry.name
     except OSError:
         return None
@@ -118,18 +118,16 @@ class FolderSource:
     def _streams(self, found: Path) -> dict[str, bytes]:
         """Streams copied beside the file: ``name:stream`` or ``name%3Astream``."""
         out: dict[str, bytes] = {}
-        prefixes = (found.name.upper() + ":", found.name.upper() + "%3A")
+        prefix = unquote(found.name).upper() + ":"
         try:
             with os.scandir(found.parent) as entries:
                 for index, entry in enumerate(entries):
                     if index >= MAX_DIRECTORY_ENTRIES:
                         break
-                    upper = entry.name.upper()
-                    for prefix in prefixes:
-                        if upper.startswith(prefix) and entry.is_file():
-                            stream = unquote(entry.name[len(prefix) :])
-                            with open(entry.path, "rb") as handle:
-                                out[stream] = handle.read(MAX_STREAM_BYTES + 1)
+                    decoded = unquote(entry.name) if "%" in entry.name else entry.name
+                    if decoded.upper().startswith(prefix) and entry.is_file():
+                        with open(entry.path, "rb") as handle:
+                            out[decoded[len(prefix) :]] = handle.read(MAX_STREAM_BYTES + 1)
         except OSError:
             pass
         return out

@@ -29,9 +29,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from hivescan.files.columns import FILE_BOOL_COLUMNS
 from hivescan.frames import (
     CATEGORY_COLUMNS,
-    FILE_BOOL_COLUMNS,
     FIRST_COLUMNS,
     INT_COLUMNS,
     JSON_COLUMNS,
