@@ -702,7 +702,10 @@ def open_hive(
         return SystemHive(path, files=_file_source(files, None), **options)
     if os.path.isdir(path):
         return _open_folder(path, files, options)
-    from hivescan.hive.images import load_source
+    from hivescan.hive.images import input_kind, load_source
+
+    if files is not None and files is not False and input_kind(path) == "image":
+        return _open_image(path, install, snapshot, files, options)
 
     image_diagnostics: list[Diagnostic] = []
     image_logs: list[HiveSource] = []
@@ -727,6 +730,31 @@ def _file_source(files: Any, default: FileSource | None) -> FileSource | None:
             raise HiveNotFound(f"{files}: not a folder (--root takes the folder holding a Windows volume)")
         return FolderSource(files)
     return files  # type: ignore[no-any-return]
+
+
+def _open_image(
+    path: str | os.PathLike[str], install: int | None, snapshot: str, files: Any, options: dict[str, Any]
+) -> SystemHive:
+    """The SYSTEM hive of a disk image, with the files of the same volume and snapshot; the
+    image stays open until the hive is closed."""
+    from hivescan.files.image import ImageSource
+    from hivescan.hive.images import open_image
+
+    image = open_image(path)
+    try:
+        found = image.file(install, snapshot, "system")
+        source = image.source(found)
+        logs = image.log_sources(install, snapshot)
+        if logs and options.get("logs", "auto") == "auto":
+            options["logs"] = [parse_log(log.data, log.path) for log in logs]
+        default = ImageSource(image.handle(found.volume), f"{image.path}:{found.volume}")
+        hive = SystemHive(source, files=_file_source(files, default), **options)
+    except BaseException:
+        image.close()
+        raise
+    hive._on_close.append(image.close)
+    hive._own_diagnostics += image.diagnostics  # encrypted/unreadable volumes, missing logs
+    return hive
 
 
 def _open_folder(path: str | os.PathLike[str], files: Any, options: dict[str, Any]) -> SystemHive:
