@@ -178,6 +178,8 @@ def show(
     lenient: LenientOpt = False,
     parser: ParserOpt = "regipy-rs",
     quiet: QuietOpt = False,
+    root: RootOpt = None,
+    no_files: NoFilesOpt = False,
 ) -> None:
     """Everything about one service: every field, raw value, and diagnostic.
 
@@ -193,7 +195,8 @@ def show(
     _check_control_set(control_set)
     if fmt.lower() not in ("table", "json"):
         raise typer.BadParameter("table or json", param_hint="--format")
-    with hivescan.open_hive(hive, backend=parser, software=software) as opened:
+    files = _files_choice(root, no_files)
+    with hivescan.open_hive(hive, backend=parser, software=software, files=files) as opened:
         records = opened.find_service(name, control_set, lenient=lenient)
         contexts = opened.database_contexts(control_set)
         warnings = opened.hive_diagnostics()

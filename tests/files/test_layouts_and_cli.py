@@ -139,3 +139,15 @@ def test_root_option_for_a_separate_hive_and_bad_root(planted: Path, tmp_path: P
     assert bad.exit_code == 3 and "not a folder" in bad.output
     both = runner.invoke(app, ["services", str(hive), "--root", str(planted), "--no-files"])
     assert both.exit_code == 2
+
+
+def test_show_displays_the_file_facts_with_control_characters_escaped(planted: Path) -> None:
+    stream = planted / "C" / "Users" / "Public" / "tool.exe:Zone.Identifier"
+    stream.write_bytes(b"[ZoneTransfer]\r\nZoneId=3\x1b[31m [bold]x[/bold]\r\n")
+    result = runner.invoke(app, ["show", str(planted), "TamperSvc"])
+    assert result.exit_code == 0, result.output
+    assert "signature.status" in result.stdout and "invalid" in result.stdout
+    assert "CN=Test Publisher" in result.stdout
+    shown = runner.invoke(app, ["show", str(planted), "DownloadedSvc"])
+    assert shown.exit_code == 0, shown.output
+    assert "\x1b" not in shown.stdout and "\\x1b[31m" in shown.stdout and "[bold]x[/bold]" in shown.stdout
