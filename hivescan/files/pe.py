@@ -140,18 +140,17 @@ def version_info(head: bytes, file_size: int) -> tuple[dict[str, str | None] | N
             info("pe_parse_capped", "version_info", f"PE parsed from the first {len(data):,} bytes of {file_size:,}")
         )
     try:
+        # built from bytes: no file or mmap to release, so no pe.close() (it runs gc.collect(),
+        # measured at 27 ms a file, minutes over an image's service binaries)
         pe = pefile.PE(data=data, fast_load=True)
-        try:
-            pe.parse_data_directories(directories=[pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_RESOURCE"]])
-            tables = [
-                table
-                for file_info in getattr(pe, "FileInfo", None) or []
-                for entry in file_info
-                if getattr(entry, "Key", b"") == b"StringFileInfo"
-                for table in getattr(entry, "StringTable", [])
-            ]
-        finally:
-            pe.close()
+        pe.parse_data_directories(directories=[pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_RESOURCE"]])
+        tables = [
+            table
+            for file_info in getattr(pe, "FileInfo", None) or []
+            for entry in file_info
+            if getattr(entry, "Key", b"") == b"StringFileInfo"
+            for table in getattr(entry, "StringTable", [])
+        ]
     except Exception as exc:
         return None, [
             *diags,
