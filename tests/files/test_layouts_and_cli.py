@@ -66,18 +66,20 @@ def test_bare_hive_has_null_file_facts_and_round_trips(tmp_path: Path) -> None:
     assert row["image_sha256"] is None and row["image_exists"] is None
 
 
+PLANTED = {
+    "GoneSvc": _svc("C:\\Windows\\System32\\gone.exe"),
+    "TamperSvc": _svc("C:\\Windows\\System32\\tamper.exe"),
+    "UnknownCaSvc": _svc('"C:\\Program Files\\Acme\\agent.exe" -service'),
+    "UnsignedDrv": _svc("\\??\\C:\\Windows\\System32\\drivers\\kdx.sys", type_=1),
+    "DownloadedSvc": _svc("C:\\Users\\Public\\tool.exe"),
+}
+
+
 @pytest.fixture
 def planted(tmp_path: Path, test_ca: TestCA) -> Path:
     """A KAPE-style folder: SYSTEM hive plus one file per planted case."""
     volume = tmp_path / "kape" / "C"
-    services = {
-        "GoneSvc": _svc("C:\\Windows\\System32\\gone.exe"),
-        "TamperSvc": _svc("C:\\Windows\\System32\\tamper.exe"),
-        "UnknownCaSvc": _svc('"C:\\Program Files\\Acme\\agent.exe" -service'),
-        "UnsignedDrv": _svc("\\??\\C:\\Windows\\System32\\drivers\\kdx.sys", type_=1),
-        "DownloadedSvc": _svc("C:\\Users\\Public\\tool.exe"),
-    }
-    _put(volume, "Windows\\System32\\config\\SYSTEM", _hive(services))
+    _put(volume, "Windows\\System32\\config\\SYSTEM", _hive(PLANTED))
     unsigned = tmp_path / "u.exe"
     unsigned.write_bytes(build_pe())
     signed = test_ca.sign(unsigned, tmp_path / "s.exe").read_bytes()
@@ -91,7 +93,23 @@ def planted(tmp_path: Path, test_ca: TestCA) -> Path:
     return tmp_path / "kape"
 
 
-def test_scan_of_a_folder_raises_each_planted_case(planted: Path) -> None:
+def test_scan_of_a_folder_raises_each_planted_case(planted: Path, wine_exe, shim_signed: Path) -> None:  # type: ignore[no-untyped-def]
+    volume = planted / "C"
+    conhost = wine_exe("conhost.exe").read_bytes()
+    _put(volume, "Windows\\System32\\conhost.exe", conhost)  # unsigned, claims Microsoft
+    _put(volume, "Windows\\updsvc.exe", conhost)  # the same, renamed
+    _put(volume, "Windows\\System32\\shim.exe", shim_signed.read_bytes())  # really signed by Microsoft
+    hive = volume / "Windows" / "System32" / "config" / "SYSTEM"
+    hive.write_bytes(
+        _hive(
+            {
+                **PLANTED,
+                "FakeMsSvc": _svc("C:\\Windows\\System32\\conhost.exe"),
+                "RenamedSvc": _svc("C:\\Windows\\updsvc.exe"),
+                "MsSignedSvc": _svc("C:\\Windows\\System32\\shim.exe"),
+            }
+        )
+    )
     result = runner.invoke(app, ["scan", str(planted), "-f", "jsonl"])
     assert result.exit_code == 0, result.output
     fired = {(f["service"], f["rule_id"]) for f in map(json.loads, result.stdout.splitlines()) if f}
@@ -101,9 +119,13 @@ def test_scan_of_a_folder_raises_each_planted_case(planted: Path) -> None:
         ("UnknownCaSvc", "service-binary-unknown-publisher"),
         ("UnsignedDrv", "unsigned-kernel-driver"),
         ("DownloadedSvc", "service-binary-downloaded"),
+        ("FakeMsSvc", "unsigned-binary-claims-microsoft"),
+        ("RenamedSvc", "renamed-service-binary"),
     }
     assert expected <= fired, sorted(fired)
     assert ("UnknownCaSvc", "service-binary-signature-invalid") not in fired
+    assert ("FakeMsSvc", "renamed-service-binary") not in fired
+    assert not any(service == "MsSignedSvc" and "invalid" in rule for service, rule in fired)
 
 
 def test_services_jsonl_carries_file_facts_and_no_files_turns_them_off(planted: Path) -> None:
