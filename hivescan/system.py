@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import weakref
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -704,8 +705,11 @@ def open_hive(
         return _open_folder(path, files, options)
     from hivescan.hive.images import input_kind, load_source
 
-    if files is not None and files is not False and input_kind(path) == "image":
+    kind = input_kind(path)
+    if files is not None and files is not False and kind == "image":
         return _open_image(path, install, snapshot, files, options)
+    if kind == "other" and zipfile.is_zipfile(path):
+        return _open_zip(path, files, options)
 
     image_diagnostics: list[Diagnostic] = []
     image_logs: list[HiveSource] = []
@@ -754,6 +758,44 @@ def _open_image(
         raise
     hive._on_close.append(image.close)
     hive._own_diagnostics += image.diagnostics  # encrypted/unreadable volumes, missing logs
+    return hive
+
+
+def _open_zip(path: str | os.PathLike[str], files: Any, options: dict[str, Any]) -> SystemHive:
+    """A zipped collection (Velociraptor offline collector, KAPE): its SYSTEM hive, logs,
+    SOFTWARE and files, read from the archive without unpacking it."""
+    from hivescan.files.archive import ZipSource
+    from hivescan.hive.images import MAX_HIVE_BYTES
+
+    try:
+        archive = ZipSource(os.fspath(path))
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise HiveNotFound(f"{path}: unreadable zip ({exc})") from exc
+    try:
+        config = "Windows\\System32\\config\\"
+        found = archive.stat(config + "SYSTEM")
+        if found is None:
+            raise HiveNotFound(f"{path}: a zip without Windows\\System32\\config\\SYSTEM under C/ or C%3A/")
+        try:
+            source = HiveSource.from_bytes(archive.read(found.path, MAX_HIVE_BYTES), f"{path}:{found.path}")
+            logs = [
+                parse_log(archive.read(log.path, MAX_HIVE_BYTES), f"{path}:{log.path}")
+                for name in ("SYSTEM.LOG1", "SYSTEM.LOG2", "SYSTEM.LOG")
+                if (log := archive.stat(config + name)) is not None
+            ]
+            software = archive.stat(config + "SOFTWARE")
+            if software is not None and options.get("software") is None:
+                data = archive.read(software.path, MAX_HIVE_BYTES)
+                options["software"] = HiveSource.from_bytes(data, f"{path}:{software.path}")
+        except OSError as exc:
+            raise HiveNotFound(f"{path}: {exc}") from exc
+        if logs and options.get("logs", "auto") == "auto":
+            options["logs"] = logs
+        hive = SystemHive(source, files=_file_source(files, archive), **options)
+    except BaseException:
+        archive.close()
+        raise
+    hive._on_close.append(archive.close)
     return hive
 
 

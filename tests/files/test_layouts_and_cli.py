@@ -173,3 +173,44 @@ def test_show_displays_the_file_facts_with_control_characters_escaped(planted: P
     shown = runner.invoke(app, ["show", str(planted), "DownloadedSvc"])
     assert shown.exit_code == 0, shown.output
     assert "\x1b" not in shown.stdout and "\\x1b[31m" in shown.stdout and "[bold]x[/bold]" in shown.stdout
+
+
+def _zip(folder: Path, target: Path, prefix: str, encode: bool) -> Path:
+    import zipfile
+    from urllib.parse import quote
+
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                parts = path.relative_to(folder).parts
+                name = "/".join(quote(p, safe=" ") if encode else p for p in parts)
+                archive.write(path, f"{prefix}/{name}")
+    return target
+
+
+@pytest.mark.parametrize(("prefix", "encode"), [("C", False), ("collection/uploads/auto/C%3A", True)])
+def test_zip_collections_are_read_in_place(planted: Path, tmp_path: Path, prefix: str, encode: bool) -> None:
+    archive = _zip(planted / "C", tmp_path / "collection.zip", prefix, encode)
+    result = runner.invoke(app, ["scan", str(archive), "-f", "jsonl"])
+    assert result.exit_code == 0, result.output
+    fired = {(f["service"], f["rule_id"]) for f in map(json.loads, result.stdout.splitlines())}
+    assert {
+        ("GoneSvc", "service-binary-missing"),
+        ("TamperSvc", "service-binary-signature-invalid"),
+        ("DownloadedSvc", "service-binary-downloaded"),
+    } <= fired
+    listed = runner.invoke(app, ["services", str(archive), "-f", "jsonl"])
+    rows = {r["name"]: r for r in map(json.loads, listed.stdout.splitlines())}
+    assert rows["DownloadedSvc"]["image_file"]["zone_identifier"] == ZONE.decode()
+    assert rows["UnknownCaSvc"]["image_file"]["path"] == "\\Program Files\\Acme\\agent.exe"
+    assert not list(tmp_path.glob("**/agent.exe"))[1:], "nothing unpacked next to the archive"
+
+
+def test_zip_without_a_hive(tmp_path: Path) -> None:
+    import zipfile
+
+    archive = tmp_path / "empty.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("readme.txt", "nothing")
+    result = runner.invoke(app, ["services", str(archive)])
+    assert result.exit_code == 3 and "without Windows" in result.output
