@@ -808,7 +808,7 @@ def _open_folder(path: str | os.PathLike[str], files: Any, options: dict[str, An
     found = folder.stat("Windows\\System32\\config\\SYSTEM")
     if found is None:
         raise HiveNotFound(
-            f"{path}: a folder without Windows\\System32\\config\\SYSTEM (nor C\\..., uploads\\auto\\C%3A\\...)"
+            f"{path}: a directory without Windows\\System32\\config\\SYSTEM (nor C\\..., uploads\\auto\\C%3A\\...)"
         )
     hive_path = folder.local_path(found.path)
     if options.get("software") is None:
