@@ -131,6 +131,7 @@ def main() -> int:
     parser.add_argument("--catalogs", type=int, default=2000)
     parser.add_argument("--wine", type=Path, default=DEFAULT_WINE)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--volume", type=Path, help="build the volume folder here and keep it (reused when present)")
     args = parser.parse_args()
     if not args.hive.is_file():
         print(f"no hive at {args.hive}", file=sys.stderr)
@@ -138,10 +139,15 @@ def main() -> int:
     if not args.wine.is_dir():
         print(f"no libwine folder at {args.wine} (run tests/files once, or give --wine)", file=sys.stderr)
         return 2
-    folder = Path(tempfile.mkdtemp(prefix="bench-files-"))
+    folder = args.volume or Path(tempfile.mkdtemp(prefix="bench-files-"))
     try:
         start = time.perf_counter()
-        planted = build_volume(args.hive, args.wine, folder, args.catalogs)
+        listing = folder / "planted.txt"
+        if args.volume is not None and listing.is_file():
+            planted = [folder / line for line in listing.read_text().splitlines()]
+        else:
+            planted = build_volume(args.hive, args.wine, folder, args.catalogs)
+            listing.write_text("\n".join(str(p.relative_to(folder)) for p in planted))
         setup = time.perf_counter() - start
         size = sum(p.stat().st_size for p in planted)
         t_hash, _ = median_time(lambda: hash_alone(planted), args.repeat)
@@ -149,7 +155,8 @@ def main() -> int:
         records, cache = result  # type: ignore[misc]
         t_cached, _ = median_time(lambda: full_facts(folder, dict(cache)), args.repeat)
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if args.volume is None:
+            shutil.rmtree(folder, ignore_errors=True)
     rows = {
         "files": len(planted),
         "bytes": size,

@@ -209,13 +209,16 @@ def check_signed_data(
         value = inner.contents if isinstance(inner, core.Any) else inner.native
         content = _sequence_der(value)
         signers = list(signed["signer_infos"])
-        certs = _load_certs(signed)
     except (ValueError, TypeError, KeyError) as exc:
         return SignedDataCheck("error", reasons=[f"not Authenticode SignedData: {str(exc)[:200]}"])
     check = SignedDataCheck("valid", content_type=content_type, content=content, content_value=value)
     if not verify:
         check.status = "unverified"
         return check
+    try:
+        certs = _load_certs(signed)
+    except (ValueError, TypeError, KeyError) as exc:
+        return SignedDataCheck("error", reasons=[f"certificates unreadable: {str(exc)[:200]}"])
     if len(signers) != 1:
         check.status = "invalid" if signers else "error"
         check.reasons.append(f"{len(signers)} signers (Authenticode has exactly one)")

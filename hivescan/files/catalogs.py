@@ -79,12 +79,99 @@ def _identifier_hash(identifier: bytes) -> bytes | None:
     return None
 
 
+_SPC_INDIRECT_DATA_DER = bytes.fromhex("060a2b060104018237020104")
+_TIME_TAGS = (0x17, 0x18)
+
+
+def _element(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
+    """(tag, content start, content end) of the DER element at ``pos``; ValueError if it overruns."""
+    if pos + 2 > end:
+        raise ValueError("truncated element")
+    tag = data[pos]
+    if tag & 0x1F == 0x1F:
+        raise ValueError("multi-byte tag")
+    length = data[pos + 1]
+    pos += 2
+    if length & 0x80:
+        count = length & 0x7F
+        if count == 0 or count > 4 or pos + count > end:
+            raise ValueError("bad length")
+        length = int.from_bytes(data[pos : pos + count], "big")
+        pos += count
+    if pos + length > end:
+        raise ValueError("element runs past its parent")
+    return tag, pos, pos + length
+
+
+def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
+    out = []
+    while start < end:
+        tag, content, stop = _element(data, start, end)
+        out.append((tag, content, stop))
+        start = stop
+    return out
+
+
+def _fast_members(ctl: bytes) -> list[bytes]:
+    """Member hashes by walking the CTL's DER directly (bounds-checked; ValueError if unexpected).
+
+    Why: asn1crypto builds an object per element; a Windows image has thousands of catalogs
+    and the big ones list tens of thousands of members (measured: 10 ms a catalog).
+    """
+    tag, start, end = _element(ctl, 0, len(ctl))
+    if tag != 0x30:
+        raise ValueError("not a SEQUENCE")
+    fields = _children(ctl, start, end)
+    after_time = [i for i, (t, _, _) in enumerate(fields) if t in _TIME_TAGS]
+    if not after_time:
+        raise ValueError("no thisUpdate")
+    sequences = [f for f in fields[after_time[-1] + 1 :] if f[0] == 0x30]
+    if len(sequences) < 2:
+        return []  # no trustedSubjects
+    out: list[bytes] = []
+    for subject_tag, s_start, s_end in _children(ctl, sequences[1][1], sequences[1][2]):
+        if subject_tag != 0x30:
+            raise ValueError("subject is not a SEQUENCE")
+        parts = _children(ctl, s_start, s_end)
+        found = False
+        for attr_set in (p for p in parts[1:] if p[0] == 0x31):
+            for _t, a_start, a_end in _children(ctl, attr_set[1], attr_set[2]):
+                attribute = _children(ctl, a_start, a_end)
+                if len(attribute) < 2 or ctl[attribute[0][1] - 2 : attribute[0][2]] != _SPC_INDIRECT_DATA_DER:
+                    continue
+                for _v, v_start, v_end in _children(ctl, attribute[1][1], attribute[1][2]):
+                    indirect = _children(ctl, v_start, v_end)
+                    digest_info = _children(ctl, indirect[-1][1], indirect[-1][2])
+                    if digest_info[-1][0] != 0x04:
+                        raise ValueError("digest is not an OCTET STRING")
+                    out.append(ctl[digest_info[-1][1] : digest_info[-1][2]])
+                    found = True
+        if not found and parts and parts[0][0] == 0x04:
+            tag_hash = _identifier_hash(ctl[parts[0][1] : parts[0][2]])
+            if tag_hash is not None:
+                out.append(tag_hash)
+        if len(out) >= MAX_MEMBERS:
+            break
+    return out
+
+
 def catalog_members(check: SignedDataCheck) -> tuple[list[bytes], list[str]]:
     """The member hashes a catalog's CTL lists (from each member's indirect data, else its tag)."""
+    try:
+        fast = _fast_members(check.content)
+        if len(fast) < MAX_MEMBERS:
+            return fast, []
+    except (ValueError, IndexError):
+        pass  # an unusual encoding: asn1crypto below says what is wrong with it
+    return asn1_members(check.content)
+
+
+def asn1_members(content: bytes) -> tuple[list[bytes], list[str]]:
+    """:func:`catalog_members` through asn1crypto (the reference the fast walk is tested against)."""
     problems: list[str] = []
     out: list[bytes] = []
     try:
-        ctl = CertificateTrustList.load(check.content)
+        ctl = CertificateTrustList.load(content)
         subjects = ctl["subjects"]
         if not subjects.contents:
             return out, problems
