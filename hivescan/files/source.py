@@ -64,21 +64,30 @@ def find_volume_root(root: Path) -> Path | None:
     return None
 
 
-def _match(directory: Path, name: str) -> str | None:
-    """The entry of ``directory`` named ``name`` in any case (also percent-encoded), or None."""
-    if (directory / name).exists() and name not in (".", ".."):
-        return name
-    wanted = name.upper()
+def _listing(directory: Path) -> dict[str, list[str]]:
+    """Entries of a directory by upper-case (percent-decoded) name (bounded)."""
+    out: dict[str, list[str]] = {}
     try:
         with os.scandir(directory) as entries:
             for index, entry in enumerate(entries):
                 if index >= MAX_DIRECTORY_ENTRIES:
                     break
-                if entry.name.upper() == wanted or unquote(entry.name).upper() == wanted:
-                    return entry.name
+                out.setdefault(entry.name.upper(), []).append(entry.name)
+                if "%" in entry.name:
+                    out.setdefault(unquote(entry.name).upper(), []).append(entry.name)
     except OSError:
+        pass
+    return out
+
+
+def _match(directory: Path, name: str, listing: dict[str, list[str]] | None = None) -> str | None:
+    """The entry of ``directory`` named ``name`` in any case (also percent-encoded), or None."""
+    if name in (".", ".."):
         return None
-    return None
+    if (directory / name).exists():
+        return name
+    found = (listing if listing is not None else _listing(directory)).get(name.upper())
+    return found[0] if found else None
 
 
 class FolderSource:
@@ -89,13 +98,19 @@ class FolderSource:
         self.volume_root = find_volume_root(given) or given
         self.label = str(given)
         self._encoded = "%3A" in str(self.volume_root) or "uploads" in self.volume_root.parts
+        self._listings: dict[Path, dict[str, list[str]]] = {}  # one scan per directory (System32 is large)
+
+    def _dir(self, directory: Path) -> dict[str, list[str]]:
+        if directory not in self._listings:
+            self._listings[directory] = _listing(directory)
+        return self._listings[directory]
 
     def _resolve(self, path: str) -> Path | None:
         current = self.volume_root
         for part in (p for p in path.replace("/", "\\").split("\\") if p):
             if part in (".", ".."):
                 return None  # a path never climbs out of the volume
-            found = _match(current, part)
+            found = _match(current, part, self._dir(current))
             if found is None:
                 return None
             current = current / found
@@ -119,17 +134,19 @@ class FolderSource:
         """Streams copied beside the file: ``name:stream`` or ``name%3Astream``."""
         out: dict[str, bytes] = {}
         prefix = unquote(found.name).upper() + ":"
-        try:
-            with os.scandir(found.parent) as entries:
-                for index, entry in enumerate(entries):
-                    if index >= MAX_DIRECTORY_ENTRIES:
-                        break
-                    decoded = unquote(entry.name) if "%" in entry.name else entry.name
-                    if decoded.upper().startswith(prefix) and entry.is_file():
-                        with open(entry.path, "rb") as handle:
-                            out[decoded[len(prefix) :]] = handle.read(MAX_STREAM_BYTES + 1)
-        except OSError:
-            pass
+        listing = self._dir(found.parent)
+        for upper, names in listing.items():
+            if not upper.startswith(prefix) or len(upper) == len(prefix):
+                continue
+            for name in names:
+                decoded = unquote(name) if "%" in name else name
+                if decoded.upper() != upper:
+                    continue
+                try:
+                    with open(found.parent / name, "rb") as handle:
+                        out[decoded[len(prefix) :]] = handle.read(MAX_STREAM_BYTES + 1)
+                except OSError:
+                    continue
         return out
 
     def chunks(self, path: str) -> Iterator[bytes]:
