@@ -334,6 +334,7 @@ class SystemHive:
         analyser = self.files
         if analyser is None:
             return records
+        analyser.facts_many(p for r in records for p in (r.image_path_resolved, r.service_dll_expanded))
         out = []
         for record in records:
             image = analyser.facts(record.image_path_resolved)

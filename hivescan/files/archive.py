@@ -32,6 +32,8 @@ def _volume_parts(name: str) -> list[str] | None:
 class ZipSource:
     """A .zip collection as a :class:`~hivescan.files.source.FileSource`. Use as a context manager."""
 
+    parallel_safe = True  # zipfile serialises reads of its shared handle
+
     def __init__(self, path: str) -> None:
         self.label = str(path)
         self._zip = zipfile.ZipFile(path)

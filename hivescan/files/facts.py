@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import ntpath
+import os
 import struct
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -223,6 +226,8 @@ class FileAnalyser:
         self.max_hash_bytes = max_hash_bytes
         self._catalogs = catalogs
         self._by_path: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()  # the catalog index is built once, by the first thread that needs it
+        self.workers = max(1, min(4, os.cpu_count() or 1))
 
     @property
     def catalogs_built(self) -> bool:
@@ -230,9 +235,22 @@ class FileAnalyser:
 
     @property
     def catalogs(self) -> CatalogIndex:
-        if self._catalogs is None:
-            self._catalogs = CatalogIndex.build(self.source, roots=self.roots)
-        return self._catalogs
+        with self._lock:
+            if self._catalogs is None:
+                self._catalogs = CatalogIndex.build(self.source, roots=self.roots)
+            return self._catalogs
+
+    def facts_many(self, windows_paths: Iterable[str | None]) -> None:
+        """Fill the per-path facts of many files at once: in threads when the source allows
+        (hashlib releases the GIL, so one file hashes while another is parsed); in order else."""
+        todo = sorted({p for p in windows_paths if p and p.upper() not in self._by_path})
+        workers = min(self.workers, len(todo)) if getattr(self.source, "parallel_safe", False) else 1
+        if workers <= 1:
+            for path in todo:
+                self.facts(path)
+            return
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(self.facts, todo))
 
     def facts(self, windows_path: str | None) -> dict[str, Any] | None:
         """Facts of the file a service names (a DOS path such as ``C:\\Windows\\...``)."""

@@ -93,6 +93,8 @@ def _match(directory: Path, name: str, listing: dict[str, list[str]] | None = No
 class FolderSource:
     """A folder holding a Windows volume's files (see the module docstring for layouts)."""
 
+    parallel_safe = True  # plain files: read from several threads at once
+
     def __init__(self, root: str | os.PathLike[str]) -> None:
         given = Path(root)
         self.volume_root = find_volume_root(given) or given
