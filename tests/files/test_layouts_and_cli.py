@@ -214,3 +214,15 @@ def test_zip_without_a_hive(tmp_path: Path) -> None:
         handle.writestr("readme.txt", "nothing")
     result = runner.invoke(app, ["services", str(archive)])
     assert result.exit_code == 3 and "without Windows" in result.output
+
+
+def test_triage_of_volume_folders_reads_their_binaries(planted: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["triage", str(planted), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_parquet(out / "services")
+    row = frame[frame["name"] == "TamperSvc"].iloc[0]
+    assert row["image_signature_status"] == "invalid" and len(row["image_sha256"]) == 64
+    assert bool(frame[frame["name"] == "GoneSvc"].iloc[0]["image_exists"]) is False
