@@ -155,6 +155,30 @@ def _fast_members(ctl: bytes) -> list[bytes]:
     return out
 
 
+_CTL_OID_DER = bytes.fromhex("06092b0601040182370a01")
+_SIGNED_DATA_OID_DER = bytes.fromhex("06092a864886f70d010702")
+
+
+def ctl_content(data: bytes) -> bytes:
+    """The certificate trust list's DER inside a catalog's SignedData, by a DER walk
+    (ValueError when the file is not SignedData around a CTL)."""
+    _tag, start, end = _element(data, 0, len(data))
+    info = _children(data, start, end)
+    if len(info) < 2 or data[info[0][1] - 2 : info[0][2]] != _SIGNED_DATA_OID_DER or info[1][0] != 0xA0:
+        raise ValueError("not SignedData")
+    _tag, s_start, s_end = _element(data, info[1][1], info[1][2])
+    signed = _children(data, s_start, s_end)
+    if len(signed) < 3 or signed[2][0] != 0x30:
+        raise ValueError("no encapsulated content")
+    encap = _children(data, signed[2][1], signed[2][2])
+    if len(encap) < 2 or data[encap[0][1] - 2 : encap[0][2]] != _CTL_OID_DER or encap[1][0] != 0xA0:
+        raise ValueError("not a certificate trust list")
+    tag, _start, c_end = _element(data, encap[1][1], encap[1][2])
+    if tag != 0x30:
+        raise ValueError("the trust list is not a SEQUENCE")
+    return data[encap[1][1] : c_end]
+
+
 def catalog_members(check: SignedDataCheck) -> tuple[list[bytes], list[str]]:
     """The member hashes a catalog's CTL lists (from each member's indirect data, else its tag)."""
     try:
@@ -233,8 +257,16 @@ class CatalogIndex:
 
     def add(self, path: str, data: bytes) -> None:
         """Index one catalog's members (its signature is checked when a file matches)."""
-        check = check_signed_data(data, verify=False)
         self.catalogs += 1
+        try:
+            fast = _fast_members(ctl_content(data))
+            if len(fast) < MAX_MEMBERS:
+                for digest in fast:
+                    self.members.setdefault(digest, path)
+                return
+        except (ValueError, IndexError):
+            pass  # not the usual shape: the asn1crypto reading below says what is wrong
+        check = check_signed_data(data, verify=False)
         if check.content_type != "1.3.6.1.4.1.311.10.1":
             self.diagnostics.append(
                 warning("catalog_unreadable", "signature", f"{path}: not a catalog ({check.reasons})")

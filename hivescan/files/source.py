@@ -64,29 +64,42 @@ def find_volume_root(root: Path) -> Path | None:
     return None
 
 
-def _listing(directory: Path) -> dict[str, list[str]]:
-    """Entries of a directory by upper-case (percent-decoded) name (bounded)."""
-    out: dict[str, list[str]] = {}
+@dataclass
+class _Listing:
+    """One directory read once: entries by upper-case (percent-decoded) name, and the
+    ``name:stream`` copies by the upper-case name of their file."""
+
+    names: dict[str, list[str]] = field(default_factory=dict)
+    streams: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # FILE -> (stream, entry)
+
+
+def _listing(directory: Path) -> _Listing:
+    """A directory's entries (bounded)."""
+    out = _Listing()
     try:
         with os.scandir(directory) as entries:
             for index, entry in enumerate(entries):
                 if index >= MAX_DIRECTORY_ENTRIES:
                     break
-                out.setdefault(entry.name.upper(), []).append(entry.name)
-                if "%" in entry.name:
-                    out.setdefault(unquote(entry.name).upper(), []).append(entry.name)
+                out.names.setdefault(entry.name.upper(), []).append(entry.name)
+                decoded = unquote(entry.name) if "%" in entry.name else entry.name
+                if decoded is not entry.name:
+                    out.names.setdefault(decoded.upper(), []).append(entry.name)
+                base, colon, stream = decoded.partition(":")
+                if colon and base and stream:
+                    out.streams.setdefault(base.upper(), []).append((stream, entry.name))
     except OSError:
         pass
     return out
 
 
-def _match(directory: Path, name: str, listing: dict[str, list[str]] | None = None) -> str | None:
+def _match(directory: Path, name: str, listing: _Listing | None = None) -> str | None:
     """The entry of ``directory`` named ``name`` in any case (also percent-encoded), or None."""
     if name in (".", ".."):
         return None
     if (directory / name).exists():
         return name
-    found = (listing if listing is not None else _listing(directory)).get(name.upper())
+    found = (listing if listing is not None else _listing(directory)).names.get(name.upper())
     return found[0] if found else None
 
 
@@ -100,9 +113,9 @@ class FolderSource:
         self.volume_root = find_volume_root(given) or given
         self.label = str(given)
         self._encoded = "%3A" in str(self.volume_root) or "uploads" in self.volume_root.parts
-        self._listings: dict[Path, dict[str, list[str]]] = {}  # one scan per directory (System32 is large)
+        self._listings: dict[Path, _Listing] = {}  # one scan per directory (System32 is large)
 
-    def _dir(self, directory: Path) -> dict[str, list[str]]:
+    def _dir(self, directory: Path) -> _Listing:
         if directory not in self._listings:
             self._listings[directory] = _listing(directory)
         return self._listings[directory]
@@ -135,20 +148,12 @@ class FolderSource:
     def _streams(self, found: Path) -> dict[str, bytes]:
         """Streams copied beside the file: ``name:stream`` or ``name%3Astream``."""
         out: dict[str, bytes] = {}
-        prefix = unquote(found.name).upper() + ":"
-        listing = self._dir(found.parent)
-        for upper, names in listing.items():
-            if not upper.startswith(prefix) or len(upper) == len(prefix):
+        for stream, name in self._dir(found.parent).streams.get(unquote(found.name).upper(), ()):
+            try:
+                with open(found.parent / name, "rb") as handle:
+                    out[stream] = handle.read(MAX_STREAM_BYTES + 1)
+            except OSError:
                 continue
-            for name in names:
-                decoded = unquote(name) if "%" in name else name
-                if decoded.upper() != upper:
-                    continue
-                try:
-                    with open(found.parent / name, "rb") as handle:
-                        out[decoded[len(prefix) :]] = handle.read(MAX_STREAM_BYTES + 1)
-                except OSError:
-                    continue
         return out
 
     def chunks(self, path: str) -> Iterator[bytes]:
