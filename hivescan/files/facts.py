@@ -28,7 +28,7 @@ from hivescan.files.authenticode import check_signed_data, indirect_digest
 from hivescan.files.catalogs import CatalogIndex
 from hivescan.files.pe import MAX_CERT_TABLE, MAX_PE_BYTES, PeLayout, pe_summary, read_layout, version_info
 from hivescan.files.source import MAX_STREAM_BYTES, FileSource, FileStat
-from hivescan.files.trust import Roots
+from hivescan.files.trust import Roots, microsoft_roots
 
 MAX_HASH_BYTES = 1 << 30  # larger files are listed with their size, not read (no service binary is this big)
 HEAD_BYTES = 64 << 10  # the PE headers must lie in the first 64 KiB
@@ -249,6 +249,8 @@ class FileAnalyser:
             for path in todo:
                 self.facts(path)
             return
+        if self.roots is None:
+            microsoft_roots()  # loaded once before the threads (warnings filters are process-wide)
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(self.facts, todo))
 
