@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from hivescan.diagnostics import Diagnostic
-from hivescan.errors import ControlSetError, HiveDamaged, HiveNotFound, HivescanError, ServiceNotFound, WrongHiveType
+from hivescan.errors import ControlSetError, HiveDamaged, HivescanError, ServiceNotFound, WrongHiveType
 from hivescan.gcpause import gc_paused
 from hivescan.hive.header import BASE_BLOCK_SIZE, REGF_SIGNATURE, BaseBlock, parse_base_block
 from hivescan.hive.kind import guess_kind, looks_like_system
@@ -699,124 +699,29 @@ def open_hive(
     ``software=`` a SOFTWARE hive (path, HiveSource or :func:`open_software` result) supplies
     SystemRoot, the program-files variables and the svchost groups (spec §5.1, §7.2).
     """
+    from hivescan.volumes import file_source, open_folder, open_image_with_files, open_zip
+
     files = options.pop("files", "auto")
     if isinstance(path, HiveSource):
-        return SystemHive(path, files=_file_source(files, None), **options)
+        return SystemHive(path, files=file_source(files, None), **options)
     if os.path.isdir(path):
-        return _open_folder(path, files, options)
+        return open_folder(path, files, options)
     from hivescan.hive.images import input_kind, load_source
 
     kind = input_kind(path)
     if files is not None and files is not False and kind == "image":
-        return _open_image(path, install, snapshot, files, options)
+        return open_image_with_files(path, install, snapshot, files, options)
     if kind == "other" and zipfile.is_zipfile(path):
-        return _open_zip(path, files, options)
+        return open_zip(path, files, options)
 
     image_diagnostics: list[Diagnostic] = []
     image_logs: list[HiveSource] = []
     source = load_source(path, install=install, snapshot=snapshot, diagnostics=image_diagnostics, logs=image_logs)
     if image_logs and options.get("logs", "auto") == "auto":
         options["logs"] = [parse_log(log.data, log.path) for log in image_logs]
-    hive = SystemHive(source, files=_file_source(files, None), **options)
+    hive = SystemHive(source, files=file_source(files, None), **options)
     hive._own_diagnostics += image_diagnostics  # encrypted/unreadable volumes, missing logs: the analyst must see them
     return hive
-
-
-def _file_source(files: Any, default: FileSource | None) -> FileSource | None:
-    """``files=``: "auto" (the input's own files, if any), None (off), a folder, or a FileSource."""
-    if files == "auto":
-        return default
-    if files is None or files is False:
-        return None
-    if isinstance(files, str | os.PathLike):
-        from hivescan.files.source import FolderSource
-
-        if not os.path.isdir(files):
-            raise HiveNotFound(f"{files}: not a folder (--root takes the folder holding a Windows volume)")
-        return FolderSource(files)
-    return files  # type: ignore[no-any-return]
-
-
-def _open_image(
-    path: str | os.PathLike[str], install: int | None, snapshot: str, files: Any, options: dict[str, Any]
-) -> SystemHive:
-    """The SYSTEM hive of a disk image, with the files of the same volume and snapshot; the
-    image stays open until the hive is closed."""
-    from hivescan.files.image import ImageSource
-    from hivescan.hive.images import open_image
-
-    image = open_image(path)
-    try:
-        found = image.file(install, snapshot, "system")
-        source = image.source(found)
-        logs = image.log_sources(install, snapshot)
-        if logs and options.get("logs", "auto") == "auto":
-            options["logs"] = [parse_log(log.data, log.path) for log in logs]
-        default = ImageSource(image.handle(found.volume), f"{image.path}:{found.volume}")
-        hive = SystemHive(source, files=_file_source(files, default), **options)
-    except BaseException:
-        image.close()
-        raise
-    hive._on_close.append(image.close)
-    hive._own_diagnostics += image.diagnostics  # encrypted/unreadable volumes, missing logs
-    return hive
-
-
-def _open_zip(path: str | os.PathLike[str], files: Any, options: dict[str, Any]) -> SystemHive:
-    """A zipped collection (Velociraptor offline collector, KAPE): its SYSTEM hive, logs,
-    SOFTWARE and files, read from the archive without unpacking it."""
-    from hivescan.files.archive import ZipSource
-    from hivescan.hive.images import MAX_HIVE_BYTES
-
-    try:
-        archive = ZipSource(os.fspath(path))
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise HiveNotFound(f"{path}: unreadable zip ({exc})") from exc
-    try:
-        config = "Windows\\System32\\config\\"
-        found = archive.stat(config + "SYSTEM")
-        if found is None:
-            raise HiveNotFound(f"{path}: a zip without Windows\\System32\\config\\SYSTEM under C/ or C%3A/")
-        try:
-            source = HiveSource.from_bytes(archive.read(found.path, MAX_HIVE_BYTES), f"{path}:{found.path}")
-            logs = [
-                parse_log(archive.read(log.path, MAX_HIVE_BYTES), f"{path}:{log.path}")
-                for name in ("SYSTEM.LOG1", "SYSTEM.LOG2", "SYSTEM.LOG")
-                if (log := archive.stat(config + name)) is not None
-            ]
-            software = archive.stat(config + "SOFTWARE")
-            if software is not None and options.get("software") is None:
-                data = archive.read(software.path, MAX_HIVE_BYTES)
-                options["software"] = HiveSource.from_bytes(data, f"{path}:{software.path}")
-        except OSError as exc:
-            raise HiveNotFound(f"{path}: {exc}") from exc
-        if logs and options.get("logs", "auto") == "auto":
-            options["logs"] = logs
-        hive = SystemHive(source, files=_file_source(files, archive), **options)
-    except BaseException:
-        archive.close()
-        raise
-    hive._on_close.append(archive.close)
-    return hive
-
-
-def _open_folder(path: str | os.PathLike[str], files: Any, options: dict[str, Any]) -> SystemHive:
-    """A folder holding a Windows volume (mounted image, KAPE or Velociraptor output): its SYSTEM
-    hive (logs beside it are found as for any hive file), its SOFTWARE hive and its files."""
-    from hivescan.files.source import FolderSource
-
-    folder = FolderSource(path)
-    found = folder.stat("Windows\\System32\\config\\SYSTEM")
-    if found is None:
-        raise HiveNotFound(
-            f"{path}: a directory without Windows\\System32\\config\\SYSTEM (nor C\\..., uploads\\auto\\C%3A\\...)"
-        )
-    hive_path = folder.local_path(found.path)
-    if options.get("software") is None:
-        software = folder.stat("Windows\\System32\\config\\SOFTWARE")
-        if software is not None:
-            options["software"] = folder.local_path(software.path)
-    return SystemHive(HiveSource.from_file(hive_path), files=_file_source(files, folder), **options)
 
 
 __all__ = ["ControlSetInfo", "HiveInfo", "SystemHive", "open_hive", "open_software", "parse_mode"]
