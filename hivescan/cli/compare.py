@@ -60,7 +60,7 @@ def history(
     if out_format is OutputFormat.parquet:
         raise typer.BadParameter("table, json, jsonl or csv", param_hint="--format")
     paths = list(older or []) + list(history_paths or [])
-    result = load_history(hive, paths, regback=regback, include_present=show_all, backend=parser)
+    result = load_history(hive, paths, regback=regback, include_present=show_all, backend=parser, files=None)
     _warn_hive(list(result.diagnostics), quiet)
     write_history(result, out_format, output)
 
@@ -103,7 +103,7 @@ def diff(
         raise typer.BadParameter("give either B or --against-control-set, not both", param_hint="B")
     if against is not None:
         _check_control_set(against)
-    with hivescan.open_hive(before, backend=parser) as a:
+    with hivescan.open_hive(before, backend=parser, files=None) as a:
         side_a = a.services(control_set)
         warnings = list(a.hive_diagnostics())
         if against is not None:
@@ -115,7 +115,7 @@ def diff(
             side_a, side_b = side_b, side_a  # baseline is "before", the hive "after"
             label = f"baseline {after} -> {before}"
         else:
-            with hivescan.open_hive(after, backend=parser) as b:
+            with hivescan.open_hive(after, backend=parser, files=None) as b:
                 side_b = b.services(control_set)
                 warnings += list(b.hive_diagnostics())
             label = f"{before} -> {after}"
@@ -147,7 +147,7 @@ def baseline_build(
     _check_control_set(control_set)
     records = []
     for path in hives:
-        with hivescan.open_hive(path, backend=parser) as opened:
+        with hivescan.open_hive(path, backend=parser, files=None) as opened:
             records += opened.services(control_set)
             _warn_hive(list(opened.hive_diagnostics()), quiet)
     services_frame(records).to_parquet(output, index=False)

@@ -54,7 +54,7 @@ def info(
     from hivescan.render.info import print_info
 
     logs = _logs_choice(log, no_logs)
-    with hivescan.open_hive(hive, backend=parser, logs=logs, install=install, snapshot=snapshot) as opened:
+    with hivescan.open_hive(hive, backend=parser, logs=logs, install=install, snapshot=snapshot, files=None) as opened:
         summary = opened.info()
     if fmt.lower() == "json":
         sys.stdout.write(dumps(summary.to_dict()) + "\n")
@@ -160,7 +160,7 @@ def boot_plan(
         raise typer.BadParameter("table, json, jsonl or csv", param_hint="--format") from None
     if out_format is OutputFormat.parquet:
         raise typer.BadParameter("table, json, jsonl or csv", param_hint="--format")
-    with hivescan.open_hive(hive, backend=parser, software=software) as opened:
+    with hivescan.open_hive(hive, backend=parser, software=software, files=None) as opened:
         plans = opened.boot_plans(control_set, lenient=lenient)
         warnings = opened.hive_diagnostics()
     _warn_hive(list(warnings), quiet)
