@@ -102,3 +102,12 @@ def test_mutated_pe_never_raises(tmp_path_factory, edits: list[tuple[int, int]])
     root = tmp_path_factory.mktemp("mut")
     facts = _facts(root, "m.exe", bytes(data))
     assert facts["exists"] is True and facts["sha256"] is not None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=3000))
+def test_signed_data_check_never_raises(data: bytes) -> None:
+    from hivescan.files.authenticode import check_signed_data
+
+    check = check_signed_data(data)
+    assert check.status in ("valid", "untrusted", "invalid", "error") and (check.status == "valid" or check.reasons)

@@ -226,3 +226,16 @@ def test_triage_of_volume_folders_reads_their_binaries(planted: Path, tmp_path: 
     row = frame[frame["name"] == "TamperSvc"].iloc[0]
     assert row["image_signature_status"] == "invalid" and len(row["image_sha256"]) == 64
     assert bool(frame[frame["name"] == "GoneSvc"].iloc[0]["image_exists"]) is False
+
+
+def test_parquet_round_trip_keeps_the_file_facts(planted: Path, tmp_path: Path) -> None:
+    from hivescan.frames import read_records_parquet, services_frame
+
+    out = tmp_path / "s.parquet"
+    with hivescan.open_hive(planted) as opened:
+        records = {r.name: r for r in opened.services()}
+    services_frame(records.values()).to_parquet(out, index=False)
+    back = {r.name: r for r in read_records_parquet(out)}
+    for name in ("TamperSvc", "GoneSvc", "DownloadedSvc"):
+        assert back[name].image_file == json.loads(json.dumps(records[name].image_file)), name
+    assert back["GoneSvc"].image_file["exists"] is False
