@@ -70,6 +70,7 @@ class SignedDataCheck:
     signing_time: str | None = None
     signing_time_source: str | None = None  # countersignature | rfc3161 | signer_claimed
     nested_signatures: int = 0
+    chain_checked_at: str | None = None  # the signing time, or the analysis time when none is trusted
     reasons: list[str] = field(default_factory=list)
 
     def facts(self) -> dict[str, Any]:
@@ -81,6 +82,7 @@ class SignedDataCheck:
             "signing_time": self.signing_time,
             "signing_time_source": self.signing_time_source,
             "nested_signatures": self.nested_signatures,
+            "chain_checked_at": self.chain_checked_at,
             "reasons": list(self.reasons),
         }
 
@@ -261,9 +263,10 @@ def check_signed_data(
         check.signing_time_source = source
     at = when if when is not None and source != "signer_claimed" else (now or datetime.now(UTC))
     if at is not when:
-        check.reasons.append(f"no trusted timestamp: chain checked at the analysis time {at.isoformat()}")
+        check.reasons.append("no trusted timestamp: chain checked at the analysis time (chain_checked_at)")
     chain = validate_chain(leaf, certs, at.astimezone(UTC), roots=roots)
     check.chain = chain.chain
+    check.chain_checked_at = at.astimezone(UTC).isoformat()
     if not chain.trusted:
         check.reasons.extend(chain.reasons)
         if check.status == "valid":
