@@ -172,7 +172,7 @@ def read_file_bytes(source: FileSource, path: str, size: int, max_hash_bytes: in
             raise OSError(f"grew past {max_hash_bytes:,} bytes while being read")
         for h in digests.flat:
             h.update(chunk)
-        if len(head) < MAX_PE_BYTES:
+        if len(head) < MAX_PE_BYTES and (not decided or layout is not None):  # a non-PE keeps only its first bytes
             head += chunk[: MAX_PE_BYTES - len(head)]
         pos += len(chunk)
         if not decided:

@@ -111,3 +111,27 @@ def test_signed_data_check_never_raises(data: bytes) -> None:
 
     check = check_signed_data(data)
     assert check.status in ("valid", "untrusted", "invalid", "error") and (check.status == "valid" or check.reasons)
+
+
+def test_large_file_is_hashed_in_bounded_memory(tmp_path: Path) -> None:
+    import hashlib
+    import tracemalloc
+
+    folder = tmp_path / "Windows"
+    folder.mkdir()
+    size = 256 << 20
+    with open(folder / "blob.dat", "wb") as handle:
+        handle.write(b"not a PE")
+        handle.truncate(size)  # sparse
+    tracemalloc.start()
+    try:
+        facts = FileAnalyser(FolderSource(tmp_path)).facts("C:\\Windows\\blob.dat")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    expected = hashlib.sha256()
+    with open(folder / "blob.dat", "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            expected.update(chunk)
+    assert facts is not None and facts["sha256"] == expected.hexdigest() and facts["pe"] is None
+    assert peak < 16 << 20, f"peak {peak:,} bytes while hashing {size:,}"
