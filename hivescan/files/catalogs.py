@@ -253,6 +253,15 @@ class CatalogIndex:
                 index.diagnostics.append(warning("catalog_unreadable", "signature", f"{path}: {exc}"))
                 continue
             index.add(stat.path, data)
+        if index.catalogs == 0:
+            index.diagnostics.append(
+                warning(
+                    "catalogs_absent",
+                    "signature",
+                    f"no catalogs in {directory} of this input: a file without an embedded signature gets status "
+                    "'error' (catalog signing cannot be checked), not 'unsigned'",
+                )
+            )
         return index
 
     def add(self, path: str, data: bytes) -> None:

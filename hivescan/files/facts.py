@@ -305,6 +305,17 @@ class FileAnalyser:
             found = self._catalog_signature(content)
             if found is not None:
                 facts["signature"] = found
+            elif (
+                facts["signature"] is not None
+                and facts["signature"]["status"] == "unsigned"
+                and not self.catalogs.catalogs
+            ):
+                # most Windows binaries are signed only through catalogs: without any, "unsigned" is unknowable
+                facts["signature"] = {
+                    **facts["signature"],
+                    "status": "error",
+                    "reasons": ["no embedded signature, and the input holds no catalogs (CatRoot) to check"],
+                }
         name = ntpath.basename(stat.path)
         version = facts["version_info"] or {}
         facts["renamed"] = _names_differ(name, version.get("original_filename")) or _names_differ(

@@ -21,6 +21,11 @@ def _plant(root: Path, relative: str, data: bytes) -> Path:
     return path
 
 
+def _catroot(root: Path) -> None:
+    """A CatRoot with one catalog listing nothing we plant: "unsigned" becomes knowable."""
+    _plant(root, str(CATROOT).replace("/", "\\") + "\\Other.cat", build_catalog([bytes(32)]))
+
+
 def _codes(facts: dict) -> set[str]:
     return {d["code"] for d in facts["diagnostics"]}
 
@@ -28,6 +33,7 @@ def _codes(facts: dict) -> set[str]:
 def test_unsigned_pe_hashes_and_headers(tmp_path: Path) -> None:
     data = build_pe(subsystem=1)
     _plant(tmp_path, "Windows\\System32\\drivers\\kdx.sys", data)
+    _catroot(tmp_path)
     facts = FileAnalyser(FolderSource(tmp_path)).facts("C:\\WINDOWS\\system32\\DRIVERS\\KDX.SYS")
     assert facts is not None
     assert facts["exists"] is True and facts["path"] == "\\Windows\\System32\\drivers\\kdx.sys"
@@ -88,12 +94,12 @@ def test_catalog_signs_a_binary(tmp_path: Path, test_ca: TestCA) -> None:
     root = tmp_path / "vol"
     data = build_pe(code=b"\x90" * 32 + b"\xc3")
     _plant(root, "Windows\\System32\\svcok.exe", data)
+    _catroot(root)
     probe = FileAnalyser(FolderSource(root)).facts("C:\\Windows\\System32\\svcok.exe")
     assert probe is not None and probe["signature"]["status"] == "unsigned"  # no catalog yet
     unsigned_cat = tmp_path / "u.cat"
     unsigned_cat.write_bytes(build_catalog([bytes(32), bytes.fromhex(probe["authentihash"])]))
     cat = test_ca.sign(unsigned_cat, tmp_path / "s.cat")
-    (root / CATROOT).mkdir(parents=True)
     shutil.copy(cat, root / CATROOT / "Acme-Package.cat")
     facts = FileAnalyser(FolderSource(root)).facts("C:\\Windows\\System32\\svcok.exe")
     assert facts is not None
@@ -123,6 +129,7 @@ def test_wine_binary_claims_microsoft_and_renamed_copy(tmp_path: Path, wine_exe)
     data = wine_exe("conhost.exe").read_bytes()
     _plant(tmp_path, "Windows\\System32\\conhost.exe", data)
     _plant(tmp_path, "Windows\\updsvc.exe", data)
+    _catroot(tmp_path)
     analyser = FileAnalyser(FolderSource(tmp_path))
     same = analyser.facts("C:\\Windows\\System32\\conhost.exe")
     assert same is not None
@@ -132,3 +139,12 @@ def test_wine_binary_claims_microsoft_and_renamed_copy(tmp_path: Path, wine_exe)
     renamed = analyser.facts("C:\\Windows\\updsvc.exe")
     assert renamed is not None and renamed["renamed"] is True
     assert renamed["version_info"]["original_filename"] == "conhost.exe"
+
+
+def test_without_catalogs_unsigned_is_not_claimed(tmp_path: Path) -> None:
+    _plant(tmp_path, "Windows\\System32\\svc.exe", build_pe())
+    analyser = FileAnalyser(FolderSource(tmp_path))
+    facts = analyser.facts("C:\\Windows\\System32\\svc.exe")
+    assert facts is not None and facts["signature"]["status"] == "error"
+    assert "no catalogs" in facts["signature"]["reasons"][0]
+    assert [d.code for d in analyser.catalogs.diagnostics] == ["catalogs_absent"]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hivescan.files.facts import FileAnalyser
 from hivescan.files.pe import read_layout
 from hivescan.files.source import FolderSource
-from hivescan.testing.pe import build_pe
+from hivescan.testing.pe import build_catalog, build_pe
 
 E_LFANEW = 0x80
 CERT_ENTRY = E_LFANEW + 24 + 112 + 4 * 8  # PE32+ optional header: data directory 4
@@ -21,6 +21,9 @@ def _facts(root: Path, name: str, data: bytes, **options: int) -> dict:
     folder = root / "Windows"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_bytes(data)
+    catroot = root / "Windows" / "System32" / "CatRoot" / "{F750E6C3-38EE-11D1-85E5-00C04FC295EE}"
+    catroot.mkdir(parents=True, exist_ok=True)
+    (catroot / "Other.cat").write_bytes(build_catalog([bytes(32)]))
     facts = FileAnalyser(FolderSource(root), **options).facts(f"C:\\Windows\\{name}")  # type: ignore[arg-type]
     assert facts is not None
     return facts

@@ -14,7 +14,7 @@ from hivescan.cli import app
 from hivescan.files.source import FolderSource
 from hivescan.frames import record_row
 from hivescan.scm.record import ServiceRecord
-from hivescan.testing.pe import TestCA, build_pe
+from hivescan.testing.pe import TestCA, build_catalog, build_pe
 from hivescan.testing.spec import build_from_spec
 
 runner = CliRunner()
@@ -80,6 +80,8 @@ def planted(tmp_path: Path, test_ca: TestCA) -> Path:
     """A KAPE-style folder: SYSTEM hive plus one file per planted case."""
     volume = tmp_path / "kape" / "C"
     _put(volume, "Windows\\System32\\config\\SYSTEM", _hive(PLANTED))
+    catroot = "Windows\\System32\\CatRoot\\{F750E6C3-38EE-11D1-85E5-00C04FC295EE}\\Other.cat"
+    _put(volume, catroot, build_catalog([bytes(32)]))  # a catalog listing none of these: "unsigned" is knowable
     unsigned = tmp_path / "u.exe"
     unsigned.write_bytes(build_pe())
     signed = test_ca.sign(unsigned, tmp_path / "s.exe").read_bytes()
