@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from hivescan.files.columns import FILE_BOOL_COLUMNS, FILE_FLAT_COLUMNS, FILE_INT_COLUMNS, flat_file_columns
 from hivescan.scm.record import ServiceRecord
 from hivescan.textsafe import deep_escape
 
@@ -40,6 +41,7 @@ INT_COLUMNS = [
     "last_write_filetime",
     "diagnostic_count",
     "recovery_cell_offset",
+    *FILE_INT_COLUMNS,
 ]
 CATEGORY_COLUMNS = [
     "name",
@@ -82,10 +84,13 @@ BOOL_COLUMNS = [
     "svchost_listed",
     "default_sd_applies",
     "key_writable_by_low_privilege",
+    *FILE_BOOL_COLUMNS,
 ]
 RAW_VALUE_COLUMNS = ["raw_values", "parameters_raw"]
 # decoded values (topic: decoders): nested -> JSON text (None stays missing), flags -> nullable booleans
 DECODED_JSON_COLUMNS = ["failure_actions", "triggers", "security_access"]
+# the binaries (topic: files): the whole facts as JSON text, and flat columns for filtering
+FILE_JSON_COLUMNS = ["image_file", "service_dll_file"]
 FIRST_COLUMNS = [
     "name",
     "status",
@@ -141,6 +146,10 @@ def record_row(record: ServiceRecord, *, escape: bool = True) -> dict[str, Any]:
     for col in DECODED_JSON_COLUMNS:
         if row.get(col) is not None:
             row[col] = json.dumps(row[col], ensure_ascii=True)
+    row.update(flat_file_columns(row))
+    for col in FILE_JSON_COLUMNS:
+        if row.get(col) is not None:
+            row[col] = json.dumps(row[col], ensure_ascii=True, sort_keys=True)
     row.setdefault("location", "{}")
     if not escape:
         return row
@@ -192,7 +201,9 @@ def records_from_frame(frame: pd.DataFrame) -> list[ServiceRecord]:
         data = {k: _plain(v) for k, v in row.items()}
         for col in RAW_VALUE_COLUMNS:
             data[col] = {item["name"]: item for item in data.get(col) or []}
-        for col in [*JSON_COLUMNS, *DECODED_JSON_COLUMNS, "diagnostics"]:
+        for col in FILE_FLAT_COLUMNS:
+            data.pop(col, None)
+        for col in [*JSON_COLUMNS, *DECODED_JSON_COLUMNS, *FILE_JSON_COLUMNS, "diagnostics"]:
             if isinstance(data.get(col), str):
                 data[col] = json.loads(data[col])
         for col in ("diagnostic_codes", "diagnostic_count", "last_write"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import weakref
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,8 @@ from hivescan.scm.software import SoftwareData, read_software
 from hivescan.scm.winversion import SERVICE_MARKERS, WindowsVersion, combine, from_software, from_system
 
 if TYPE_CHECKING:
+    from hivescan.files.facts import FileAnalyser
+    from hivescan.files.source import FileSource
     from hivescan.hive.recover import KeyScan
     from hivescan.scm.deleted import Recovery
 from hivescan.timeutil import filetime_to_iso
@@ -149,8 +152,17 @@ class SystemHive:
         require_system: bool = True,
         logs: LogsOption = "auto",
         software: str | os.PathLike[str] | HiveSource | SoftwareData | None = None,
+        files: FileSource | None = None,
+        file_cache: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         self.evidence = source
+        # the binaries (topic: files): where the files services name are read; None: a bare hive
+        self.files: FileAnalyser | None = None
+        if files is not None:
+            from hivescan.files.facts import FileAnalyser
+
+            self.files = FileAnalyser(files, cache=file_cache)
+        self._on_close: list[Any] = []  # e.g. the disk image the files are read from
         self._options: dict[str, Any] = {"backend": backend, "max_value_bytes": max_value_bytes}
         self._logs_option: LogsOption = logs
         self._log_files: list[LogFile] | None = None
@@ -214,6 +226,8 @@ class SystemHive:
     def close(self) -> None:
         if self._primary_view is not None:
             self._primary_view.close()
+        for closer in getattr(self, "_on_close", ()):
+            closer()
         self._finalizer()
 
     def __enter__(self) -> SystemHive:
@@ -357,8 +371,25 @@ class SystemHive:
         """
         records = self._live_services(control_set, lenient=lenient)
         if deleted:
-            records += self.deleted_services(control_set, lenient=lenient)
-        return records
+            records += self._deleted_services(control_set, unattributed=False, lenient=lenient)
+        return self.attach_files(records)
+
+    def attach_files(self, records: list[ServiceRecord]) -> list[ServiceRecord]:
+        """Records with ``image_file`` / ``service_dll_file`` filled when the input holds files."""
+        analyser = self.files
+        if analyser is None:
+            return records
+        analyser.facts_many(p for r in records for p in (r.image_path_resolved, r.service_dll_expanded))
+        out = []
+        for record in records:
+            image = analyser.facts(record.image_path_resolved)
+            dll = analyser.facts(record.service_dll_expanded)
+            out.append(
+                record if image is None and dll is None else replace(record, image_file=image, service_dll_file=dll)
+            )
+        for diag in analyser.catalogs.diagnostics if analyser.catalogs_built else ():
+            self._note_once(diag.code, diag.message, diag.level)
+        return out
 
     def _live_services(self, control_set: str | int, *, lenient: bool) -> list[ServiceRecord]:
         with gc_paused():
@@ -549,6 +580,9 @@ class SystemHive:
         ``unattributed``: also service-like deleted keys whose parent chain is lost
         (control_set None; they are only counted otherwise).
         """
+        return self.attach_files(self._deleted_services(control_set, unattributed=unattributed, lenient=lenient))
+
+    def _deleted_services(self, control_set: str | int, *, unattributed: bool, lenient: bool) -> list[ServiceRecord]:
         try:
             resolution = self.resolve(control_set)
         except ValueError as exc:
@@ -719,16 +753,27 @@ def open_hive(
     ``software=`` a SOFTWARE hive (path, HiveSource or :func:`open_software` result) supplies
     SystemRoot, the program-files variables and the svchost groups (spec §5.1, §7.2).
     """
+    from hivescan.volumes import file_source, open_folder, open_image_with_files, open_zip
+
+    files = options.pop("files", "auto")
     if isinstance(path, HiveSource):
-        return SystemHive(path, **options)
-    from hivescan.hive.images import load_source
+        return SystemHive(path, files=file_source(files, None), **options)
+    if os.path.isdir(path):
+        return open_folder(path, files, options)
+    from hivescan.hive.images import input_kind, load_source
+
+    kind = input_kind(path)
+    if files is not None and files is not False and kind == "image":
+        return open_image_with_files(path, install, snapshot, files, options)
+    if kind == "other" and zipfile.is_zipfile(path):
+        return open_zip(path, files, options)
 
     image_diagnostics: list[Diagnostic] = []
     image_logs: list[HiveSource] = []
     source = load_source(path, install=install, snapshot=snapshot, diagnostics=image_diagnostics, logs=image_logs)
     if image_logs and options.get("logs", "auto") == "auto":
         options["logs"] = [parse_log(log.data, log.path) for log in image_logs]
-    hive = SystemHive(source, **options)
+    hive = SystemHive(source, files=file_source(files, None), **options)
     hive._own_diagnostics += image_diagnostics  # encrypted/unreadable volumes, missing logs: the analyst must see them
     return hive
 

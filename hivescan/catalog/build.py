@@ -106,6 +106,7 @@ def build_loldrivers(shared: Path, date: str) -> dict[str, str]:
     rows = _read(shared / "loldrivers" / "drivers.csv")
     by_name: dict[str, dict[str, set[str]]] = {}
     hashes: list[tuple[str, str, str]] = []
+    authentihashes: list[tuple[str, str, str]] = []
     for row in rows:
         category = "malicious" if row["Category"].strip().lower() == "malicious" else "vulnerable"
         names = [t.strip() for t in row["Tags"].split(",") if t.strip()]
@@ -122,6 +123,10 @@ def build_loldrivers(shared: Path, date: str) -> dict[str, str]:
             sha = sha.strip().lower()
             if re.fullmatch(r"[0-9a-f]{64}", sha):
                 hashes.append((sha, category, row["Id"]))
+        for sha in row.get("KnownVulnerableSamples_Authentihash_SHA256", "").split(","):
+            sha = sha.strip().lower()
+            if re.fullmatch(r"[0-9a-f]{64}", sha):
+                authentihashes.append((sha, category, row["Id"]))
     names_rows = []
     for key in sorted(by_name):
         e = by_name[key]
@@ -149,6 +154,13 @@ def build_loldrivers(shared: Path, date: str) -> dict[str, str]:
             date,
             ("sha256", "category", "entry_id"),
             sorted(set(hashes)),
+        ),
+        "loldrivers_authentihash.csv": render_csv(
+            "loldrivers",
+            "LOLDrivers known sample Authenticode SHA-256 hashes (authentihash) with their entry",
+            date,
+            ("authentihash", "category", "entry_id"),
+            sorted(set(authentihashes)),
         ),
     }
 

@@ -138,6 +138,35 @@ def lookup_loldriver_hash(sha256: str) -> CatalogEntry | None:
     return None if i is None else entry("loldrivers-sha256", sha256.lower(), table, i)
 
 
+@cache
+def _loldriver_authentihashes() -> tuple[Table, dict[str, int]]:
+    table = load_table("loldrivers_authentihash.csv")
+    return table, {row["authentihash"]: i for i, row in enumerate(table.rows)}
+
+
+def lookup_loldriver_file(record: Any, context: Mapping[str, Any] | None = None) -> CatalogEntry | None:
+    """The LOLDrivers sample the record's image file *is*, by SHA-256 or authentihash (file facts).
+
+    Wherever the file lies and whatever it is called: a renamed vulnerable driver still matches.
+    """
+    facts = getattr(record, "image_file", None)
+    if not isinstance(facts, Mapping):
+        return None
+    sha256 = facts.get("sha256")
+    if isinstance(sha256, str):
+        table, index = _loldriver_hashes()
+        i = index.get(sha256.lower())
+        if i is not None:
+            return entry("loldrivers-file", sha256.lower(), table, i, {"matched_on": "sha256"})
+    authentihash = facts.get("authentihash")
+    if isinstance(authentihash, str):
+        table, index = _loldriver_authentihashes()
+        i = index.get(authentihash.lower())
+        if i is not None:
+            return entry("loldrivers-file", authentihash.lower(), table, i, {"matched_on": "authentihash"})
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class _GlobIndex:
     table: Table
@@ -347,6 +376,7 @@ def lookup_expected_service_dll(record: Any, context: Mapping[str, Any] | None =
 
 CATALOGS: Mapping[str, Callable[[Any, Mapping[str, Any] | None], CatalogEntry | None]] = {
     "loldrivers": lookup_loldrivers,
+    "loldrivers-file": lookup_loldriver_file,
     "lolrmm": lookup_lolrmm,
     "suspicious-services": lookup_suspicious_service,
     "windows-services": lookup_windows_service,
@@ -373,6 +403,7 @@ _EXPECTED_FACTS = frozenset(
 # the columns and computed facts a rule's ``where:`` may test, per catalog (checked by the lint)
 CATALOG_ATTRIBUTES: Mapping[str, frozenset[str]] = {
     "loldrivers": frozenset({"file_name", "category", "entries", "entry_ids", "mitre", "verified"}),
+    "loldrivers-file": frozenset({"sha256", "authentihash", "category", "entry_id", "matched_on"}),
     "lolrmm": frozenset({"tool", "kind", "pattern", "origin", "matched_on"}),
     "suspicious-services": frozenset({"name_glob", "path_glob", "tool", "category", "tool_type", "upstream_severity"}),
     "windows-services": frozenset({"service_name", "display_name", "installation", "startup_type"}),

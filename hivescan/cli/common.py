@@ -135,6 +135,20 @@ HivePath = Annotated[
         metavar="HIVE|IMAGE",
     ),
 ]
+RootOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--root",
+        help="folder holding the Windows volume's files (mounted image, KAPE or Velociraptor output): "
+        "hash and verify the binaries services point at",
+    ),
+]
+NoFilesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-files", help="do not read the binaries services point at (on by default when the input holds files)"
+    ),
+]
 InstallOpt = Annotated[
     int | None,
     typer.Option("--install", min=1, help="disk images: which Windows installation (see `hivescan images`)"),
@@ -280,6 +294,15 @@ def _logs_choice(log: list[Path] | None, no_logs: bool) -> str | list[Path]:
 
             raise HiveNotFound(f"{path}: no such transaction log file (--log)")
     return list(log) if log else "auto"
+
+
+def _files_choice(root: Path | None, no_files: bool) -> Any:
+    """``files=`` for open_hive: off, a --root folder, or "auto" (the input's own files)."""
+    if no_files and root is not None:
+        raise typer.BadParameter("--root and --no-files contradict each other", param_hint="--no-files")
+    if no_files:
+        return None
+    return root if root is not None else "auto"
 
 
 def _warn_hive(diagnostics: list[Any], quiet: bool, per_code: int = 5) -> None:

@@ -67,7 +67,7 @@ def history(
         raise typer.BadParameter("table, json, jsonl or csv", param_hint="--format")
     paths = list(older or []) + list(history_paths or [])
     _check_output(output, force, hive, paths, evtx)
-    result = load_history(hive, paths, regback=regback, include_present=show_all, backend=parser)
+    result = load_history(hive, paths, regback=regback, include_present=show_all, backend=parser, files=None)
     if evtx:  # each step gets the service's logged events (service_events)
         from hivescan.cli.events import read_logs
         from hivescan.events.join import join_history
@@ -121,7 +121,7 @@ def diff(
         _err(f"error: {before}: a baseline (Parquet), not a hive: a baseline goes second as B ({swap})")
         raise typer.Exit(int(ExitCode.USAGE))
     _check_output(output, force, before, after)
-    with hivescan.open_hive(before, backend=parser) as a:
+    with hivescan.open_hive(before, backend=parser, files=None) as a:
         side_a = a.services(control_set)
         warnings = list(a.hive_diagnostics())
         if against is not None:
@@ -133,7 +133,7 @@ def diff(
             side_a, side_b = side_b, side_a  # baseline is "before", the hive "after"
             label = f"baseline {after} -> {before}"
         else:
-            with hivescan.open_hive(after, backend=parser) as b:
+            with hivescan.open_hive(after, backend=parser, files=None) as b:
                 side_b = b.services(control_set)
                 warnings += list(b.hive_diagnostics())
             label = f"{before} -> {after}"
@@ -178,7 +178,7 @@ def baseline_build(
     _check_output(output, force, list(hives))
     records = []
     for path in hives:
-        with hivescan.open_hive(path, backend=parser) as opened:
+        with hivescan.open_hive(path, backend=parser, files=None) as opened:
             records += opened.services(control_set)
             _warn_hive(list(opened.hive_diagnostics()), quiet)
     write_parquet(services_frame(records), output)

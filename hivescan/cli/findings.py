@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -17,10 +17,12 @@ from hivescan.cli.common import (
     HivePath,
     InstallOpt,
     LogOpt,
+    NoFilesOpt,
     NoLogsOpt,
     OutputOpt,
     ParserOpt,
     QuietOpt,
+    RootOpt,
     RulesOpt,
     ScanSetOpt,
     SeverityOpt,
@@ -32,6 +34,7 @@ from hivescan.cli.common import (
     _check_rules_dir,
     _check_severity,
     _err,
+    _files_choice,
     _load_rules,
     _logs_choice,
     _read_baseline,
@@ -74,6 +77,7 @@ def _run_scan(
     case: str | None = None,
     examiner: str | None = None,
     evtx: list[Path] | None = None,
+    files: Any = "auto",
 ) -> None:
     import hivescan
     from hivescan.cli.events import read_logs
@@ -91,7 +95,7 @@ def _run_scan(
     _check_output(output, force, hive, log, software, baseline, evtx)
     event_logs = read_logs(evtx, quiet) if evtx else None
     with hivescan.open_hive(
-        hive, backend=parser, logs=logs, software=software, install=install, snapshot=snapshot
+        hive, backend=parser, logs=logs, software=software, install=install, snapshot=snapshot, files=files
     ) as opened:
         result = scan_hive(
             opened,
@@ -163,6 +167,8 @@ def scan(
     case: CaseOpt = None,
     examiner: ExaminerOpt = None,
     evtx: EvtxOpt = None,
+    root: RootOpt = None,
+    no_files: NoFilesOpt = False,
 ) -> None:
     """Find persistence: run the rules and catalogs over every service record, most severe first.
 
@@ -195,6 +201,7 @@ def scan(
         case=case,
         examiner=examiner,
         evtx=evtx,
+        files=_files_choice(root, no_files),
     )
 
 

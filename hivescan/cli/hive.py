@@ -15,16 +15,19 @@ from hivescan.cli.common import (
     InstallOpt,
     LenientOpt,
     LogOpt,
+    NoFilesOpt,
     NoLogsOpt,
     OutputOpt,
     ParserOpt,
     QuietOpt,
+    RootOpt,
     SnapshotOpt,
     SoftwareOpt,
     _check_control_set,
     _check_output,
     _check_statuses,
     _err,
+    _files_choice,
     _logs_choice,
     _warn_hive,
     app,
@@ -58,7 +61,7 @@ def info(
 
     logs = _logs_choice(log, no_logs)
     with hivescan.open_hive(
-        hive, backend=parser, logs=logs, install=install, snapshot=snapshot, software=software
+        hive, backend=parser, logs=logs, install=install, snapshot=snapshot, software=software, files=None
     ) as opened:
         summary = opened.info()
     if fmt.lower() == "json":
@@ -105,6 +108,8 @@ def services(
     install: InstallOpt = None,
     snapshot: SnapshotOpt = "live",
     evtx: EvtxOpt = None,
+    root: RootOpt = None,
+    no_files: NoFilesOpt = False,
 ) -> None:
     """List every service record the SCM would build at boot, with provenance.
 
@@ -132,8 +137,9 @@ def services(
         if not quiet:
             _err(f"note: --status {' '.join(recovered_asked)} implies --deleted (keys recovered from free cells)")
     _check_output(output, force, hive, log, software, evtx)
+    files = _files_choice(root, no_files)
     with hivescan.open_hive(
-        hive, backend=parser, logs=logs, install=install, snapshot=snapshot, software=software
+        hive, backend=parser, logs=logs, install=install, snapshot=snapshot, software=software, files=files
     ) as opened:
         records = opened.services(control_set, lenient=lenient)
         if deleted or unattributed:
@@ -179,7 +185,7 @@ def boot_plan(
     if out_format is OutputFormat.parquet:
         raise typer.BadParameter("table, json, jsonl or csv", param_hint="--format")
     _check_output(output, force, hive, software)
-    with hivescan.open_hive(hive, backend=parser, software=software) as opened:
+    with hivescan.open_hive(hive, backend=parser, software=software, files=None) as opened:
         plans = opened.boot_plans(control_set, lenient=lenient)
         warnings = opened.hive_diagnostics()
     _warn_hive(list(warnings), quiet)
@@ -197,6 +203,8 @@ def show(
     lenient: LenientOpt = False,
     parser: ParserOpt = "regipy-rs",
     quiet: QuietOpt = False,
+    root: RootOpt = None,
+    no_files: NoFilesOpt = False,
 ) -> None:
     """Everything about one service: every field, raw value, and diagnostic.
 
@@ -212,7 +220,8 @@ def show(
     _check_control_set(control_set)
     if fmt.lower() not in ("table", "json"):
         raise typer.BadParameter("table or json", param_hint="--format")
-    with hivescan.open_hive(hive, backend=parser, software=software) as opened:
+    files = _files_choice(root, no_files)
+    with hivescan.open_hive(hive, backend=parser, software=software, files=files) as opened:
         records = opened.find_service(name, control_set, lenient=lenient)
         contexts = opened.database_contexts(control_set)
         warnings = opened.hive_diagnostics()

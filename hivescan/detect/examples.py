@@ -13,7 +13,7 @@ References: style.md R9 (every rule ships with its proof).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +64,7 @@ def _build(fixtures: Path, scenario: str) -> dict[str, list[Subject]]:
             ).subjects
         else:
             current = hive.resolve("current").chosen
-            records = hive.services("all")
+            records = _with_file_facts(hive.services("all"), path.with_suffix(".files.yaml"))
             if spec.get("events"):  # a scenario with event-log rows: joined as --evtx would (issue 15)
                 records = _join_spec_events(hive, records, spec["events"], scenario)
             subjects = build_subjects(
@@ -89,6 +89,32 @@ def _join_spec_events(hive: SystemHive, records: list[ServiceRecord], rows: Any,
     except (KeyError, TypeError, ValueError) as exc:
         raise ExampleError(f"{scenario}: events: {exc}") from None
     return join_events(records, [log], computer_name=hive.computer_name()[0]).records
+
+
+def _with_file_facts(records: list[ServiceRecord], facts_path: Path) -> list[ServiceRecord]:
+    """Records with the file facts a scenario's ``<scenario>.files.yaml`` gives per service.
+
+    Why: rule examples are hives; the files a service names are facts about a disk, which a
+    scenario states (``{service: {image_file: {...}, service_dll_file: {...}}}``) the way
+    ``hivescan.files.facts`` would have found them. The facts themselves are tested on real
+    files in ``tests/files``.
+    """
+    if not facts_path.is_file():
+        return records
+    import yaml
+
+    try:
+        given = yaml.safe_load(facts_path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ExampleError(f"{facts_path}: {exc}") from None
+    by_name = {upcase(str(name)): value for name, value in given.items()}
+    out = []
+    for record in records:
+        facts = by_name.get(upcase(record.name))
+        if facts:
+            record = replace(record, image_file=facts.get("image_file"), service_dll_file=facts.get("service_dll_file"))
+        out.append(record)
+    return out
 
 
 @dataclass

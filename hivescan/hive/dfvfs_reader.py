@@ -110,6 +110,34 @@ class FileSystemHandle:
         """See :meth:`_directories`; read errors become ImageError."""
         return _guarded(path or "\\", self._directories, path)  # type: ignore[no-any-return]
 
+    def file_entry(self, path: str) -> Any:
+        """The dfvfs file entry at ``path`` (any case), or None; read errors become ImageError.
+
+        For the binaries services name (:mod:`hivescan.files.image`): NTFS times, data streams.
+        """
+        found = self.find(path)
+        if found is None:
+            return None
+        return _guarded(path, self._entry, [p for p in found.path.split("\\") if p])
+
+    def names(self, path: str) -> list[str]:
+        """Names of every entry of a directory (at most MAX_DIRECTORY_ENTRIES); read errors become ImageError."""
+        return _guarded(path or "\\", self._names, path)  # type: ignore[no-any-return]
+
+    def _names(self, path: str) -> list[str]:
+        found = self._find(path) if path.strip("\\") else None
+        parts = [p for p in (found.path if found else path).split("\\") if p]
+        directory = self._entry(parts)
+        if directory is None or not directory.IsDirectory():
+            return []
+        out = []
+        for index, sub in enumerate(directory.sub_file_entries):
+            if index >= MAX_DIRECTORY_ENTRIES:
+                break
+            if sub.name:
+                out.append(sub.name)
+        return out
+
     def read(self, path: str, size: int) -> bytes:
         """See :meth:`chunks`; read errors become ImageError."""
         return b"".join(self.chunks(path, size))

@@ -36,7 +36,7 @@ from hivescan.hive.source import HiveSource, input_errors, open_input
 from hivescan.timeutil import filetime_to_iso
 
 if TYPE_CHECKING:
-    from hivescan.hive.dfvfs_reader import DfvfsImage
+    from hivescan.hive.dfvfs_reader import DfvfsImage, FileSystemHandle
 
 INSTALL_HINT = "pip install 'hivescan[images]'"
 MAX_HIVE_BYTES = 4 << 30  # a regf file cannot describe more than 4 GiB of hive bins
@@ -455,6 +455,10 @@ class DiskImage:
                 f"{self.path}:{f.volume}:{f.path}: read {len(data):,} of {f.size:,} bytes; is the image truncated?"
             )
         return data
+
+    def handle(self, volume: str) -> FileSystemHandle:
+        """The readable filesystem of a volume or shadow copy (by ImageVolume.label). KeyError if none."""
+        return self._scanned.handles[volume]
 
     def location(self, f: ImageFile) -> dict[str, str]:
         """Provenance of one file: image, partition, volume or shadow copy, in-image path, snapshot."""

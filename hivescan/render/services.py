@@ -139,4 +139,6 @@ def write_services(
         elif fmt is OutputFormat.json:
             write_json(rows, out)
         elif fmt is OutputFormat.csv:
-            write_csv(rows, out)
+            from hivescan.files.columns import flat_file_columns
+
+            write_csv(({**row, **flat_file_columns(row)} for row in rows), out)

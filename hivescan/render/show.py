@@ -28,7 +28,7 @@ from hivescan.hive.regtypes import (
 from hivescan.render.safe import DataTable, data_grid, data_table, lines, text
 from hivescan.scm.database import DatabaseContext
 from hivescan.scm.record import ServiceRecord
-from hivescan.textsafe import quoted
+from hivescan.textsafe import printable, quoted
 
 # shown in their own sections, not in the field list
 _SECTIONS = {
@@ -40,7 +40,10 @@ _SECTIONS = {
     "subkey_last_writes",
     "subkey_last_writes_filetime",
     "location",
+    "image_file",
+    "service_dll_file",
 }
+_FILE_SECTIONS = (("image_file", "the image file (ImagePath)"), ("service_dll_file", "the ServiceDll file"))
 _LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 
 
@@ -97,6 +100,30 @@ def _values_table(title: str, values: Mapping[str, Mapping[str, Any]]) -> DataTa
     return table
 
 
+def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _flatten(f"{prefix}.{key}" if prefix else str(key), item, out)
+    elif isinstance(value, list) and value and any(isinstance(v, Mapping) for v in value):
+        for index, item in enumerate(value):
+            _flatten(f"{prefix}[{index}]", item, out)
+    else:
+        shown = "-" if value is None else json.dumps(value) if isinstance(value, list | bool) else str(value)
+        out.append((prefix, printable(shown)))
+
+
+def _file_table(title: str, facts: Mapping[str, Any]) -> DataTable:
+    """The facts of one binary: every field, nested ones dotted (signature.status, pe.machine...)."""
+    table = data_table(title=title, title_justify="left", header_style="bold")
+    table.add_column("fact", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    rows: list[tuple[str, str]] = []
+    _flatten("", facts, rows)
+    for name, shown in rows:
+        table.add_row(name, shown)
+    return table
+
+
 def service_view(data: Mapping[str, Any], context: DatabaseContext | None = None) -> Group:
     """A rich renderable of one record's :meth:`~ServiceRecord.to_dict` mapping."""
     parts: list[Any] = []
@@ -134,6 +161,9 @@ def service_view(data: Mapping[str, Any], context: DatabaseContext | None = None
         for name, when in data["subkey_last_writes"].items():
             grid.add_row(name, when or "-", str(filetimes.get(name, "")))
         parts.append(grid)
+    for key, title in _FILE_SECTIONS:
+        if data.get(key):
+            parts.append(_file_table(title, data[key]))
     if context is not None:
         parts += _context_tables(data, context)
     diags = data.get("diagnostics") or []

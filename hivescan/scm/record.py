@@ -211,6 +211,12 @@ class ServiceRecord:
     failure_actions: FailureActions | None = None  # FailureActions + FailureCommand/RebootMessage
     triggers: tuple[Trigger, ...] = ()  # TriggerInfo\N, numerically sorted
 
+    # -- the binaries (topic: files): facts of the files image_path_resolved and
+    # service_dll_expanded name, read from a folder or disk image (hivescan.files.facts);
+    # None when the input holds no files (a bare hive) or files were turned off
+    image_file: Mapping[str, Any] | None = None
+    service_dll_file: Mapping[str, Any] | None = None
+
     sources: Mapping[str, Source] = field(default_factory=dict)
     diagnostics: tuple[Diagnostic, ...] = ()
 
@@ -463,6 +469,8 @@ DERIVED_FIELDS = frozenset(
         "template",
         "user_instances",
         "log_replay_changes",
+        "image_file",
+        "service_dll_file",
     }
 )
 

@@ -76,6 +76,8 @@ class Snapshot:
 class NtfsVolume:
     """An NTFS partition: files by path (``/`` separated, from the volume root) and empty directories.
 
+    A name ``path:stream`` is written as an alternate data stream of ``path``.
+
     ``snapshots`` (oldest first) become Volume Shadow Copies (:mod:`hivescan.testing.vss`);
     leave a few MiB of the volume free for them.
     """
@@ -173,15 +175,20 @@ def _build_ntfs(out: Path, volume: NtfsVolume, start: int, sectors: int, tmp: Pa
     )
     directories = list(volume.directories)
     for name in volume.files:
+        name = name.split(":", 1)[0]  # "path:stream" names an alternate data stream of path
         parent = name.strip("/").rsplit("/", 1)[0] if "/" in name.strip("/") else ""
         if parent:
             directories.append(parent)
     if directories:
         make_directories(out, sorted(set(directories), key=lambda d: d.count("/")))
-    for name, data in volume.files.items():
+    for name, data in sorted(volume.files.items(), key=lambda item: ":" in item[0]):  # files before their streams
         local = tmp / "file.bin"
         local.write_bytes(data)
-        _run("ntfscp", "-q", "-f", out, local, "/" + name.strip("/"))
+        path, _, stream = name.partition(":")
+        if stream:
+            _run("ntfscp", "-q", "-f", "-N", stream, out, local, "/" + path.strip("/"))
+        else:
+            _run("ntfscp", "-q", "-f", out, local, "/" + name.strip("/"))
         local.unlink()
     if volume.snapshots:
         _add_snapshots(out, volume)

@@ -98,6 +98,7 @@ class ScanOptions:
     # content under another path is scanned again, so every input path has its own row
     skip_done: frozenset[tuple[str, str, str]] = frozenset()
     run_id: str = ""
+    files: bool = True  # a hive at <volume>\Windows\System32\config\SYSTEM (KAPE, mounted): read the binaries too
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,13 +243,33 @@ def _unscannable(item: HiveInput) -> Diagnostic | None:
     return None
 
 
-def scan_one(item: HiveInput | str | os.PathLike[str], options: ScanOptions | None = None) -> TriageResult:
+def _volume_folder(item: HiveInput, options: ScanOptions) -> Any:
+    """The volume folder a hive file sits in (``...\\Windows\\System32\\config\\SYSTEM``) as a
+    file source, or None: then the records carry no file facts, as for any bare hive."""
+    if not options.files or item.kind not in ("hive", "other"):
+        return None
+    path = Path(item.path)
+    if [p.upper() for p in path.parts[-4:]] != ["WINDOWS", "SYSTEM32", "CONFIG", "SYSTEM"]:
+        return None
+    from hivescan.files.source import FolderSource
+
+    return FolderSource(path.parents[3])
+
+
+def scan_one(
+    item: HiveInput | str | os.PathLike[str],
+    options: ScanOptions | None = None,
+    file_cache: dict[str, dict[str, Any]] | None = None,
+) -> TriageResult:
     """Scan one input; never raises for bad input (the outcome carries the error).
 
     Example::
 
         result = scan_one("evidence/HOST1/SYSTEM")
         result.outcome.host, result.outcome.status, len(result.records)
+
+    ``file_cache``: facts of binaries by sha256, shared by the hives of a batch (hosts share
+    most binaries: each is verified once).
     """
     import hivescan
 
@@ -275,7 +296,8 @@ def scan_one(item: HiveInput | str | os.PathLike[str], options: ScanOptions | No
         return done(replace(base, status="already_done", sha256=source.sha256))
     hive: SystemHive | None = None
     try:
-        hive = hivescan.open_hive(source, backend=options.backend, logs=logs)
+        files = _volume_folder(item, options)
+        hive = hivescan.open_hive(source, backend=options.backend, logs=logs, files=files, file_cache=file_cache)
         return done(*_scan_open_hive(hive, base, options))
     except Exception as exc:
         status, diag = _failure(exc)
@@ -360,8 +382,9 @@ def scan_chunk(index: tuple[int, ...], items: Sequence[HiveInput], options: Scan
     services: list[Any] = [table_from_rows([], services_schema())]
     findings: list[Any] = [table_from_rows([], FINDINGS_SCHEMA)]
     outcomes: list[HiveOutcome] = []
+    file_cache: dict[str, dict[str, Any]] = {}  # binaries' facts by sha256, across the batch's hosts
     for item in items:
-        result = scan_one(item, options)
+        result = scan_one(item, options, file_cache)
         outcome = result.outcome
         if outcome.status != "already_done":
             try:

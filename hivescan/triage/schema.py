@@ -29,7 +29,15 @@ from typing import Any
 
 import pyarrow as pa
 
-from hivescan.frames import CATEGORY_COLUMNS, FIRST_COLUMNS, INT_COLUMNS, JSON_COLUMNS, RAW_VALUE_COLUMNS, record_row
+from hivescan.files.columns import FILE_BOOL_COLUMNS
+from hivescan.frames import (
+    CATEGORY_COLUMNS,
+    FIRST_COLUMNS,
+    INT_COLUMNS,
+    JSON_COLUMNS,
+    RAW_VALUE_COLUMNS,
+    record_row,
+)
 from hivescan.scm.record import HiveRef, Origin, ServiceRecord
 from hivescan.textsafe import deep_escape
 
@@ -121,6 +129,8 @@ def services_schema() -> pa.Schema:
             kind: pa.DataType = pa.int64()
         elif col == "last_write":
             kind = UTC_TIME
+        elif col in FILE_BOOL_COLUMNS:
+            kind = pa.bool_()
         elif col in RAW_VALUE_COLUMNS:
             kind = pa.list_(RAW_VALUE)
         elif col in JSON_COLUMNS or col in CATEGORY_COLUMNS or col in ("diagnostics",):

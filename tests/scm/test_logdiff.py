@@ -49,7 +49,7 @@ def _changed(value: Any, kind: str, pool: list[ServiceRecord]) -> Any:
     if kind == "tuple[tuple[str, bool], ...]":
         return (*value, ("CHANGED", True))
     if kind.startswith("Mapping[str, "):
-        return {**value, "Changed": 1 if kind.endswith("int]") else "derived"}
+        return {**(value or {}), "Changed": 1 if kind.endswith("int]") else "derived"}
     if kind == "tuple[Diagnostic, ...]":
         return (*value, Diagnostic("changed", "", "changed"))
     if kind == "tuple[RawValue, ...]":
