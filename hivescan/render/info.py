@@ -10,6 +10,8 @@ from rich.table import Table
 from hivescan.diagnostics import Diagnostic
 from hivescan.system import HiveInfo
 
+MARVIN32_LABELS = {"c": "compiled extension", "python": "pure-Python fallback (the C extension was not built)"}
+
 
 def print_info(info: HiveInfo, console: Console) -> None:
     grid = Table.grid(padding=(0, 2))
@@ -76,6 +78,7 @@ def _print_logs(info: HiveInfo, console: Console) -> None:
             f"rejected {log.rejected}: {log.status}",
         )
         grid.add_row("", f"sha256 {log.sha256}, {log.size:,} bytes")
+    grid.add_row("entry hashes", f"Marvin32, {MARVIN32_LABELS.get(info.marvin32, info.marvin32)}")
     console.print(grid)
     replay = info.log_replay
     if replay is None:
