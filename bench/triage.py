@@ -149,11 +149,13 @@ def run_cli(checkout: Path, mode: str, corpus: Path, bad: list[Path]) -> dict[st
     out = Path(tempfile.mkdtemp(prefix="hivescan-bench-out-")) / "out"
     engine = ["--jobs", mode[4:]] if mode.startswith("jobs") else ["--dask", "local", "--jobs", mode[4:]]
     command = [sys.executable, "-m", "hivescan", "triage", str(corpus), *map(str, bad), "-o", str(out), "-f", "json"]
-    env = dict(os.environ, PYTHONPATH=str(checkout))
+    env = dict(os.environ, PYTHONPATH=str(checkout))  # and cwd=checkout: python -m puts the cwd first on the path
     seen: dict[int, tuple[float, float]] = {}
     try:
         started = time.perf_counter()
-        process = subprocess.Popen([*command, *engine], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process = subprocess.Popen(
+            [*command, *engine], env=env, cwd=checkout, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         stop = threading.Event()
 
         def sample() -> None:
@@ -246,13 +248,13 @@ def fixed_costs(checkout: Path, corpus: Path, bad: list[Path], repeat: int) -> l
     env = dict(os.environ, PYTHONPATH=str(checkout))
     imports = []
     for _ in range(repeat):
-        process = subprocess.Popen([sys.executable, "-c", "import hivescan.cli"], env=env)
+        process = subprocess.Popen([sys.executable, "-c", "import hivescan.cli"], env=env, cwd=checkout)
         _, _, usage = os.wait4(process.pid, 0)
         imports.append((usage.ru_utime + usage.ru_stime) * 1000)
     out = Path(tempfile.mkdtemp(prefix="hivescan-bench-out-")) / "out"
     try:
         command = [sys.executable, "-m", "hivescan", "triage", str(corpus), "-o", str(out), "-q", "-f", "json"]
-        subprocess.run([*command, "--jobs", "2"], env=env, check=True, capture_output=True)
+        subprocess.run([*command, "--jobs", "2"], env=env, cwd=checkout, check=True, capture_output=True)
         code = (
             "import sys, time; from hivescan.triage import summarise; "
             "t = time.process_time(); summarise(sys.argv[1]); print(time.process_time() - t)"
