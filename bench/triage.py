@@ -1,79 +1,122 @@
-"""Benchmark batch triage: hives per minute, and peak memory per worker.
+"""Benchmark ``hivescan triage`` as a user runs it: the command in a subprocess, cold start.
 
-    python bench/triage.py [--hosts N] [--variants K] [--repeat R] [--modes in-process,jobs1,jobs2,dask2]
+    python bench/triage.py [--hosts N] [--variants K] [--repeat R] [--modes jobs2,dask2]
+                           [--against CHECKOUT] [--no-stages]
 
-Corpus: N realistic Windows 10 SYSTEM hives of real size (about 13 MB, about 600 services,
-built by ``hivescan.testing.win10``): K structurally different hosts (vendor software,
-per-user service instances and key contents vary by seed), each copied to N/K hosts with
-its ComputerName patched in place, so every file is a distinct host with its own sha256.
-Built once and cached in ``$TMPDIR/hivescan-bench-triage/``.
+What is timed: the whole ``hivescan triage CORPUS BAD... -o OUT -f json`` process, from exec to
+exit: Python start, CLI import, discovery, worker start-up (imports, rules, catalogs), every
+hive rebuilt with its logs replayed, the detection rules, Parquet, ``summarise`` and the
+summary. Nothing is warmed up; each run writes into a fresh folder. hives/min counts the
+hives scanned (``ok``), not the bad inputs.
 
-Modes (each a full ``run_triage`` into a fresh output folder, worker start-up included):
-``in-process`` (no executor), ``jobsN`` (a process pool of N workers, as ``hivescan triage
---jobs N``), ``daskN`` (a Dask LocalCluster of N worker processes; cluster start-up
-reported separately, as a real cluster is started once). Each mode runs R times; the
-range is printed, because the machine may be shared; the modes are interleaved run by
-run so that a neighbour's load falls on all of them.
+Corpus (built once, cached in ``$TMPDIR/hivescan-bench-triage/``): N realistic Windows 10
+SYSTEM hives of about 700 services and 13-14 MB (``hivescan.testing.win10``), K structurally
+different variants (seeds), every other variant with two control sets; each host a copy with
+its ComputerName patched (own sha256). **One host in four is dirty**: its primary file is
+the variant without a service added later, and new-format ``.LOG1``/``.LOG2`` next to it hold
+the change (a service only in the logs, as on a machine collected minutes after an install;
+the logs are the pages that differ, several MB, more than the 2.8 MB of the shared Windows 10
+hive). Bad inputs, given on the command line beside the folder: a truncated hive, a hive that
+is not SYSTEM, a file that is not a hive, a missing path's sibling (an empty file).
 
-CPU time per hive (every process: driver, workers, Dask scheduler and nannies) is
-printed too: unlike hives per minute it does not depend on what else the machine runs,
-so ``2 * 60,000 / CPU ms`` is what two idle cores would do.
+CPU: the command's own CPU plus every descendant's (workers, forkserver, Dask scheduler and
+nannies), sampled from /proc every 0.2 s; unlike hives/min it hardly depends on the neighbours' load, and
+``2 * 60,000 / (CPU ms per hive)`` is what two idle cores would do.
 
-Also: the real hives of ../shared/hives when present (in-process), and where the time of
-one hive goes in a worker (read, sha256, rebuild, rows, Arrow + Parquet), so a
-bottleneck can be named. Appends one row per mode to ``bench/results/triage.csv``.
+Phases: where one hive's CPU goes, measured in this process on one clean and one dirty
+hive of the corpus (open + rebuild, log replay, rules, rows + Arrow, Parquet), and the
+fixed costs of a run (CLI import, ``summarise`` of the output folder).
+
+``--against CHECKOUT`` runs the same command from another checkout of hivescan (e.g. the
+main branch: ``PYTHONPATH=CHECKOUT``) interleaved run by run, so a neighbour's load falls
+on both alike, and prints the ratio. Appends one row per mode and checkout to
+``bench/results/triage.csv``. Medians over the runs are what to quote, with the load.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
-import io
+import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("HIVESCAN_SHARED", ROOT.parent / "shared")) / "hives"
-CORPUS_VERSION = "v1"
+CORPUS_VERSION = "v2"
+BASE_NAME = "WS-00000"
+LATE_SERVICE = "UpdSvcHelper"  # the service the logs of a dirty host add
 
 
-def build_corpus(hosts: int, variants: int) -> Path:
-    from hivescan.testing.win10 import HostSpec, build_system_hive, host_names, rename_host
+def build_corpus(hosts: int, variants: int) -> tuple[Path, list[Path]]:
+    """(folder of hosts, bad inputs), built once and cached."""
+    from hivescan.testing.logs import make_dirty
+    from hivescan.testing.regf import HiveWriter, WKey
+    from hivescan.testing.win10 import HostSpec, PlantedService, build_system_hive, host_names, rename_host
 
-    folder = Path(tempfile.gettempdir()) / "hivescan-bench-triage" / f"{CORPUS_VERSION}-{hosts}x{variants}"
-    if (folder / "COMPLETE").is_file():
-        return folder
-    shutil.rmtree(folder, ignore_errors=True)
+    top = Path(tempfile.gettempdir()) / "hivescan-bench-triage" / f"{CORPUS_VERSION}-{hosts}x{variants}"
+    folder, bad = top / "hosts", top / "bad"
+    bad_inputs = [
+        bad / "truncated" / "SYSTEM",
+        bad / "ntuser" / "NTUSER.DAT",
+        bad / "notahive" / "SYSTEM",
+        bad / "empty",
+    ]
+    if (top / "COMPLETE").is_file():
+        return folder, bad_inputs
+    shutil.rmtree(top, ignore_errors=True)
     folder.mkdir(parents=True)
     started = time.perf_counter()
-    names = host_names(hosts)
-    built = [build_system_hive(HostSpec("WS-00000", seed=seed + 1)) for seed in range(variants)]
-    for n, name in enumerate(names):
+    late = PlantedService(LATE_SERVICE, r"C:\Users\Public\Libraries\updsvc.exe")
+    specs = [
+        HostSpec(BASE_NAME, seed=seed + 1, services=700, control_sets=(1, 2) if seed % 2 else (1,))
+        for seed in range(variants)
+    ]
+    clean = [build_system_hive(s) for s in specs]
+    later: dict[int, Any] = {}
+    for n, name in enumerate(host_names(hosts)):
+        k = n % variants
+        sets = specs[k].control_sets
         target = folder / name / "Windows" / "System32" / "config" / "SYSTEM"
         target.parent.mkdir(parents=True)
-        target.write_bytes(rename_host(built[n % variants], "WS-00000", name))
-    (folder / "COMPLETE").write_text(f"{hosts} hosts, {variants} variants\n")
-    print(f"built corpus {folder} in {time.perf_counter() - started:.1f} s")
-    return folder
+        if n % 4 == 3:  # one host in four: dirty, with new-format logs next to it
+            if k not in later:
+                later[k] = build_system_hive(replace(specs[k], planted=(late,)))
+            states = [rename_host(clean[k], BASE_NAME, name, sets), rename_host(later[k], BASE_NAME, name, sets)]
+            make_dirty(states, fmt="new", sequence=2000 + n, guid_seed=name).write(target)
+        else:
+            target.write_bytes(rename_host(clean[k], BASE_NAME, name, sets))
+    for path in bad_inputs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    bad_inputs[0].write_bytes(clean[0].data[: 256 * 1024])  # a hive cut short (a partial copy)
+    user = WKey("ROOT")
+    user.key("Software\\Microsoft\\Windows\\CurrentVersion\\Run").set_sz("x", r"C:\x.exe")
+    HiveWriter(user).build().write(bad_inputs[1])  # a hive, but not SYSTEM
+    bad_inputs[2].write_bytes(b"MZ" + bytes(4094))  # not a hive
+    bad_inputs[3].write_bytes(b"")
+    (top / "COMPLETE").write_text(f"{hosts} hosts, {variants} variants\n")
+    print(f"built corpus {top} in {time.perf_counter() - started:.1f} s")
+    return folder, bad_inputs
 
 
-def descendants() -> dict[int, tuple[float, float]]:
-    """{pid: (CPU seconds, peak RSS MiB)} of this process's live descendants (Linux /proc)."""
+def tree_usage(root: int, seen: dict[int, tuple[float, float]]) -> None:
+    """Record (own CPU seconds, peak RSS MiB) of ``root`` and its live descendants into ``seen``.
+
+    Read from /proc (Linux): worker processes started by a forkserver or a Dask nanny are
+    not waited for by the command, so ``wait4``'s rusage would miss their CPU.
+    """
     children: dict[int, list[int]] = {}
-    cpu: dict[int, float] = {}
+    own: dict[int, float] = {}
     tick = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -82,8 +125,8 @@ def descendants() -> dict[int, tuple[float, float]]:
             except (OSError, IndexError):
                 continue
             children.setdefault(int(fields[1]), []).append(int(entry.name))
-            cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
-    out, todo = {}, list(children.get(os.getpid(), []))
+            own[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    todo = [root]
     while todo:
         pid = todo.pop()
         todo += children.get(pid, [])
@@ -94,179 +137,228 @@ def descendants() -> dict[int, tuple[float, float]]:
                     peak = int(line.split()[1])
         except OSError:
             continue
-        out[pid] = (cpu.get(pid, 0.0), peak / 1024)
-    return out
+        if pid in own:
+            before = seen.get(pid, (0.0, 0.0))
+            seen[pid] = (max(before[0], own[pid]), max(before[1], peak / 1024))
 
 
-def own_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+def run_cli(checkout: Path, mode: str, corpus: Path, bad: list[Path]) -> dict[str, Any]:
+    """One cold ``hivescan triage`` process: wall seconds, CPU seconds of every process, summary."""
+    import threading
 
-
-@contextmanager
-def engine(mode: str) -> Iterator[tuple[Any, int, float]]:
-    """(executor, workers, start-up seconds) for a mode."""
-    from hivescan.triage.engines import dask_executor, local_executor
-
-    started = time.perf_counter()
-    if mode == "in-process":
-        yield None, 1, 0.0
-    elif mode.startswith("jobs"):
-        workers = int(mode[4:])
-        with local_executor(workers) as pool:
-            yield pool, workers, 0.0  # workers start on the first batch: inside the timed run
-    elif mode.startswith("dask"):
-        with dask_executor("local", int(mode[4:])) as (executor, workers):
-            yield executor, workers, time.perf_counter() - started
-    else:
-        raise SystemExit(f"unknown mode {mode}")
-
-
-def run_mode(mode: str, inputs: list[Any], batch_size: int) -> dict[str, float]:
-    from hivescan.triage import run_triage
-
-    out = Path(tempfile.mkdtemp(prefix="hivescan-bench-out-"))
+    out = Path(tempfile.mkdtemp(prefix="hivescan-bench-out-")) / "out"
+    engine = ["--jobs", mode[4:]] if mode.startswith("jobs") else ["--dask", "local", "--jobs", mode[4:]]
+    command = [sys.executable, "-m", "hivescan", "triage", str(corpus), *map(str, bad), "-o", str(out), "-f", "json"]
+    env = dict(os.environ, PYTHONPATH=str(checkout))  # and cwd=checkout: python -m puts the cwd first on the path
+    seen: dict[int, tuple[float, float]] = {}
     try:
-        with engine(mode) as (executor, workers, startup):
-            before, driver_before = descendants(), own_cpu_s()
-            started = time.perf_counter()
-            report = run_triage(inputs, out, executor=executor, workers=workers, batch_size=batch_size)
-            elapsed = time.perf_counter() - started
-            after, driver_cpu = descendants(), own_cpu_s() - driver_before
-            worker_cpu = sum(c - before.get(pid, (0.0, 0.0))[0] for pid, (c, _) in after.items())
-            worker_rss = max((rss for _, rss in after.values()), default=0.0) if executor is not None else 0.0
-        bad = [o for o in report.outcomes if o.status != "ok"]
-        if bad:
-            raise SystemExit(f"{mode}: {len(bad)} hives not ok, e.g. {bad[0]}")
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [*command, *engine], env=env, cwd=checkout, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.wait(0.2):
+                tree_usage(process.pid, seen)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        stdout, stderr = process.communicate()
+        elapsed = time.perf_counter() - started
+        stop.set()
+        sampler.join()
+        if process.returncode != 0:
+            raise SystemExit(f"{checkout} {mode}: exit {process.returncode}: {stderr.decode(errors='replace')[-400:]}")
+        summary = json.loads(stdout)
+        workers = [rss for pid, (_, rss) in seen.items() if pid != process.pid]
         return {
             "seconds": elapsed,
-            "startup": startup,
-            "per_minute": len(inputs) / elapsed * 60,
-            "worker_rss_mib": worker_rss,
-            "cpu_ms_per_hive": (worker_cpu + driver_cpu) / len(inputs) * 1000,
-            "records": sum(o.records for o in report.outcomes),
+            "cpu": sum(cpu for cpu, _ in seen.values()),  # up to 0.2 s of each process's last moments missed
+            "ok": summary["status"].get("ok", 0),
+            "status": summary["status"],
+            "findings": summary["findings"].get("total", 0),
+            "records": summary["records"],
+            "max_rss_mib": max(workers, default=0.0),  # the largest child (a worker)
+            "driver_rss_mib": seen.get(process.pid, (0.0, 0.0))[1],
         }
     finally:
-        shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(out.parent, ignore_errors=True)
 
 
-def stages(path: Path, repeat: int) -> dict[str, float]:
-    """Median milliseconds of each step of scanning one hive, in this process."""
+def phases(clean: Path, dirty: Path, repeat: int) -> list[tuple[str, float]]:
+    """Median CPU milliseconds of each phase of one hive, in this process (warm)."""
+    import io
+
     import pyarrow.parquet as pq
 
     import hivescan
-    from hivescan.triage.schema import service_rows, services_schema, table_from_rows
+    from hivescan.hive import marvin
+    from hivescan.triage import seams
+    from hivescan.triage.schema import FINDINGS_SCHEMA, service_rows, services_schema, table_from_rows
 
-    def timed(task: Callable[[], Any]) -> tuple[float, Any]:
+    analyse = seams.analyser()
+
+    def cpu(task: Callable[[], Any]) -> tuple[float, Any]:
         times, result = [], None
         for _ in range(repeat):
-            begin = time.perf_counter()
+            begin = time.process_time()
             result = task()
-            times.append(time.perf_counter() - begin)
+            times.append(time.process_time() - begin)
         return statistics.median(times) * 1000, result
 
-    def rebuild() -> Any:
-        with hivescan.open_hive(path) as hive:
-            return hive.computer_name()[0], hive.services(), hive.sha256
+    def rebuild(path: Path, logs: str) -> Any:
+        with hivescan.open_hive(path, logs=logs) as hive:
+            host = hive.computer_name()[0]
+            records = hive.services()
+            findings = list(analyse(hive, records, host))
+        return host, records, findings
 
-    out: dict[str, float] = {}
-    out["read file"], data = timed(path.read_bytes)
-    out["sha256"], _ = timed(lambda: hashlib.sha256(data).hexdigest())
-    out["open + computer name + services (sha256 overlapped)"], (host, records, _) = timed(rebuild)
-    out["services rows (record_row)"], rows = timed(lambda: service_rows(records, host))
-    out["Arrow table"], table = timed(lambda: table_from_rows(rows, services_schema()))
-    out["Parquet (zstd) bytes"], _ = timed(lambda: pq.write_table(table, io.BytesIO(), compression="zstd"))
+    def rules(path: Path) -> Any:
+        with hivescan.open_hive(path) as hive:
+            records = hive.services()
+            host = hive.computer_name()[0]
+            return cpu(lambda: list(analyse(hive, records, host)))[0]
+
+    def rebuild_only(path: Path, logs: str) -> Any:
+        with hivescan.open_hive(path, logs=logs) as hive:
+            return hive.computer_name()[0], hive.services()
+
+    out: list[tuple[str, float]] = []
+    clean_ms, (host, records) = cpu(lambda: rebuild_only(clean, "auto"))
+    out.append(("clean hive: open + rebuild", clean_ms))
+    dirty_ms, _ = cpu(lambda: rebuild_only(dirty, "auto"))
+    primary_ms, _ = cpu(lambda: rebuild_only(dirty, "none"))
+    out.append((f"dirty hive: open + rebuild + log replay (Marvin32: {marvin.IMPLEMENTATION})", dirty_ms))
+    out.append(("  of which log replay and marking (vs --no-logs)", dirty_ms - primary_ms))
+    out.append(("rules (all, one hive's records)", rules(clean)))
+    rows_ms, rows = cpu(lambda: service_rows(records, host))
+    out.append(("service rows", rows_ms))
+    arrow_ms, table = cpu(lambda: table_from_rows(rows, services_schema()))
+    out.append(("Arrow table", arrow_ms))
+    out.append(("Parquet (zstd) bytes", cpu(lambda: pq.write_table(table, io.BytesIO(), compression="zstd"))[0]))
+    _, _, findings = rebuild(clean, "auto")
+    out.append(("findings Arrow table", cpu(lambda: table_from_rows(findings, FINDINGS_SCHEMA))[0]))
+    out.append((f"  ({len(records)} records, {len(findings)} findings on the clean hive)", float("nan")))
     return out
 
 
-def git_commit() -> str:
+def fixed_costs(checkout: Path, corpus: Path, bad: list[Path], repeat: int) -> list[tuple[str, float]]:
+    """CPU ms of a run's fixed costs: the CLI's import, and summarise on a finished folder."""
+    env = dict(os.environ, PYTHONPATH=str(checkout))
+    imports = []
+    for _ in range(repeat):
+        process = subprocess.Popen([sys.executable, "-c", "import hivescan.cli"], env=env, cwd=checkout)
+        _, _, usage = os.wait4(process.pid, 0)
+        imports.append((usage.ru_utime + usage.ru_stime) * 1000)
+    out = Path(tempfile.mkdtemp(prefix="hivescan-bench-out-")) / "out"
     try:
-        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-        return done.stdout.strip() or "unknown"
-    except OSError:
-        return "unknown"
+        command = [sys.executable, "-m", "hivescan", "triage", str(corpus), "-o", str(out), "-q", "-f", "json"]
+        subprocess.run([*command, "--jobs", "2"], env=env, cwd=checkout, check=True, capture_output=True)
+        code = (
+            "import sys, time; from hivescan.triage import summarise; "
+            "t = time.process_time(); summarise(sys.argv[1]); print(time.process_time() - t)"
+        )
+        times = [
+            float(
+                subprocess.run(
+                    [sys.executable, "-c", code, str(out)], env=env, check=True, capture_output=True, text=True
+                ).stdout
+            )
+            * 1000
+            for _ in range(repeat)
+        ]
+    finally:
+        shutil.rmtree(out.parent, ignore_errors=True)
+    return [
+        ("python start + import hivescan.cli (process CPU)", statistics.median(imports)),
+        ("summarise (whole corpus)", statistics.median(times)),
+    ]
+
+
+def git_commit(checkout: Path) -> str:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=checkout, capture_output=True, text=True)
+    return done.stdout.strip() or "unknown"
 
 
 def main() -> int:
-    from hivescan.triage import discover
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hosts", type=int, default=240)
+    parser.add_argument("--hosts", type=int, default=200)
     parser.add_argument("--variants", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=50)
-    parser.add_argument("--modes", default="in-process,jobs1,jobs2,dask2")
+    parser.add_argument("--modes", default="jobs2")
+    parser.add_argument("--against", type=Path, help="another checkout to run side by side (e.g. the main branch)")
+    parser.add_argument("--no-stages", action="store_true", help="skip the per-phase breakdown")
     args = parser.parse_args()
 
-    corpus = build_corpus(args.hosts, args.variants)
-    inputs = discover([corpus]).inputs
-    sizes = [Path(i.path).stat().st_size for i in inputs]
-    load = os.getloadavg()[0]
+    corpus, bad = build_corpus(args.hosts, args.variants)
+    hives = sorted(corpus.rglob("SYSTEM"))
+    dirty = [h for h in hives if h.with_name("SYSTEM.LOG1").exists()]
+    logs_mb = sum(h.with_name(f"SYSTEM.LOG{i}").stat().st_size for h in dirty[:1] for i in (1, 2)) / 1e6
+    sizes = [h.stat().st_size for h in hives]
     print(
-        f"corpus: {len(inputs)} SYSTEM hives, {min(sizes) / 1e6:.1f}-{max(sizes) / 1e6:.1f} MB each "
-        f"({sum(sizes) / 1e9:.2f} GB); machine: {platform.machine()}, {os.cpu_count()} cores, "
-        f"load average {load:.2f} before the run"
+        f"corpus: {len(hives)} SYSTEM hives ({len(dirty)} dirty, {logs_mb:.1f} MB of logs each), "
+        f"{min(sizes) / 1e6:.1f}-{max(sizes) / 1e6:.1f} MB, {sum(sizes) / 1e9:.2f} GB, + {len(bad)} bad inputs; "
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before the run"
     )
-    for label, ms in stages(Path(inputs[0].path), 7).items():
-        print(f"  one hive, in-process: {label:<55} {ms:7.1f} ms")
-
-    modes = args.modes.split(",")
-    results: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
-    for _ in range(args.repeat):  # interleaved, so a neighbour's load hits every mode alike
-        for mode in modes:
-            results[mode].append(run_mode(mode, inputs, args.batch_size))
+    checkouts = [ROOT] + ([args.against.resolve()] if args.against else [])
+    if not args.no_stages:
+        for label, ms in phases(hives[0], dirty[0], 5):
+            print(f"  phase, one hive (CPU): {label:<72} {ms:7.1f} ms" if ms == ms else f"  {label}")
+        for checkout in checkouts:
+            for label, ms in fixed_costs(checkout, corpus, bad, 3):
+                print(f"  fixed cost [{checkout.name}]: {label:<55} {ms:7.0f} ms")
+    loads: list[float] = []
+    results: dict[tuple[Path, str], list[dict[str, Any]]] = {
+        (c, m): [] for c in checkouts for m in args.modes.split(",")
+    }
+    for _ in range(args.repeat):  # interleaved, so a neighbour's load falls on every mode and checkout alike
+        for key in results:
+            loads.append(os.getloadavg()[0])
+            results[key].append(run_cli(key[0], key[1], corpus, bad))
+    load = f"{min(loads):.2f}-{max(loads):.2f}"
     rows = []
-    for mode, runs in results.items():
-        rates = [r["per_minute"] for r in runs]
-        rss = max(r["worker_rss_mib"] for r in runs)
-        cpu = statistics.median(r["cpu_ms_per_hive"] for r in runs)
-        startup = max(r["startup"] for r in runs)
+    for (checkout, mode), runs in results.items():
+        rates = [r["ok"] / r["seconds"] * 60 for r in runs]
+        cpu_ms = [r["cpu"] / r["ok"] * 1000 for r in runs]
+        first, cpu_median = runs[0], statistics.median(cpu_ms)
         print(
-            f"  {mode:<11} {min(rates):7.0f}-{max(rates):<7.0f} hives/min  "
-            f"({min(r['seconds'] for r in runs):.1f}-{max(r['seconds'] for r in runs):.1f} s for {len(inputs)}; "
-            f"{runs[0]['records']} records; {cpu:.0f} ms CPU per hive, all processes)"
-            + (f"  peak RSS per worker {rss:.0f} MiB" if rss else "")
-            + (f"  cluster start {startup:.1f} s (not counted)" if startup else "")
+            f"  [{checkout.name} {git_commit(checkout)}] {mode:<6} median {statistics.median(rates):6.0f} hives/min "
+            f"(runs {min(rates):.0f}-{max(rates):.0f}; {statistics.median(r['seconds'] for r in runs):.1f} s); "
+            f"CPU {cpu_median:.0f} ms per hive (all processes, = {2 * 60000 / cpu_median:.0f} hives/min on 2 idle "
+            f"cores); status {first['status']}; {first['records']} records, {first['findings']} findings; "
+            f"peak RSS: worker {max(r['max_rss_mib'] for r in runs):.0f} MiB, "
+            f"command {max(r['driver_rss_mib'] for r in runs):.0f} MiB"
         )
-        rows.append((mode, min(rates), max(rates), rss, startup, cpu))
-    print(f"  driver peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
-
-    if SHARED.is_dir():
-        real = [i for i in discover([SHARED]).inputs]
-        if real:
-            run = min(
-                (run_mode("in-process", real, args.batch_size) for _ in range(args.repeat)), key=lambda r: r["seconds"]
-            )
+        rows.append((checkout, mode, statistics.median(rates), min(rates), max(rates), statistics.median(cpu_ms), runs))
+    if args.against:
+        for mode in args.modes.split(","):
+            mine = next(r for r in rows if r[0] == ROOT and r[1] == mode)
+            other = next(r for r in rows if r[0] != ROOT and r[1] == mode)
             print(
-                f"  real hives ({len(real)}, in-process): {run['seconds'] / len(real) * 1000:.0f} ms per hive, "
-                f"{run['per_minute']:.0f} hives/min on one core"
+                f"  {mode}: this checkout / {other[0].name}: {mine[2] / other[2]:.2f}x hives/min, "
+                f"{other[5] / mine[5]:.2f}x less CPU per hive"
             )
+    print(f"  load average during the runs: {load} (1-minute, sampled before each run)")
 
     out = ROOT / "bench" / "results" / "triage.csv"
-    new = not out.exists()
+    header = ["date", "commit", "checkout", "machine", "load", "hives", "dirty", "bad inputs", "mode",
+              "hives/min median", "hives/min min", "hives/min max", "CPU ms per hive", "max RSS MiB",
+              "command"]  # fmt: skip
+    new = not out.exists() or out.read_text().splitlines()[:1] != [",".join(header)]
+    if new and out.exists():
+        out.rename(out.with_name("triage-v1.csv"))  # the in-process figures of the earlier benchmark
     with out.open("a", newline="") as fh:
         writer = csv.writer(fh)
         if new:
+            writer.writerow(header)
+        for checkout, mode, median, low, high, cpu_ms, runs in rows:
             writer.writerow(
-                ["date", "commit", "machine", "load", "hives", "mode", "hives/min min", "hives/min max",
-                 "worker peak RSS MiB", "cluster start s", "CPU ms per hive"]
+                [datetime.now(UTC).isoformat(timespec="seconds"), git_commit(checkout), checkout.name,
+                 f"{platform.machine()}/{os.cpu_count()}cores", load, len(hives), len(dirty), len(bad), mode,
+                 f"{median:.0f}", f"{low:.0f}", f"{high:.0f}", f"{cpu_ms:.0f}",
+                 f"{max(r['max_rss_mib'] for r in runs):.0f}", " ".join(sys.argv)]
             )  # fmt: skip
-        for mode, low, high, rss, startup, cpu in rows:
-            writer.writerow(
-                [
-                    datetime.now(UTC).isoformat(timespec="seconds"),
-                    git_commit(),
-                    f"{platform.machine()}/{os.cpu_count()}cores",
-                    f"{load:.2f}",
-                    len(inputs),
-                    mode,
-                    f"{low:.0f}",
-                    f"{high:.0f}",
-                    f"{rss:.0f}",
-                    f"{startup:.1f}",
-                    f"{cpu:.0f}",
-                ]
-            )
     print(f"appended to {out.relative_to(ROOT)}")
     return 0
 

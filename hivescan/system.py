@@ -20,6 +20,7 @@ from hivescan.gcpause import gc_paused
 from hivescan.hive.header import BASE_BLOCK_SIZE, REGF_SIGNATURE, BaseBlock, parse_base_block
 from hivescan.hive.kind import guess_kind, looks_like_system
 from hivescan.hive.logs import LogFile, LogInfo, LogsOption, ReplayResult, load_logs, parse_log, replay
+from hivescan.hive.marvin import IMPLEMENTATION as MARVIN32_IMPLEMENTATION
 from hivescan.hive.source import HiveSource
 from hivescan.hive.tree import HiveReader, Key, upcase
 from hivescan.scm.bootplan import BootPlan
@@ -98,6 +99,7 @@ class HiveInfo:
     last_written_filetime: int = 0  # raw; 0 = never set (last_written is then None: "not set")
     computer_name: str | None = None  # <set>\Control\ComputerName\ComputerName
     windows: WindowsVersion | None = None
+    marvin32: str = MARVIN32_IMPLEMENTATION  # which Marvin32 checks log entries: "c" (compiled) or "python"
 
     @property
     def checksum_ok(self) -> bool:
@@ -129,6 +131,7 @@ class HiveInfo:
             "recovered_services": self.recovered_services,
             "logs": [log.to_dict() for log in self.logs],
             "log_replay": self.log_replay,
+            "marvin32": self.marvin32,
             "diagnostics": [d.to_dict() for d in self.diagnostics],
         }
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from hivescan.catalog.lookups import CATALOGS
 from hivescan.catalog.tables import CatalogEntry
+from hivescan.detect.compiled import compile_rules
 from hivescan.detect.fields import Subject, resolve
 from hivescan.detect.finding import Evidence, Finding, Match
 from hivescan.detect.rules import SEVERITY_RANK, CatalogTest, FieldTest, Logic, Node, Rule, RuleSet
@@ -83,11 +84,22 @@ class _State:
     catalog_hits: dict[str, CatalogEntry | None] = field(default_factory=dict)
     rule_hits: dict[str, bool] = field(default_factory=dict)
     values: dict[str, tuple[Any, ...] | None] = field(default_factory=dict)
+    uppers: dict[str, tuple[tuple[Any, Any], ...] | None] = field(default_factory=dict)
 
     def resolve(self, path: str) -> tuple[Any, ...] | None:
         if path not in self.values:
             self.values[path] = resolve(self.subject, path)
         return self.values[path]
+
+    def resolve_upper(self, path: str) -> tuple[tuple[Any, Any], ...] | None:
+        """(value, its upper case) for each value of ``path`` (non-strings paired with themselves):
+        upper-cased once per record, whatever the number of rules comparing strings."""
+        if path not in self.uppers:
+            values = self.resolve(path)
+            self.uppers[path] = (
+                None if values is None else tuple((v, upcase(v) if isinstance(v, str) else v) for v in values)
+            )
+        return self.uppers[path]
 
     def lookup(self, name: str) -> CatalogEntry | None:
         if name not in self.catalog_hits:
@@ -276,21 +288,24 @@ class Engine:
         self.by_id = rules.by_id
         self.lookups = dict(CATALOGS if lookups is None else lookups)
         self._aliases = {r.id: aliases(r.match) for r in rules}
+        self._compiled = compile_rules(self.by_id)  # the fast twin of _test (detect/compiled.py)
 
     def _state(self, subject: Subject) -> _State:
         return _State(subject, self.lookups, self.by_id)
 
     def matches(self, rule: Rule, subject: Subject) -> bool:
-        return _test(rule.match, self._state(subject))
+        test = self._compiled.get(rule.id) if self.by_id.get(rule.id) is rule else None
+        return test(self._state(subject)) if test is not None else _test(rule.match, self._state(subject))
 
     def explain(self, rule: Rule, subject: Subject) -> Match:
         return _explain(rule.match, self._state(subject))
 
     def findings(self, subject: Subject) -> list[Finding]:
         state = self._state(subject)
+        compiled = self._compiled
         out = []
         for rule in self.rules:
-            if not _test(rule.match, state):
+            if not compiled[rule.id](state):
                 continue
             tree = _explain(rule.match, state)
             evidence: list[Evidence] = []

@@ -12,6 +12,8 @@ from hivescan.render.safe import data_grid, data_table, text
 from hivescan.system import HiveInfo
 from hivescan.textsafe import shown_path
 
+MARVIN32_LABELS = {"c": "compiled extension", "python": "pure-Python fallback (the C extension was not built)"}
+
 
 def print_info(info: HiveInfo, console: Console) -> None:
     grid = data_grid(padding=(0, 2))
@@ -103,6 +105,7 @@ def _print_logs(info: HiveInfo, console: Console) -> None:
         grid.add_row("", f"sha256 {log.sha256}, {log.size:,} bytes")
         if log.remnant_sequences:
             grid.add_row("", f"remnant entries (previous states, not applied): sequence {log.remnant_sequences}")
+    grid.add_row("entry hashes", f"Marvin32, {MARVIN32_LABELS.get(info.marvin32, info.marvin32)}")
     console.print(grid)
     replay = info.log_replay
     if replay is None:

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hivescan.hive.marvin import LOG_ENTRY_SEED, marvin32, marvin32_many
+from hivescan.hive.marvin import LOG_ENTRY_SEED, marvin32, marvin32_many, python_marvin32
 
 SEED1 = 0x004FB61A001BDBCC
 SEED2 = 0x804FB61A001BDBCC
@@ -57,6 +57,7 @@ VECTORS = [
 @pytest.mark.parametrize(("seed", "data", "expected"), VECTORS)
 def test_published_vectors(seed: int, data: str, expected: int) -> None:
     assert marvin32(bytes.fromhex(data), seed) == expected
+    assert python_marvin32(bytes.fromhex(data), seed) == expected  # the fallback, whichever one runs
 
 
 def test_accepts_views_and_bytearrays() -> None:

@@ -1,0 +1,3 @@
+"""Types of the optional C extension (``_marvin.c``); see :mod:`hivescan.hive.marvin`."""
+
+def marvin32(data: bytes | bytearray | memoryview, seed: int, /) -> int: ...

@@ -1,0 +1,116 @@
+"""The one-pass stacking (``stacking._group_rows``) gives what the pandas groupby gave.
+
+The oracle below is the former implementation (``groupby(...).agg`` with a lambda per group),
+kept here only to compare; it is run on a built fleet, on the shared real hives' records, and
+on random frames with ties, case variants, instances and missing values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hivescan.triage import discover, scan_batch
+from hivescan.triage.stacking import STACK_COLUMNS, host_keys, stacks
+from tests.conftest import SHARED_HIVES
+from tests.triage.conftest import write_fleet
+
+
+def _oracle_stack(frame: pd.DataFrame, key: pd.Series, raw: pd.Series, host_names_max: int) -> pd.DataFrame:
+    work = pd.DataFrame(
+        {
+            "value": key.astype("string"),
+            "raw": raw.astype("string"),
+            "host": host_keys(frame),
+            "hive": frame["hive_sha256"].astype("string"),
+            "service": frame["name"].astype("string"),
+        }
+    ).dropna(subset=["value", "raw"])
+    work = work[work["value"] != ""]
+    if work.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in STACK_COLUMNS})
+    groups = work.groupby("value", sort=True)
+    out = pd.DataFrame(
+        {
+            "example": groups["raw"].agg(lambda s: s.value_counts().index[0]),
+            "forms": groups["raw"].nunique(),
+            "hosts": groups["host"].nunique(),
+            "hives": groups["hive"].nunique(),
+            "records": groups.size(),
+            "host_names": groups["host"].agg(lambda s: sorted(set(s))),
+            "services": groups["service"].agg(lambda s: sorted(set(s), key=str.upper)),
+        }
+    ).reset_index()
+    out["host_names"] = [names if len(names) <= host_names_max else [] for names in out["host_names"]]
+    out = out.sort_values(["hosts", "value"], kind="stable").reset_index(drop=True)
+    return out[STACK_COLUMNS]
+
+
+def _oracle(services: pd.DataFrame, host_names_max: int = 20) -> dict[str, pd.DataFrame]:
+    import hivescan.triage.stacking as stacking
+
+    fast = stacking._stack
+    stacking._stack = _oracle_stack  # type: ignore[assignment]
+    try:
+        return stacking.stacks(services, host_names_max)
+    finally:
+        stacking._stack = fast
+
+
+def _plain(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: (list(v) if isinstance(v, list) else v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _assert_same(services: pd.DataFrame, host_names_max: int = 20) -> None:
+    expected, got = _oracle(services, host_names_max), stacks(services, host_names_max)
+    for name in expected:
+        assert _plain(got[name]) == _plain(expected[name]), name
+        assert list(got[name].columns) == list(expected[name].columns)
+
+
+def test_fast_stacks_equal_groupby_on_a_fleet(tmp_path: Path) -> None:
+    write_fleet(tmp_path, hosts=6)
+    services = scan_batch(discover([tmp_path]).inputs).services
+    _assert_same(services)
+    _assert_same(services, host_names_max=2)
+
+
+def test_fast_stacks_equal_groupby_on_real_hives() -> None:
+    if not SHARED_HIVES.is_dir():
+        pytest.skip(f"real test hives not available ({SHARED_HIVES} missing)")
+    services = scan_batch(discover([SHARED_HIVES]).inputs).services
+    assert len(services) > 500
+    _assert_same(services)
+
+
+_names = st.sampled_from(["Svc", "SVC", "svc", "Other", "CDPUserSvc_3fa1e", "CDPUserSvc_41b07", "x_1", ""])
+_paths = st.one_of(
+    st.none(),
+    st.sampled_from(["C:\\Windows\\a.exe", "c:\\windows\\A.exe", "%SystemRoot%\\a.exe", "\\??\\C:\\b.sys", "b.sys"]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            _names,
+            st.one_of(st.none(), st.sampled_from([0x10, 0x20, 0x1, 0xE0])),
+            _paths,
+            _paths,
+            st.sampled_from(["H1", "H2", "", None]),
+            st.sampled_from(["a" * 64, "b" * 64, "c" * 64]),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_fast_stacks_equal_groupby_on_random_frames(rows: list[tuple[Any, ...]]) -> None:
+    services = pd.DataFrame(rows, columns=["name", "type", "image_path", "service_dll", "host", "hive_sha256"])
+    services["type"] = services["type"].astype("Int64")
+    _assert_same(services, host_names_max=1)
