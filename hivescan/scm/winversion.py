@@ -188,10 +188,15 @@ def _product(nt: str | None, product_type: str | None, build: int | None) -> tup
     return names.get(nt), None
 
 
+_DIGITS = re.compile(r"[0-9]{1,12}")
+
+
 def _int(value: Any) -> int | None:
+    """A number written in ASCII digits (str.isdigit() also accepts superscripts like '¹',
+    which int() refuses; a hive's text is anyone's)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
         return int(value.strip())
     return None
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from hivescan.scm.winversion import UNKNOWN, combine, from_software, from_system, within
@@ -103,6 +103,8 @@ _values = st.dictionaries(
 
 
 @given(_values, _values, st.lists(st.text(max_size=12), max_size=8), st.sampled_from([None, True, False]))
+@example({"CSDVersion": "\u00b9"}, {}, [], None)  # a superscript digit: isdigit() but not int()
+@example({"CSDVersion": "\u0663"}, {}, [], None)  # an Arabic-Indic digit
 def test_any_values_give_an_answer_never_an_exception(
     windows: dict[str, object], options: dict[str, object], services: list[str], hosted: bool | None
 ) -> None:
