@@ -404,3 +404,26 @@ def test_real_hive_with_hostile_services(runner: CliRunner, tmp_path: Path) -> N
     _plain_ok(runner.invoke(app, ["scan", str(hive), "-q"], env=env), "Esc\\x1b[31mRed")
     _plain_ok(runner.invoke(app, ["diff", shared_hive("win7-SYSTEM").as_posix(), str(hive), "-q"], env=env), *shown)
     _plain_ok(runner.invoke(app, ["triage", str(hive), "-o", str(tmp_path / "t"), "-j", "1", "-q"], env=env))
+
+
+def test_info_shows_computer_name_and_windows_version_as_data(runner: CliRunner, tmp_path: Path) -> None:
+    """`info` printed the ComputerName and the SOFTWARE hive's ProductName/EditionID as rich
+    Text without making them visible: an ESC sequence there reached the terminal."""
+    system = WKey("ROOT")
+    system.key("Select").set_dword("Current", 1).set_dword("Default", 1)
+    control = system.key("ControlSet001\\Control")
+    control.key("ComputerName\\ComputerName").set_sz("ComputerName", "PC\x1b[2J[bold]X\x07")
+    control.key("Services").subkeys.append(_service("Svc", "Svc"))
+    (tmp_path / "SYSTEM").write_bytes(HiveWriter(system).build().data)
+    software = WKey("ROOT")
+    current = software.key("Microsoft\\Windows NT\\CurrentVersion")
+    current.set_sz("CurrentBuild", "19045").set_dword("CurrentMajorVersionNumber", 10)
+    current.set_dword("CurrentMinorVersionNumber", 0).set_sz("ProductName", "Win\x1b]0;title\x07dows")
+    current.set_sz("EditionID", "Pro\x1b[31m").set_sz("DisplayVersion", "22H2\u202e")
+    (tmp_path / "SOFTWARE").write_bytes(HiveWriter(software).build().data)
+    result = runner.invoke(
+        app,
+        ["info", str(tmp_path / "SYSTEM"), "--software", str(tmp_path / "SOFTWARE")],
+        env={"COLUMNS": "300"},
+    )
+    _plain_ok(result, "PC\\x1b[2J[bold]X\\x07", "Pro\\x1b[31m")
