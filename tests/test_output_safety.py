@@ -283,3 +283,21 @@ def test_streams_are_written_in_place_and_disks_refused(case: Path, tmp_path: Pa
     if disks and stat.S_ISBLK(os.stat(disks[0]).st_mode):
         err = _refused(runner.invoke(app, ["services", hive, "-f", "csv", "-o", str(disks[0]), "--force"]))
         assert "block device" in err
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_full_device_is_an_output_error_and_stays_a_device(case: Path, tmp_path: Path, command: str) -> None:
+    """`-o` onto a full character device (Linux's /dev/full: written in place, like a disk
+    that is full) exited 70, "a bug in hivescan"; and Parquet output deleted the device node
+    (pyarrow removes the path it was given when a write fails). ENOSPC is exit 9, one line,
+    and the device is left as it was. A private node is used: never the system's."""
+    import stat
+
+    full = tmp_path / "full"
+    try:
+        os.mknod(full, stat.S_IFCHR | 0o666, os.makedev(1, 7))
+    except (PermissionError, AttributeError, OSError) as exc:
+        pytest.skip(f"cannot create a character device here ({exc}): needs root on Linux")
+    err = _refused(runner.invoke(app, _commands(case)[command](full)))
+    assert "no space left" in err
+    assert stat.S_ISCHR(os.stat(full).st_mode), "the device node was removed"

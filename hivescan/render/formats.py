@@ -83,8 +83,10 @@ def write_parquet(frame: Any, path: Path) -> None:
     table = pa.Table.from_pandas(frame, preserve_index=False)
     metadata = dict(table.schema.metadata or {})
     metadata[VERSION_FIELD.encode()] = __version__.encode()
-    with atomic_path(path) as tmp:
-        pq.write_table(table.replace_schema_metadata(metadata), tmp)
+    # pyarrow is handed an open file, never a path: on a write error it deletes the path it
+    # was given, and for a stream written in place (-o /dev/full) that path is the device
+    with atomic_path(path) as tmp, tmp.open("wb") as fh:
+        pq.write_table(table.replace_schema_metadata(metadata), fh)
 
 
 def _cell(value: Any) -> Any:

@@ -226,7 +226,10 @@ def atomic_path(output: Path, *, keep: bool = True) -> Iterator[Path]:
     (``/dev/null``, a terminal, a named pipe) is written in place: there is nothing to
     replace, and renaming onto ``/dev/null`` would replace the device itself."""
     if _kind(output) == "stream":
-        yield output
+        try:
+            yield output
+        except OSError as exc:  # /dev/full, a pipe whose reader went away: the user's output, not a bug
+            raise _failure(output, exc) from None
         return
     if output.is_symlink():
         output = Path(os.path.realpath(output))
