@@ -427,3 +427,14 @@ def test_info_shows_computer_name_and_windows_version_as_data(runner: CliRunner,
         env={"COLUMNS": "300"},
     )
     _plain_ok(result, "PC\\x1b[2J[bold]X\\x07", "Pro\\x1b[31m")
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_findings_table_header_is_not_cropped(runner: CliRunner, hostile: Path, width: int) -> None:
+    """With only "medium" findings the severity column was sized to its values (6) and its
+    header was cropped to "severi" at 80 columns (the demo hides it: it has "critical")."""
+    result = runner.invoke(app, ["scan", str(hostile), "-q"], env={"COLUMNS": str(width)})
+    assert result.exit_code == 0, result.stderr
+    header = [line for line in result.stdout.splitlines() if line.startswith("|") and "service" in line]
+    assert header and "severity" in header[0], header
+    assert max(len(line) for line in result.stdout.splitlines()) <= width
