@@ -301,3 +301,29 @@ def test_a_full_device_is_an_output_error_and_stays_a_device(case: Path, tmp_pat
     err = _refused(runner.invoke(app, _commands(case)[command](full)))
     assert "no space left" in err
     assert stat.S_ISCHR(os.stat(full).st_mode), "the device node was removed"
+
+
+def test_sigterm_while_writing_leaves_no_partial_file(tmp_path: Path) -> None:
+    """SIGTERM killed the process on the spot and left `.NAME.PID-RANDOM.tmp` beside the
+    target, holding part of the output (seen with `services -f csv -o` killed after 1 s). The
+    CLI's entry point makes it unwind instead: the temporary file is removed, exit 143."""
+    import signal
+    import subprocess
+    import sys
+
+    target = tmp_path / "out.csv"
+    script = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from hivescan.cli.common import exit_cleanly_on_termination\n"
+        "from hivescan.render.output import atomic_text\n"
+        "exit_cleanly_on_termination()\n"
+        f"with atomic_text(Path({str(target)!r})) as fh:\n"
+        "    fh.write('half of it\\n'); fh.flush()\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    signal.pause()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
+    assert list(tmp_path.iterdir()) == [], list(tmp_path.iterdir())
+    assert done.stderr.strip() == "hivescan: terminated (SIGTERM)"
