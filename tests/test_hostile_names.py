@@ -438,3 +438,22 @@ def test_findings_table_header_is_not_cropped(runner: CliRunner, hostile: Path, 
     header = [line for line in result.stdout.splitlines() if line.startswith("|") and "service" in line]
     assert header and "severity" in header[0], header
     assert max(len(line) for line in result.stdout.splitlines()) <= width
+
+
+@pytest.mark.parametrize("width", [120, 160])
+def test_services_notes_keep_diagnostic_codes_whole(runner: CliRunner, hostile: Path, width: int) -> None:
+    """The notes column folded "image_module_guessed," into "image_module_guess" / "ed," at
+    120 columns: codes are ids (what an analyst greps for), listed one per line, whole (below
+    about 90 columns they fold like the rest, so that names and paths keep some width)."""
+    result = runner.invoke(app, ["services", str(hostile), "-q"], env={"COLUMNS": str(width)})
+    assert result.exit_code == 0, result.stderr
+    codes = {
+        d["code"]
+        for line in runner.invoke(app, ["services", str(hostile), "-q", "-f", "jsonl"]).stdout.splitlines()
+        for d in json.loads(line)["diagnostics"]
+        if d["level"] != "info"
+    }
+    assert codes
+    cells = {cell.strip() for line in result.stdout.splitlines() for cell in line.split("|")}
+    assert codes <= cells, codes - cells
+    assert max(len(line) for line in result.stdout.splitlines()) <= width
