@@ -457,3 +457,13 @@ def test_services_notes_keep_diagnostic_codes_whole(runner: CliRunner, hostile: 
     cells = {cell.strip() for line in result.stdout.splitlines() for cell in line.split("|")}
     assert codes <= cells, codes - cells
     assert max(len(line) for line in result.stdout.splitlines()) <= width
+
+
+def test_explanations_escape_a_newline_as_the_name_column_does(runner: CliRunner, hostile: Path) -> None:
+    """The CSV's service column showed `Line\\nFake  row` and its explanation, quoting the same
+    name, `Line\\x0aFake  row`: one escaping everywhere."""
+    result = runner.invoke(app, ["scan", str(hostile), "-f", "csv", "-q"])
+    assert result.exit_code == 0, result.stderr
+    rows = [row for row in csv.DictReader(io.StringIO(result.stdout)) if row["service"] == "Line\\nFake  row"]
+    assert rows and all("Line\\nFake  row" in row["explanation"] for row in rows)
+    assert "\\x0a" not in result.stdout and "\\x0d" not in result.stdout
