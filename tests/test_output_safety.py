@@ -327,3 +327,11 @@ def test_sigterm_while_writing_leaves_no_partial_file(tmp_path: Path) -> None:
     assert done.returncode == 128 + signal.SIGTERM, done.stderr
     assert list(tmp_path.iterdir()) == [], list(tmp_path.iterdir())
     assert done.stderr.strip() == "hivescan: terminated (SIGTERM)"
+
+
+def test_a_folder_that_refuses_files_is_not_called_missing(case: Path) -> None:
+    """`-o /proc/out.csv` said "cannot write: no such folder", though /proc is there."""
+    if not Path("/proc/self").is_dir():
+        pytest.skip("no /proc here (Linux's process file system refuses new files)")
+    err = _refused(runner.invoke(app, ["services", str(case / "SYSTEM"), "-f", "csv", "-o", "/proc/out.csv"]))
+    assert "no such folder" not in err and "does not accept new files" in err

@@ -214,6 +214,8 @@ def _failure(output: Path, exc: OSError) -> OutputRefused:
         errno.EISDIR: "is a folder",
         errno.EDQUOT: "disk quota exceeded",
     }.get(exc.errno or 0, exc.strerror or type(exc).__name__)
+    if exc.errno == errno.ENOENT and output.parent.is_dir():  # /proc: the folder is there, refuses files
+        reason = "the folder does not accept new files"
     return OutputRefused(f"{shown_path(output)}: cannot write: {reason}")
 
 
