@@ -267,9 +267,31 @@ def atomic_text(output: Path) -> Iterator[IO[str]]:
             yield fh
 
 
+@contextmanager
+def atomic_binary(output: Path) -> Iterator[IO[bytes]]:
+    """A binary file written through :func:`atomic_path`: an open file to hand to a library
+    (pyarrow deletes a *path* it was given when a write fails, which for a stream written in
+    place, ``-o /dev/full``, is the device itself)."""
+    with atomic_path(output) as tmp:
+        try:
+            fh = tmp.open("wb")
+        except OSError as exc:
+            raise _failure(output, exc) from None
+        with fh:
+            yield fh
+
+
 def _remove(path: Path) -> None:
     with suppress(OSError):
         path.unlink()
 
 
-__all__ = ["LOG_SUFFIXES", "atomic_path", "atomic_text", "check_output", "check_output_folder", "input_family"]
+__all__ = [
+    "LOG_SUFFIXES",
+    "atomic_binary",
+    "atomic_path",
+    "atomic_text",
+    "check_output",
+    "check_output_folder",
+    "input_family",
+]
