@@ -98,6 +98,8 @@ def deep_escape(value: Any) -> Any:
 
 
 def _escape(char: str) -> str:
+    if char in _NAMED:  # as visible() shows them: the same name reads the same in every output
+        return _NAMED[char]
     code = ord(char)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 

@@ -404,3 +404,66 @@ def test_real_hive_with_hostile_services(runner: CliRunner, tmp_path: Path) -> N
     _plain_ok(runner.invoke(app, ["scan", str(hive), "-q"], env=env), "Esc\\x1b[31mRed")
     _plain_ok(runner.invoke(app, ["diff", shared_hive("win7-SYSTEM").as_posix(), str(hive), "-q"], env=env), *shown)
     _plain_ok(runner.invoke(app, ["triage", str(hive), "-o", str(tmp_path / "t"), "-j", "1", "-q"], env=env))
+
+
+def test_info_shows_computer_name_and_windows_version_as_data(runner: CliRunner, tmp_path: Path) -> None:
+    """`info` printed the ComputerName and the SOFTWARE hive's ProductName/EditionID as rich
+    Text without making them visible: an ESC sequence there reached the terminal."""
+    system = WKey("ROOT")
+    system.key("Select").set_dword("Current", 1).set_dword("Default", 1)
+    control = system.key("ControlSet001\\Control")
+    control.key("ComputerName\\ComputerName").set_sz("ComputerName", "PC\x1b[2J[bold]X\x07")
+    control.key("Services").subkeys.append(_service("Svc", "Svc"))
+    (tmp_path / "SYSTEM").write_bytes(HiveWriter(system).build().data)
+    software = WKey("ROOT")
+    current = software.key("Microsoft\\Windows NT\\CurrentVersion")
+    current.set_sz("CurrentBuild", "19045").set_dword("CurrentMajorVersionNumber", 10)
+    current.set_dword("CurrentMinorVersionNumber", 0).set_sz("ProductName", "Win\x1b]0;title\x07dows")
+    current.set_sz("EditionID", "Pro\x1b[31m").set_sz("DisplayVersion", "22H2\u202e")
+    (tmp_path / "SOFTWARE").write_bytes(HiveWriter(software).build().data)
+    result = runner.invoke(
+        app,
+        ["info", str(tmp_path / "SYSTEM"), "--software", str(tmp_path / "SOFTWARE")],
+        env={"COLUMNS": "300"},
+    )
+    _plain_ok(result, "PC\\x1b[2J[bold]X\\x07", "Pro\\x1b[31m")
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_findings_table_header_is_not_cropped(runner: CliRunner, hostile: Path, width: int) -> None:
+    """With only "medium" findings the severity column was sized to its values (6) and its
+    header was cropped to "severi" at 80 columns (the demo hides it: it has "critical")."""
+    result = runner.invoke(app, ["scan", str(hostile), "-q"], env={"COLUMNS": str(width)})
+    assert result.exit_code == 0, result.stderr
+    header = [line for line in result.stdout.splitlines() if line.startswith("|") and "service" in line]
+    assert header and "severity" in header[0], header
+    assert max(len(line) for line in result.stdout.splitlines()) <= width
+
+
+@pytest.mark.parametrize("width", [120, 160])
+def test_services_notes_keep_diagnostic_codes_whole(runner: CliRunner, hostile: Path, width: int) -> None:
+    """The notes column folded "image_module_guessed," into "image_module_guess" / "ed," at
+    120 columns: codes are ids (what an analyst greps for), listed one per line, whole (below
+    about 90 columns they fold like the rest, so that names and paths keep some width)."""
+    result = runner.invoke(app, ["services", str(hostile), "-q"], env={"COLUMNS": str(width)})
+    assert result.exit_code == 0, result.stderr
+    codes = {
+        d["code"]
+        for line in runner.invoke(app, ["services", str(hostile), "-q", "-f", "jsonl"]).stdout.splitlines()
+        for d in json.loads(line)["diagnostics"]
+        if d["level"] != "info"
+    }
+    assert codes
+    cells = {cell.strip() for line in result.stdout.splitlines() for cell in line.split("|")}
+    assert codes <= cells, codes - cells
+    assert max(len(line) for line in result.stdout.splitlines()) <= width
+
+
+def test_explanations_escape_a_newline_as_the_name_column_does(runner: CliRunner, hostile: Path) -> None:
+    """The CSV's service column showed `Line\\nFake  row` and its explanation, quoting the same
+    name, `Line\\x0aFake  row`: one escaping everywhere."""
+    result = runner.invoke(app, ["scan", str(hostile), "-f", "csv", "-q"])
+    assert result.exit_code == 0, result.stderr
+    rows = [row for row in csv.DictReader(io.StringIO(result.stdout)) if row["service"] == "Line\\nFake  row"]
+    assert rows and all("Line\\nFake  row" in row["explanation"] for row in rows)
+    assert "\\x0a" not in result.stdout and "\\x0d" not in result.stdout

@@ -283,3 +283,55 @@ def test_streams_are_written_in_place_and_disks_refused(case: Path, tmp_path: Pa
     if disks and stat.S_ISBLK(os.stat(disks[0]).st_mode):
         err = _refused(runner.invoke(app, ["services", hive, "-f", "csv", "-o", str(disks[0]), "--force"]))
         assert "block device" in err
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_full_device_is_an_output_error_and_stays_a_device(case: Path, tmp_path: Path, command: str) -> None:
+    """`-o` onto a full character device (Linux's /dev/full: written in place, like a disk
+    that is full) exited 70, "a bug in hivescan"; and Parquet output deleted the device node
+    (pyarrow removes the path it was given when a write fails). ENOSPC is exit 9, one line,
+    and the device is left as it was. A private node is used: never the system's."""
+    import stat
+
+    full = tmp_path / "full"
+    try:
+        os.mknod(full, stat.S_IFCHR | 0o666, os.makedev(1, 7))
+    except (PermissionError, AttributeError, OSError) as exc:
+        pytest.skip(f"cannot create a character device here ({exc}): needs root on Linux")
+    err = _refused(runner.invoke(app, _commands(case)[command](full)))
+    assert "no space left" in err
+    assert stat.S_ISCHR(os.stat(full).st_mode), "the device node was removed"
+
+
+def test_sigterm_while_writing_leaves_no_partial_file(tmp_path: Path) -> None:
+    """SIGTERM killed the process on the spot and left `.NAME.PID-RANDOM.tmp` beside the
+    target, holding part of the output (seen with `services -f csv -o` killed after 1 s). The
+    CLI's entry point makes it unwind instead: the temporary file is removed, exit 143."""
+    import signal
+    import subprocess
+    import sys
+
+    target = tmp_path / "out.csv"
+    script = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from hivescan.cli.common import exit_cleanly_on_termination\n"
+        "from hivescan.render.output import atomic_text\n"
+        "exit_cleanly_on_termination()\n"
+        f"with atomic_text(Path({str(target)!r})) as fh:\n"
+        "    fh.write('half of it\\n'); fh.flush()\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    signal.pause()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
+    assert list(tmp_path.iterdir()) == [], list(tmp_path.iterdir())
+    assert done.stderr.strip() == "hivescan: terminated (SIGTERM)"
+
+
+def test_a_folder_that_refuses_files_is_not_called_missing(case: Path) -> None:
+    """`-o /proc/out.csv` said "cannot write: no such folder", though /proc is there."""
+    if not Path("/proc/self").is_dir():
+        pytest.skip("no /proc here (Linux's process file system refuses new files)")
+    err = _refused(runner.invoke(app, ["services", str(case / "SYSTEM"), "-f", "csv", "-o", "/proc/out.csv"]))
+    assert "no such folder" not in err and "does not accept new files" in err

@@ -17,11 +17,12 @@ from hivescan.cli import triage  # noqa: F401
 from hivescan.cli import events  # noqa: F401
 
 # isort: on
-from hivescan.cli.common import app
+from hivescan.cli.common import app, exit_cleanly_on_termination
 
 __all__ = ["app", "main"]
 
 
 def main() -> None:
     """Console-script entry point."""
+    exit_cleanly_on_termination()
     app()

@@ -216,6 +216,30 @@ def _err(message: str) -> None:
     sys.stderr.write(f"hivescan: {visible(message)}\n")
 
 
+def exit_cleanly_on_termination() -> None:
+    """Make SIGTERM and SIGHUP end the command the way an error does: by unwinding, so every
+    ``with`` block runs and a half-written ``-o`` file (``.NAME.PID-RANDOM.tmp``) is removed.
+    Python's default for SIGTERM kills the process on the spot and left partial output next
+    to the target. Only this process unwinds: a worker process it forked (triage) that gets
+    the signal dies at once, as before, and its parent reports it."""
+    import signal
+
+    owner = os.getpid()
+
+    def terminate(signum: int, _frame: object) -> None:
+        if os.getpid() != owner:  # a forked worker inherited the handler
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        signal.signal(signum, signal.SIG_DFL)  # a second signal ends it at once
+        _err(f"terminated ({signal.Signals(signum).name})")
+        raise SystemExit(128 + signum)
+
+    for name in ("SIGTERM", "SIGHUP"):  # SIGHUP does not exist on Windows
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), terminate)
+
+
 def _check_output(output: Path | None, force: bool, *inputs: Path | list[Path] | None) -> None:
     """Before any work: refuse an ``-o`` that would overwrite evidence or an existing file
     without ``--force`` (:func:`hivescan.render.output.check_output`; exit code 9)."""

@@ -15,6 +15,7 @@ BASE_BLOCK_SIZE = 4096
 REGF_SIGNATURE = b"regf"
 PRIMARY_FILE_TYPE = 0
 DIFFERENCING_HIVE = 0x2  # base block flags
+KNOWN_FLAGS = 0x3  # the only bits the flags field defines (0x1 KTM locked, 0x2 layered keys)
 LOG_FILE_TYPES = (1, 2, 6)  # base block file types of transaction logs (old formats 1/2, new format 6)
 
 
@@ -51,8 +52,13 @@ class BaseBlock:
 
     @property
     def differencing(self) -> bool:
-        """A differencing (delta) hive: a layer of changes over another hive (containers, Sandbox)."""
-        return bool(self.flags & DIFFERENCING_HIVE)
+        """A differencing (delta) hive: a layer of changes over another hive (containers, Sandbox).
+
+        The flags field (offset 144) came with Vista's CLFS fields: hives written before it
+        (NT 4.0, XP) hold leftover bytes there (0x4D8D106A on the shared NT4 hive, 0x00FFFFFF
+        on the XP one). A field with any bit set besides the two defined ones is such
+        leftover, not flags, so it never makes an old hive a delta."""
+        return not self.flags & ~KNOWN_FLAGS and bool(self.flags & DIFFERENCING_HIVE)
 
     @property
     def checksum_ok(self) -> bool:

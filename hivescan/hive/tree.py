@@ -655,9 +655,12 @@ class HiveReader:
                 f"key declares {declared} subkeys, {len(valid)} readable (parsers tried: {tried_names})",
                 "error",
             )
+            # say why at hive level too: only hive-level notes reach stderr and `info`, and a
+            # key that is not a record (Services itself) shows its own notes nowhere
+            why = f" ({'; '.join(problems[:3])}{'; ...' if len(problems) > 3 else ''})" if problems else ""
             self._hive_note(
                 "subkey_list_incomplete",
-                f"{parent.path or '(root)'}: {declared} subkeys declared, {len(valid)} readable",
+                f"{parent.path or '(root)'}: {declared} subkeys declared, {len(valid)} readable{why}",
                 "error",
             )
         if name != parent.parser:

@@ -51,9 +51,10 @@ def findings_table(findings: Sequence[Finding], *, title: str | None = None) -> 
 
     table = data_table(title=title, header_style="bold", show_lines=False)
     id_width = max((len(f.rule_id) for f in findings), default=4)
-    table.add_column(
-        "severity", no_wrap=True, whole=True, min_width=max((len(f.severity) for f in findings), default=8)
-    )
+    # the header counts too: with only "medium" and "low" findings the column was 6 wide and
+    # the no-wrap header was cropped to "severi"
+    severity_width = max([len("severity"), *(len(f.severity) for f in findings)])
+    table.add_column("severity", no_wrap=True, whole=True, min_width=severity_width)
     table.add_column("service", overflow="fold")
     table.add_column("set", justify="right", no_wrap=True)
     table.add_column("rule / explanation", overflow="fold", min_width=id_width, whole=True)

@@ -78,13 +78,15 @@ def write_parquet(frame: Any, path: Path) -> None:
     import pyarrow.parquet as pq
 
     from hivescan import __version__
-    from hivescan.render.output import atomic_path
+    from hivescan.render.output import atomic_binary
 
     table = pa.Table.from_pandas(frame, preserve_index=False)
     metadata = dict(table.schema.metadata or {})
     metadata[VERSION_FIELD.encode()] = __version__.encode()
-    with atomic_path(path) as tmp:
-        pq.write_table(table.replace_schema_metadata(metadata), tmp)
+    # pyarrow is handed an open file, never a path: on a write error it deletes the path it
+    # was given, and for a stream written in place (-o /dev/full) that path is the device
+    with atomic_binary(path) as fh:
+        pq.write_table(table.replace_schema_metadata(metadata), fh)
 
 
 def _cell(value: Any) -> Any:

@@ -31,7 +31,7 @@ def print_info(info: HiveInfo, console: Console) -> None:
         ("state", f"{state} (sequence numbers {seq})"),
         ("checksum", f"0x{info.checksum_stored:08x} {checksum}"),
         ("last written (UTC)", _written(info)),
-        ("computer name", Text(info.computer_name) if info.computer_name is not None else "not found"),
+        ("computer name", info.computer_name if info.computer_name is not None else "not found"),
         ("Windows", _windows(info)),
         ("parser", info.parser),
         ("Select", ", ".join(f"{k}={'-' if v is None else v}" for k, v in info.select.items())),
@@ -71,17 +71,19 @@ def _written(info: HiveInfo) -> str:
     return f"not a valid time (FILETIME {info.last_written_filetime})"
 
 
-def _windows(info: HiveInfo) -> Text | str:
-    """Version and build, with how sure and from what (see scm/winversion.py)."""
+def _windows(info: HiveInfo) -> str:
+    """Version and build, with how sure and from what (see scm/winversion.py).
+
+    A plain string, so the grid makes it visible: the label and edition are read from the
+    hives (CSDVersion, EditionID) and may hold escape sequences or markup."""
     found = info.windows
     if found is None:
         return "-"
-    text = Text(found.label)
     extra = [f"confidence {found.confidence}"]
     if found.edition:
         extra.append(f"edition {found.edition}")
-    text.append(f" ({', '.join(extra)}; from {found.source}: {'; '.join(found.basis) or 'nothing recognised'})")
-    return text
+    basis = "; ".join(found.basis) or "nothing recognised"
+    return f"{found.label} ({', '.join(extra)}; from {found.source}: {basis})"
 
 
 def _print_logs(info: HiveInfo, console: Console) -> None:

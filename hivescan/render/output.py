@@ -214,6 +214,8 @@ def _failure(output: Path, exc: OSError) -> OutputRefused:
         errno.EISDIR: "is a folder",
         errno.EDQUOT: "disk quota exceeded",
     }.get(exc.errno or 0, exc.strerror or type(exc).__name__)
+    if exc.errno == errno.ENOENT and output.parent.is_dir():  # /proc: the folder is there, refuses files
+        reason = "the folder does not accept new files"
     return OutputRefused(f"{shown_path(output)}: cannot write: {reason}")
 
 
@@ -226,7 +228,10 @@ def atomic_path(output: Path, *, keep: bool = True) -> Iterator[Path]:
     (``/dev/null``, a terminal, a named pipe) is written in place: there is nothing to
     replace, and renaming onto ``/dev/null`` would replace the device itself."""
     if _kind(output) == "stream":
-        yield output
+        try:
+            yield output
+        except OSError as exc:  # /dev/full, a pipe whose reader went away: the user's output, not a bug
+            raise _failure(output, exc) from None
         return
     if output.is_symlink():
         output = Path(os.path.realpath(output))
@@ -262,9 +267,31 @@ def atomic_text(output: Path) -> Iterator[IO[str]]:
             yield fh
 
 
+@contextmanager
+def atomic_binary(output: Path) -> Iterator[IO[bytes]]:
+    """A binary file written through :func:`atomic_path`: an open file to hand to a library
+    (pyarrow deletes a *path* it was given when a write fails, which for a stream written in
+    place, ``-o /dev/full``, is the device itself)."""
+    with atomic_path(output) as tmp:
+        try:
+            fh = tmp.open("wb")
+        except OSError as exc:
+            raise _failure(output, exc) from None
+        with fh:
+            yield fh
+
+
 def _remove(path: Path) -> None:
     with suppress(OSError):
         path.unlink()
 
 
-__all__ = ["LOG_SUFFIXES", "atomic_path", "atomic_text", "check_output", "check_output_folder", "input_family"]
+__all__ = [
+    "LOG_SUFFIXES",
+    "atomic_binary",
+    "atomic_path",
+    "atomic_text",
+    "check_output",
+    "check_output_folder",
+    "input_family",
+]

@@ -58,6 +58,9 @@ class DataTable(Table):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.whole: set[int] = set()  # indices of columns holding ids: kept whole while they fit
+        # the most of the width the id columns may take before they fold like the others (a
+        # column of diagnostic codes kept whole at 80 columns squeezed the names to 4 letters)
+        self.whole_share = 1.0
 
     def add_column(self, *args: Any, whole: bool = False, **kwargs: Any) -> None:
         """Columns fold long text onto more lines: data is never cut to an ellipsis.
@@ -80,13 +83,16 @@ class DataTable(Table):
         if sum(widths) <= options.max_width:
             return widths
         saved = [(column.min_width, column.width, column.no_wrap, column.overflow) for column in self.columns]
+        whole = self.whole
+        if sum(self.columns[index].min_width or 0 for index in whole) > self.whole_share * options.max_width:
+            whole = set()
         try:
             for index, column in enumerate(self.columns):
-                if index in self.whole and column.min_width:
+                if index in whole and column.min_width:
                     column.width = column.min_width
             for _ in range(8):  # shrink the other minimums step by step, so that none starves
                 for index, column in enumerate(self.columns):
-                    if index not in self.whole and column.min_width:
+                    if index not in whole and column.min_width:
                         column.min_width = column.min_width * 3 // 4 or None
                 widths = super()._calculate_column_widths(console, options)
                 if sum(widths) <= options.max_width:

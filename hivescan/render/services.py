@@ -80,7 +80,7 @@ def _live_first(record: ServiceRecord) -> int:
 def services_table(records: Sequence[ServiceRecord], *, title: str | None = None) -> Table:
     """One row per record, each status in its own colour on a terminal; every string from
     the hive shown as data."""
-    from hivescan.render.safe import data_table, lines, text
+    from hivescan.render.safe import data_table, lines
 
     table = data_table(title=title, show_lines=False, header_style="bold")
     table.add_column("name", overflow="fold", min_width=8)
@@ -91,7 +91,9 @@ def services_table(records: Sequence[ServiceRecord], *, title: str | None = None
     table.add_column("image path / ServiceDll", overflow="fold")
     table.add_column("last write (UTC)", min_width=10)
     codes = {d.code for rec in records for d in rec.diagnostics if d.level != "info"}
-    table.add_column("notes", overflow="fold", min_width=max((len(c) for c in codes), default=5))
+    # diagnostic codes are ids an analyst greps for: one per line, never broken mid-word
+    table.add_column("notes", overflow="fold", min_width=max((len(c) for c in codes), default=5), whole=True)
+    table.whole_share = 0.25  # on a narrow terminal names and paths matter more than whole codes
     for rec in sorted(records, key=_live_first):
         image_lines: list[object] = []
         if rec.image_path:
@@ -99,7 +101,7 @@ def services_table(records: Sequence[ServiceRecord], *, title: str | None = None
         if rec.service_dll:
             image_lines.append(f"{'  ' if image_lines else ''}dll: {rec.service_dll}")
         status = rec.status if rec.reject_reason is None else f"{rec.status} ({rec.reject_reason})"
-        notes = ", ".join(sorted({d.code for d in rec.diagnostics if d.level != "info"}))
+        notes = sorted({d.code for d in rec.diagnostics if d.level != "info"})
         table.add_row(
             rec.name,
             status,
@@ -108,7 +110,7 @@ def services_table(records: Sequence[ServiceRecord], *, title: str | None = None
             rec.start_name or "",
             lines(image_lines),
             (rec.last_write or "")[:19].replace("T", " "),
-            text(notes),
+            lines(notes),
             style=_STATUS_STYLE.get(rec.status, ""),
         )
     return table

@@ -89,3 +89,30 @@ def test_careful_and_fast_value_paths_agree_on_tombstones() -> None:
         assert edited is not None and edited._nk is not None
         cells = Cells(data)
         assert cells.values(edited._nk) == cells.values(edited._nk, inline=False)
+
+
+def _with_flags(data: bytes, flags: int) -> bytes:
+    out = bytearray(data)
+    struct.pack_into("<I", out, 144, flags)
+    struct.pack_into("<I", out, 508, base_block_checksum(bytes(out[:4096])))
+    return bytes(out)
+
+
+def test_leftover_bytes_in_an_old_hives_flags_field_do_not_make_a_delta() -> None:
+    """Before Vista the flags field held leftovers: the shared NT4 hive has 0x4D8D106A there,
+    the XP one 0x00FFFFFF. Both have bit 0x2 set and were reported as differencing hives."""
+    plain = delta_hive(differencing=False)
+    for leftover in (0x4D8D106A, 0x00FFFFFF, 0xFFFFFFFE):
+        data = _with_flags(plain, leftover)
+        assert not parse_base_block(data).differencing, hex(leftover)
+        with HiveReader(HiveSource.from_bytes(data)) as reader:
+            assert "differencing_hive" not in {d.code for d in reader.diagnostics}
+    assert parse_base_block(_with_flags(plain, 0x3)).differencing  # KTM locked and layered
+
+
+def test_real_nt4_and_xp_hives_are_not_deltas() -> None:
+    from tests.conftest import shared_hive
+
+    for name in ("nt4-SYSTEM", "xp-corrupted-SYSTEM"):
+        with hivescan.open_hive(shared_hive(name)) as hive:
+            assert "differencing_hive" not in {d.code for d in hive.hive_diagnostics()}, name

@@ -188,3 +188,27 @@ def test_a_list_shared_by_many_keys_is_read_once(tmp_path: Path) -> None:
         notes = [d.message for k in services.subkeys() for d in k.diagnostics if d.code == "subkey_entries_invalid"]
     assert len(walked) == len(built.key_offsets) + 1  # every key cell once, plus the root
     assert notes and all("already listed elsewhere" in n for n in notes)
+
+
+def test_an_entry_pointing_at_an_ancestor_is_named_at_hive_level(tmp_path: Path) -> None:
+    """An lh entry of Services rewritten to point at ControlSet001 (its parent's nk) lost one
+    service with only "2 subkeys declared, 1 readable" on stderr and in `info`: the reason
+    (a cycle) was noted on the Services key, which is no record and shows its notes nowhere."""
+    root: WKey = system_root()
+    for name in ("Alpha", "Beta"):
+        svc = root.key(f"ControlSet001\\Services\\{name}")
+        svc.set_dword("Type", 16).set_dword("Start", 3).set_dword("ErrorControl", 1)
+        svc.set_expand_sz("ImagePath", f"C:\\{name}.exe")
+    built = HiveWriter(root).build()
+    data = bytearray(built.data)
+    services_nk = 4096 + built.key_offsets["ControlSet001\\Services"] + 4
+    subkey_list = struct.unpack_from("<I", data, services_nk + 0x1C)[0]
+    struct.pack_into("<I", data, 4096 + subkey_list + 4 + 4, built.key_offsets["ControlSet001"])  # entry 0: Alpha
+    hive = tmp_path / "SYSTEM"
+    hive.write_bytes(bytes(data))
+    done = run_hivescan("services", str(hive), "-f", "jsonl", "--deleted")
+    assert done.returncode == 0, done.stderr
+    incomplete = [line for line in done.stderr.splitlines() if "subkey_list_incomplete" in line]
+    assert incomplete and "points back at an ancestor" in incomplete[0], done.stderr
+    statuses = {json.loads(line)["name"]: json.loads(line)["status"] for line in done.stdout.splitlines()}
+    assert statuses == {"Alpha": "orphaned", "Beta": "database"}
