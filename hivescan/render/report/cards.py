@@ -11,6 +11,7 @@ from hivescan.detect.finding import Finding
 from hivescan.detect.rules import SEVERITY_RANK
 from hivescan.hive.tree import upcase
 from hivescan.render.findings import tree_lines
+from hivescan.render.report.binaries import binaries_html
 from hivescan.render.report.header import facts
 from hivescan.render.report.payloads import decode_payloads
 from hivescan.render.report.text import esc
@@ -118,6 +119,7 @@ def _record_html(r: ServiceRecord) -> str:
     label = f"ControlSet{r.control_set:03d}" if r.control_set is not None else "no control set"
     return (
         f'<div class="record"><h4>Record: {esc(label)}, {esc(r.status)}</h4>{facts(rows)}'
+        + binaries_html(data)
         + (f"<h4>Decoded payloads</h4>{payloads}" if payloads else "")
         + f"<h4>Provenance</h4>{facts(provenance)}"
         + (f"<p><small>diagnostics: {esc(codes)}</small></p>" if codes else "")
