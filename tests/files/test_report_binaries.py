@@ -60,6 +60,12 @@ def test_cards_show_each_binarys_facts_escaped(page: Any, planted: Path, tmp_pat
     assert dialogs == [] and page.locator("article script").count() == 0
     assert "Zone.Identifier" in card.locator(".finding").first.inner_text() or "downloaded" in card.inner_text()
 
+    summary = page.locator('article.card[data-service="TamperSvc"] .binary-summary')
+    assert summary.is_visible()  # the answer shows beside the findings before the card is opened
+    shown = summary.inner_text()
+    assert "image file \\Windows\\System32\\tamper.exe, exists, signature invalid (embedded)" in shown
+    assert "signer CN=Test Publisher" in shown
+    assert "NOT FOUND" in page.locator('article.card[data-service="GoneSvc"] .binary-summary').inner_text()
     card = _open_card(page, "TamperSvc")
     binary = card.locator('.binary[data-field="image_file"]')
     assert binary.get_attribute("data-signature") == "invalid"

@@ -162,6 +162,36 @@ def binary_html(field: str, label: str, file_facts: Mapping[str, Any]) -> str:
     )
 
 
+def _summary_line(label: str, file_facts: Mapping[str, Any]) -> str:
+    """The answer in one line (exists? signed, how, by whom? which hash?), shown unfolded on the
+    card beside the findings it explains; the full facts are in the folded record."""
+    parts = [f"{label} {file_facts.get('path') or '(no path)'}"]
+    exists = file_facts.get("exists")
+    parts.append("exists" if exists is True else "NOT FOUND" if exists is False else "existence unknown")
+    signature = file_facts.get("signature")
+    if isinstance(signature, Mapping):
+        how = f" ({signature['source']})" if signature.get("source") else ""
+        parts.append(f"signature {signature.get('status') or 'not recorded'}{how}")
+        if signature.get("signer"):
+            parts.append(f"signer {signature['signer']}")
+    version = file_facts.get("version_info") or {}
+    if version.get("company_name"):
+        parts.append(f"company {version['company_name']}")
+    if file_facts.get("sha256"):
+        parts.append(f"sha256 {file_facts['sha256']}")
+    return f'<li data-field="{esc(label)}">{esc(", ".join(str(p) for p in parts))}</li>'
+
+
+def binary_summary_html(record: Mapping[str, Any]) -> str:
+    """One line per binary of the record ('' when it has no file facts)."""
+    lines = "".join(
+        _summary_line(label.split(" (")[0], record[field])
+        for field, label in BINARY_FIELDS
+        if isinstance(record.get(field), Mapping)
+    )
+    return f'<ul class="binary-summary">{lines}</ul>' if lines else ""
+
+
 def binaries_html(record: Mapping[str, Any]) -> str:
     """The blocks of every binary the record has facts for ('' for a bare hive)."""
     return "".join(
@@ -171,4 +201,4 @@ def binaries_html(record: Mapping[str, Any]) -> str:
     )
 
 
-__all__ = ["BINARY_FIELDS", "binaries_html", "binary_html", "binary_rows"]
+__all__ = ["BINARY_FIELDS", "binaries_html", "binary_html", "binary_rows", "binary_summary_html"]

@@ -11,7 +11,7 @@ from hivescan.detect.finding import Finding
 from hivescan.detect.rules import SEVERITY_RANK
 from hivescan.hive.tree import upcase
 from hivescan.render.findings import tree_lines
-from hivescan.render.report.binaries import binaries_html
+from hivescan.render.report.binaries import binaries_html, binary_summary_html
 from hivescan.render.report.header import facts
 from hivescan.render.report.payloads import decode_payloads
 from hivescan.render.report.text import esc
@@ -150,7 +150,8 @@ def card_html(index: int, card: ServiceCard) -> str:
         f"{esc(card.severity)}</span><span class='meta'>{len(card.findings)} finding(s) · last write "
         f"{esc(card.last_write or 'unknown')}</span></header>"
         f'<div class="findings">{"".join(_finding_html(f) for f in card.findings)}</div>'
-        f'<div class="more">{records}</div></article>'
+        + (binary_summary_html(card.records[0].to_dict()) if card.records else "")
+        + f'<div class="more">{records}</div></article>'
     )
 
 
