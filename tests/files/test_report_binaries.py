@@ -104,3 +104,27 @@ def test_image_report_shows_ntfs_times_and_the_timestomp_finding(image: Path, tm
     start = html.index('data-service="Downloaded"')
     card = html[start : html.index("</article>", start)]
     assert 'data-stream="Zone.Identifier"' in card and "ZoneId=3" in card
+
+
+def _card(html: str, service: str) -> str:
+    start = html.index(f'data-service="{service}"')
+    return html[start : html.index("</article>", start)]
+
+
+def test_root_option_and_zip_collection_reports_show_the_file_facts(planted: Path, tmp_path: Path) -> None:  # noqa: F811
+    from tests.files.test_layouts_and_cli import _zip
+
+    hive = planted / "C" / "Windows" / "System32" / "config" / "SYSTEM"
+    out = tmp_path / "root.html"
+    done = runner.invoke(app, ["scan", str(hive), "--root", str(planted), "-f", "html", "-o", str(out), "-q"])
+    assert done.exit_code == 0, done.output
+    archive = _zip(planted / "C", tmp_path / "collection.zip", "collection/uploads/auto/C%3A", True)
+    agent = hashlib.sha256((planted / "C" / "Program Files" / "Acme" / "agent.exe").read_bytes()).hexdigest()
+    for html in (out.read_text(encoding="utf-8"), _html(archive, tmp_path / "zip.html").read_text(encoding="utf-8")):
+        card = _card(html, "UnknownCaSvc")
+        assert 'class="binary" data-field="image_file" data-signature="untrusted"' in card
+        assert agent in card and "CN=Test Publisher" in card
+        assert "no: not found in the image or collection" in _card(html, "GoneSvc")
+    bare = runner.invoke(app, ["scan", str(hive), "--no-files", "-f", "html", "-o", str(tmp_path / "bare.html"), "-q"])
+    assert bare.exit_code == 0, bare.output
+    assert 'class="binary"' not in (tmp_path / "bare.html").read_text(encoding="utf-8")  # no files: no block
