@@ -128,3 +128,26 @@ def test_root_option_and_zip_collection_reports_show_the_file_facts(planted: Pat
     bare = runner.invoke(app, ["scan", str(hive), "--no-files", "-f", "html", "-o", str(tmp_path / "bare.html"), "-q"])
     assert bare.exit_code == 0, bare.output
     assert 'class="binary"' not in (tmp_path / "bare.html").read_text(encoding="utf-8")  # no files: no block
+
+
+def test_catalog_signed_binary_shows_its_catalog(planted: Path, tmp_path: Path, test_ca: Any) -> None:  # noqa: F811
+    from hivescan.files.facts import FileAnalyser
+    from hivescan.files.source import FolderSource
+    from hivescan.testing.pe import build_catalog, build_pe
+    from tests.files.test_layouts_and_cli import PLANTED, _hive, _put, _svc
+
+    volume = planted / "C"
+    _put(volume, "Windows\\System32\\svcok.exe", build_pe(code=b"\x90" * 32 + b"\xc3"))
+    probe = FileAnalyser(FolderSource(volume)).facts("C:\\Windows\\System32\\svcok.exe")
+    assert probe is not None
+    unsigned_cat = tmp_path / "u.cat"
+    unsigned_cat.write_bytes(build_catalog([bytes(32), bytes.fromhex(probe["authentihash"])]))
+    catroot = "Windows\\System32\\CatRoot\\{F750E6C3-38EE-11D1-85E5-00C04FC295EE}\\Acme-Package.cat"
+    _put(volume, catroot, test_ca.sign(unsigned_cat, tmp_path / "s.cat").read_bytes())
+    hive = volume / "Windows" / "System32" / "config" / "SYSTEM"
+    hive.write_bytes(_hive({**PLANTED, "CatSvc": _svc("C:\\Windows\\System32\\svcok.exe")}))
+    card = _card(_html(planted, tmp_path / "cat.html").read_text(encoding="utf-8"), "CatSvc")
+    assert 'data-signature="untrusted"' in card  # signed by catalog: never "unsigned"
+    assert "<dt>signature source</dt><dd>catalog</dd>" in card
+    assert "\\Acme-Package.cat</dd>" in card and "<dt>signature catalog</dt>" in card
+    assert "signature untrusted (catalog)" in card  # the unfolded one-line answer
