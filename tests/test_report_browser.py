@@ -111,6 +111,31 @@ def test_dirty_hive_report_names_its_host_logs_hashes_case_and_version(page: Any
     assert page.requests and all(url.startswith("file://") for url in page.requests)  # nothing over the network
 
 
+def test_header_shows_the_detected_windows_with_confidence_and_basis(page: Any, demo_report: Any) -> None:
+    path, _ = demo_report
+    page.goto(path.as_uri())
+    shown = page.inner_text("#windows-facts")
+    assert "Windows 10 Pro 22H2 (NT 10.0, build 19045)" in shown  # from the --software hive
+    assert "19045" in shown and "high" in shown
+    assert "CurrentVersion CurrentBuild 19045" in shown  # the basis: the values the answer rests on
+    assert "system+software" in shown
+
+
+def test_header_says_when_the_windows_version_is_unknown(page: Any, tmp_path: Path) -> None:
+    root = WKey("ROOT")
+    root.key("Select").set_dword("Current", 1).set_dword("Default", 1).set_dword("LastKnownGood", 1)
+    svc = root.key("ControlSet001\\Services\\Planted")
+    svc.set_dword("Type", 16).set_dword("Start", 2).set_dword("ErrorControl", 1)
+    svc.set_expand_sz("ImagePath", "C:\\Users\\Public\\p.exe")
+    hive = tmp_path / "SYSTEM"
+    hive.write_bytes(HiveWriter(root).build().data)  # type: ignore[arg-type]
+    path, _ = _report(tmp_path, hive)
+    page.goto(path.as_uri())
+    shown = page.inner_text("#windows-facts")
+    assert "unknown: nothing in the hive tells it (give --software SOFTWARE)" in shown
+    assert "none" in shown  # the confidence
+
+
 def test_counts_and_cards_match_the_findings(page: Any, demo_report: Any) -> None:
     path, rows = demo_report
     page.goto(path.as_uri())
@@ -229,6 +254,9 @@ def test_real_dirty_windows10_report_names_host_logs_and_the_service_only_in_the
     for name in ("win10-dirty-SYSTEM.LOG1", "win10-dirty-SYSTEM.LOG2"):
         assert _sha256(hive.with_name(name)) in logs
     assert "24 entries applied" in page.inner_text("#log-state")
+    windows = page.inner_text("#windows-facts")  # SYSTEM alone: the build lab string is exact
+    assert "Windows 10 1709 (NT 10.0, build 16299)" in windows and "high" in windows
+    assert "ShutdownStopTimePerfCounterBuildLab 16299.rs3_release" in windows
     card = page.locator('article.card[data-service="ad_driver"]')  # the driver exists only in the logs
     assert card.count() == 1 and any(r["service"] == "ad_driver" for r in rows)
     card.locator("header").click()

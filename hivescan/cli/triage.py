@@ -72,9 +72,10 @@ def triage(
 
     Writes OUTDIR/services/ (one row per service record), OUTDIR/findings/ (one row per
     finding of the detection rules), OUTDIR/hives/ (one row per input: host, sha256, status,
-    error code, records, findings, duration), then OUTDIR/summary.json and a summary table:
-    hosts, findings per severity, problems, and services, ImagePaths and ServiceDlls by how
-    many hosts have them, rarest first.
+    error code, records, findings, duration, the Windows version, build and confidence detected
+    from the hive, the hivescan version), then OUTDIR/summary.json and a summary table: hosts,
+    the Windows versions detected, findings per severity, top findings, problems, and services,
+    ImagePaths and ServiceDlls by how many hosts have them, rarest first.
 
     Inputs: hive files, folders (searched recursively by the regf signature; .LOG1/.LOG2 next to
     a dirty hive are replayed), and disk images (every installation and snapshot; needs the

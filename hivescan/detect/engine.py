@@ -190,6 +190,9 @@ _NAME = r"[A-Za-z_][A-Za-z0-9_.]*"
 _PLACEHOLDER = re.compile(rf'\{{({_NAME}(?:\|(?:{_NAME}|"[^"{{}}|]*"))*)\}}')
 MAX_QUOTE = 200
 NO_VALUE = "(no value)"
+# [[ ...ServiceDll {service_dll_file.path} ... ]]: a part shown only when its first placeholder
+# has a value, so a sentence about a file the service does not have is left out, not filled in
+_OPTIONAL = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
 
 
 def _quote(value: Any) -> str:
@@ -239,7 +242,11 @@ def render_explanation(
     capture different catalogs quotes whichever matched); ``{{``/``}}`` are literal braces.
 
     A field the match tested is quoted as the match saw it (its matched values), so the text
-    shows the evidence the finding rests on; other fields are read from the record."""
+    shows the evidence the finding rests on; other fields are read from the record.
+
+    ``[[...]]`` is an optional part: shown (brackets removed) when its first placeholder has a
+    value, left out when it has none (the ServiceDll half of a sentence about a service that has
+    no ServiceDll); literal alternatives of that placeholder do not count as a value."""
 
     def one(path: str) -> Any:
         if path.startswith('"'):
@@ -255,12 +262,24 @@ def render_explanation(
     def fill(match: re.Match[str]) -> str:
         for path in match.group(1).split("|"):
             value = one(path)
-            if value is not None and value != "" and value != () and value != []:
+            if _has(value):
                 return _quote(value)
         return NO_VALUE
 
-    parts = template.split("{{")
+    def optional(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        first = _PLACEHOLDER.search(inner)
+        if first is None:
+            return inner
+        fields = [p for p in first.group(1).split("|") if not p.startswith('"')]
+        return inner if any(_has(one(p)) for p in fields) else ""
+
+    parts = _OPTIONAL.sub(optional, template).split("{{")
     return "{".join(_PLACEHOLDER.sub(fill, p).replace("}}", "}") for p in parts)
+
+
+def _has(value: Any) -> bool:
+    return value is not None and value != "" and value != () and value != []
 
 
 def aliases(node: Node) -> dict[str, str]:

@@ -44,6 +44,28 @@ def _print_top_findings(rows: list[dict[str, Any]], console: Console, top: int) 
     console.print(table)
 
 
+def _print_windows(rows: list[dict[str, Any]], console: Console, top: int) -> None:
+    """Which Windows the hosts run, as detected from each hive, and how sure the detection is."""
+    if not rows:
+        return
+    table = data_table(title=f"Windows versions detected ({len(rows)} distinct)", title_justify="left")
+    table.add_column("hosts", justify="right")
+    for col in ("Windows (detected)", "build", "confidence", "hosts (when few)"):
+        table.add_column(col, overflow="fold")
+    for row in rows[:top]:
+        build = row.get("windows_build")
+        table.add_row(
+            str(row["hosts"]),
+            _evidence(row.get("windows_version") or "unknown"),
+            str(build) if build is not None else "",
+            _evidence(row.get("windows_confidence") or "not recorded"),
+            _evidence(_names(row["host_names"])),
+        )
+    console.print(table)
+    if len(rows) > top:
+        console.print(text(f"... {len(rows) - top} more in summary.json and hives/"))
+
+
 def _evidence(value: Any) -> Text:
     """A string from the evidence as a rich Text: never read as markup, controls made visible."""
     return text(value)
@@ -56,7 +78,9 @@ def print_summary(summary: Mapping[str, Any], console: Console, top: int = 15) -
     head.append(f" ({visible(status)}) · ")
     head.append(f"{summary['hosts']} hosts", style="bold")
     head.append(f" · {summary['records']} service records · output {shown_path(summary['outdir'])}")
+    head.append(f" · hivescan {summary.get('hivescan_version') or 'version not recorded'}")
     console.print(head)
+    _print_windows(summary.get("windows") or [], console, top)
     findings = summary["findings"]
     if findings["available"]:
         counts = ", ".join(f"{k} {v}" for k, v in findings["by_severity"].items() if v)

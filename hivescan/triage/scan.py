@@ -125,6 +125,9 @@ class HiveOutcome:
     scanned_at: str = ""
     worker: str = ""
     run_id: str = ""
+    windows_version: str | None = None  # the detected Windows, readable (WindowsVersion.label); None: unknown
+    windows_build: int | None = None
+    windows_confidence: str | None = None  # high | medium | low | none; None when the hive was not read
 
     def to_row(self) -> dict[str, Any]:
         from hivescan import __version__
@@ -152,6 +155,9 @@ class HiveOutcome:
             "scanned_at": self.scanned_at,
             "worker": self.worker,
             "hivescan_version": __version__,
+            "windows_version": self.windows_version,
+            "windows_build": self.windows_build,
+            "windows_confidence": self.windows_confidence,
         }
 
 
@@ -317,8 +323,12 @@ def _scan_open_hive(
     records = tuple(hive.services(options.control_set, lenient=options.lenient, deleted=options.deleted))
     diags = [*hive.hive_diagnostics(), *host_diags]
     evidence = hive.primary_base or hive.reader.base
+    windows = hive.windows_version()  # cached on the hive: the analysis reads the same answer
     outcome = replace(
         base,
+        windows_version=windows.label if windows.known else None,
+        windows_build=windows.build,
+        windows_confidence=windows.confidence,
         host=host,
         sha256=hive.sha256,
         records=len(records),

@@ -94,7 +94,13 @@ HIVES_SCHEMA = pa.schema(
         ("duration_s", pa.float64()),  # read + rebuild + analysis, in the worker
         ("scanned_at", UTC_TIME),
         ("worker", pa.string()),  # host:pid of the process that scanned it
-        ("hivescan_version", pa.string()),
+        ("hivescan_version", pa.string()),  # the version that wrote the row
+        (
+            "windows_version",
+            pa.string(),
+        ),  # detected Windows ("Windows 10 Pro 22H2 (NT 10.0, build 19045)"); null: unknown
+        ("windows_build", pa.int64()),  # its build number; null when the hive does not tell it
+        ("windows_confidence", pa.string()),  # high, medium, low, none (how sure the detection is)
     ]
 )
 

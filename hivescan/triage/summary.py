@@ -56,6 +56,36 @@ def top_findings(findings: Any, limit: int = TOP_FINDINGS, host_names_max: int =
     return rows[:limit]
 
 
+def windows_versions(scanned: Any, host_names_max: int = 20) -> list[dict[str, Any]]:
+    """The detected Windows across the hives scanned: one row per (version, build, confidence),
+    with how many hosts and which (when few); most hosts first. ``windows_version`` None is a
+    hive whose version could not be told (its confidence says so)."""
+    if scanned.empty:
+        return []
+    groups: dict[tuple[Any, Any, Any], set[str]] = {}
+    names = ("windows_version", "windows_build", "windows_confidence")
+    columns = [scanned.get(c, [None] * len(scanned)) for c in names]  # parts written before these columns
+    for host, sha, version, build, confidence in zip(scanned["host"], scanned["sha256"], *columns, strict=True):
+        key = (
+            version if isinstance(version, str) else None,
+            int(build) if build is not None and build == build else None,  # NaN (no build) -> None
+            confidence if isinstance(confidence, str) else None,
+        )
+        groups.setdefault(key, set()).add(host if isinstance(host, str) and host else f"sha256:{str(sha)[:12]}")
+    rows = [
+        {
+            "windows_version": version,
+            "windows_build": build,
+            "windows_confidence": confidence,
+            "hosts": len(hosts),
+            "host_names": sorted(hosts)[:host_names_max],
+        }
+        for (version, build, confidence), hosts in groups.items()
+    ]
+    rows.sort(key=lambda r: (-r["hosts"], r["windows_version"] or "~", r["windows_build"] or 0))
+    return rows
+
+
 def latest_attempts(hives: Any) -> Any:
     """One row per input (path, member): its latest attempt."""
     if hives.empty:
@@ -109,6 +139,7 @@ def summarise(
         "hosts": len(host_names),
         "hives_scanned": len(scanned),
         "records": int(scanned["records"].fillna(0).sum()),
+        "windows": windows_versions(scanned, host_names_max),
         "findings": finding_info,
         "problems": [
             {

@@ -11,6 +11,7 @@ from hivescan.detect.finding import Finding
 from hivescan.detect.rules import SEVERITY_RANK
 from hivescan.hive.tree import upcase
 from hivescan.render.findings import tree_lines
+from hivescan.render.report.binaries import binaries_html, binary_summary_html
 from hivescan.render.report.header import facts
 from hivescan.render.report.payloads import decode_payloads
 from hivescan.render.report.text import esc
@@ -118,6 +119,7 @@ def _record_html(r: ServiceRecord) -> str:
     label = f"ControlSet{r.control_set:03d}" if r.control_set is not None else "no control set"
     return (
         f'<div class="record"><h4>Record: {esc(label)}, {esc(r.status)}</h4>{facts(rows)}'
+        + binaries_html(data)
         + (f"<h4>Decoded payloads</h4>{payloads}" if payloads else "")
         + f"<h4>Provenance</h4>{facts(provenance)}"
         + (f"<p><small>diagnostics: {esc(codes)}</small></p>" if codes else "")
@@ -148,7 +150,8 @@ def card_html(index: int, card: ServiceCard) -> str:
         f"{esc(card.severity)}</span><span class='meta'>{len(card.findings)} finding(s) · last write "
         f"{esc(card.last_write or 'unknown')}</span></header>"
         f'<div class="findings">{"".join(_finding_html(f) for f in card.findings)}</div>'
-        f'<div class="more">{records}</div></article>'
+        + (binary_summary_html(card.records[0].to_dict()) if card.records else "")
+        + f'<div class="more">{records}</div></article>'
     )
 
 

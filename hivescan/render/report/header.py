@@ -69,7 +69,42 @@ def host_section(result: ScanResult | None, hive_path: str, hive_sha256: str) ->
         rows += [("SOFTWARE hive", software[0]), ("SOFTWARE sha256", software[1])]
     else:
         rows += [("SOFTWARE hive", "not given: SystemRoot assumed C:\\Windows, svchost groups unknown")]
-    return f'<section id="host"><h2>Host and evidence</h2>{facts(rows, "host-facts")}</section>'
+    return (
+        f'<section id="host"><h2>Host and evidence</h2>{facts(rows, "host-facts")}'
+        f"<h3>Windows</h3>{facts(windows_rows(result), 'windows-facts')}</section>"
+    )
+
+
+def windows_rows(result: ScanResult | None) -> list[tuple[str, Any]]:
+    """The detected Windows (version, build, edition) with how sure and on what it rests:
+    the known-good catalogs were applied (or not) on this answer, so the reader sees it."""
+    windows = result.windows if result is not None else None
+    if windows is None:
+        return [("Windows version", "not detected (no hive analysed)")]
+    if not windows.known:
+        return [
+            ("Windows version", "unknown: nothing in the hive tells it (give --software SOFTWARE)"),
+            ("confidence", windows.confidence),
+            ("basis", "; ".join(windows.basis) or "nothing recognisable"),
+        ]
+    build = windows.build
+    if build is not None and windows.update_revision:
+        build_text: Any = f"{build}.{windows.update_revision}"
+    else:
+        build_text = build
+    rows: list[tuple[str, Any]] = [
+        ("Windows version", windows.label),
+        ("NT version", windows.nt_version),
+        ("build", build_text if build_text is not None else "not recorded in the hive"),
+        ("release", windows.release),
+        ("service pack", windows.service_pack),
+        ("edition", windows.edition),
+        ("product type", windows.product_type),
+        ("confidence", windows.confidence),
+        ("basis", "; ".join(windows.basis)),
+        ("read from", {"system": "SYSTEM hive", "software": "SOFTWARE hive"}.get(windows.source, windows.source)),
+    ]
+    return [(k, v) for k, v in rows if v is not None or k in ("edition", "basis")]
 
 
 def _when(iso: str | None, filetime: int | None = None) -> str:
@@ -219,4 +254,5 @@ __all__ = [
     "rules_section",
     "summary_section",
     "warnings_section",
+    "windows_rows",
 ]
