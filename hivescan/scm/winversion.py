@@ -90,6 +90,10 @@ _SERVER_NAMES: Mapping[str, str] = {
     "10.0": "Windows Server",
 }
 
+#: a Services key with at least this many subkeys is taken as whole (NT 4.0 already ships ~100):
+#: the absence of a later generation's services then means something.
+FULL_SERVICES = 80
+
 #: services a release introduced, newest first: (NT version, product hint, names). The first
 #: generation with a service present wins. Names are stock service key names, compared
 #: case-insensitively; each list needs one hit.
@@ -242,8 +246,16 @@ def from_system(
         for version, _hint, names in SERVICE_MARKERS:
             hits = sorted(names & present)
             if hits:
-                nt, confidence = version, "medium"
-                basis.append(f"services present: {', '.join(hits)} (introduced with NT {version})")
+                # the newest generation present is a lower bound: on a full Services key (a real
+                # hive has well over a hundred) or for the newest generation known it is the
+                # version; on a sparse key, a later Windows missing its markers is as likely
+                nt = version
+                whole = len(present) >= FULL_SERVICES or version == SERVICE_MARKERS[0][0]
+                confidence = "medium" if whole else "low"
+                basis.append(
+                    f"services present: {', '.join(hits)} (introduced with NT {version}; "
+                    f"{len(present)} services, none of a later generation)"
+                )
                 break
         if nt == "5.1" and product_type in ("ServerNT", "LanmanNT"):
             nt = "5.2"  # Server 2003 has the XP services; XP x64 is a workstation

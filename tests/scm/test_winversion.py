@@ -116,7 +116,19 @@ def test_any_values_give_an_answer_never_an_exception(
 
 
 def test_windows_8_from_services_does_not_claim_8_or_8_1() -> None:
-    found = from_system({}, {"ProductType": "WinNT"}, ["BrokerInfrastructure", "Dnscache"])
+    stock = [f"Svc{i}" for i in range(100)]  # a whole Services key: the markers then mean something
+    found = from_system({}, {"ProductType": "WinNT"}, ["BrokerInfrastructure", "Dnscache", *stock])
     assert found.label == "Windows 8 or 8.1 (NT 6.2)" and found.confidence == "medium"
     lab = from_system({"ShutdownStopTimePerfCounterBuildLab": "9600.winblue_rtm.130821-1623"}, {}, [])
     assert lab.label == "Windows 8.1 (NT 6.3, build 9600)" and lab.confidence == "high"
+
+
+def test_a_sparse_services_key_gives_a_lower_bound_of_low_confidence() -> None:
+    """A handful of services with Dnscache but none later says 'NT 5.0 or later', not 'Windows
+    2000' with medium confidence (a built or damaged hive lacks most markers)."""
+    from hivescan.scm.winversion import from_system
+
+    sparse = from_system({}, {}, ["Dnscache", "Tcpip", "Schedule"], svchost_hosted=True)
+    assert (sparse.nt_version, sparse.confidence) == ("5.0", "low")
+    full = from_system({}, {}, ["Dnscache", *(f"Svc{i}" for i in range(100))], svchost_hosted=True)
+    assert (full.nt_version, full.confidence) == ("5.0", "medium")
