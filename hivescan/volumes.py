@@ -13,12 +13,14 @@ import zipfile
 from typing import TYPE_CHECKING, Any
 
 from hivescan.errors import HiveNotFound
+from hivescan.events.found import LogLocation
 from hivescan.hive.logs import parse_log
 from hivescan.hive.source import HiveSource
 from hivescan.system import SystemHive
 
 if TYPE_CHECKING:
     from hivescan.files.source import FileSource
+    from hivescan.hive.images import DiskImage, ImageFile
 
 
 def file_source(files: Any, default: FileSource | None) -> FileSource | None:
@@ -57,6 +59,7 @@ def open_image_with_files(
         image.close()
         raise
     hive._on_close.append(image.close)
+    hive.event_locations = _image_log_locations(image, found)
     hive._own_diagnostics += image.diagnostics  # encrypted/unreadable volumes, missing logs
     return hive
 
@@ -96,6 +99,7 @@ def open_zip(path: str | os.PathLike[str], files: Any, options: dict[str, Any]) 
         archive.close()
         raise
     hive._on_close.append(archive.close)
+    hive.event_locations = [LogLocation("live", archive)]  # even with --no-files: the logs are evidence too
     return hive
 
 
@@ -115,4 +119,26 @@ def open_folder(path: str | os.PathLike[str], files: Any, options: dict[str, Any
         software = folder.stat("Windows\\System32\\config\\SOFTWARE")
         if software is not None:
             options["software"] = folder.local_path(software.path)
-    return SystemHive(HiveSource.from_file(hive_path), files=file_source(files, folder), **options)
+    hive = SystemHive(HiveSource.from_file(hive_path), files=file_source(files, folder), **options)
+    hive.event_locations = [LogLocation("live", folder)]  # even with --no-files: the logs are evidence too
+    return hive
+
+
+def _image_log_locations(image: DiskImage, found: ImageFile) -> list[LogLocation]:
+    """Where a disk image's event logs are read: the hive's installation on its live volume,
+    then every readable shadow copy of that volume (oldest first)."""
+    from hivescan.files.image import ImageSource
+
+    windows_dir = found.path.rsplit("\\", 3)[0] or "Windows"
+    live = image.installation(found.installation).volume
+    partition = image.volume(live).partition
+    out = [LogLocation("live", ImageSource(image.handle(live), f"{image.path}:{live}"), windows_dir)]
+    for volume in image.volumes:
+        if volume.status == "ok" and volume.shadow_copy and volume.partition == partition:
+            try:
+                handle = image.handle(volume.label)
+            except KeyError:
+                continue
+            shadow = ImageSource(handle, f"{image.path}:{volume.label}")
+            out.append(LogLocation(volume.shadow_copy, shadow, windows_dir))
+    return out

@@ -14,6 +14,7 @@ from hivescan.cli.common import (
     ForceOpt,
     HivePath,
     InstallOpt,
+    NoEvtxOpt,
     OutputOpt,
     ParserOpt,
     QuietOpt,
@@ -52,16 +53,40 @@ def _prefixed(diag: Any, path: str) -> Any:
     return replace(diag, message=f"{path}: {diag.message}")
 
 
+def input_logs(opened: Any, no_evtx: bool, quiet: bool, given: Sequence[EventLog] = ()) -> list[EventLog]:
+    """The service logs the input itself holds (``opened.event_locations``: a folder, a zip
+    collection, a disk image and its shadow copies), unless ``--no-evtx``; a log already given
+    with ``--evtx`` (same sha256) is not read twice. Damage and skipped logs are warned about."""
+    locations = getattr(opened, "event_locations", None)
+    if no_evtx or not locations:
+        return []
+    from hivescan.events.found import read_found_logs
+
+    found, notes = read_found_logs(locations)
+    known = {log.sha256 for log in given}
+    logs = [log for log in found if log.sha256 not in known]
+    for log in logs:
+        _warn_hive([_prefixed(d, log.path) for d in log.diagnostics], quiet)
+    _warn_hive(notes, quiet)
+    return logs
+
+
+def all_logs(opened: Any, evtx: Sequence[Path] | None, no_evtx: bool, quiet: bool) -> list[EventLog]:
+    """``--evtx`` logs first, then the input's own (see :func:`input_logs`)."""
+    given = read_logs(evtx, quiet) if evtx else []
+    return given + input_logs(opened, no_evtx, quiet, given)
+
+
 def join_evtx(
-    opened: Any, records: list[ServiceRecord], evtx: Sequence[Path] | None, quiet: bool
+    opened: Any, records: list[ServiceRecord], evtx: Sequence[Path] | None, quiet: bool, no_evtx: bool = False
 ) -> list[ServiceRecord]:
-    """``--evtx``: read the logs and join their service events with ``records`` (events of
-    another computer than the hive's are joined too, with a warning)."""
-    if not evtx:
+    """``--evtx`` and the input's own logs: join their service events with ``records`` (events
+    of another computer than the hive's are joined too, with a warning)."""
+    logs = all_logs(opened, evtx, no_evtx, quiet)
+    if not logs:
         return records
     from hivescan.events.join import join_events
 
-    logs = read_logs(evtx, quiet)
     result = join_events(records, logs, computer_name=opened.computer_name()[0])
     _warn_hive(result.diagnostics, quiet)
     return result.records
@@ -103,6 +128,7 @@ def events(
 def timeline(
     hive: HivePath,
     evtx: EvtxOpt = None,
+    no_evtx: NoEvtxOpt = False,
     fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl (Timesketch) or csv")] = "jsonl",
     output: OutputOpt = None,
     force: ForceOpt = False,
@@ -127,8 +153,8 @@ def timeline(
 
     fmt = _check_format(fmt, ("jsonl", "csv"))
     _check_output(output, force, hive, evtx)
-    logs = read_logs(evtx, quiet) if evtx else []
     with hivescan.open_hive(hive, backend=parser, install=install, snapshot=snapshot) as opened:
+        logs = all_logs(opened, evtx, no_evtx, quiet)
         records = opened.services("all", deleted=deleted)
         warnings = opened.hive_diagnostics()
     _warn_hive(list(warnings), quiet)
