@@ -139,12 +139,21 @@ def timeline(
     quiet: QuietOpt = False,
     install: InstallOpt = None,
     snapshot: SnapshotOpt = "live",
+    snapshots: Annotated[
+        bool,
+        typer.Option(
+            "--snapshots/--no-snapshots",
+            help="also what changed since the RegBack copy and (disk images) each shadow copy",
+        ),
+    ] = True,
 ) -> None:
     """One sorted timeline of what happened to services: key last writes, deleted keys, events.
 
     Every control set's service keys and Parameters subkeys, the keys the transaction logs
-    changed, deleted keys recovered from free cells, and the service events of --evtx logs,
-    in Timesketch's JSONL format (message, datetime, timestamp_desc); each row names its source.
+    changed, deleted keys recovered from free cells, what changed since the RegBack and
+    shadow-copy snapshots, the NTFS times of the service binaries (disk images), and the
+    service events of --evtx logs and of the logs the input holds, in Timesketch's JSONL
+    format (message, datetime, timestamp_desc); each row names its source.
 
     Example: hivescan timeline ./SYSTEM --evtx System.evtx --evtx Security.evtx -o timeline.jsonl
     """
@@ -156,9 +165,29 @@ def timeline(
     with hivescan.open_hive(hive, backend=parser, install=install, snapshot=snapshot) as opened:
         logs = all_logs(opened, evtx, no_evtx, quiet)
         records = opened.services("all", deleted=deleted)
-        warnings = opened.hive_diagnostics()
-    _warn_hive(list(warnings), quiet)
-    write_timeline(timeline_rows(records, logs), fmt, output)
+        warnings = list(opened.hive_diagnostics())
+        local = opened.evidence.file_path  # a folder input: its SYSTEM file, whose RegBack is beside it
+    history = None
+    if snapshots:
+        history, notes = _snapshot_history(local if hive.is_dir() and local is not None else hive, parser)
+        warnings += notes
+    _warn_hive(warnings, quiet)
+    write_timeline(timeline_rows(records, logs, history), fmt, output)
+
+
+def _snapshot_history(path: Path | str, parser: str) -> tuple[Any, list[Any]]:
+    """The hive's snapshot history (RegBack, shadow copies) for the timeline, or None with
+    the reason as a warning when a copy cannot be read (the timeline still has the rest)."""
+    from hivescan.diagnostics import Diagnostic
+    from hivescan.errors import HivescanError
+    from hivescan.snapshots import load_history
+
+    try:
+        history = load_history(path, (), regback=True, backend=parser, files=None)
+    except HivescanError as exc:
+        return None, [Diagnostic("timeline_snapshots_unreadable", str(path), f"snapshots not compared: {exc}")]
+    copies = ("regback_unreadable", "shadow_copy_hive_unreadable")  # the hive's own are warned already
+    return history, [d for d in history.diagnostics if d.code in copies]
 
 
 def triage_events(evtx: Sequence[Path], outdir: Path, quiet: bool) -> list[dict[str, Any]]:
