@@ -190,14 +190,19 @@ def _snapshot_history(path: Path | str, parser: str) -> tuple[Any, list[Any]]:
     return history, [d for d in history.diagnostics if d.code in copies]
 
 
-def triage_events(evtx: Sequence[Path], outdir: Path, quiet: bool) -> list[dict[str, Any]]:
-    """``triage --evtx``: the service events of the logs as ``OUTDIR/events/events.parquet``
-    (rewritten on each run) and the install stack for the summary."""
+def triage_events(
+    evtx: Sequence[Path], outdir: Path, quiet: bool, host_logs: Sequence[EventLog] = ()
+) -> list[dict[str, Any]]:
+    """``triage``: the service events of the ``--evtx`` logs and of the hosts' own logs
+    (``host_logs``) as ``OUTDIR/events/events.parquet`` (rewritten on each run) and the
+    install stack for the summary."""
     from hivescan.events.stacking import stack_installs
     from hivescan.render.events import write_events
     from hivescan.render.formats import OutputFormat
 
-    logs = read_logs(evtx, quiet)
+    given = read_logs(evtx, quiet) if evtx else []
+    known = {log.sha256 for log in given}
+    logs = given + [log for log in host_logs if log.sha256 not in known]
     folder = outdir / "events"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / "events.parquet"

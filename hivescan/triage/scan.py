@@ -99,6 +99,7 @@ class ScanOptions:
     skip_done: frozenset[tuple[str, str, str]] = frozenset()
     run_id: str = ""
     files: bool = True  # a hive at <volume>\Windows\System32\config\SYSTEM (KAPE, mounted): read the binaries too
+    events: bool = True  # the same volume's (or image's) event logs joined with its hive (triage/hostlogs.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +317,11 @@ def _scan_open_hive(
     host, host_diags = hive.computer_name()
     records = tuple(hive.services(options.control_set, lenient=options.lenient, deleted=options.deleted))
     diags = [*hive.hive_diagnostics(), *host_diags]
+    if options.events:  # the host's own logs: findings of the join land in OUTDIR/findings
+        from hivescan.triage.hostlogs import join_host_logs
+
+        records, log_diags = join_host_logs(hive, records, host)
+        diags += log_diags
     evidence = hive.primary_base or hive.reader.base
     outcome = replace(
         base,

@@ -1,0 +1,71 @@
+"""Triage: each host's own event logs joined with its own hive.
+
+Why only the input's own logs: a triage run holds many hosts, and a log is evidence of the
+machine it was collected from; when the hive and the logs come from the same folder (a KAPE
+or mounted volume) or the same disk image, they are the same machine's, so the join is
+sound without guessing by computer name. Logs given with ``triage --evtx`` are not matched
+to hives: they are stacked across hosts (``OUTDIR/events/``) instead.
+
+The join runs in the worker, before the analysis step, so the event rules' findings land in
+``OUTDIR/findings`` with the others and the records carry ``service_events``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hivescan.diagnostics import Diagnostic
+
+if TYPE_CHECKING:
+    from hivescan.events.logs import EventLog
+    from hivescan.scm.record import ServiceRecord
+    from hivescan.system import SystemHive
+    from hivescan.triage.inputs import HiveInput
+
+VOLUME_HIVE = ["WINDOWS", "SYSTEM32", "CONFIG", "SYSTEM"]  # <volume>\Windows\System32\config\SYSTEM
+
+
+def join_host_logs(
+    hive: SystemHive, records: Sequence[ServiceRecord], host: str | None
+) -> tuple[tuple[ServiceRecord, ...], list[Diagnostic]]:
+    """``records`` joined with the logs ``hive.event_locations`` holds (unchanged when none),
+    and what reading and joining noticed (damage, another computer's events)."""
+    if not hive.event_locations:
+        return tuple(records), []
+    from hivescan.events.found import read_found_logs
+    from hivescan.events.join import join_events
+
+    logs, notes = read_found_logs(hive.event_locations)
+    for log in logs:
+        notes += [replace(d, message=f"{log.path}: {d.message}") for d in log.diagnostics]
+    if not logs:
+        return tuple(records), notes
+    joined = join_events(list(records), logs, computer_name=host)
+    return tuple(joined.records), notes + list(joined.diagnostics)
+
+
+def host_logs(inputs: Sequence[HiveInput]) -> tuple[list[EventLog], list[Diagnostic]]:
+    """The event logs of every input that is a volume folder's SYSTEM hive (KAPE, mounted
+    image), for ``OUTDIR/events`` and the install stack: each host's logs read on their own
+    (a snapshot's repeats are dropped within a host, never across hosts)."""
+    from hivescan.events.found import LogLocation, read_found_logs
+    from hivescan.files.source import FolderSource
+
+    logs: list[EventLog] = []
+    notes: list[Diagnostic] = []
+    seen: set[Path] = set()
+    for item in inputs:
+        path = Path(item.path)
+        if item.kind not in ("hive", "other") or [p.upper() for p in path.parts[-4:]] != VOLUME_HIVE:
+            continue
+        volume = path.parents[3]
+        if volume in seen:
+            continue
+        seen.add(volume)
+        found, found_notes = read_found_logs([LogLocation("live", FolderSource(volume))])
+        logs += found
+        notes += found_notes
+    return logs, notes
