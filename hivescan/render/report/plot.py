@@ -3,9 +3,9 @@ findings, one lane per kind of evidence (registry key writes, logged service eve
 times of their binaries).
 
 Why SVG drawn here: the report is one self-contained page read offline (its CSP allows no
-external asset), and a plot library would add a dependency for a few dozen shapes. Every
-label comes from evidence, so it is escaped (and its control characters shown) before it
-enters the SVG, exactly as the rest of the page.
+external asset; inline SVG in HTML needs no namespace URL either), and a plot library would
+add a dependency for a few dozen shapes. Every label comes from evidence, so it is escaped
+(and its control characters shown) before it enters the SVG, exactly as the rest of the page.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def timeline_svg(points: Sequence[Point]) -> str:
     height = LANE_HEIGHT * len(LANES) + 30
     parts = [
         f'<svg class="timeline-plot" role="img" aria-label="timeline of the services with findings" '
-        f'viewBox="0 0 {WIDTH} {height}" width="100%" xmlns="http://www.w3.org/2000/svg">'
+        f'viewBox="0 0 {WIDTH} {height}" width="100%">'
     ]
     for index, lane in enumerate(LANES):
         y = 14 + index * LANE_HEIGHT
