@@ -59,7 +59,7 @@ def open_image_with_files(
         image.close()
         raise
     hive._on_close.append(image.close)
-    hive.event_locations = _image_log_locations(image, found)
+    hive.event_locations = image_log_locations(image, found)
     hive._own_diagnostics += image.diagnostics  # encrypted/unreadable volumes, missing logs
     return hive
 
@@ -124,7 +124,7 @@ def open_folder(path: str | os.PathLike[str], files: Any, options: dict[str, Any
     return hive
 
 
-def _image_log_locations(image: DiskImage, found: ImageFile) -> list[LogLocation]:
+def image_log_locations(image: DiskImage, found: ImageFile) -> list[LogLocation]:
     """Where a disk image's event logs are read: the hive's installation on its live volume,
     then every readable shadow copy of that volume (oldest first)."""
     from hivescan.files.image import ImageSource

@@ -137,7 +137,7 @@ def triage(
     if not no_evtx:  # each volume folder's own logs (joined with its hive in the workers)
         from hivescan.triage.hostlogs import host_logs
 
-        own, notes = host_logs(found.inputs)
+        own, notes = host_logs(found.inputs, readers)
         _warn_hive(notes, quiet)
     if evtx or own:  # OUTDIR/events/ and installed service names stacked across hosts
         from hivescan.cli.events import triage_events

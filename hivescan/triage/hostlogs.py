@@ -6,8 +6,10 @@ or mounted volume) or the same disk image, they are the same machine's, so the j
 sound without guessing by computer name. Logs given with ``triage --evtx`` are not matched
 to hives: they are stacked across hosts (``OUTDIR/events/``) instead.
 
-The join runs in the worker, before the analysis step, so the event rules' findings land in
-``OUTDIR/findings`` with the others and the records carry ``service_events``.
+A disk image's member joins the logs of its own snapshot (the live member: the live
+volume's and every shadow copy's, as ``hivescan scan IMAGE``; a shadow-copy member: that
+copy's). The join runs in the worker, before the analysis step, so the event rules' findings
+land in ``OUTDIR/findings`` with the others and the records carry ``service_events``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hivescan.diagnostics import Diagnostic
 
@@ -28,17 +30,41 @@ if TYPE_CHECKING:
 VOLUME_HIVE = ["WINDOWS", "SYSTEM32", "CONFIG", "SYSTEM"]  # <volume>\Windows\System32\config\SYSTEM
 
 
+def reader_logs(item: HiveInput, readers: Sequence[Any]) -> tuple[list[EventLog], list[Diagnostic]] | None:
+    """The logs a container reader finds beside a member (a disk image's snapshot), or None
+    when the item is no container member or its reader reads no logs."""
+    for reader in readers:
+        read = getattr(reader, "read_event_logs", None)
+        if reader.name == item.kind and read is not None:
+            try:
+                found: tuple[list[EventLog], list[Diagnostic]] = read(item)
+            except Exception as exc:  # the image library's own errors: the logs are lost, not the hive
+                where = f"{item.path}:{item.member}"
+                return [], [Diagnostic("evtx_found_unreadable", where, f"{where}: event logs: {exc}", "warning")]
+            return found
+    return None
+
+
 def join_host_logs(
-    hive: SystemHive, records: Sequence[ServiceRecord], host: str | None
+    hive: SystemHive,
+    records: Sequence[ServiceRecord],
+    host: str | None,
+    item: HiveInput | None = None,
+    readers: Sequence[Any] = (),
 ) -> tuple[tuple[ServiceRecord, ...], list[Diagnostic]]:
-    """``records`` joined with the logs ``hive.event_locations`` holds (unchanged when none),
-    and what reading and joining noticed (damage, another computer's events)."""
-    if not hive.event_locations:
-        return tuple(records), []
+    """``records`` joined with the host's own logs: those ``hive.event_locations`` holds (a
+    volume folder), or those the container reader finds beside ``item`` (a disk image);
+    unchanged when none. Also what reading and joining noticed (damage, another computer)."""
     from hivescan.events.found import read_found_logs
     from hivescan.events.join import join_events
 
-    logs, notes = read_found_logs(hive.event_locations)
+    found = reader_logs(item, readers) if item is not None else None
+    if found is None:
+        if not hive.event_locations:
+            return tuple(records), []
+        found = read_found_logs(hive.event_locations)
+    logs, notes = found
+    notes = list(notes)
     for log in logs:
         notes += [replace(d, message=f"{log.path}: {d.message}") for d in log.diagnostics]
     if not logs:
@@ -47,10 +73,11 @@ def join_host_logs(
     return tuple(joined.records), notes + list(joined.diagnostics)
 
 
-def host_logs(inputs: Sequence[HiveInput]) -> tuple[list[EventLog], list[Diagnostic]]:
+def host_logs(inputs: Sequence[HiveInput], readers: Sequence[Any] = ()) -> tuple[list[EventLog], list[Diagnostic]]:
     """The event logs of every input that is a volume folder's SYSTEM hive (KAPE, mounted
-    image), for ``OUTDIR/events`` and the install stack: each host's logs read on their own
-    (a snapshot's repeats are dropped within a host, never across hosts)."""
+    image) or a disk image's live member (the image's logs, its shadow copies' too), for
+    ``OUTDIR/events`` and the install stack: each host's logs read on their own (a snapshot's
+    repeats are dropped within a host, never across hosts)."""
     from hivescan.events.found import LogLocation, read_found_logs
     from hivescan.files.source import FolderSource
 
@@ -58,6 +85,12 @@ def host_logs(inputs: Sequence[HiveInput]) -> tuple[list[EventLog], list[Diagnos
     notes: list[Diagnostic] = []
     seen: set[Path] = set()
     for item in inputs:
+        if item.member.endswith(":live"):  # a disk image: the live member reads every snapshot's logs
+            from_image = reader_logs(item, readers)
+            if from_image is not None:
+                logs += from_image[0]
+                notes += from_image[1]
+            continue
         path = Path(item.path)
         if item.kind not in ("hive", "other") or [p.upper() for p in path.parts[-4:]] != VOLUME_HIVE:
             continue

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from hivescan.cli import app
@@ -16,6 +17,7 @@ from tests.events.conftest import shared_evtx, spec_hive
 runner = CliRunner()
 LOGS = "Windows/System32/winevt/Logs"
 CONFIG = "Windows/System32/config"
+PSEXEC = "mitre-psexec-7045-7036.evtx"
 
 
 def _host(root: Path, computer: str, log: str | None) -> None:
@@ -54,3 +56,27 @@ def test_no_evtx_leaves_the_host_logs_out(tmp_path: Path) -> None:
     findings, summary, out = _triage(tmp_path, "--no-evtx")
     assert "remote-execution-service-removed" not in set(findings["rule_id"])
     assert not (out / "events").exists() and "event_installs" not in summary
+
+
+def test_a_disk_image_is_joined_with_its_own_and_its_shadow_copies_logs(tmp_path: Path) -> None:
+    from hivescan.testing.disk import NtfsVolume, Snapshot, build_disk, missing_tools
+
+    missing = missing_tools(("raw",))
+    if missing:
+        pytest.skip(f"disk-image tools not available: {', '.join(missing)}")
+    pytest.importorskip("dfvfs", reason="disk images need the [images] extra")
+    hive = spec_hive(tmp_path, {}, computer="JUMP01").read_bytes()
+    live_log = shared_evtx("deepbluecli-disablestop-eventlog-7040.evtx").read_bytes()
+    files = {f"{CONFIG}/SYSTEM": hive, f"{LOGS}/System.evtx": live_log}
+    older = Snapshot("2021-12-14T09:00:00Z", {f"{LOGS}/System.evtx": shared_evtx(PSEXEC).read_bytes()})
+    (tmp_path / "in").mkdir()
+    build_disk(tmp_path / "in" / "disk.raw", [NtfsVolume(24, files, snapshots=[older])])
+    findings, summary, out = _triage(tmp_path)
+    assert summary["event_installs"]
+    removed = findings[findings["rule_id"] == "remote-execution-service-removed"]
+    assert set(removed["service"]) == {"PSEXESVC"}
+    hives = pd.read_parquet(out / "hives")
+    assert set(hives["member"]) >= {"1:live", "1:vss1"}
+    events = pd.read_parquet(out / "events")
+    psexec = events[events["service_name"] == "PSEXESVC"]
+    assert len(psexec) == 3 and all("vss1" in str(p) for p in psexec["evtx_path"])  # listed once, from the copy
