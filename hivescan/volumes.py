@@ -19,6 +19,8 @@ from hivescan.hive.source import HiveSource
 from hivescan.system import SystemHive
 
 if TYPE_CHECKING:
+    from hivescan.diagnostics import Diagnostic
+    from hivescan.events.logs import EventLog
     from hivescan.files.source import FileSource
     from hivescan.hive.images import DiskImage, ImageFile
 
@@ -142,3 +144,36 @@ def image_log_locations(image: DiskImage, found: ImageFile) -> list[LogLocation]
             shadow = ImageSource(handle, f"{image.path}:{volume.label}")
             out.append(LogLocation(volume.shadow_copy, shadow, windows_dir))
     return out
+
+
+def container_event_logs(path: str | os.PathLike[str]) -> tuple[list[EventLog], list[Diagnostic]] | None:
+    """``hivescan events IMAGE|ZIP``: the service logs a disk image (every installation, its
+    live volume then each shadow copy) or a zipped collection holds; None when ``path`` is
+    neither (then it is read as an EVTX file)."""
+    from hivescan.events.found import read_found_logs
+    from hivescan.hive.images import input_kind
+
+    if os.path.isdir(path):
+        return None
+    kind = input_kind(path)
+    if kind == "image":
+        from hivescan.hive.images import open_image
+
+        with open_image(path) as image:
+            logs: list[EventLog] = []
+            notes: list[Diagnostic] = list(image.diagnostics)
+            for number in range(1, len(image.installations) + 1):
+                found, found_notes = read_found_logs(image_log_locations(image, image.file(number, "live", "system")))
+                logs += found
+                notes += found_notes
+            return logs, notes
+    if kind == "other" and zipfile.is_zipfile(path):
+        from hivescan.files.archive import ZipSource
+
+        try:
+            archive = ZipSource(os.fspath(path))
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise HiveNotFound(f"{path}: unreadable zip ({exc})") from exc
+        with archive:
+            return read_found_logs([LogLocation("live", archive)])
+    return None

@@ -33,7 +33,12 @@ if TYPE_CHECKING:
 
 EvtxArg = Annotated[
     list[Path],
-    typer.Argument(help="EVTX files, or folders searched for *.evtx", show_default=False, metavar="EVTX...|DIR"),
+    typer.Argument(
+        help="EVTX files, folders searched for *.evtx, disk images or .zip collections (their System, "
+        "Security and Sysmon logs, shadow copies' too)",
+        show_default=False,
+        metavar="EVTX...|DIR|IMAGE|ZIP",
+    ),
 ]
 
 
@@ -92,6 +97,27 @@ def join_evtx(
     return result.records
 
 
+def _events_inputs(paths: Sequence[Path], quiet: bool) -> list[EventLog]:
+    """``hivescan events`` inputs in order: EVTX files and folders as given, and the logs
+    inside disk images and zipped collections (found where Windows keeps them)."""
+    from hivescan.volumes import container_event_logs
+
+    logs: list[EventLog] = []
+    for path in paths:
+        inside = container_event_logs(path) if path.is_file() else None
+        if inside is None:
+            logs += read_logs([path], quiet)
+            continue
+        found, notes = inside
+        for log in found:
+            _warn_hive([_prefixed(d, log.path) for d in log.diagnostics], quiet)
+        _warn_hive(notes, quiet)
+        if not found and not quiet:
+            _err(f"warning: {path}: no System, Security or Sysmon log found inside")
+        logs += found
+    return logs
+
+
 @app.command()
 @handle_errors
 def events(
@@ -115,7 +141,7 @@ def events(
     except ValueError:
         raise typer.BadParameter("table, json, jsonl, csv or parquet", param_hint="--format") from None
     _check_output(output, force, evtx)
-    logs = read_logs(evtx, quiet)
+    logs = _events_inputs(evtx, quiet)
     if not logs:
         _err("warning: no .evtx file found")
     count = sum(len(log.events) for log in logs)

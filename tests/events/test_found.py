@@ -142,3 +142,26 @@ def test_shadow_copy_log_gives_the_install_the_live_log_lost(vss_image: Path) ->
     assert all("vss1" in e["evtx_path"] and e["evtx_path"].endswith("System.evtx") for e in events)
     assert ("remote-execution-service-removed", "PSEXESVC") in _findings(str(vss_image))
     assert ("remote-execution-service-removed", "PSEXESVC") not in _findings(str(vss_image), "--no-evtx")
+
+
+def test_events_command_reads_an_image_and_its_shadow_copy(vss_image: Path) -> None:
+    result = runner.invoke(app, ["events", str(vss_image), "-f", "jsonl", "-q"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {r["event_id"] for r in rows if "vss1" in r["evtx_path"]} >= {7045, 7036}
+    assert any(r["event_id"] == 7040 and "vss1" not in r["evtx_path"] for r in rows)
+
+
+def test_events_command_reads_a_zip_collection(tmp_path: Path) -> None:
+    collection = tmp_path / "Collection.zip"
+    with zipfile.ZipFile(collection, "w") as archive:
+        archive.write(shared_evtx(PSEXEC), "C/" + LOGS + "/System.evtx")
+    result = runner.invoke(app, ["events", str(collection), "-f", "jsonl", "-q"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["event_id"] for r in rows if r["service_name"] == "PSEXESVC"] == [7045, 7036, 7036]
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w") as archive:
+        archive.writestr("notes.txt", "nothing")
+    nothing = runner.invoke(app, ["events", str(empty)])
+    assert nothing.exit_code == 0 and "no System, Security or Sysmon log found inside" in nothing.stderr
