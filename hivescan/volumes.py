@@ -153,7 +153,7 @@ def container_event_logs(path: str | os.PathLike[str]) -> tuple[list[EventLog], 
     from hivescan.events.found import read_found_logs
     from hivescan.hive.images import input_kind
 
-    if os.path.isdir(path):
+    if os.path.isdir(path) or not os.path.exists(path):
         return None
     kind = input_kind(path)
     if kind == "image":
@@ -177,3 +177,14 @@ def container_event_logs(path: str | os.PathLike[str]) -> tuple[list[EventLog], 
         with archive:
             return read_found_logs([LogLocation("live", archive)])
     return None
+
+
+def input_event_logs(path: str | os.PathLike[str]) -> tuple[list[EventLog], list[Diagnostic]]:
+    """The service logs an input holds, whatever it is: a volume folder (KAPE, mounted,
+    Velociraptor), a disk image, a zipped collection; none for a bare hive file."""
+    if os.path.isdir(path):
+        from hivescan.events.found import read_found_logs
+        from hivescan.files.source import FolderSource
+
+        return read_found_logs([LogLocation("live", FolderSource(path))])
+    return container_event_logs(path) or ([], [])

@@ -165,3 +165,30 @@ def test_events_command_reads_a_zip_collection(tmp_path: Path) -> None:
         archive.writestr("notes.txt", "nothing")
     nothing = runner.invoke(app, ["events", str(empty)])
     assert nothing.exit_code == 0 and "no System, Security or Sysmon log found inside" in nothing.stderr
+
+
+def test_history_of_a_zip_collection_gets_its_logs(tmp_path: Path) -> None:
+    psexesvc = {
+        "values": {
+            "Type": 0x10,
+            "Start": 3,
+            "ErrorControl": 0,
+            "ImagePath": {"expand_sz": "%SystemRoot%\\PSEXESVC.exe"},
+            "ObjectName": "LocalSystem",
+        }
+    }
+    hive = spec_hive(tmp_path, {"PSEXESVC": psexesvc}, computer="JUMP01")
+    collection = tmp_path / "Collection.zip"
+    with zipfile.ZipFile(collection, "w") as archive:
+        archive.write(hive, "C/" + CONFIG + "/SYSTEM")
+        archive.write(shared_evtx(PSEXEC), "C/" + LOGS + "/System.evtx")
+
+    def steps(*extra: str) -> list[dict[str, object]]:
+        result = runner.invoke(app, ["history", str(collection), "--all", "-f", "jsonl", "-q", *extra])
+        assert result.exit_code == 0, result.output
+        return [r for r in map(json.loads, result.stdout.splitlines()) if r["name"] == "PSEXESVC"]
+
+    (present,) = steps()
+    assert [e["event_id"] for e in present["service_events"]] == [7045, 7036, 7036]  # type: ignore[union-attr]
+    (plain,) = steps("--no-evtx")
+    assert "service_events" not in plain
