@@ -42,6 +42,7 @@ from hivescan.scm.software import SoftwareData, read_software
 from hivescan.scm.winversion import SERVICE_MARKERS, WindowsVersion, combine, from_software, from_system
 
 if TYPE_CHECKING:
+    from hivescan.events.found import LogLocation
     from hivescan.files.facts import FileAnalyser
     from hivescan.files.source import FileSource
     from hivescan.hive.recover import KeyScan
@@ -166,6 +167,13 @@ class SystemHive:
 
             self.files = FileAnalyser(files, cache=file_cache)
         self._on_close: list[Any] = []  # e.g. the disk image the files are read from
+        # the input's own event logs (folder, collection, image and its shadow copies): where
+        # the System, Security and Sysmon logs are looked for (hivescan.events.found)
+        self.event_locations: list[LogLocation] = []
+        if files is not None:
+            from hivescan.events.found import LogLocation
+
+            self.event_locations = [LogLocation("live", files)]
         self._options: dict[str, Any] = {"backend": backend, "max_value_bytes": max_value_bytes}
         self._logs_option: LogsOption = logs
         self._log_files: list[LogFile] | None = None

@@ -13,12 +13,16 @@ import zipfile
 from typing import TYPE_CHECKING, Any
 
 from hivescan.errors import HiveNotFound
+from hivescan.events.found import LogLocation
 from hivescan.hive.logs import parse_log
 from hivescan.hive.source import HiveSource
 from hivescan.system import SystemHive
 
 if TYPE_CHECKING:
+    from hivescan.diagnostics import Diagnostic
+    from hivescan.events.logs import EventLog
     from hivescan.files.source import FileSource
+    from hivescan.hive.images import DiskImage, ImageFile
 
 
 def file_source(files: Any, default: FileSource | None) -> FileSource | None:
@@ -57,6 +61,7 @@ def open_image_with_files(
         image.close()
         raise
     hive._on_close.append(image.close)
+    hive.event_locations = image_log_locations(image, found)
     hive._own_diagnostics += image.diagnostics  # encrypted/unreadable volumes, missing logs
     return hive
 
@@ -96,6 +101,7 @@ def open_zip(path: str | os.PathLike[str], files: Any, options: dict[str, Any]) 
         archive.close()
         raise
     hive._on_close.append(archive.close)
+    hive.event_locations = [LogLocation("live", archive)]  # even with --no-files: the logs are evidence too
     return hive
 
 
@@ -115,4 +121,70 @@ def open_folder(path: str | os.PathLike[str], files: Any, options: dict[str, Any
         software = folder.stat("Windows\\System32\\config\\SOFTWARE")
         if software is not None:
             options["software"] = folder.local_path(software.path)
-    return SystemHive(HiveSource.from_file(hive_path), files=file_source(files, folder), **options)
+    hive = SystemHive(HiveSource.from_file(hive_path), files=file_source(files, folder), **options)
+    hive.event_locations = [LogLocation("live", folder)]  # even with --no-files: the logs are evidence too
+    return hive
+
+
+def image_log_locations(image: DiskImage, found: ImageFile) -> list[LogLocation]:
+    """Where a disk image's event logs are read: the hive's installation on its live volume,
+    then every readable shadow copy of that volume (oldest first)."""
+    from hivescan.files.image import ImageSource
+
+    windows_dir = found.path.rsplit("\\", 3)[0] or "Windows"
+    live = image.installation(found.installation).volume
+    partition = image.volume(live).partition
+    out = [LogLocation("live", ImageSource(image.handle(live), f"{image.path}:{live}"), windows_dir)]
+    for volume in image.volumes:
+        if volume.status == "ok" and volume.shadow_copy and volume.partition == partition:
+            try:
+                handle = image.handle(volume.label)
+            except KeyError:
+                continue
+            shadow = ImageSource(handle, f"{image.path}:{volume.label}")
+            out.append(LogLocation(volume.shadow_copy, shadow, windows_dir))
+    return out
+
+
+def container_event_logs(path: str | os.PathLike[str]) -> tuple[list[EventLog], list[Diagnostic]] | None:
+    """``hivescan events IMAGE|ZIP``: the service logs a disk image (every installation, its
+    live volume then each shadow copy) or a zipped collection holds; None when ``path`` is
+    neither (then it is read as an EVTX file)."""
+    from hivescan.events.found import read_found_logs
+    from hivescan.hive.images import input_kind
+
+    if os.path.isdir(path) or not os.path.exists(path):
+        return None
+    kind = input_kind(path)
+    if kind == "image":
+        from hivescan.hive.images import open_image
+
+        with open_image(path) as image:
+            logs: list[EventLog] = []
+            notes: list[Diagnostic] = list(image.diagnostics)
+            for number in range(1, len(image.installations) + 1):
+                found, found_notes = read_found_logs(image_log_locations(image, image.file(number, "live", "system")))
+                logs += found
+                notes += found_notes
+            return logs, notes
+    if kind == "other" and zipfile.is_zipfile(path):
+        from hivescan.files.archive import ZipSource
+
+        try:
+            archive = ZipSource(os.fspath(path))
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise HiveNotFound(f"{path}: unreadable zip ({exc})") from exc
+        with archive:
+            return read_found_logs([LogLocation("live", archive)])
+    return None
+
+
+def input_event_logs(path: str | os.PathLike[str]) -> tuple[list[EventLog], list[Diagnostic]]:
+    """The service logs an input holds, whatever it is: a volume folder (KAPE, mounted,
+    Velociraptor), a disk image, a zipped collection; none for a bare hive file."""
+    if os.path.isdir(path):
+        from hivescan.events.found import read_found_logs
+        from hivescan.files.source import FolderSource
+
+        return read_found_logs([LogLocation("live", FolderSource(path))])
+    return container_event_logs(path) or ([], [])

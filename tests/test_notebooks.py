@@ -14,8 +14,8 @@ nbclient = pytest.importorskip("nbclient", reason="notebook tests need the [note
 pytest.importorskip("ipykernel", reason="notebook tests need the [notebooks] extra (ipykernel)")
 
 
-def test_there_are_three_notebooks() -> None:
-    assert len(NOTEBOOKS) == 3, NOTEBOOKS
+def test_there_are_four_notebooks() -> None:
+    assert len(NOTEBOOKS) == 4, NOTEBOOKS
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -205,6 +205,13 @@ EvtxOpt = Annotated[
         show_default=False,
     ),
 ]
+NoEvtxOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-evtx",
+        help="do not read the event logs the input holds (folder, .zip collection, disk image and its shadow copies)",
+    ),
+]
 LenientOpt = Annotated[bool, typer.Option("--lenient", help="build records for keys without ErrorControl (assumes 1)")]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,6 +12,7 @@ from hivescan.cli.common import (
     EvtxOpt,
     ForceOpt,
     HivePath,
+    NoEvtxOpt,
     OutputOpt,
     ParserOpt,
     QuietOpt,
@@ -48,6 +49,7 @@ def history(
     parser: ParserOpt = "regipy-rs",
     quiet: QuietOpt = False,
     evtx: EvtxOpt = None,
+    no_evtx: NoEvtxOpt = False,
 ) -> None:
     """When each service appeared, changed and disappeared across snapshots, ordered by time.
 
@@ -68,13 +70,30 @@ def history(
     paths = list(older or []) + list(history_paths or [])
     _check_output(output, force, hive, paths, evtx)
     result = load_history(hive, paths, regback=regback, include_present=show_all, backend=parser, files=None)
-    if evtx:  # each step gets the service's logged events (service_events)
-        from hivescan.cli.events import read_logs
+    logs = _history_logs(hive, evtx, no_evtx, quiet)
+    if logs:  # each step gets the service's logged events (service_events)
         from hivescan.events.join import join_history
 
-        result = join_history(result, read_logs(evtx, quiet))
+        result = join_history(result, logs)
     _warn_hive(list(result.diagnostics), quiet)
     write_history(result, out_format, output)
+
+
+def _history_logs(hive: Path, evtx: list[Path] | None, no_evtx: bool, quiet: bool) -> list[Any]:
+    """``--evtx`` logs, then those the input holds (folder, image, zip) unless ``--no-evtx``."""
+    from hivescan.cli.events import _prefixed, read_logs
+    from hivescan.volumes import input_event_logs
+
+    given = read_logs(evtx, quiet) if evtx else []
+    if no_evtx:
+        return given
+    found, notes = input_event_logs(hive)
+    known = {log.sha256 for log in given}
+    own = [log for log in found if log.sha256 not in known]
+    for log in own:
+        _warn_hive([_prefixed(d, log.path) for d in log.diagnostics], quiet)
+    _warn_hive(notes, quiet)
+    return given + own
 
 
 @app.command()

@@ -14,6 +14,7 @@ from hivescan.cli.common import (
     ForceOpt,
     HivePath,
     InstallOpt,
+    NoEvtxOpt,
     OutputOpt,
     ParserOpt,
     QuietOpt,
@@ -32,7 +33,12 @@ if TYPE_CHECKING:
 
 EvtxArg = Annotated[
     list[Path],
-    typer.Argument(help="EVTX files, or folders searched for *.evtx", show_default=False, metavar="EVTX...|DIR"),
+    typer.Argument(
+        help="EVTX files, folders searched for *.evtx, disk images or .zip collections (their System, "
+        "Security and Sysmon logs, shadow copies' too)",
+        show_default=False,
+        metavar="EVTX...|DIR|IMAGE|ZIP",
+    ),
 ]
 
 
@@ -52,19 +58,64 @@ def _prefixed(diag: Any, path: str) -> Any:
     return replace(diag, message=f"{path}: {diag.message}")
 
 
+def input_logs(opened: Any, no_evtx: bool, quiet: bool, given: Sequence[EventLog] = ()) -> list[EventLog]:
+    """The service logs the input itself holds (``opened.event_locations``: a folder, a zip
+    collection, a disk image and its shadow copies), unless ``--no-evtx``; a log already given
+    with ``--evtx`` (same sha256) is not read twice. Damage and skipped logs are warned about."""
+    locations = getattr(opened, "event_locations", None)
+    if no_evtx or not locations:
+        return []
+    from hivescan.events.found import read_found_logs
+
+    found, notes = read_found_logs(locations)
+    known = {log.sha256 for log in given}
+    logs = [log for log in found if log.sha256 not in known]
+    for log in logs:
+        _warn_hive([_prefixed(d, log.path) for d in log.diagnostics], quiet)
+    _warn_hive(notes, quiet)
+    return logs
+
+
+def all_logs(opened: Any, evtx: Sequence[Path] | None, no_evtx: bool, quiet: bool) -> list[EventLog]:
+    """``--evtx`` logs first, then the input's own (see :func:`input_logs`)."""
+    given = read_logs(evtx, quiet) if evtx else []
+    return given + input_logs(opened, no_evtx, quiet, given)
+
+
 def join_evtx(
-    opened: Any, records: list[ServiceRecord], evtx: Sequence[Path] | None, quiet: bool
+    opened: Any, records: list[ServiceRecord], evtx: Sequence[Path] | None, quiet: bool, no_evtx: bool = False
 ) -> list[ServiceRecord]:
-    """``--evtx``: read the logs and join their service events with ``records`` (events of
-    another computer than the hive's are joined too, with a warning)."""
-    if not evtx:
+    """``--evtx`` and the input's own logs: join their service events with ``records`` (events
+    of another computer than the hive's are joined too, with a warning)."""
+    logs = all_logs(opened, evtx, no_evtx, quiet)
+    if not logs:
         return records
     from hivescan.events.join import join_events
 
-    logs = read_logs(evtx, quiet)
     result = join_events(records, logs, computer_name=opened.computer_name()[0])
     _warn_hive(result.diagnostics, quiet)
     return result.records
+
+
+def _events_inputs(paths: Sequence[Path], quiet: bool) -> list[EventLog]:
+    """``hivescan events`` inputs in order: EVTX files and folders as given, and the logs
+    inside disk images and zipped collections (found where Windows keeps them)."""
+    from hivescan.volumes import container_event_logs
+
+    logs: list[EventLog] = []
+    for path in paths:
+        inside = container_event_logs(path) if path.is_file() else None
+        if inside is None:
+            logs += read_logs([path], quiet)
+            continue
+        found, notes = inside
+        for log in found:
+            _warn_hive([_prefixed(d, log.path) for d in log.diagnostics], quiet)
+        _warn_hive(notes, quiet)
+        if not found and not quiet:
+            _err(f"warning: {path}: no System, Security or Sysmon log found inside")
+        logs += found
+    return logs
 
 
 @app.command()
@@ -90,7 +141,7 @@ def events(
     except ValueError:
         raise typer.BadParameter("table, json, jsonl, csv or parquet", param_hint="--format") from None
     _check_output(output, force, evtx)
-    logs = read_logs(evtx, quiet)
+    logs = _events_inputs(evtx, quiet)
     if not logs:
         _err("warning: no .evtx file found")
     count = sum(len(log.events) for log in logs)
@@ -103,6 +154,7 @@ def events(
 def timeline(
     hive: HivePath,
     evtx: EvtxOpt = None,
+    no_evtx: NoEvtxOpt = False,
     fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl (Timesketch) or csv")] = "jsonl",
     output: OutputOpt = None,
     force: ForceOpt = False,
@@ -113,12 +165,21 @@ def timeline(
     quiet: QuietOpt = False,
     install: InstallOpt = None,
     snapshot: SnapshotOpt = "live",
+    snapshots: Annotated[
+        bool,
+        typer.Option(
+            "--snapshots/--no-snapshots",
+            help="also what changed since the RegBack copy and (disk images) each shadow copy",
+        ),
+    ] = True,
 ) -> None:
     """One sorted timeline of what happened to services: key last writes, deleted keys, events.
 
     Every control set's service keys and Parameters subkeys, the keys the transaction logs
-    changed, deleted keys recovered from free cells, and the service events of --evtx logs,
-    in Timesketch's JSONL format (message, datetime, timestamp_desc); each row names its source.
+    changed, deleted keys recovered from free cells, what changed since the RegBack and
+    shadow-copy snapshots, the NTFS times of the service binaries (disk images), and the
+    service events of --evtx logs and of the logs the input holds, in Timesketch's JSONL
+    format (message, datetime, timestamp_desc); each row names its source.
 
     Example: hivescan timeline ./SYSTEM --evtx System.evtx --evtx Security.evtx -o timeline.jsonl
     """
@@ -127,22 +188,47 @@ def timeline(
 
     fmt = _check_format(fmt, ("jsonl", "csv"))
     _check_output(output, force, hive, evtx)
-    logs = read_logs(evtx, quiet) if evtx else []
     with hivescan.open_hive(hive, backend=parser, install=install, snapshot=snapshot) as opened:
+        logs = all_logs(opened, evtx, no_evtx, quiet)
         records = opened.services("all", deleted=deleted)
-        warnings = opened.hive_diagnostics()
-    _warn_hive(list(warnings), quiet)
-    write_timeline(timeline_rows(records, logs), fmt, output)
+        warnings = list(opened.hive_diagnostics())
+        local = opened.evidence.file_path  # a folder input: its SYSTEM file, whose RegBack is beside it
+    history = None
+    if snapshots:
+        history, notes = _snapshot_history(local if hive.is_dir() and local is not None else hive, parser)
+        warnings += notes
+    _warn_hive(warnings, quiet)
+    write_timeline(timeline_rows(records, logs, history), fmt, output)
 
 
-def triage_events(evtx: Sequence[Path], outdir: Path, quiet: bool) -> list[dict[str, Any]]:
-    """``triage --evtx``: the service events of the logs as ``OUTDIR/events/events.parquet``
-    (rewritten on each run) and the install stack for the summary."""
+def _snapshot_history(path: Path | str, parser: str) -> tuple[Any, list[Any]]:
+    """The hive's snapshot history (RegBack, shadow copies) for the timeline, or None with
+    the reason as a warning when a copy cannot be read (the timeline still has the rest)."""
+    from hivescan.diagnostics import Diagnostic
+    from hivescan.errors import HivescanError
+    from hivescan.snapshots import load_history
+
+    try:
+        history = load_history(path, (), regback=True, backend=parser, files=None)
+    except HivescanError as exc:
+        return None, [Diagnostic("timeline_snapshots_unreadable", str(path), f"snapshots not compared: {exc}")]
+    copies = ("regback_unreadable", "shadow_copy_hive_unreadable")  # the hive's own are warned already
+    return history, [d for d in history.diagnostics if d.code in copies]
+
+
+def triage_events(
+    evtx: Sequence[Path], outdir: Path, quiet: bool, host_logs: Sequence[EventLog] = ()
+) -> list[dict[str, Any]]:
+    """``triage``: the service events of the ``--evtx`` logs and of the hosts' own logs
+    (``host_logs``) as ``OUTDIR/events/events.parquet`` (rewritten on each run) and the
+    install stack for the summary."""
     from hivescan.events.stacking import stack_installs
     from hivescan.render.events import write_events
     from hivescan.render.formats import OutputFormat
 
-    logs = read_logs(evtx, quiet)
+    given = read_logs(evtx, quiet) if evtx else []
+    known = {log.sha256 for log in given}
+    logs = given + [log for log in host_logs if log.sha256 not in known]
     folder = outdir / "events"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / "events.parquet"

@@ -17,6 +17,7 @@ from hivescan.cli.common import (
     HivePath,
     InstallOpt,
     LogOpt,
+    NoEvtxOpt,
     NoFilesOpt,
     NoLogsOpt,
     OutputOpt,
@@ -77,10 +78,11 @@ def _run_scan(
     case: str | None = None,
     examiner: str | None = None,
     evtx: list[Path] | None = None,
+    no_evtx: bool = False,
     files: Any = "auto",
 ) -> None:
     import hivescan
-    from hivescan.cli.events import read_logs
+    from hivescan.cli.events import input_logs, read_logs
     from hivescan.detect.rules import SEVERITY_RANK
     from hivescan.detect.scan import scan_hive
     from hivescan.render.findings import write_findings
@@ -93,10 +95,11 @@ def _run_scan(
     golden = _read_baseline(baseline) if baseline is not None else None
     logs = _logs_choice(log, no_logs)
     _check_output(output, force, hive, log, software, baseline, evtx)
-    event_logs = read_logs(evtx, quiet) if evtx else None
+    given = read_logs(evtx, quiet) if evtx else []
     with hivescan.open_hive(
         hive, backend=parser, logs=logs, software=software, install=install, snapshot=snapshot, files=files
     ) as opened:
+        event_logs = given + input_logs(opened, no_evtx, quiet, given)  # the input's own logs too
         result = scan_hive(
             opened,
             rules=rules,
@@ -167,6 +170,7 @@ def scan(
     case: CaseOpt = None,
     examiner: ExaminerOpt = None,
     evtx: EvtxOpt = None,
+    no_evtx: NoEvtxOpt = False,
     root: RootOpt = None,
     no_files: NoFilesOpt = False,
 ) -> None:
@@ -201,6 +205,7 @@ def scan(
         case=case,
         examiner=examiner,
         evtx=evtx,
+        no_evtx=no_evtx,
         files=_files_choice(root, no_files),
     )
 

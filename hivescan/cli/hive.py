@@ -15,6 +15,7 @@ from hivescan.cli.common import (
     InstallOpt,
     LenientOpt,
     LogOpt,
+    NoEvtxOpt,
     NoFilesOpt,
     NoLogsOpt,
     OutputOpt,
@@ -108,6 +109,7 @@ def services(
     install: InstallOpt = None,
     snapshot: SnapshotOpt = "live",
     evtx: EvtxOpt = None,
+    no_evtx: NoEvtxOpt = False,
     root: RootOpt = None,
     no_files: NoFilesOpt = False,
 ) -> None:
@@ -144,7 +146,7 @@ def services(
         records = opened.services(control_set, lenient=lenient)
         if deleted or unattributed:
             records += opened.deleted_services(control_set, unattributed=unattributed, lenient=lenient)
-        records = join_evtx(opened, records, evtx, quiet)  # --evtx: service_events, event_only records
+        records = join_evtx(opened, records, evtx, quiet, no_evtx)  # service_events, event_only records
         warnings = opened.hive_diagnostics()
         shown = opened.path  # for an image: IMAGE:VOLUME:PATH of the hive read
     if status:

@@ -11,11 +11,13 @@ import typer
 from hivescan.cli.common import (
     ControlSetOpt,
     EvtxOpt,
+    NoEvtxOpt,
     NoLogsOpt,
     ParserOpt,
     QuietOpt,
     _check_control_set,
     _err,
+    _warn_hive,
     app,
     handle_errors,
 )
@@ -67,6 +69,7 @@ def triage(
     fmt: Annotated[str, typer.Option("--format", "-f", help="summary on stdout: table or json")] = "table",
     quiet: QuietOpt = False,
     evtx: EvtxOpt = None,
+    no_evtx: NoEvtxOpt = False,
 ) -> None:
     """Triage many SYSTEM hives at once into Parquet datasets, with findings, a summary and stacking.
 
@@ -80,8 +83,11 @@ def triage(
     Inputs: hive files, folders (searched recursively by the regf signature; .LOG1/.LOG2 next to
     a dirty hive are replayed), and disk images (every installation and snapshot; needs the
     [images] extra). A bad input is a row with an error code, never a stopped run. A rerun into
-    the same folder skips inputs already done (same path and sha256). --evtx logs (files or folders)
-    write OUTDIR/events/ (their service events) and stack installed service names across hosts.
+    the same folder skips inputs already done (same path and sha256). A hive in a volume folder
+    (KAPE, mounted image) is joined with that volume's own System/Security/Sysmon logs (its
+    findings in OUTDIR/findings; --no-evtx turns it off). Those logs and --evtx logs (files or
+    folders) write OUTDIR/events/ (their service events) and stack installed service names
+    across hosts.
 
     Example: hivescan triage /cases/collection/ -o /cases/triage --jobs 2
     """
@@ -114,6 +120,7 @@ def triage(
         readers=readers,
         logs=not no_logs,
         deleted=deleted,
+        events=not no_evtx,
     )
     engine = dask_executor(dask, jobs) if dask else local_engine(jobs)
     with _triage_progress(len(found.inputs), quiet) as advance, engine as (executor, workers):
@@ -127,10 +134,16 @@ def triage(
             on_batch=advance,
         )
     summary = summarise(outdir, not_scanned=found.ignored)
-    if evtx:  # OUTDIR/events/ and installed service names stacked across hosts
+    own: list[Any] = []
+    if not no_evtx:  # each volume folder's own logs (joined with its hive in the workers)
+        from hivescan.triage.hostlogs import host_logs
+
+        own, notes = host_logs(found.inputs, readers)
+        _warn_hive(notes, quiet)
+    if evtx or own:  # OUTDIR/events/ and installed service names stacked across hosts
         from hivescan.cli.events import triage_events
 
-        summary["event_installs"] = triage_events(evtx, outdir, quiet)
+        summary["event_installs"] = triage_events(evtx or [], outdir, quiet, own)
     write_summary(outdir, summary)
     if not quiet:
         done_before = report.count("already_done")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hivescan.diagnostics import Diagnostic
-from hivescan.events.reader import EventLogNotFound, read_evtx
+from hivescan.events.reader import EventLogNotFound, EvtxFile, read_evtx
 from hivescan.events.rows import KINDS, ServiceEvent, normalise
 
 
@@ -45,7 +45,11 @@ def collect_evtx(inputs: Iterable[str | Path]) -> list[Path]:
 
 def read_log(path: str | Path) -> EventLog:
     """One log: every record read (damage reported), the service events kept, sorted by time."""
-    log = read_evtx(path)
+    return service_log(read_evtx(path))
+
+
+def service_log(log: EvtxFile) -> EventLog:
+    """A log already checked (from a file, a collection or a disk image): its service events."""
     rows: list[ServiceEvent] = []
     computers: set[str] = set()
     for raw in log.events(frozenset(KINDS)):

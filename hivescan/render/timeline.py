@@ -1,11 +1,13 @@
 """One timeline of what happened to services, in Timesketch's JSONL format (and CSV).
 
-Rows come from finished records and event rows only: the last write of each service key
-and of its Parameters subkey, per control set; the last write of deleted keys recovered
-from free cells; keys the transaction-log replay changed; and every service event of the
-logs. Each row names its ``source`` and carries its provenance (hive and sha256, control
-set and key path; or log, sha256 and record number), so a row can be checked against the
-evidence.
+Rows come from finished records, event rows and snapshots only: the last write of each
+service key and of its Parameters subkey, per control set; the last write of deleted keys
+recovered from free cells; keys the transaction-log replay changed; every service event of
+the logs; the changes between the hive and its RegBack and shadow-copy snapshots
+(:mod:`hivescan.render.timeline_snapshots`); and the NTFS times of the service binaries.
+Each row names its ``source`` and carries its provenance (hive and sha256, control set and
+key path; log, sha256 and record number; snapshots and their sha256; file path and sha256),
+so a row can be checked against the evidence.
 
 Timesketch needs ``message``, ``datetime`` (ISO 8601) and ``timestamp_desc``; ``timestamp``
 (microseconds since 1970) is added so that it does not parse the text again.
@@ -16,22 +18,19 @@ References: Timesketch documentation, "Import from JSON or CSV"; issue 15 ("Time
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hivescan.events.join import parse_time
 from hivescan.events.logs import EventLog
 from hivescan.render.formats import text_output, write_csv, write_jsonl
+from hivescan.render.timeline_snapshots import snapshot_rows
+from hivescan.render.timeline_snapshots import stamp as _stamp
 from hivescan.scm.record import ServiceRecord
 from hivescan.timeutil import filetime_to_datetime
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _stamp(when: datetime) -> tuple[str, int]:
-    micros = (when - _EPOCH) // timedelta(microseconds=1)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), micros
+if TYPE_CHECKING:
+    from hivescan.snapshots import History
 
 
 def _record_rows(record: ServiceRecord) -> Iterable[dict[str, Any]]:
@@ -116,10 +115,59 @@ def _event_rows(logs: Sequence[EventLog]) -> Iterable[dict[str, Any]]:
             }
 
 
-def timeline_rows(records: Sequence[ServiceRecord], logs: Sequence[EventLog] = ()) -> list[dict[str, Any]]:
-    """Every timed fact of ``records`` and ``logs``, oldest first."""
+_FILE_TIMES = {
+    "si_created": "$SI Created",
+    "si_modified": "$SI Modified",
+    "si_changed": "$SI Entry Modified",
+    "si_accessed": "$SI Accessed",
+    "fn_created": "$FN Created",
+    "fn_modified": "$FN Modified",
+    "fn_changed": "$FN Entry Modified",
+    "fn_accessed": "$FN Accessed",
+}
+
+
+def _file_rows(records: Sequence[ServiceRecord]) -> Iterable[dict[str, Any]]:
+    """The NTFS times of each service binary (``image_file``, ``service_dll_file``; disk
+    images only), once per file and time however many records name the file."""
+    seen: set[tuple[str, str]] = set()
+    for record in records:
+        for role, facts in (("image", record.image_file), ("service_dll", record.service_dll_file)):
+            if not facts or not isinstance(facts.get("timestamps"), dict):
+                continue
+            path = str(facts.get("path") or "")
+            for key, value in facts["timestamps"].items():
+                when = parse_time(value) if isinstance(value, str) else None
+                if when is None or (path.upper(), key) in seen:
+                    continue
+                seen.add((path.upper(), key))
+                text, micros = _stamp(when)
+                desc = _FILE_TIMES.get(key, key)
+                yield {
+                    "datetime": text,
+                    "timestamp": micros,
+                    "timestamp_desc": desc,
+                    "message": f"{desc}: {path} ({role} of service {record.name})",
+                    "source": "file_ntfs",
+                    "service": record.name,
+                    "file_path": path,
+                    "file_role": role,
+                    "file_time": key,
+                    "file_sha256": facts.get("sha256"),
+                    "image_path": record.image_path,
+                    "hive_path": record.origin.hive_path,
+                }
+
+
+def timeline_rows(
+    records: Sequence[ServiceRecord], logs: Sequence[EventLog] = (), history: History | None = None
+) -> list[dict[str, Any]]:
+    """Every timed fact of ``records``, ``logs`` and the snapshot ``history``, oldest first."""
     rows = [row for record in records for row in _record_rows(record)]
     rows.extend(_event_rows(logs))
+    rows.extend(_file_rows(records))
+    if history is not None:
+        rows.extend(snapshot_rows(history))
     rows.sort(key=lambda r: (r["timestamp"], r["source"], r.get("service") or ""))
     return rows
 

@@ -99,6 +99,7 @@ class ScanOptions:
     skip_done: frozenset[tuple[str, str, str]] = frozenset()
     run_id: str = ""
     files: bool = True  # a hive at <volume>\Windows\System32\config\SYSTEM (KAPE, mounted): read the binaries too
+    events: bool = True  # the same volume's (or image's) event logs joined with its hive (triage/hostlogs.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,7 +305,7 @@ def scan_one(
     try:
         files = _volume_folder(item, options)
         hive = hivescan.open_hive(source, backend=options.backend, logs=logs, files=files, file_cache=file_cache)
-        return done(*_scan_open_hive(hive, base, options))
+        return done(*_scan_open_hive(hive, base, options, item))
     except Exception as exc:
         status, diag = _failure(exc)
         outcome = replace(base, status=status, sha256=source.sha256, error_code=diag.code, error_message=diag.message)
@@ -317,11 +318,16 @@ def scan_one(
 
 
 def _scan_open_hive(
-    hive: SystemHive, base: HiveOutcome, options: ScanOptions
+    hive: SystemHive, base: HiveOutcome, options: ScanOptions, item: HiveInput | None = None
 ) -> tuple[HiveOutcome, tuple[ServiceRecord, ...], tuple[Mapping[str, Any], ...]]:
     host, host_diags = hive.computer_name()
     records = tuple(hive.services(options.control_set, lenient=options.lenient, deleted=options.deleted))
     diags = [*hive.hive_diagnostics(), *host_diags]
+    if options.events:  # the host's own logs: findings of the join land in OUTDIR/findings
+        from hivescan.triage.hostlogs import join_host_logs
+
+        records, log_diags = join_host_logs(hive, records, host, item, options.readers)
+        diags += log_diags
     evidence = hive.primary_base or hive.reader.base
     windows = hive.windows_version()  # cached on the hive: the analysis reads the same answer
     outcome = replace(

@@ -21,6 +21,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from hivescan.diagnostics import Diagnostic
+from hivescan.events.logs import EventLog
 from hivescan.hive.source import HiveSource
 from hivescan.scm.record import ServiceRecord
 from hivescan.system import SystemHive
@@ -113,6 +115,21 @@ class DiskImageReader:
         install, snapshot = self._member(item)
         with open_image(item.path) as image:
             return image.system_source(install, snapshot)
+
+    def read_event_logs(self, item: HiveInput) -> tuple[list[EventLog], list[Diagnostic]]:
+        """The service logs of the member's own snapshot: for ``live``, the live volume's and
+        every shadow copy's (as ``hivescan scan IMAGE`` reads them); for ``vssN``, that shadow
+        copy's only (the logs as they were then); for ``regback``, none (a hive copy alone)."""
+        from hivescan.events.found import read_found_logs
+        from hivescan.hive.images import open_image
+        from hivescan.volumes import image_log_locations
+
+        install, snapshot = self._member(item)
+        with open_image(item.path) as image:
+            locations = image_log_locations(image, image.file(install, snapshot, "system"))
+            if snapshot != "live":
+                locations = [location for location in locations if location.snapshot == snapshot]
+            return read_found_logs(locations)
 
     def open_logs(self, item: HiveInput) -> list[HiveSource]:
         """The hive's .LOG1/.LOG2 inside the image (a member has no file next to it)."""

@@ -2,7 +2,8 @@
 
 Header (case, examiner, report time, hivescan version; host, evidence file, its transaction
 logs and their hashes, the SOFTWARE hive; hive-level warnings), a per-severity summary, a
-timeline of key last-write times, one card per service with every finding, the record's key
+timeline of key last-write times, a timeline plot (inline SVG: key writes, logged service
+events, binaries' NTFS times), one card per service with every finding, the record's key
 fields, decoded payloads beside the raw text, provenance and last write; then the rules that
 fired and the catalogs shipped. Styles and script are inlined from ``report.css`` and
 ``report.js`` (package data): no network, no external asset. The script only folds and filters;
@@ -29,6 +30,7 @@ from hivescan.render.report.header import (
     summary_section,
     warnings_section,
 )
+from hivescan.render.report.plot import plot_section
 from hivescan.render.report.text import esc
 
 
@@ -80,6 +82,7 @@ def case_file_html(
             warnings_section(diagnostics),
             summary_section(findings, len(cards)),
             timeline_html(cards, info.last_written if info is not None else None),
+            plot_section((c.severity, c.records) for c in cards),
             '<section id="services"><h2>Services with findings</h2>',
             _filters(len(cards)),
             "".join(card_html(i, c) for i, c in enumerate(cards)) or "<p>no findings</p>",
