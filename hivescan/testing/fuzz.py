@@ -306,8 +306,9 @@ def _limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (CLI_MEMORY_LIMIT, CLI_MEMORY_LIMIT))
 
 
-def check_cli_run(hive: Path, command: Sequence[str], timeout_s: float) -> str | None:
-    """Run ``hivescan COMMAND HIVE`` in a child process with a memory cap; why it failed, or None."""
+def cli_run(hive: Path, command: Sequence[str], timeout_s: float) -> subprocess.CompletedProcess[str] | str:
+    """Run ``hivescan COMMAND HIVE`` in a child process with a memory cap: the finished run
+    when it kept the rules (documented exit code, one-line stderr), else why it did not."""
     argv = [sys.executable, "-m", "hivescan", command[0], str(hive), *command[1:]]
     try:
         done = subprocess.run(
@@ -324,7 +325,13 @@ def check_cli_run(hive: Path, command: Sequence[str], timeout_s: float) -> str |
     stray = [line for line in done.stderr.splitlines() if line and not line.startswith("hivescan:")]
     if stray:
         return f"stderr lines that are not hivescan's one-line messages: {stray[:3]!r}"
-    return None
+    return done
+
+
+def check_cli_run(hive: Path, command: Sequence[str], timeout_s: float) -> str | None:
+    """Why ``hivescan COMMAND HIVE`` broke the rules (see :func:`cli_run`), or None."""
+    done = cli_run(hive, command, timeout_s)
+    return done if isinstance(done, str) else None
 
 
 def cli_fuzz(

@@ -26,6 +26,7 @@ from hivescan.hive.logs.model import (
     LogFile,
     PageRef,
     Rejected,
+    sequence_ranges,
     serial_after,
 )
 from hivescan.hive.marvin import marvin32_many
@@ -73,7 +74,8 @@ def parse_log(data: bytes, path: str = "<memory>") -> LogFile:
     if len(data) < SECTOR or data[:4] != REGF_SIGNATURE:
         why = "too short for a base block" if len(data) < SECTOR else "no 'regf' signature"
         log._note(
-            warning("log_not_a_log", path, f"{name}: not a transaction log ({why})"), Rejected(path, None, 0, why)
+            warning("log_not_a_log", path, f"{name}: not a transaction log ({why}){_held_entries(data)}"),
+            Rejected(path, None, 0, why),
         )
         return log
     base = parse_base_block(data[:SECTOR].ljust(BASE_BLOCK_SIZE, b"\0"))
@@ -84,7 +86,10 @@ def parse_log(data: bytes, path: str = "<memory>") -> LogFile:
         log.format = "old"
     else:
         why = f"file type {base.file_type} (a primary file is 0; logs are 1, 2 or 6)"
-        log._note(warning("log_not_a_log", path, f"{name}: not a transaction log: {why}"), Rejected(path, None, 0, why))
+        log._note(
+            warning("log_not_a_log", path, f"{name}: not a transaction log: {why}{_held_entries(data)}"),
+            Rejected(path, None, 0, why),
+        )
         return log
     if not base.checksum_ok or base.primary_sequence != base.secondary_sequence:
         why = (
@@ -93,8 +98,9 @@ def parse_log(data: bytes, path: str = "<memory>") -> LogFile:
             else f"base block sequence numbers differ ({base.primary_sequence} != {base.secondary_sequence}): "
             "the log itself was being written"
         )
+        held = _held_entries(data) if log.format == "new" else ""
         log._note(
-            warning("log_base_block_invalid", path, f"{name}: {why}; the kernel does not use this log"),
+            warning("log_base_block_invalid", path, f"{name}: {why}; the kernel does not use this log{held}"),
             Rejected(path, None, 0, why),
         )
         return log
@@ -104,6 +110,14 @@ def parse_log(data: bytes, path: str = "<memory>") -> LogFile:
     else:
         _parse_old_log(log)
     return log
+
+
+def _held_entries(data: bytes) -> str:
+    """``"; its valid entries (sequence ...) are not applied"`` when entries walked from offset
+    512 pass every check: a file the kernel does not use as a log (bad base block, garbled file
+    type or signature) may still hold them, and the analyst must be told which."""
+    valid = [fields[3] for _off, why, fields in _hashed(data, _entry_headers(data)[0]) if why is None]
+    return f"; its valid entries (sequence {sequence_ranges(valid)}) are not applied" if valid else ""
 
 
 def _check_header(data: bytes, off: int) -> tuple[str | None, tuple[Any, ...]]:

@@ -136,7 +136,15 @@ def _replay_new(run: Run, pbase: BaseBlock, logs: list[LogFile], stop_after: int
     for index, entry in enumerate(chain):
         if BASE_BLOCK_SIZE + entry.hive_bins_size > run.growth_cap:
             why = f"hive bins size {entry.hive_bins_size} is larger than the logs can fill ({run.growth_cap} bytes)"
-            run.diags.append(warning("log_entry_corrupt", entry.log, f"entry {entry.sequence}: {why}; replay stops"))
+            later = chain[index + 1 :]
+            lost = (
+                f": {len(later)} later valid entries ({sequence_ranges(e.sequence for e in later)}) are not applied"
+                if later
+                else ""
+            )
+            run.diags.append(
+                warning("log_entry_corrupt", entry.log, f"entry {entry.sequence}: {why}; replay stops{lost}")
+            )
             run.rejected.append(Rejected(entry.log, entry.sequence, entry.file_offset, why))
             run.rejected += [
                 Rejected(e.log, e.sequence, e.file_offset, "not applied: follows an unusable entry")
