@@ -367,11 +367,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20241124)
     parser.add_argument("--per-case", type=float, default=5.0, help="seconds before a case counts as a hang")
     parser.add_argument("--cli", type=int, default=0, help="also run this many mutants through the real command")
+    parser.add_argument("--invariant", type=int, default=0, help="structural mutants checked for unexplained loss")
     parser.add_argument("seeds", nargs="*", type=Path, help="hive files to mutate (default: built hives)")
     args = parser.parse_args(argv)
     seeds = [p.read_bytes() for p in args.seeds] or default_seeds()
     print_line: Callable[[str], None] = lambda line: print(line, flush=True)  # noqa: E731
     failures = fuzz(seeds, args.cases, args.seed, args.per_case, print_line) if args.cases else 0
+    if args.invariant:
+        from hivescan.testing.fuzz_check import hive_invariant_fuzz
+
+        failures += hive_invariant_fuzz(seeds, args.invariant, args.seed, print_line)
     if args.cli:
         os.environ.setdefault("PYTHONPATH", str(Path(__file__).resolve().parents[2]))
         failures += cli_fuzz(seeds, args.cli, args.seed, max(args.per_case, 30.0), print_line)

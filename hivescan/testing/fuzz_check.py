@@ -13,9 +13,11 @@ stderr, ``info -f json``) share them.
 
 from __future__ import annotations
 
+import random
 import re
 import struct
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from hivescan.hive.marvin import marvin32
@@ -128,7 +130,52 @@ def unwarned_entries(
     return missing
 
 
-
 def _not_before(sequence: int, floor: int) -> bool:
     """32-bit serial order, as the format numbers entries (0xFFFFFFFF comes just before 0)."""
     return (sequence - floor) % (1 << 32) < (1 << 31)
+
+
+# ---------------------------------------------------------------- hive mutations against the invariant
+
+
+def hive_names(data: bytes) -> tuple[set[Name], list[Diag]] | None:
+    """Services (every control set, live, deleted and orphaned) and hive diagnostics of a hive
+    read from bytes with its logs off; None when hivescan refuses it with a documented error
+    (one line: the whole run is then declared unusable, nothing is lost silently)."""
+    import hivescan
+    from hivescan.errors import HivescanError
+    from hivescan.hive.source import HiveSource
+
+    try:
+        with hivescan.open_hive(HiveSource.from_bytes(data, "fuzz"), logs="none") as hive:
+            info = hive.info()
+            records = hive.services("all", deleted=True)
+            diags: list[Diag] = [(d.code, d.level, d.field, d.message) for d in info.diagnostics]
+            return {(r.control_set, r.name) for r in records}, diags
+    except HivescanError:
+        return None
+
+
+def hive_invariant_fuzz(seeds: Sequence[bytes], cases: int, seed: int, report: Callable[[str], None]) -> int:
+    """``cases`` structure-aware mutants (:func:`hivescan.testing.fuzz.structural_mutate`: they
+    damage lists, counts and cells but never rename a key) whose every service missing against
+    the intact hive must be explained by a hive-level diagnostic (:func:`unexplained_losses`)."""
+    from hivescan.testing.fuzz import structural_mutate
+
+    rng = random.Random(seed)
+    intact = [hive_names(s) for s in seeds]
+    failures = 0
+    started = time.perf_counter()
+    for case in range(cases):
+        index = rng.randrange(len(seeds))
+        before = intact[index]
+        data, kind = structural_mutate(seeds[index], rng)
+        after = hive_names(data) if before is not None and kind != "skipped" else None
+        if before is None or after is None:
+            continue
+        lost = unexplained_losses(before[0], *after)
+        if lost:
+            failures += 1
+            report(f"invariant case {case} ({kind}) seed {seed}: lost without a diagnostic: {lost[:5]}")
+    report(f"{cases} invariant cases in {time.perf_counter() - started:.1f}s, {failures} failure(s)")
+    return failures

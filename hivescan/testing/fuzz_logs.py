@@ -33,11 +33,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from hivescan.hive.header import BASE_BLOCK_SIZE
 from hivescan.hive.marvin import marvin32
 from hivescan.testing.fuzz_check import Diag, Name, unexplained_losses, unwarned_entries
 from hivescan.testing.logs import SECTOR, log_base_block, renumber_entry, split_log
+
+if TYPE_CHECKING:
+    from hivescan.hive.logs.model import ReplayResult
 
 LOG_MUTATIONS = (
     "renumber",
@@ -100,7 +104,9 @@ def mutate_logs(seed: DirtySeed, rng: random.Random) -> tuple[dict[str, bytes], 
     if kind == "renumber":
         k = rng.randrange(len(entries))
         number = struct.unpack_from("<I", entries[k], 12)[0]
-        entries[k] = renumber_entry(entries[k], rng.choice([number + 1, number - 1, number + 7, 0, 0xFFFFFFFF]) & 0xFFFFFFFF)
+        entries[k] = renumber_entry(
+            entries[k], rng.choice([number + 1, number - 1, number + 7, 0, 0xFFFFFFFF]) & 0xFFFFFFFF
+        )
     elif kind == "reorder" and len(entries) >= 2:
         if rng.random() < 0.5:
             entries.reverse()
@@ -192,7 +198,7 @@ def _alarm(_signum: int, _frame: FrameType | None) -> None:
     raise CaseTimeout
 
 
-def _names_and_diags(primary: Path, logs: str | list[str]) -> tuple[set[Name], list[Diag], object | None]:
+def _names_and_diags(primary: Path, logs: str | list[str]) -> tuple[set[Name], list[Diag], ReplayResult | None]:
     import hivescan
 
     with hivescan.open_hive(primary, logs=logs) as hive:
@@ -201,7 +207,7 @@ def _names_and_diags(primary: Path, logs: str | list[str]) -> tuple[set[Name], l
         for rec in records:
             json.dumps(rec.to_dict(), ensure_ascii=True)
         names = {(r.control_set, r.name) for r in records}
-        diags = [(d.code, d.level, d.field, d.message) for d in info.diagnostics]
+        diags: list[Diag] = [(d.code, d.level, d.field, d.message) for d in info.diagnostics]
         return names, diags, hive.log_replay
 
 
@@ -224,7 +230,7 @@ def check_case(folder: Path, seed: DirtySeed, logs: Mapping[str, bytes], baselin
         return []  # a documented one-line error: the whole run says it is unusable
     problems = [f"lost without a diagnostic: {n}" for n in unexplained_losses(baseline or set(), names, diags)]
     base = parse_base_block(seed.primary[:BASE_BLOCK_SIZE])
-    applied = [e.sequence for e in getattr(replay, "applied", ())]
+    applied = [e.sequence for e in replay.applied] if replay is not None else []
     named = {f"SYSTEM{s}": d for s, d in logs.items()}
     problems += [
         f"valid entry not applied, no warning: {e}"
@@ -367,10 +373,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20261206)
     parser.add_argument("--per-case", type=float, default=20.0, help="seconds before a case counts as a hang")
     parser.add_argument("--cli", type=int, default=0, help="also run this many mutants through the real command")
+    parser.add_argument("--only-given", action="store_true", help="mutate only the hives given, not the built ones")
     parser.add_argument("primaries", nargs="*", type=Path, help="real dirty hives (logs next to them) to add")
     args = parser.parse_args(argv)
-    seeds = built_dirty_seeds()
+    seeds = [] if args.only_given else built_dirty_seeds()
     seeds += [s for s in (real_dirty_seed(p) for p in args.primaries) if s is not None]
+    if not seeds:
+        parser.error("no seeds: the hives given are missing")
     print_line: Callable[[str], None] = lambda line: print(line, flush=True)  # noqa: E731
     failures = log_fuzz(seeds, args.cases, args.seed, args.per_case, print_line) if args.cases else 0
     if args.cli:
