@@ -16,7 +16,7 @@ from hivescan.hive.header import BASE_BLOCK_SIZE, parse_base_block
 from hivescan.hive.marvin import marvin32
 from hivescan.testing.fuzz_check import unwarned_entries
 from hivescan.testing.fuzz_logs import DirtySeed, built_dirty_seeds
-from hivescan.testing.logs import split_log
+from hivescan.testing.logs import SECTOR, split_log, stamp_guids
 
 
 def _replay(
@@ -68,7 +68,7 @@ def test_log_with_an_invalid_base_block_names_its_valid_entries(tmp_path: Path) 
     diags, applied = _replay(tmp_path, seed, logs)
     assert applied == [200, 201]
     invalid = [m for code, _, _, m in diags if code == "log_base_block_invalid"]
-    assert invalid and "sequence 202-203" in invalid[0], invalid
+    assert invalid and "(sequence 202-203) are not applied" in invalid[0], invalid
     assert _unwarned(seed, logs, diags, applied) == []
 
 
@@ -79,5 +79,36 @@ def test_log_with_a_garbled_file_type_names_its_valid_entries(tmp_path: Path) ->
     logs = {".LOG1": seed.logs[".LOG1"], ".LOG2": bytes(log2)}
     diags, applied = _replay(tmp_path, seed, logs)
     not_a_log = [m for code, _, _, m in diags if code == "log_not_a_log"]
-    assert not_a_log and "file type 95" in not_a_log[0] and "sequence 202-203" in not_a_log[0], not_a_log
+    assert not_a_log and "file type 95" in not_a_log[0] and "(sequence 202-203) are not applied" in not_a_log[0], (
+        not_a_log
+    )
+    assert _unwarned(seed, logs, diags, applied) == []
+
+
+def test_foreign_log_names_its_valid_entries(tmp_path: Path) -> None:
+    """Another hive's log (its GUIDs differ) is not used; an attacker can make a log foreign by
+    changing its GUIDs, so its entries are named."""
+    seed = _seed()
+    log2 = stamp_guids(seed.logs[".LOG2"][:SECTOR], "another hive") + seed.logs[".LOG2"][SECTOR:]
+    logs = {".LOG1": seed.logs[".LOG1"], ".LOG2": log2}
+    diags, applied = _replay(tmp_path, seed, logs)
+    assert applied == [200, 201]
+    foreign = [m for code, _, _, m in diags if code == "log_foreign"]
+    assert foreign and "(sequence 202-203) are not applied" in foreign[0], foreign
+    assert _unwarned(seed, logs, diags, applied) == []
+
+
+def test_unused_log_names_entries_whose_hashes_pass_even_with_pages_out_of_bounds(tmp_path: Path) -> None:
+    seed = _seed()
+    base, entries = split_log(seed.logs[".LOG2"])
+    raw = bytearray(entries[1])
+    struct.pack_into("<I", raw, 40, 0x7FFFF000)  # first page reference: far past the hive bins
+    struct.pack_into("<Q", raw, 24, marvin32(bytes(raw[40:])))
+    struct.pack_into("<Q", raw, 32, marvin32(bytes(raw[:32])))
+    log2 = bytearray(base + entries[0] + bytes(raw))
+    log2[508] ^= 0xFF  # and the base block checksum is wrong: the log is not used
+    logs = {".LOG1": seed.logs[".LOG1"], ".LOG2": bytes(log2)}
+    diags, applied = _replay(tmp_path, seed, logs)
+    invalid = [m for code, _, _, m in diags if code == "log_base_block_invalid"]
+    assert invalid and "(sequence 202-203) are not applied" in invalid[0], invalid
     assert _unwarned(seed, logs, diags, applied) == []

@@ -94,6 +94,8 @@ def mutate_logs(seed: DirtySeed, rng: random.Random) -> tuple[dict[str, bytes], 
     logs = dict(seed.logs)
     kind = rng.choice(LOG_MUTATIONS)
     names = sorted(logs)
+    if not names:
+        return logs, "skipped"
     split = {name: split_log(data) for name, data in logs.items()}
     with_entries = [n for n in names if split[n][1]]
     if kind in ("renumber", "reorder", "duplicate", "rehash", "move_across") and not with_entries:
@@ -150,7 +152,8 @@ def mutate_logs(seed: DirtySeed, rng: random.Random) -> tuple[dict[str, bytes], 
 
 def built_dirty_seeds() -> list[DirtySeed]:
     """Dirty hives built by the project's writer: services added, changed and deleted by the
-    logs, entries split over ``.LOG1`` and ``.LOG2`` (so a lost or dropped entry loses records)."""
+    logs, entries split over ``.LOG1`` and ``.LOG2`` (so a lost or dropped entry loses records),
+    and one old-format (``DIRT``) log of the same changes."""
     from hivescan.testing.logs import make_dirty
     from hivescan.testing.regf import HiveWriter, WKey
 
@@ -175,6 +178,8 @@ def built_dirty_seeds() -> list[DirtySeed]:
     for split in (2, 3):
         dirty = make_dirty(states, sequence=200, split=split)
         seeds.append(DirtySeed(f"built-split{split}", dirty.primary, dict(dirty.logs)))
+    old = make_dirty(states, fmt="old", sequence=200)  # one DIRT log: cut, stale, garbled or missing
+    seeds.append(DirtySeed("built-old", old.primary, dict(old.logs)))
     return seeds
 
 

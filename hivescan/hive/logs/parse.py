@@ -29,7 +29,7 @@ from hivescan.hive.logs.model import (
     sequence_ranges,
     serial_after,
 )
-from hivescan.hive.marvin import marvin32_many
+from hivescan.hive.marvin import marvin32, marvin32_many
 
 _Header = tuple[int, str | None, tuple[Any, ...]]  # offset, why unusable (None: fine), header fields
 _ENTRY = struct.Struct("<4sIIIIIQQ")  # HvLE header: signature, size, flags, sequence, bins size, count, hash-1, hash-2
@@ -113,11 +113,20 @@ def parse_log(data: bytes, path: str = "<memory>") -> LogFile:
 
 
 def _held_entries(data: bytes) -> str:
-    """``"; its valid entries (sequence ...) are not applied"`` when entries walked from offset
-    512 pass every check: a file the kernel does not use as a log (bad base block, garbled file
-    type or signature) may still hold them, and the analyst must be told which."""
-    valid = [fields[3] for _off, why, fields in _hashed(data, _entry_headers(data)[0]) if why is None]
-    return f"; its valid entries (sequence {sequence_ranges(valid)}) are not applied" if valid else ""
+    """``"; its entries that pass their hash checks (sequence ...) are not applied"`` for the
+    entries walked from offset 512 whose Hash-1 and Hash-2 are right: a file the kernel does
+    not use as a log (bad base block, garbled file type or signature) may still hold them,
+    and the analyst must be told which (even those whose pages would not fit)."""
+    held = []
+    for off, why, fields in _entry_headers(data)[0]:
+        size, hash1, hash2 = fields[1], fields[6], fields[7]
+        if why is not None and why.startswith("truncated"):
+            continue
+        if marvin32(data[off : off + 32]) == hash2 and marvin32(data[off + ENTRY_HEADER : off + size]) == hash1:
+            held.append(fields[3])
+    return (
+        f"; its entries that pass their hash checks (sequence {sequence_ranges(held)}) are not applied" if held else ""
+    )
 
 
 def _check_header(data: bytes, off: int) -> tuple[str | None, tuple[Any, ...]]:

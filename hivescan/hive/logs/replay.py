@@ -62,7 +62,11 @@ def replay(primary: bytes, logs: Sequence[LogFile], *, stop_after: int | None = 
             continue
         foreign = _foreign_reason(primary[:SECTOR], log)
         if foreign is not None:
-            run.diags.append(warning("log_foreign", log.path, f"{log.name} does not belong to this hive: {foreign}"))
+            held = [e.sequence for e in (*log.entries, *log.stray, *log.remnants)]
+            tail = f"; its valid entries (sequence {sequence_ranges(held)}) are not applied" if held else ""
+            run.diags.append(
+                warning("log_foreign", log.path, f"{log.name} does not belong to this hive: {foreign}{tail}")
+            )
             run.rejected.append(Rejected(log.path, None, 0, f"foreign log: {foreign}"))
             continue
         usable.append(log)
