@@ -306,8 +306,9 @@ def _limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (CLI_MEMORY_LIMIT, CLI_MEMORY_LIMIT))
 
 
-def check_cli_run(hive: Path, command: Sequence[str], timeout_s: float) -> str | None:
-    """Run ``hivescan COMMAND HIVE`` in a child process with a memory cap; why it failed, or None."""
+def cli_run(hive: Path, command: Sequence[str], timeout_s: float) -> subprocess.CompletedProcess[str] | str:
+    """Run ``hivescan COMMAND HIVE`` in a child process with a memory cap: the finished run
+    when it kept the rules (documented exit code, one-line stderr), else why it did not."""
     argv = [sys.executable, "-m", "hivescan", command[0], str(hive), *command[1:]]
     try:
         done = subprocess.run(
@@ -324,7 +325,13 @@ def check_cli_run(hive: Path, command: Sequence[str], timeout_s: float) -> str |
     stray = [line for line in done.stderr.splitlines() if line and not line.startswith("hivescan:")]
     if stray:
         return f"stderr lines that are not hivescan's one-line messages: {stray[:3]!r}"
-    return None
+    return done
+
+
+def check_cli_run(hive: Path, command: Sequence[str], timeout_s: float) -> str | None:
+    """Why ``hivescan COMMAND HIVE`` broke the rules (see :func:`cli_run`), or None."""
+    done = cli_run(hive, command, timeout_s)
+    return done if isinstance(done, str) else None
 
 
 def cli_fuzz(
@@ -360,11 +367,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20241124)
     parser.add_argument("--per-case", type=float, default=5.0, help="seconds before a case counts as a hang")
     parser.add_argument("--cli", type=int, default=0, help="also run this many mutants through the real command")
+    parser.add_argument("--invariant", type=int, default=0, help="structural mutants checked for unexplained loss")
     parser.add_argument("seeds", nargs="*", type=Path, help="hive files to mutate (default: built hives)")
     args = parser.parse_args(argv)
     seeds = [p.read_bytes() for p in args.seeds] or default_seeds()
     print_line: Callable[[str], None] = lambda line: print(line, flush=True)  # noqa: E731
     failures = fuzz(seeds, args.cases, args.seed, args.per_case, print_line) if args.cases else 0
+    if args.invariant:
+        from hivescan.testing.fuzz_check import hive_invariant_fuzz
+
+        failures += hive_invariant_fuzz(seeds, args.invariant, args.seed, print_line)
     if args.cli:
         os.environ.setdefault("PYTHONPATH", str(Path(__file__).resolve().parents[2]))
         failures += cli_fuzz(seeds, args.cli, args.seed, max(args.per_case, 30.0), print_line)

@@ -26,9 +26,10 @@ from hivescan.hive.logs.model import (
     LogFile,
     PageRef,
     Rejected,
+    sequence_ranges,
     serial_after,
 )
-from hivescan.hive.marvin import marvin32_many
+from hivescan.hive.marvin import marvin32, marvin32_many
 
 _Header = tuple[int, str | None, tuple[Any, ...]]  # offset, why unusable (None: fine), header fields
 _ENTRY = struct.Struct("<4sIIIIIQQ")  # HvLE header: signature, size, flags, sequence, bins size, count, hash-1, hash-2
@@ -73,7 +74,8 @@ def parse_log(data: bytes, path: str = "<memory>") -> LogFile:
     if len(data) < SECTOR or data[:4] != REGF_SIGNATURE:
         why = "too short for a base block" if len(data) < SECTOR else "no 'regf' signature"
         log._note(
-            warning("log_not_a_log", path, f"{name}: not a transaction log ({why})"), Rejected(path, None, 0, why)
+            warning("log_not_a_log", path, f"{name}: not a transaction log ({why}){_held_entries(data)}"),
+            Rejected(path, None, 0, why),
         )
         return log
     base = parse_base_block(data[:SECTOR].ljust(BASE_BLOCK_SIZE, b"\0"))
@@ -84,7 +86,10 @@ def parse_log(data: bytes, path: str = "<memory>") -> LogFile:
         log.format = "old"
     else:
         why = f"file type {base.file_type} (a primary file is 0; logs are 1, 2 or 6)"
-        log._note(warning("log_not_a_log", path, f"{name}: not a transaction log: {why}"), Rejected(path, None, 0, why))
+        log._note(
+            warning("log_not_a_log", path, f"{name}: not a transaction log: {why}{_held_entries(data)}"),
+            Rejected(path, None, 0, why),
+        )
         return log
     if not base.checksum_ok or base.primary_sequence != base.secondary_sequence:
         why = (
@@ -93,8 +98,9 @@ def parse_log(data: bytes, path: str = "<memory>") -> LogFile:
             else f"base block sequence numbers differ ({base.primary_sequence} != {base.secondary_sequence}): "
             "the log itself was being written"
         )
+        held = _held_entries(data) if log.format == "new" else ""
         log._note(
-            warning("log_base_block_invalid", path, f"{name}: {why}; the kernel does not use this log"),
+            warning("log_base_block_invalid", path, f"{name}: {why}; the kernel does not use this log{held}"),
             Rejected(path, None, 0, why),
         )
         return log
@@ -104,6 +110,23 @@ def parse_log(data: bytes, path: str = "<memory>") -> LogFile:
     else:
         _parse_old_log(log)
     return log
+
+
+def _held_entries(data: bytes) -> str:
+    """``"; its entries that pass their hash checks (sequence ...) are not applied"`` for the
+    entries walked from offset 512 whose Hash-1 and Hash-2 are right: a file the kernel does
+    not use as a log (bad base block, garbled file type or signature) may still hold them,
+    and the analyst must be told which (even those whose pages would not fit)."""
+    held = []
+    for off, why, fields in _entry_headers(data)[0]:
+        size, hash1, hash2 = fields[1], fields[6], fields[7]
+        if why is not None and why.startswith("truncated"):
+            continue
+        if marvin32(data[off : off + 32]) == hash2 and marvin32(data[off + ENTRY_HEADER : off + size]) == hash1:
+            held.append(fields[3])
+    return (
+        f"; its entries that pass their hash checks (sequence {sequence_ranges(held)}) are not applied" if held else ""
+    )
 
 
 def _check_header(data: bytes, off: int) -> tuple[str | None, tuple[Any, ...]]:

@@ -62,7 +62,11 @@ def replay(primary: bytes, logs: Sequence[LogFile], *, stop_after: int | None = 
             continue
         foreign = _foreign_reason(primary[:SECTOR], log)
         if foreign is not None:
-            run.diags.append(warning("log_foreign", log.path, f"{log.name} does not belong to this hive: {foreign}"))
+            held = [e.sequence for e in (*log.entries, *log.stray, *log.remnants)]
+            tail = f"; its valid entries (sequence {sequence_ranges(held)}) are not applied" if held else ""
+            run.diags.append(
+                warning("log_foreign", log.path, f"{log.name} does not belong to this hive: {foreign}{tail}")
+            )
             run.rejected.append(Rejected(log.path, None, 0, f"foreign log: {foreign}"))
             continue
         usable.append(log)
@@ -136,7 +140,15 @@ def _replay_new(run: Run, pbase: BaseBlock, logs: list[LogFile], stop_after: int
     for index, entry in enumerate(chain):
         if BASE_BLOCK_SIZE + entry.hive_bins_size > run.growth_cap:
             why = f"hive bins size {entry.hive_bins_size} is larger than the logs can fill ({run.growth_cap} bytes)"
-            run.diags.append(warning("log_entry_corrupt", entry.log, f"entry {entry.sequence}: {why}; replay stops"))
+            later = chain[index + 1 :]
+            lost = (
+                f": {len(later)} later valid entries ({sequence_ranges(e.sequence for e in later)}) are not applied"
+                if later
+                else ""
+            )
+            run.diags.append(
+                warning("log_entry_corrupt", entry.log, f"entry {entry.sequence}: {why}; replay stops{lost}")
+            )
             run.rejected.append(Rejected(entry.log, entry.sequence, entry.file_offset, why))
             run.rejected += [
                 Rejected(e.log, e.sequence, e.file_offset, "not applied: follows an unusable entry")
