@@ -384,6 +384,19 @@ CATALOGS: Mapping[str, Callable[[Any, Mapping[str, Any] | None], CatalogEntry | 
     "windows-service-dll": lookup_expected_service_dll,
 }
 
+
+def load_all() -> None:
+    """Load every catalog table and build every index now (each is built once per process):
+    a worker pool's parent does this before forking its workers, so none pays for it."""
+    _loldrivers()
+    _loldriver_hashes()
+    _loldriver_authentihashes()
+    _rmm()
+    _suspicious()
+    _windows_services()
+    _expected()
+
+
 # What each lookup reads, as (where, attribute): ``record`` attributes (read with ``getattr``)
 # and ``context`` keys. A lookup's answer is a function of these alone, so the detection
 # engine's verdict cache (hivescan/detect/verdicts.py) keys on them; a lookup added to

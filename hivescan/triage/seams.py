@@ -29,7 +29,7 @@ from hivescan.triage.scan import Analyser
 
 
 @cache
-def _engine() -> Any:
+def worker_engine() -> Any:
     """The rules compiled once per worker process, remembering verdicts across its hives
     (stock services repeat from host to host: hivescan/detect/verdicts.py)."""
     from hivescan.detect.engine import Engine
@@ -52,7 +52,7 @@ class RulesAnalyser:
         current = hive.resolve("current").chosen
         findings, _, _, _ = analyse_records(
             records,
-            engine=_engine(),
+            engine=worker_engine(),
             primary_set=current[0].number if current else None,
             windows=hive.windows_version(),
         )
