@@ -28,7 +28,7 @@ from hivescan.catalog.lookups import LOOKUP_READS
 from hivescan.detect.fields import DERIVED_FIELDS, Subject, resolve
 from hivescan.detect.rules import CatalogTest, FieldTest, Logic, Node, Rule
 
-DEFAULT_LIMIT = 50_000  # entries; a stock service set is ~700 per Windows build
+DEFAULT_LIMIT = 10_000  # entries of about 6 KB (measured): <= ~64 MB per worker; ~700 per Windows build
 
 
 _SCALARS = frozenset({str, int, float, bool, bytes, type(None)})
