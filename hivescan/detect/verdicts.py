@@ -34,6 +34,10 @@ DEFAULT_LIMIT = 10_000  # entries of about 6 KB (measured): <= ~64 MB per worker
 _SCALARS = frozenset({str, int, float, bool, bytes, type(None)})
 
 
+def _first(item: tuple[Any, Any]) -> Any:
+    return item[0]
+
+
 class Unfreezable(Exception):
     """A value without value equality: the record is evaluated, not looked up."""
 
@@ -67,8 +71,10 @@ def freeze(value: Any) -> Any:
         return (kind, value)
     if value is None or isinstance(value, str | bytes | int | float):
         return (kind, value)
+    if kind is dict and all(type(k) is str for k in value):  # the common case: sorted by key alone
+        return (kind, tuple([(k, freeze(v)) for k, v in sorted(value.items(), key=_first)]))
     if isinstance(value, Mapping):
-        return (type(value), tuple(sorted((repr(k), freeze(v)) for k, v in value.items())))
+        return (kind, "repr", tuple(sorted((repr(k), freeze(v)) for k, v in value.items())))
     if isinstance(value, list | tuple):
         return (type(value), tuple(freeze(v) for v in value))
     if isinstance(value, set | frozenset):

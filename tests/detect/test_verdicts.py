@@ -109,6 +109,7 @@ def test_frozen_values_are_equal_only_when_the_values_and_their_types_are(a: obj
 
 def test_true_and_one_differ() -> None:
     assert freeze(True) != freeze(1) and freeze(1) != freeze(1.0)
+    assert freeze({1: "x"}) != freeze({"1": "x"})
 
 
 def test_objects_without_value_equality_are_not_frozen() -> None:
