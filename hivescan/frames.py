@@ -87,6 +87,9 @@ BOOL_COLUMNS = [
     *FILE_BOOL_COLUMNS,
 ]
 RAW_VALUE_COLUMNS = ["raw_values", "parameters_raw"]
+# ``json.dumps(v, ensure_ascii=True, sort_keys=True)`` builds a new encoder on every call (only
+# the all-defaults call reuses one); the same encoder built once gives the same text
+_SORTED_JSON = json.JSONEncoder(ensure_ascii=True, sort_keys=True).encode
 # decoded values (topic: decoders): nested -> JSON text (None stays missing), flags -> nullable booleans
 DECODED_JSON_COLUMNS = ["failure_actions", "triggers", "security_access"]
 # the binaries (topic: files): the whole facts as JSON text, and flat columns for filtering
@@ -142,14 +145,14 @@ def record_row(record: ServiceRecord, *, escape: bool = True) -> dict[str, Any]:
         row[col] = _raw_list(row.get(col) or {})
     for col in JSON_COLUMNS:
         if col in row:
-            row[col] = json.dumps(row[col], ensure_ascii=True, sort_keys=True)
+            row[col] = _SORTED_JSON(row[col])
     for col in DECODED_JSON_COLUMNS:
         if row.get(col) is not None:
             row[col] = json.dumps(row[col], ensure_ascii=True)
     row.update(flat_file_columns(row))
     for col in FILE_JSON_COLUMNS:
         if row.get(col) is not None:
-            row[col] = json.dumps(row[col], ensure_ascii=True, sort_keys=True)
+            row[col] = _SORTED_JSON(row[col])
     row.setdefault("location", "{}")
     if not escape:
         return row

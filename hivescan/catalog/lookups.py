@@ -384,6 +384,45 @@ CATALOGS: Mapping[str, Callable[[Any, Mapping[str, Any] | None], CatalogEntry | 
     "windows-service-dll": lookup_expected_service_dll,
 }
 
+
+def load_all() -> None:
+    """Load every catalog table and build every index now (each is built once per process):
+    a worker pool's parent does this before forking its workers, so none pays for it."""
+    _loldrivers()
+    _loldriver_hashes()
+    _loldriver_authentihashes()
+    _rmm()
+    _suspicious()
+    _windows_services()
+    _expected()
+
+
+# What each lookup reads, as (where, attribute): ``record`` attributes (read with ``getattr``)
+# and ``context`` keys. A lookup's answer is a function of these alone, so the detection
+# engine's verdict cache (hivescan/detect/verdicts.py) keys on them; a lookup added to
+# CATALOGS must say here what it reads (a test checks every catalog is declared).
+LOOKUP_READS: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "loldrivers": (("record", "type"), ("record", "name"), ("record", "image_path_resolved"), ("record", "image_path")),
+    "loldrivers-file": (("record", "image_file"),),
+    "lolrmm": (("record", "name"), ("record", "image_path"), ("record", "type")),
+    "suspicious-services": (("record", "name"),),
+    "windows-services": (("record", "name"), ("record", "type")),
+    "windows-image-path": (
+        ("record", "name"),
+        ("record", "type"),
+        ("record", "image_path"),
+        ("record", "image_path_expanded"),
+        ("context", "windows"),
+    ),
+    "windows-service-dll": (
+        ("record", "name"),
+        ("record", "type"),
+        ("record", "service_dll"),
+        ("record", "service_dll_expanded"),
+        ("context", "windows"),
+    ),
+}
+
 _EXPECTED_FACTS = frozenset(
     {
         "service_name",

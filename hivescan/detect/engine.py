@@ -20,6 +20,7 @@ from hivescan.detect.compiled import compile_rules
 from hivescan.detect.fields import Subject, resolve
 from hivescan.detect.finding import Evidence, Finding, Match
 from hivescan.detect.rules import SEVERITY_RANK, CatalogTest, FieldTest, Logic, Node, Rule, RuleSet
+from hivescan.detect.verdicts import VerdictCache
 from hivescan.hive.tree import upcase
 from hivescan.textsafe import printable
 
@@ -302,12 +303,29 @@ def _windows(subject: Subject) -> dict[str, Any] | None:
 class Engine:
     """Rules plus catalog lookups; :meth:`findings` evaluates every rule on one subject."""
 
-    def __init__(self, rules: RuleSet, lookups: Mapping[str, Lookup] | None = None) -> None:
+    def __init__(self, rules: RuleSet, lookups: Mapping[str, Lookup] | None = None, *, remember: bool = False) -> None:
+        """``remember``: keep which rules matched each record fingerprint (detect/verdicts.py), for an
+        engine reused over many hives; only with the packaged lookups, whose reads are declared."""
         self.rules = rules
         self.by_id = rules.by_id
         self.lookups = dict(CATALOGS if lookups is None else lookups)
         self._aliases = {r.id: aliases(r.match) for r in rules}
         self._compiled = compile_rules(self.by_id)  # the fast twin of _test (detect/compiled.py)
+        self.verdicts = VerdictCache(self.by_id) if remember and lookups is None else None
+
+    def _matching(self, state: _State) -> tuple[str, ...]:
+        """Ids of the rules that match the state's subject, in rule order (remembered when asked)."""
+        verdicts = self.verdicts
+        key = verdicts.fingerprint(state.subject) if verdicts is not None else None
+        if key is not None and verdicts is not None:
+            known = verdicts.get(key)
+            if known is not None:
+                return known
+        compiled = self._compiled
+        matched = tuple(rule.id for rule in self.rules if compiled[rule.id](state))
+        if key is not None and verdicts is not None:
+            verdicts.put(key, matched)
+        return matched
 
     def _state(self, subject: Subject) -> _State:
         return _State(subject, self.lookups, self.by_id)
@@ -321,11 +339,9 @@ class Engine:
 
     def findings(self, subject: Subject) -> list[Finding]:
         state = self._state(subject)
-        compiled = self._compiled
         out = []
-        for rule in self.rules:
-            if not compiled[rule.id](state):
-                continue
+        for rule_id in self._matching(state):
+            rule = self.by_id[rule_id]
             tree = _explain(rule.match, state)
             evidence: list[Evidence] = []
             _evidence(tree, evidence)

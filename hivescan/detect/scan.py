@@ -64,11 +64,16 @@ def analyse_records(
     baseline: Sequence[ServiceRecord] | None = None,
     primary_set: int | None = None,
     windows: WindowsVersion | None = None,
+    engine: Engine | None = None,
 ) -> tuple[list[Finding], int, tuple[int, ...], int | None]:
     """Findings for records already read (any number of control sets); ``windows`` the hive's
-    version (:meth:`SystemHive.windows_version`), which decides which known-good catalogs apply."""
+    version (:meth:`SystemHive.windows_version`), which decides which known-good catalogs apply.
+
+    ``engine``: one built once and reused over many hives (triage workers: rules compiled once,
+    verdicts remembered across hosts); ``rules`` is then ignored."""
     subjects = build_subjects(records, primary_set=primary_set, baseline=baseline, windows=windows)
-    engine = Engine(rules if rules is not None else load_rules())
+    if engine is None:
+        engine = Engine(rules if rules is not None else load_rules())
     return engine.run(subjects.subjects), subjects.identical_skipped, subjects.control_sets, subjects.primary_set
 
 

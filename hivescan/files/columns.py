@@ -41,6 +41,10 @@ def flat_file_columns(row: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for col, prefix in FILE_FLAT_PREFIX.items():
         facts = row.get(col)
+        if facts is None:  # a bare hive: no binaries read, every flat column empty
+            for name in FILE_FLAT_FACTS:
+                out[prefix + name] = None
+            continue
         for name, steps in FILE_FLAT_FACTS.items():
             value: Any = facts
             for step in steps:

@@ -39,10 +39,21 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+PRELOAD = ("__main__", "hivescan.triage.preload")  # __main__: multiprocessing's own default
+
+
 def local_executor(jobs: int) -> ProcessPoolExecutor:
-    """A pool of ``jobs`` worker processes (forkserver where available)."""
+    """A pool of ``jobs`` worker processes (forkserver where available).
+
+    The forkserver preloads :mod:`hivescan.triage.preload` (modules, rules compiled, catalog
+    indexes) once, so workers forked from it start warm. The preload list is set only while
+    the forkserver has not started; a forkserver already running keeps its own."""
     methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" in methods:
+        context: Any = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(list(PRELOAD))
+    else:
+        context = multiprocessing.get_context("spawn")
     return ProcessPoolExecutor(max_workers=jobs, mp_context=context)
 
 

@@ -153,10 +153,14 @@ def services_schema() -> pa.Schema:
     return pa.schema(out)
 
 
+# the encoder of ``json.dumps(v, ensure_ascii=True, sort_keys=True, default=str)``, built once
+_JSON_TEXT = json.JSONEncoder(ensure_ascii=True, sort_keys=True, default=str).encode
+
+
 def _json_text(value: Any) -> Any:
     if value is None or isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=True, sort_keys=True, default=str)
+    return _JSON_TEXT(value)
 
 
 def _array(values: list[Any], kind: pa.DataType) -> pa.Array:
@@ -165,7 +169,8 @@ def _array(values: list[Any], kind: pa.DataType) -> pa.Array:
             return pa.array(values, pa.string()).cast(kind)
         return pa.array(values, kind)
     if pa.types.is_string(kind):
-        values = [_json_text(v) for v in values]
+        # nearly every cell is already text or null: only the others are encoded
+        values = [v if v is None or type(v) is str else _json_text(v) for v in values]
     try:
         return pa.array(values, kind)
     except UnicodeEncodeError:  # lone surrogates from a damaged hive: escape, as frames does

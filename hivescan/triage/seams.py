@@ -31,10 +31,13 @@ from hivescan.triage.scan import Analyser
 
 
 @cache
-def _rules() -> Any:
+def worker_engine() -> Any:
+    """The rules compiled once per worker process, remembering verdicts across its hives
+    (stock services repeat from host to host: hivescan/detect/verdicts.py)."""
+    from hivescan.detect.engine import Engine
     from hivescan.detect.rules import load_rules
 
-    return load_rules()  # once per worker process
+    return Engine(load_rules(), remember=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +54,7 @@ class RulesAnalyser:
         current = hive.resolve("current").chosen
         findings, _, _, _ = analyse_records(
             records,
-            rules=_rules(),
+            engine=worker_engine(),
             primary_set=current[0].number if current else None,
             windows=hive.windows_version(),
         )

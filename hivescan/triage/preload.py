@@ -1,0 +1,30 @@
+"""Imported once by a local pool's forkserver, before it forks any worker.
+
+Why: every worker used to import hivescan, pandas and pyarrow, parse the rules, compile them
+and build the catalog indexes itself (about a second of CPU each). The forkserver imports
+this module once; workers forked from it start with all of that in memory, shared
+copy-on-write. What it builds lives in the functions' own per-process caches
+(``seams._engine``, the catalog loaders): nothing here is state of its own.
+
+A failure to preload is not fatal: ``multiprocessing`` ignores a module that cannot be
+imported, and the workers then load what they need themselves, as before.
+"""
+
+from __future__ import annotations
+
+
+def preload() -> None:
+    """Import the modules a triage worker runs and build its engine and catalog indexes."""
+    import pyarrow
+    import pyarrow.parquet  # noqa: F401
+
+    import hivescan.triage.scan
+    import hivescan.triage.schema  # noqa: F401
+    from hivescan.catalog.lookups import load_all
+    from hivescan.triage import seams
+
+    load_all()
+    seams.worker_engine()
+
+
+preload()

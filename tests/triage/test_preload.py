@@ -1,0 +1,59 @@
+"""Workers of a local pool start warm (forkserver preload), and give the same findings.
+
+The preload check runs in a fresh interpreter: a forkserver is one per process, and one
+started earlier in the test session without the preload would keep running.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from hivescan.triage import ScanOptions, discover, read_dataset, run_triage
+from hivescan.triage.engines import local_executor
+from hivescan.triage.seams import analyser
+from tests.triage.conftest import write_fleet
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = """
+import sys
+from hivescan.triage.engines import local_executor
+from tests.triage.test_preload import engine_built_before_use
+if __name__ == "__main__":
+    with local_executor(2) as pool:
+        print(sorted(pool.submit(engine_built_before_use).result() for _ in range(4)))
+"""
+
+
+def engine_built_before_use() -> bool:
+    """In a worker: whether the rules engine was already built when the worker got its first task."""
+    from hivescan.triage import seams
+
+    return seams.worker_engine.cache_info().currsize == 1
+
+
+def test_local_workers_start_with_the_rules_engine_built(tmp_path: Path) -> None:
+    script = tmp_path / "probe.py"
+    script.write_text(PROBE)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[True, True, True, True]"
+
+
+def test_pool_workers_give_the_findings_of_a_run_in_process(tmp_path: Path) -> None:
+    """Each worker keeps one engine (and its remembered verdicts) across batches and hosts."""
+    write_fleet(tmp_path / "in", hosts=6)
+    found = discover([tmp_path / "in"])
+    options = ScanOptions(analyse=analyser())
+    run_triage(found.inputs, tmp_path / "serial", batch_size=2, options=options)
+    with local_executor(2) as pool:
+        run_triage(found.inputs, tmp_path / "pool", executor=pool, workers=2, batch_size=2, options=options)
+    a, b = (read_dataset(tmp_path / d, "findings") for d in ("serial", "pool"))
+    assert len(a) > 0
+    pd.testing.assert_frame_equal(a, b)
