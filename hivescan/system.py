@@ -400,6 +400,14 @@ class SystemHive:
             )
         for diag in analyser.catalogs.diagnostics if analyser.catalogs_built else ():
             self._note_once(diag.code, diag.message, diag.level)
+        if not analyser.binaries_collected:
+            self._note_once(
+                "files_not_collected",
+                "the input holds no Windows core binaries (System32\\ntoskrnl.exe, ntdll.dll, kernel32.dll, "
+                "services.exe, svchost.exe): a collection of a few artefacts; a service binary not in it may "
+                "exist on the machine (exists is null, not false)",
+                "warning",
+            )
         return out
 
     def _live_services(self, control_set: str | int, *, lenient: bool) -> list[ServiceRecord]:

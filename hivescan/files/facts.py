@@ -112,6 +112,16 @@ def _stream_facts(stat: FileStat) -> dict[str, Any]:
     return out
 
 
+#: files every Windows volume holds (volume paths): a collection holding none of them holds no binaries
+CORE_BINARIES = (
+    "Windows\\System32\\ntoskrnl.exe",
+    "Windows\\System32\\ntdll.dll",
+    "Windows\\System32\\kernel32.dll",
+    "Windows\\System32\\services.exe",
+    "Windows\\System32\\svchost.exe",
+)
+
+
 def empty_facts(path: str, exists: bool | None, why: str | None = None) -> dict[str, Any]:
     """Facts of a file that is absent, or whose presence cannot be known (``exists`` None)."""
     facts: dict[str, Any] = {k: None for k in FACT_KEYS}
@@ -226,8 +236,29 @@ class FileAnalyser:
         self.max_hash_bytes = max_hash_bytes
         self._catalogs = catalogs
         self._by_path: dict[str, dict[str, Any]] = {}
+        self._collected: bool | None = None
         self._lock = threading.Lock()  # the catalog index is built once, by the first thread that needs it
         self.workers = max(1, min(4, os.cpu_count() or 1))
+
+    @property
+    def binaries_collected(self) -> bool:
+        """Whether a file missing from the source is missing from the machine.
+
+        A disk image is the whole volume. A folder or zip may be a collection of a few
+        artefacts (KAPE's registry target, a triage upload holding only hives): a service
+        binary absent from it tells nothing. Such a source is taken to hold the machine's
+        files only when it holds the Windows core binaries (:data:`CORE_BINARIES`)."""
+        if self._collected is None:
+            self._collected = bool(getattr(self.source, "complete_volume", False)) or any(
+                self._present(path) for path in CORE_BINARIES
+            )
+        return self._collected
+
+    def _present(self, path: str) -> bool:
+        try:
+            return self.source.stat(path) is not None
+        except OSError:
+            return False
 
     @property
     def catalogs_built(self) -> bool:
@@ -272,6 +303,11 @@ class FileAnalyser:
         except OSError as exc:
             return empty_facts(windows_path, None, f"cannot be looked up: {exc}")
         if stat is None:
+            if not self.binaries_collected:
+                unknown = empty_facts("\\" + relative, None)
+                why = "not in the collection, which holds no Windows core binaries: whether it exists cannot be known"
+                unknown["diagnostics"] = [info("file_not_collected", "file", why).to_dict()]
+                return unknown
             return empty_facts("\\" + relative, False)
         facts = empty_facts(stat.path, True)
         facts["size"] = stat.size

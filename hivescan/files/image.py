@@ -61,6 +61,8 @@ def ntfs_timestamps(entry: Any) -> dict[str, str | None] | None:
 class ImageSource:
     """One filesystem of a disk image as a :class:`~hivescan.files.source.FileSource`."""
 
+    complete_volume = True  # the whole filesystem: a file not found in it is not on the volume
+
     def __init__(self, handle: Any, label: str) -> None:
         self.handle = handle  # hivescan.hive.dfvfs_reader.FileSystemHandle
         self.label = label

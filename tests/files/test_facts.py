@@ -47,7 +47,11 @@ def test_unsigned_pe_hashes_and_headers(tmp_path: Path) -> None:
 
 
 def test_missing_and_other_drive(tmp_path: Path) -> None:
-    (tmp_path / "Windows").mkdir()
+    (tmp_path / "Windows" / "System32").mkdir(parents=True)
+    hives_only = FileAnalyser(FolderSource(tmp_path)).facts("C:\\Windows\\System32\\gone.exe")
+    assert hives_only is not None and hives_only["exists"] is None  # no binaries collected: unknowable
+    assert _codes(hives_only) == {"file_not_collected"}
+    (tmp_path / "Windows" / "System32" / "ntdll.dll").write_bytes(b"MZ")
     analyser = FileAnalyser(FolderSource(tmp_path))
     missing = analyser.facts("C:\\Windows\\System32\\gone.exe")
     assert missing is not None and missing["exists"] is False and missing["sha256"] is None

@@ -80,6 +80,7 @@ def planted(tmp_path: Path, test_ca: TestCA) -> Path:
     """A KAPE-style folder: SYSTEM hive plus one file per planted case."""
     volume = tmp_path / "kape" / "C"
     _put(volume, "Windows\\System32\\config\\SYSTEM", _hive(PLANTED))
+    _put(volume, "Windows\\System32\\ntoskrnl.exe", build_pe(subsystem=1))  # binaries were collected
     catroot = "Windows\\System32\\CatRoot\\{F750E6C3-38EE-11D1-85E5-00C04FC295EE}\\Other.cat"
     _put(volume, catroot, build_catalog([bytes(32)]))  # a catalog listing none of these: "unsigned" is knowable
     unsigned = tmp_path / "u.exe"
@@ -241,3 +242,20 @@ def test_parquet_round_trip_keeps_the_file_facts(planted: Path, tmp_path: Path) 
     for name in ("TamperSvc", "GoneSvc", "DownloadedSvc"):
         assert back[name].image_file == json.loads(json.dumps(records[name].image_file)), name
     assert back["GoneSvc"].image_file["exists"] is False
+
+
+def test_a_collection_of_hives_alone_calls_no_binary_missing(tmp_path: Path) -> None:
+    """A KAPE registry-only collection holds no binaries: absent from it is not absent from the
+    machine (every service was 'missing' before: 700 findings per host in triage)."""
+    volume = tmp_path / "kape" / "C"
+    _put(volume, "Windows\\System32\\config\\SYSTEM", _hive(PLANTED))
+    with hivescan.open_hive(tmp_path / "kape") as opened:
+        records = {r.name: r for r in opened.services()}
+        codes = {d.code for d in opened.hive_diagnostics()}
+    gone = records["GoneSvc"].image_file
+    assert gone is not None and gone["exists"] is None
+    assert [d["code"] for d in gone["diagnostics"]] == ["file_not_collected"]
+    assert "files_not_collected" in codes
+    result = runner.invoke(app, ["scan", str(tmp_path / "kape"), "-f", "jsonl", "-q"])
+    assert result.exit_code == 0, result.stderr
+    assert "service-binary-missing" not in result.stdout
