@@ -31,3 +31,14 @@ def datetime_to_filetime(when: datetime) -> int:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return (when - _EPOCH_1601) // timedelta(microseconds=1) * 10
+
+
+def shown_time(iso: str | None) -> str:
+    """A last-write time for a table cell: seconds, a space for the ``T``; a zero FILETIME
+    (1601-01-01, what a key never stamped or zeroed holds) is "not set (0)", not a date an
+    analyst could put on a timeline. JSON keeps the ISO text and the raw FILETIME."""
+    if not iso:
+        return ""
+    if iso.startswith("1601-01-01T00:00:00"):
+        return "not set (0)"
+    return iso[:19].replace("T", " ")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -24,3 +26,31 @@ def test_known_values() -> None:
     when = filetime_to_datetime(131674000009461820)
     assert when is not None and datetime_to_filetime(when) == 131674000009461820
     assert filetime_to_iso(131674000009461820) == when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_a_zero_filetime_is_shown_as_not_set_in_tables() -> None:
+    from hivescan.timeutil import filetime_to_iso, shown_time
+
+    assert shown_time(filetime_to_iso(0)) == "not set (0)"
+    assert shown_time(None) == ""
+    assert shown_time("2024-03-02T11:12:08.123456Z") == "2024-03-02 11:12:08"
+
+
+def test_services_table_says_not_set_for_a_zero_last_write(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hivescan.cli import app
+    from hivescan.testing.regf import HiveWriter, WKey
+
+    root = WKey("ROOT")
+    root.key("Select").set_dword("Current", 1).set_dword("Default", 1).set_dword("LastKnownGood", 1)
+    services = root.key("ControlSet001\\Services")
+    zeroed = services.key("Zeroed")
+    zeroed.last_write = 0
+    zeroed.set_dword("Type", 16).set_dword("Start", 2).set_dword("ErrorControl", 1)
+    zeroed.set_expand_sz("ImagePath", "C:\\z.exe")
+    hive = tmp_path / "SYSTEM"
+    hive.write_bytes(HiveWriter(root).build().data)
+    result = CliRunner().invoke(app, ["services", str(hive), "-q"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.stderr
+    assert "not set (0)" in result.stdout and "1601" not in result.stdout

@@ -18,6 +18,7 @@ from hivescan.detect.scan import ScanResult
 from hivescan.render.formats import dumps, text_output, write_csv, write_json, write_jsonl
 from hivescan.render.safe import DataTable, data_table
 from hivescan.textsafe import shown_path, visible
+from hivescan.timeutil import shown_time
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 FINDING_FORMATS = ("table", "json", "jsonl", "csv", "html")
@@ -66,7 +67,7 @@ def findings_table(findings: Sequence[Finding], *, title: str | None = None) -> 
             f.service,
             str(f.control_set) if f.control_set is not None else "",
             finding,
-            (f.origin.last_write or "")[:19].replace("T", " "),
+            shown_time(f.origin.last_write),
             style=SEVERITY_STYLE.get(f.severity, ""),
         )
     return table
