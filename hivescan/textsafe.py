@@ -46,15 +46,19 @@ def _escape_char(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
-def visible(text: object) -> str:
+def visible(text: object, *, keep_layout: bool = False) -> str:
     """``text`` with every control, bidi and lone-surrogate character shown as an escape.
 
     Anything not a string is shown with ``str()`` first (numbers, paths). Printable text,
-    including every non-Latin script, is unchanged.
+    including every non-Latin script, is unchanged. ``keep_layout`` leaves newlines and tabs
+    as they are, for blocks that show multi-line text as lines (a decoded script, a
+    Zone.Identifier in a report's ``<pre>``), where a newline cannot fake a table row.
     """
     value = text if isinstance(text, str) else str(text)
     if value.isprintable() and value.isascii():
         return value
+    if keep_layout:
+        return _UNSAFE.sub(lambda m: m.group() if m.group() in "\n\t" else _escape_char(m), value)
     return _UNSAFE.sub(_escape_char, value)
 
 

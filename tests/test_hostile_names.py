@@ -467,3 +467,15 @@ def test_explanations_escape_a_newline_as_the_name_column_does(runner: CliRunner
     rows = [row for row in csv.DictReader(io.StringIO(result.stdout)) if row["service"] == "Line\\nFake  row"]
     assert rows and all("Line\\nFake  row" in row["explanation"] for row in rows)
     assert "\\x0a" not in result.stdout and "\\x0d" not in result.stdout
+
+
+def test_the_report_escapes_by_the_shared_rule_keeping_only_its_line_breaks() -> None:
+    """One escaping rule for every renderer: the report's esc() is textsafe.visible (with the
+    format characters it had missed, U+200E/U+200F/U+061C/U+FEFF) plus html.escape; only its
+    multi-line blocks keep newlines and tabs."""
+    from hivescan.render.report.text import esc
+    from hivescan.textsafe import visible
+
+    hostile = "a\x1b[2Jb\u202e\u200f\ufeff<script>\n\tc"
+    assert esc(hostile) == "a\\x1b[2Jb\\u202e\\u200f\\ufeff&lt;script&gt;\n\tc"
+    assert visible(hostile, keep_layout=True).replace("\n", "\\n").replace("\t", "\\t") == visible(hostile)
