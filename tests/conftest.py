@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -103,3 +104,29 @@ def spec_hive(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return _build
+
+
+CHILD_MEMORY_LIMIT = 1 << 30  # bytes of address space for a child run: the hostile-input issue's "under 1 GB"
+
+
+def run_capped(
+    module: str, *args: str, timeout: float, memory: int = CHILD_MEMORY_LIMIT
+) -> subprocess.CompletedProcess[str]:
+    """``python -m MODULE ARGS`` as a user's process: this checkout first on the path, its
+    address space capped at 1 GiB and its time bounded, so a runaway is a failed test, not a
+    machine out of memory."""
+    import resource
+    import sys
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=limit,
+        env=env,
+    )

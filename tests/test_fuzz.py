@@ -13,36 +13,20 @@ from __future__ import annotations
 
 import os
 import random
-import resource
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from hivescan.testing.fuzz import STRUCTURAL, default_seeds, structural_mutate
+from tests.conftest import run_capped
 
-MEMORY_LIMIT = 1 << 30  # bytes of address space for the child: the "under 1 GB"
-REPO = Path(__file__).resolve().parents[1]
 LONG = pytest.mark.skipif(
     os.environ.get("HIVESCAN_SLOW") != "1", reason="long fuzzing run: set HIVESCAN_SLOW=1 to run it"
 )
 
 
-def _limit_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-
-
 def run_fuzzer(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    return subprocess.run(
-        [sys.executable, "-m", "hivescan.testing.fuzz", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        preexec_fn=_limit_memory,
-        env=env,
-    )
+    return run_capped("hivescan.testing.fuzz", *args, timeout=timeout)
 
 
 def test_every_structural_mutation_applies_to_the_seeds() -> None:

@@ -12,11 +12,9 @@ The checkers themselves are tested on damage they must catch. Long runs: ``HIVES
 
 from __future__ import annotations
 
-import os
 import random
 import struct
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,8 +22,8 @@ import pytest
 from hivescan.testing.fuzz import default_seeds
 from hivescan.testing.fuzz_check import hive_names, unexplained_losses, unwarned_entries, walk_log
 from hivescan.testing.fuzz_logs import LOG_MUTATIONS, built_dirty_seeds, check_case, mutate_logs
-from tests.conftest import SHARED_HIVES
-from tests.test_fuzz import LONG, REPO, _limit_memory
+from tests.conftest import SHARED_HIVES, run_capped
+from tests.test_fuzz import LONG
 
 REAL = SHARED_HIVES / "win10-dirty-SYSTEM"
 NEEDS_REAL = pytest.mark.skipif(
@@ -41,15 +39,8 @@ def run_log_fuzzer(*args: str, timeout: float) -> str:
 
 
 def run_fuzzer_module(module: str, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
-    """``python -m MODULE ARGS`` in a child under the 1 GiB address-space cap of tests/test_fuzz.py."""
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        preexec_fn=_limit_memory,
-        env=dict(os.environ, PYTHONPATH=str(REPO)),
-    )
+    """``python -m MODULE ARGS`` in a child under the 1 GiB address-space cap."""
+    return run_capped(module, *args, timeout=timeout)
 
 
 def test_every_log_mutation_applies_to_the_built_seeds() -> None:

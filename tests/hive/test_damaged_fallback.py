@@ -9,34 +9,18 @@ is now made once per hive.
 
 from __future__ import annotations
 
-import os
-import resource
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import shared_hive
+from tests.conftest import run_capped, shared_hive
 
 MEMORY_LIMIT = 400 << 20  # the fixed reader needs well under half of this
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _limit_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
 
 def test_truncated_real_hive_reads_in_bounded_memory(tmp_path: Path) -> None:
     data = shared_hive("win7-SYSTEM").read_bytes()[:1961802]
     hive = tmp_path / "SYSTEM"
     hive.write_bytes(data)
-    done = subprocess.run(
-        [sys.executable, "-m", "hivescan", "services", str(hive), "-c", "all", "-f", "jsonl"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        preexec_fn=_limit_memory,
-        env=dict(os.environ, PYTHONPATH=str(REPO)),
-    )
+    done = run_capped("hivescan", "services", str(hive), "-c", "all", "-f", "jsonl", timeout=120, memory=MEMORY_LIMIT)
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(done.stdout.splitlines()) == 933  # every readable record of both control sets
     assert "subkey_list_incomplete" in done.stderr and "hive_truncated" in done.stderr

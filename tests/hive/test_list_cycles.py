@@ -9,11 +9,8 @@ address-space limit and a timeout, so a regression fails the test instead of the
 from __future__ import annotations
 
 import json
-import os
-import resource
 import struct
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,27 +18,13 @@ import pytest
 from hivescan.hive.cells import Cells
 from hivescan.hive.tree import open_reader
 from hivescan.testing.regf import HiveWriter, WKey
-from tests.conftest import shared_hive, system_root
+from tests.conftest import run_capped, shared_hive, system_root
 
-MEMORY_LIMIT = 1 << 30  # bytes of address space for the child: the bound
 TIMEOUT_S = 60
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _limit_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
 
 def run_hivescan(*args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    return subprocess.run(
-        [sys.executable, "-m", "hivescan", *args],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        preexec_fn=_limit_memory,
-        env=env,
-    )
+    return run_capped("hivescan", *args, timeout=TIMEOUT_S)
 
 
 def list_cell(data: bytes, path: str) -> int:

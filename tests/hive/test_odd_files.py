@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import resource
 import struct
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,26 +22,11 @@ from hivescan.hive.source import TAIL_SLACK, HiveSource
 from hivescan.hive.tree import HiveReader
 from hivescan.testing.logs import new_format_log
 from hivescan.testing.regf import HiveWriter
-from tests.conftest import shared_hive, system_root
-
-MEMORY_LIMIT = 1 << 30
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _limit_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+from tests.conftest import run_capped, shared_hive, system_root
 
 
 def run_hivescan(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    return subprocess.run(
-        [sys.executable, "-m", "hivescan", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        preexec_fn=_limit_memory,
-        env=env,
-    )
+    return run_capped("hivescan", *args, timeout=timeout)
 
 
 def assert_one_line_error(done: subprocess.CompletedProcess[str], code: ExitCode, words: str) -> None:
