@@ -95,10 +95,10 @@ def write_findings(
         return
     with text_output(output) as out:
         if fmt == "html":
-            from hivescan.render.html import findings_html
+            from hivescan.render.report import case_file_html
 
             out.write(
-                findings_html(
+                case_file_html(
                     findings,
                     title=title or "hivescan findings",
                     summary=summary or {},
