@@ -1,0 +1,169 @@
+"""A key time of 0 or an absurd one is never printed as a plain date (show, history, timeline,
+services, findings): people read "not set (0)" or the date with "implausible"; JSON keeps the
+ISO text and the raw FILETIME.
+
+The hives are built with the project's writer: the real test hives hold no zero key time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from hivescan.cli import app
+from hivescan.testing.regf import HiveWriter, WKey, filetime
+from hivescan.timeutil import (
+    _MAX_TICKS,
+    datetime_flag,
+    datetime_to_filetime,
+    filetime_to_datetime,
+    filetime_to_iso,
+    flagged_iso,
+    iso_to_datetime,
+    shown_filetime,
+    shown_iso_time,
+    time_flag,
+)
+
+GOOD = filetime("2020-05-06T07:08:09Z")
+OLD = datetime_to_filetime(datetime(1985, 3, 4, 5, 6, 7, tzinfo=UTC))  # a date, but not an NT registry's
+
+
+def _service(services: WKey, name: str, start: int, when: int) -> WKey:
+    key = services.key(name)
+    key.last_write = when
+    key.set_dword("Type", 16).set_dword("Start", start).set_dword("ErrorControl", 1)
+    key.set_expand_sz("ImagePath", f"C:\\{name}.exe")
+    return key
+
+
+def zero_time_hive(tmp_path: Path) -> Path:
+    """Two control sets. ``Zeroed``: key, Parameters and TriggerInfo\\0 last written 0, its
+    Start changed between the sets; ``Olden``: written in 1985; ``Fine``: a plain time.
+    ControlSet002 (the older copy) has a zero key time; the base block's time is 0 too."""
+    root = WKey("ROOT")
+    root.key("Select").set_dword("Current", 1).set_dword("Default", 1).set_dword("LastKnownGood", 2)
+    for number, start in ((1, 2), (2, 3)):
+        control_set = root.key(f"ControlSet{number:03d}")
+        control_set.last_write = GOOD if number == 1 else 0
+        services = control_set.key("Services")
+        zeroed = _service(services, "Zeroed", start, 0)
+        params = zeroed.key("Parameters")
+        params.last_write = 0
+        params.set_expand_sz("ServiceDll", "C:\\z.dll")
+        trigger = zeroed.key("TriggerInfo\\0")
+        trigger.last_write = 0
+        trigger.set_dword("Type", 1).set_dword("Action", 1)
+        trigger.set_binary("Guid", bytes(range(16)))
+        _service(services, "Olden", 2, OLD)
+        _service(services, "Fine", 2, GOOD)
+    hive = tmp_path / "SYSTEM"
+    hive.write_bytes(HiveWriter(root, last_written=0).build().data)
+    return hive
+
+
+def _run(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "250"})
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    return result.stdout
+
+
+# -- the helpers
+
+
+def test_the_flags_of_known_times() -> None:
+    assert shown_filetime(0) == "not set (0)" and flagged_iso(0) == "not set (0)"
+    assert shown_filetime(None) == "" and flagged_iso(None) == ""
+    assert shown_filetime(GOOD) == "2020-05-06 07:08:09" and flagged_iso(GOOD) == filetime_to_iso(GOOD)
+    assert shown_filetime(OLD) == f"1985-03-04 05:06:07 (implausible; FILETIME {OLD})"
+    assert shown_filetime(7) == "1601-01-01 00:00:00 (implausible; FILETIME 7)"  # not 0: a date, flagged
+    assert shown_filetime(_MAX_TICKS + 1) == f"not a date (FILETIME {_MAX_TICKS + 1})"
+    assert shown_filetime(-5) == "not a date (FILETIME -5)"
+    assert time_flag(filetime("2099-12-31T23:59:59Z")) is None
+    assert time_flag(filetime("2100-01-01T00:00:00Z")) == "implausible"
+    assert time_flag(filetime("1990-01-01T00:00:00Z")) is None
+    assert shown_iso_time(filetime_to_iso(0)) == "not set (0)" and shown_iso_time("not a time") == "not a time"
+    assert iso_to_datetime("2024-03-02T13:12:08.1234567+02:00") == datetime(2024, 3, 2, 11, 12, 8, 123456, tzinfo=UTC)
+
+
+@given(st.one_of(st.integers(-(2**64), 2**64), st.integers(0, _MAX_TICKS), st.sampled_from([0, 1, _MAX_TICKS])))
+def test_a_time_is_shown_as_a_plain_date_only_when_it_is_plausible(ticks: int) -> None:
+    shown, full = shown_filetime(ticks), flagged_iso(ticks)
+    when = filetime_to_datetime(ticks)
+    plausible = (
+        when is not None and ticks != 0 and datetime(1990, 1, 1, tzinfo=UTC) <= when < datetime(2100, 1, 1, tzinfo=UTC)
+    )
+    assert (time_flag(ticks) is None) == plausible
+    assert (datetime_flag(when) is None) == (plausible or when is None)
+    if plausible:
+        assert when is not None and shown == when.strftime("%Y-%m-%d %H:%M:%S") and full == filetime_to_iso(ticks)
+    else:
+        # the raw FILETIME is always in the text of a flagged time, and no bare 1601 date
+        assert str(ticks) in shown and str(ticks) in full
+        assert "(" in shown and "(" in full
+    if when is not None and ticks % 10 == 0:
+        assert shown_iso_time(filetime_to_iso(ticks)) == shown
+
+
+# -- every renderer
+
+
+def test_show_says_not_set_for_zero_key_times(tmp_path: Path) -> None:
+    hive = zero_time_hive(tmp_path)
+    out = _run("show", str(hive), "Zeroed")
+    assert "1601" not in out
+    assert out.count("not set (0)") >= 3  # key (field list), Parameters and TriggerInfo\0 (subkeys read, title)
+    assert "TriggerInfo\\0 (last write not set (0))" in out
+    olden = _run("show", str(hive), "Olden")
+    assert f"1985-03-04T05:06:07.000000Z (implausible; FILETIME {OLD})" in olden
+
+
+def test_services_and_findings_tables_flag_an_implausible_time(tmp_path: Path) -> None:
+    hive = zero_time_hive(tmp_path)
+    out = _run("services", str(hive), "-q")
+    assert "not set (0)" in out and "implausible" in out and "1601" not in out
+
+
+def test_history_table_says_not_set_and_json_keeps_the_raw_filetime(tmp_path: Path) -> None:
+    hive = zero_time_hive(tmp_path)
+    table = _run("history", str(hive), "--no-regback", "-q")
+    assert "Zeroed" in table and "not set (0)" in table and "1601" not in table
+    doc = json.loads(_run("history", str(hive), "--no-regback", "-q", "-f", "json"))
+    snaps = {s["label"].rsplit(":", 1)[-1]: s for s in doc["snapshots"]}
+    assert snaps["ControlSet002"]["control_set_last_write_filetime"] == 0
+    assert snaps["ControlSet002"]["control_set_last_write"] == "1601-01-01T00:00:00.000000Z"  # the ISO text stays
+    assert snaps["ControlSet002"]["hive_last_written_filetime"] == 0
+    event = next(e for e in doc["events"] if e["name"] == "Zeroed")
+    assert event["key_last_write"] == "1601-01-01T00:00:00.000000Z" and event["key_last_write_filetime"] == 0
+
+
+def _timeline(hive: Path, fmt: str) -> tuple[str, str]:
+    result = CliRunner().invoke(app, ["timeline", str(hive), "-f", fmt, "--no-snapshots"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    return result.stdout, result.stderr
+
+
+def test_timeline_puts_no_zero_time_on_the_timeline_and_says_which_keys(tmp_path: Path) -> None:
+    hive = zero_time_hive(tmp_path)
+    out, err = _timeline(hive, "jsonl")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert rows and all(not r["datetime"].startswith("1601-01-01T00:00:00") for r in rows)
+    assert not [r for r in rows if r.get("service") == "Zeroed"]
+    # not dropped silently: one warning per key without a time, naming the key and the raw value
+    assert "timeline_time_not_set" in err and "Zeroed" in err and "Parameters" in err
+    # an implausible time stays (it is what the key holds), flagged in the row and its message
+    olden = [r for r in rows if r.get("service") == "Olden"]
+    assert olden and all(r["time_flag"] == "implausible" for r in olden)
+    assert all("implausible" in r["message"] for r in olden)
+    fine = [r for r in rows if r.get("service") == "Fine"]
+    assert fine and all(r.get("time_flag") is None for r in fine)
+    csv_out, _ = _timeline(hive, "csv")
+    csv_rows = list(csv.DictReader(io.StringIO(csv_out)))
+    assert len(csv_rows) == len(rows) and all(not r["datetime"].startswith("1601") for r in csv_rows)
