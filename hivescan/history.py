@@ -49,9 +49,15 @@ class Snapshot:
         return (self.hive_last_written, self.control_set_last_write or 0, self.label)
 
     @property
+    def time_filetime(self) -> int:
+        """The raw FILETIME :attr:`time` is made of: the control set key's last write, or the
+        hive's base block time when the key's is missing or 0 (either may be 0: not set)."""
+        return self.control_set_last_write or self.hive_last_written
+
+    @property
     def time(self) -> str | None:
         """When this snapshot was taken, as far as the hive says (ISO 8601 UTC)."""
-        return filetime_to_iso(self.control_set_last_write or self.hive_last_written)
+        return filetime_to_iso(self.time_filetime)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,7 +68,9 @@ class Snapshot:
             "control_set": self.control_set,
             "roles": list(self.roles),
             "hive_last_written": filetime_to_iso(self.hive_last_written),
+            "hive_last_written_filetime": self.hive_last_written,
             "control_set_last_write": filetime_to_iso(self.control_set_last_write),
+            "control_set_last_write_filetime": self.control_set_last_write,
             "services": len(self.records),
         }
 
@@ -87,6 +95,12 @@ class ServiceEvent:
         record = self.after if self.after is not None else self.before
         return record.last_write if record is not None else None
 
+    @property
+    def key_last_write_filetime(self) -> int | None:
+        """The raw FILETIME of :attr:`key_last_write` (0: the key holds no time)."""
+        record = self.after if self.after is not None else self.before
+        return record.origin.last_write_filetime if record is not None else None
+
     def to_dict(self) -> dict[str, Any]:
         record = self.after if self.after is not None else self.before
         return {
@@ -97,6 +111,7 @@ class ServiceEvent:
             "previous": self.previous.label if self.previous is not None else None,
             "previous_time": self.previous.time if self.previous is not None else None,
             "key_last_write": self.key_last_write,
+            "key_last_write_filetime": self.key_last_write_filetime,
             "key_path": record.key_path if record is not None else None,
             "hive_sha256": self.snapshot.hive_sha256,
             "image_path": record.image_path if record is not None else None,

@@ -23,6 +23,7 @@ from hivescan.render.formats import (
 from hivescan.render.safe import DataTable, console_for, data_table, file_console, text
 from hivescan.snapshots import History
 from hivescan.textsafe import quoted
+from hivescan.timeutil import shown_filetime
 
 _EVENT_STYLE = {"appeared": "green", "changed": "yellow", "disappeared": "red", "present": "dim"}
 
@@ -55,15 +56,14 @@ def snapshots_table(history: History) -> DataTable:
     for col in ("#", "snapshot", "source", "roles", "services", "hive last written", "set last write", "sha256"):
         table.add_column(col, overflow="fold")
     for index, snap in enumerate(history.snapshots, 1):
-        d = snap.to_dict()
         table.add_row(
             str(index),
             snap.label,
             snap.source,
             ", ".join(snap.roles) or "-",
             str(len(snap.records)),
-            (d["hive_last_written"] or "-")[:19].replace("T", " "),
-            (d["control_set_last_write"] or "-")[:19].replace("T", " "),
+            shown_filetime(snap.hive_last_written) or "-",
+            shown_filetime(snap.control_set_last_write) or "-",
             snap.hive_sha256[:12],
         )
     return table
@@ -89,7 +89,7 @@ def events_table(history: History) -> DataTable:
     for event in history.events:
         style = _EVENT_STYLE.get(event.kind, "")
         prev = event.previous.label if event.previous is not None else "-"
-        when = (event.key_last_write or "-")[:19].replace("T", " ")
+        when = shown_filetime(event.key_last_write_filetime) or "-"
         if event.kind == "changed":
             for i, change in enumerate(event.changes):
                 first = i == 0
