@@ -157,7 +157,7 @@ def test_timeline_puts_no_zero_time_on_the_timeline_and_says_which_keys(tmp_path
     assert rows and all(not r["datetime"].startswith("1601-01-01T00:00:00") for r in rows)
     assert not [r for r in rows if r.get("service") == "Zeroed"]
     # not dropped silently: one warning per key without a time, naming the key and the raw value
-    assert "timeline_time_not_set" in err and "Zeroed" in err and "Parameters" in err
+    assert "timeline_no_time" in err and "Zeroed" in err and "Parameters" in err
     # an implausible time stays (it is what the key holds), flagged in the row and its message
     olden = [r for r in rows if r.get("service") == "Olden"]
     assert olden and all(r["time_flag"] == "implausible" for r in olden)
@@ -167,3 +167,58 @@ def test_timeline_puts_no_zero_time_on_the_timeline_and_says_which_keys(tmp_path
     csv_out, _ = _timeline(hive, "csv")
     csv_rows = list(csv.DictReader(io.StringIO(csv_out)))
     assert len(csv_rows) == len(rows) and all(not r["datetime"].startswith("1601") for r in csv_rows)
+
+
+def _regback_pair(tmp_path: Path, set_time: int, copy_time: int = GOOD) -> Path:
+    """config/SYSTEM and config/RegBack/SYSTEM: ``Drifted`` changed its ImagePath since the
+    copy and its key now holds no time (0); the current ControlSet001 key holds ``set_time``,
+    the copy's keys ``copy_time``."""
+    config = tmp_path / "config"
+    (config / "RegBack").mkdir(parents=True)
+    for folder, image, key_time, cs_time in (
+        (config, "C:\\new.exe", 0, set_time),
+        (config / "RegBack", "C:\\old.exe", copy_time, copy_time),
+    ):
+        root = WKey("ROOT")
+        root.key("Select").set_dword("Current", 1).set_dword("Default", 1).set_dword("LastKnownGood", 1)
+        control_set = root.key("ControlSet001")
+        control_set.last_write = cs_time
+        drifted = _service(control_set.key("Services"), "Drifted", 2, key_time)
+        drifted.set_expand_sz("ImagePath", image)
+        (folder / "SYSTEM").write_bytes(HiveWriter(root, last_written=cs_time).build().data)
+    return config / "SYSTEM"
+
+
+def test_a_snapshot_change_of_a_key_without_time_is_placed_at_the_snapshot_time(tmp_path: Path) -> None:
+    later = filetime("2021-12-14T10:00:00Z")
+    hive = _regback_pair(tmp_path, later)
+    out, err = _timeline_snapshots(hive)
+    change = [json.loads(line) for line in out.splitlines() if '"snapshot_history"' in line]
+    assert len(change) == 1 and change[0]["datetime"] == "2021-12-14T10:00:00.000000Z"
+    assert "timeline_no_time" in err  # the key's own last-write row is not on the timeline, said
+
+
+def test_a_snapshot_change_without_any_time_is_said_not_placed_in_1601(tmp_path: Path) -> None:
+    hive = _regback_pair(tmp_path, 0, 0)
+    out, err = _timeline_snapshots(hive)
+    assert '"snapshot_history"' not in out and "1601-01-01T00:00:00" not in out
+    assert "snapshot change of Drifted (changed)" in err
+
+
+def _timeline_snapshots(hive: Path) -> tuple[str, str]:
+    result = CliRunner().invoke(app, ["timeline", str(hive)], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    return result.stdout, result.stderr
+
+
+def test_info_flags_an_implausible_base_block_time_and_says_not_set_for_a_control_set(tmp_path: Path) -> None:
+    root = WKey("ROOT")
+    root.key("Select").set_dword("Current", 1).set_dword("Default", 1).set_dword("LastKnownGood", 1)
+    control_set = root.key("ControlSet001")
+    control_set.last_write = OLD
+    _service(control_set.key("Services"), "Fine", 2, GOOD)
+    hive = tmp_path / "SYSTEM"
+    hive.write_bytes(HiveWriter(root, last_written=OLD).build().data)
+    out = _run("info", str(hive))
+    assert f"1985-03-04T05:06:07.000000Z (implausible; FILETIME {OLD})" in out  # the base block
+    assert f"1985-03-04 05:06:07 (implausible; FILETIME {OLD})" in out  # ControlSet001's key
