@@ -222,3 +222,16 @@ def test_info_flags_an_implausible_base_block_time_and_says_not_set_for_a_contro
     out = _run("info", str(hive))
     assert f"1985-03-04T05:06:07.000000Z (implausible; FILETIME {OLD})" in out  # the base block
     assert f"1985-03-04 05:06:07 (implausible; FILETIME {OLD})" in out  # ControlSet001's key
+
+
+def test_the_report_says_not_set_for_a_zero_key_time(tmp_path: Path) -> None:
+    root = WKey("ROOT")
+    root.key("Select").set_dword("Current", 1).set_dword("Default", 1).set_dword("LastKnownGood", 1)
+    planted = _service(root.key("ControlSet001\\Services"), "Zeroed", 2, 0)
+    planted.set_expand_sz("ImagePath", "C:\\Users\\Public\\svc.exe")  # a finding, so a card
+    hive = tmp_path / "SYSTEM"
+    hive.write_bytes(HiveWriter(root).build().data)
+    report = tmp_path / "report.html"
+    _run("scan", str(hive), "-q", "-f", "html", "-o", str(report))
+    html = report.read_text(encoding="utf-8")
+    assert "Zeroed" in html and "not set (0)" in html and "1601" not in html
