@@ -235,3 +235,39 @@ def test_the_report_says_not_set_for_a_zero_key_time(tmp_path: Path) -> None:
     _run("scan", str(hive), "-q", "-f", "html", "-o", str(report))
     html = report.read_text(encoding="utf-8")
     assert "Zeroed" in html and "not set (0)" in html and "1601" not in html
+
+
+def test_events_of_time_zero_are_flagged_in_the_table_and_kept_off_the_timeline() -> None:
+    from rich.console import Console
+
+    from hivescan.render.events import events_table
+    from hivescan.render.timeline import build_timeline
+    from hivescan.testing.evtx import event_log_from_spec
+
+    log = event_log_from_spec(
+        [
+            {
+                "event_id": 7045,
+                "time": "1601-01-01T00:00:00.000000Z",
+                "service_name": "Zero",
+                "image_path": "C:\\z.exe",
+            },
+            {"event_id": 7045, "time": "1985-03-04T05:06:07.000000Z", "service_name": "Old", "image_path": "C:\\o.exe"},
+            {
+                "event_id": 7045,
+                "time": "2021-12-13T12:55:45.250084Z",
+                "service_name": "Fine",
+                "image_path": "C:\\f.exe",
+            },
+        ]
+    )
+    console = Console(width=250, record=True)
+    console.print(events_table([log]))
+    shown = console.export_text()
+    assert "1601-01-01 00:00:00.000 (not set)" in shown
+    assert "1985-03-04 05:06:07.000 (implausible)" in shown
+    assert "2021-12-13 12:55:45.250 " in shown and "2021-12-13 12:55:45.250 (" not in shown
+    rows, gaps = build_timeline([], [log])
+    assert [r["service"] for r in rows] == ["Old", "Fine"]
+    assert [r["time_flag"] for r in rows] == ["implausible", None]
+    assert len(gaps) == 1 and "record 1 of spec.evtx" in gaps[0].message and "1601" in gaps[0].message
