@@ -271,3 +271,22 @@ def test_events_of_time_zero_are_flagged_in_the_table_and_kept_off_the_timeline(
     assert [r["service"] for r in rows] == ["Old", "Fine"]
     assert [r["time_flag"] for r in rows] == ["implausible", None]
     assert len(gaps) == 1 and "record 1 of spec.evtx" in gaps[0].message and "1601" in gaps[0].message
+
+
+def test_the_report_flags_an_implausible_hive_time_and_a_zero_pe_timestamp(tmp_path: Path) -> None:
+    from hivescan.render.report.binaries import _pe_time
+
+    root = WKey("ROOT")
+    root.key("Select").set_dword("Current", 1).set_dword("Default", 1).set_dword("LastKnownGood", 1)
+    planted = _service(root.key("ControlSet001\\Services"), "Olden", 2, OLD)
+    planted.set_expand_sz("ImagePath", "C:\\Users\\Public\\svc.exe")
+    hive = tmp_path / "SYSTEM"
+    hive.write_bytes(HiveWriter(root, last_written=OLD).build().data)
+    report = tmp_path / "report.html"
+    _run("scan", str(hive), "-q", "-f", "html", "-o", str(report))
+    html = report.read_text(encoding="utf-8")
+    assert html.count(f"1985-03-04T05:06:07.000000Z (implausible; FILETIME {OLD})") >= 2  # header and card
+    assert "key last written (ControlSet001\\Services\\Olden) (implausible time)" in html.replace("\\\\", "\\")
+    assert _pe_time(0) == "0 = 0x00000000 (not set)"
+    assert _pe_time(1) == "1 = 0x00000001 (as a time: 1970-01-01T00:00:01Z, implausible)"
+    assert _pe_time(1_600_000_000) == "1600000000 = 0x5f5e1000 (as a time: 2020-09-13T12:26:40Z)"
