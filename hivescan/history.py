@@ -21,10 +21,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from hivescan.diagnostics import Diagnostic
 from hivescan.hive.tree import upcase
 from hivescan.scm.compare import FieldChange, changed_fields
 from hivescan.scm.record import ServiceRecord
-from hivescan.timeutil import filetime_to_iso
+from hivescan.timeutil import filetime_to_iso, flagged_iso, time_flag
 
 EventKind = Literal["present", "appeared", "changed", "disappeared"]
 SnapshotSource = Literal["hive", "regback", "history"]
@@ -120,6 +121,26 @@ class ServiceEvent:
         }
 
 
+def untimed_snapshots(snapshots: Iterable[Snapshot]) -> list[Diagnostic]:
+    """A ``history_snapshot_untimed`` warning for each snapshot whose time is 0 or no date
+    (hive and control set key both): :func:`order_snapshots` puts it first, but where it
+    belongs in time is not known, so what ``appeared`` or ``disappeared`` around it may be
+    the other way round."""
+    out = []
+    for snap in snapshots:
+        ticks = snap.time_filetime
+        if time_flag(ticks) in ("not set", "not a date"):
+            out.append(
+                Diagnostic(
+                    "history_snapshot_untimed",
+                    snap.label,
+                    f"{snap.label}: no time (hive and control set key: {flagged_iso(ticks)}): ordered as the oldest; "
+                    "its place in the history is not known",
+                )
+            )
+    return out
+
+
 def order_snapshots(snapshots: Iterable[Snapshot]) -> list[Snapshot]:
     """Oldest first: by the hive's last-written time, then the control set key's last write."""
     return sorted(snapshots, key=lambda s: s.sort_key)
@@ -167,4 +188,4 @@ def service_history(snapshots: Sequence[Snapshot], *, include_present: bool = Fa
     return [event for _, _, event in events]
 
 
-__all__ = ["ServiceEvent", "Snapshot", "order_snapshots", "service_history"]
+__all__ = ["ServiceEvent", "Snapshot", "order_snapshots", "service_history", "untimed_snapshots"]

@@ -290,3 +290,11 @@ def test_the_report_flags_an_implausible_hive_time_and_a_zero_pe_timestamp(tmp_p
     assert _pe_time(0) == "0 = 0x00000000 (not set)"
     assert _pe_time(1) == "1 = 0x00000001 (as a time: 1970-01-01T00:00:01Z, implausible)"
     assert _pe_time(1_600_000_000) == "1600000000 = 0x5f5e1000 (as a time: 2020-09-13T12:26:40Z)"
+
+
+def test_history_warns_that_a_snapshot_without_time_has_no_known_place(tmp_path: Path) -> None:
+    hive = zero_time_hive(tmp_path)  # ControlSet002's key and the base block hold 0
+    result = CliRunner().invoke(app, ["history", str(hive), "--no-regback"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.stderr
+    untimed = [line for line in result.stderr.splitlines() if "history_snapshot_untimed" in line]
+    assert len(untimed) == 1 and "ControlSet002" in untimed[0] and "not set (0)" in untimed[0]
