@@ -298,3 +298,29 @@ def test_history_warns_that_a_snapshot_without_time_has_no_known_place(tmp_path:
     assert result.exit_code == 0, result.stderr
     untimed = [line for line in result.stderr.splitlines() if "history_snapshot_untimed" in line]
     assert len(untimed) == 1 and "ControlSet002" in untimed[0] and "not set (0)" in untimed[0]
+
+
+def test_timeline_snapshot_messages_show_decoded_fields_not_python_reprs(tmp_path: Path) -> None:
+    from hivescan.testing.encoders import encode_failure_actions
+
+    config = tmp_path / "config"
+    (config / "RegBack").mkdir(parents=True)
+    for folder, start, delay, privileges in (
+        (config, 3, 1000, ["SeDebugPrivilege"]),
+        (config / "RegBack", 2, 60000, []),
+    ):
+        root = WKey("ROOT")
+        root.key("Select").set_dword("Current", 1).set_dword("Default", 1).set_dword("LastKnownGood", 1)
+        svc = _service(root.key("ControlSet001\\Services"), "Agent", start, GOOD)
+        svc.set_binary("FailureActions", encode_failure_actions(86400, [{"action": "restart", "delay_ms": delay}]))
+        svc.set_multi_sz("RequiredPrivileges", privileges)
+        (folder / "SYSTEM").write_bytes(HiveWriter(root).build().data)
+    out, _ = _timeline_snapshots(config / "SYSTEM")
+    (row,) = [json.loads(line) for line in out.splitlines() if '"snapshot_history"' in line]
+    message = row["message"]
+    assert "start: 2 (auto) -> 3 (demand)" in message
+    assert (
+        "actions: restart (type 1) after 60000 ms" in message and "actions: restart (type 1) after 1000 ms" in message
+    )
+    assert 'required_privileges: [] -> ["SeDebugPrivilege"]' in message
+    assert "FailureActions(" not in message and "('" not in message

@@ -17,22 +17,43 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from hivescan.diagnostics import Diagnostic
+from hivescan.diff import DECODED, decoded_value
+from hivescan.render.fields import change_lines
+from hivescan.render.formats import dumps
 from hivescan.render.timeline_time import flagged, place_filetime
 from hivescan.timeutil import flagged_iso, time_flag
 
 if TYPE_CHECKING:
     from hivescan.history import ServiceEvent
+    from hivescan.scm.record import ServiceRecord
     from hivescan.snapshots import History
 
 
 def _changes(event: ServiceEvent) -> str:
     """Every changed field as ``field: before -> after`` (all of them: nothing is cut)."""
-    return "; ".join(f"{c.field}: {_shown(c.before)} -> {_shown(c.after)}" for c in event.changes)
+    return "; ".join(
+        f"{c.field}: {_shown(c.field, c.before, event.before)} -> {_shown(c.field, c.after, event.after)}"
+        for c in event.changes
+    )
 
 
-def _shown(value: Any) -> str:
-    """A value as read (paths keep single backslashes); a missing one as ``(none)``."""
-    return "(none)" if value is None else str(value)
+def _shown(field: str, value: Any, record: ServiceRecord | None) -> str:
+    """A value as read (paths keep single backslashes), a field with a decoded form as diff
+    and history show it (``2 (auto)``; failure actions and triggers by field, raw beside);
+    a missing one as ``(none)``."""
+    if value is None:
+        return "(none)"
+    if field == "failure_actions" and hasattr(value, "to_dict"):
+        return ", ".join(change_lines(field, value, value.to_dict()))
+    if field == "triggers" and isinstance(value, tuple):
+        return ", ".join(change_lines(field, value, [t.to_dict() for t in value]))
+    if field == "triggers" and isinstance(value, int):
+        return f"{value} TriggerInfo subkey(s)"  # the count scm/compare.py adds when their values differ
+    if field in DECODED:
+        return ", ".join(change_lines(field, value, decoded_value(field, record)))
+    if isinstance(value, tuple | list):
+        return dumps(list(value))  # a list as JSON, as diff shows it, not a Python tuple
+    return str(value)
 
 
 def _row(event: ServiceEvent, gaps: list[Diagnostic]) -> dict[str, Any] | None:
