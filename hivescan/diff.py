@@ -127,6 +127,7 @@ class Change:
                 "control_set": o.control_set,
                 "key_path": o.key_path,
                 "last_write": o.last_write,
+                "last_write_filetime": o.last_write_filetime,  # raw: 0 is "not set", not 1601
             }
 
         return {

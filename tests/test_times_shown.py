@@ -324,3 +324,16 @@ def test_timeline_snapshot_messages_show_decoded_fields_not_python_reprs(tmp_pat
     )
     assert 'required_privileges: [] -> ["SeDebugPrivilege"]' in message
     assert "FailureActions(" not in message and "('" not in message
+
+
+def test_diff_json_and_csv_keep_the_raw_filetime_of_each_side(tmp_path: Path) -> None:
+    hive = zero_time_hive(tmp_path)
+    out = _run("diff", str(hive), "--control-set", "2", "--against-control-set", "1", "-q", "-f", "jsonl")
+    zeroed = next(json.loads(line) for line in out.splitlines() if json.loads(line)["name"] == "Zeroed")
+    assert zeroed["before"]["last_write_filetime"] == 0 and zeroed["after"]["last_write_filetime"] == 0
+    rows = list(
+        csv.DictReader(
+            io.StringIO(_run("diff", str(hive), "--control-set", "2", "--against-control-set", "1", "-q", "-f", "csv"))
+        )
+    )
+    assert {r["before_last_write_filetime"] for r in rows if r["name"] == "Zeroed"} == {"0"}

@@ -35,9 +35,11 @@ def diff_rows(changes: Sequence[Change]) -> list[dict[str, Any]]:
             "before": _side(change, True),
             "before_key_path": change.before_origin.key_path if change.before_origin else None,
             "before_last_write": change.before_origin.last_write if change.before_origin else None,
+            "before_last_write_filetime": change.before_origin.last_write_filetime if change.before_origin else None,
             "after": _side(change, False),
             "after_key_path": change.after_origin.key_path if change.after_origin else None,
             "after_last_write": change.after_origin.last_write if change.after_origin else None,
+            "after_last_write_filetime": change.after_origin.last_write_filetime if change.after_origin else None,
         }
         if not change.fields:
             rows.append({**base, "field": None, "value_before": None, "value_after": None})
