@@ -133,3 +133,11 @@ def test_failure_actions_lines_name_every_action_and_keep_the_hex(
         assert f"reset_period_s: {reset}" in shown
         for kind, delay in actions:
             assert f"(type {kind}) after {delay} ms" in shown
+
+
+def test_show_names_failure_actions_and_triggers_as_diff_does(tmp_path: Path) -> None:
+    _, b = _pair(tmp_path)
+    out = _run("show", str(b), "Svc", "-q")
+    assert "actions: run_command (type 3) after 0 ms" in out and "command_placeholder: 1" in out
+    assert "TriggerInfo\\0: type 2 (ip_address_availability), action 1 (start)" in out
+    assert FA_AFTER.hex() in out  # the raw bytes stay in the values table

@@ -25,6 +25,7 @@ from hivescan.hive.regtypes import (
     REG_SZ,
     REG_TYPE_NUMBERS,
 )
+from hivescan.render.fields import failure_actions_lines, trigger_lines
 from hivescan.render.safe import DataTable, data_grid, data_table, lines, text
 from hivescan.scm.database import DatabaseContext
 from hivescan.scm.record import ServiceRecord
@@ -93,6 +94,17 @@ def _value(value: Any) -> Text:
     if isinstance(value, dict):
         return lines([f"{k}: {json.dumps(v) if isinstance(v, dict | list) else v}" for k, v in value.items()])
     return text(value)
+
+
+def _decoded(key: str, value: Any) -> Text | None:
+    """The failure actions and triggers as diff and history show them (render/fields.py):
+    every field named, one action or trigger a line. The raw bytes are the hex rows of the
+    values tables below (FailureActions, TriggerInfo\\N)."""
+    if key == "failure_actions" and isinstance(value, Mapping):
+        return lines(failure_actions_lines(value))
+    if key == "triggers" and isinstance(value, list) and value:
+        return lines(trigger_lines(value))
+    return None
 
 
 def _values_table(title: str, values: Mapping[str, Mapping[str, Any]]) -> DataTable:
@@ -170,7 +182,8 @@ def service_view(data: Mapping[str, Any], context: DatabaseContext | None = None
         if key == "last_write" and "last_write_filetime" in data:
             # a zero or absurd key time is said so, not shown as a date (the raw FILETIME is the next row)
             value = flagged_iso(data["last_write_filetime"]) or value
-        fields.add_row(key, _value(value), sources.get(key, ""))
+        shown = _decoded(key, value)
+        fields.add_row(key, shown if shown is not None else _value(value), sources.get(key, ""))
     status = data.get("status", "")
     reason = f" ({data['reject_reason']})" if data.get("reject_reason") else ""
     cs = data.get("control_set")
