@@ -208,8 +208,8 @@ def service_view(data: Mapping[str, Any], context: DatabaseContext | None = None
         filetimes = data.get("subkey_last_writes_filetime") or {}
         for name, when in data["subkey_last_writes"].items():
             raw = filetimes.get(name)
-            shown = shown_filetime(raw) if isinstance(raw, int) else when or "-"
-            grid.add_row(name, shown, str(raw if raw is not None else ""))
+            when_shown = shown_filetime(raw) if isinstance(raw, int) else when or "-"
+            grid.add_row(name, when_shown, str(raw if raw is not None else ""))
         parts.append(grid)
     for key, title in _FILE_SECTIONS:
         if data.get(key):
