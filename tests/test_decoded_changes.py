@@ -141,3 +141,48 @@ def test_show_names_failure_actions_and_triggers_as_diff_does(tmp_path: Path) ->
     assert "actions: run_command (type 3) after 0 ms" in out and "command_placeholder: 1" in out
     assert "TriggerInfo\\0: type 2 (ip_address_availability), action 1 (start)" in out
     assert FA_AFTER.hex() in out  # the raw bytes stay in the values table
+
+
+def _win7_with_probe(tmp_path: Path, name: str, start: int, fa: bytes) -> Path:
+    """A private copy of the real Windows 7 hive with a ``Probe`` service added by hivexsh."""
+    from tests.conftest import shared_hive_edited_by_hivex
+
+    folder = tmp_path / name
+    folder.mkdir()
+    script = [
+        "cd \\ControlSet001\\Services",
+        "add Probe",
+        "cd Probe",
+        "setval 5",
+        "Type",
+        "dword:0x10",
+        "Start",
+        f"dword:{start}",
+        "ErrorControl",
+        "dword:1",
+        "ImagePath",
+        "expandstring:%SystemRoot%\\probe.exe",
+        "FailureActions",
+        "hex:3:" + ",".join(f"{b:02x}" for b in fa),
+        "commit",
+    ]
+    return shared_hive_edited_by_hivex("win7-SYSTEM", folder, "\n".join(script) + "\n")
+
+
+def test_diff_on_the_real_win7_hive_decodes_as_the_records_do(tmp_path: Path) -> None:
+    a = _win7_with_probe(tmp_path, "a", 2, FA_BEFORE)
+    b = _win7_with_probe(tmp_path, "b", 4, FA_AFTER)
+    changes = [json.loads(line) for line in _run("diff", str(a), str(b), "-q", "-f", "jsonl").splitlines()]
+    assert [c["name"] for c in changes] == ["Probe"]
+    fields = {f["field"]: f for f in changes[0]["fields"]}
+    assert set(fields) == {"start", "failure_actions_hex"}
+    records = {}
+    for side, hive in (("before", a), ("after", b)):
+        lines_ = _run("services", str(hive), "-q", "-f", "jsonl").splitlines()
+        records[side] = next(r for r in map(json.loads, lines_) if r["name"] == "Probe")
+    for side in ("before", "after"):  # the decoded forms are the records' own, raw values beside them
+        assert fields["start"][f"{side}_decoded"] == records[side]["start_name"]
+        assert fields["failure_actions_hex"][f"{side}_decoded"] == records[side]["failure_actions"]
+        assert fields["failure_actions_hex"][side] == records[side]["failure_actions_hex"]
+    table = _run("diff", str(a), str(b), "-q")
+    assert "2 (auto)" in table and "4 (disabled)" in table and f"hex: {FA_AFTER.hex()}" in table
