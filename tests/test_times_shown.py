@@ -337,3 +337,19 @@ def test_diff_json_and_csv_keep_the_raw_filetime_of_each_side(tmp_path: Path) ->
         )
     )
     assert {r["before_last_write_filetime"] for r in rows if r["name"] == "Zeroed"} == {"0"}
+
+
+def test_findings_table_and_explain_say_not_set_for_a_zero_key_time(tmp_path: Path) -> None:
+    root = WKey("ROOT")
+    root.key("Select").set_dword("Current", 1).set_dword("Default", 1).set_dword("LastKnownGood", 1)
+    planted = _service(root.key("ControlSet001\\Services"), "Zeroed", 2, 0)
+    planted.set_expand_sz("ImagePath", "C:\\Users\\Public\\svc.exe")
+    hive = tmp_path / "SYSTEM"
+    hive.write_bytes(HiveWriter(root).build().data)
+    table = _run("scan", str(hive), "-q")
+    assert "Zeroed" in table and "not set (0)" in table and "1601" not in table
+    saved = tmp_path / "findings.jsonl"
+    _run("scan", str(hive), "-q", "-f", "jsonl", "-o", str(saved))
+    explained = _run("explain", str(saved))
+    assert "last write not set (0)" in explained and "1601" not in explained
+    assert '"last_write_filetime": 0' in saved.read_text(encoding="utf-8")  # JSON keeps the raw value
