@@ -122,12 +122,15 @@ class ServiceEvent:
 
 
 def untimed_snapshots(snapshots: Iterable[Snapshot]) -> list[Diagnostic]:
-    """A ``history_snapshot_untimed`` warning for each snapshot whose time is 0 or no date
-    (hive and control set key both): :func:`order_snapshots` puts it first, but where it
-    belongs in time is not known, so what ``appeared`` or ``disappeared`` around it may be
-    the other way round."""
+    """``history_snapshot_untimed`` warnings: where :func:`order_snapshots` has no time to go
+    by, it still puts a snapshot first, but its place in time is not known, so what
+    ``appeared`` or ``disappeared`` around it may be the other way round. Said for each
+    snapshot without any time (hive and control set key both 0 or no date), and for each
+    other hive whose base block holds no time when several hives are compared (hives are
+    ordered by that time before their control sets)."""
+    snaps = list(snapshots)
     out = []
-    for snap in snapshots:
+    for snap in snaps:
         ticks = snap.time_filetime
         if time_flag(ticks) in ("not set", "not a date"):
             out.append(
@@ -138,6 +141,19 @@ def untimed_snapshots(snapshots: Iterable[Snapshot]) -> list[Diagnostic]:
                     "its place in the history is not known",
                 )
             )
+    hives = {(s.hive_path, s.hive_sha256): s for s in snaps}
+    if len(hives) > 1:
+        said = {d.field for d in out}
+        for (path, _), snap in hives.items():
+            if time_flag(snap.hive_last_written) in ("not set", "not a date") and snap.label not in said:
+                out.append(
+                    Diagnostic(
+                        "history_snapshot_untimed",
+                        path,
+                        f"{path}: the hive's base block holds no time ({flagged_iso(snap.hive_last_written)}): "
+                        "its snapshots are ordered before the other hives'; their place in the history is not known",
+                    )
+                )
     return out
 
 

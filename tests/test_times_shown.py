@@ -353,3 +353,19 @@ def test_findings_table_and_explain_say_not_set_for_a_zero_key_time(tmp_path: Pa
     explained = _run("explain", str(saved))
     assert "last write not set (0)" in explained and "1601" not in explained
     assert '"last_write_filetime": 0' in saved.read_text(encoding="utf-8")  # JSON keeps the raw value
+
+
+def test_history_warns_when_a_hive_without_base_block_time_is_ordered_before_another(tmp_path: Path) -> None:
+    hive = _regback_pair(tmp_path, filetime("2021-12-14T10:00:00Z"))  # the hive's base block holds the set time
+    bare = tmp_path / "bare" / "SYSTEM"
+    bare.parent.mkdir()
+    root = WKey("ROOT")
+    root.key("Select").set_dword("Current", 1).set_dword("Default", 1).set_dword("LastKnownGood", 1)
+    control_set = root.key("ControlSet001")
+    control_set.last_write = filetime("2022-01-01T00:00:00Z")
+    _service(control_set.key("Services"), "Drifted", 2, GOOD)
+    bare.write_bytes(HiveWriter(root, last_written=0).build().data)
+    result = CliRunner().invoke(app, ["history", str(hive), str(bare)], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.stderr
+    untimed = [line for line in result.stderr.splitlines() if "history_snapshot_untimed" in line]
+    assert len(untimed) == 1 and str(bare) in untimed[0] and "base block holds no time" in untimed[0]
