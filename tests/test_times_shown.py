@@ -369,3 +369,16 @@ def test_history_warns_when_a_hive_without_base_block_time_is_ordered_before_ano
     assert result.exit_code == 0, result.stderr
     untimed = [line for line in result.stderr.splitlines() if "history_snapshot_untimed" in line]
     assert len(untimed) == 1 and str(bare) in untimed[0] and "base block holds no time" in untimed[0]
+
+
+def test_a_key_time_that_is_no_date_is_shown_raw_and_kept_off_the_timeline(tmp_path: Path) -> None:
+    huge = 0xFFFFFFFFFFFFFFFF  # past year 9999: no date at all
+    root = WKey("ROOT")
+    root.key("Select").set_dword("Current", 1).set_dword("Default", 1).set_dword("LastKnownGood", 1)
+    _service(root.key("ControlSet001\\Services"), "Far", 2, huge)
+    hive = tmp_path / "SYSTEM"
+    hive.write_bytes(HiveWriter(root).build().data)
+    assert f"not a date (FILETIME {huge})" in _run("show", str(hive), "Far")
+    assert f"not a date (FILETIME {huge})" in _run("services", str(hive), "-q")
+    out, err = _timeline(hive, "jsonl")
+    assert '"Far"' not in out and f"not a date (FILETIME {huge})" in err
