@@ -3,15 +3,21 @@
 Pure: records in, :class:`Change` objects out. Services are keyed by their upper-cased name
 (the registry's ordinal comparison, :func:`hivescan.hive.tree.upcase`), raw fields are
 compared (the integers and effective strings of the record, then every value's exact bytes so
-that a change hidden after a NUL still shows), and each change carries both records, so both
-:class:`~hivescan.scm.record.Origin`\\ s (hive, control set, key, last write).
+that a change hidden after a NUL still shows; :func:`diff_records` also the TriggerInfo
+subkeys' values, which the rules' comparisons in detect/context.py leave out), and each
+change carries both records, so both :class:`~hivescan.scm.record.Origin`\\ s (hive, control
+set, key, last write).
+
+A field with a decoded form (a named number, the FailureActions blob, the triggers) carries
+that form next to the raw value (``before_decoded``/``after_decoded``), read from the record
+of each side, so people see what changed without decoding hex and tools keep the raw value.
 
 References: style.md R12; detections.md §2 (DET0427: compare with known-good configurations).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -57,14 +63,40 @@ _FIELD_OF_VALUE = {upcase(v): f for f, v in COMPARED_FIELDS.items() if v}
 ChangeKind = Literal["added", "removed", "changed"]
 
 
+# field -> its decoded form in a record (the raw value stays the change's before/after)
+DECODED: Mapping[str, Callable[[ServiceRecord], Any]] = {
+    "type": lambda r: r.type_name,
+    "start": lambda r: r.start_name,
+    "error_control": lambda r: r.error_control_name,
+    "service_sid_type": lambda r: r.service_sid_type_name,
+    "launch_protected": lambda r: r.launch_protected_name,
+    "user_service_flags": lambda r: r.user_service_flags_name,
+    "delayed_auto_start": lambda r: r.delayed_auto_start_name,
+    "failure_actions_hex": lambda r: r.failure_actions.to_dict() if r.failure_actions is not None else None,
+    "triggers": lambda r: [t.to_dict() for t in r.triggers],
+}
+
+
+def decoded_value(field: str, record: ServiceRecord | None) -> Any:
+    """The decoded form of ``field`` in ``record`` (None: no such form, or no record)."""
+    decode = DECODED.get(field)
+    return decode(record) if decode is not None and record is not None else None
+
+
 @dataclass(frozen=True, slots=True)
 class FieldChange:
     field: str  # a record field, or values.<Name> / parameters.<Name> for other raw values
     before: Any
     after: Any
+    before_decoded: Any = None  # the decoded form (DECODED), for fields that have one
+    after_decoded: Any = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"field": self.field, "before": _plain(self.before), "after": _plain(self.after)}
+        out = {"field": self.field, "before": _plain(self.before), "after": _plain(self.after)}
+        if self.field in DECODED:
+            out["before_decoded"] = _plain(self.before_decoded)
+            out["after_decoded"] = _plain(self.after_decoded)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +127,7 @@ class Change:
                 "control_set": o.control_set,
                 "key_path": o.key_path,
                 "last_write": o.last_write,
+                "last_write_filetime": o.last_write_filetime,  # raw: 0 is "not set", not 1601
             }
 
         return {
@@ -123,13 +156,29 @@ def _raw_text(value: RawValue | None) -> str | None:
     return None if value is None else f"{value.type_name}:{value.data.hex()}"
 
 
+def _triggers_raw(record: ServiceRecord) -> list[dict[str, Any]]:
+    """Each TriggerInfo subkey by name with its values as ``TYPE:hex`` (what is compared)."""
+    return [
+        {"subkey": str(t.get("subkey", "")), "values": {v.name: _raw_text(v) for v in t.get("values", ())}}
+        for t in record.triggers_raw
+    ]
+
+
+def trigger_change(before: ServiceRecord, after: ServiceRecord) -> FieldChange | None:
+    """The ``triggers`` change when any TriggerInfo subkey or value differs (byte-exact)."""
+    a, b = _triggers_raw(before), _triggers_raw(after)
+    if a == b:
+        return None
+    return FieldChange("triggers", a, b, decoded_value("triggers", before), decoded_value("triggers", after))
+
+
 def compare_records(before: ServiceRecord, after: ServiceRecord) -> tuple[FieldChange, ...]:
     """Field-level differences of two records of the same service (empty when identical)."""
-    changes = [
-        FieldChange(name, getattr(before, name), getattr(after, name))
-        for name in COMPARED_FIELDS
-        if getattr(before, name) != getattr(after, name)
-    ]
+    changes = []
+    for name in COMPARED_FIELDS:
+        a, b = getattr(before, name), getattr(after, name)
+        if a != b:
+            changes.append(FieldChange(name, a, b, decoded_value(name, before), decoded_value(name, after)))
     reported = {c.field for c in changes}
     for prefix, a_values, b_values in (
         ("values", before.raw_values, after.raw_values),
@@ -169,7 +218,8 @@ def diff_records(before: Sequence[ServiceRecord], after: Sequence[ServiceRecord]
         elif rb is None and ra is not None:
             changes.append(Change("removed", ra.name, ra, None))
         elif ra is not None and rb is not None:
-            fields = compare_records(ra, rb)
+            triggers = trigger_change(ra, rb)
+            fields = compare_records(ra, rb) + ((triggers,) if triggers is not None else ())
             if fields:
                 changes.append(Change("changed", rb.name, ra, rb, fields))
     return changes
@@ -183,4 +233,15 @@ def closest(
     return best
 
 
-__all__ = ["COMPARED_FIELDS", "Change", "FieldChange", "closest", "compare_records", "diff_records", "index_by_name"]
+__all__ = [
+    "COMPARED_FIELDS",
+    "DECODED",
+    "Change",
+    "FieldChange",
+    "closest",
+    "compare_records",
+    "decoded_value",
+    "diff_records",
+    "index_by_name",
+    "trigger_change",
+]

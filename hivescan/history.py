@@ -21,10 +21,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from hivescan.diagnostics import Diagnostic
 from hivescan.hive.tree import upcase
 from hivescan.scm.compare import FieldChange, changed_fields
 from hivescan.scm.record import ServiceRecord
-from hivescan.timeutil import filetime_to_iso
+from hivescan.timeutil import filetime_to_iso, flagged_iso, time_flag
 
 EventKind = Literal["present", "appeared", "changed", "disappeared"]
 SnapshotSource = Literal["hive", "regback", "history"]
@@ -49,9 +50,15 @@ class Snapshot:
         return (self.hive_last_written, self.control_set_last_write or 0, self.label)
 
     @property
+    def time_filetime(self) -> int:
+        """The raw FILETIME :attr:`time` is made of: the control set key's last write, or the
+        hive's base block time when the key's is missing or 0 (either may be 0: not set)."""
+        return self.control_set_last_write or self.hive_last_written
+
+    @property
     def time(self) -> str | None:
         """When this snapshot was taken, as far as the hive says (ISO 8601 UTC)."""
-        return filetime_to_iso(self.control_set_last_write or self.hive_last_written)
+        return filetime_to_iso(self.time_filetime)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,7 +69,9 @@ class Snapshot:
             "control_set": self.control_set,
             "roles": list(self.roles),
             "hive_last_written": filetime_to_iso(self.hive_last_written),
+            "hive_last_written_filetime": self.hive_last_written,
             "control_set_last_write": filetime_to_iso(self.control_set_last_write),
+            "control_set_last_write_filetime": self.control_set_last_write,
             "services": len(self.records),
         }
 
@@ -87,6 +96,12 @@ class ServiceEvent:
         record = self.after if self.after is not None else self.before
         return record.last_write if record is not None else None
 
+    @property
+    def key_last_write_filetime(self) -> int | None:
+        """The raw FILETIME of :attr:`key_last_write` (0: the key holds no time)."""
+        record = self.after if self.after is not None else self.before
+        return record.origin.last_write_filetime if record is not None else None
+
     def to_dict(self) -> dict[str, Any]:
         record = self.after if self.after is not None else self.before
         return {
@@ -97,12 +112,49 @@ class ServiceEvent:
             "previous": self.previous.label if self.previous is not None else None,
             "previous_time": self.previous.time if self.previous is not None else None,
             "key_last_write": self.key_last_write,
+            "key_last_write_filetime": self.key_last_write_filetime,
             "key_path": record.key_path if record is not None else None,
             "hive_sha256": self.snapshot.hive_sha256,
             "image_path": record.image_path if record is not None else None,
             "changes": [c.to_dict() for c in self.changes],
             **({"service_events": [dict(e) for e in self.service_events]} if self.service_events else {}),
         }
+
+
+def untimed_snapshots(snapshots: Iterable[Snapshot]) -> list[Diagnostic]:
+    """``history_snapshot_untimed`` warnings: where :func:`order_snapshots` has no time to go
+    by, it still puts a snapshot first, but its place in time is not known, so what
+    ``appeared`` or ``disappeared`` around it may be the other way round. Said for each
+    snapshot without any time (hive and control set key both 0 or no date), and for each
+    other hive whose base block holds no time when several hives are compared (hives are
+    ordered by that time before their control sets)."""
+    snaps = list(snapshots)
+    out = []
+    for snap in snaps:
+        ticks = snap.time_filetime
+        if time_flag(ticks) in ("not set", "not a date"):
+            out.append(
+                Diagnostic(
+                    "history_snapshot_untimed",
+                    snap.label,
+                    f"{snap.label}: no time (hive and control set key: {flagged_iso(ticks)}): ordered as the oldest; "
+                    "its place in the history is not known",
+                )
+            )
+    hives = {(s.hive_path, s.hive_sha256): s for s in snaps}
+    if len(hives) > 1:
+        said = {d.field for d in out}
+        for (path, _), snap in hives.items():
+            if time_flag(snap.hive_last_written) in ("not set", "not a date") and snap.label not in said:
+                out.append(
+                    Diagnostic(
+                        "history_snapshot_untimed",
+                        path,
+                        f"{path}: the hive's base block holds no time ({flagged_iso(snap.hive_last_written)}): "
+                        "its snapshots are ordered before the other hives'; their place in the history is not known",
+                    )
+                )
+    return out
 
 
 def order_snapshots(snapshots: Iterable[Snapshot]) -> list[Snapshot]:
@@ -152,4 +204,4 @@ def service_history(snapshots: Sequence[Snapshot], *, include_present: bool = Fa
     return [event for _, _, event in events]
 
 
-__all__ = ["ServiceEvent", "Snapshot", "order_snapshots", "service_history"]
+__all__ = ["ServiceEvent", "Snapshot", "order_snapshots", "service_history", "untimed_snapshots"]

@@ -57,6 +57,7 @@ def history(
 
     Example: hivescan history ./config/SYSTEM --history ./vss1/SYSTEM -f jsonl
     """
+    from hivescan.history import untimed_snapshots
     from hivescan.render.formats import OutputFormat
     from hivescan.render.history import write_history
     from hivescan.snapshots import load_history
@@ -75,7 +76,7 @@ def history(
         from hivescan.events.join import join_history
 
         result = join_history(result, logs)
-    _warn_hive(list(result.diagnostics), quiet)
+    _warn_hive(list(result.diagnostics) + untimed_snapshots(result.snapshots), quiet)
     write_history(result, out_format, output)
 
 

@@ -179,12 +179,14 @@ def timeline(
     changed, deleted keys recovered from free cells, what changed since the RegBack and
     shadow-copy snapshots, the NTFS times of the service binaries (disk images), and the
     service events of --evtx logs and of the logs the input holds, in Timesketch's JSONL
-    format (message, datetime, timestamp_desc); each row names its source.
+    format (message, datetime, timestamp_desc); each row names its source. A time before
+    1990 or from 2100 on is kept with time_flag=implausible; a fact whose time is 0 (not
+    set) or no date is not put at 1601 but named in a timeline_no_time warning on stderr.
 
     Example: hivescan timeline ./SYSTEM --evtx System.evtx --evtx Security.evtx -o timeline.jsonl
     """
     import hivescan
-    from hivescan.render.timeline import timeline_rows, write_timeline
+    from hivescan.render.timeline import build_timeline, write_timeline
 
     fmt = _check_format(fmt, ("jsonl", "csv"))
     _check_output(output, force, hive, evtx)
@@ -198,7 +200,9 @@ def timeline(
         history, notes = _snapshot_history(local if hive.is_dir() and local is not None else hive, parser)
         warnings += notes
     _warn_hive(warnings, quiet)
-    write_timeline(timeline_rows(records, logs, history), fmt, output)
+    rows, no_time = build_timeline(records, logs, history)
+    _warn_hive(no_time, quiet, per_code=len(no_time))  # each fact left off is named: none is dropped unsaid
+    write_timeline(rows, fmt, output)
 
 
 def _snapshot_history(path: Path | str, parser: str) -> tuple[Any, list[Any]]:

@@ -6,10 +6,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
+
 from hivescan.diff import Change
 from hivescan.render.bootplan import image_cell
-from hivescan.render.formats import dumps, text_output, write_csv, write_json, write_jsonl
-from hivescan.render.safe import DataTable, data_table
+from hivescan.render.fields import change_lines
+from hivescan.render.formats import text_output, write_csv, write_json, write_jsonl
+from hivescan.render.safe import DataTable, data_table, lines
 from hivescan.textsafe import shown_path, visible
 
 DIFF_FORMATS = ("table", "json", "jsonl", "csv")
@@ -32,22 +35,32 @@ def diff_rows(changes: Sequence[Change]) -> list[dict[str, Any]]:
             "before": _side(change, True),
             "before_key_path": change.before_origin.key_path if change.before_origin else None,
             "before_last_write": change.before_origin.last_write if change.before_origin else None,
+            "before_last_write_filetime": change.before_origin.last_write_filetime if change.before_origin else None,
             "after": _side(change, False),
             "after_key_path": change.after_origin.key_path if change.after_origin else None,
             "after_last_write": change.after_origin.last_write if change.after_origin else None,
+            "after_last_write_filetime": change.after_origin.last_write_filetime if change.after_origin else None,
         }
         if not change.fields:
             rows.append({**base, "field": None, "value_before": None, "value_after": None})
         for fc in change.fields:
             d = fc.to_dict()
-            rows.append({**base, "field": d["field"], "value_before": d["before"], "value_after": d["after"]})
+            rows.append(
+                {
+                    **base,
+                    "field": d["field"],
+                    "value_before": d["before"],
+                    "value_after": d["after"],
+                    "value_before_decoded": d.get("before_decoded"),
+                    "value_after_decoded": d.get("after_decoded"),
+                }
+            )
     return rows
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else dumps(value)
+def _cell(field: str, raw: Any, decoded: Any) -> Text:
+    """The decoded form with the raw value beside it (render/fields.py)."""
+    return lines(change_lines(field, raw, decoded))
 
 
 def diff_table(changes: Sequence[Change], *, title: str | None = None) -> DataTable:
@@ -66,9 +79,9 @@ def diff_table(changes: Sequence[Change], *, title: str | None = None) -> DataTa
             after = image_cell(change.after.image_path, change.after.service_dll) if change.after else ""
             table.add_row(change.kind, change.name, "image_path", before, after, style=style[change.kind])
         for fc in change.fields:
-            table.add_row(
-                change.kind, change.name, fc.field, _cell(fc.before), _cell(fc.after), style=style[change.kind]
-            )
+            before = _cell(fc.field, fc.before, fc.before_decoded)
+            after = _cell(fc.field, fc.after, fc.after_decoded)
+            table.add_row(change.kind, change.name, fc.field, before, after, style=style[change.kind])
     return table
 
 

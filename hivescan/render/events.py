@@ -23,6 +23,7 @@ from hivescan.render.formats import (
     write_parquet,
 )
 from hivescan.textsafe import visible
+from hivescan.timeutil import datetime_flag, iso_to_datetime
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -55,7 +56,7 @@ def events_table(logs: Sequence[EventLog], *, title: str | None = None) -> Table
         if row["display_name"] and row["display_name"] != service:
             service = f"{service} ({row['display_name']})" if service else row["display_name"]
         cells = (
-            row["time"][:23].replace("T", " "),
+            _when(row["time"]),
             str(row["event_id"]),
             row["kind"],
             service,
@@ -66,6 +67,14 @@ def events_table(logs: Sequence[EventLog], *, title: str | None = None) -> Table
         )
         table.add_row(*(Text(plain(c)) for c in cells), style="red" if row["chunk_state"] != "ok" else "")
     return table
+
+
+def _when(time: str) -> str:
+    """An event's time to the millisecond; one of 0 (1601-01-01) or before 1990 / from 2100 on
+    says so, as key times do (timeutil.datetime_flag)."""
+    shown = time[:23].replace("T", " ")
+    flag = datetime_flag(iso_to_datetime(time))
+    return f"{shown} ({flag})" if flag else shown
 
 
 def _flat(row: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from hivescan.detect.scan import ScanResult
 from hivescan.render.formats import dumps, text_output, write_csv, write_json, write_jsonl
 from hivescan.render.safe import DataTable, data_table
 from hivescan.textsafe import shown_path, visible
-from hivescan.timeutil import shown_time
+from hivescan.timeutil import flagged_iso, shown_filetime
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 FINDING_FORMATS = ("table", "json", "jsonl", "csv", "html")
@@ -67,7 +67,7 @@ def findings_table(findings: Sequence[Finding], *, title: str | None = None) -> 
             f.service,
             str(f.control_set) if f.control_set is not None else "",
             finding,
-            shown_time(f.origin.last_write),
+            shown_filetime(f.origin.last_write_filetime),
             style=SEVERITY_STYLE.get(f.severity, ""),
         )
     return table
@@ -176,7 +176,7 @@ def explain_text(finding: Finding) -> str:
         f"{finding.rule_id}   {finding.severity}   {', '.join(finding.attack)}",
         f"  {finding.title}",
         f"  {finding.service}   {shown_path(origin.hive_path)} sha256 {sha}   {shown_path(origin.key_path)}   "
-        f"last write {origin.last_write}",
+        f"last write {flagged_iso(origin.last_write_filetime)}",
         f"  {finding.explanation}",
     ]
     if finding.references:

@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
+from hivescan.diff import DECODED, decoded_value
 from hivescan.history import ServiceEvent
+from hivescan.render.fields import change_lines
 from hivescan.render.formats import (
     OutputError,
     OutputFormat,
@@ -20,9 +23,11 @@ from hivescan.render.formats import (
     write_json,
     write_jsonl,
 )
-from hivescan.render.safe import DataTable, console_for, data_table, file_console, text
+from hivescan.render.safe import DataTable, console_for, data_table, file_console, lines, text
+from hivescan.scm.record import ServiceRecord
 from hivescan.snapshots import History
 from hivescan.textsafe import quoted
+from hivescan.timeutil import shown_filetime
 
 _EVENT_STYLE = {"appeared": "green", "changed": "yellow", "disappeared": "red", "present": "dim"}
 
@@ -42,12 +47,26 @@ def _readable(value: Any) -> Any:
     return value
 
 
-def _short(value: Any, width: int = 70) -> str:
-    value = _readable(value)
+def _shown(field: str, value: Any, record: ServiceRecord | None, *, decoded_row: bool = False) -> Text:
+    """One side of a changed field, whole (the table folds it): a field with a decoded form
+    as diff shows it (render/fields.py: the decoded form with the raw value beside it).
+    ``decoded_row``: the event has its own ``failure_actions`` row, so the hex row is hex only."""
     if value is None:
-        return "-"
-    text = value if isinstance(value, str) else dumps(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
+        return text("-")
+    if field == "failure_actions_hex" and decoded_row:
+        return text(f"hex: {value}")
+    if field == "triggers" and isinstance(value, int):
+        return text(f"{value} TriggerInfo subkey(s)")  # the count scm/compare.py adds when their values differ
+    if field in ("failure_actions", "triggers") or field in DECODED:
+        if field == "failure_actions" and hasattr(value, "to_dict"):
+            decoded: Any = value.to_dict()
+        elif field == "triggers" and isinstance(value, tuple):
+            decoded = [t.to_dict() for t in value]
+        else:
+            decoded = decoded_value(field, record)
+        return lines(change_lines(field, value, decoded))
+    value = _readable(value)
+    return text(value if isinstance(value, str) else dumps(value))
 
 
 def snapshots_table(history: History) -> DataTable:
@@ -55,15 +74,14 @@ def snapshots_table(history: History) -> DataTable:
     for col in ("#", "snapshot", "source", "roles", "services", "hive last written", "set last write", "sha256"):
         table.add_column(col, overflow="fold")
     for index, snap in enumerate(history.snapshots, 1):
-        d = snap.to_dict()
         table.add_row(
             str(index),
             snap.label,
             snap.source,
             ", ".join(snap.roles) or "-",
             str(len(snap.records)),
-            (d["hive_last_written"] or "-")[:19].replace("T", " "),
-            (d["control_set_last_write"] or "-")[:19].replace("T", " "),
+            shown_filetime(snap.hive_last_written) or "-",
+            shown_filetime(snap.control_set_last_write) or "-",
             snap.hive_sha256[:12],
         )
     return table
@@ -89,8 +107,9 @@ def events_table(history: History) -> DataTable:
     for event in history.events:
         style = _EVENT_STYLE.get(event.kind, "")
         prev = event.previous.label if event.previous is not None else "-"
-        when = (event.key_last_write or "-")[:19].replace("T", " ")
+        when = shown_filetime(event.key_last_write_filetime) or "-"
         if event.kind == "changed":
+            decoded_row = any(c.field == "failure_actions" for c in event.changes)
             for i, change in enumerate(event.changes):
                 first = i == 0
                 table.add_row(
@@ -99,8 +118,8 @@ def events_table(history: History) -> DataTable:
                     event.snapshot.label if first else "",
                     prev if first else "",
                     change.field,
-                    _short(change.before),
-                    _short(change.after),
+                    _shown(change.field, change.before, event.before, decoded_row=decoded_row),
+                    _shown(change.field, change.after, event.after, decoded_row=decoded_row),
                     when if first else "",
                     style=style,
                 )
@@ -114,8 +133,8 @@ def events_table(history: History) -> DataTable:
             event.snapshot.label,
             prev,
             "image_path",
-            _short(before),
-            _short(after),
+            text(before) if before is not None else text("-"),
+            text(after) if after is not None else text("-"),
             when,
             style=style,
         )

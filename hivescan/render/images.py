@@ -8,6 +8,7 @@ from hivescan.hive.images import ImageInventory
 from hivescan.render.info import print_diagnostics
 from hivescan.render.safe import data_grid, data_table
 from hivescan.textsafe import shown_path
+from hivescan.timeutil import shown_iso_time
 
 
 def _size(value: int | None) -> str:
@@ -36,7 +37,7 @@ def print_inventory(inventory: ImageInventory, console: Console) -> None:
             _size(v.size),
             v.filesystem or "-",
             v.volume_name or "-",
-            (v.shadow_copy_created or "-")[:19].replace("T", " "),
+            shown_iso_time(v.shadow_copy_created) or "-",
             v.note or "",
         )
     console.print(volumes)
@@ -56,7 +57,7 @@ def print_inventory(inventory: ImageInventory, console: Console) -> None:
                 f.volume,
                 shown_path(f.path),
                 _size(f.size),
-                (f.to_dict()["modified"] or "-")[:19].replace("T", " "),
+                shown_iso_time(f.to_dict()["modified"]) or "-",
                 f.sha256 or "UNREADABLE",
             )
         console.print(files)

@@ -11,6 +11,7 @@ from hivescan.diagnostics import Diagnostic
 from hivescan.render.safe import data_grid, data_table, text
 from hivescan.system import HiveInfo
 from hivescan.textsafe import shown_path
+from hivescan.timeutil import shown_iso_time, time_flag
 
 MARVIN32_LABELS = {"c": "compiled extension", "python": "pure-Python fallback (the C extension was not built)"}
 
@@ -55,7 +56,7 @@ def print_info(info: HiveInfo, console: Console) -> None:
             cs.name,
             ", ".join(cs.roles) or "-",
             "-" if cs.services is None else str(cs.services),
-            (cs.last_write or "not set")[:19].replace("T", " "),
+            shown_iso_time(cs.last_write) or "not set",
         )
     console.print(sets)
     _print_logs(info, console)
@@ -65,6 +66,8 @@ def print_info(info: HiveInfo, console: Console) -> None:
 def _written(info: HiveInfo) -> str:
     """The base block's timestamp; a zero FILETIME is "not set" (Windows left it so), not 1601."""
     if info.last_written is not None:
+        if time_flag(info.last_written_filetime):  # a date before 1990 or from 2100 on
+            return f"{info.last_written} (implausible; FILETIME {info.last_written_filetime})"
         return info.last_written
     if info.last_written_filetime == 0:
         return "not set (0)"

@@ -20,7 +20,7 @@ from hivescan.render.formats import (
     write_parquet,
 )
 from hivescan.scm.record import ServiceRecord
-from hivescan.timeutil import shown_time
+from hivescan.timeutil import shown_filetime
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -110,7 +110,7 @@ def services_table(records: Sequence[ServiceRecord], *, title: str | None = None
             _SHORT_TYPE.get(rec.type_name or "", rec.type_name or ""),
             rec.start_name or "",
             lines(image_lines),
-            shown_time(rec.last_write),
+            shown_filetime(rec.origin.last_write_filetime),
             lines(notes),
             style=_STATUS_STYLE.get(rec.status, ""),
         )

@@ -25,10 +25,12 @@ from hivescan.hive.regtypes import (
     REG_SZ,
     REG_TYPE_NUMBERS,
 )
+from hivescan.render.fields import failure_actions_lines, trigger_lines
 from hivescan.render.safe import DataTable, data_grid, data_table, lines, text
 from hivescan.scm.database import DatabaseContext
 from hivescan.scm.record import ServiceRecord
 from hivescan.textsafe import printable, quoted
+from hivescan.timeutil import datetime_flag, flagged_iso, iso_to_datetime, shown_filetime
 
 # shown in their own sections, not in the field list
 _SECTIONS = {
@@ -66,8 +68,23 @@ def readable(type_name: str, hex_data: str) -> str:
     return ""
 
 
+def _flag_times(value: Any) -> Any:
+    """Nested mappings (decoded triggers...) that carry a ``last_write`` next to its raw
+    ``last_write_filetime``: the time as :func:`flagged_iso` words it (0: not set)."""
+    if isinstance(value, list):
+        return [_flag_times(v) for v in value]
+    if isinstance(value, dict):
+        out = {k: _flag_times(v) for k, v in value.items()}
+        raw = value.get("last_write_filetime")
+        if "last_write" in value and isinstance(raw, int) and not isinstance(raw, bool):
+            out["last_write"] = flagged_iso(raw)
+        return out
+    return value
+
+
 def _value(value: Any) -> Text:
     """A field's value as data: one line per list item or mapping entry, each made visible."""
+    value = _flag_times(value)
     if value is None or value == [] or value == {} or value == "":
         return text("-" if value is None else json.dumps(value), style="dim")
     if isinstance(value, bool):
@@ -77,6 +94,17 @@ def _value(value: Any) -> Text:
     if isinstance(value, dict):
         return lines([f"{k}: {json.dumps(v) if isinstance(v, dict | list) else v}" for k, v in value.items()])
     return text(value)
+
+
+def _decoded(key: str, value: Any) -> Text | None:
+    """The failure actions and triggers as diff and history show them (render/fields.py):
+    every field named, one action or trigger a line. The raw bytes are the hex rows of the
+    values tables below (FailureActions, TriggerInfo\\N)."""
+    if key == "failure_actions" and isinstance(value, Mapping):
+        return lines(failure_actions_lines(value))
+    if key == "triggers" and isinstance(value, list) and value:
+        return lines(trigger_lines(value))
+    return None
 
 
 def _values_table(title: str, values: Mapping[str, Mapping[str, Any]]) -> DataTable:
@@ -112,6 +140,22 @@ def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
         out.append((prefix, printable(shown)))
 
 
+def _trigger_time(trigger: Mapping[str, Any]) -> str:
+    """A TriggerInfo subkey's last write, flagged like every key time (0: not set)."""
+    raw = trigger.get("last_write_filetime")
+    if isinstance(raw, int):
+        return flagged_iso(raw)
+    return str(trigger.get("last_write") or "-")
+
+
+def _file_time(name: str, shown: str) -> str:
+    """An NTFS time of a file's facts (ISO text) with a flag when it is 0 or implausible."""
+    if not name.startswith("timestamps."):
+        return shown
+    flag = datetime_flag(iso_to_datetime(shown))
+    return f"{shown} ({flag})" if flag else shown
+
+
 def _file_table(title: str, facts: Mapping[str, Any]) -> DataTable:
     """The facts of one binary: every field, nested ones dotted (signature.status, pe.machine...)."""
     table = data_table(title=title, title_justify="left", header_style="bold")
@@ -120,7 +164,7 @@ def _file_table(title: str, facts: Mapping[str, Any]) -> DataTable:
     rows: list[tuple[str, str]] = []
     _flatten("", facts, rows)
     for name, shown in rows:
-        table.add_row(name, shown)
+        table.add_row(name, _file_time(name, shown))
     return table
 
 
@@ -135,7 +179,11 @@ def service_view(data: Mapping[str, Any], context: DatabaseContext | None = None
     for key, value in data.items():
         if key in _SECTIONS:
             continue
-        fields.add_row(key, _value(value), sources.get(key, ""))
+        if key == "last_write" and "last_write_filetime" in data:
+            # a zero or absurd key time is said so, not shown as a date (the raw FILETIME is the next row)
+            value = flagged_iso(data["last_write_filetime"]) or value
+        shown = _decoded(key, value)
+        fields.add_row(key, shown if shown is not None else _value(value), sources.get(key, ""))
     status = data.get("status", "")
     reason = f" ({data['reject_reason']})" if data.get("reject_reason") else ""
     cs = data.get("control_set")
@@ -148,7 +196,7 @@ def service_view(data: Mapping[str, Any], context: DatabaseContext | None = None
     for trigger in data.get("triggers_raw") or ():
         parts.append(
             _values_table(
-                f"TriggerInfo\\{trigger.get('subkey')} (last write {trigger.get('last_write') or '-'})",
+                f"TriggerInfo\\{trigger.get('subkey')} (last write {_trigger_time(trigger)})",
                 trigger.get("values") or {},
             )
         )
@@ -159,7 +207,9 @@ def service_view(data: Mapping[str, Any], context: DatabaseContext | None = None
         grid.add_column("FILETIME")
         filetimes = data.get("subkey_last_writes_filetime") or {}
         for name, when in data["subkey_last_writes"].items():
-            grid.add_row(name, when or "-", str(filetimes.get(name, "")))
+            raw = filetimes.get(name)
+            when_shown = shown_filetime(raw) if isinstance(raw, int) else when or "-"
+            grid.add_row(name, when_shown, str(raw if raw is not None else ""))
         parts.append(grid)
     for key, title in _FILE_SECTIONS:
         if data.get(key):

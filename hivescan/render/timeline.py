@@ -10,7 +10,10 @@ key path; log, sha256 and record number; snapshots and their sha256; file path a
 so a row can be checked against the evidence.
 
 Timesketch needs ``message``, ``datetime`` (ISO 8601) and ``timestamp_desc``; ``timestamp``
-(microseconds since 1970) is added so that it does not parse the text again.
+(microseconds since 1970) is added so that it does not parse the text again. ``time_flag``
+is ``implausible`` for a time before 1990 or from 2100 on (kept, and said in the message);
+a fact whose time is 0 or no date is not a row but a ``timeline_no_time`` warning
+(:mod:`hivescan.render.timeline_time` says why).
 
 References: Timesketch documentation, "Import from JSON or CSV"; issue 15 ("Timeline").
 """
@@ -21,19 +24,31 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hivescan.diagnostics import Diagnostic
 from hivescan.events.join import parse_time
 from hivescan.events.logs import EventLog
 from hivescan.render.formats import text_output, write_csv, write_jsonl
 from hivescan.render.timeline_snapshots import snapshot_rows
-from hivescan.render.timeline_snapshots import stamp as _stamp
+from hivescan.render.timeline_time import Placed, flagged, place_datetime, place_filetime
 from hivescan.scm.record import ServiceRecord
-from hivescan.timeutil import filetime_to_datetime
 
 if TYPE_CHECKING:
     from hivescan.snapshots import History
 
 
-def _record_rows(record: ServiceRecord) -> Iterable[dict[str, Any]]:
+def _head(placed: Placed, desc: str, message: str) -> dict[str, Any]:
+    """The columns every row starts with (Timesketch's, then the time's flag)."""
+    text, micros, flag = placed
+    return {
+        "datetime": text,
+        "timestamp": micros,
+        "timestamp_desc": desc,
+        "message": flagged(message, flag),
+        "time_flag": flag,
+    }
+
+
+def _record_rows(record: ServiceRecord, gaps: list[Diagnostic]) -> Iterable[dict[str, Any]]:
     where = f"ControlSet{record.control_set:03d}" if record.control_set is not None else "no control set"
     common = {
         "service": record.name,
@@ -46,8 +61,10 @@ def _record_rows(record: ServiceRecord) -> Iterable[dict[str, Any]]:
     }
     if record.status == "event_only":
         return  # its events are rows of their own
-    written = record.origin.last_write_datetime
-    if written is not None:
+    key_place = place_filetime(
+        record.origin.last_write_filetime, f"{record.name} ({where}) key {record.key_path} last write", gaps
+    )
+    if key_place is not None:
         if record.status in ("deleted", "orphaned"):
             source, desc = f"registry_{record.status}", f"{record.status.capitalize()} Key Last Written"
             message = f"{record.status} service key {record.name} ({where}) last written; ImagePath {record.image_path}"
@@ -58,50 +75,37 @@ def _record_rows(record: ServiceRecord) -> Iterable[dict[str, Any]]:
         else:
             source, desc = "registry", "Key Last Written"
             message = f"service key {record.name} ({where}) last written; ImagePath {record.image_path}"
-        text, micros = _stamp(written)
-        yield {
-            "datetime": text,
-            "timestamp": micros,
-            "timestamp_desc": desc,
-            "message": message,
-            "source": source,
-            **common,
-        }
+        yield {**_head(key_place, desc, message), "source": source, **common}
     for subkey, filetime in record.subkey_last_writes.items():
         if subkey.upper() != "PARAMETERS":
             continue
-        when = filetime_to_datetime(filetime)
-        if when is None:
+        placed = place_filetime(filetime, f"{record.name} ({where}) key {record.key_path}\\{subkey} last write", gaps)
+        if placed is None:
             continue
-        text, micros = _stamp(when)
+        message = f"{record.name}\\{subkey} ({where}) last written; ServiceDll {record.service_dll}"
         yield {
-            "datetime": text,
-            "timestamp": micros,
-            "timestamp_desc": "Key Last Written",
-            "message": f"{record.name}\\{subkey} ({where}) last written; ServiceDll {record.service_dll}",
+            **_head(placed, "Key Last Written", message),
             "source": "registry" if record.status not in ("deleted", "orphaned") else f"registry_{record.status}",
             **common,
             "key_path": f"{record.key_path}\\{subkey}",
         }
 
 
-def _event_rows(logs: Sequence[EventLog]) -> Iterable[dict[str, Any]]:
+def _event_rows(logs: Sequence[EventLog], gaps: list[Diagnostic]) -> Iterable[dict[str, Any]]:
     for log in logs:
         for event in log.events:
-            when = parse_time(event.time)
-            if when is None:
+            what = f"event {event.event_id} record {event.record_id} of {event.evtx_path}"
+            placed = place_datetime(parse_time(event.time), event.time, what, gaps)
+            if placed is None:
                 continue
-            text, micros = _stamp(when)
             name = event.service_name or event.display_name or ""
             detail = event.image_path or event.state or event.registry_key or ""
             by = f" by {event.subject_user}" if event.subject_user else ""
+            message = " ".join(
+                part for part in (event.channel, str(event.event_id), event.kind, name, detail, by.strip()) if part
+            )
             yield {
-                "datetime": text,
-                "timestamp": micros,
-                "timestamp_desc": "Event Recorded",
-                "message": " ".join(
-                    part for part in (event.channel, str(event.event_id), event.kind, name, detail, by.strip()) if part
-                ),
+                **_head(placed, "Event Recorded", message),
                 "source": "event_log",
                 "service": name or None,
                 "event_id": event.event_id,
@@ -127,7 +131,7 @@ _FILE_TIMES = {
 }
 
 
-def _file_rows(records: Sequence[ServiceRecord]) -> Iterable[dict[str, Any]]:
+def _file_rows(records: Sequence[ServiceRecord], gaps: list[Diagnostic]) -> Iterable[dict[str, Any]]:
     """The NTFS times of each service binary (``image_file``, ``service_dll_file``; disk
     images only), once per file and time however many records name the file."""
     seen: set[tuple[str, str]] = set()
@@ -137,17 +141,15 @@ def _file_rows(records: Sequence[ServiceRecord]) -> Iterable[dict[str, Any]]:
                 continue
             path = str(facts.get("path") or "")
             for key, value in facts["timestamps"].items():
-                when = parse_time(value) if isinstance(value, str) else None
-                if when is None or (path.upper(), key) in seen:
-                    continue
+                if not isinstance(value, str) or (path.upper(), key) in seen:
+                    continue  # None: the file has no such time (no $FILE_NAME attribute read)
                 seen.add((path.upper(), key))
-                text, micros = _stamp(when)
                 desc = _FILE_TIMES.get(key, key)
+                placed = place_datetime(parse_time(value), value, f"{desc} of {path}", gaps)
+                if placed is None:
+                    continue
                 yield {
-                    "datetime": text,
-                    "timestamp": micros,
-                    "timestamp_desc": desc,
-                    "message": f"{desc}: {path} ({role} of service {record.name})",
+                    **_head(placed, desc, f"{desc}: {path} ({role} of service {record.name})"),
                     "source": "file_ntfs",
                     "service": record.name,
                     "file_path": path,
@@ -159,17 +161,26 @@ def _file_rows(records: Sequence[ServiceRecord]) -> Iterable[dict[str, Any]]:
                 }
 
 
+def build_timeline(
+    records: Sequence[ServiceRecord], logs: Sequence[EventLog] = (), history: History | None = None
+) -> tuple[list[dict[str, Any]], list[Diagnostic]]:
+    """Every timed fact of ``records``, ``logs`` and the snapshot ``history``, oldest first,
+    and a ``timeline_no_time`` warning for each fact whose time is 0 or no date."""
+    gaps: list[Diagnostic] = []
+    rows = [row for record in records for row in _record_rows(record, gaps)]
+    rows.extend(_event_rows(logs, gaps))
+    rows.extend(_file_rows(records, gaps))
+    if history is not None:
+        rows.extend(snapshot_rows(history, gaps))
+    rows.sort(key=lambda r: (r["timestamp"], r["source"], r.get("service") or ""))
+    return rows, gaps
+
+
 def timeline_rows(
     records: Sequence[ServiceRecord], logs: Sequence[EventLog] = (), history: History | None = None
 ) -> list[dict[str, Any]]:
-    """Every timed fact of ``records``, ``logs`` and the snapshot ``history``, oldest first."""
-    rows = [row for record in records for row in _record_rows(record)]
-    rows.extend(_event_rows(logs))
-    rows.extend(_file_rows(records))
-    if history is not None:
-        rows.extend(snapshot_rows(history))
-    rows.sort(key=lambda r: (r["timestamp"], r["source"], r.get("service") or ""))
-    return rows
+    """The rows of :func:`build_timeline` (its warnings are the caller's to show)."""
+    return build_timeline(records, logs, history)[0]
 
 
 def write_timeline(rows: Sequence[dict[str, Any]], fmt: str, output: Path | None) -> None:

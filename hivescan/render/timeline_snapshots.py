@@ -14,58 +14,80 @@ evidence with ``hivescan history``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from hivescan.events.join import parse_time
+from hivescan.diagnostics import Diagnostic
+from hivescan.diff import DECODED, decoded_value
+from hivescan.render.fields import change_lines
+from hivescan.render.formats import dumps
+from hivescan.render.timeline_time import flagged, place_filetime
+from hivescan.timeutil import flagged_iso, time_flag
 
 if TYPE_CHECKING:
     from hivescan.history import ServiceEvent
+    from hivescan.scm.record import ServiceRecord
     from hivescan.snapshots import History
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def stamp(when: datetime) -> tuple[str, int]:
-    """Timesketch's ``datetime`` text and ``timestamp`` (microseconds since 1970)."""
-    micros = (when - _EPOCH) // timedelta(microseconds=1)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), micros
 
 
 def _changes(event: ServiceEvent) -> str:
     """Every changed field as ``field: before -> after`` (all of them: nothing is cut)."""
-    return "; ".join(f"{c.field}: {_shown(c.before)} -> {_shown(c.after)}" for c in event.changes)
+    return "; ".join(
+        f"{c.field}: {_shown(c.field, c.before, event.before)} -> {_shown(c.field, c.after, event.after)}"
+        for c in event.changes
+    )
 
 
-def _shown(value: Any) -> str:
-    """A value as read (paths keep single backslashes); a missing one as ``(none)``."""
-    return "(none)" if value is None else str(value)
+def _shown(field: str, value: Any, record: ServiceRecord | None) -> str:
+    """A value as read (paths keep single backslashes), a field with a decoded form as diff
+    and history show it (``2 (auto)``; failure actions and triggers by field, raw beside);
+    a missing one as ``(none)``."""
+    if value is None:
+        return "(none)"
+    if field == "failure_actions" and hasattr(value, "to_dict"):
+        return ", ".join(change_lines(field, value, value.to_dict()))
+    if field == "triggers" and isinstance(value, tuple):
+        return ", ".join(change_lines(field, value, [t.to_dict() for t in value]))
+    if field == "triggers" and isinstance(value, int):
+        return f"{value} TriggerInfo subkey(s)"  # the count scm/compare.py adds when their values differ
+    if field in DECODED:
+        return ", ".join(change_lines(field, value, decoded_value(field, record)))
+    if isinstance(value, tuple | list):
+        return dumps(list(value))  # a list as JSON, as diff shows it, not a Python tuple
+    return str(value)
 
 
-def _row(event: ServiceEvent) -> dict[str, Any] | None:
+def _row(event: ServiceEvent, gaps: list[Diagnostic]) -> dict[str, Any] | None:
     previous = event.previous
     if previous is None or event.kind == "present":
         return None
     if event.snapshot.source == "hive" and previous.source == "hive":
         return None  # control sets of one hive: their last writes are rows already
     record = event.after if event.after is not None else event.before
-    span = f"{previous.label} ({previous.time}) -> {event.snapshot.label} ({event.snapshot.time})"
+    span = (
+        f"{previous.label} ({flagged_iso(previous.time_filetime)}) -> "
+        f"{event.snapshot.label} ({flagged_iso(event.snapshot.time_filetime)})"
+    )
+    key_time = event.key_last_write_filetime
     if event.kind == "disappeared":
-        when, desc = parse_time(event.snapshot.time), "Snapshot Taken (service gone)"
+        ticks, desc = event.snapshot.time_filetime, "Snapshot Taken (service gone)"
         message = f"service {event.name} gone between snapshots {span}"
     else:
-        when = parse_time(event.key_last_write) or parse_time(event.snapshot.time)
+        # the key's last write says when; a key without one (0, no date) leaves the snapshot's time
+        usable = key_time is not None and time_flag(key_time) not in ("not set", "not a date")
+        ticks = key_time if usable and key_time is not None else event.snapshot.time_filetime
         desc = "Key Last Written (snapshot change)"
         detail = f": {_changes(event)}" if event.kind == "changed" else ""
         message = f"service {event.name} {event.kind} between snapshots {span}{detail}"
-    if when is None:
+    placed = place_filetime(ticks, f"snapshot change of {event.name} ({event.kind}) in {event.snapshot.label}", gaps)
+    if placed is None:
         return None
-    text, micros = stamp(when)
+    text, micros, flag = placed
     return {
         "datetime": text,
         "timestamp": micros,
         "timestamp_desc": desc,
-        "message": message,
+        "message": flagged(message, flag),
+        "time_flag": flag,
         "source": "snapshot_history",
         "service": event.name,
         "change": event.kind,
@@ -81,9 +103,10 @@ def _row(event: ServiceEvent) -> dict[str, Any] | None:
     }
 
 
-def snapshot_rows(history: History) -> Iterable[dict[str, Any]]:
-    """A row per appearance, change and disappearance seen against a RegBack or shadow copy."""
+def snapshot_rows(history: History, gaps: list[Diagnostic]) -> Iterable[dict[str, Any]]:
+    """A row per appearance, change and disappearance seen against a RegBack or shadow copy
+    (a ``timeline_no_time`` warning in ``gaps`` for one without any time)."""
     for event in history.events:
-        row = _row(event)
+        row = _row(event, gaps)
         if row is not None:
             yield row

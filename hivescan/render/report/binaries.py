@@ -17,6 +17,7 @@ from typing import Any
 
 from hivescan.render.report.header import facts
 from hivescan.render.report.text import esc
+from hivescan.timeutil import datetime_flag
 
 #: record field -> what the card calls it
 BINARY_FIELDS = (("image_file", "image file (ImagePath)"), ("service_dll_file", "ServiceDll file"))
@@ -57,11 +58,15 @@ def _pe_time(value: Any) -> Any:
     (reproducible builds store a hash there, so the raw number always comes first)."""
     if not isinstance(value, int) or isinstance(value, bool):
         return value
+    if value == 0:
+        return "0 = 0x00000000 (not set)"
     try:
-        when = datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = datetime.fromtimestamp(value, UTC)
     except (OverflowError, OSError, ValueError):
         return f"{value} = 0x{value:08x}"
-    return f"{value} = 0x{value:08x} (as a time: {when})"
+    when = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    flag = datetime_flag(stamp)  # before 1990 or from 2100 on: not a build time (a hash?)
+    return f"{value} = 0x{value:08x} (as a time: {when}{', ' + flag if flag else ''})"
 
 
 def _flatten(prefix: str, value: Any, out: list[tuple[str, Any]]) -> None:

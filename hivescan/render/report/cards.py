@@ -16,6 +16,7 @@ from hivescan.render.report.header import facts
 from hivescan.render.report.payloads import decode_payloads
 from hivescan.render.report.text import esc
 from hivescan.scm.record import ServiceRecord
+from hivescan.timeutil import flagged_iso
 
 # the record fields a card shows, in this order (the full record is in `hivescan show`)
 KEY_FIELDS = (
@@ -61,6 +62,13 @@ class ServiceCard:
         times = [f.origin.last_write for f in self.findings if f.origin.last_write]
         return max(times) if times else None
 
+    @property
+    def last_write_shown(self) -> str:
+        """The latest key last write of the card's findings as people read it (0: not set,
+        implausible dates flagged with the raw FILETIME; see timeutil.flagged_iso)."""
+        times = [f.origin.last_write_filetime for f in self.findings]
+        return flagged_iso(max(times)) if times else "unknown"
+
 
 def build_cards(findings: Sequence[Finding], records: Sequence[ServiceRecord]) -> list[ServiceCard]:
     """Findings grouped by service (case-insensitive, as the registry compares names), most severe
@@ -103,7 +111,7 @@ def _record_html(r: ServiceRecord) -> str:
         ("hive sha256", r.origin.hive_sha256),
         ("key", r.key_path),
         ("control set", r.control_set),
-        ("last write (UTC)", r.last_write),
+        ("last write (UTC)", flagged_iso(r.origin.last_write_filetime)),
         ("parser", r.origin.parser),
     ]
     provenance += [(f"location: {k}", v) for k, v in (r.origin.location or {}).items()]
@@ -133,7 +141,7 @@ def _origin_only(f: Finding) -> str:
         ("hive", o.hive_path),
         ("hive sha256", o.hive_sha256),
         ("key", o.key_path),
-        ("last write (UTC)", o.last_write),
+        ("last write (UTC)", flagged_iso(o.last_write_filetime)),
         ("parser", o.parser),
     ]
     return f'<div class="record"><h4>Provenance</h4>{facts(rows)}</div>'
@@ -148,7 +156,7 @@ def card_html(index: int, card: ServiceCard) -> str:
         f'data-severities="{esc(" ".join(severities))}">'
         f'<header><h3 class="service">{heading}</h3><span class="sev {esc(card.severity)}">'
         f"{esc(card.severity)}</span><span class='meta'>{len(card.findings)} finding(s) · last write "
-        f"{esc(card.last_write or 'unknown')}</span></header>"
+        f"{esc(card.last_write_shown)}</span></header>"
         f'<div class="findings">{"".join(_finding_html(f) for f in card.findings)}</div>'
         + (binary_summary_html(card.records[0].to_dict()) if card.records else "")
         + f'<div class="more">{records}</div></article>'

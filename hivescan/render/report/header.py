@@ -12,6 +12,7 @@ from hivescan.detect.rules import Rule
 from hivescan.detect.scan import ScanResult
 from hivescan.diagnostics import Diagnostic
 from hivescan.render.report.text import esc
+from hivescan.timeutil import flagged_iso, time_flag
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 
@@ -108,9 +109,12 @@ def windows_rows(result: ScanResult | None) -> list[tuple[str, Any]]:
 
 
 def _when(iso: str | None, filetime: int | None = None) -> str:
-    """A time as stored; a zero FILETIME (1601-01-01) is "not set", not a date."""
+    """A time as stored; a zero FILETIME (1601-01-01) is "not set", not a date; one before
+    1990 or from 2100 on is flagged with its raw value (timeutil.flagged_iso)."""
     if filetime == 0 or (iso or "").startswith("1601-01-01T00:00:00"):
         return "not set (zero FILETIME in the file)"
+    if filetime is not None and time_flag(filetime) is not None:
+        return flagged_iso(filetime)
     return iso or "not set"
 
 

@@ -17,6 +17,7 @@ from datetime import datetime
 from hivescan.events.join import parse_time
 from hivescan.render.report.text import esc
 from hivescan.scm.record import ServiceRecord
+from hivescan.timeutil import datetime_flag
 
 LANES = ("registry", "event log", "file")
 WIDTH = 1000
@@ -35,24 +36,34 @@ class Point:
     css: str  # severity of the service's card, or the event kind
 
 
+def _flagged(label: str, when: datetime) -> str:
+    """A point's label, saying so when its time is implausible (before 1990 or from 2100 on)."""
+    flag = datetime_flag(when)
+    return f"{label} ({flag} time)" if flag else label
+
+
 def record_points(record: ServiceRecord, severity: str) -> Iterable[Point]:
     """A record's key last write, its logged events, and its binaries' NTFS times."""
     written = record.origin.last_write_datetime
     if written is not None and written.year > 1601:
-        yield Point(written, "registry", f"{record.name}: key last written ({record.key_path})", severity)
+        yield Point(
+            written, "registry", _flagged(f"{record.name}: key last written ({record.key_path})", written), severity
+        )
     for event in record.service_events:
         when = parse_time(str(event.get("time") or ""))
-        if when is not None:
+        if when is not None and datetime_flag(when) != "not set":
             what = f"{record.name}: event {event.get('event_id')} {event.get('image_path') or ''}".rstrip()
-            yield Point(when, "event log", what, "install" if event.get("event_id") in (7045, 4697) else "event")
+            kind = "install" if event.get("event_id") in (7045, 4697) else "event"
+            yield Point(when, "event log", _flagged(what, when), kind)
     for role, facts in (("image", record.image_file), ("ServiceDll", record.service_dll_file)):
         times = facts.get("timestamps") if facts else None
         if not isinstance(times, dict):
             continue
         for key, value in times.items():
             when = parse_time(value) if isinstance(value, str) else None
-            if when is not None:
-                yield Point(when, "file", f"{record.name}: {role} {facts.get('path')} {key}", "file")  # type: ignore[union-attr]
+            if when is not None and datetime_flag(when) != "not set":  # a time of 0 is no point in 1601
+                label = f"{record.name}: {role} {facts.get('path')} {key}"  # type: ignore[union-attr]
+                yield Point(when, "file", _flagged(label, when), "file")
 
 
 def _x(when: datetime, first: datetime, span: float) -> float:
