@@ -792,7 +792,7 @@ def open_hive(
     from hivescan.hive.images import input_kind, load_source
 
     kind = input_kind(path)
-    if files is not None and files is not False and kind == "image":
+    if kind == "image":  # also without files (--no-files): the image's event logs are still read
         return open_image_with_files(path, install, snapshot, files, options)
     if kind == "other" and zipfile.is_zipfile(path):
         return open_zip(path, files, options)
