@@ -174,3 +174,30 @@ def test_attach_files_copies_records_it_did_not_build(tmp_path: Path) -> None:
     assert [r.image_file for r in filled] == [r.image_file for r in again]
     assert any(r.image_file is not None for r in filled)
     assert all(a is not b for a, b in zip(filled, given, strict=True) if a.image_file is not None)
+
+
+def _reference_volume_path(windows_path: str) -> tuple[str | None, str | None]:
+    """``volume_path`` as it was before its plain-path shortcut (every prefix tried on every path)."""
+    text = windows_path.strip().strip('"')
+    for prefix in ("\\??\\", "\\\\?\\", "\\\\.\\"):
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+    if text.upper().startswith("\\SYSTEMROOT\\"):
+        text = "C:\\Windows\\" + text[12:]
+    if len(text) >= 3 and text[1] == ":" and text[2] == "\\":
+        if text[0].upper() != "C":
+            return None, f"on drive {text[0].upper()}: (only the system volume C: is read)"
+        return text[3:], None
+    return None, "not an absolute path on a drive"
+
+
+PATH_PIECES = st.sampled_from(["\\", "\\??\\", "\\\\?\\", "\\\\.\\", "SystemRoot", "C:", "d:", '"', " ", "x", "."])
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(PATH_PIECES, max_size=8), tail=st.text(max_size=6))
+def test_volume_path_agrees_with_every_prefix_tried(pieces: list[str], tail: str) -> None:
+    from hivescan.files.facts import volume_path
+
+    path = "".join(pieces) + tail
+    assert volume_path(path) == _reference_volume_path(path)
