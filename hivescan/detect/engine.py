@@ -199,6 +199,8 @@ _OPTIONAL = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
 def _quote(value: Any) -> str:
     if value is None:
         return NO_VALUE
+    if isinstance(value, bool):  # as ``show`` and the report say it (not Python's True/False)
+        return "yes" if value else "no"
     if isinstance(value, tuple | list):
         return ", ".join(_quote(v) for v in value) if value else NO_VALUE
     text = printable(str(value))

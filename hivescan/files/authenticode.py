@@ -263,7 +263,10 @@ def check_signed_data(
         check.signing_time_source = source
     at = when if when is not None and source != "signer_claimed" else (now or datetime.now(UTC))
     if at is not when:
-        check.reasons.append("no trusted timestamp: chain checked at the analysis time (chain_checked_at)")
+        check.reasons.append(
+            "no trusted timestamp: the certificate chain was checked as of the time of this analysis, "
+            "not the time of signing"
+        )
     chain = validate_chain(leaf, certs, at.astimezone(UTC), roots=roots)
     check.chain = chain.chain
     check.chain_checked_at = at.astimezone(UTC).isoformat()

@@ -122,15 +122,6 @@ CORE_BINARIES = (
 )
 
 
-def empty_facts(path: str, exists: bool | None, why: str | None = None) -> dict[str, Any]:
-    """Facts of a file that is absent, or whose presence cannot be known (``exists`` None)."""
-    facts: dict[str, Any] = {k: None for k in FACT_KEYS}
-    facts.update(
-        path=path, exists=exists, diagnostics=[] if why is None else [info("file_not_checked", "file", why).to_dict()]
-    )
-    return facts
-
-
 FACT_KEYS = (
     "path",
     "exists",
@@ -152,6 +143,21 @@ FACT_KEYS = (
     "si_created_before_fn",
     "diagnostics",
 )
+_NO_FACTS = dict.fromkeys(FACT_KEYS)  # copied, never handed out: each file gets its own dict
+
+
+def empty_facts(path: str, exists: bool | None, why: str | None = None) -> dict[str, Any]:
+    """Facts of a file that is absent, or whose presence cannot be known (``exists`` None)."""
+    diagnostics = [] if why is None else [info("file_not_checked", "file", why).to_dict()]
+    return {**_NO_FACTS, "path": path, "exists": exists, "diagnostics": diagnostics}
+
+
+#: the diagnostic of a file absent from a collection without binaries (copied for each file)
+_NOT_COLLECTED = info(
+    "file_not_collected",
+    "file",
+    "not in the collection, which holds no Windows core binaries: whether it exists cannot be known",
+).to_dict()
 
 
 def read_file_bytes(source: FileSource, path: str, size: int, max_hash_bytes: int) -> dict[str, Any]:
@@ -271,44 +277,59 @@ class FileAnalyser:
                 self._catalogs = CatalogIndex.build(self.source, roots=self.roots)
             return self._catalogs
 
-    def facts_many(self, windows_paths: Iterable[str | None]) -> None:
-        """Fill the per-path facts of many files at once: in threads when the source allows
-        (hashlib releases the GIL, so one file hashes while another is parsed); in order else."""
-        todo = sorted({p for p in windows_paths if p and p.upper() not in self._by_path})
-        workers = min(self.workers, len(todo)) if getattr(self.source, "parallel_safe", False) else 1
+    def facts_many(self, windows_paths: Iterable[str | None]) -> list[dict[str, Any] | None]:
+        """The facts of many files at once, in the order given (None for a missing path).
+
+        Each path is looked up first, in order (a lookup is a dictionary probe or a stat: the
+        ~700 binaries of a hive lie in a few folders, and a collection of hives holds none of
+        them); only the files found are read, in threads when the source allows (hashlib
+        releases the GIL, so one file hashes while another is parsed). Of two spellings of one
+        path (``C:\\X`` and ``c:\\x``) the first in sorted order gives the facts."""
+        asked = list(windows_paths)
+        by_path = self._by_path
+        found: list[tuple[str, FileStat]] = []
+        reading: set[str] = set()
+        stat_of = self.source.stat
+        for path in sorted({p for p in asked if p}):
+            key = path.upper()
+            if key in by_path or key in reading:
+                continue
+            relative, why = volume_path(path)
+            if relative is None:
+                by_path[key] = empty_facts(path, None, why)
+                continue
+            try:
+                stat = stat_of(relative)
+            except OSError as exc:
+                by_path[key] = empty_facts(path, None, f"cannot be looked up: {exc}")
+                continue
+            if stat is not None:
+                found.append((key, stat))
+                reading.add(key)
+            elif self._collected is False or not self.binaries_collected:
+                by_path[key] = {**_NO_FACTS, "path": "\\" + relative, "diagnostics": [dict(_NOT_COLLECTED)]}
+            else:
+                by_path[key] = empty_facts("\\" + relative, False)
+        workers = min(self.workers, len(found)) if getattr(self.source, "parallel_safe", False) else 1
         if workers <= 1:
-            for path in todo:
-                self.facts(path)
-            return
-        if self.roots is None:
-            microsoft_roots()  # loaded once before the threads (warnings filters are process-wide)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(self.facts, todo))
+            for key, stat in found:
+                by_path[key] = self._read_facts(stat)
+        else:
+            if self.roots is None:
+                microsoft_roots()  # loaded once before the threads (warnings filters are process-wide)
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                read = list(pool.map(self._read_facts, (stat for _, stat in found)))
+            for (key, _), facts in zip(found, read, strict=True):
+                by_path[key] = facts
+        return [by_path[p.upper()] if p else None for p in asked]
 
     def facts(self, windows_path: str | None) -> dict[str, Any] | None:
-        """Facts of the file a service names (a DOS path such as ``C:\\Windows\\...``)."""
-        if not windows_path:
-            return None
-        key = windows_path.upper()
-        if key not in self._by_path:
-            self._by_path[key] = self._facts(windows_path)
-        return self._by_path[key]
+        """Facts of the file a service names (a DOS path such as ``C:\\Windows\\...``): a file
+        found is read; one absent is ``exists`` false, or null when the source cannot tell."""
+        return self.facts_many((windows_path,))[0]
 
-    def _facts(self, windows_path: str) -> dict[str, Any]:
-        relative, why = volume_path(windows_path)
-        if relative is None:
-            return empty_facts(windows_path, None, why)
-        try:
-            stat = self.source.stat(relative)
-        except OSError as exc:
-            return empty_facts(windows_path, None, f"cannot be looked up: {exc}")
-        if stat is None:
-            if not self.binaries_collected:
-                unknown = empty_facts("\\" + relative, None)
-                why = "not in the collection, which holds no Windows core binaries: whether it exists cannot be known"
-                unknown["diagnostics"] = [info("file_not_collected", "file", why).to_dict()]
-                return unknown
-            return empty_facts("\\" + relative, False)
+    def _read_facts(self, stat: FileStat) -> dict[str, Any]:
+        """Facts of a file the source holds: read once (hashes, PE, version, signature)."""
         facts = empty_facts(stat.path, True)
         facts["size"] = stat.size
         facts["in_windows_folder"] = stat.path.upper().startswith("\\WINDOWS\\")
@@ -427,11 +448,12 @@ class FileAnalyser:
 def volume_path(windows_path: str) -> tuple[str | None, str | None]:
     """``C:\\Windows\\x`` -> ``Windows\\x`` (the system volume), or (None, why not)."""
     text = windows_path.strip().strip('"')
-    for prefix in ("\\??\\", "\\\\?\\", "\\\\.\\"):
-        if text.startswith(prefix):
-            text = text[len(prefix) :]
-    if text.upper().startswith("\\SYSTEMROOT\\"):
-        text = "C:\\Windows\\" + text[12:]
+    if text[:1] == "\\":  # every prefix below starts so; most paths are plain (C:\\...)
+        for prefix in ("\\??\\", "\\\\?\\", "\\\\.\\"):
+            if text.startswith(prefix):
+                text = text[len(prefix) :]
+        if text.upper().startswith("\\SYSTEMROOT\\"):
+            text = "C:\\Windows\\" + text[12:]
     if len(text) >= 3 and text[1] == ":" and text[2] == "\\":
         if text[0].upper() != "C":
             return None, f"on drive {text[0].upper()}: (only the system volume C: is read)"

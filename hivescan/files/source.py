@@ -23,6 +23,8 @@ from urllib.parse import unquote
 
 CHUNK = 1 << 20
 MAX_DIRECTORY_ENTRIES = 200_000  # a directory listing is bounded (hostile or damaged trees)
+MAX_REMEMBERED = 50_000  # resolved paths kept per source (a hive names a few thousand)
+REMEMBERED_DEPTH = 32  # deeper paths are resolved every time (no real volume path is this deep)
 MAX_STREAM_BYTES = 64 << 10  # Zone.Identifier and other small streams: text kept whole up to this
 
 _VOLUME_ROOTS = (
@@ -71,6 +73,7 @@ class _Listing:
 
     names: dict[str, list[str]] = field(default_factory=dict)
     streams: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # FILE -> (stream, entry)
+    complete: bool = True  # every entry listed (not cut at the bound, not unreadable)
 
 
 def _listing(directory: Path) -> _Listing:
@@ -80,6 +83,7 @@ def _listing(directory: Path) -> _Listing:
         with os.scandir(directory) as entries:
             for index, entry in enumerate(entries):
                 if index >= MAX_DIRECTORY_ENTRIES:
+                    out.complete = False
                     break
                 out.names.setdefault(entry.name.upper(), []).append(entry.name)
                 decoded = unquote(entry.name) if "%" in entry.name else entry.name
@@ -89,17 +93,25 @@ def _listing(directory: Path) -> _Listing:
                 if colon and base and stream:
                     out.streams.setdefault(base.upper(), []).append((stream, entry.name))
     except OSError:
-        pass
+        out.complete = False
     return out
 
 
 def _match(directory: Path, name: str, listing: _Listing | None = None) -> str | None:
-    """The entry of ``directory`` named ``name`` in any case (also percent-encoded), or None."""
+    """The entry of ``directory`` named ``name`` in any case (also percent-encoded), or None.
+
+    The exact name wins when it exists (a case-sensitive filesystem may hold ``Foo`` and
+    ``FOO``); else the first listed entry equal to it in upper case. A complete listing with
+    no entry of that upper-case name answers without asking the filesystem: no entry can then
+    be named exactly ``name`` either (most looked-up service binaries are absent)."""
     if name in (".", ".."):
+        return None
+    listing = listing if listing is not None else _listing(directory)
+    found = listing.names.get(name.upper())
+    if found is None and listing.complete:
         return None
     if (directory / name).exists():
         return name
-    found = (listing if listing is not None else _listing(directory)).names.get(name.upper())
     return found[0] if found else None
 
 
@@ -114,6 +126,9 @@ class FolderSource:
         self.label = str(given)
         self._encoded = "%3A" in str(self.volume_root) or "uploads" in self.volume_root.parts
         self._listings: dict[Path, _Listing] = {}  # one scan per directory (System32 is large)
+        # entries by their exact path parts (None: not there): the ~700 binaries of a hive lie
+        # in a few folders, each resolved once (a missing folder answers for all its files)
+        self._entries: dict[tuple[str, ...], Path | None] = {}
 
     def _dir(self, directory: Path) -> _Listing:
         if directory not in self._listings:
@@ -121,14 +136,30 @@ class FolderSource:
         return self._listings[directory]
 
     def _resolve(self, path: str) -> Path | None:
-        current = self.volume_root
-        for part in (p for p in path.replace("/", "\\").split("\\") if p):
-            if part in (".", ".."):
-                return None  # a path never climbs out of the volume
-            found = _match(current, part, self._dir(current))
-            if found is None:
+        """The entry at ``path``, each part matched as :func:`_match` does. Entries up to
+        :data:`REMEMBERED_DEPTH` parts deep are remembered (a hostile path of thousands of
+        parts is walked, not remembered); files in a folder known to be missing are not."""
+        parts = tuple(filter(None, path.replace("/", "\\").split("\\")))
+        if "." in parts or ".." in parts:
+            return None  # a path never climbs out of the volume
+        entries = self._entries
+        if parts in entries:
+            return entries[parts]
+        if parts and parts[:-1] in entries and entries[parts[:-1]] is None:
+            return None  # the usual case in a collection of hives: the folder is not there
+        current: Path | None = self.volume_root
+        for depth in range(1, len(parts) + 1):
+            key = parts[:depth] if depth <= REMEMBERED_DEPTH else None
+            if key is not None and key in entries:
+                current = entries[key]
+            else:
+                assert current is not None
+                found = _match(current, parts[depth - 1], self._dir(current))
+                current = None if found is None else current / found
+                if key is not None and len(entries) < MAX_REMEMBERED:
+                    entries[key] = current
+            if current is None:
                 return None
-            current = current / found
         return current
 
     def local_path(self, path: str) -> Path:

@@ -49,5 +49,5 @@ def test_servicedll_part_only_when_the_service_has_one(planted: Path) -> None:  
     assert hosted_missing["rule_id"] == "service-binary-missing"
     assert hosted_missing["explanation"] == (
         "Service HostedSvc points at a file not found on the disk: image \\Windows\\System32\\svchost.exe "
-        "(exists: True); ServiceDll \\Windows\\System32\\gonedll.dll (exists: False)."
+        "(exists: yes); ServiceDll \\Windows\\System32\\gonedll.dll (exists: no)."
     )
