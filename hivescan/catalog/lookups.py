@@ -64,6 +64,10 @@ def _strip_quotes(text: str) -> str:
     return text
 
 
+# what driver_file_name reads of a record (getattr): its answer is a function of these alone
+DRIVER_FILE_READS = ("type", "name", "image_path_resolved", "image_path")
+
+
 def driver_file_name(record: Any) -> str | None:
     """The file a driver record loads (lower case): the last component of its image path, or
     ``<name>.sys`` when ImagePath is absent or empty (the kernel's default, scm-spec §5.2).
@@ -402,7 +406,7 @@ def load_all() -> None:
 # engine's verdict cache (hivescan/detect/verdicts.py) keys on them; a lookup added to
 # CATALOGS must say here what it reads (a test checks every catalog is declared).
 LOOKUP_READS: Mapping[str, tuple[tuple[str, str], ...]] = {
-    "loldrivers": (("record", "type"), ("record", "name"), ("record", "image_path_resolved"), ("record", "image_path")),
+    "loldrivers": tuple(("record", name) for name in DRIVER_FILE_READS),
     "loldrivers-file": (("record", "image_file"),),
     "lolrmm": (("record", "name"), ("record", "image_path"), ("record", "type")),
     "suspicious-services": (("record", "name"),),

@@ -313,19 +313,22 @@ class Engine:
         self._compiled = compile_rules(self.by_id)  # the fast twin of _test (detect/compiled.py)
         self.verdicts = VerdictCache(self.by_id) if remember and lookups is None else None
 
-    def _matching(self, state: _State) -> tuple[str, ...]:
-        """Ids of the rules that match the state's subject, in rule order (remembered when asked)."""
+    def _matching(self, subject: Subject) -> tuple[tuple[str, ...], _State | None]:
+        """Ids of the rules that match the subject, in rule order (remembered when asked), and the
+        evaluation state when the rules were evaluated (None when the verdict was remembered:
+        most records of a warm worker match nothing, and then no state is made at all)."""
         verdicts = self.verdicts
-        key = verdicts.fingerprint(state.subject) if verdicts is not None else None
+        key = verdicts.fingerprint(subject) if verdicts is not None else None
         if key is not None and verdicts is not None:
             known = verdicts.get(key)
             if known is not None:
-                return known
+                return known, None
+        state = self._state(subject)
         compiled = self._compiled
-        matched = tuple(rule.id for rule in self.rules if compiled[rule.id](state))
+        matched = tuple([rule.id for rule in self.rules if compiled[rule.id](state)])
         if key is not None and verdicts is not None:
             verdicts.put(key, matched)
-        return matched
+        return matched, state
 
     def _state(self, subject: Subject) -> _State:
         return _State(subject, self.lookups, self.by_id)
@@ -338,9 +341,13 @@ class Engine:
         return _explain(rule.match, self._state(subject))
 
     def findings(self, subject: Subject) -> list[Finding]:
-        state = self._state(subject)
+        matched, state = self._matching(subject)
+        if not matched:
+            return []
+        if state is None:
+            state = self._state(subject)
         out = []
-        for rule_id in self._matching(state):
+        for rule_id in matched:
             rule = self.by_id[rule_id]
             tree = _explain(rule.match, state)
             evidence: list[Evidence] = []

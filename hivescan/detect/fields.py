@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hivescan.catalog.lookups import driver_file_name
+from hivescan.catalog.lookups import DRIVER_FILE_READS, driver_file_name
 from hivescan.hive.model import RawValue
 from hivescan.hive.regtypes import REG_DWORD, REG_EXPAND_SZ, REG_MULTI_SZ, REG_SZ
 from hivescan.hive.tree import upcase
@@ -39,6 +39,10 @@ DERIVED_FIELDS: Mapping[str, str] = {
     "diagnostic_notes": "'<code> <field>: <message>' for each diagnostic of the record",
     "driver_file": "for drivers: the file name loaded (ImagePath's last component, or <name>.sys)",
 }
+
+# derived roots whose value is a function of these record attributes alone (read with getattr;
+# the verdict cache fingerprints the attributes instead of computing the value)
+DERIVED_READS: Mapping[str, tuple[str, ...]] = {"driver_file": DRIVER_FILE_READS}
 
 CONTEXT_FIELDS: Mapping[str, str] = {
     "control_sets_scanned": "numbers of the control sets the scan read",
