@@ -17,10 +17,13 @@ attributes it is computed from, ``fields.DERIVED_READS``). Why a serialisation i
 is decodable, so equal bytes mean equal values *with their types* (``True``, ``1`` and ``1.0``
 pickle differently, as the rules tell them apart; a tuple is not a list; a string is its
 exact code points). Only plain data and value objects are accepted: NamedTuples and
-dataclasses with generated equality, serialised as their class (by module and name, which
-pickle checks is that very class) and every field; anything else -- an object with identity
-equality, a custom container -- makes the record uncacheable (:class:`Unfreezable`): it is
-evaluated, never guessed. The memo is off (``fast`` mode), so the bytes describe values, not
+dataclasses with generated equality, serialised as their class and every field; anything
+else -- an object with identity equality, a custom container -- makes the record uncacheable
+(:class:`Unfreezable`): it is evaluated, never guessed. A class is written the first time by
+module and name (pickle checks that is the very class), and from then on as the number this
+cache gave it (the cache holds the class, so the number is never given to another; every
+value is written after its classes are numbered, so its bytes do not depend on what came
+before it). The memo is off (``fast`` mode), so the bytes describe values, not
 which objects happen to be shared. Two equal values can still serialise differently (a dict
 in another insertion order): that only costs a miss, never a wrong answer.
 
@@ -88,7 +91,18 @@ def _value_fields(kind: type) -> tuple[str, ...] | None:
 
 
 class _Pickler(pickle.Pickler):
-    """pickle with a whitelist: called (from C) only for objects that are not plain data."""
+    """pickle with a whitelist: called (from C) only for objects that are not plain data.
+
+    ``classes`` numbers the value classes met so far (never renumbered): once the serialiser has
+    put them in the memo, a class is written as a reference to its number instead of its module
+    and name looked up again (a few microseconds each, several per record)."""
+
+    def __init__(self, file: io.BytesIO, classes: dict[type, int]) -> None:
+        super().__init__(file, pickle.HIGHEST_PROTOCOL)
+        self.fast = True  # no memo of the values: shared objects and equal copies give the same bytes
+        self.classes = classes
+        self.new_class = False
+        self.memo = {id(kind): (number, kind) for kind, number in classes.items()}
 
     def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, type):
@@ -97,6 +111,9 @@ class _Pickler(pickle.Pickler):
         names = _value_fields(kind)
         if names is None:
             raise Unfreezable(kind.__name__)
+        if kind not in self.classes:
+            self.classes[kind] = len(self.classes)
+            self.new_class = True
         if not names:
             return (kind, tuple(obj))
         extra = getattr(obj, "__dict__", None)
@@ -118,14 +135,25 @@ class _Serialiser:
     """One pickler and buffer reused call after call (making them costs as much as a small record)."""
 
     def __init__(self) -> None:
+        self._classes: dict[type, int] = {}  # kept alive here: a class's id is never reused
         self._new()
 
     def _new(self) -> None:
         self._buffer = io.BytesIO()
-        self._pickler = _Pickler(self._buffer, pickle.HIGHEST_PROTOCOL)
-        self._pickler.fast = True  # no memo: shared objects and equal copies give the same bytes
+        self._pickler = _Pickler(self._buffer, self._classes)
 
     def __call__(self, value: Any) -> bytes:
+        pickler = self._pickler
+        self._dump(value)
+        if pickler.new_class:
+            # a class met for the first time was written by module and name: number it, and
+            # write the value again, so a value's bytes never depend on what came before it
+            pickler.memo = {id(kind): (number, kind) for kind, number in self._classes.items()}
+            pickler.new_class = False
+            self._dump(value)
+        return self._buffer.getvalue()
+
+    def _dump(self, value: Any) -> None:
         buffer = self._buffer
         buffer.seek(0)
         buffer.truncate()
@@ -138,7 +166,6 @@ class _Serialiser:
             if isinstance(exc, _FAILURES):
                 raise Unfreezable(type(value).__name__) from exc
             raise
-        return buffer.getvalue()
 
 
 _IMMUTABLE_SCALARS = frozenset({str, int, float, bool, bytes, complex, type(None)})

@@ -242,3 +242,18 @@ def test_shared_objects_stay_bounded() -> None:
 def test_reads_cover_every_rule_field() -> None:
     paths, catalogs = rule_reads(RULES.by_id)
     assert "name" in paths and set(catalogs) <= set(LOOKUP_READS)
+
+
+class _OtherPair(NamedTuple):
+    a: Any
+    b: Any
+
+
+def test_a_value_serialises_alike_whatever_came_before() -> None:
+    """Classes are numbered as they are met; a value's bytes are the same before and after."""
+    cache = VerdictCache(RULES.by_id)
+    first = cache._serialise(_Pair(1, "x"))
+    cache._serialise((Diagnostic("a", "b", "c"), _OtherPair(1, "x")))
+    assert cache._serialise(_Pair(1, "x")) == first
+    assert cache._serialise(_OtherPair(1, "x")) != first  # same fields, another class
+    assert cache._serialise([_Pair(1, "x"), _Pair(1, "x")]) == cache._serialise([_Pair(1, "x"), _Pair(1, "x")])
