@@ -16,8 +16,8 @@ from typing import Any
 
 from hivescan.catalog.lookups import CATALOGS
 from hivescan.catalog.tables import CatalogEntry
-from hivescan.detect.compiled import compile_rules
-from hivescan.detect.fields import Subject, resolve
+from hivescan.detect.compiled import compile_rule_set, compile_rules
+from hivescan.detect.fields import Subject, path_resolver, resolve
 from hivescan.detect.finding import Evidence, Finding, Match
 from hivescan.detect.rules import SEVERITY_RANK, CatalogTest, FieldTest, Logic, Node, Rule, RuleSet
 from hivescan.detect.verdicts import VerdictCache
@@ -88,9 +88,10 @@ class _State:
     uppers: dict[str, tuple[tuple[Any, Any], ...] | None] = field(default_factory=dict)
 
     def resolve(self, path: str) -> tuple[Any, ...] | None:
-        if path not in self.values:
-            self.values[path] = resolve(self.subject, path)
-        return self.values[path]
+        values = self.values
+        if path not in values:
+            values[path] = path_resolver(path)(self.subject)
+        return values[path]
 
     def resolve_upper(self, path: str) -> tuple[tuple[Any, Any], ...] | None:
         """(value, its upper case) for each value of ``path`` (non-strings paired with themselves):
@@ -311,6 +312,7 @@ class Engine:
         self.lookups = dict(CATALOGS if lookups is None else lookups)
         self._aliases = {r.id: aliases(r.match) for r in rules}
         self._compiled = compile_rules(self.by_id)  # the fast twin of _test (detect/compiled.py)
+        self._matching_rules = compile_rule_set(self.by_id, self._compiled)  # all rules, shared first tests once
         self.verdicts = VerdictCache(self.by_id) if remember and lookups is None else None
 
     def _matching(self, subject: Subject) -> tuple[tuple[str, ...], _State | None]:
@@ -324,8 +326,7 @@ class Engine:
             if known is not None:
                 return known, None
         state = self._state(subject)
-        compiled = self._compiled
-        matched = tuple([rule.id for rule in self.rules if compiled[rule.id](state)])
+        matched = self._matching_rules(state)
         if key is not None and verdicts is not None:
             verdicts.put(key, matched)
         return matched, state

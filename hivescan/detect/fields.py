@@ -14,8 +14,9 @@ References: style.md R8; detections.md §1.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from hivescan.catalog.lookups import DRIVER_FILE_READS, driver_file_name
@@ -149,3 +150,29 @@ def resolve(subject: Subject, path: str) -> tuple[Any, ...] | None:
         elif not _empty(value):
             flat.append(value)
     return tuple(flat) if flat else None
+
+
+Resolver = Callable[[Subject], "tuple[Any, ...] | None"]
+_ONE_VALUE = frozenset({str, int, bool, float})  # never fanned out, never empty: (value,)
+
+
+@lru_cache(maxsize=1024)  # a pure function of the path; rules name a few dozen
+def path_resolver(path: str) -> Resolver:
+    """``resolve`` for one path, with the common case short: a record attribute (no dots, not
+    derived, not in the context) holding one string or number is ``(value,)``, None is no
+    value; anything else goes through :func:`resolve` itself."""
+    root, _, rest = path.partition(".")
+    if rest or root in DERIVED_FIELDS:
+        return lambda subject: resolve(subject, path)
+
+    def attribute(subject: Subject) -> tuple[Any, ...] | None:
+        if root in subject.context:
+            return resolve(subject, path)
+        value = getattr(subject.record, root, None)
+        if value is None:
+            return None
+        if type(value) in _ONE_VALUE:
+            return (value,)
+        return resolve(subject, path)
+
+    return attribute

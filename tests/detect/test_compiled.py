@@ -19,7 +19,7 @@ from hivescan.detect.compiled import compile_node, compile_rules
 from hivescan.detect.context import build_subjects
 from hivescan.detect.engine import Engine, _State, _test
 from hivescan.detect.examples import Examples
-from hivescan.detect.fields import Subject
+from hivescan.detect.fields import Subject, path_resolver, resolve
 from hivescan.detect.rules import FieldTest, Logic, Node, Rule, RuleSet, load_rules, parse_node
 from tests.conftest import FIXTURES, shared_hive
 
@@ -33,6 +33,7 @@ class InterpretingEngine(Engine):
     def __init__(self, rules: RuleSet) -> None:
         super().__init__(rules)
         self._compiled = {r.id: (lambda state, rule=r: _test(rule.match, state)) for r in rules}
+        self._matching_rules = lambda state: tuple(r.id for r in rules if _test(r.match, state))
 
 
 def _nodes(node: Node) -> Iterator[Node]:
@@ -40,6 +41,9 @@ def _nodes(node: Node) -> Iterator[Node]:
     if isinstance(node, Logic):
         for child in node.children:
             yield from _nodes(child)
+
+
+PATHS = sorted({node.field for rule in RULES for node in _nodes(rule.match) if isinstance(node, FieldTest)})
 
 
 def _hive_subjects(path: Path, software: Path | None = None) -> list[Subject]:
@@ -72,6 +76,12 @@ def _assert_same(subjects: list[Subject]) -> None:
         state_a, state_b = engine._state(subject), engine._state(subject)
         for node, test in compiled_nodes.values():
             assert test(state_a) is _test(node, state_b), (node, subject.record.name)
+        # all rules at once (shared first tests run once) == each rule interpreted, in rule order
+        expected = tuple(r.id for r in RULES if _test(r.match, engine._state(subject)))
+        assert engine._matching_rules(engine._state(subject)) == expected, subject.record.name
+        # every path a rule names: the short resolver == fields.resolve
+        for path in PATHS:
+            assert path_resolver(path)(subject) == resolve(subject, path), (path, subject.record.name)
     interpreted = [f.to_dict() for f in InterpretingEngine(RULES).run(subjects)]
     assert [f.to_dict() for f in engine.run(subjects)] == interpreted
 
@@ -125,3 +135,47 @@ def test_compiled_equals_interpreted_on_edge_values(match: dict[str, object], va
     engine = Engine(RULES)
     compiled = compile_rules({"t": rule})["t"]
     assert compiled(_State(subject, engine.lookups, {"t": rule})) is _test(rule.match, engine._state(subject))
+
+
+@pytest.mark.parametrize(
+    "value", ["", "x", 0, 1, True, False, 1.5, None, (), ("a", None, "b"), [], ["a"], {}, {"a": 1}, frozenset({"a"})]
+)
+@pytest.mark.parametrize("shadowed", [False, True])
+def test_the_short_resolver_equals_resolve_on_edge_values(value: object, shadowed: bool) -> None:
+    """Empty and falsy values, sequences that fan out, mappings, and a context field that
+    shadows the record attribute: the short path gives exactly what ``resolve`` gives."""
+    from dataclasses import replace
+
+    record = _hive_subjects(FIXTURES / "demo-SYSTEM")[0].record
+    for name in ("image_path", "start", "display_name", "depend_on_service"):
+        subject = (
+            Subject(record, {name: value}) if shadowed else Subject(replace(record, **{name: value}), {"other": 1})
+        )
+        assert path_resolver(name)(subject) == resolve(subject, name), (name, value)
+
+
+def test_a_rule_set_with_shared_first_tests_answers_in_rule_order() -> None:
+    """Rules grouped by a shared first test, a rule alone, and a rule that is only the shared
+    test: matches come back in the rules' order, whatever the grouping."""
+    from hivescan.detect.compiled import compile_rule_set
+
+    shared = {"field": "status", "in": ["database"]}
+    matches = {
+        "a": {"all": [shared, {"field": "start", "in": [2, 3, 4]}]},
+        "b": {"any": [{"field": "name", "regex": "."}]},
+        "c": {"all": [shared]},
+        "d": {"all": [{"field": "status", "in": ["database"], "note": "same test"}, {"field": "name", "regex": "^$"}]},
+        "e": {"all": [shared, {"rule": "b"}]},
+    }
+    rules = {
+        rule_id: Rule(rule_id, rule_id, "low", (), (), parse_node(m, rule_id), "x", RULES.rules[0].examples)
+        for rule_id, m in matches.items()
+    }
+    compiled = compile_rules(rules)
+    together = compile_rule_set(rules, compiled)
+    engine = Engine(RULES)
+    for subject in _hive_subjects(FIXTURES / "demo-SYSTEM"):
+        expected = tuple(
+            rule_id for rule_id, rule in rules.items() if _test(rule.match, _State(subject, engine.lookups, rules))
+        )
+        assert together(_State(subject, engine.lookups, rules)) == expected
