@@ -158,17 +158,27 @@ _ONE_VALUE = frozenset({str, int, bool, float})  # never fanned out, never empty
 
 @lru_cache(maxsize=1024)  # a pure function of the path; rules name a few dozen
 def path_resolver(path: str) -> Resolver:
-    """``resolve`` for one path, with the common case short: a record attribute (no dots, not
-    derived, not in the context) holding one string or number is ``(value,)``, None is no
-    value; anything else goes through :func:`resolve` itself."""
+    """``resolve`` for one path, with the common cases short: a record attribute (not derived,
+    not in the context), followed through plain dicts for a dotted path (``image_file.
+    signature.status``), that ends at one string or number is ``(value,)``, and at None is no
+    value; anything else (a list to fan out, an object, a context field) goes through
+    :func:`resolve` itself. A part starting with ``_`` always does (``getattr`` would find
+    attributes of None and of strings there)."""
     root, _, rest = path.partition(".")
-    if rest or root in DERIVED_FIELDS:
+    parts = tuple(rest.split(".")) if rest else ()
+    if root in DERIVED_FIELDS or any(not p or p.startswith("_") for p in parts):
         return lambda subject: resolve(subject, path)
 
     def attribute(subject: Subject) -> tuple[Any, ...] | None:
         if root in subject.context:
             return resolve(subject, path)
         value = getattr(subject.record, root, None)
+        for part in parts:
+            if value is None:
+                return None
+            if type(value) is not dict:
+                return resolve(subject, path)
+            value = value.get(part)
         if value is None:
             return None
         if type(value) in _ONE_VALUE:

@@ -179,3 +179,28 @@ def test_a_rule_set_with_shared_first_tests_answers_in_rule_order() -> None:
             rule_id for rule_id, rule in rules.items() if _test(rule.match, _State(subject, engine.lookups, rules))
         )
         assert together(_State(subject, engine.lookups, rules)) == expected
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        None,
+        {},
+        {"signature": None},
+        {"signature": {"status": "unsigned"}},
+        {"signature": {"status": ["a", None, "b"]}},
+        {"signature": {"status": ""}},
+        {"signature": {"status": 0}},
+        {"signature": {"status": {"x": 1}}},
+        {"signature": "text"},
+        {"signature": [{"status": "a"}, {"status": "b"}]},
+    ],
+)
+def test_the_short_resolver_follows_dicts_as_resolve_does(facts: object) -> None:
+    from dataclasses import replace
+
+    record = replace(_hive_subjects(FIXTURES / "demo-SYSTEM")[0].record, image_file=facts)
+    subject = Subject(record)
+    for path in ("image_file", "image_file.signature", "image_file.signature.status", "image_file.signature.upper"):
+        assert path_resolver(path)(subject) == resolve(subject, path), (path, facts)
+    assert path_resolver("image_file.__class__")(subject) == resolve(subject, "image_file.__class__")
