@@ -1,6 +1,6 @@
 """Micro-benchmark of the detection rules as a triage worker runs them, with and without the verdict cache.
 
-    python bench/verdicts.py [--hosts 13] [--repeat 3]
+    python bench/verdicts.py [--hosts 13] [--repeat 3] [--checkout DIR]
 
 Reads the first ``--hosts`` hosts of the triage benchmark's corpus (``bench/triage.py`` builds
 it: 60 hosts of 6 variants) the way a triage worker does (``scan_chunk``: logs replayed, file
@@ -9,7 +9,8 @@ JSON (what the worker's analyser does per hive): a fresh engine per host (no cac
 engine kept across the hosts in order (a worker: verdicts remembered from the hosts before).
 Prints medians per hive: the first host with the cache (all misses), every later host, and the
 hosts after the corpus's variants have all been seen once (a warm worker), with the hit rate;
-and checks the findings are byte-identical with and without the cache.
+and checks the findings are byte-identical with and without the cache. ``--checkout DIR`` runs
+another checkout's ``hivescan`` (e.g. a ``git archive`` of main) with this benchmark, to compare.
 """
 
 from __future__ import annotations
@@ -47,7 +48,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hosts", type=int, default=13)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--checkout", type=Path, help="import hivescan from this checkout instead")
     args = parser.parse_args()
+    if args.checkout is not None:
+        sys.path.insert(0, str(args.checkout.resolve()))
 
     from bench.triage import build_corpus
     from hivescan.detect.engine import Engine
@@ -88,6 +92,9 @@ def main() -> int:
         warm_runs.append(statistics.median(kept[VARIANTS + 1 :] or kept[1:]))
         hit_rates.append(engine.verdicts.hits / (engine.verdicts.hits + engine.verdicts.misses))
     p, w = statistics.median(plain_runs), statistics.median(warm_runs)
+    import hivescan
+
+    print(f"hivescan from {Path(hivescan.__file__).parent.parent}")
     print(f"{len(data)} hosts, {records:.0f} records each; medians of {args.repeat} runs (CPU, rules + findings JSON)")
     print(f"  no cache (fresh engine per host): {p:6.1f} ms per hive, {p / records:.4f} ms per record")
     print(f"  first host with the cache (all misses): {statistics.median(firsts):6.1f} ms")

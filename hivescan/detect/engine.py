@@ -63,7 +63,15 @@ def test_value(node: FieldTest, value: Any) -> bool:
     return False
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _jsonable(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:  # the common cases first, by exact type: what the checks below return for them
+        return value
+    if kind is dict:
+        return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, tuple | list):
         return [_jsonable(v) for v in value]
     if isinstance(value, Mapping):

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import hivescan
 from hivescan.detect.compiled import compile_node, compile_rules
@@ -204,3 +206,42 @@ def test_the_short_resolver_follows_dicts_as_resolve_does(facts: object) -> None
     for path in ("image_file", "image_file.signature", "image_file.signature.status", "image_file.signature.upper"):
         assert path_resolver(path)(subject) == resolve(subject, path), (path, facts)
     assert path_resolver("image_file.__class__")(subject) == resolve(subject, "image_file.__class__")
+
+
+def _jsonable_reference(value: object) -> object:
+    """engine._jsonable as it was, before its exact-type shortcuts."""
+    from collections.abc import Mapping
+
+    if isinstance(value, tuple | list):
+        return [_jsonable_reference(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable_reference(v) for k, v in value.items()}
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    return str(value)
+
+
+class _Text(str):
+    pass
+
+
+_json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(), st.binary(max_size=4)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.lists(inner, max_size=3).map(tuple),
+        st.dictionaries(st.one_of(st.text(max_size=3), st.integers()), inner, max_size=3),
+        st.text(max_size=3).map(_Text),
+    ),
+    max_leaves=8,
+)
+
+
+@given(_json_values)
+def test_jsonable_answers_as_before(value: object) -> None:
+    from hivescan.detect.engine import _jsonable
+
+    got, expected = _jsonable(value), _jsonable_reference(value)
+    assert got == expected and type(got) is type(expected)
