@@ -168,6 +168,7 @@ class _Serialiser:
             raise
 
 
+_PLAIN = frozenset({str, int, bool, float, tuple, type(None)})  # context values that are never value objects
 _IMMUTABLE_SCALARS = frozenset({str, int, float, bool, bytes, complex, type(None)})
 
 
@@ -219,8 +220,12 @@ class VerdictCache:
         self.context_names = frozenset(names)
         self.derived = tuple(sorted(derived))
         self._read = attrgetter(*self.attributes) if self.attributes else None
-        # ``values.<Name>`` / ``parameters.<Name>``: no value when the key has none of either
-        self._holders = {"values": "raw_values", "parameters": "parameters_raw"}
+        # (path, root, what it is computed from: the record attribute holding the values, or
+        # "diagnostics" for diagnostic_notes; None: ask resolve)
+        holders = {"values": "raw_values", "parameters": "parameters_raw", "diagnostic_notes": "diagnostics"}
+        self._derived_specs = tuple(
+            (path, path.partition(".")[0], holders.get(path.partition(".")[0])) for path in self.derived
+        )
         self.limit = limit
         self.entries: dict[bytes, tuple[str, ...]] = {}
         self.hits = 0
@@ -244,19 +249,23 @@ class VerdictCache:
         self._shared[id(value)] = (value, blob)
         return blob
 
-    def _derived(self, subject: Subject, path: str) -> Any:
-        """What a derived path's value is computed from: its value as ``resolve`` gives it, quickly
-        when the context does not name the root (no value when the key has no values of that
-        kind; the diagnostics' code, field and message, which are all ``diagnostic_notes`` shows)."""
-        root = path.partition(".")[0]
-        if root in subject.context:
-            return resolve(subject, path)
-        if root == "diagnostic_notes":  # the notes are made of these three, nothing else
-            return [(d.code, d.field, d.message) for d in subject.record.diagnostics]
-        holder = self._holders.get(root)
-        if holder is not None and not getattr(subject.record, holder):
-            return None
-        return resolve(subject, path)
+    def _derived(self, subject: Subject) -> list[Any]:
+        """What each derived path's value is computed from: its value as ``resolve`` gives it,
+        quickly when the context does not name the root -- no value when the key has no values
+        of that kind; for ``diagnostic_notes`` the diagnostics' code, field and message, all the
+        notes are made of."""
+        record, context = subject.record, subject.context
+        out: list[Any] = []
+        for path, root, holder in self._derived_specs:
+            if root in context or holder is None:
+                out.append(resolve(subject, path))
+            elif holder == "diagnostics":
+                out.append([(d.code, d.field, d.message) for d in record.diagnostics])
+            elif not getattr(record, holder):
+                out.append(None)
+            else:
+                out.append(resolve(subject, path))
+        return out
 
     def fingerprint(self, subject: Subject) -> bytes | None:
         """The record's fingerprint, or None when it cannot be made (then the record is evaluated).
@@ -275,15 +284,11 @@ class VerdictCache:
             for name, value in context.items():
                 if name not in names:
                     continue
-                blob = self._shared_bytes(value) if hasattr(type(value), "__dataclass_params__") else None
+                kind = type(value)
+                shared = kind not in _PLAIN and hasattr(kind, "__dataclass_params__")
+                blob = self._shared_bytes(value) if shared else None
                 items.append((name, value) if blob is None else (name, None, blob))
-            return self._serialise(
-                (
-                    read(record) if read is not None else (),
-                    items,
-                    [self._derived(subject, path) for path in self.derived],
-                )
-            )
+            return self._serialise((read(record) if read is not None else (), items, self._derived(subject)))
         except (Unfreezable, AttributeError):
             return None
 
