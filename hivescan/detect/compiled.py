@@ -175,9 +175,9 @@ def compile_rule_set(rules: Mapping[str, Rule], compiled: Mapping[str, Test]) ->
         rest = node.children[1:]
         if key not in groups:
             groups[key] = (compile_node(node.children[0], compiled), [])
-        groups[key][1].append(
-            (order[rule_id], rule_id, _all(tuple(compile_node(c, compiled) for c in rest)) if rest else None)
-        )
+        tests = tuple(compile_node(c, compiled) for c in rest)
+        then = None if not tests else tests[0] if len(tests) == 1 else _all(tests)  # no loop around one test
+        groups[key][1].append((order[rule_id], rule_id, then))
     plan = tuple((first, tuple(members)) for first, members in groups.values())
     singles = tuple(alone)
 
