@@ -50,7 +50,7 @@ from hivescan.catalog.lookups import LOOKUP_READS
 from hivescan.detect.fields import DERIVED_FIELDS, DERIVED_READS, RECORD_FIELDS, Subject, resolve
 from hivescan.detect.rules import CatalogTest, FieldTest, Logic, Node, Rule
 
-DEFAULT_LIMIT = 10_000  # entries of about 2 KB (measured): <= ~25 MB per worker; ~700 per Windows build
+DEFAULT_LIMIT = 10_000  # entries of 1.3 KB on average, 2.3 KB at most (measured): <= ~25 MB per worker
 
 
 class Unfreezable(Exception):
