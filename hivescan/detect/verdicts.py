@@ -11,21 +11,27 @@ same set of matching rules.
 The *fingerprint* is one serialisation (:func:`serialise`: pickle, at C speed) of those
 inputs: the record attributes every path root and lookup reads, every context entry under a
 name a rule or lookup reads (with its name, so a context field shadowing a record attribute
-is seen as ``resolve`` sees it), and the resolved values of the paths ``resolve`` derives
-(``values.<Name>``, ``diagnostic_notes``; ``driver_file`` is read from the record
-attributes it is computed from, ``fields.DERIVED_READS``). Why a serialisation is sound: pickle
+is seen as ``resolve`` sees it), and, for the paths ``resolve`` derives, their resolved
+values (``parameters.<Name>``) or what they are computed from (the diagnostics' code, field
+and message for ``diagnostic_notes``; for ``driver_file`` the record attributes declared in
+``fields.DERIVED_READS``). Why a serialisation is sound: pickle
 is decodable, so equal bytes mean equal values *with their types* (``True``, ``1`` and ``1.0``
 pickle differently, as the rules tell them apart; a tuple is not a list; a string is its
 exact code points). Only plain data and value objects are accepted: NamedTuples and
-dataclasses with generated equality, serialised as their class and every field; anything
-else -- an object with identity equality, a custom container -- makes the record uncacheable
-(:class:`Unfreezable`): it is evaluated, never guessed. A class is written the first time by
+dataclasses with generated equality, serialised as their class and every field (an instance
+carrying attributes beyond its fields is refused: what a rule reads of these objects is a
+field or a property computed from the fields); anything else -- an object with identity
+equality, a custom container -- makes the record uncacheable (:class:`Unfreezable`): it is
+evaluated, never guessed. A class is written the first time by
 module and name (pickle checks that is the very class), and from then on as the number this
 cache gave it (the cache holds the class, so the number is never given to another; every
 value is written after its classes are numbered, so its bytes do not depend on what came
 before it). The memo is off (``fast`` mode), so the bytes describe values, not
 which objects happen to be shared. Two equal values can still serialise differently (a dict
-in another insertion order): that only costs a miss, never a wrong answer.
+in another insertion order): that only costs a miss, never a wrong answer. A context object
+every subject of a hive shares (the hive's ``WindowsVersion``) is serialised once and its
+bytes remembered by identity -- only for deeply immutable objects (frozen, slotted, fields of
+immutable values), held by the cache so the identity is never reused, bounded.
 
 Only the verdict (which rules match) is cached. A finding is still built from the record
 itself (``engine._explain``, the explanation, the origin), so key paths, times and hosts are
@@ -115,6 +121,8 @@ class _Pickler(pickle.Pickler):
             self.classes[kind] = len(self.classes)
             self.new_class = True
         if not names:
+            if getattr(obj, "__dict__", None):  # a NamedTuple subclass with state beyond its items
+                raise Unfreezable(kind.__name__)
             return (kind, tuple(obj))
         extra = getattr(obj, "__dict__", None)
         if extra and not extra.keys() <= set(names):  # state beyond the fields: not a plain value

@@ -140,8 +140,14 @@ class _Pair(NamedTuple):
     b: Any
 
 
+class _PairWithState(_Pair):
+    pass
+
+
 def test_objects_without_value_equality_are_not_serialised() -> None:
-    for value in (object(), _Identity(1), [1, _Identity(2)], {"k": _Identity(3)}):
+    extra = _PairWithState(1, "x")
+    extra.hidden = "state"  # type: ignore[attr-defined]
+    for value in (object(), _Identity(1), [1, _Identity(2)], {"k": _Identity(3)}, extra):
         with pytest.raises(Unfreezable):
             serialise(value)
     # after a failure half-way, the reused pickler still gives true bytes
