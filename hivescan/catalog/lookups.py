@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from hivescan.catalog.globs import compile_glob, compile_globs
+from hivescan.catalog.globs import GlobIndex
 from hivescan.catalog.tables import CatalogEntry, Table, entry, load_table
 from hivescan.scm.winversion import within
 
@@ -64,6 +64,10 @@ def _strip_quotes(text: str) -> str:
     return text
 
 
+# what driver_file_name reads of a record (getattr): its answer is a function of these alone
+DRIVER_FILE_READS = ("type", "name", "image_path_resolved", "image_path")
+
+
 def driver_file_name(record: Any) -> str | None:
     """The file a driver record loads (lower case): the last component of its image path, or
     ``<name>.sys`` when ImagePath is absent or empty (the kernel's default, scm-spec §5.2).
@@ -86,6 +90,10 @@ _EXPANSIONS = (
 )
 
 
+_SYSTEMROOT_PREFIX = re.compile(r"(?i)\\systemroot\\")
+_DRIVE = re.compile(r"[A-Za-z]:")
+
+
 def normalise_for_expectation(path: str, *, driver: bool) -> str:
     """The path as Trawler's patterns expect it: environment expanded, NT prefixes mapped.
 
@@ -95,13 +103,14 @@ def normalise_for_expectation(path: str, *, driver: bool) -> str:
     taken as ``C:\\Windows``; the patterns accept any drive letter.
     """
     text = path.strip()
-    for pattern, replacement in _EXPANSIONS:
-        text = pattern.sub(replacement, text)
-    if re.match(r"(?i)\\systemroot\\", text):
+    if "%" in text:  # every expansion names a %variable%
+        for pattern, replacement in _EXPANSIONS:
+            text = pattern.sub(replacement, text)
+    if _SYSTEMROOT_PREFIX.match(text):
         text = "C:\\Windows\\" + text[len("\\SystemRoot\\") :]
     elif text.startswith("\\??\\"):
         text = text[4:]
-    elif driver and not text.startswith("\\") and not re.match(r"[A-Za-z]:", text):
+    elif driver and not text.startswith("\\") and not _DRIVE.match(text):
         text = "C:\\Windows\\" + text
     return text
 
@@ -169,25 +178,19 @@ def lookup_loldriver_file(record: Any, context: Mapping[str, Any] | None = None)
 
 @dataclass(frozen=True, slots=True)
 class _GlobIndex:
+    """The globs of one column of a table (the rows ``keep`` accepts), indexed (globs.GlobIndex)."""
+
     table: Table
     column: str
-    rows: tuple[int, ...]
-    patterns: tuple[re.Pattern[str], ...]
-    any_: re.Pattern[str] | None
+    index: GlobIndex
 
     @classmethod
     def build(cls, table: Table, column: str, keep: Callable[[Mapping[str, str]], bool]) -> _GlobIndex:
         rows = tuple(i for i, row in enumerate(table.rows) if row.get(column) and keep(row))
-        globs = [table.rows[i][column] for i in rows]
-        return cls(table, column, rows, tuple(compile_glob(g) for g in globs), compile_globs(globs))
+        return cls(table, column, GlobIndex.build(rows, [table.rows[i][column] for i in rows]))
 
     def first(self, text: str) -> int | None:
-        if self.any_ is None or not self.any_.match(text):
-            return None
-        for i, pattern in zip(self.rows, self.patterns, strict=True):
-            if pattern.match(text):
-                return i
-        return None  # pragma: no cover - the combined pattern matched, so one row does
+        return self.index.first(text)
 
 
 @cache
@@ -402,7 +405,7 @@ def load_all() -> None:
 # engine's verdict cache (hivescan/detect/verdicts.py) keys on them; a lookup added to
 # CATALOGS must say here what it reads (a test checks every catalog is declared).
 LOOKUP_READS: Mapping[str, tuple[tuple[str, str], ...]] = {
-    "loldrivers": (("record", "type"), ("record", "name"), ("record", "image_path_resolved"), ("record", "image_path")),
+    "loldrivers": tuple(("record", name) for name in DRIVER_FILE_READS),
     "loldrivers-file": (("record", "image_file"),),
     "lolrmm": (("record", "name"), ("record", "image_path"), ("record", "type")),
     "suspicious-services": (("record", "name"),),

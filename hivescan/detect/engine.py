@@ -16,8 +16,8 @@ from typing import Any
 
 from hivescan.catalog.lookups import CATALOGS
 from hivescan.catalog.tables import CatalogEntry
-from hivescan.detect.compiled import compile_rules
-from hivescan.detect.fields import Subject, resolve
+from hivescan.detect.compiled import compile_rule_set, compile_rules
+from hivescan.detect.fields import Subject, path_resolver, resolve
 from hivescan.detect.finding import Evidence, Finding, Match
 from hivescan.detect.rules import SEVERITY_RANK, CatalogTest, FieldTest, Logic, Node, Rule, RuleSet
 from hivescan.detect.verdicts import VerdictCache
@@ -63,7 +63,15 @@ def test_value(node: FieldTest, value: Any) -> bool:
     return False
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _jsonable(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:  # the common cases first, by exact type: what the checks below return for them
+        return value
+    if kind is dict:
+        return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, tuple | list):
         return [_jsonable(v) for v in value]
     if isinstance(value, Mapping):
@@ -88,9 +96,10 @@ class _State:
     uppers: dict[str, tuple[tuple[Any, Any], ...] | None] = field(default_factory=dict)
 
     def resolve(self, path: str) -> tuple[Any, ...] | None:
-        if path not in self.values:
-            self.values[path] = resolve(self.subject, path)
-        return self.values[path]
+        values = self.values
+        if path not in values:
+            values[path] = path_resolver(path)(self.subject)
+        return values[path]
 
     def resolve_upper(self, path: str) -> tuple[tuple[Any, Any], ...] | None:
         """(value, its upper case) for each value of ``path`` (non-strings paired with themselves):
@@ -313,21 +322,24 @@ class Engine:
         self.lookups = dict(CATALOGS if lookups is None else lookups)
         self._aliases = {r.id: aliases(r.match) for r in rules}
         self._compiled = compile_rules(self.by_id)  # the fast twin of _test (detect/compiled.py)
+        self._matching_rules = compile_rule_set(self.by_id, self._compiled)  # all rules, shared first tests once
         self.verdicts = VerdictCache(self.by_id) if remember and lookups is None else None
 
-    def _matching(self, state: _State) -> tuple[str, ...]:
-        """Ids of the rules that match the state's subject, in rule order (remembered when asked)."""
+    def _matching(self, subject: Subject) -> tuple[tuple[str, ...], _State | None]:
+        """Ids of the rules that match the subject, in rule order (remembered when asked), and the
+        evaluation state when the rules were evaluated (None when the verdict was remembered:
+        most records of a warm worker match nothing, and then no state is made at all)."""
         verdicts = self.verdicts
-        key = verdicts.fingerprint(state.subject) if verdicts is not None else None
+        key = verdicts.fingerprint(subject) if verdicts is not None else None
         if key is not None and verdicts is not None:
             known = verdicts.get(key)
             if known is not None:
-                return known
-        compiled = self._compiled
-        matched = tuple(rule.id for rule in self.rules if compiled[rule.id](state))
+                return known, None
+        state = self._state(subject)
+        matched = self._matching_rules(state)
         if key is not None and verdicts is not None:
             verdicts.put(key, matched)
-        return matched
+        return matched, state
 
     def _state(self, subject: Subject) -> _State:
         return _State(subject, self.lookups, self.by_id)
@@ -340,9 +352,13 @@ class Engine:
         return _explain(rule.match, self._state(subject))
 
     def findings(self, subject: Subject) -> list[Finding]:
-        state = self._state(subject)
+        matched, state = self._matching(subject)
+        if not matched:
+            return []
+        if state is None:
+            state = self._state(subject)
         out = []
-        for rule_id in self._matching(state):
+        for rule_id in matched:
             rule = self.by_id[rule_id]
             tree = _explain(rule.match, state)
             evidence: list[Evidence] = []

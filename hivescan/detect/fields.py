@@ -14,11 +14,12 @@ References: style.md R8; detections.md §1.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from hivescan.catalog.lookups import driver_file_name
+from hivescan.catalog.lookups import DRIVER_FILE_READS, driver_file_name
 from hivescan.hive.model import RawValue
 from hivescan.hive.regtypes import REG_DWORD, REG_EXPAND_SZ, REG_MULTI_SZ, REG_SZ
 from hivescan.hive.tree import upcase
@@ -39,6 +40,10 @@ DERIVED_FIELDS: Mapping[str, str] = {
     "diagnostic_notes": "'<code> <field>: <message>' for each diagnostic of the record",
     "driver_file": "for drivers: the file name loaded (ImagePath's last component, or <name>.sys)",
 }
+
+# derived roots whose value is a function of these record attributes alone (read with getattr;
+# the verdict cache fingerprints the attributes instead of computing the value)
+DERIVED_READS: Mapping[str, tuple[str, ...]] = {"driver_file": DRIVER_FILE_READS}
 
 CONTEXT_FIELDS: Mapping[str, str] = {
     "control_sets_scanned": "numbers of the control sets the scan read",
@@ -145,3 +150,39 @@ def resolve(subject: Subject, path: str) -> tuple[Any, ...] | None:
         elif not _empty(value):
             flat.append(value)
     return tuple(flat) if flat else None
+
+
+Resolver = Callable[[Subject], "tuple[Any, ...] | None"]
+_ONE_VALUE = frozenset({str, int, bool, float})  # never fanned out, never empty: (value,)
+
+
+@lru_cache(maxsize=1024)  # a pure function of the path; rules name a few dozen
+def path_resolver(path: str) -> Resolver:
+    """``resolve`` for one path, with the common cases short: a record attribute (not derived,
+    not in the context), followed through plain dicts for a dotted path (``image_file.
+    signature.status``), that ends at one string or number is ``(value,)``, and at None is no
+    value; anything else (a list to fan out, an object, a context field) goes through
+    :func:`resolve` itself. A part starting with ``_`` always does (``getattr`` would find
+    attributes of None and of strings there)."""
+    root, _, rest = path.partition(".")
+    parts = tuple(rest.split(".")) if rest else ()
+    if root in DERIVED_FIELDS or any(not p or p.startswith("_") for p in parts):
+        return lambda subject: resolve(subject, path)
+
+    def attribute(subject: Subject) -> tuple[Any, ...] | None:
+        if root in subject.context:
+            return resolve(subject, path)
+        value = getattr(subject.record, root, None)
+        for part in parts:
+            if value is None:
+                return None
+            if type(value) is not dict:
+                return resolve(subject, path)
+            value = value.get(part)
+        if value is None:
+            return None
+        if type(value) in _ONE_VALUE:
+            return (value,)
+        return resolve(subject, path)
+
+    return attribute

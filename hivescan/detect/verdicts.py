@@ -5,14 +5,37 @@ are the same few hundred stock services on every host. Whether a rule matches de
 on what the rule can see: the values of the field paths its tree names (resolved exactly as
 the engine resolves them, context fields included) and the catalog rows its lookups return,
 which in turn depend only on what each lookup reads (declared in
-``hivescan.catalog.lookups.LOOKUP_READS``). The *fingerprint* of a record is those inputs,
-frozen with their types (``True`` and ``1`` differ, as they do to the rules); two records
-with the same fingerprint get the same set of matching rules.
+``hivescan.catalog.lookups.LOOKUP_READS``). Two records with the same fingerprint get the
+same set of matching rules.
+
+The *fingerprint* is one serialisation (:func:`serialise`: pickle, at C speed) of those
+inputs: the record attributes every path root and lookup reads, every context entry under a
+name a rule or lookup reads (with its name, so a context field shadowing a record attribute
+is seen as ``resolve`` sees it), and, for the paths ``resolve`` derives, their resolved
+values (``parameters.<Name>``) or what they are computed from (the diagnostics' code, field
+and message for ``diagnostic_notes``; for ``driver_file`` the record attributes declared in
+``fields.DERIVED_READS``). Why a serialisation is sound: pickle
+is decodable, so equal bytes mean equal values *with their types* (``True``, ``1`` and ``1.0``
+pickle differently, as the rules tell them apart; a tuple is not a list; a string is its
+exact code points). Only plain data and value objects are accepted: NamedTuples and
+dataclasses with generated equality, serialised as their class and every field (an instance
+carrying attributes beyond its fields is refused: what a rule reads of these objects is a
+field or a property computed from the fields); anything else -- an object with identity
+equality, a custom container -- makes the record uncacheable (:class:`Unfreezable`): it is
+evaluated, never guessed. A class is written the first time by
+module and name (pickle checks that is the very class), and from then on as the number this
+cache gave it (the cache holds the class, so the number is never given to another; every
+value is written after its classes are numbered, so its bytes do not depend on what came
+before it). The memo is off (``fast`` mode), so the bytes describe values, not
+which objects happen to be shared. Two equal values can still serialise differently (a dict
+in another insertion order): that only costs a miss, never a wrong answer. A context object
+every subject of a hive shares (the hive's ``WindowsVersion``) is serialised once and its
+bytes remembered by identity -- only for deeply immutable objects (frozen, slotted, fields of
+immutable values), held by the cache so the identity is never reused, bounded.
 
 Only the verdict (which rules match) is cached. A finding is still built from the record
 itself (``engine._explain``, the explanation, the origin), so key paths, times and hosts are
-never shared between records. A value that cannot be frozen (an object without value
-equality) makes the record uncacheable: it is evaluated, never guessed.
+never shared between records.
 
 The cache belongs to one engine (one rule set) and lives as long as it does: a worker keeps
 its engine across hives. It is bounded (``limit`` entries, emptied when full) so a worker's
@@ -21,21 +44,19 @@ memory stays bounded whatever the number of hives.
 
 from __future__ import annotations
 
+import dataclasses
+import io
+import pickle
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from hivescan.catalog.lookups import LOOKUP_READS
-from hivescan.detect.fields import DERIVED_FIELDS, Subject, resolve
+from hivescan.detect.fields import DERIVED_FIELDS, DERIVED_READS, RECORD_FIELDS, Subject, resolve
 from hivescan.detect.rules import CatalogTest, FieldTest, Logic, Node, Rule
 
-DEFAULT_LIMIT = 10_000  # entries of about 6 KB (measured): <= ~64 MB per worker; ~700 per Windows build
-
-
-_SCALARS = frozenset({str, int, float, bool, bytes, type(None)})
-
-
-def _first(item: tuple[Any, Any]) -> Any:
-    return item[0]
+DEFAULT_LIMIT = 10_000  # entries of 1.3 KB on average, 2.3 KB at most (measured): <= ~25 MB per worker
 
 
 class Unfreezable(Exception):
@@ -64,28 +85,115 @@ def rule_reads(rules: Mapping[str, Rule]) -> tuple[tuple[str, ...], tuple[str, .
     return tuple(sorted(paths)), tuple(sorted(catalogs))
 
 
-def freeze(value: Any) -> Any:
-    """A hashable stand-in equal only for values every rule treats alike (type included)."""
+@lru_cache(maxsize=256)  # a pure function of the class, asked for every value object of every record
+def _value_fields(kind: type) -> tuple[str, ...] | None:
+    """The fields that make up a value object's state, or None when ``kind`` is no value type."""
+    if issubclass(kind, tuple) and hasattr(kind, "_fields"):  # a NamedTuple: its items are its state
+        return ()
+    params = getattr(kind, "__dataclass_params__", None)
+    if params is None or not params.eq or kind.__eq__ is object.__eq__:
+        return None
+    return tuple(f.name for f in dataclasses.fields(kind))
+
+
+class _Pickler(pickle.Pickler):
+    """pickle with a whitelist: called (from C) only for objects that are not plain data.
+
+    ``classes`` numbers the value classes met so far (never renumbered): once the serialiser has
+    put them in the memo, a class is written as a reference to its number instead of its module
+    and name looked up again (a few microseconds each, several per record)."""
+
+    def __init__(self, file: io.BytesIO, classes: dict[type, int]) -> None:
+        super().__init__(file, pickle.HIGHEST_PROTOCOL)
+        self.fast = True  # no memo of the values: shared objects and equal copies give the same bytes
+        self.classes = classes
+        self.new_class = False
+        self.memo = {id(kind): (number, kind) for kind, number in classes.items()}
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, type):
+            return NotImplemented  # a class: pickled by reference (module and qualified name, checked)
+        kind: type = type(obj)
+        names = _value_fields(kind)
+        if names is None:
+            raise Unfreezable(kind.__name__)
+        if kind not in self.classes:
+            self.classes[kind] = len(self.classes)
+            self.new_class = True
+        if not names:
+            if getattr(obj, "__dict__", None):  # a NamedTuple subclass with state beyond its items
+                raise Unfreezable(kind.__name__)
+            return (kind, tuple(obj))
+        extra = getattr(obj, "__dict__", None)
+        if extra and not extra.keys() <= set(names):  # state beyond the fields: not a plain value
+            raise Unfreezable(kind.__name__)
+        return (kind, tuple([getattr(obj, name) for name in names]))
+
+
+_FAILURES = (pickle.PicklingError, TypeError, ValueError, AttributeError, RecursionError)
+
+
+def serialise(value: Any) -> bytes:
+    """Bytes equal only for values every rule treats alike (types included); see the module
+    docstring. Raises :class:`Unfreezable` for anything that is not plain data or a value object."""
+    return _Serialiser()(value)
+
+
+class _Serialiser:
+    """One pickler and buffer reused call after call (making them costs as much as a small record)."""
+
+    def __init__(self) -> None:
+        self._classes: dict[type, int] = {}  # kept alive here: a class's id is never reused
+        self._new()
+
+    def _new(self) -> None:
+        self._buffer = io.BytesIO()
+        self._pickler = _Pickler(self._buffer, self._classes)
+
+    def __call__(self, value: Any) -> bytes:
+        pickler = self._pickler
+        self._dump(value)
+        if pickler.new_class:
+            # a class met for the first time was written by module and name: number it, and
+            # write the value again, so a value's bytes never depend on what came before it
+            pickler.memo = {id(kind): (number, kind) for kind, number in self._classes.items()}
+            pickler.new_class = False
+            self._dump(value)
+        return self._buffer.getvalue()
+
+    def _dump(self, value: Any) -> None:
+        buffer = self._buffer
+        buffer.seek(0)
+        buffer.truncate()
+        try:
+            self._pickler.dump(value)
+        except BaseException as exc:
+            self._new()  # a dump that failed half-way leaves nothing behind
+            if isinstance(exc, Unfreezable):
+                raise
+            if isinstance(exc, _FAILURES):
+                raise Unfreezable(type(value).__name__) from exc
+            raise
+
+
+_PLAIN = frozenset({str, int, bool, float, tuple, type(None)})  # context values that are never value objects
+_IMMUTABLE_SCALARS = frozenset({str, int, float, bool, bytes, complex, type(None)})
+
+
+def deeply_immutable(value: Any) -> bool:
+    """Whether nothing reachable from ``value`` can change: scalars, tuples, frozensets, and
+    frozen dataclasses / NamedTuples of those (a frozen dataclass holding a list is not)."""
     kind = type(value)
-    if kind in _SCALARS:
-        return (kind, value)
-    if value is None or isinstance(value, str | bytes | int | float):
-        return (kind, value)
-    if kind is dict and all(type(k) is str for k in value):  # the common case: sorted by key alone
-        return (kind, tuple([(k, freeze(v)) for k, v in sorted(value.items(), key=_first)]))
-    if isinstance(value, Mapping):
-        return (kind, "repr", tuple(sorted((repr(k), freeze(v)) for k, v in value.items())))
-    if isinstance(value, list | tuple):
-        return (type(value), tuple(freeze(v) for v in value))
-    if isinstance(value, set | frozenset):
-        return (type(value), frozenset(freeze(v) for v in value))
-    if type(value).__eq__ is object.__eq__:
-        raise Unfreezable(type(value).__name__)  # identity equality: never shared
-    try:
-        hash(value)
-    except TypeError as exc:
-        raise Unfreezable(type(value).__name__) from exc
-    return (type(value), value)
+    if kind in _IMMUTABLE_SCALARS:
+        return True
+    if kind is tuple or kind is frozenset:
+        return all(deeply_immutable(v) for v in value)
+    if issubclass(kind, tuple) and hasattr(kind, "_fields"):
+        return all(deeply_immutable(v) for v in value)
+    params = getattr(kind, "__dataclass_params__", None)
+    if params is None or not params.frozen or hasattr(value, "__dict__"):
+        return False  # frozen, with slots only: a __dict__ could hold state beyond the fields
+    return all(deeply_immutable(getattr(value, f.name)) for f in dataclasses.fields(kind))
 
 
 class VerdictCache:
@@ -98,50 +206,101 @@ class VerdictCache:
         self.enabled = not missing
         # A path's values are a function of its root's value (``resolve`` walks down from it), so
         # the fingerprint holds each root once -- the whole ``image_file`` mapping for its ten
-        # paths -- which is cheaper and says at least as much. Roots ``resolve`` derives from a
-        # path's tail (``values.<Name>``) or computes keep their paths.
-        roots: set[str] = set()
+        # paths -- which says at least as much. Roots ``resolve`` derives from a path's tail
+        # (``values.<Name>``) or computes keep their paths, unless what they are computed from is
+        # declared (``DERIVED_READS``): then those record attributes are read instead.
+        attributes: set[str] = set()
+        names: set[str] = set()  # every name ``resolve`` or a lookup may read from the context
         derived: set[str] = set()
         for path in paths:
             root = path.partition(".")[0]
-            (derived if root in DERIVED_FIELDS else roots).add(path if root in DERIVED_FIELDS else root)
-        context_reads: set[str] = set()
+            names.add(root)
+            if root in DERIVED_READS:
+                attributes.update(DERIVED_READS[root])
+            elif root in DERIVED_FIELDS:
+                derived.add(path)
+            elif root in RECORD_FIELDS:
+                attributes.add(root)
         for catalog in catalogs:
             for where, name in LOOKUP_READS.get(catalog, ()):
-                (roots if where == "record" else context_reads).add(name)
-        self.roots = tuple(sorted(roots))
+                (attributes if where == "record" else names).add(name)
+        self.attributes = tuple(sorted(attributes))
+        self.context_names = frozenset(names)
         self.derived = tuple(sorted(derived))
-        self.context_reads = tuple(sorted(context_reads))
+        self._read = attrgetter(*self.attributes) if self.attributes else None
+        # (path, root, what it is computed from: the record attribute holding the values, or
+        # "diagnostics" for diagnostic_notes; None: ask resolve)
+        holders = {"values": "raw_values", "parameters": "parameters_raw", "diagnostic_notes": "diagnostics"}
+        self._derived_specs = tuple(
+            (path, path.partition(".")[0], holders.get(path.partition(".")[0])) for path in self.derived
+        )
         self.limit = limit
-        self.entries: dict[Any, tuple[str, ...]] = {}
+        self.entries: dict[bytes, tuple[str, ...]] = {}
         self.hits = 0
         self.misses = 0
+        self._serialise = _Serialiser()
+        # context objects every subject of a hive shares (the hive's WindowsVersion), serialised
+        # once: id -> (the object, kept alive so its id is not reused; its bytes). Only deeply
+        # immutable objects, so the bytes stay true; bounded like the verdicts.
+        self._shared: dict[int, tuple[Any, bytes]] = {}
 
-    def fingerprint(self, subject: Subject) -> Any:
-        """The record's fingerprint, or None when it cannot be made.
+    def _shared_bytes(self, value: Any) -> bytes | None:
+        """``value`` serialised, remembered by identity; None when it may change (not remembered)."""
+        known = self._shared.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
+        if not deeply_immutable(value):
+            return None
+        blob = self._serialise(value)
+        if len(self._shared) >= 64:
+            self._shared.clear()
+        self._shared[id(value)] = (value, blob)
+        return blob
 
-        A root is read where ``resolve`` reads it: the context first (context fields shadow
-        record attributes), else the record. A lookup reads the record's attribute itself, so
-        a root both name is in the fingerprint from both places when they differ."""
+    def _derived(self, subject: Subject) -> list[Any]:
+        """What each derived path's value is computed from: its value as ``resolve`` gives it,
+        quickly when the context does not name the root -- no value when the key has no values
+        of that kind; for ``diagnostic_notes`` the diagnostics' code, field and message, all the
+        notes are made of."""
+        record, context = subject.record, subject.context
+        out: list[Any] = []
+        for path, root, holder in self._derived_specs:
+            if root in context or holder is None:
+                out.append(resolve(subject, path))
+            elif holder == "diagnostics":
+                out.append([(d.code, d.field, d.message) for d in record.diagnostics])
+            elif not getattr(record, holder):
+                out.append(None)
+            else:
+                out.append(resolve(subject, path))
+        return out
+
+    def fingerprint(self, subject: Subject) -> bytes | None:
+        """The record's fingerprint, or None when it cannot be made (then the record is evaluated).
+
+        The record attributes are read wherever they are also shadowed by the context: the
+        context entry is in the fingerprint too, under its name, and lookups read the record's
+        attribute itself. A shared value object of the context is in it as its own bytes, in a
+        three-item entry (a plain entry has two items, so the two never meet)."""
         if not self.enabled:
             return None
         record, context = subject.record, subject.context
-        parts: list[Any] = []
+        names = self.context_names
+        read = self._read
         try:
-            for root in self.roots:
-                if root in context:
-                    parts.append(("context", freeze(context[root]), freeze(getattr(record, root, None))))
-                else:
-                    parts.append(freeze(getattr(record, root, None)))
-            for path in self.derived:
-                parts.append(freeze(resolve(subject, path)))
-            for name in self.context_reads:
-                parts.append((name in context, freeze(context.get(name))))
-        except Unfreezable:
+            items: list[tuple[Any, ...]] = []
+            for name, value in context.items():
+                if name not in names:
+                    continue
+                kind = type(value)
+                shared = kind not in _PLAIN and hasattr(kind, "__dataclass_params__")
+                blob = self._shared_bytes(value) if shared else None
+                items.append((name, value) if blob is None else (name, None, blob))
+            return self._serialise((read(record) if read is not None else (), items, self._derived(subject)))
+        except (Unfreezable, AttributeError):
             return None
-        return tuple(parts)
 
-    def get(self, key: Any) -> tuple[str, ...] | None:
+    def get(self, key: bytes) -> tuple[str, ...] | None:
         found = self.entries.get(key)
         if found is None:
             self.misses += 1
@@ -149,7 +308,7 @@ class VerdictCache:
             self.hits += 1
         return found
 
-    def put(self, key: Any, matched: tuple[str, ...]) -> None:
+    def put(self, key: bytes, matched: tuple[str, ...]) -> None:
         if len(self.entries) >= self.limit:
             self.entries.clear()  # bounded memory; the next hives refill it
         self.entries[key] = matched

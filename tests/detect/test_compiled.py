@@ -13,13 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import hivescan
 from hivescan.detect.compiled import compile_node, compile_rules
 from hivescan.detect.context import build_subjects
 from hivescan.detect.engine import Engine, _State, _test
 from hivescan.detect.examples import Examples
-from hivescan.detect.fields import Subject
+from hivescan.detect.fields import Subject, path_resolver, resolve
 from hivescan.detect.rules import FieldTest, Logic, Node, Rule, RuleSet, load_rules, parse_node
 from tests.conftest import FIXTURES, shared_hive
 
@@ -33,6 +35,7 @@ class InterpretingEngine(Engine):
     def __init__(self, rules: RuleSet) -> None:
         super().__init__(rules)
         self._compiled = {r.id: (lambda state, rule=r: _test(rule.match, state)) for r in rules}
+        self._matching_rules = lambda state: tuple(r.id for r in rules if _test(r.match, state))
 
 
 def _nodes(node: Node) -> Iterator[Node]:
@@ -40,6 +43,9 @@ def _nodes(node: Node) -> Iterator[Node]:
     if isinstance(node, Logic):
         for child in node.children:
             yield from _nodes(child)
+
+
+PATHS = sorted({node.field for rule in RULES for node in _nodes(rule.match) if isinstance(node, FieldTest)})
 
 
 def _hive_subjects(path: Path, software: Path | None = None) -> list[Subject]:
@@ -72,6 +78,12 @@ def _assert_same(subjects: list[Subject]) -> None:
         state_a, state_b = engine._state(subject), engine._state(subject)
         for node, test in compiled_nodes.values():
             assert test(state_a) is _test(node, state_b), (node, subject.record.name)
+        # all rules at once (shared first tests run once) == each rule interpreted, in rule order
+        expected = tuple(r.id for r in RULES if _test(r.match, engine._state(subject)))
+        assert engine._matching_rules(engine._state(subject)) == expected, subject.record.name
+        # every path a rule names: the short resolver == fields.resolve
+        for path in PATHS:
+            assert path_resolver(path)(subject) == resolve(subject, path), (path, subject.record.name)
     interpreted = [f.to_dict() for f in InterpretingEngine(RULES).run(subjects)]
     assert [f.to_dict() for f in engine.run(subjects)] == interpreted
 
@@ -125,3 +137,111 @@ def test_compiled_equals_interpreted_on_edge_values(match: dict[str, object], va
     engine = Engine(RULES)
     compiled = compile_rules({"t": rule})["t"]
     assert compiled(_State(subject, engine.lookups, {"t": rule})) is _test(rule.match, engine._state(subject))
+
+
+@pytest.mark.parametrize(
+    "value", ["", "x", 0, 1, True, False, 1.5, None, (), ("a", None, "b"), [], ["a"], {}, {"a": 1}, frozenset({"a"})]
+)
+@pytest.mark.parametrize("shadowed", [False, True])
+def test_the_short_resolver_equals_resolve_on_edge_values(value: object, shadowed: bool) -> None:
+    """Empty and falsy values, sequences that fan out, mappings, and a context field that
+    shadows the record attribute: the short path gives exactly what ``resolve`` gives."""
+    from dataclasses import replace
+
+    record = _hive_subjects(FIXTURES / "demo-SYSTEM")[0].record
+    for name in ("image_path", "start", "display_name", "depend_on_service"):
+        subject = (
+            Subject(record, {name: value}) if shadowed else Subject(replace(record, **{name: value}), {"other": 1})
+        )
+        assert path_resolver(name)(subject) == resolve(subject, name), (name, value)
+
+
+def test_a_rule_set_with_shared_first_tests_answers_in_rule_order() -> None:
+    """Rules grouped by a shared first test, a rule alone, and a rule that is only the shared
+    test: matches come back in the rules' order, whatever the grouping."""
+    from hivescan.detect.compiled import compile_rule_set
+
+    shared = {"field": "status", "in": ["database"]}
+    matches = {
+        "a": {"all": [shared, {"field": "start", "in": [2, 3, 4]}]},
+        "b": {"any": [{"field": "name", "regex": "."}]},
+        "c": {"all": [shared]},
+        "d": {"all": [{"field": "status", "in": ["database"], "note": "same test"}, {"field": "name", "regex": "^$"}]},
+        "e": {"all": [shared, {"rule": "b"}]},
+    }
+    rules = {
+        rule_id: Rule(rule_id, rule_id, "low", (), (), parse_node(m, rule_id), "x", RULES.rules[0].examples)
+        for rule_id, m in matches.items()
+    }
+    compiled = compile_rules(rules)
+    together = compile_rule_set(rules, compiled)
+    engine = Engine(RULES)
+    for subject in _hive_subjects(FIXTURES / "demo-SYSTEM"):
+        expected = tuple(
+            rule_id for rule_id, rule in rules.items() if _test(rule.match, _State(subject, engine.lookups, rules))
+        )
+        assert together(_State(subject, engine.lookups, rules)) == expected
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        None,
+        {},
+        {"signature": None},
+        {"signature": {"status": "unsigned"}},
+        {"signature": {"status": ["a", None, "b"]}},
+        {"signature": {"status": ""}},
+        {"signature": {"status": 0}},
+        {"signature": {"status": {"x": 1}}},
+        {"signature": "text"},
+        {"signature": [{"status": "a"}, {"status": "b"}]},
+    ],
+)
+def test_the_short_resolver_follows_dicts_as_resolve_does(facts: object) -> None:
+    from dataclasses import replace
+
+    record = replace(_hive_subjects(FIXTURES / "demo-SYSTEM")[0].record, image_file=facts)
+    subject = Subject(record)
+    for path in ("image_file", "image_file.signature", "image_file.signature.status", "image_file.signature.upper"):
+        assert path_resolver(path)(subject) == resolve(subject, path), (path, facts)
+    assert path_resolver("image_file.__class__")(subject) == resolve(subject, "image_file.__class__")
+
+
+def _jsonable_reference(value: object) -> object:
+    """engine._jsonable as it was, before its exact-type shortcuts."""
+    from collections.abc import Mapping
+
+    if isinstance(value, tuple | list):
+        return [_jsonable_reference(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable_reference(v) for k, v in value.items()}
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    return str(value)
+
+
+class _Text(str):
+    pass
+
+
+_json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(), st.binary(max_size=4)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.lists(inner, max_size=3).map(tuple),
+        st.dictionaries(st.one_of(st.text(max_size=3), st.integers()), inner, max_size=3),
+        st.text(max_size=3).map(_Text),
+    ),
+    max_leaves=8,
+)
+
+
+@given(_json_values)
+def test_jsonable_answers_as_before(value: object) -> None:
+    from hivescan.detect.engine import _jsonable
+
+    got, expected = _jsonable(value), _jsonable_reference(value)
+    assert got == expected and type(got) is type(expected)

@@ -4,12 +4,14 @@ One remembering engine is run over the demo hive, the rule-example scenarios and
 real hives *in sequence and twice* (so records of one hive are answered from fingerprints
 taken on another), and every finding's ``to_dict`` must equal a fresh engine's without the
 cache. Records edited in only what a catalog lookup reads (never named by a rule) must get
-their own verdict.
+their own verdict, and so must a record changed in any one input of its fingerprint.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import copy
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
 
 import pytest
 from hypothesis import given
@@ -18,8 +20,11 @@ from hypothesis import strategies as st
 from hivescan.catalog.lookups import CATALOGS, LOOKUP_READS
 from hivescan.detect.engine import Engine
 from hivescan.detect.fields import Subject
-from hivescan.detect.verdicts import Unfreezable, VerdictCache, freeze, rule_reads
+from hivescan.detect.verdicts import Unfreezable, VerdictCache, deeply_immutable, rule_reads, serialise
+from hivescan.diagnostics import Diagnostic
+from hivescan.hive.model import RawValue
 from hivescan.scm.record import ServiceRecord
+from hivescan.scm.winversion import WindowsVersion
 from tests.conftest import FIXTURES, SHARED_HIVES
 from tests.detect.test_compiled import REAL_HIVES, RULES, _hive_subjects, _scenario_subjects
 
@@ -94,29 +99,167 @@ _values = st.recursive(
 )
 
 
-@given(_values, _values)
-def test_frozen_values_are_equal_only_when_the_values_and_their_types_are(a: object, b: object) -> None:
-    def typed(v: object) -> object:
-        if isinstance(v, list):
-            return ("list", [typed(x) for x in v])
-        if isinstance(v, dict):
-            return ("dict", sorted((repr(k), typed(x)) for k, x in v.items()))
-        return (type(v), v)
+def _typed(v: object) -> object:
+    if isinstance(v, list):
+        return ("list", [_typed(x) for x in v])
+    if isinstance(v, dict):
+        return ("dict", [(_typed(k), _typed(x)) for k, x in v.items()])
+    return (type(v), v)
 
-    assert (freeze(a) == freeze(b)) == (typed(a) == typed(b))
-    hash(freeze(a))
+
+@given(_values, _values)
+def test_equal_bytes_only_for_equal_values_of_equal_types(a: object, b: object) -> None:
+    """Sound: equal bytes mean equal values, types (and dict order) included; and a copy of a
+    value gives the same bytes (shared objects or not), so repeats are found."""
+    if serialise(a) == serialise(b):
+        assert _typed(a) == _typed(b)
+    assert serialise(a) == serialise(copy.deepcopy(a))
+    shared = [a, a]
+    assert serialise(shared) == serialise([a, copy.deepcopy(a)])
 
 
 def test_true_and_one_differ() -> None:
-    assert freeze(True) != freeze(1) and freeze(1) != freeze(1.0)
-    assert freeze({1: "x"}) != freeze({"1": "x"})
+    assert serialise(True) != serialise(1) and serialise(1) != serialise(1.0)
+    assert serialise({1: "x"}) != serialise({"1": "x"})
+    assert serialise((1,)) != serialise([1]) and serialise(b"x") != serialise(bytearray(b"x"))
+    assert serialise("a") != serialise(b"a") and serialise(0.0) != serialise(-0.0)
 
 
-def test_objects_without_value_equality_are_not_frozen() -> None:
+class _Identity:
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+
+@dataclass
+class _Mutable:
+    items: list[int]
+
+
+class _Pair(NamedTuple):
+    a: Any
+    b: Any
+
+
+class _PairWithState(_Pair):
+    pass
+
+
+def test_objects_without_value_equality_are_not_serialised() -> None:
+    extra = _PairWithState(1, "x")
+    extra.hidden = "state"  # type: ignore[attr-defined]
+    for value in (object(), _Identity(1), [1, _Identity(2)], {"k": _Identity(3)}, extra):
+        with pytest.raises(Unfreezable):
+            serialise(value)
+    # after a failure half-way, the reused pickler still gives true bytes
+    cache = VerdictCache(RULES.by_id)
     with pytest.raises(Unfreezable):
-        freeze(object())
+        cache._serialise([1, 2, _Identity(1)])
+    assert cache._serialise((1, "x")) == serialise((1, "x"))
+
+
+def test_value_objects_serialise_as_their_class_and_fields() -> None:
+    assert serialise(_Pair(1, "x")) != serialise((1, "x"))
+    assert serialise(_Pair(1, "x")) == serialise(_Pair(1, "x")) != serialise(_Pair(1, "y"))
+    assert serialise(_Pair(True, 0)) != serialise(_Pair(1, 0))
+    assert serialise(Diagnostic("a", "b", "c")) != serialise(Diagnostic("a", "b", "c", "error"))
+    assert serialise(_Mutable([1])) != serialise(_Mutable([2]))
+
+
+def test_only_deeply_immutable_objects_are_shared_by_identity() -> None:
+    assert deeply_immutable(WindowsVersion(nt_version="10.0", basis=("x",)))
+    assert deeply_immutable(_Pair(1, ("a", None)))
+    assert not deeply_immutable(_Pair(1, ["a"])) and not deeply_immutable(_Mutable([1]))
+    cache = VerdictCache(RULES.by_id)
+    record = _scenario_subjects()[0].record
+    mutable = _Mutable([1])
+    before = cache.fingerprint(Subject(record, {"windows": mutable}))
+    mutable.items.append(2)  # a mutable context object is serialised each time, never remembered
+    assert cache.fingerprint(Subject(record, {"windows": mutable})) != before
+    seven, ten = WindowsVersion(nt_version="6.1"), WindowsVersion(nt_version="10.0")
+    assert cache.fingerprint(Subject(record, {"windows": seven})) != cache.fingerprint(
+        Subject(record, {"windows": ten})
+    )
+    assert cache.fingerprint(Subject(record, {"windows": seven})) == cache.fingerprint(
+        Subject(record, {"windows": WindowsVersion(nt_version="6.1")})
+    )
+
+
+def _other(value: object) -> object:
+    """A value different from ``value`` (in value or in type)."""
+    if value is None:
+        return "x"
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, str):
+        return value + "x"
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return (*value, "x")
+    if isinstance(value, dict):
+        return {**value, "x": 1}
+    return None
+
+
+def test_a_change_in_any_input_misses_the_cache() -> None:
+    """Every record attribute, context entry and derived input the fingerprint holds: changed
+    alone, it gives another fingerprint (so the record gets its own verdict)."""
+    cache = VerdictCache(RULES.by_id)
+    subjects = [s for s in _scenario_subjects() if "windows" in s.context]
+    subject = next(s for s in subjects if s.record.image_path and s.record.failure_actions is not None)
+    base = cache.fingerprint(subject)
+    assert base is not None
+    fields = set(ServiceRecord.__dataclass_fields__)
+    for name in cache.attributes:
+        if name not in fields:  # a property: computed from fields, read as computed
+            continue
+        edited = replace(subject.record, **{name: _other(getattr(subject.record, name))})
+        assert cache.fingerprint(Subject(edited, subject.context)) != base, name
+    for name in sorted(cache.context_names):
+        changed = {**subject.context, name: _other(subject.context.get(name))}
+        assert cache.fingerprint(Subject(subject.record, changed)) != base, name
+    note = Diagnostic("some_code", "ImagePath", "a message")
+    noted = replace(subject.record, diagnostics=(*subject.record.diagnostics, note))
+    assert cache.fingerprint(Subject(noted, subject.context)) != base
+    for path in cache.derived:
+        root, _, name = path.partition(".")
+        if root == "parameters":
+            value = RawValue(name, 1, "C:\\x.dll\0".encode("utf-16-le"))
+            edited = replace(subject.record, parameters_raw=(*subject.record.parameters_raw, value))
+            assert cache.fingerprint(Subject(edited, subject.context)) != base, path
+
+
+def test_context_shadowing_a_record_field_is_in_the_fingerprint() -> None:
+    cache = VerdictCache(RULES.by_id)
+    subject = _scenario_subjects()[0]
+    assert "name" in cache.context_names
+    shadowed = Subject(subject.record, {**subject.context, "name": "other"})
+    assert cache.fingerprint(shadowed) != cache.fingerprint(subject)
+
+
+def test_shared_objects_stay_bounded() -> None:
+    cache = VerdictCache(RULES.by_id)
+    record = _scenario_subjects()[0].record
+    for build in range(200):
+        cache.fingerprint(Subject(record, {"windows": WindowsVersion(nt_version="10.0", build=build)}))
+    assert len(cache._shared) <= 64
 
 
 def test_reads_cover_every_rule_field() -> None:
     paths, catalogs = rule_reads(RULES.by_id)
     assert "name" in paths and set(catalogs) <= set(LOOKUP_READS)
+
+
+class _OtherPair(NamedTuple):
+    a: Any
+    b: Any
+
+
+def test_a_value_serialises_alike_whatever_came_before() -> None:
+    """Classes are numbered as they are met; a value's bytes are the same before and after."""
+    cache = VerdictCache(RULES.by_id)
+    first = cache._serialise(_Pair(1, "x"))
+    cache._serialise((Diagnostic("a", "b", "c"), _OtherPair(1, "x")))
+    assert cache._serialise(_Pair(1, "x")) == first
+    assert cache._serialise(_OtherPair(1, "x")) != first  # same fields, another class
+    assert cache._serialise([_Pair(1, "x"), _Pair(1, "x")]) == cache._serialise([_Pair(1, "x"), _Pair(1, "x")])
