@@ -27,9 +27,14 @@ class OutputError(Exception):
     """The output could not be written as asked (e.g. Parquet to a terminal)."""
 
 
+# ``json.dumps(obj, ensure_ascii=True, default=str)`` builds a new encoder on every call (only
+# the all-defaults call reuses one); the same encoder built once gives the same text
+_DUMPS = json.JSONEncoder(ensure_ascii=True, default=str).encode
+
+
 def dumps(obj: Any) -> str:
     """JSON text that always encodes: ASCII-escaped, so lone surrogates from damaged hives survive."""
-    return json.dumps(obj, ensure_ascii=True, default=str)
+    return _DUMPS(obj)
 
 
 @contextmanager
@@ -55,14 +60,21 @@ def stamped(row: Mapping[str, Any]) -> dict[str, Any]:
     a row copied into a case note still says which build produced it."""
     from hivescan import __version__
 
-    out = dict(row)
-    out.setdefault(VERSION_FIELD, __version__)
-    return out
+    return _stamped(row, __version__)
+
+
+def _stamped(row: Mapping[str, Any], version: str) -> dict[str, Any]:
+    """:func:`stamped` with the version looked up once per output, not once per row."""
+    if VERSION_FIELD in row:
+        return dict(row)
+    return {**row, VERSION_FIELD: version}
 
 
 def write_jsonl(rows: Iterable[Mapping[str, Any]], out: IO[str]) -> None:
+    from hivescan import __version__
+
     for row in rows:
-        out.write(dumps(stamped(row)))
+        out.write(_DUMPS(_stamped(row, __version__)))
         out.write("\n")
 
 
@@ -101,17 +113,45 @@ def _cell(value: Any) -> Any:
     return value
 
 
+_EMPTY_CONTAINERS: dict[type, str] = {list: "[]", tuple: "[]", dict: "{}"}  # what _cell makes of them
+
+
+class _Cells:
+    """:func:`_cell` for one CSV output, each distinct text made safe once: a table repeats
+    most of its texts (status, labels, the hive's path and hash, ``[]``) row after row.
+    Keyed by the exact ``str`` (the cell is a function of the text alone); bounded."""
+
+    LIMIT = 100_000
+
+    def __init__(self) -> None:
+        self._texts: dict[str, str] = {}
+
+    def cell(self, value: Any) -> Any:
+        if type(value) is not str:
+            if not value and type(value) in _EMPTY_CONTAINERS:  # "[]" / "{}", the common JSON cells
+                return _EMPTY_CONTAINERS[type(value)]
+            return _cell(value)
+        text = self._texts.get(value)
+        if text is None:
+            text = csv_cell(value)
+            if len(self._texts) < self.LIMIT:
+                self._texts[value] = text
+        return text
+
+
 def write_csv(rows: Iterable[Mapping[str, Any]], out: IO[str]) -> None:
-    rows = [stamped(r) for r in rows]
-    header: list[str] = []
+    from hivescan import __version__
+
+    rows = [_stamped(r, __version__) for r in rows]
+    columns: dict[str, None] = {}  # every key in first-seen order (a dict: no list scan per key)
     for row in rows:
-        for key in row:
-            if key not in header:
-                header.append(key)
+        columns.update(dict.fromkeys(row))
+    header = list(columns)
     writer = csv.writer(out)
     writer.writerow([csv_cell(str(col)) for col in header])
+    cell = _Cells().cell
     for row in rows:
-        writer.writerow([_cell(row.get(col)) for col in header])
+        writer.writerow([cell(row.get(col)) for col in header])
 
 
 def csv_text(rows: Iterable[Mapping[str, Any]]) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, Literal
 
 from hivescan.diagnostics import Diagnostic
@@ -336,15 +337,9 @@ class ServiceRecord:
             "error_control": self.error_control,
             "error_control_name": self.error_control_name,
         }
-        for f in _LOOP_FIELDS:
-            value = getattr(self, f)
-            if value is None or type(value) in _SCALARS:
-                pass  # most fields: no conversion (and no slow ABC check)
-            elif isinstance(value, tuple):
-                value = list(value)
-            elif isinstance(value, Mapping):
-                value = dict(value)
-            out[f] = value
+        # every plain field in one C-level getter call; most need no conversion (nor a slow ABC check)
+        values = [v if v is None or type(v) in _SCALARS else _plain_value(v) for v in _LOOP_GET(self)]
+        out.update(zip(_LOOP_FIELDS, values, strict=True))
         out["triggers_raw"] = [
             {
                 **{k: v for k, v in t.items() if k != "values"},
@@ -493,6 +488,18 @@ _LOOP_FIELDS = tuple(
     if f not in ("name", "status", "reject_reason", "control_set_source", "type", "start", "error_control")
 )
 _SCALARS = frozenset({str, int, bool})
+_LOOP_GET = attrgetter(*_LOOP_FIELDS)
+
+
+def _plain_value(value: Any) -> Any:
+    """A field value as JSON-ready data: tuples -> lists, mappings -> dicts, the rest as is."""
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    return value
+
+
 _TUPLE_FIELDS = frozenset(f.name for f in fields(ServiceRecord) if f.default == ())
 
 #: ``ServiceRecord(...)`` and ``Origin(...)`` for builders that make one per service key:

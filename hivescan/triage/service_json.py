@@ -1,0 +1,212 @@
+"""The JSON text columns of the ``services`` table, built from the records.
+
+Each column is the text ``record_row`` would give: ``ServiceRecord.to_dict``'s conversion of
+the field, then the same encoder (sorted keys for the JSON columns, the default order for
+the decoded values and diagnostics, ``ensure_ascii`` always). Within one table, equal
+values are encoded once (:class:`_Memo`): keyed by the values themselves, and only when every
+part is exactly ``str`` or ``int`` (``1``, ``1.0`` and ``True``, equal as keys, never share a
+text). Nothing is kept between tables.
+
+Used by :mod:`hivescan.triage.service_table`; tested with it (tests/triage/test_service_table.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from itertools import chain
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
+from operator import attrgetter
+from typing import Any
+
+from hivescan.diagnostics import Diagnostic
+from hivescan.files.columns import FILE_FLAT_PREFIX
+from hivescan.scm.record import ServiceRecord, raw_value_map
+from hivescan.timeutil import filetime_to_iso
+
+Records = Sequence[ServiceRecord]
+Column = Callable[[Records], list[Any]]
+
+
+def _encoder(*, sort_keys: bool) -> Callable[[Any], str]:
+    """``json.JSONEncoder(ensure_ascii=True, sort_keys=...).encode``, the same text without its
+    per-call Python set-up (a closure and method lookups, an eighth of a cell's encoding): the
+    C encoder it would build, built here per call with a fresh circular-reference guard."""
+    reference = json.JSONEncoder(ensure_ascii=True, sort_keys=sort_keys)
+    make = c_make_encoder
+    if make is None:  # no C accelerator in this Python: the encoder itself
+        return reference.encode
+    separators = (reference.key_separator, reference.item_separator)
+
+    def encode(value: Any) -> str:
+        if isinstance(value, str):
+            return encode_basestring_ascii(value)
+        chunks = make({}, None, encode_basestring_ascii, None, *separators, sort_keys, False, True)(value, 0)
+        return "".join(chunks)
+
+    return encode
+
+
+# the encoders record_row uses: sorted keys for the JSON columns, the default order otherwise
+_SORTED_JSON = _encoder(sort_keys=True)
+_PLAIN_JSON = _encoder(sort_keys=False)
+
+# the parts a memo key may hold: equal keys of these types give equal JSON text
+_KEY_PARTS = frozenset({str, int})
+
+
+class _Memo:
+    """JSON text by the value it encodes, for one table (see the module docstring)."""
+
+    def __init__(self, encode: Callable[[Any], str]) -> None:
+        self._encode = encode
+        self._texts: dict[Hashable, str] = {}
+
+    def text(self, key: tuple[Any, ...], make: Callable[[Any], Any], value: Any) -> str:
+        """The text of ``make(value)``; ``key`` is flat (a tuple of parts, or of tuples of parts)
+        and names everything the text depends on. A key with a part of another type than
+        str or int is never looked up nor kept: that value is encoded on its own."""
+        parts = chain.from_iterable(key) if key and type(key[0]) is tuple else key
+        if not set(map(type, parts)) <= _KEY_PARTS:
+            return self._encode(make(value))
+        text = self._texts.get(key)
+        if text is None:
+            text = self._texts[key] = self._encode(make(value))
+        return text
+
+
+def _mapping_json(name: str) -> Callable[[Records], list[Any]]:
+    """A mapping field as sorted JSON text (``to_dict`` copies it into a dict)."""
+    get = attrgetter(name)
+
+    def column(records: Records) -> list[Any]:
+        memo = _Memo(_SORTED_JSON)
+        out = []
+        for record in records:
+            value = get(record)
+            out.append("{}" if not value else memo.text(tuple(value.items()), dict, value))
+        return out
+
+    return column
+
+
+def _list_json(
+    name: str, to_item: Callable[[Any], Any] | None, encode: Callable[[Any], str]
+) -> Callable[[Records], list[Any]]:
+    """A tuple field as JSON text of a list (``[]`` when empty), each item as ``to_dict`` has it."""
+    get = attrgetter(name)
+
+    def column(records: Records) -> list[Any]:
+        out = []
+        for record in records:
+            items = get(record)
+            if not items:
+                out.append("[]")
+            else:
+                out.append(encode(list(items) if to_item is None else [to_item(i) for i in items]))
+        return out
+
+    return column
+
+
+def _to_dict(item: Any) -> Any:
+    return item.to_dict()
+
+
+def _trigger_raw(item: Mapping[str, Any]) -> dict[str, Any]:
+    """One ``triggers_raw`` entry as ``ServiceRecord.to_dict`` writes it."""
+    return {
+        **{k: v for k, v in item.items() if k != "values"},
+        "last_write": filetime_to_iso(item.get("last_write_filetime")),
+        "values": raw_value_map(item.get("values", ())),
+    }
+
+
+def _iso_times(times: Mapping[str, int]) -> dict[str, str | None]:
+    return {k: filetime_to_iso(v) for k, v in times.items()}
+
+
+def _subkey_times(records: Records) -> list[Any]:
+    """``subkey_last_writes``: the FILETIMEs as ISO text, sorted JSON."""
+    memo = _Memo(_SORTED_JSON)
+    out = []
+    for record in records:
+        times = record.subkey_last_writes
+        if not times:
+            out.append("{}")
+        else:
+            out.append(memo.text(tuple(times.items()), _iso_times, times))
+    return out
+
+
+def _env_vars(records: Records) -> list[Any]:
+    return ["{}" if not r.env_vars else _SORTED_JSON(dict(r.env_vars)) for r in records]
+
+
+def _location(records: Records) -> list[Any]:
+    """``to_dict`` has ``location`` only when the hive came from an image; ``record_row`` then
+    writes ``{}``."""
+    out = []
+    for record in records:
+        location = record.origin.hive.location
+        out.append("{}" if not location else _SORTED_JSON(dict(location)))
+    return out
+
+
+def _failure_actions(records: Records) -> list[Any]:
+    return [None if r.failure_actions is None else _PLAIN_JSON(r.failure_actions.to_dict()) for r in records]
+
+
+_DIAGNOSTIC_KEY = attrgetter("code", "field", "message", "level")
+
+
+def _diagnostic_dicts(diagnostics: Sequence[Diagnostic]) -> list[dict[str, str]]:
+    return [d.to_dict() for d in diagnostics]
+
+
+def _diagnostics(records: Records) -> list[Any]:
+    """Diagnostics as JSON text in their own order and key order (not sorted)."""
+    memo = _Memo(_PLAIN_JSON)
+    out = []
+    for record in records:
+        diagnostics = record.diagnostics
+        if not diagnostics:
+            out.append("[]")
+        else:
+            key = tuple(map(_DIAGNOSTIC_KEY, diagnostics))
+            out.append(memo.text(key, _diagnostic_dicts, diagnostics))
+    return out
+
+
+def _file_json(name: str) -> Callable[[Records], list[Any]]:
+    get = attrgetter(name)
+
+    def column(records: Records) -> list[Any]:
+        out = []
+        for record in records:
+            facts = get(record)
+            out.append(None if facts is None else _SORTED_JSON(dict(facts)))
+        return out
+
+    return column
+
+
+def json_columns() -> dict[str, Column]:
+    """The builder of each JSON text column, by column name."""
+    columns: dict[str, Column] = {
+        "triggers_raw": _list_json("triggers_raw", _trigger_raw, _SORTED_JSON),
+        "subkey_last_writes": _subkey_times,
+        "subkey_last_writes_filetime": _mapping_json("subkey_last_writes"),
+        "sources": _mapping_json("sources"),
+        "location": _location,
+        "env_vars": _env_vars,
+        "service_events": _list_json("service_events", None, _SORTED_JSON),
+        "event_facts": _mapping_json("event_facts"),
+        "failure_actions": _failure_actions,
+        "triggers": _list_json("triggers", _to_dict, _PLAIN_JSON),
+        "security_access": _list_json("security_access", _to_dict, _PLAIN_JSON),
+        "diagnostics": _diagnostics,
+    }
+    for field in FILE_FLAT_PREFIX:
+        columns[field] = _file_json(field)
+    return columns
