@@ -501,7 +501,7 @@ class SystemHive:
         if after_set is None or before_set is None:
             return None
         try:
-            return mark_touched(
+            marked = mark_touched(
                 records,
                 replayed=self.reader,
                 primary=view.reader,
@@ -514,6 +514,7 @@ class SystemHive:
             )
         except Declined:
             return None
+        return marked.records, marked.diagnostics
 
     @staticmethod
     def _mark_by_rebuild(

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from typing import NamedTuple
 
 from hivescan.diagnostics import Diagnostic
 from hivescan.hive.header import BASE_BLOCK_SIZE
@@ -53,6 +54,16 @@ from hivescan.scm.services import build_service_record
 
 class Declined(Exception):
     """The shortcut cannot vouch for the answer here; the caller runs the reference."""
+
+
+class Marked(NamedTuple):
+    """The marked records and hive-level diagnostics (as the reference gives them), the names
+    (upper case) of the records compared and how many primary records were built."""
+
+    records: list[ServiceRecord]
+    diagnostics: list[Diagnostic]
+    compared: frozenset[str]
+    built: int
 
 
 def _upper(name: str) -> str:
@@ -79,7 +90,7 @@ def mark_touched(
     number: int,
     primary_hive: HiveRef,
     lenient: bool,
-) -> tuple[list[ServiceRecord], list[Diagnostic]]:
+) -> Marked:
     """``records`` (of control set ``number`` of the replayed hive, built from ``after_set``)
     marked as :func:`~hivescan.scm.logdiff.mark_log_changes` marks them against the records of
     ``before_set`` in the primary file, building only the primary records that may differ.
@@ -165,9 +176,9 @@ def mark_touched(
         for k in needed
     ]
     links = link_user_services(before, [None] * len(before))
-    for index, update in links.updates.items():
-        before[index] = replace(before[index], **update)
-    index = index_records(before)
-    out = [mark_record(index.get(record_key(r)), r) if r.name.upper() in compare else r for r in records]
-    gone = [r for key, r in index.items() if key[1] in removed]
-    return out, removed_warnings(gone)
+    for position, update in links.updates.items():
+        before[position] = replace(before[position], **update)
+    first = index_records(before)
+    out = [mark_record(first.get(record_key(r)), r) if r.name.upper() in compare else r for r in records]
+    gone = [r for key, r in first.items() if key[1] in removed]
+    return Marked(out, removed_warnings(gone), frozenset(compare), len(before))

@@ -220,18 +220,22 @@ class _Walk:
         if count > MAX_SUBKEYS:
             raise Decline(f"key 0x{parent:x} has more than {MAX_SUBKEYS} subkeys")
         sig, entries = self.list(list_offset)
+        if len(entries) > MAX_SUBKEYS:
+            raise Decline("more subkeys than the key declares")
         if sig == b"ri":
             leaves, entries = entries, []
             if len(set(leaves)) != len(leaves):
                 raise Decline("index root names a leaf twice")
             for leaf in leaves:
                 leaf_sig, leaf_entries = self.list(leaf)
+                entries += leaf_entries
+                if len(entries) > MAX_SUBKEYS:
+                    raise Decline("more subkeys than the key declares")
                 if leaf_sig == b"ri":
                     raise Decline("nested index root")
-                entries += leaf_entries
         if len(entries) != count:
             raise Decline(f"key 0x{parent:x} lists {len(entries)} subkeys, declares {count}")
-        out = []
+        out: list[tuple[int, tuple[int, ...], str]] = []
         seen: set[str] = set()
         for off in entries:
             nk = self.nk(off)
