@@ -323,6 +323,7 @@ PyDoc_STRVAR(walk_doc,
              "See hivescan/scm/logwalk.py (walk_services_py is the reference).");
 
 static PyObject *py_walk_services(PyObject *self, PyObject *args) {
+    (void)self;
     Py_buffer data, other, bits;
     Py_ssize_t limit;
     int minor;
@@ -378,8 +379,64 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(diff_doc,
+             "diff_sectors(primary, image, runs, limit, bits) -> list[int]\n\n"
+             "Mark in bits (one byte per 512-byte sector) the sectors of the runs (file offsets "
+             "(start, end)) whose bytes differ; return the 4096-aligned ones before limit whose "
+             "first 12 bytes (a hive-bin header's signature, offset, size) differ. See "
+             "changed_sectors_py in hivescan/scm/logwalk.py.");
+
+static PyObject *py_diff_sectors(PyObject *self, PyObject *args) {
+    Py_buffer primary, image, bits;
+    PyObject *runs, *headers = NULL;
+    Py_ssize_t limit;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*y*O!nw*", &primary, &image, &PyList_Type, &runs, &limit, &bits)) return NULL;
+    const uint8_t *p = primary.buf, *im = image.buf;
+    uint8_t *b = bits.buf;
+    Py_ssize_t end = primary.len, n = PyList_GET_SIZE(runs), i;
+    if (bits.len < (image.len >> SHIFT) + 1) {
+        PyErr_SetString(PyExc_ValueError, "the sector map is shorter than the image");
+        goto done;
+    }
+    headers = PyList_New(0);
+    if (headers == NULL) goto done;
+    for (i = 0; i < n; i++) {
+        Py_ssize_t a, z, sector;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(runs, i), "nn", &a, &z)) goto fail;
+        if (a < 0 || z <= a || z > image.len) {
+            PyErr_SetString(PyExc_ValueError, "a run lies outside the image");
+            goto fail;
+        }
+        if (z <= end && memcmp(im + a, p + a, (size_t)(z - a)) == 0) continue;
+        for (sector = a >> SHIFT; sector <= (z - 1) >> SHIFT; sector++) {
+            Py_ssize_t s = sector << SHIFT;
+            if (s + 512 > end || s + 512 > image.len || memcmp(im + s, p + s, 512) != 0) {
+                b[sector] = CHANGED;
+                if (!(s % 4096) && s + 12 <= limit && s + 12 <= end && memcmp(im + s, p + s, 12) != 0) {
+                    PyObject *at = PyLong_FromSsize_t(s);
+                    if (at == NULL || PyList_Append(headers, at)) {
+                        Py_XDECREF(at);
+                        goto fail;
+                    }
+                    Py_DECREF(at);
+                }
+            }
+        }
+    }
+    goto done;
+fail:
+    Py_CLEAR(headers);
+done:
+    PyBuffer_Release(&primary);
+    PyBuffer_Release(&image);
+    PyBuffer_Release(&bits);
+    return headers;
+}
+
 static PyMethodDef methods[] = {
     {"walk_services", py_walk_services, METH_VARARGS, walk_doc},
+    {"diff_sectors", py_diff_sectors, METH_VARARGS, diff_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -56,19 +56,11 @@ def changed_sectors(primary: bytes, image: bytes, writes: Iterable[PageWrite], l
     every hive bin, in either file, whose header differs (before ``limit``: bins past it are
     new, and every cell in them counts as changed anyway)."""
     bits = bytearray((len(image) >> SECTOR_SHIFT) + 1)
-    end = len(primary)
-    headers: list[int] = []
-    for write in writes:
-        a = BASE_BLOCK_SIZE + write.offset
-        b = a + write.size
-        if b <= end and image[a:b] == primary[a:b]:
-            continue  # the whole run is what the primary held
-        for sector in range(a >> SECTOR_SHIFT, ((b - 1) >> SECTOR_SHIFT) + 1):
-            s = sector << SECTOR_SHIFT
-            if s + 512 > end or image[s : s + 512] != primary[s : s + 512]:
-                bits[sector] = CHANGED
-                if not s % 4096 and s + 12 <= limit and image[s : s + 12] != primary[s : s + 12]:
-                    headers.append(s)
+    runs = [(BASE_BLOCK_SIZE + w.offset, BASE_BLOCK_SIZE + w.offset + w.size) for w in writes if w.size > 0]
+    if _diff_c is not None:
+        headers: list[int] = _diff_c(primary, image, runs, limit, bits)
+    else:
+        headers = _diff_sectors_py(primary, image, runs, limit, bits)
     for s in headers:
         # every bin whose layout differs starts where the header bytes differ (a new header,
         # a removed one, another size): force the bins either file has there
@@ -78,6 +70,25 @@ def changed_sectors(primary: bytes, image: bytes, writes: Iterable[PageWrite], l
                 stop = min(len(bits) << SECTOR_SHIFT, s + max(size, 4096))
                 bits[s >> SECTOR_SHIFT : stop >> SECTOR_SHIFT] = bytes([FORCED]) * ((stop - s) >> SECTOR_SHIFT)
     return bits
+
+
+def _diff_sectors_py(
+    primary: bytes, image: bytes, runs: Iterable[tuple[int, int]], limit: int, bits: bytearray
+) -> list[int]:
+    """Mark the sectors of ``runs`` whose bytes differ; the hive-bin header positions whose
+    first 12 bytes differ (the reference for ``_logwalk.diff_sectors``)."""
+    end = len(primary)
+    headers: list[int] = []
+    for a, b in runs:
+        if b <= end and image[a:b] == primary[a:b]:
+            continue  # the whole run is what the primary held
+        for sector in range(a >> SECTOR_SHIFT, ((b - 1) >> SECTOR_SHIFT) + 1):
+            s = sector << SECTOR_SHIFT
+            if s + 512 > end or s + 512 > len(image) or image[s : s + 512] != primary[s : s + 512]:
+                bits[sector] = CHANGED
+                if not s % 4096 and s + 12 <= limit and s + 12 <= end and image[s : s + 12] != primary[s : s + 12]:
+                    headers.append(s)
+    return headers
 
 
 class Decline(Exception):
@@ -283,8 +294,10 @@ def walk_services_py(
 
 
 try:
+    from hivescan.scm._logwalk import diff_sectors as _diff_c
     from hivescan.scm._logwalk import walk_services as _walk_c
-except ImportError:  # the optional extension is not built: the Python walk
+except ImportError:  # the optional extension is not built: the Python code
+    _diff_c = None
     _walk_c = None
 
 #: "c" when the compiled walk is used, else "python"

@@ -367,3 +367,42 @@ def test_compiled_walk_equals_python_walk(name: str) -> None:
     python = logwalk.walk_services_py(image, primary, bits, len(primary), 5, offsets)
     compiled_walk = logwalk.walk_services(image, primary, bits, len(primary), 5, offsets)
     assert not isinstance(python, str) and tuple(python) == tuple(compiled_walk)
+
+
+@compiled
+@settings(max_examples=200, deadline=None)
+@given(
+    pattern=st.binary(min_size=1, max_size=16),
+    sectors=st.integers(8, 14),
+    grow=st.integers(0, 3 * 512),
+    edits=st.lists(st.tuples(st.integers(0, 8 * 512), st.binary(min_size=1, max_size=40)), max_size=5),
+    runs=st.lists(st.tuples(st.integers(0, 9 * 512), st.integers(1, 3 * 512)), max_size=5),
+    limit=st.integers(0, 10 * 512),
+)
+def test_compiled_sector_diff_equals_python(
+    pattern: bytes, sectors: int, grow: int, edits: list[tuple[int, bytes]], runs: list[tuple[int, int]], limit: int
+) -> None:
+    primary = (pattern * (sectors * 512))[: sectors * 512]
+    image = bytearray(primary + bytes(grow))
+    for at, data in edits:
+        image[at : at + len(data)] = data[: max(0, len(image) - at)]
+    image_bytes = bytes(image)
+    spans = [(a, min(a + n, len(image_bytes))) for a, n in runs if a < len(image_bytes)]
+    limit = min(limit, len(primary))
+    python_bits = bytearray((len(image_bytes) >> 9) + 1)
+    compiled_bits = bytearray(len(python_bits))
+    python = logwalk._diff_sectors_py(primary, image_bytes, spans, limit, python_bits)
+    assert logwalk._diff_c is not None
+    assert logwalk._diff_c(primary, image_bytes, spans, limit, compiled_bits) == python
+    assert compiled_bits == python_bits
+
+
+def test_without_the_extension_the_python_walk_gives_the_same_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    with hivescan.open_hive(FIXTURES / "dirty-SYSTEM") as hive:
+        expected = [r.to_dict() for r in hive.services()]
+    monkeypatch.setattr(logwalk, "_walk_c", None)
+    monkeypatch.setattr(logwalk, "_diff_c", None)
+    fast, reference = _both(FIXTURES / "dirty-SYSTEM")
+    assert fast is not None
+    _same(fast, reference)
+    assert [r.to_dict() for r in fast.records] == expected
