@@ -475,10 +475,10 @@ class SystemHive:
         (scm/logmarks.py); otherwise, or when that declines, every record is (the reference).
         """
         try:
-            if self._primary_view is None:
-                self._primary_view = SystemHive(self.evidence, logs="none", require_system=False, **self._options)
-            marked = self._mark_touched(self._primary_view, records, numbers, lenient)
+            marked = self._mark_touched(records, numbers, lenient)
             if marked is None:
+                if self._primary_view is None:
+                    self._primary_view = SystemHive(self.evidence, logs="none", require_system=False, **self._options)
                 marked = self._mark_by_rebuild(self._primary_view, records, numbers, lenient)
         except (HivescanError, ValueError) as exc:
             self._note_once(
@@ -491,29 +491,33 @@ class SystemHive:
         return marked[0]
 
     def _mark_touched(
-        self, view: SystemHive, records: list[ServiceRecord], numbers: list[int], lenient: bool
+        self, records: list[ServiceRecord], numbers: list[int], lenient: bool
     ) -> tuple[list[ServiceRecord], list[Diagnostic]] | None:
-        """The marking of :func:`hivescan.scm.logmarks.mark_touched`, or None when it declines."""
+        """The marking of :func:`hivescan.scm.logmarks.mark_touched`, or None when it declines.
+
+        Its own view of the primary file, read only as far as the shortcut needs: the view the
+        reference uses is left as a full rebuild would leave it."""
         replayed = self.log_replay
-        if len(numbers) != 1 or replayed is None or numbers[0] not in view.existing.sets:
+        if len(numbers) != 1 or replayed is None:
             return None
-        after_set, before_set = self.control_set_key(numbers[0]), view.control_set_key(numbers[0])
-        if after_set is None or before_set is None:
-            return None
-        try:
-            marked = mark_touched(
-                records,
-                replayed=self.reader,
-                primary=view.reader,
-                writes=replayed.writes,
-                after_set=after_set,
-                before_set=before_set,
-                number=numbers[0],
-                primary_hive=view.hive_ref,
-                lenient=lenient,
-            )
-        except Declined:
-            return None
+        with SystemHive(self.evidence, logs="none", require_system=False, **self._options) as view:
+            after_set, before_set = self.control_set_key(numbers[0]), view.control_set_key(numbers[0])
+            if after_set is None or before_set is None:
+                return None
+            try:
+                marked = mark_touched(
+                    records,
+                    replayed=self.reader,
+                    primary=view.reader,
+                    writes=replayed.writes,
+                    after_set=after_set,
+                    before_set=before_set,
+                    number=numbers[0],
+                    primary_hive=view.hive_ref,
+                    lenient=lenient,
+                )
+            except Declined:
+                return None
         return marked.records, marked.diagnostics
 
     @staticmethod
