@@ -14,7 +14,9 @@ key last-write times, two ``Parameters`` timestamps) -- measured, see the README
 "Dirty hives". Page membership would flag 40 unchanged services and still miss a change
 whose cells are elsewhere (a subkey, a value's data cell). Comparing records flags exactly
 those whose fields, raw values or subkey timestamps differ, and says what they were before.
-The price is a second rebuild, paid only for dirty hives that were replayed.
+The price is a second rebuild, paid only for dirty hives that were replayed, and only for
+the records whose bytes the replay changed (:mod:`hivescan.scm.logmarks`; the full rebuild
+compared here is its reference).
 
 References: scm-spec.md §3 (the fields compared); hivescan/hive/logs/.
 """
