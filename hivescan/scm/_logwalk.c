@@ -413,7 +413,8 @@ static PyObject *py_diff_sectors(PyObject *self, PyObject *args) {
             Py_ssize_t s = sector << SHIFT;
             if (s + 512 > end || s + 512 > image.len || memcmp(im + s, p + s, 512) != 0) {
                 b[sector] = CHANGED;
-                if (!(s % 4096) && s + 12 <= limit && s + 12 <= end && memcmp(im + s, p + s, 12) != 0) {
+                if (!(s % 4096) && s + 12 <= limit && s + 12 <= end && s + 12 <= image.len &&
+                    memcmp(im + s, p + s, 12) != 0) {
                     PyObject *at = PyLong_FromSsize_t(s);
                     if (at == NULL || PyList_Append(headers, at)) {
                         Py_XDECREF(at);

@@ -86,7 +86,7 @@ def _diff_sectors_py(
             s = sector << SECTOR_SHIFT
             if s + 512 > end or s + 512 > len(image) or image[s : s + 512] != primary[s : s + 512]:
                 bits[sector] = CHANGED
-                if not s % 4096 and s + 12 <= limit and s + 12 <= end and image[s : s + 12] != primary[s : s + 12]:
+                if not s % 4096 and s + 12 <= min(limit, end, len(image)) and image[s : s + 12] != primary[s : s + 12]:
                     headers.append(s)
     return headers
 
