@@ -8,4 +8,9 @@ says which one ran).
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("hivescan.hive._marvin", ["hivescan/hive/_marvin.c"], optional=True)])
+setup(
+    ext_modules=[
+        Extension("hivescan.hive._marvin", ["hivescan/hive/_marvin.c"], optional=True),
+        Extension("hivescan.scm._logwalk", ["hivescan/scm/_logwalk.c"], optional=True),
+    ]
+)

@@ -36,6 +36,7 @@ from hivescan.scm.controlsets import (
 )
 from hivescan.scm.database import DatabaseContext, annotate_database, build_context, read_control_data
 from hivescan.scm.logdiff import mark_log_changes
+from hivescan.scm.logmarks import Declined, mark_touched
 from hivescan.scm.record import HiveRef, ServiceRecord
 from hivescan.scm.services import build_service_database
 from hivescan.scm.software import SoftwareData, read_software
@@ -478,24 +479,67 @@ class SystemHive:
         return self.log_replay
 
     def _mark_log_changes(self, records: list[ServiceRecord], numbers: list[int], lenient: bool) -> list[ServiceRecord]:
-        """Mark records the replay changed, against the primary file read alone (scm/logdiff.py)."""
+        """Mark records the replay changed, against the primary file read alone (scm/logdiff.py).
+
+        One control set: only the records whose bytes the replay changed are compared
+        (scm/logmarks.py); otherwise, or when that declines, every record is (the reference).
+        """
         try:
-            if self._primary_view is None:
-                self._primary_view = SystemHive(self.evidence, logs="none", require_system=False, **self._options)
-            before: list[ServiceRecord] = []
-            for number in numbers:
-                if number in self._primary_view.existing.sets:
-                    before += self._primary_view.services(number, lenient=lenient)
+            marked = self._mark_touched(records, numbers, lenient)
+            if marked is None:
+                if self._primary_view is None:
+                    self._primary_view = SystemHive(self.evidence, logs="none", require_system=False, **self._options)
+                marked = self._mark_by_rebuild(self._primary_view, records, numbers, lenient)
         except (HivescanError, ValueError) as exc:
             self._note_once(
                 "log_replay_compare_failed",
                 f"the primary file alone could not be read to find what the log replay changed: {exc}",
             )
             return records
-        marked, diags = mark_log_changes(before, records)
-        for diag in diags:
+        for diag in marked[1]:
             self._note_once(diag.code, diag.message)
-        return marked
+        return marked[0]
+
+    def _mark_touched(
+        self, records: list[ServiceRecord], numbers: list[int], lenient: bool
+    ) -> tuple[list[ServiceRecord], list[Diagnostic]] | None:
+        """The marking of :func:`hivescan.scm.logmarks.mark_touched`, or None when it declines.
+
+        Its own view of the primary file, read only as far as the shortcut needs: the view the
+        reference uses is left as a full rebuild would leave it."""
+        replayed = self.log_replay
+        if len(numbers) != 1 or replayed is None:
+            return None
+        with SystemHive(self.evidence, logs="none", require_system=False, **self._options) as view:
+            after_set, before_set = self.control_set_key(numbers[0]), view.control_set_key(numbers[0])
+            if after_set is None or before_set is None:
+                return None
+            try:
+                marked = mark_touched(
+                    records,
+                    replayed=self.reader,
+                    primary=view.reader,
+                    writes=replayed.writes,
+                    after_set=after_set,
+                    before_set=before_set,
+                    number=numbers[0],
+                    primary_hive=view.hive_ref,
+                    lenient=lenient,
+                )
+            except Declined:
+                return None
+        return marked.records, marked.diagnostics
+
+    @staticmethod
+    def _mark_by_rebuild(
+        view: SystemHive, records: list[ServiceRecord], numbers: list[int], lenient: bool
+    ) -> tuple[list[ServiceRecord], list[Diagnostic]]:
+        """The reference: every record of the primary file read alone, compared."""
+        before: list[ServiceRecord] = []
+        for number in numbers:
+            if number in view.existing.sets:
+                before += view.services(number, lenient=lenient)
+        return mark_log_changes(before, records)
 
     def database_contexts(self, control_set: str | int = "current") -> dict[int, DatabaseContext]:
         """The environment, group order and SOFTWARE data the records of each chosen set used."""

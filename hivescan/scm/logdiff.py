@@ -14,7 +14,9 @@ key last-write times, two ``Parameters`` timestamps) -- measured, see the README
 "Dirty hives". Page membership would flag 40 unchanged services and still miss a change
 whose cells are elsewhere (a subkey, a value's data cell). Comparing records flags exactly
 those whose fields, raw values or subkey timestamps differ, and says what they were before.
-The price is a second rebuild, paid only for dirty hives that were replayed.
+The price is a second rebuild, paid only for dirty hives that were replayed, and only for
+the records whose bytes the replay changed (:mod:`hivescan.scm.logmarks`; the full rebuild
+compared here is its reference).
 
 References: scm-spec.md §3 (the fields compared); hivescan/hive/logs/.
 """
@@ -69,10 +71,6 @@ def _same(old: ServiceRecord, new: ServiceRecord) -> bool:
     return bool(_compared(old) == _compared(new))
 
 
-def _key(record: ServiceRecord) -> tuple[int | None, str]:
-    return record.control_set, record.name.upper()
-
-
 def _comparable(record: ServiceRecord) -> dict[str, Any]:
     return {k: v for k, v in record.to_dict().items() if k not in IGNORED_FIELDS and k not in DERIVED_FIELDS}
 
@@ -111,44 +109,59 @@ def mark_log_changes(
 ) -> tuple[list[ServiceRecord], list[Diagnostic]]:
     """``after`` (records of the replayed hive) with replay changes marked, and hive-level
     diagnostics for keys the replay removed. ``before``: records of the primary file alone."""
-    index: dict[tuple[int | None, str], ServiceRecord] = {}
-    for record in before:
-        index.setdefault(_key(record), record)
+    index = index_records(before)
     seen: set[tuple[int | None, str]] = set()
     out: list[ServiceRecord] = []
     for record in after:
-        key = _key(record)
+        key = record_key(record)
         seen.add(key)
-        old = index.get(key)
-        if old is None:
-            changes: tuple[str, ...] = ("new",)
-            message = "new: this service key exists only in the transaction logs, not in the primary file"
-        elif _same(old, record):
-            out.append(record)
-            continue
-        else:
-            a, b = _comparable(old), _comparable(record)
-            keys = [k for k in b if a.get(k) != b[k]] + [k for k in a if k not in b]
-            if not keys:
-                out.append(record)
-                continue
-            changes = tuple(_field_name(k) for k in keys)
-            message = "changed by the log replay: " + "; ".join(_describe(k, a.get(k), b.get(k)) for k in keys)
-        out.append(
-            replace(
-                record,
-                origin=replace(record.origin, from_log=True),
-                log_replay_changes=changes,
-                diagnostics=(*record.diagnostics, info("changed_by_log_replay", "", message)),
-            )
-        )
-    diags = [
+        out.append(mark_record(index.get(key), record))
+    return out, removed_warnings(record for key, record in index.items() if key not in seen)
+
+
+def record_key(record: ServiceRecord) -> tuple[int | None, str]:
+    """What a record is matched by across the primary file and the replayed hive."""
+    return record.control_set, record.name.upper()
+
+
+def index_records(records: Iterable[ServiceRecord]) -> dict[tuple[int | None, str], ServiceRecord]:
+    """The first record of each :func:`record_key`, in the order given."""
+    index: dict[tuple[int | None, str], ServiceRecord] = {}
+    for record in records:
+        index.setdefault(record_key(record), record)
+    return index
+
+
+def mark_record(old: ServiceRecord | None, record: ServiceRecord) -> ServiceRecord:
+    """``record`` (replayed hive) marked against ``old`` (its primary-file record, None when
+    the primary has no such key); the same object when nothing compared differs."""
+    if old is None:
+        changes: tuple[str, ...] = ("new",)
+        message = "new: this service key exists only in the transaction logs, not in the primary file"
+    elif _same(old, record):
+        return record
+    else:
+        a, b = _comparable(old), _comparable(record)
+        keys = [k for k in b if a.get(k) != b[k]] + [k for k in a if k not in b]
+        if not keys:
+            return record
+        changes = tuple(_field_name(k) for k in keys)
+        message = "changed by the log replay: " + "; ".join(_describe(k, a.get(k), b.get(k)) for k in keys)
+    return replace(
+        record,
+        origin=replace(record.origin, from_log=True),
+        log_replay_changes=changes,
+        diagnostics=(*record.diagnostics, info("changed_by_log_replay", "", message)),
+    )
+
+
+def removed_warnings(removed: Iterable[ServiceRecord]) -> list[Diagnostic]:
+    """Hive-level warnings for primary-file records the replay deleted."""
+    return [
         warning(
             "log_replay_removed_service",
             record.name,
             f"{record.key_path} is in the primary file but not after the log replay: a logged change deleted it",
         )
-        for key, record in index.items()
-        if key not in seen
+        for record in removed
     ]
-    return out, diags

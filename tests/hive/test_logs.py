@@ -7,6 +7,7 @@ A correct replay must give back the writer's last state byte for byte.
 from __future__ import annotations
 
 import copy
+import hashlib
 import struct
 from pathlib import Path
 
@@ -517,3 +518,12 @@ def test_overlapping_remnant_candidates_cannot_make_the_scan_quadratic() -> None
     log = parse_log(head + bytes(tail), "SYSTEM.LOG1")
     assert [d.code for d in log.diagnostics] == ["log_remnant_scan_limited"]
     assert log.remnants == [] and [e.sequence for e in log.entries] == [100, 101, 102]
+
+
+def test_log_sha256_is_computed_when_asked_and_right() -> None:
+    """Hashing an 8 MB log costs as much as replaying it; only info and the report show it."""
+    dirty = make_dirty(STATES, fmt="new", sequence=100)
+    data = dirty.logs[".LOG1"]
+    log = parse_log(data, "SYSTEM.LOG1")
+    assert log.digest is None
+    assert log.sha256 == hashlib.sha256(data).hexdigest() == log.digest

@@ -7,6 +7,7 @@ makes a :class:`ReplayResult`); no parsing or replay logic lives here.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -97,7 +98,7 @@ class LogFile:
 
     path: str
     data: bytes
-    sha256: str
+    digest: str | None = None  # the sha256 (hex) once computed: see :attr:`sha256`
     format: LogFormat = "unknown"
     base: BaseBlock | None = None
     entries: list[LogEntry] = field(default_factory=list)
@@ -110,6 +111,14 @@ class LogFile:
     @property
     def name(self) -> str:
         return os.path.basename(self.path)
+
+    @property
+    def sha256(self) -> str:
+        """The sha256 of the log file, computed on first use: only ``info``, the report and the
+        evidence lists show it, and hashing a log costs as much as replaying it (8 MB logs)."""
+        if self.digest is None:
+            self.digest = hashlib.sha256(self.data).hexdigest()
+        return self.digest
 
     @property
     def base_block_bytes(self) -> bytes:

@@ -6,7 +6,6 @@ see the package docstring for the rules. Every problem becomes a diagnostic; not
 
 from __future__ import annotations
 
-import hashlib
 import os
 import struct
 from collections.abc import Sequence
@@ -69,7 +68,7 @@ def read_log(path: str | os.PathLike[str]) -> LogFile:
 
 def parse_log(data: bytes, path: str = "<memory>") -> LogFile:
     """Parse a log's base block and entries (hashes checked); never raises."""
-    log = LogFile(path, bytes(data), hashlib.sha256(data).hexdigest())
+    log = LogFile(path, bytes(data))
     name = os.path.basename(path)
     if len(data) < SECTOR or data[:4] != REGF_SIGNATURE:
         why = "too short for a base block" if len(data) < SECTOR else "no 'regf' signature"

@@ -160,14 +160,14 @@ def _replay_new(run: Run, pbase: BaseBlock, logs: list[LogFile], stop_after: int
         return run.result("new")
     last = applied[-1]
     pages = [(page, log_by_path[e.log].data) for e in applied for page in e.pages]
-    image = run.image(BASE_BLOCK_SIZE + max(e.hive_bins_size for e in applied), pages)
     writes = [PageWrite(p.offset, p.size, e.log, e.sequence, p.log_offset) for e in applied for p in e.pages]
     last_log = log_by_path[last.log]
     assert last_log.base is not None
     primary = run.primary
     source = last_log.base_block_bytes + primary[SECTOR:BASE_BLOCK_SIZE] if run.recovered else primary[:BASE_BLOCK_SIZE]
     flags = (struct.unpack_from("<I", source, 144)[0] & ~1) | (last.flags & 1)
-    image[:BASE_BLOCK_SIZE] = consistent_base_block(source, last_log.base, last.sequence, last.hive_bins_size, flags)
+    base = consistent_base_block(source, last_log.base, last.sequence, last.hive_bins_size, flags)
+    image = run.image(BASE_BLOCK_SIZE + max(e.hive_bins_size for e in applied), pages, base)
     _starts, broken = bin_starts(image, last.hive_bins_size)
     if broken is not None and any(w.offset <= broken < w.offset + w.size for w in writes):
         run.diags.append(
@@ -217,12 +217,16 @@ def _replay_old(run: Run, pbase: BaseBlock, logs: list[LogFile]) -> ReplayResult
         run.rejected.append(Rejected(chosen.path, entry.sequence, 0, why))
         return run.result("old")
     pages = list(entry.pages)
-    image = run.image(need, [(p, chosen.data) for p in pages])
+    source = chosen.base_block_bytes + primary[SECTOR:BASE_BLOCK_SIZE]
+    flags = struct.unpack_from("<I", source, 144)[0]
+    sequence = chosen.base.primary_sequence
+    base = consistent_base_block(source, chosen.base, sequence, entry.hive_bins_size, flags)
+    image = run.image(need, [(p, chosen.data) for p in pages], base)
     _starts, broken = bin_starts(image, entry.hive_bins_size)
     if broken is not None and any(p.offset <= broken < p.offset + p.size for p in pages):
         # the kernel checks each dirty hive bin and stops at the first invalid one
         pages = [PageRef(p.offset, min(p.size, broken - p.offset), p.log_offset) for p in pages if p.offset < broken]
-        image = run.image(need, [(p, chosen.data) for p in pages])
+        image = run.image(need, [(p, chosen.data) for p in pages], base)
         run.diags.append(
             warning(
                 "log_hbin_invalid",
@@ -234,10 +238,6 @@ def _replay_old(run: Run, pbase: BaseBlock, logs: list[LogFile]) -> ReplayResult
         why = f"dirty pages from hive-bins offset 0x{broken:x} on: invalid hive bin"
         run.rejected.append(Rejected(chosen.path, entry.sequence, 0, why))
     writes = [PageWrite(p.offset, p.size, chosen.path, entry.sequence, p.log_offset) for p in pages]
-    source = chosen.base_block_bytes + primary[SECTOR:BASE_BLOCK_SIZE]
-    flags = struct.unpack_from("<I", source, 144)[0]
-    sequence = chosen.base.primary_sequence
-    image[:BASE_BLOCK_SIZE] = consistent_base_block(source, chosen.base, sequence, entry.hive_bins_size, flags)
     applied = [with_note(entry, f"{len(pages)} page runs")]
     note_applied(run.diags, applied, "old")
     return run.result("old", image, applied, writes, sequence)
