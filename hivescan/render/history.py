@@ -12,7 +12,7 @@ from rich.text import Text
 
 from hivescan.diff import DECODED, decoded_value
 from hivescan.history import ServiceEvent
-from hivescan.render.fields import change_lines
+from hivescan.render.fields import change_lines, plain
 from hivescan.render.formats import (
     OutputError,
     OutputFormat,
@@ -66,7 +66,7 @@ def _shown(field: str, value: Any, record: ServiceRecord | None, *, decoded_row:
             decoded = decoded_value(field, record)
         return lines(change_lines(field, value, decoded))
     value = _readable(value)
-    return text(value if isinstance(value, str) else dumps(value))
+    return text(plain(value))
 
 
 def snapshots_table(history: History) -> DataTable:
