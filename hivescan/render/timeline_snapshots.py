@@ -42,12 +42,6 @@ def _shown(field: str, value: Any, record: ServiceRecord | None) -> str:
     a missing one as ``(none)``."""
     if value is None:
         return "(none)"
-    if field == "failure_actions" and hasattr(value, "to_dict"):
-        return ", ".join(change_lines(field, value, value.to_dict()))
-    if field == "triggers" and isinstance(value, tuple):
-        return ", ".join(change_lines(field, value, [t.to_dict() for t in value]))
-    if field == "triggers" and isinstance(value, int):
-        return f"{value} TriggerInfo subkey(s)"  # the count scm/compare.py adds when their values differ
     if field in DECODED:
         return ", ".join(change_lines(field, value, decoded_value(field, record)))
     return plain(value)  # a list as JSON (not a Python tuple), a flag as yes/no (not True)
