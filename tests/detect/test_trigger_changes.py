@@ -51,3 +51,11 @@ def test_the_same_triggers_in_both_sets_are_no_change(write_hive: Callable[..., 
         result = scan_hive(hive, rules=load_rules())
     assert not [f for f in result.findings if f.rule_id == "service-changed-between-control-sets"]
     assert result.identical_skipped >= 1  # ControlSet002's Updater is the same service: evaluated once
+
+
+def test_a_trigger_missing_from_the_baseline_is_a_baseline_difference(write_hive: Callable[..., Path]) -> None:
+    with hivescan.open_hive(write_hive(_two_sets(trigger_in_current=True))) as hive:
+        records = {r.origin.control_set: r for r in hive.services("all") if r.name == "Updater"}
+    (subject,) = build_subjects([records[1]], baseline=[records[2]]).subjects
+    assert subject.context["baseline_status"] == "differs"
+    assert subject.context["baseline_changed_fields"] == ("triggers",)
