@@ -61,6 +61,7 @@ class ControlSetInfo:
     last_write: str | None
     services: int | None  # subkeys of Services; None when the set has no readable Services key
     roles: tuple[str, ...]  # which Select values name it: current, default, lkg, failed
+    last_write_filetime: int | None = None  # raw; 0 = never stamped (not None: None is no key)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +70,7 @@ class ControlSetInfo:
             "last_write": self.last_write,
             "services": self.services,
             "roles": list(self.roles),
+            "last_write_filetime": self.last_write_filetime,
         }
 
 
@@ -299,6 +301,7 @@ class SystemHive:
                     filetime_to_iso(key.last_write) if key is not None and key.last_write else None,
                     len(services.subkeys()) if services is not None else None,
                     tuple(roles.get(number, ())),
+                    key.last_write if key is not None else None,
                 )
             )
         return out

@@ -111,10 +111,38 @@ def test_history_table_shows_the_same_decoded_fields_whole(tmp_path: Path) -> No
         "command_placeholder: 1",
         "on_non_crash_failures: -",  # the last field: nothing cut at 70 characters any more
         "TriggerInfo\\0: type 2",
-        "1 TriggerInfo subkey(s)",
+        "raw TriggerInfo\\0: Type=REG_DWORD:02000000",
+        "hex:",  # the raw blob beside the decoded form, in the same row (folded by the table)
     ):
         assert shown in out, shown
     assert "…" not in out
+    assert "TriggerInfo subkey(s)" not in out  # no second row counting what the first one shows
+
+
+def test_history_reports_each_failure_actions_and_trigger_change_once(tmp_path: Path) -> None:
+    """One change, one row: the blob as failure_actions_hex with its decoded form beside it, the
+    TriggerInfo subkeys as one triggers change (raw values, decoded beside); not a second row
+    for the decoded form or a count."""
+    a, b = _pair(tmp_path)
+    (event,) = [
+        e for e in map(json.loads, _run("history", str(b), str(a), "-q", "-f", "jsonl").splitlines()) if e["changes"]
+    ]
+    fields = [c["field"] for c in event["changes"]]
+    assert len(fields) == len(set(fields))
+    assert (
+        "failure_actions" not in fields and fields.count("failure_actions_hex") == 1 and fields.count("triggers") == 1
+    )
+    changes = {c["field"]: c for c in event["changes"]}
+    fa = changes["failure_actions_hex"]
+    assert fa["before"] == FA_BEFORE.hex() and fa["after"] == FA_AFTER.hex()
+    assert (
+        fa["before_decoded"]["reset_period_s"] == 86400 and fa["after_decoded"]["actions"][0]["action"] == "run_command"
+    )
+    triggers = changes["triggers"]
+    assert triggers["before"][0]["values"]["Type"] == "REG_DWORD:01000000"
+    assert [t["type_name"] for t in triggers["after_decoded"]] == ["ip_address_availability"]
+    timeline = _run("history", str(b), str(a), "-q")
+    assert timeline.count("failure_actions_hex") == 1 and timeline.count("triggers") >= 1
 
 
 @given(

@@ -157,9 +157,10 @@ def test_history_names_the_fields_of_changed_failure_actions(tmp_path: Path) -> 
     result = runner.invoke(app, ["history", str(hive), "-f", "json", "-q"])
     assert result.exit_code == 0, result.stderr
     changes = [c for e in json.loads(result.stdout)["events"] for c in e["changes"]]
-    failure = next(c for c in changes if c["field"] == "failure_actions")
-    assert failure["before"]["reset_period_s"] == 86400
-    assert failure["before"]["actions"][0]["delay_ms"] == 60000
-    assert failure["after"]["actions"][0]["delay_ms"] == 1000
+    (failure,) = [c for c in changes if c["field"].startswith("failure_actions")]  # one change, one row
+    assert failure["field"] == "failure_actions_hex" and bytes.fromhex(failure["before"])  # the raw blob
+    assert failure["before_decoded"]["reset_period_s"] == 86400
+    assert failure["before_decoded"]["actions"][0]["delay_ms"] == 60000
+    assert failure["after_decoded"]["actions"][0]["delay_ms"] == 1000
     table = runner.invoke(app, ["history", str(hive), "-q"], env={"COLUMNS": "300"})
     assert table.exit_code == 0 and "reset_period_s: 86400" in table.stdout  # named, as diff shows them

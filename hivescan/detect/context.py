@@ -7,17 +7,23 @@ The scan reads every control set by default so that "present in one set but not 
 the primary set's record of the same service are left out, so stock services are not reported
 once per control set.
 
+What "differs" covers: every field :func:`~hivescan.diff.compare_records` compares, and the
+TriggerInfo subkeys byte-exact (:func:`~hivescan.diff.trigger_change`), which it leaves out:
+a trigger added to or changed on a service decides when its code starts, a persistence change
+an analyst wants to see like an ImagePath change (rules read it as ``triggers`` in
+``control_set_changed_fields`` / ``baseline_changed_fields``).
+
 References: detections.md §1.9 (compare every control set with Select\\Current), §2 (baseline).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from hivescan.detect.fields import Subject
-from hivescan.diff import FieldChange, closest, compare_records
+from hivescan.diff import FieldChange, closest, compare_records, trigger_change
 from hivescan.hive.tree import upcase
 from hivescan.scm.record import ServiceRecord
 from hivescan.scm.winversion import WindowsVersion
@@ -26,13 +32,31 @@ from hivescan.textsafe import quoted
 MAX_SHOWN = 120
 
 
+ABSENT = "(absent)"  # a field one side does not have (not engine.NO_VALUE: the explanation quotes a value)
+
+
 def _shown(value: Any) -> str:
-    """Strings quoted with one backslash per backslash (``repr`` doubles them), lists item by item."""
+    """Strings quoted with one backslash per backslash (``repr`` doubles them), lists item by
+    item, mappings key by key; a flag yes/no (as explanations say it) and a field the set does
+    not have ``(absent)``, never Python's ``True``/``None`` or a dict repr."""
     if isinstance(value, str):
         return quoted(value)
+    if value is None:
+        return ABSENT
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_shown(v) for v in value) + "]"
-    return repr(value)
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {_shown(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def differences(before: ServiceRecord, after: ServiceRecord) -> tuple[FieldChange, ...]:
+    """Every field that differs, the TriggerInfo subkeys too (see the module docstring)."""
+    changes = compare_records(before, after)
+    triggers = trigger_change(before, after)
+    return changes if triggers is None else (*changes, triggers)
 
 
 def _short(value: Any) -> str:
@@ -97,7 +121,7 @@ def build_subjects(
         context["user_writable_keys_in_set"] = user_writable.get(number, 0)
         if len(sets) > 1:
             primary = by_set.get(primary_set, {}).get(key)
-            if number != primary_set and primary is not None and not compare_records(primary, record):
+            if number != primary_set and primary is not None and not differences(primary, record):
                 skipped += 1
                 continue
             context["absent_from_control_sets"] = tuple(n for n in sets if key not in by_set.get(n, {}))
@@ -107,7 +131,7 @@ def build_subjects(
                 twin = by_set.get(other, {}).get(key)
                 if other == number or twin is None:
                     continue
-                for change in compare_records(twin, record):
+                for change in differences(twin, record):
                     if change.field not in changed:
                         changed.append(change.field)
                     notes.append(describe(change, f"ControlSet{other:03d}"))
@@ -118,7 +142,10 @@ def build_subjects(
             if not variants:
                 context["baseline_status"] = "absent"
             else:
-                _, changes = closest(record, variants)
+                best, changes = closest(record, variants)
+                triggers = trigger_change(best, record)
+                if triggers is not None:
+                    changes = (*changes, triggers)
                 context["baseline_status"] = "differs" if changes else "same"
                 context["baseline_changed_fields"] = tuple(c.field for c in changes)
                 context["baseline_changes"] = tuple(describe(c, "baseline") for c in changes)

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from hivescan.diagnostics import Diagnostic, info, warning
 from hivescan.files.authenticode import check_signed_data, indirect_digest
@@ -94,11 +94,24 @@ def _names_differ(file_name: str, claimed: str | None) -> bool:
     return other not in (name, ntpath.splitext(name)[0])
 
 
-def _timestamps_facts(stat: FileStat, facts: dict[str, Any]) -> None:
+def _is_date(value: str | None) -> TypeGuard[str]:
+    """An NTFS time that is a date (ISO text, which starts with its year), not the words
+    files/image.py keeps for a FILETIME past year 9999."""
+    return isinstance(value, str) and value[:1].isdigit()
+
+
+def _timestamps_facts(stat: FileStat, facts: dict[str, Any]) -> list[Diagnostic]:
+    """The NTFS times, $SI created before $FN (compared only when both are dates: text order
+    is time order for ISO text alone), and a diagnostic for each time that is no date."""
     stamps = stat.timestamps
     facts["timestamps"] = stamps
     si, fn = (stamps or {}).get("si_created"), (stamps or {}).get("fn_created")
-    facts["si_created_before_fn"] = None if not si or not fn else si < fn
+    facts["si_created_before_fn"] = None if not _is_date(si) or not _is_date(fn) else si < fn
+    return [
+        warning("ntfs_time_not_a_date", "file", f"NTFS {key} is {value}: kept raw, compared with no other time")
+        for key, value in (stamps or {}).items()
+        if value is not None and not _is_date(value)
+    ]
 
 
 def _stream_facts(stat: FileStat) -> dict[str, Any]:
@@ -336,8 +349,7 @@ class FileAnalyser:
         facts["streams"] = _stream_facts(stat)
         zone = facts["streams"].get("Zone.Identifier")
         facts["zone_identifier"] = zone["text"] if zone else None
-        _timestamps_facts(stat, facts)
-        diags: list[Diagnostic] = []
+        diags: list[Diagnostic] = _timestamps_facts(stat, facts)
         if stat.size > self.max_hash_bytes:
             diags.append(
                 warning("file_too_large", "file", f"{stat.size:,} bytes: not read (limit {self.max_hash_bytes:,})")

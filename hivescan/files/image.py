@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from hivescan.files.source import MAX_STREAM_BYTES, FileStat
-from hivescan.timeutil import filetime_to_iso
+from hivescan.timeutil import filetime_to_iso, shown_filetime
 
 FILE_NAME_ATTRIBUTE = 0x30
 _TIMES = (
@@ -25,13 +25,18 @@ MAX_STREAMS = 16
 
 
 def _filetime(obj: Any, name: str) -> str | None:
+    """One NTFS time as ISO 8601 UTC; a FILETIME that is no date (past year 9999) keeps its raw
+    number, worded as :func:`~hivescan.timeutil.shown_filetime` words it (``not a date
+    (FILETIME n)``), never None: None says the attribute gave no time at all. The file's facts
+    add a diagnostic for it (files/facts.py)."""
     getter = getattr(obj, f"get_{name}_time_as_integer", None)
     if getter is None:
         return None
     try:
-        return filetime_to_iso(int(getter()))
+        ticks = int(getter())
     except (OSError, ValueError, TypeError):
         return None
+    return filetime_to_iso(ticks) or shown_filetime(ticks)
 
 
 def ntfs_timestamps(entry: Any) -> dict[str, str | None] | None:

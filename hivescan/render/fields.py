@@ -30,9 +30,19 @@ NAMED = frozenset(
 )
 
 
-def _plain(value: Any) -> str:
+def plain(value: Any) -> str:
+    """A value nested in a decoded field or a mapping, as every table and line says it: text as
+    it is, numbers as digits, ``yes``/``no`` for a flag and ``-`` for no value (as explanations
+    and the report word them, never Python's ``True``/``None``), and anything nested as JSON
+    (never a Python repr such as ``{'a': 1}`` or a tuple)."""
     if isinstance(value, str):
         return value
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return str(value)
     return dumps(value)
 
 
@@ -52,7 +62,7 @@ def failure_actions_lines(decoded: Mapping[str, Any]) -> list[str]:
         elif key in ("command", "reboot_message"):
             out.append(f"{key}: {quoted(value) if value is not None else '-'}")
         else:
-            out.append(f"{key}: {'-' if value is None or value == '' else value}")
+            out.append(f"{key}: {'-' if value == '' else plain(value)}")
     return out
 
 
@@ -64,7 +74,7 @@ def trigger_lines(decoded: Sequence[Mapping[str, Any]]) -> list[str]:
         if t.get("guid_name"):
             guid += f" ({t['guid_name']})"
         data = "; ".join(
-            f"data{d.get('number')} {d.get('data_type_name') or d.get('data_type')}: {_plain(d.get('value'))} "
+            f"data{d.get('number')} {d.get('data_type_name') or d.get('data_type')}: {plain(d.get('value'))} "
             f"(hex {d.get('hex') or '-'})"
             for d in t.get("data") or ()
         )
@@ -78,7 +88,8 @@ def trigger_lines(decoded: Sequence[Mapping[str, Any]]) -> list[str]:
 
 def _raw_trigger_lines(raw: Sequence[Mapping[str, Any]]) -> list[str]:
     return [
-        f"raw TriggerInfo\\{t.get('subkey')}: " + ", ".join(f"{k}={v}" for k, v in (t.get("values") or {}).items())
+        f"raw TriggerInfo\\{t.get('subkey')}: "
+        + ", ".join(f"{k}={plain(v)}" for k, v in (t.get("values") or {}).items())
         for t in raw
     ]
 
@@ -89,7 +100,7 @@ def change_lines(field: str, raw: Any, decoded: Any) -> list[str]:
     if raw is None:
         return []
     if field in NAMED and decoded is not None:
-        return [f"{_plain(raw)} ({decoded})"]
+        return [f"{plain(raw)} ({decoded})"]
     if field in ("failure_actions_hex",) and isinstance(raw, str):
         head = failure_actions_lines(decoded) if isinstance(decoded, Mapping) else ["(not decoded: see diagnostics)"]
         return [*head, f"hex: {raw}"]
@@ -97,7 +108,7 @@ def change_lines(field: str, raw: Any, decoded: Any) -> list[str]:
         return failure_actions_lines(decoded)
     if field == "triggers" and isinstance(decoded, list):
         return trigger_lines(decoded) + (_raw_trigger_lines(raw) if isinstance(raw, list) else [])
-    return [_plain(raw)]
+    return [plain(raw)]
 
 
-__all__ = ["NAMED", "change_lines", "failure_actions_lines", "trigger_lines"]
+__all__ = ["NAMED", "change_lines", "failure_actions_lines", "plain", "trigger_lines"]

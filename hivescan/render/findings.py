@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from hivescan.detect.finding import Finding, Match
 from hivescan.detect.scan import ScanResult
+from hivescan.render.fields import plain
 from hivescan.render.formats import dumps, text_output, write_csv, write_json, write_jsonl
 from hivescan.render.safe import DataTable, data_table
 from hivescan.textsafe import shown_path, visible
@@ -148,9 +149,9 @@ def tree_lines(match: Match, depth: int = 0, *, under_not: bool = False) -> list
             where = f"{match.entry.get('file', '')}:{match.entry.get('line', '')}"
             row = match.entry.get("row") or {}
             facts = match.entry.get("facts") or {}
-            brief = ", ".join(f"{k}={v}" for k, v in list(row.items())[:4])
+            brief = ", ".join(f"{k}={plain(v)}" for k, v in list(row.items())[:4])
             if facts:
-                brief += "; " + ", ".join(f"{k}={v}" for k, v in facts.items() if k != "observed")
+                brief += "; " + ", ".join(f"{k}={plain(v)}" for k, v in facts.items() if k != "observed")
             seen = f"{_shown(match.value, 60)} -> {where} [{brief}]"
         else:
             seen = f"no entry for {_shown(match.value)}" if match.value else ""

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from hivescan.diff import DECODED, decoded_value
 from hivescan.history import ServiceEvent
-from hivescan.render.fields import change_lines
+from hivescan.render.fields import change_lines, plain
 from hivescan.render.formats import (
     OutputError,
     OutputFormat,
@@ -47,26 +47,16 @@ def _readable(value: Any) -> Any:
     return value
 
 
-def _shown(field: str, value: Any, record: ServiceRecord | None, *, decoded_row: bool = False) -> Text:
+def _shown(field: str, value: Any, record: ServiceRecord | None) -> Text:
     """One side of a changed field, whole (the table folds it): a field with a decoded form
-    as diff shows it (render/fields.py: the decoded form with the raw value beside it).
-    ``decoded_row``: the event has its own ``failure_actions`` row, so the hex row is hex only."""
+    as diff shows it (render/fields.py: the decoded form with the raw value beside it; the
+    failure actions and the triggers are one change each, scm/compare.py)."""
     if value is None:
         return text("-")
-    if field == "failure_actions_hex" and decoded_row:
-        return text(f"hex: {value}")
-    if field == "triggers" and isinstance(value, int):
-        return text(f"{value} TriggerInfo subkey(s)")  # the count scm/compare.py adds when their values differ
-    if field in ("failure_actions", "triggers") or field in DECODED:
-        if field == "failure_actions" and hasattr(value, "to_dict"):
-            decoded: Any = value.to_dict()
-        elif field == "triggers" and isinstance(value, tuple):
-            decoded = [t.to_dict() for t in value]
-        else:
-            decoded = decoded_value(field, record)
-        return lines(change_lines(field, value, decoded))
+    if field in DECODED:
+        return lines(change_lines(field, value, decoded_value(field, record)))
     value = _readable(value)
-    return text(value if isinstance(value, str) else dumps(value))
+    return text(plain(value))
 
 
 def snapshots_table(history: History) -> DataTable:
@@ -109,7 +99,6 @@ def events_table(history: History) -> DataTable:
         prev = event.previous.label if event.previous is not None else "-"
         when = shown_filetime(event.key_last_write_filetime) or "-"
         if event.kind == "changed":
-            decoded_row = any(c.field == "failure_actions" for c in event.changes)
             for i, change in enumerate(event.changes):
                 first = i == 0
                 table.add_row(
@@ -118,8 +107,8 @@ def events_table(history: History) -> DataTable:
                     event.snapshot.label if first else "",
                     prev if first else "",
                     change.field,
-                    _shown(change.field, change.before, event.before, decoded_row=decoded_row),
-                    _shown(change.field, change.after, event.after, decoded_row=decoded_row),
+                    _shown(change.field, change.before, event.before),
+                    _shown(change.field, change.after, event.after),
                     when if first else "",
                     style=style,
                 )

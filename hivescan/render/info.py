@@ -11,7 +11,7 @@ from hivescan.diagnostics import Diagnostic
 from hivescan.render.safe import data_grid, data_table, text
 from hivescan.system import HiveInfo
 from hivescan.textsafe import shown_path
-from hivescan.timeutil import shown_iso_time, time_flag
+from hivescan.timeutil import shown_filetime, time_flag
 
 MARVIN32_LABELS = {"c": "compiled extension", "python": "pure-Python fallback (the C extension was not built)"}
 
@@ -56,7 +56,7 @@ def print_info(info: HiveInfo, console: Console) -> None:
             cs.name,
             ", ".join(cs.roles) or "-",
             "-" if cs.services is None else str(cs.services),
-            shown_iso_time(cs.last_write) or "not set",
+            "no key" if cs.last_write_filetime is None else shown_filetime(cs.last_write_filetime),
         )
     console.print(sets)
     _print_logs(info, console)

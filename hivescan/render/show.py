@@ -25,7 +25,7 @@ from hivescan.hive.regtypes import (
     REG_SZ,
     REG_TYPE_NUMBERS,
 )
-from hivescan.render.fields import failure_actions_lines, trigger_lines
+from hivescan.render.fields import failure_actions_lines, plain, trigger_lines
 from hivescan.render.safe import DataTable, data_grid, data_table, lines, text
 from hivescan.scm.database import DatabaseContext
 from hivescan.scm.record import ServiceRecord
@@ -90,9 +90,9 @@ def _value(value: Any) -> Text:
     if isinstance(value, bool):
         return Text("yes" if value else "no")
     if isinstance(value, list):
-        return lines([v if not isinstance(v, dict | list) else json.dumps(v) for v in value])
+        return lines([plain(v) for v in value])
     if isinstance(value, dict):
-        return lines([f"{k}: {json.dumps(v) if isinstance(v, dict | list) else v}" for k, v in value.items()])
+        return lines([f"{k}: {plain(v)}" for k, v in value.items()])
     return text(value)
 
 
@@ -136,7 +136,7 @@ def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
         for index, item in enumerate(value):
             _flatten(f"{prefix}[{index}]", item, out)
     else:
-        shown = "-" if value is None else json.dumps(value) if isinstance(value, list | bool) else str(value)
+        shown = plain(value)
         out.append((prefix, printable(shown)))
 
 

@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from hivescan.diagnostics import Diagnostic
 from hivescan.diff import DECODED, decoded_value
-from hivescan.render.fields import change_lines
-from hivescan.render.formats import dumps
+from hivescan.render.fields import change_lines, plain
 from hivescan.render.timeline_time import flagged, place_filetime
 from hivescan.timeutil import flagged_iso, time_flag
 
@@ -43,17 +42,9 @@ def _shown(field: str, value: Any, record: ServiceRecord | None) -> str:
     a missing one as ``(none)``."""
     if value is None:
         return "(none)"
-    if field == "failure_actions" and hasattr(value, "to_dict"):
-        return ", ".join(change_lines(field, value, value.to_dict()))
-    if field == "triggers" and isinstance(value, tuple):
-        return ", ".join(change_lines(field, value, [t.to_dict() for t in value]))
-    if field == "triggers" and isinstance(value, int):
-        return f"{value} TriggerInfo subkey(s)"  # the count scm/compare.py adds when their values differ
     if field in DECODED:
         return ", ".join(change_lines(field, value, decoded_value(field, record)))
-    if isinstance(value, tuple | list):
-        return dumps(list(value))  # a list as JSON, as diff shows it, not a Python tuple
-    return str(value)
+    return plain(value)  # a list as JSON (not a Python tuple), a flag as yes/no (not True)
 
 
 def _row(event: ServiceEvent, gaps: list[Diagnostic]) -> dict[str, Any] | None:

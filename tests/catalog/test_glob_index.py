@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from hivescan.catalog import globs
 from hivescan.catalog.globs import GlobIndex
-from hivescan.catalog.lookups import _rmm, _suspicious, normalise_for_expectation
+from hivescan.catalog.known_bad import _rmm, _suspicious
+from hivescan.catalog.normalise import normalise_for_expectation
 
 _ALPHABET = "abAB\\:._ ?*ſKk%é"
 _globs = st.lists(st.text(_ALPHABET, min_size=0, max_size=8), min_size=1, max_size=12)

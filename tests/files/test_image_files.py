@@ -113,3 +113,27 @@ def test_scan_of_an_image_raises_the_file_findings(image: Path) -> None:
     } <= fired
     off = runner.invoke(app, ["scan", str(image), "-f", "jsonl", "--no-files"])
     assert off.exit_code == 0 and "service-binary" not in off.stdout
+
+
+NOT_A_DATE = 0x7FFF_FFFF_FFFF_FFFF  # a FILETIME past year 9999 (a wiping tool's or a damaged $SI)
+
+
+def test_an_ntfs_time_past_year_9999_keeps_its_raw_value_and_a_diagnostic(tmp_path: Path) -> None:
+    missing = missing_tools(("raw",))
+    if missing:
+        pytest.skip(f"disk-image tools not available: {', '.join(missing)}")
+    pytest.importorskip("dfvfs", reason="disk images need the [images] extra")
+    files = {f"{CONFIG}/SYSTEM": _hive(), "Windows/System32/wuhelper.exe": build_pe()}
+    disk = build_disk(tmp_path / "disk.raw", [NtfsVolume(16, files)])
+    backdate_si_created(disk, "wuhelper.exe", NOT_A_DATE)
+    with hivescan.open_hive(disk) as opened:
+        facts = next(r for r in opened.services() if r.name == "Stomped").image_file
+    assert facts is not None and facts["exists"] is True
+    assert facts["timestamps"]["si_created"] == f"not a date (FILETIME {NOT_A_DATE})"
+    assert facts["timestamps"]["fn_created"] is not None  # the real time, untouched
+    assert facts["si_created_before_fn"] is None  # no order between a date and no date
+    codes = [d["code"] for d in facts["diagnostics"]]
+    assert codes.count("ntfs_time_not_a_date") == 1
+    shown = runner.invoke(app, ["show", str(disk), "Stomped", "-q"], env={"COLUMNS": "250"})
+    assert shown.exit_code == 0, shown.output
+    assert f"not a date (FILETIME {NOT_A_DATE})" in shown.stdout

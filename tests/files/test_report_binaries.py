@@ -99,7 +99,7 @@ def test_image_report_shows_ntfs_times_and_the_timestomp_finding(image: Path, tm
     card = html[start : html.index("</article>", start)]
     assert 'class="binary" data-field="image_file"' in card
     assert "NTFS si_created" in card and filetime_to_iso(OLD) in card and "NTFS fn_created" in card
-    assert "si created before fn</dt><dd>true" in card
+    assert "si created before fn</dt><dd>yes" in card
     assert "service-binary-timestomped" in card
     start = html.index('data-service="Downloaded"')
     card = html[start : html.index("</article>", start)]
