@@ -157,6 +157,23 @@ def triage(
         from hivescan.render.services import console_for
 
         print_summary(summary, console_for(), top=top)
+    failed = nothing_scanned(report)
+    if failed:
+        _err(f"error: {failed} (see 'problems' in {outdir / 'summary.json'})")
+        raise typer.Exit(int(ExitCode.NOT_FOUND))
+
+
+def nothing_scanned(report: Any) -> str | None:
+    """Why the run is a failure, or None: no input of this run was scanned (every one an
+    error or skipped) and none was done by an earlier run into the folder. An empty result
+    must not look like a clean one (exit 0): it is the same case as no hive found."""
+    if not report.outcomes or any(o.status in ("ok", "partial", "already_done") for o in report.outcomes):
+        return None
+    counts: dict[str, int] = {}
+    for outcome in report.outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    statuses = ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
+    return f"none of the {len(report.outcomes)} input(s) could be scanned ({statuses})"
 
 
 def _triage_progress(total: int, quiet: bool) -> Any:
