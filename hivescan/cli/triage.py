@@ -138,7 +138,7 @@ def triage(
     if not no_evtx:  # each volume folder's own logs (joined with its hive in the workers)
         from hivescan.triage.hostlogs import host_logs
 
-        own, notes = host_logs(found.inputs, readers)
+        own, notes = host_logs(found.inputs, readers, report.host_logs)  # read by the workers: not again
         _warn_hive(notes, quiet)
     if evtx or own:  # OUTDIR/events/ and installed service names stacked across hosts
         from hivescan.cli.events import triage_events

@@ -2,8 +2,9 @@
 
 The work is cut into batches (up to ``batch_size`` hives, shrinking towards the end of the
 run so the workers finish together: :func:`plan_batches`); each batch is one
-:func:`~hivescan.triage.scan.scan_chunk` task. The same code runs with no executor (in this process), a ``ProcessPoolExecutor``
-(the default of ``hivescan triage``) or a Dask cluster's ``Client.get_executor()``.
+:func:`~hivescan.triage.scan.scan_chunk` task. The same code runs with no executor (in this
+process), a ``ProcessPoolExecutor`` (the default of ``hivescan triage``) or a Dask cluster's
+``Client.get_executor()``.
 
 A failed hive is a row, never a stopped run. Python errors are caught per hive in the
 worker; a worker that dies (a crash in native code, killed for memory) fails its batch,
@@ -25,7 +26,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hivescan.diagnostics import Diagnostic
 from hivescan.triage.inputs import HiveInput
@@ -167,6 +168,7 @@ class RunReport:
     outcomes: list[HiveOutcome] = field(default_factory=list)
     removed_orphans: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
+    host_logs: dict[str, Any] = field(default_factory=dict)  # hostlogs.HostLogs the workers read, by log key
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -206,6 +208,7 @@ def run_triage(
         if any(o.status != "already_done" for o in chunk.outcomes):
             store.write(options.run_id, chunk)
         report.outcomes += chunk.outcomes
+        report.host_logs.update((read.key, read) for read in chunk.host_logs)
         if on_batch is not None:
             on_batch(chunk)
     report.outcomes.sort(key=lambda o: (o.path, o.member))
