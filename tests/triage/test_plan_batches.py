@@ -29,8 +29,18 @@ def test_batches_cover_every_input_once_and_shrink(count: int, batch_size: int, 
             left -= size
 
 
-def test_sixty_hives_on_two_workers_are_twelve_batches_not_thirty() -> None:
+def test_sixty_hives_on_two_workers_are_thirteen_batches_not_thirty() -> None:
     """Each batch is a part file per dataset that summarise reads back, and a fixed cost in the
     worker: 60 hives on 2 workers were 30 batches of 2 hives; the tail is still single hives."""
-    sizes = [len(batch) for _, batch in plan_batches([HiveInput(f"/h/{n}") for n in range(60)], 50, 2)]
-    assert sizes == [15, 12, 9, 6, 5, 4, 3, 2, 1, 1, 1, 1]
+    sizes = [len(batch) for _, batch in plan_batches([HiveInput(f"/h/{n}") for n in range(60)], workers=2)]
+    assert sizes == [12, 12, 9, 7, 5, 4, 3, 2, 2, 1, 1, 1, 1]
+
+
+def test_the_commands_default_batch_size_is_the_librarys() -> None:
+    """The CLI states its default as a literal (importing the run module would load pyarrow)."""
+    import inspect
+
+    from hivescan.cli.triage import triage
+    from hivescan.triage.run import BATCH_SIZE
+
+    assert inspect.signature(triage).parameters["batch_size"].default == BATCH_SIZE
