@@ -70,19 +70,37 @@ def host_keys(services: pd.DataFrame) -> pd.Series:
     return host.where(host.notna() & (host != ""), "sha256:" + sha)
 
 
-def _stack(frame: pd.DataFrame, key: pd.Series, raw: pd.Series, host_names_max: int) -> pd.DataFrame:
+Codes = tuple[np.ndarray, list[Any]]  # per row, an index into the values (-1: missing); the values
+
+
+def _row_codes(frame: pd.DataFrame) -> dict[str, Codes]:
+    """Host, hive and service name codes of every row: the same for the three stacks, so
+    :func:`stacks` computes them once."""
+    columns = {
+        "host": host_keys(frame),
+        "hive": frame["hive_sha256"].astype("string"),
+        "service": frame["name"].astype("string"),
+    }
+    out = {}
+    for name, column in columns.items():
+        codes, values = _codes(column)
+        out[name] = (codes, values.tolist())
+    return out
+
+
+def _stack(
+    frame: pd.DataFrame, key: pd.Series, raw: pd.Series, host_names_max: int, rows: dict[str, Codes] | None = None
+) -> pd.DataFrame:
     value = key.astype("string")
     raw = raw.astype("string")
     keep = (value.notna() & raw.notna() & (value != "")).to_numpy(dtype=bool)
     if not keep.any():
         return pd.DataFrame({c: pd.Series(dtype="object") for c in STACK_COLUMNS})
-    columns = {
-        "value": value[keep],
-        "raw": raw[keep],
-        "host": host_keys(frame)[keep],
-        "hive": frame["hive_sha256"].astype("string")[keep],
-        "service": frame["name"].astype("string")[keep],
-    }
+    rows = rows if rows is not None else _row_codes(frame)
+    columns = {name: (codes[keep], values) for name, (codes, values) in rows.items()}
+    for name, column in (("value", value[keep]), ("raw", raw[keep])):
+        codes, values = _codes(column)
+        columns[name] = (codes, values.tolist())
     out = pd.DataFrame(_group_rows(columns, host_names_max), columns=["value", *STACK_COLUMNS[1:]])
     out = out.sort_values(["hosts", "value"], kind="stable").reset_index(drop=True)
     return out[STACK_COLUMNS]
@@ -102,7 +120,7 @@ def _pairs(group: np.ndarray, codes: np.ndarray, size: int) -> np.ndarray:
     return pd.unique(joined)
 
 
-def _group_rows(columns: dict[str, pd.Series], host_names_max: int) -> list[tuple[Any, ...]]:
+def _group_rows(columns: dict[str, Codes], host_names_max: int) -> list[tuple[Any, ...]]:
     """One row per stacking key (sorted), computed on integer codes with numpy.
 
     Why: per-row Python (a loop, or ``groupby(...).agg(lambda ...)``) made ``summarise`` the
@@ -114,33 +132,32 @@ def _group_rows(columns: dict[str, pd.Series], host_names_max: int) -> list[tupl
     is unique, and by ``value_counts().index[0]`` over the group's rows in frame order when
     forms tie (pandas' order among ties is kept); nulls are not counted as distinct values.
     """
-    keys, key_values = _codes(columns["value"])
-    raws, raw_values = _codes(columns["raw"])
-    hosts, host_values = _codes(columns["host"])
-    hives, hive_values = _codes(columns["hive"])
-    services, service_values = _codes(columns["service"])
-    groups = len(key_values)
+    keys, key_list = columns["value"]
+    raws, raw_list = columns["raw"]
+    hosts, host_list = columns["host"]
+    hives, hive_values = columns["hive"]
+    services, service_list = columns["service"]
+    groups = len(key_list)
     records = np.bincount(keys, minlength=groups)
 
     def distinct(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
         pairs = _pairs(keys, codes, max(1, size))
         return pairs // max(1, size), pairs % max(1, size)
 
-    form_group, _ = distinct(raws, len(raw_values))
+    form_group, _ = distinct(raws, len(raw_list))
     forms = np.bincount(form_group, minlength=groups)
-    host_group, host_code = distinct(hosts, len(host_values))
+    host_group, host_code = distinct(hosts, len(host_list))
     host_counts = np.bincount(host_group, minlength=groups)
     hive_group, _ = distinct(hives, len(hive_values))
     hive_counts = np.bincount(hive_group, minlength=groups)
-    examples = _examples(keys, raws, raw_values, groups)
-    key_list, host_list, service_list = key_values.tolist(), host_values.tolist(), service_values.tolist()
+    examples = _examples(keys, raws, raw_list, groups)
 
     named: dict[int, list[str]] = {g: [] for g in np.flatnonzero(host_counts <= host_names_max).tolist()}
     for g, h in zip(host_group.tolist(), host_code.tolist(), strict=True):
         names = named.get(g)
         if names is not None:
             names.append(host_list[h])
-    service_group, service_code = distinct(services, len(service_values))
+    service_group, service_code = distinct(services, len(service_list))
     raw_names: list[list[str]] = [[] for _ in range(groups)]
     for g, n in zip(service_group.tolist(), service_code.tolist(), strict=True):
         raw_names[g].append(service_list[n])
@@ -161,22 +178,21 @@ def _group_rows(columns: dict[str, pd.Series], host_names_max: int) -> list[tupl
     return rows
 
 
-def _examples(keys: np.ndarray, raws: np.ndarray, raw_values: Any, groups: int) -> list[str]:
+def _examples(keys: np.ndarray, raws: np.ndarray, raw_list: list[Any], groups: int) -> list[str]:
     """The most common raw form of each group; ties broken as ``value_counts`` breaks them."""
-    size = len(raw_values)
+    size = len(raw_list)
     pairs, counts = np.unique(keys * size + raws, return_counts=True)
     pair_group = pairs // size
     best = np.zeros(groups, dtype=np.int64)
     np.maximum.at(best, pair_group, counts)
     at_best = counts == best[pair_group]
     winners = np.bincount(pair_group[at_best], minlength=groups)
-    raw_list = raw_values.tolist()
     examples: list[str] = [""] * groups
     for pair in pairs[at_best].tolist():
         examples[pair // size] = raw_list[pair % size]
     for g in np.flatnonzero(winners > 1).tolist():
         tied = raws[keys == g]
-        examples[g] = pd.Series(raw_values.take(tied), dtype="string").value_counts().index[0]
+        examples[g] = pd.Series([raw_list[r] for r in tied.tolist()], dtype="string").value_counts().index[0]
     return examples
 
 
@@ -188,8 +204,12 @@ def stack_services(services: pd.DataFrame, host_names_max: int = 20) -> pd.DataF
     ``host_names_max`` hosts have it, else empty: the count is in ``hosts``), ``services``
     (the raw names, instances included).
     """
+    return _service_stack(services, host_names_max, None)
+
+
+def _service_stack(services: pd.DataFrame, host_names_max: int, rows: dict[str, Codes] | None) -> pd.DataFrame:
     key = _keys(services["name"], services, service_stack_name)
-    return _stack(services, key, services["name"], host_names_max)
+    return _stack(services, key, services["name"], host_names_max, rows)
 
 
 def _keys(raw: pd.Series, services: pd.DataFrame, key_of: Callable[[str, int | None], str]) -> pd.Series:
@@ -208,9 +228,11 @@ def _keys(raw: pd.Series, services: pd.DataFrame, key_of: Callable[[str, int | N
     return pd.Series(pd.array(keys, dtype="string").take(pair_codes), index=services.index)
 
 
-def _path_stack(services: pd.DataFrame, column: str, host_names_max: int) -> pd.DataFrame:
+def _path_stack(
+    services: pd.DataFrame, column: str, host_names_max: int, rows: dict[str, Codes] | None = None
+) -> pd.DataFrame:
     raw = services[column].astype("string")
-    return _stack(services, _keys(raw, services, path_stack_key), raw, host_names_max)
+    return _stack(services, _keys(raw, services, path_stack_key), raw, host_names_max, rows)
 
 
 def stack_image_paths(services: pd.DataFrame, host_names_max: int = 20) -> pd.DataFrame:
@@ -225,10 +247,11 @@ def stack_service_dlls(services: pd.DataFrame, host_names_max: int = 20) -> pd.D
 
 def stacks(services: pd.DataFrame, host_names_max: int = 20) -> dict[str, pd.DataFrame]:
     """All three stacks: ``services``, ``image_paths``, ``service_dlls``."""
+    rows = _row_codes(services)
     return {
-        "services": stack_services(services, host_names_max),
-        "image_paths": stack_image_paths(services, host_names_max),
-        "service_dlls": stack_service_dlls(services, host_names_max),
+        "services": _service_stack(services, host_names_max, rows),
+        "image_paths": _path_stack(services, "image_path", host_names_max, rows),
+        "service_dlls": _path_stack(services, "service_dll", host_names_max, rows),
     }
 
 
