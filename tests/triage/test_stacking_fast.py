@@ -21,7 +21,9 @@ from tests.conftest import SHARED_HIVES
 from tests.triage.conftest import write_fleet
 
 
-def _oracle_stack(frame: pd.DataFrame, key: pd.Series, raw: pd.Series, host_names_max: int) -> pd.DataFrame:
+def _oracle_stack(
+    frame: pd.DataFrame, key: pd.Series, raw: pd.Series, host_names_max: int, rows: object = None
+) -> pd.DataFrame:
     work = pd.DataFrame(
         {
             "value": key.astype("string"),
@@ -114,3 +116,29 @@ def test_fast_stacks_equal_groupby_on_random_frames(rows: list[tuple[Any, ...]])
     services = pd.DataFrame(rows, columns=["name", "type", "image_path", "service_dll", "host", "hive_sha256"])
     services["type"] = services["type"].astype("Int64")
     _assert_same(services, host_names_max=1)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), _names), st.one_of(st.none(), st.sampled_from([0x10, 0x20, 0x1, 0xE0, 0x2])), _paths
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_keys_once_per_distinct_pair_equal_keys_per_row(rows: list[tuple[Any, ...]]) -> None:
+    """``_keys`` computes each distinct (value, type) pair once; per row, as before, is the oracle."""
+    from hivescan.triage.stacking import _keys, path_stack_key, service_stack_name
+
+    services = pd.DataFrame(rows, columns=["name", "type", "image_path"])
+    services["type"] = services["type"].astype("Int64")
+    for column, key_of in (("name", service_stack_name), ("image_path", path_stack_key)):
+        raw = services[column].astype("string")
+        expected = [
+            None if pd.isna(v) else key_of(str(v), None if pd.isna(t) else int(t))
+            for v, t in zip(raw, services["type"], strict=True)
+        ]
+        got = [None if pd.isna(k) else k for k in _keys(raw, services, key_of)]
+        assert got == expected
