@@ -172,10 +172,17 @@ def _group_rows(columns: dict[str, Codes], host_names_max: int) -> list[tuple[An
                 int(hive_counts[g]),
                 int(records[g]),
                 sorted(named[g]) if g in named else [],
-                sorted(set(raw_names[g]), key=str.upper),  # a set built in first-appearance order, as before
+                sorted(raw_names[g], key=_name_order),
             )
         )
     return rows
+
+
+def _name_order(name: str) -> tuple[str, str]:
+    """Raw service names case-insensitively, then case-sensitively: ``MpsSvc`` and ``mpssvc``
+    on different hosts always in one order (by ``str.upper`` alone they tied, and the order of
+    a ``set`` decided, which changed from run to run with Python's string hashing)."""
+    return name.upper(), name
 
 
 def _examples(keys: np.ndarray, raws: np.ndarray, raw_list: list[Any], groups: int) -> list[str]:

@@ -1,8 +1,10 @@
 """The one-pass stacking (``stacking._group_rows``) gives what the pandas groupby gave.
 
 The oracle below is the former implementation (``groupby(...).agg`` with a lambda per group),
-kept here only to compare; it is run on a built fleet, on the shared real hives' records, and
-on random frames with ties, case variants, instances and missing values.
+kept here only to compare (raw names ordered case-insensitively, then case-sensitively: by
+``str.upper`` alone the order of case variants was a set's, random from run to run); it is
+run on a built fleet, on the shared real hives' records, and on random frames with ties,
+case variants, instances and missing values.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def _oracle_stack(
             "hives": groups["hive"].nunique(),
             "records": groups.size(),
             "host_names": groups["host"].agg(lambda s: sorted(set(s))),
-            "services": groups["service"].agg(lambda s: sorted(set(s), key=str.upper)),
+            "services": groups["service"].agg(lambda s: sorted(set(s), key=lambda n: (n.upper(), n))),
         }
     ).reset_index()
     out["host_names"] = [names if len(names) <= host_names_max else [] for names in out["host_names"]]
@@ -142,3 +144,27 @@ def test_keys_once_per_distinct_pair_equal_keys_per_row(rows: list[tuple[Any, ..
         ]
         got = [None if pd.isna(k) else k for k in _keys(raw, services, key_of)]
         assert got == expected
+
+
+CASE_VARIANTS = """
+import pandas as pd
+from hivescan.triage.stacking import stacks
+rows = [("mpssvc", 0x20, "h1", "a" * 64), ("MpsSvc", 0x20, "h2", "b" * 64), ("MPSSVC", 0x20, "h3", "c" * 64)]
+services = pd.DataFrame(rows, columns=["name", "type", "host", "hive_sha256"]).assign(image_path=None, service_dll=None)
+print(stacks(services)["services"]["services"][0])
+"""
+
+
+def test_case_variants_of_a_name_come_in_one_order_whatever_the_hash_seed() -> None:
+    """summary.json listed ``MpsSvc`` and ``mpssvc`` in a set's order: it changed between runs."""
+    import os
+    import subprocess
+    import sys
+
+    seen = set()
+    for seed in ("0", "1", "2", "3", "4", "5"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        command = [sys.executable, "-c", CASE_VARIANTS]
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+        seen.add(done.stdout.strip())
+    assert seen == {"['MPSSVC', 'MpsSvc', 'mpssvc']"}
