@@ -326,8 +326,10 @@ for index, batch in plan_batches(items, batch_size, 1):
 cpu = time.process_time() - started
 t = time.process_time(); found = gc.collect(); collect = time.process_time() - t
 print("\n".join(lines))
+import resource
 print(f"CPU {cpu / len(items) * 1000:.0f} ms per hive; a full gc.collect() now: {collect * 1000:.0f} ms CPU, "
-      f"{found} unreachable objects")
+      f"{found} unreachable objects; peak RSS (ru_maxrss, between samples too) "
+      f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 """
 
 
