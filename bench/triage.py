@@ -325,7 +325,7 @@ for index, batch in plan_batches(items, batch_size, 1):
                      f"collections {[s['collections'] for s in gc.get_stats()]}")
 cpu = time.process_time() - started
 t = time.process_time(); found = gc.collect(); collect = time.process_time() - t
-print("\n".join(lines))
+print(chr(10).join(lines))
 import resource
 print(f"CPU {cpu / len(items) * 1000:.0f} ms per hive; a full gc.collect() now: {collect * 1000:.0f} ms CPU, "
       f"{found} unreachable objects; peak RSS (ru_maxrss, between samples too) "
