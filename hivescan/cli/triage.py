@@ -54,7 +54,7 @@ def triage(
     ] = None,
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, help="hives per task at most (a worker holds a task's rows)")
-    ] = 12,  # triage.run.BATCH_SIZE (not imported here: it loads pyarrow)
+    ] = 8,  # triage.run.BATCH_SIZE (not imported here: it loads pyarrow)
     control_set: ControlSetOpt = "current",
     lenient: Annotated[
         bool, typer.Option("--lenient", help="build records for keys without ErrorControl (assumes 1)")

@@ -46,9 +46,10 @@ def make_run_id() -> str:
 
 # At most this many hives per batch: a worker holds a batch's rows (Arrow tables, about
 # 4.6 MiB per 700-service hive) until the batch is encoded, so the batch size bounds its
-# memory. Measured over 300 hives in one worker (the 60-host corpus, five times): peak RSS
-# 215 MiB with batches of 1, 246 MiB with 12, 446 MiB with 50 (issue 13: <= 300 MiB).
-BATCH_SIZE = 12
+# memory. Measured over 300 hives in one worker (the 60-host corpus, five times; RSS sampled
+# after each batch, and ru_maxrss): 215 MiB with batches of 1, 243 (285) MiB with 8, 256 (298)
+# MiB with 12, 446 MiB with 50 (issue 13: <= 300 MiB; a Dask worker adds ~45 MiB of its own).
+BATCH_SIZE = 8
 SHARES_PER_WORKER = 2  # each batch takes 1/(2 x workers) of what is left: big first, single hives last
 
 
@@ -59,8 +60,8 @@ def plan_batches(items: Sequence[HiveInput], batch_size: int = BATCH_SIZE, worke
     encodings, the pickling) and in ``summarise`` (one more part to read), so batches should be
     few and large; but the last ones decide when the run ends, so they must be small enough
     that no core idles while another finishes a long batch. Each batch is the remaining hives
-    divided by ``2 x workers`` (at most ``batch_size``): 60 hives on 2 workers give 13 batches
-    (12, 12, 9, 7, 5, 4, 3, 2, 2, then single hives) where an even split to the same tail size
+    divided by ``2 x workers`` (at most ``batch_size``): 60 hives on 2 workers give 14 batches
+    (8, 8, 8, 8, 7, 6, 4, 3, 2, 2, then single hives) where an even split to the same tail size
     gives 60. Pools run tasks in submission order, so the big batches start first.
     """
     tasks: list[Task] = []

@@ -29,11 +29,11 @@ def test_batches_cover_every_input_once_and_shrink(count: int, batch_size: int, 
             left -= size
 
 
-def test_sixty_hives_on_two_workers_are_thirteen_batches_not_thirty() -> None:
+def test_sixty_hives_on_two_workers_are_fourteen_batches_not_thirty() -> None:
     """Each batch is a part file per dataset that summarise reads back, and a fixed cost in the
     worker: 60 hives on 2 workers were 30 batches of 2 hives; the tail is still single hives."""
     sizes = [len(batch) for _, batch in plan_batches([HiveInput(f"/h/{n}") for n in range(60)], workers=2)]
-    assert sizes == [12, 12, 9, 7, 5, 4, 3, 2, 2, 1, 1, 1, 1]
+    assert sizes == [8, 8, 8, 8, 7, 6, 4, 3, 2, 2, 1, 1, 1, 1]
 
 
 def test_the_commands_default_batch_size_is_the_librarys() -> None:
