@@ -2,6 +2,7 @@
 
     python bench/triage.py [--hosts N] [--variants K] [--repeat R] [--modes jobs2,dask2]
                            [--against CHECKOUT] [--no-stages]
+    python bench/triage.py --hosts 60 --variants 6 --worker-memory 5 [--batch-size 12]
 
 What is timed: the whole ``hivescan triage CORPUS BAD... -o OUT -f json`` process, from exec to
 exit: Python start, CLI import, discovery, worker start-up (imports, rules, catalogs), every
@@ -301,6 +302,49 @@ def fixed_costs(checkout: Path, corpus: Path, bad: list[Path], repeat: int) -> l
     ]
 
 
+WORKER_MEMORY = """
+import gc, os, sys, time
+import hivescan.triage.preload  # as the forkserver does
+from hivescan.triage import ScanOptions, discover, seams
+from hivescan.triage.run import plan_batches
+from hivescan.triage.scan import scan_chunk
+
+def rss_mib():
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+corpus, rounds, batch_size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+items = list(discover([corpus], seams.container_readers()).inputs) * rounds
+options = ScanOptions(analyse=seams.analyser(), readers=seams.container_readers(), run_id="bench")
+peak, done, started, lines = 0.0, 0, time.process_time(), []
+for index, batch in plan_batches(items, batch_size, 1):
+    scan_chunk(index, batch, options)
+    done += len(batch)
+    peak = max(peak, rss_mib())
+    if done % 60 < len(batch) or done == len(items):
+        lines.append(f"{done} hives: RSS {rss_mib():.0f} MiB (peak {peak:.0f}), gen2 objects {len(gc.get_objects(2))}, "
+                     f"collections {[s['collections'] for s in gc.get_stats()]}")
+cpu = time.process_time() - started
+t = time.process_time(); found = gc.collect(); collect = time.process_time() - t
+print(chr(10).join(lines))
+import resource
+print(f"CPU {cpu / len(items) * 1000:.0f} ms per hive; a full gc.collect() now: {collect * 1000:.0f} ms CPU, "
+      f"{found} unreachable objects; peak RSS (ru_maxrss, between samples too) "
+      f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+"""
+
+
+def worker_memory(checkout: Path, corpus: Path, rounds: int, batch_size: int) -> None:
+    """One process doing a pool worker's job over the corpus ``rounds`` times (issue 13 goal 5:
+    <= 300 MiB per worker whatever the number of hives): RSS as it goes, the cyclic collector's
+    work, and what a full collection would find and cost at the end."""
+    env = dict(os.environ, PYTHONPATH=str(checkout))
+    command = [sys.executable, "-c", WORKER_MEMORY, str(corpus), str(rounds), str(batch_size)]
+    done = subprocess.run(command, env=env, cwd=checkout, check=True, capture_output=True, text=True)
+    for line in done.stdout.splitlines():
+        print(f"  worker memory [{checkout.name}], batches of {batch_size}: {line}")
+
+
 def git_commit(checkout: Path) -> str:
     done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=checkout, capture_output=True, text=True)
     return done.stdout.strip() or "unknown"
@@ -314,6 +358,10 @@ def main() -> int:
     parser.add_argument("--modes", default="jobs2")
     parser.add_argument("--against", type=Path, help="another checkout to run side by side (e.g. the main branch)")
     parser.add_argument("--no-stages", action="store_true", help="skip the per-phase breakdown")
+    parser.add_argument(
+        "--worker-memory", type=int, metavar="ROUNDS", help="only: one worker's RSS over the corpus ROUNDS times"
+    )
+    parser.add_argument("--batch-size", type=int, default=12, help="with --worker-memory: hives per batch")
     args = parser.parse_args()
 
     corpus, bad = build_corpus(args.hosts, args.variants)
@@ -327,6 +375,10 @@ def main() -> int:
         f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before the run"
     )
     checkouts = [ROOT] + ([args.against.resolve()] if args.against else [])
+    if args.worker_memory:
+        for checkout in checkouts:
+            worker_memory(checkout, corpus, args.worker_memory, args.batch_size)
+        return 0
     if not args.no_stages:
         for label, ms in phases(hives[0], dirty[0], 5):
             print(f"  phase, one hive (CPU): {label:<72} {ms:7.1f} ms" if ms == ms else f"  {label}")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from hivescan.cli import app
+from hivescan.errors import ExitCode
 from hivescan.triage.summary import NO_ENGINE_NOTE, NOTHING_SCANNED_NOTE
 from tests.triage.conftest import write_fleet
 
@@ -39,7 +40,8 @@ def test_every_input_failing_says_so_not_that_no_engine_is_connected(tmp_path: P
     (folder / "SYSTEM").write_bytes(b"regf" + b"\0" * 8188)  # a signature and nothing readable
     out = tmp_path / "out"
     result = runner.invoke(app, ["triage", str(folder), "-o", str(out), "-j", "1", "-q"], terminal_width=200)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == ExitCode.NOT_FOUND, result.output  # issue 13 (a): not 0, the summary still written
+    assert "none of the 1 input(s) could be scanned (error 1)" in result.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["hives_scanned"] == 0 and summary["problems"]
     assert summary["findings"]["note"] == NOTHING_SCANNED_NOTE

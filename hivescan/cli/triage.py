@@ -52,7 +52,9 @@ def triage(
             help="run on a Dask cluster (tcp://host:8786), or 'local' for a local one; needs hivescan[scale]",
         ),
     ] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="hives per task")] = 50,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="hives per task at most (a worker holds a task's rows)")
+    ] = 8,  # triage.run.BATCH_SIZE (not imported here: it loads pyarrow)
     control_set: ControlSetOpt = "current",
     lenient: Annotated[
         bool, typer.Option("--lenient", help="build records for keys without ErrorControl (assumes 1)")
@@ -138,7 +140,7 @@ def triage(
     if not no_evtx:  # each volume folder's own logs (joined with its hive in the workers)
         from hivescan.triage.hostlogs import host_logs
 
-        own, notes = host_logs(found.inputs, readers)
+        own, notes = host_logs(found.inputs, readers, report.host_logs)  # read by the workers: not again
         _warn_hive(notes, quiet)
     if evtx or own:  # OUTDIR/events/ and installed service names stacked across hosts
         from hivescan.cli.events import triage_events
@@ -157,6 +159,23 @@ def triage(
         from hivescan.render.services import console_for
 
         print_summary(summary, console_for(), top=top)
+    failed = nothing_scanned(report)
+    if failed:
+        _err(f"error: {failed} (see 'problems' in {outdir / 'summary.json'})")
+        raise typer.Exit(int(ExitCode.NOT_FOUND))
+
+
+def nothing_scanned(report: Any) -> str | None:
+    """Why the run is a failure, or None: no input of this run was scanned (every one an
+    error or skipped) and none was done by an earlier run into the folder. An empty result
+    must not look like a clean one (exit 0): it is the same case as no hive found."""
+    if not report.outcomes or any(o.status in ("ok", "partial", "already_done") for o in report.outcomes):
+        return None
+    counts: dict[str, int] = {}
+    for outcome in report.outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    statuses = ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
+    return f"none of the {len(report.outcomes)} input(s) could be scanned ({statuses})"
 
 
 def _triage_progress(total: int, quiet: bool) -> Any:

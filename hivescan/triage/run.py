@@ -1,9 +1,10 @@
 """Run triage over many hives through any ``concurrent.futures.Executor``.
 
-The work is cut into batches (up to ``batch_size`` hives, fewer when there are few hives,
-so every worker gets some); each batch is one :func:`~hivescan.triage.scan.scan_chunk`
-task. The same code runs with no executor (in this process), a ``ProcessPoolExecutor``
-(the default of ``hivescan triage``) or a Dask cluster's ``Client.get_executor()``.
+The work is cut into batches (up to ``batch_size`` hives, shrinking towards the end of the
+run so the workers finish together: :func:`plan_batches`); each batch is one
+:func:`~hivescan.triage.scan.scan_chunk` task. The same code runs with no executor (in this
+process), a ``ProcessPoolExecutor`` (the default of ``hivescan triage``) or a Dask cluster's
+``Client.get_executor()``.
 
 A failed hive is a row, never a stopped run. Python errors are caught per hive in the
 worker; a worker that dies (a crash in native code, killed for memory) fails its batch,
@@ -25,7 +26,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hivescan.diagnostics import Diagnostic
 from hivescan.triage.inputs import HiveInput
@@ -43,15 +44,34 @@ def make_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(3)
 
 
-BATCHES_PER_WORKER = 16  # small last batches: workers finish together (a batch of 50 hives takes ~4 s)
+# At most this many hives per batch: a worker holds a batch's rows (Arrow tables, about
+# 4.6 MiB per 700-service hive) until the batch is encoded, so the batch size bounds its
+# memory. Measured over 300 hives in one worker (the 60-host corpus, five times; RSS sampled
+# after each batch, and ru_maxrss): 215 MiB with batches of 1, 243 (285) MiB with 8, 256 (298)
+# MiB with 12, 446 MiB with 50 (issue 13: <= 300 MiB; a Dask worker adds ~45 MiB of its own).
+BATCH_SIZE = 8
+SHARES_PER_WORKER = 2  # each batch takes 1/(2 x workers) of what is left: big first, single hives last
 
 
-def plan_batches(items: Sequence[HiveInput], batch_size: int = 50, workers: int = 1) -> list[Task]:
-    """Consecutive batches of at most ``batch_size``, about 16 per worker when there are few hives."""
-    if not items:
-        return []
-    size = max(1, min(batch_size, math.ceil(len(items) / (BATCHES_PER_WORKER * max(1, workers)))))
-    return [((n,), list(items[i : i + size])) for n, i in enumerate(range(0, len(items), size))]
+def plan_batches(items: Sequence[HiveInput], batch_size: int = BATCH_SIZE, workers: int = 1) -> list[Task]:
+    """Consecutive batches of at most ``batch_size``, shrinking as the work runs out ("guided").
+
+    Why: every batch is a part file per dataset and a fixed cost in the worker (three Parquet
+    encodings, the pickling) and in ``summarise`` (one more part to read), so batches should be
+    few and large; but the last ones decide when the run ends, so they must be small enough
+    that no core idles while another finishes a long batch. Each batch is the remaining hives
+    divided by ``2 x workers`` (at most ``batch_size``): 60 hives on 2 workers give 14 batches
+    (8, 8, 8, 8, 7, 6, 4, 3, 2, 2, then single hives) where an even split to the same tail size
+    gives 60. Pools run tasks in submission order, so the big batches start first.
+    """
+    tasks: list[Task] = []
+    share = SHARES_PER_WORKER * max(1, workers)
+    start = 0
+    while start < len(items):
+        size = max(1, min(batch_size, math.ceil((len(items) - start) / share)))
+        tasks.append(((len(tasks),), list(items[start : start + size])))
+        start += size
+    return tasks
 
 
 def _crashed(index: tuple[int, ...], item: HiveInput, exc: BaseException, options: ScanOptions) -> ChunkOutput:
@@ -154,6 +174,7 @@ class RunReport:
     outcomes: list[HiveOutcome] = field(default_factory=list)
     removed_orphans: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
+    host_logs: dict[str, Any] = field(default_factory=dict)  # hostlogs.HostLogs the workers read, by log key
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -165,7 +186,7 @@ def run_triage(
     *,
     executor: Executor | None = None,
     options: ScanOptions | None = None,
-    batch_size: int = 50,
+    batch_size: int = BATCH_SIZE,
     workers: int = 1,
     resume: bool = True,
     on_batch: Callable[[ChunkOutput], None] | None = None,
@@ -193,6 +214,7 @@ def run_triage(
         if any(o.status != "already_done" for o in chunk.outcomes):
             store.write(options.run_id, chunk)
         report.outcomes += chunk.outcomes
+        report.host_logs.update((read.key, read) for read in chunk.host_logs)
         if on_batch is not None:
             on_batch(chunk)
     report.outcomes.sort(key=lambda o: (o.path, o.member))
@@ -214,7 +236,7 @@ def scan_batch(
     executor: Executor | None = None,
     *,
     options: ScanOptions | None = None,
-    batch_size: int = 50,
+    batch_size: int = BATCH_SIZE,
     workers: int = 1,
 ) -> TriageFrames:
     """Scan hives into DataFrames without an output folder (notebooks, small sets).

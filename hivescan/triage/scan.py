@@ -267,6 +267,7 @@ def scan_one(
     item: HiveInput | str | os.PathLike[str],
     options: ScanOptions | None = None,
     file_cache: dict[str, dict[str, Any]] | None = None,
+    logs_read: list[Any] | None = None,  # the host's own logs, when read for the join (triage/hostlogs.py)
 ) -> TriageResult:
     """Scan one input; never raises for bad input (the outcome carries the error).
 
@@ -305,7 +306,7 @@ def scan_one(
     try:
         files = _volume_folder(item, options)
         hive = hivescan.open_hive(source, backend=options.backend, logs=logs, files=files, file_cache=file_cache)
-        return done(*_scan_open_hive(hive, base, options, item))
+        return done(*_scan_open_hive(hive, base, options, item, logs_read))
     except Exception as exc:
         status, diag = _failure(exc)
         outcome = replace(base, status=status, sha256=source.sha256, error_code=diag.code, error_message=diag.message)
@@ -318,7 +319,7 @@ def scan_one(
 
 
 def _scan_open_hive(
-    hive: SystemHive, base: HiveOutcome, options: ScanOptions, item: HiveInput | None = None
+    hive: SystemHive, base: HiveOutcome, options: ScanOptions, item: HiveInput | None = None, logs_read: Any = None
 ) -> tuple[HiveOutcome, tuple[ServiceRecord, ...], tuple[Mapping[str, Any], ...]]:
     host, host_diags = hive.computer_name()
     records = tuple(hive.services(options.control_set, lenient=options.lenient, deleted=options.deleted))
@@ -326,7 +327,7 @@ def _scan_open_hive(
     if options.events:  # the host's own logs: findings of the join land in OUTDIR/findings
         from hivescan.triage.hostlogs import join_host_logs
 
-        records, log_diags = join_host_logs(hive, records, host, item, options.readers)
+        records, log_diags = join_host_logs(hive, records, host, item, options.readers, logs_read)
         diags += log_diags
     evidence = hive.primary_base or hive.reader.base
     windows = hive.windows_version()  # cached on the hive: the analysis reads the same answer
@@ -374,6 +375,7 @@ class ChunkOutput:
     findings: bytes
     hives: bytes
     outcomes: tuple[HiveOutcome, ...]
+    host_logs: tuple[Any, ...] = ()  # hostlogs.HostLogs the joins read: OUTDIR/events needs no second read
 
 
 def parquet_bytes(table: Any) -> bytes:
@@ -399,8 +401,9 @@ def scan_chunk(index: tuple[int, ...], items: Sequence[HiveInput], options: Scan
     findings: list[Any] = [table_from_rows([], FINDINGS_SCHEMA)]
     outcomes: list[HiveOutcome] = []
     file_cache: dict[str, dict[str, Any]] = {}  # binaries' facts by sha256, across the batch's hosts
+    logs_read: list[Any] = []
     for item in items:
-        result = scan_one(item, options, file_cache)
+        result = scan_one(item, options, file_cache, logs_read)
         outcome = result.outcome
         if outcome.status != "already_done":
             try:
@@ -424,4 +427,5 @@ def scan_chunk(index: tuple[int, ...], items: Sequence[HiveInput], options: Scan
         parquet_bytes(pa.concat_tables(findings)),
         parquet_bytes(table_from_rows(hive_rows, HIVES_SCHEMA)),
         tuple(outcomes),
+        tuple(logs_read),
     )

@@ -29,8 +29,10 @@ service instances).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 USER_INSTANCE = 0x80
@@ -68,71 +70,137 @@ def host_keys(services: pd.DataFrame) -> pd.Series:
     return host.where(host.notna() & (host != ""), "sha256:" + sha)
 
 
-def _stack(frame: pd.DataFrame, key: pd.Series, raw: pd.Series, host_names_max: int) -> pd.DataFrame:
-    work = pd.DataFrame(
-        {
-            "value": key.astype("string"),
-            "raw": raw.astype("string"),
-            "host": host_keys(frame),
-            "hive": frame["hive_sha256"].astype("string"),
-            "service": frame["name"].astype("string"),
-        }
-    ).dropna(subset=["value", "raw"])
-    work = work[work["value"] != ""]
-    if work.empty:
+Codes = tuple[np.ndarray, list[Any]]  # per row, an index into the values (-1: missing); the values
+
+
+def _row_codes(frame: pd.DataFrame) -> dict[str, Codes]:
+    """Host, hive and service name codes of every row: the same for the three stacks, so
+    :func:`stacks` computes them once."""
+    columns = {
+        "host": host_keys(frame),
+        "hive": frame["hive_sha256"].astype("string"),
+        "service": frame["name"].astype("string"),
+    }
+    out = {}
+    for name, column in columns.items():
+        codes, values = _codes(column)
+        out[name] = (codes, values.tolist())
+    return out
+
+
+def _stack(
+    frame: pd.DataFrame, key: pd.Series, raw: pd.Series, host_names_max: int, rows: dict[str, Codes] | None = None
+) -> pd.DataFrame:
+    value = key.astype("string")
+    raw = raw.astype("string")
+    keep = (value.notna() & raw.notna() & (value != "")).to_numpy(dtype=bool)
+    if not keep.any():
         return pd.DataFrame({c: pd.Series(dtype="object") for c in STACK_COLUMNS})
-    out = pd.DataFrame(_group_rows(work), columns=["value", *STACK_COLUMNS[1:]])
-    out["host_names"] = [names if len(names) <= host_names_max else [] for names in out["host_names"]]
+    rows = rows if rows is not None else _row_codes(frame)
+    columns = {name: (codes[keep], values) for name, (codes, values) in rows.items()}
+    for name, column in (("value", value[keep]), ("raw", raw[keep])):
+        codes, values = _codes(column)
+        columns[name] = (codes, values.tolist())
+    out = pd.DataFrame(_group_rows(columns, host_names_max), columns=["value", *STACK_COLUMNS[1:]])
     out = out.sort_values(["hosts", "value"], kind="stable").reset_index(drop=True)
     return out[STACK_COLUMNS]
 
 
-def _group_rows(work: pd.DataFrame) -> list[tuple[Any, ...]]:
-    """One row per stacking key (sorted), in one pass over plain Python values.
+def _codes(column: pd.Series) -> tuple[np.ndarray, Any]:
+    """Integer codes in order of first appearance (-1 for a missing value), and the values."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    return codes.astype(np.int64), uniques
 
-    Why not ``groupby(...).agg(lambda ...)``: a pandas Series per group and per column cost
-    about a second per thousand hives in ``summarise``. Same results: rows are seen in frame
-    order, as groupby gives each group's rows; the most common raw form is taken directly when
-    it is unique, and by the former ``value_counts().index[0]`` when forms tie (pandas' order
-    among ties is kept); nulls are not counted as distinct values (``nunique``).
+
+def _pairs(group: np.ndarray, codes: np.ndarray, size: int) -> np.ndarray:
+    """The distinct (group, code) pairs of the rows whose code is not missing, as one integer
+    each (``group * size + code``), in order of first appearance."""
+    present = codes >= 0
+    joined = group[present] * size + codes[present]
+    return pd.unique(joined)
+
+
+def _group_rows(columns: dict[str, Codes], host_names_max: int) -> list[tuple[Any, ...]]:
+    """One row per stacking key (sorted), computed on integer codes with numpy.
+
+    Why: per-row Python (a loop, or ``groupby(...).agg(lambda ...)``) made ``summarise`` the
+    slowest fixed cost of a triage run and grew with every host. Each column is factorised
+    once (codes in order of first appearance); counts are ``bincount``s of the distinct
+    (key, code) pairs; Python runs only per distinct pair that is shown (the raw names, the
+    host names of rare keys). Same results as the groupby it replaces
+    (tests/triage/test_stacking_fast.py): the most common raw form is taken directly when it
+    is unique, and by ``value_counts().index[0]`` over the group's rows in frame order when
+    forms tie (pandas' order among ties is kept); nulls are not counted as distinct values.
     """
-    groups: dict[Any, tuple[dict[Any, int], set[Any], set[Any], list[Any], list[Any]]] = {}
-    for value, raw, host, hive, service in zip(
-        work["value"].tolist(), work["raw"].tolist(), work["host"].tolist(), work["hive"].tolist(),
-        work["service"].tolist(),
-    ):  # fmt: skip
-        group = groups.get(value)
-        if group is None:
-            group = groups[value] = ({}, set(), set(), [], [])
-        forms, hosts, hives, raws, services = group
-        forms[raw] = forms.get(raw, 0) + 1
-        hosts.add(host)
-        hives.add(hive)
-        raws.append(raw)
-        services.append(service)
+    keys, key_list = columns["value"]
+    raws, raw_list = columns["raw"]
+    hosts, host_list = columns["host"]
+    hives, hive_values = columns["hive"]
+    services, service_list = columns["service"]
+    groups = len(key_list)
+    records = np.bincount(keys, minlength=groups)
+
+    def distinct(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+        pairs = _pairs(keys, codes, max(1, size))
+        return pairs // max(1, size), pairs % max(1, size)
+
+    form_group, _ = distinct(raws, len(raw_list))
+    forms = np.bincount(form_group, minlength=groups)
+    host_group, host_code = distinct(hosts, len(host_list))
+    host_counts = np.bincount(host_group, minlength=groups)
+    hive_group, _ = distinct(hives, len(hive_values))
+    hive_counts = np.bincount(hive_group, minlength=groups)
+    examples = _examples(keys, raws, raw_list, groups)
+
+    named: dict[int, list[str]] = {g: [] for g in np.flatnonzero(host_counts <= host_names_max).tolist()}
+    for g, h in zip(host_group.tolist(), host_code.tolist(), strict=True):
+        names = named.get(g)
+        if names is not None:
+            names.append(host_list[h])
+    service_group, service_code = distinct(services, len(service_list))
+    raw_names: list[list[str]] = [[] for _ in range(groups)]
+    for g, n in zip(service_group.tolist(), service_code.tolist(), strict=True):
+        raw_names[g].append(service_list[n])
     rows = []
-    for value in sorted(groups):
-        forms, hosts, hives, raws, services = groups[value]
-        top = max(forms.values())
-        tied = [form for form, count in forms.items() if count == top]
-        example = tied[0] if len(tied) == 1 else pd.Series(raws, dtype="string").value_counts().index[0]
+    for g in sorted(range(groups), key=key_list.__getitem__):
         rows.append(
             (
-                value,
-                example,
-                len(forms),
-                sum(1 for h in hosts if not _missing(h)),
-                sum(1 for h in hives if not _missing(h)),
-                len(raws),
-                sorted(set(hosts)),
-                sorted(set(services), key=str.upper),
+                key_list[g],
+                examples[g],
+                int(forms[g]),
+                int(host_counts[g]),
+                int(hive_counts[g]),
+                int(records[g]),
+                sorted(named[g]) if g in named else [],
+                sorted(raw_names[g], key=_name_order),
             )
         )
     return rows
 
 
-def _missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+def _name_order(name: str) -> tuple[str, str]:
+    """Raw service names case-insensitively, then case-sensitively: ``MpsSvc`` and ``mpssvc``
+    on different hosts always in one order (by ``str.upper`` alone they tied, and the order of
+    a ``set`` decided, which changed from run to run with Python's string hashing)."""
+    return name.upper(), name
+
+
+def _examples(keys: np.ndarray, raws: np.ndarray, raw_list: list[Any], groups: int) -> list[str]:
+    """The most common raw form of each group; ties broken as ``value_counts`` breaks them."""
+    size = len(raw_list)
+    pairs, counts = np.unique(keys * size + raws, return_counts=True)
+    pair_group = pairs // size
+    best = np.zeros(groups, dtype=np.int64)
+    np.maximum.at(best, pair_group, counts)
+    at_best = counts == best[pair_group]
+    winners = np.bincount(pair_group[at_best], minlength=groups)
+    examples: list[str] = [""] * groups
+    for pair in pairs[at_best].tolist():
+        examples[pair // size] = raw_list[pair % size]
+    for g in np.flatnonzero(winners > 1).tolist():
+        tied = raws[keys == g]
+        examples[g] = pd.Series([raw_list[r] for r in tied.tolist()], dtype="string").value_counts().index[0]
+    return examples
 
 
 def stack_services(services: pd.DataFrame, host_names_max: int = 20) -> pd.DataFrame:
@@ -143,29 +211,35 @@ def stack_services(services: pd.DataFrame, host_names_max: int = 20) -> pd.DataF
     ``host_names_max`` hosts have it, else empty: the count is in ``hosts``), ``services``
     (the raw names, instances included).
     """
-    types = services["type"].astype("Int64")
-    cache: dict[tuple[str, Any], str] = {}  # hosts share most names: each distinct pair computed once
-    keys = []
-    for n, t in zip(services["name"].astype(str), types):
-        known = cache.get((n, t))
-        if known is None:
-            known = cache[(n, t)] = service_stack_name(n, None if pd.isna(t) else int(t))
-        keys.append(known)
-    key = pd.Series(keys, index=services.index, dtype="string")
-    return _stack(services, key, services["name"], host_names_max)
+    return _service_stack(services, host_names_max, None)
 
 
-def _path_stack(services: pd.DataFrame, column: str, host_names_max: int) -> pd.DataFrame:
-    types = services["type"].astype("Int64")
+def _service_stack(services: pd.DataFrame, host_names_max: int, rows: dict[str, Codes] | None) -> pd.DataFrame:
+    key = _keys(services["name"], services, service_stack_name)
+    return _stack(services, key, services["name"], host_names_max, rows)
+
+
+def _keys(raw: pd.Series, services: pd.DataFrame, key_of: Callable[[str, int | None], str]) -> pd.Series:
+    """``key_of(raw, type)`` per row, computed once per distinct (raw, type) pair: hosts
+    share most names and paths, so a fleet has a few thousand pairs for millions of rows.
+    A missing raw value has no key (None)."""
+    raw_codes, raw_values = _codes(raw.astype("string"))
+    type_codes, type_values = _codes(services["type"].astype("Int64"))
+    width = len(type_values) + 1
+    pair_codes, pairs = pd.factorize((raw_codes + 1) * width + (type_codes + 1))
+    raw_list, type_list = raw_values.tolist(), type_values.tolist()
+    keys: list[str | None] = []
+    for pair in pairs.tolist():
+        r, t = divmod(pair, width)
+        keys.append(None if r == 0 else key_of(str(raw_list[r - 1]), None if t == 0 else int(type_list[t - 1])))
+    return pd.Series(pd.array(keys, dtype="string").take(pair_codes), index=services.index)
+
+
+def _path_stack(
+    services: pd.DataFrame, column: str, host_names_max: int, rows: dict[str, Codes] | None = None
+) -> pd.DataFrame:
     raw = services[column].astype("string")
-    cache: dict[tuple[Any, Any], str | None] = {}  # hosts share most paths: each distinct pair computed once
-    keys = []
-    for p, t in zip(raw, types):
-        if (p, t) not in cache:
-            cache[(p, t)] = None if pd.isna(p) else path_stack_key(str(p), None if pd.isna(t) else int(t))
-        keys.append(cache[(p, t)])
-    key = pd.Series(keys, index=services.index, dtype="string")
-    return _stack(services, key, raw, host_names_max)
+    return _stack(services, _keys(raw, services, path_stack_key), raw, host_names_max, rows)
 
 
 def stack_image_paths(services: pd.DataFrame, host_names_max: int = 20) -> pd.DataFrame:
@@ -180,10 +254,11 @@ def stack_service_dlls(services: pd.DataFrame, host_names_max: int = 20) -> pd.D
 
 def stacks(services: pd.DataFrame, host_names_max: int = 20) -> dict[str, pd.DataFrame]:
     """All three stacks: ``services``, ``image_paths``, ``service_dlls``."""
+    rows = _row_codes(services)
     return {
-        "services": stack_services(services, host_names_max),
-        "image_paths": stack_image_paths(services, host_names_max),
-        "service_dlls": stack_service_dlls(services, host_names_max),
+        "services": _service_stack(services, host_names_max, rows),
+        "image_paths": _path_stack(services, "image_path", host_names_max, rows),
+        "service_dlls": _path_stack(services, "service_dll", host_names_max, rows),
     }
 
 

@@ -25,6 +25,10 @@ NO_ENGINE_NOTE = (
 )
 NOTHING_SCANNED_NOTE = "no input was scanned (every input failed: see problems), so there are no findings"
 TOP_FINDINGS = 50  # rows of `top_findings` kept in summary.json
+HIVE_COLUMNS = [  # what the summary reads of the hives dataset
+    "run_id", "scanned_at", "path", "member", "status", "host", "sha256", "analyser", "records",
+    "error_code", "error_message", "windows_version", "windows_build", "windows_confidence",
+]  # fmt: skip
 
 
 def top_findings(findings: Any, limit: int = TOP_FINDINGS, host_names_max: int = 20) -> list[dict[str, Any]]:
@@ -105,7 +109,8 @@ def summarise(
     from hivescan import __version__
 
     store = TriageStore(outdir)
-    hives = latest_attempts(store.frame("hives"))
+    attempts = store.frame("hives", HIVE_COLUMNS)  # not the diagnostics: nested, and most of the read
+    hives = latest_attempts(attempts)
     services = store.frame("services", STACK_INPUT_COLUMNS)
     findings = store.frame("findings", ["severity", "rule_id", "title", "service", "host", "hive_sha256"])
     scanned = hives[hives["status"].isin(["ok", "partial"])]
@@ -133,7 +138,7 @@ def summarise(
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "outdir": str(Path(outdir)),
         "hivescan_version": __version__,
-        "runs": sorted(set(store.frame("hives", ["run_id"])["run_id"].dropna())),
+        "runs": sorted(set(attempts["run_id"].dropna())),
         "inputs": len(hives),
         "status": {str(k): int(v) for k, v in hives["status"].value_counts().sort_index().items()},
         "hosts": len(host_names),

@@ -80,3 +80,55 @@ def test_a_disk_image_is_joined_with_its_own_and_its_shadow_copies_logs(tmp_path
     events = pd.read_parquet(out / "events")
     psexec = events[events["service_name"] == "PSEXESVC"]
     assert len(psexec) == 3 and all("vss1" in str(p) for p in psexec["evtx_path"])  # listed once, from the copy
+
+
+def _count_reads(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """How many times each volume's logs are read (the real reader runs; only counted)."""
+    import hivescan.events.found as found
+
+    reads: dict[str, int] = {}
+    real = found.read_found_logs
+
+    def counted(locations):  # type: ignore[no-untyped-def]
+        for location in locations:
+            reads[location.source.label] = reads.get(location.source.label, 0) + 1
+        return real(locations)
+
+    monkeypatch.setattr(found, "read_found_logs", counted)
+    return reads
+
+
+def test_each_hosts_logs_are_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13 defect (b): the worker read a host's logs for the join, then the driver read
+    them again for OUTDIR/events. The join's read is now sent back with the batch."""
+    _host(tmp_path / "in", "JUMP01", PSEXEC)
+    _host(tmp_path / "in", "QUIET02", None)
+    reads = _count_reads(monkeypatch)
+    findings, summary, out = _triage(tmp_path)
+    assert reads == {str(tmp_path / "in" / "JUMP01" / "C"): 1, str(tmp_path / "in" / "QUIET02" / "C"): 1}
+    events = pd.read_parquet(out / "events")
+    assert set(events["service_name"].dropna()) >= {"PSEXESVC"}
+    assert "PSEXESVC" in {row["service_name"] for row in summary["event_installs"]}  # type: ignore[union-attr]
+    assert "remote-execution-service-removed" in set(findings["rule_id"])
+    pooled = tmp_path / "pooled"  # worker processes: the logs come back with the batches, pickled
+    result = runner.invoke(app, ["triage", str(tmp_path / "in"), "-o", str(pooled), "-j", "2", "-q"])
+    assert result.exit_code == 0, result.output
+    pd.testing.assert_frame_equal(pd.read_parquet(pooled / "events"), events)
+
+
+def test_logs_of_hives_not_scanned_still_reach_the_events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The logs the workers did not read (a hive that cannot be opened, an input done by an
+    earlier run) are read by the driver, once, as before: they are evidence all the same."""
+    _host(tmp_path / "in", "JUMP01", PSEXEC)
+    _host(tmp_path / "in", "BROKEN03", PSEXEC)
+    hive = tmp_path / "in" / "BROKEN03" / "C" / CONFIG / "SYSTEM"
+    hive.write_bytes(hive.read_bytes()[:4096])  # the base block only: the hive cannot be opened
+    reads = _count_reads(monkeypatch)
+    _, summary, out = _triage(tmp_path)
+    assert set(reads.values()) == {1}
+    paths = {str(p) for p in pd.read_parquet(out / "events")["evtx_path"]}
+    assert any("BROKEN03" in p for p in paths) and any("JUMP01" in p for p in paths)
+    reads.clear()
+    _, again, _ = _triage(tmp_path)  # resumed: JUMP01 is done, nothing is scanned, its logs are read here
+    assert set(reads.values()) == {1}
+    assert again["event_installs"] == summary["event_installs"]

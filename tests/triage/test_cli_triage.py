@@ -87,3 +87,48 @@ def test_every_file_not_scanned_is_on_stderr_and_in_the_summary(tmp_path: Path) 
     assert listed == expected and "more" not in result.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert {Path(i["path"]).name for i in summary["not_scanned"]} == expected
+
+
+def _bad_inputs(folder: Path) -> list[Path]:
+    """Two inputs given by name that cannot be scanned: a truncated hive and a text file."""
+    from tests.triage.conftest import write_host
+
+    hive = write_host(folder / "A" / "SYSTEM", "HOST-A")
+    truncated = folder / "cut" / "SYSTEM"
+    truncated.parent.mkdir(parents=True)
+    truncated.write_bytes(hive.read_bytes()[:4096])  # the base block only: no root key
+    text = folder / "notes.txt"
+    text.write_text("not a hive")
+    return [truncated, text]
+
+
+def test_every_input_failing_is_an_error_exit(tmp_path: Path) -> None:
+    """Issue 13 defect (a): a run where no input could be scanned exited 0, like a clean one."""
+    bad = _bad_inputs(tmp_path / "in")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["triage", *map(str, bad), "-o", str(out), "-j", "1", "-f", "json"])
+    assert result.exit_code == ExitCode.NOT_FOUND, result.output
+    errors = [line for line in result.stderr.splitlines() if "could be scanned" in line]
+    assert errors == [
+        f"hivescan: error: none of the 2 input(s) could be scanned (error 2) (see 'problems' in {out / 'summary.json'})"
+    ]
+    summary = json.loads(result.stdout)  # the summary is still written and printed: the problems are evidence
+    assert summary["status"] == {"error": 2} and len(summary["problems"]) == 2
+    assert json.loads((out / "summary.json").read_text())["status"] == {"error": 2}
+
+
+def test_one_input_scanned_among_failures_exits_0(tmp_path: Path) -> None:
+    bad = _bad_inputs(tmp_path / "in")
+    good = tmp_path / "in" / "A" / "SYSTEM"
+    result = runner.invoke(app, ["triage", str(good), *map(str, bad), "-o", str(tmp_path / "out"), "-j", "1"])
+    assert result.exit_code == 0, result.output
+    assert "could be scanned" not in result.stderr
+
+
+def test_a_rerun_with_everything_done_exits_0(tmp_path: Path) -> None:
+    """Resuming: inputs already done are not failures, even when nothing new is scanned."""
+    write_fleet(tmp_path / "in", hosts=1)
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["triage", str(tmp_path / "in"), "-o", str(out), "-j", "1"]).exit_code == 0
+    again = runner.invoke(app, ["triage", str(tmp_path / "in"), "-o", str(out), "-j", "1"])
+    assert again.exit_code == 0, again.output

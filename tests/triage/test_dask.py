@@ -65,3 +65,21 @@ def test_cli_runs_on_a_local_dask_cluster(tmp_path: Path) -> None:
     hives = read_dataset(out, "hives")
     assert list(hives["status"]) == ["ok"] * 3 and hives["worker"].nunique() >= 1
     assert "3 hosts" in result.stdout
+
+
+def _background_settings() -> tuple[object, ...]:
+    import dask.config
+
+    keys = ("distributed.worker.profile.enabled", "distributed.admin.tick.interval")
+    return tuple(dask.config.get(key) for key in keys)
+
+
+def test_local_cluster_workers_run_without_the_profiler_and_fast_ticks() -> None:
+    """Goal 6 of issue 13: the profiler (each 10 ms), the GIL monitor (1 ms) and the 20 ms tick
+    cost an idle 2-worker cluster ~85 ms of CPU per second; our own LocalCluster turns them down,
+    and leaves the client's configuration as it was."""
+    before = _background_settings()
+    with dask_executor("local", 2) as (executor, _):
+        client = executor._client  # type: ignore[attr-defined]
+        assert set(client.run(_background_settings).values()) == {(False, "500ms")}
+    assert _background_settings() == before

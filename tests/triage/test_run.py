@@ -93,13 +93,13 @@ def test_a_crash_between_parts_leaves_no_duplicates(tmp_path: Path) -> None:
     write_fleet(tmp_path / "in", hosts=4)
     found = discover([tmp_path / "in"])
     out = tmp_path / "out"
-    run_triage(found.inputs, out, batch_size=2)  # 4 batches of 1 (at least 4 per worker)
+    run_triage(found.inputs, out, batch_size=1)  # 4 batches of 1
     store = TriageStore(out)
     lost = store.parts("hives")[-1]  # as if the run died after services/findings, before hives
     lost.unlink()
     assert len(store.parts("services")) == 4 and len(store.parts("hives")) == 3
 
-    report = run_triage(found.inputs, out, batch_size=2)
+    report = run_triage(found.inputs, out, batch_size=1)
 
     assert [Path(p).name for p in report.removed_orphans] == [lost.name, lost.name]
     assert report.count("ok") == 1 and report.count("already_done") == 3

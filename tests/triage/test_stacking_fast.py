@@ -1,8 +1,10 @@
 """The one-pass stacking (``stacking._group_rows``) gives what the pandas groupby gave.
 
 The oracle below is the former implementation (``groupby(...).agg`` with a lambda per group),
-kept here only to compare; it is run on a built fleet, on the shared real hives' records, and
-on random frames with ties, case variants, instances and missing values.
+kept here only to compare (raw names ordered case-insensitively, then case-sensitively: by
+``str.upper`` alone the order of case variants was a set's, random from run to run); it is
+run on a built fleet, on the shared real hives' records, and on random frames with ties,
+case variants, instances and missing values.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from tests.conftest import SHARED_HIVES
 from tests.triage.conftest import write_fleet
 
 
-def _oracle_stack(frame: pd.DataFrame, key: pd.Series, raw: pd.Series, host_names_max: int) -> pd.DataFrame:
+def _oracle_stack(
+    frame: pd.DataFrame, key: pd.Series, raw: pd.Series, host_names_max: int, rows: object = None
+) -> pd.DataFrame:
     work = pd.DataFrame(
         {
             "value": key.astype("string"),
@@ -43,7 +47,7 @@ def _oracle_stack(frame: pd.DataFrame, key: pd.Series, raw: pd.Series, host_name
             "hives": groups["hive"].nunique(),
             "records": groups.size(),
             "host_names": groups["host"].agg(lambda s: sorted(set(s))),
-            "services": groups["service"].agg(lambda s: sorted(set(s), key=str.upper)),
+            "services": groups["service"].agg(lambda s: sorted(set(s), key=lambda n: (n.upper(), n))),
         }
     ).reset_index()
     out["host_names"] = [names if len(names) <= host_names_max else [] for names in out["host_names"]]
@@ -114,3 +118,53 @@ def test_fast_stacks_equal_groupby_on_random_frames(rows: list[tuple[Any, ...]])
     services = pd.DataFrame(rows, columns=["name", "type", "image_path", "service_dll", "host", "hive_sha256"])
     services["type"] = services["type"].astype("Int64")
     _assert_same(services, host_names_max=1)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), _names), st.one_of(st.none(), st.sampled_from([0x10, 0x20, 0x1, 0xE0, 0x2])), _paths
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_keys_once_per_distinct_pair_equal_keys_per_row(rows: list[tuple[Any, ...]]) -> None:
+    """``_keys`` computes each distinct (value, type) pair once; per row, as before, is the oracle."""
+    from hivescan.triage.stacking import _keys, path_stack_key, service_stack_name
+
+    services = pd.DataFrame(rows, columns=["name", "type", "image_path"])
+    services["type"] = services["type"].astype("Int64")
+    for column, key_of in (("name", service_stack_name), ("image_path", path_stack_key)):
+        raw = services[column].astype("string")
+        expected = [
+            None if pd.isna(v) else key_of(str(v), None if pd.isna(t) else int(t))
+            for v, t in zip(raw, services["type"], strict=True)
+        ]
+        got = [None if pd.isna(k) else k for k in _keys(raw, services, key_of)]
+        assert got == expected
+
+
+CASE_VARIANTS = """
+import pandas as pd
+from hivescan.triage.stacking import stacks
+rows = [("mpssvc", 0x20, "h1", "a" * 64), ("MpsSvc", 0x20, "h2", "b" * 64), ("MPSSVC", 0x20, "h3", "c" * 64)]
+services = pd.DataFrame(rows, columns=["name", "type", "host", "hive_sha256"]).assign(image_path=None, service_dll=None)
+print(stacks(services)["services"]["services"][0])
+"""
+
+
+def test_case_variants_of_a_name_come_in_one_order_whatever_the_hash_seed() -> None:
+    """summary.json listed ``MpsSvc`` and ``mpssvc`` in a set's order: it changed between runs."""
+    import os
+    import subprocess
+    import sys
+
+    seen = set()
+    for seed in ("0", "1", "2", "3", "4", "5"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        command = [sys.executable, "-c", CASE_VARIANTS]
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+        seen.add(done.stdout.strip())
+    assert seen == {"['MPSSVC', 'MpsSvc', 'mpssvc']"}
