@@ -98,7 +98,13 @@ class HiveSource:
         with open_input(p, "a hive file") as (fh, size), input_errors(p, "a hive file"):
             head = fh.read(BASE_BLOCK_SIZE)
             limit = read_limit(str(path), head, size)
-            data = head + fh.read(max(0, limit - len(head)))
+            if limit <= len(head):
+                data = head
+            else:
+                # read again from the start in one piece: ``head + rest`` copied the whole
+                # hive a second time into a new 13 MB object (a third of reading it)
+                fh.seek(0)
+                data = fh.read(limit)
         if size <= len(data):
             return cls(str(path), data, None, p)
         # the file goes on past what was read: the hash still covers all of it, read in chunks
