@@ -206,7 +206,7 @@ def build_service_record(
 class RecordMemo:
     """Decoded fields of service keys by their full content, per process and bounded.
 
-    Stock services repeat across hosts byte for byte (about 86% of the records of the
+    Stock services repeat across hosts byte for byte (about 95% of the records of the
     triage benchmark corpus), and decoding one costs about 20 us. The key is everything
     :func:`_decode_key` reads (see :func:`_content`): the key's name and raw name bytes,
     every value as read (name, type, bytes, reader, exactness, notes), the key's reading
@@ -214,14 +214,21 @@ class RecordMemo:
     Security subkeys, the names, times, values and diagnostics of its TriggerInfo
     subkeys, its security descriptor, and the options (lenient, status override). What the
     record's provenance holds (hive, control set, path, times, parser) is never part of
-    the entry: it is set per record. Oldest entries go first when ``limit`` is reached.
+    the entry: it is set per record.
+
+    Bounded twice, whatever the input: at most ``limit`` entries and ``max_bytes`` of value
+    data held (a hostile hive can give every key 1 MiB values); a key holding more than
+    ``max_entry_bytes`` is not kept at all. Oldest entries go first.
     """
 
-    __slots__ = ("_entries", "hits", "limit", "misses")
+    __slots__ = ("_entries", "held_bytes", "hits", "limit", "max_bytes", "max_entry_bytes", "misses")
 
-    def __init__(self, limit: int = 4096) -> None:
+    def __init__(self, limit: int = 4096, max_bytes: int = 16 << 20, max_entry_bytes: int = 64 << 10) -> None:
         self.limit = limit
-        self._entries: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self.max_bytes = max_bytes
+        self.max_entry_bytes = max_entry_bytes
+        self._entries: dict[tuple[Any, ...], tuple[dict[str, Any], int]] = {}
+        self.held_bytes = 0
         self.hits = 0
         self.misses = 0
 
@@ -232,25 +239,47 @@ class RecordMemo:
         found = self._entries.get(content)
         if found is None:
             self.misses += 1
-        else:
-            self.hits += 1
-        return found
+            return None
+        self.hits += 1
+        return found[0]
 
     def put(self, content: tuple[Any, ...], fields: dict[str, Any]) -> None:
-        if self.limit <= 0:
+        size = _content_bytes(content)
+        if self.limit <= 0 or size > self.max_entry_bytes or size > self.max_bytes:
             return
-        while len(self._entries) >= self.limit:
-            del self._entries[next(iter(self._entries))]
+        entries = self._entries
+        while entries and (len(entries) >= self.limit or self.held_bytes + size > self.max_bytes):
+            oldest = next(iter(entries))
+            self.held_bytes -= entries.pop(oldest)[1]
         kept = dict(fields)
         kept["sources"] = dict(fields["sources"])  # the record's own dict is never the memo's
         for per_key in ("raw_values", "subkey_last_writes", "parameters_raw", "triggers_raw"):
             kept.pop(per_key, None)
         if "triggers_raw" in fields:
             kept["triggers_raw"] = ()  # a marker: rebuilt from the key on a hit
-        self._entries[content] = kept
+        entries[content] = (kept, size)
+        self.held_bytes += size
 
     def clear(self) -> None:
         self._entries.clear()
+        self.held_bytes = 0
+
+
+def _content_bytes(content: tuple[Any, ...]) -> int:
+    """About what an entry holds: value bytes and names (64 bytes more per value or subkey
+    name), the descriptor's hex, 200 bytes per diagnostic.
+
+    The decoded fields are made from these bytes and are no larger than a few times them."""
+    values: list[RawValue] = list(content[2])
+    for holder in content[8:10]:
+        if holder is not None:
+            values += holder[0]
+    if content[10] is not None:
+        for sub in content[10][1]:
+            values += sub[2]
+    names = sum(2 * len(name) + 64 for name in content[7])
+    held = sum(len(v.data) + 2 * len(v.name) + 64 for v in values)
+    return held + names + 2 * len(content[0]) + len(content[4] or "") + 200 * len(content[3])
 
 
 # the memo of one process (workers each have their own); bounded by RecordMemo.limit

@@ -156,3 +156,18 @@ def test_lenient_is_part_of_the_key(write_hive: Writer) -> None:
         lenient = build_service_database(services, hive=hive.hive_ref, control_set=1, memo=memo, lenient=True)
     assert [r.status for r in strict if r.name == "BetaSvc"] == ["rejected"]
     assert [r.status for r in lenient if r.name == "BetaSvc"] == ["database"]
+
+
+def test_memo_holds_no_more_than_its_byte_bounds(write_hive: Writer) -> None:
+    root = host()
+    root.key("ControlSet001\\Services\\AlphaSvc").set_binary("Big", bytes(200_000))  # past max_entry_bytes
+    for name in ("BetaSvc", "GammaSvc"):
+        root.key(f"ControlSet001\\Services\\{name}").set_binary("Mid", bytes(20_000))
+    memo = RecordMemo(max_bytes=30_000, max_entry_bytes=64 << 10)
+    got = database(write_hive(root), memo)
+    assert len(memo) == 1 and 20_000 < memo.held_bytes <= 30_000  # AlphaSvc never kept; BetaSvc made room for Gamma
+    second = write_hive(copy.deepcopy(root))
+    again = database(second, memo)
+    assert memo.hits == 0  # Alpha too big, Beta evicted, Gamma evicted by Beta again
+    assert_same_records(again, database(second, None))
+    assert len(got) == 3
