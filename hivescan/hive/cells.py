@@ -34,6 +34,8 @@ _NK = struct.Struct("<2sHQxB2xIIII4xIIII20xHH")
 _VK = struct.Struct("<2sHIIIHH")  # 0x14 bytes
 _CELL_VK = struct.Struct("<i2sHIIIHH")  # a cell's size, then a vk record: 0x18 bytes
 _I32 = struct.Struct("<i")
+_LIST_HEAD = struct.Struct("<i2sH")  # a cell's size, then a subkey list's signature and count
+_LEAF_WIDTH = {b"lf": 8, b"lh": 8, b"li": 4}  # bytes per entry of the leaf lists
 KEY_COMP_NAME = 0x0020
 KEY_SYM_LINK = 0x0010
 VALUE_COMP_NAME = 0x0001
@@ -222,6 +224,12 @@ class Cells:
         list cell and, under an ``ri``, every leaf cell is allocated, in bounds, of a list
         signature, holds the entries it counts, and no leaf is named twice or is an ``ri``.
         """
+        start = BASE_BLOCK_SIZE + list_offset  # the common case first: one leaf list, checked in one unpack
+        if not list_offset % 8 and list_offset >= 0 and start + 8 <= self.size:
+            raw_size, sig, count = _LIST_HEAD.unpack_from(self.data, start)
+            width = _LEAF_WIDTH.get(sig, 0)
+            if width and raw_size <= -8 and start - raw_size <= self.size and 4 + count * width <= -raw_size - 4:
+                return None  # what _list_header() accepts, for a list that is not an ri
         try:
             sig, count, _ = self._list_header(list_offset)
             if sig != b"ri":

@@ -244,8 +244,10 @@ class RecordMemo:
         return found[0]
 
     def put(self, content: tuple[Any, ...], fields: dict[str, Any]) -> None:
+        if self.limit <= 0:
+            return
         size = _content_bytes(content)
-        if self.limit <= 0 or size > self.max_entry_bytes or size > self.max_bytes:
+        if size > self.max_entry_bytes or size > self.max_bytes:
             return
         entries = self._entries
         while entries and (len(entries) >= self.limit or self.held_bytes + size > self.max_bytes):
