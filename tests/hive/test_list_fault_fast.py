@@ -1,10 +1,12 @@
-"""The one-unpack check of a leaf subkey list agrees with the careful one (issue 13, "rebuild").
+"""The one-unpack checks of subkey lists agree with the careful ones (issue 13, "rebuild").
 
 ``Cells.subkey_list_fault`` runs for every key with subkeys before a parser library may list
-them. Its common case (an allocated ``lf``/``lh``/``li`` cell that holds the entries it
-counts) is decided from one unpack; everything else goes through ``Cells._list_header``. The
-reference below is the function as it was before the fast path; hypothesis feeds both
-random cells, counts, sizes and offsets.
+them. Its common cases (a leaf list ``lf``/``lh``/``li``, or an index root ``ri`` over distinct
+sound leaves, each cell allocated and holding the entries it counts) are decided from one
+unpack per cell; everything else goes through ``Cells._list_header``. The reference below is
+the function as it was before the fast paths; hypothesis feeds both random lists of cells
+(sizes, signatures and counts near the edges, index roots naming the other cells, themselves,
+each other or nothing).
 """
 
 from __future__ import annotations
@@ -19,46 +21,60 @@ from hivescan.hive.header import BASE_BLOCK_SIZE
 
 
 def reference_fault(cells: Cells, list_offset: int) -> str | None:
-    """``subkey_list_fault`` without its fast path, for lists that are not index roots."""
+    """``subkey_list_fault`` as it was: ``_list_header`` of the list and of every leaf."""
     try:
-        sig, _count, _ = cells._list_header(list_offset)
+        sig, count, _ = cells._list_header(list_offset)
+        if sig != b"ri":
+            return None
+        start = BASE_BLOCK_SIZE + list_offset + 8
+        seen: set[int] = set()
+        for (leaf,) in struct.iter_unpack("<I", cells.data[start : start + 4 * count]):
+            if leaf in seen:
+                return f"index root 0x{list_offset:x} names leaf 0x{leaf:x} twice"
+            seen.add(leaf)
+            if cells._list_header(leaf)[0] == b"ri":
+                what = "itself" if leaf == list_offset else f"another index root 0x{leaf:x}"
+                return f"index root 0x{list_offset:x} points at {what} (a cycle or damage)"
     except CellError as exc:
         return str(exc)
-    return "an index root (checked leaf by leaf)" if sig == b"ri" else None
+    return None
 
 
-signatures = st.sampled_from([b"lf", b"lh", b"li", b"ri", b"nk", b"\x00\x00", b"LF"])
+SIGNATURES = [b"lf", b"lh", b"li", b"ri", b"ri", b"nk", b"\x00\x00"]
+SLOT = 64  # each generated cell starts at a multiple of this (cell offsets 0, 64, 128, ...)
 
 
 @st.composite
-def list_cells(draw: st.DrawFn) -> tuple[int, bytes, int, int]:
-    """(cell size field, signature, count, bytes after the header): sizes near the edges."""
-    room = draw(st.integers(0, 160))
-    end = 8 + room  # the cell's bytes from its size field to the end of the data
-    raw_size = draw(
-        st.one_of(
-            st.integers(-(end + 16), 16),
-            st.sampled_from([-end, -end - 8, -(end - end % 8), -8, -7, 0, 8]),
-            st.integers(-(1 << 31), (1 << 31) - 1),
+def hive_of_lists(draw: st.DrawFn) -> bytes:
+    """A base block and up to five list cells, 64 bytes apart, with sizes near the edges."""
+    cells = draw(st.integers(1, 5))
+    offsets = [SLOT * i for i in range(cells)]
+    body = bytearray(SLOT * cells + draw(st.integers(0, 40)))
+    for at in offsets:
+        sig = draw(st.sampled_from(SIGNATURES))
+        width = 8 if sig in (b"lf", b"lh") else 4
+        to_end = len(body) - at
+        raw_size = draw(
+            st.one_of(
+                st.sampled_from([-SLOT, -(SLOT - 8), -16, -8, -7, 0, 8, SLOT, -to_end, -(to_end + 8)]),
+                st.integers(-(len(body) - at + 16), 16),
+                st.integers(-(1 << 31), (1 << 31) - 1),
+            )
         )
-    )
-    width = 8 if draw(st.booleans()) else 4
-    edge = max(0, (-raw_size - 8) // width)  # the most entries the cell holds
-    count = draw(st.one_of(st.integers(max(0, edge - 2), edge + 2), st.integers(0, 0xFFFF)))
-    return raw_size, draw(signatures), min(count, 0xFFFF), room
+        room = max(0, (-raw_size - 8) // width)  # the most entries the cell holds
+        count = draw(st.one_of(st.integers(max(0, room - 1), room + 1), st.integers(0, 6), st.integers(0, 0xFFFF)))
+        count = min(count, 0xFFFF)
+        struct.pack_into("<i2sH", body, at, raw_size, sig, count)
+        targets = st.one_of(st.sampled_from(offsets), st.sampled_from([0xFFFFFFFF, 4, 1 << 20]), st.integers(0, 400))
+        entries = draw(st.lists(targets, max_size=min(count, (SLOT - 8) // 4)))
+        for i, entry in enumerate(entries):
+            struct.pack_into("<I", body, at + 8 + 4 * i, entry)
+    return bytes(BASE_BLOCK_SIZE) + bytes(body)
 
 
-@settings(max_examples=1500, deadline=None)
-@given(cell=list_cells(), offset=st.one_of(st.sampled_from([0, 8, 16, 0xFFFFFFFF, -8]), st.integers(-16, 400)))
-def test_fast_leaf_check_agrees_with_the_careful_one(cell: tuple[int, bytes, int, int], offset: int) -> None:
-    raw_size, sig, count, room = cell
-    body = struct.pack("<i2sH", raw_size, sig, count) + bytes(room)
-    data = bytes(BASE_BLOCK_SIZE) + bytes(16) + body
+@settings(max_examples=800, deadline=None)
+@given(data=hive_of_lists(), extra=st.one_of(st.sampled_from([0xFFFFFFFF, -8, 8]), st.integers(-16, 400)))
+def test_fast_list_checks_agree_with_the_careful_ones(data: bytes, extra: int) -> None:
     cells = Cells(data)
-    at = 16  # where the cell was put; other offsets hit zeros, the block's end or nothing
-    for list_offset in (at, offset):
-        want = reference_fault(cells, list_offset)
-        got = cells.subkey_list_fault(list_offset)
-        if want is not None and want.startswith("an index root"):
-            continue  # index roots are checked leaf by leaf (tests/hive/test_list_cycles.py)
-        assert got == want, (list_offset, raw_size, sig, count, room)
+    for list_offset in [*range(0, len(data) - BASE_BLOCK_SIZE, SLOT), extra]:
+        assert cells.subkey_list_fault(list_offset) == reference_fault(cells, list_offset), list_offset
