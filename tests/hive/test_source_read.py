@@ -42,3 +42,21 @@ def test_a_file_no_longer_than_its_base_block(tmp_path: Path) -> None:
     path = tmp_path / "SYSTEM"
     path.write_bytes(data)
     assert HiveSource.from_file(path).data == data
+
+
+def test_without_memfd_the_library_copy_is_a_private_temporary_file_removed_after(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Where ``memfd_create`` is missing (not Linux) the bytes go to a temporary file (tempfile
+    is imported only then): same bytes, and gone once the block ends."""
+    from hivescan.hive.source import file_for_library
+
+    monkeypatch.delattr("os.memfd_create")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
+    data = HiveWriter(system_root()).build().data
+    with file_for_library(HiveSource.from_bytes(data)) as path:
+        assert path.parent == tmp_path and path.read_bytes() == data
+    assert not path.exists() and list(tmp_path.iterdir()) == []
