@@ -253,10 +253,8 @@ class RecordMemo:
         while entries and (len(entries) >= self.limit or self.held_bytes + size > self.max_bytes):
             oldest = next(iter(entries))
             self.held_bytes -= entries.pop(oldest)[1]
-        kept = dict(fields)
+        kept = {name: value for name, value in fields.items() if name not in _PER_KEY}
         kept["sources"] = dict(fields["sources"])  # the record's own dict is never the memo's
-        for per_key in ("raw_values", "subkey_last_writes", "parameters_raw", "triggers_raw"):
-            kept.pop(per_key, None)
         if "triggers_raw" in fields:
             kept["triggers_raw"] = ()  # a marker: rebuilt from the key on a hit
         entries[content] = (kept, size)
@@ -279,10 +277,13 @@ def _content_bytes(content: tuple[Any, ...]) -> int:
     if content[10] is not None:
         for sub in content[10][1]:
             values += sub[2]
-    names = sum(2 * len(name) + 64 for name in content[7])
-    held = sum(len(v.data) + 2 * len(v.name) + 64 for v in values)
+    names = 2 * sum(map(len, content[7])) + 64 * len(content[7])
+    held = sum([len(v[2]) + 2 * len(v[0]) for v in values]) + 64 * len(values)  # RawValue: name, type, data
     return held + names + 2 * len(content[0]) + len(content[4] or "") + 200 * len(content[3])
 
+
+# fields made from the key itself on every hit (its own containers), never kept in the memo
+_PER_KEY = frozenset({"raw_values", "subkey_last_writes", "parameters_raw", "triggers_raw"})
 
 # the memo of one process (workers each have their own); bounded by RecordMemo.limit
 RECORD_MEMO = RecordMemo()
