@@ -251,8 +251,11 @@ class RecordMemo:
             return
         entries = self._entries
         while entries and (len(entries) >= self.limit or self.held_bytes + size > self.max_bytes):
-            oldest = next(iter(entries))
-            self.held_bytes -= entries.pop(oldest)[1]
+            try:  # threads of one process (a Dask worker with several) may evict at the same time
+                dropped = entries.pop(next(iter(entries)))
+            except (KeyError, RuntimeError, StopIteration):
+                continue
+            self.held_bytes -= dropped[1]
         kept = {name: value for name, value in fields.items() if name not in _PER_KEY}
         kept["sources"] = dict(fields["sources"])  # the record's own dict is never the memo's
         if "triggers_raw" in fields:

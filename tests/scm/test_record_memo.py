@@ -171,3 +171,20 @@ def test_memo_holds_no_more_than_its_byte_bounds(write_hive: Writer) -> None:
     assert memo.hits == 0  # Alpha too big, Beta evicted, Gamma evicted by Beta again
     assert_same_records(again, database(second, None))
     assert len(got) == 3
+
+
+def test_threads_sharing_the_memo_keep_it_bounded_and_correct(write_hive: Writer) -> None:
+    """A Dask worker may run several threads in one process: they share the memo."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = []
+    for i in range(6):
+        root = host()
+        root.key(f"ControlSet001\\Services\\Extra{i}").set_dword("Type", 16).set_dword("Start", 3)
+        paths.append(write_hive(root, f"SYSTEM-thread-{i}"))
+    memo = RecordMemo(limit=3)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda p: database(p, memo), paths * 3))
+    assert len(memo) <= 3
+    for path, got in zip(paths * 3, results, strict=True):
+        assert_same_records(got, database(path, None))
