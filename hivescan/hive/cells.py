@@ -34,6 +34,8 @@ _NK = struct.Struct("<2sHQxB2xIIII4xIIII20xHH")
 _VK = struct.Struct("<2sHIIIHH")  # 0x14 bytes
 _CELL_VK = struct.Struct("<i2sHIIIHH")  # a cell's size, then a vk record: 0x18 bytes
 _I32 = struct.Struct("<i")
+_LIST_HEAD = struct.Struct("<i2sH")  # a cell's size, then a subkey list's signature and count
+_LIST_WIDTH = {b"lf": 8, b"lh": 8, b"li": 4, b"ri": 4}  # bytes per entry of each kind of subkey list
 KEY_COMP_NAME = 0x0020
 KEY_SYM_LINK = 0x0010
 VALUE_COMP_NAME = 0x0001
@@ -222,6 +224,19 @@ class Cells:
         list cell and, under an ``ri``, every leaf cell is allocated, in bounds, of a list
         signature, holds the entries it counts, and no leaf is named twice or is an ``ri``.
         """
+        # the common cases first, each cell judged from one unpack (_sound_list): a leaf list,
+        # or an index root over distinct sound leaves; anything else takes the careful path
+        # below, which also says what is wrong
+        sig = self._sound_list(list_offset)
+        if sig is not None and sig != b"ri":
+            return None
+        if sig == b"ri":
+            start = BASE_BLOCK_SIZE + list_offset
+            (count,) = struct.unpack_from("<H", self.data, start + 6)
+            leaves = struct.unpack_from(f"<{count}I", self.data, start + 8)
+            sound = self._sound_list
+            if len(set(leaves)) == count and all(sound(leaf) not in (None, b"ri") for leaf in leaves):
+                return None
         try:
             sig, count, _ = self._list_header(list_offset)
             if sig != b"ri":
@@ -237,6 +252,18 @@ class Cells:
                     return f"index root 0x{list_offset:x} points at {what} (a cycle or damage)"
         except CellError as exc:
             return str(exc)
+        return None
+
+    def _sound_list(self, list_offset: int) -> bytes | None:
+        """The signature of a list cell :meth:`_list_header` accepts, from one unpack; None
+        when it is not plainly sound (then ``_list_header`` says why, or accepts it)."""
+        start = BASE_BLOCK_SIZE + list_offset
+        if list_offset % 8 or list_offset < 0 or start + 8 > self.size:
+            return None
+        raw_size, sig, count = _LIST_HEAD.unpack_from(self.data, start)
+        width = _LIST_WIDTH.get(sig, 0)
+        if width and raw_size <= -8 and start - raw_size <= self.size and 4 + count * width <= -raw_size - 4:
+            return sig
         return None
 
     def _list_header(self, list_offset: int) -> tuple[bytes, int, int]:

@@ -537,6 +537,7 @@ class HiveReader:
         ancestors, already = parent.ancestors, self._listed
         prefix = parent.path + "\\" if parent.path else ""
         keys: list[Key] = []
+        offsets: list[int] = []
         seen: set[str] = set()
         for child in listed:
             off = child.cell_offset
@@ -556,7 +557,8 @@ class HiveReader:
             if child_nk.layered:
                 key._note_layered(child_nk)
             keys.append(key)
-        already.update(k.cell_offset for k in keys if k.cell_offset is not None)
+            offsets.append(off)
+        already.update(offsets)
         return keys
 
     def _cells_children(self, parent: Key) -> tuple[str, list[Child], list[str], bool, Backend] | None:

@@ -154,16 +154,216 @@ def build_service_record(
     control_set_source: str | None = None,
     lenient: bool = False,
     status_override: str | None = None,
+    memo: RecordMemo | None = None,
 ) -> ServiceRecord:
     """The record for one ``Services\\<name>`` key (spec §2.3, §3).
 
     ``key`` is a live key or one recovered from free/orphaned cells (hivescan.scm.deleted):
-    both are decoded by the same rules.
+    both are decoded by the same rules. ``memo`` (live keys only): decoded fields of keys
+    already seen with the very same content (see :class:`RecordMemo`); None decodes afresh.
     """
-    diags: list[Diagnostic] = []
-    sources: dict[str, Source] = {}
+    # every read the decoding makes, first and in its order: listing order matters (a key
+    # cell is given out once per hive, see HiveReader._listed), and afterwards the keys'
+    # diagnostics are complete, so they can be part of the memo's key
     subkeys = key.subkeys()
     values_list = key.values()
+    special = _special_subkeys(subkeys)
+    for upper in ("PARAMETERS", "SECURITY"):
+        holder = special.get(upper)
+        if holder is not None:
+            holder.values()
+    trigger_key = special.get("TRIGGERINFO")
+    trigger_subs = trigger_key.subkeys() if trigger_key is not None else ()
+    for sub in trigger_subs:
+        sub.values()
+    key_hex = key.security_hex()
+    origin = new_origin(hive, control_set, key.path, key.last_write, key.parser)
+    if memo is None or type(key) is not Key:
+        fields = _decode_key(key, subkeys, values_list, special, trigger_subs, key_hex, lenient, status_override)
+        return new_record(origin=origin, control_set_source=control_set_source, **fields)
+    content = _content(key, subkeys, values_list, special, trigger_subs, key_hex, lenient, status_override)
+    cached = memo.get(content)
+    if cached is None:
+        fields = _decode_key(key, subkeys, values_list, special, trigger_subs, key_hex, lenient, status_override)
+        memo.put(content, fields)
+        return new_record(origin=origin, control_set_source=control_set_source, **fields)
+    # the same content decoded before: its fields, with this key's own containers (nothing
+    # mutable is shared between records; the values are equal by the memo's key)
+    own = dict(cached)
+    own["sources"] = dict(cached["sources"])
+    if values_list:
+        own["raw_values"] = tuple(values_list)
+    if subkeys:
+        own["subkey_last_writes"] = _subkey_last_writes(special, trigger_subs)
+    params = special.get("PARAMETERS")
+    if params is not None:
+        own["parameters_raw"] = tuple(params.values())
+    if "triggers_raw" in cached:
+        own["triggers_raw"] = _triggers_raw(trigger_subs)
+    return new_record(origin=origin, control_set_source=control_set_source, **own)
+
+
+class RecordMemo:
+    """Decoded fields of service keys by their full content, per process and bounded.
+
+    Stock services repeat across hosts byte for byte (about 95% of the records of the
+    triage benchmark corpus), and decoding one costs about 20 us. The key is everything
+    :func:`_decode_key` reads (see :func:`_content`): the key's name and raw name bytes,
+    every value as read (name, type, bytes, reader, exactness, notes), the key's reading
+    diagnostics, its subkey names, the values and diagnostics of its Parameters and
+    Security subkeys, the names, times, values and diagnostics of its TriggerInfo
+    subkeys, its security descriptor, and the options (lenient, status override). What the
+    record's provenance holds (hive, control set, path, times, parser) is never part of
+    the entry: it is set per record.
+
+    Bounded twice, whatever the input: at most ``limit`` entries and ``max_bytes`` of value
+    data held (a hostile hive can give every key 1 MiB values); a key holding more than
+    ``max_entry_bytes`` is not kept at all. Oldest entries go first.
+    """
+
+    __slots__ = ("_entries", "held_bytes", "hits", "limit", "max_bytes", "max_entry_bytes", "misses")
+
+    def __init__(self, limit: int = 4096, max_bytes: int = 16 << 20, max_entry_bytes: int = 64 << 10) -> None:
+        self.limit = limit
+        self.max_bytes = max_bytes
+        self.max_entry_bytes = max_entry_bytes
+        self._entries: dict[tuple[Any, ...], tuple[dict[str, Any], int]] = {}
+        self.held_bytes = 0
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, content: tuple[Any, ...]) -> dict[str, Any] | None:
+        found = self._entries.get(content)
+        if found is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return found[0]
+
+    def put(self, content: tuple[Any, ...], fields: dict[str, Any]) -> None:
+        if self.limit <= 0:
+            return
+        size = _content_bytes(content)
+        if size > self.max_entry_bytes or size > self.max_bytes:
+            return
+        entries = self._entries
+        while entries and (len(entries) >= self.limit or self.held_bytes + size > self.max_bytes):
+            try:  # threads of one process (a Dask worker with several) may evict at the same time
+                dropped = entries.pop(next(iter(entries)))
+            except (KeyError, RuntimeError, StopIteration):
+                continue
+            self.held_bytes -= dropped[1]
+        kept = {name: value for name, value in fields.items() if name not in _PER_KEY}
+        kept["sources"] = dict(fields["sources"])  # the record's own dict is never the memo's
+        if "triggers_raw" in fields:
+            kept["triggers_raw"] = ()  # a marker: rebuilt from the key on a hit
+        entries[content] = (kept, size)
+        self.held_bytes += size
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.held_bytes = 0
+
+
+def _content_bytes(content: tuple[Any, ...]) -> int:
+    """About what an entry holds: value bytes and names (64 bytes more per value or subkey
+    name), the descriptor's hex, 200 bytes per diagnostic.
+
+    The decoded fields are made from these bytes and are no larger than a few times them."""
+    values: list[RawValue] = list(content[2])
+    for holder in content[8:10]:
+        if holder is not None:
+            values += holder[0]
+    if content[10] is not None:
+        for sub in content[10][1]:
+            values += sub[2]
+    names = 2 * sum(map(len, content[7])) + 64 * len(content[7])
+    held = sum([len(v[2]) + 2 * len(v[0]) for v in values]) + 64 * len(values)  # RawValue: name, type, data
+    return held + names + 2 * len(content[0]) + len(content[4] or "") + 200 * len(content[3])
+
+
+# fields made from the key itself on every hit (its own containers), never kept in the memo
+_PER_KEY = frozenset({"raw_values", "subkey_last_writes", "parameters_raw", "triggers_raw"})
+
+# the memo of one process (workers each have their own); bounded by RecordMemo.limit
+RECORD_MEMO = RecordMemo()
+
+
+def _special_subkeys(subkeys: Sequence[KeyView]) -> dict[str, KeyView]:
+    """The first Parameters, Security and TriggerInfo subkeys (ci), in listing order."""
+    special: dict[str, KeyView] = {}
+    for sub in subkeys:
+        upper = sub.name.upper()
+        if upper in ("PARAMETERS", "SECURITY", "TRIGGERINFO") and upper not in special:
+            special[upper] = sub
+    return special
+
+
+def _content(
+    key: KeyView,
+    subkeys: Sequence[KeyView],
+    values: Sequence[RawValue],
+    special: Mapping[str, KeyView],
+    trigger_subs: Sequence[KeyView],
+    key_hex: str | None,
+    lenient: bool,
+    status_override: str | None,
+) -> tuple[Any, ...]:
+    """Everything :func:`_decode_key` reads, as one hashable tuple (the memo's key)."""
+    parts: list[Any] = [
+        key.name,
+        key.name_raw,
+        tuple(values),
+        tuple(key.diagnostics),
+        key_hex,
+        lenient,
+        status_override,
+        tuple([s.name for s in subkeys]),
+    ]
+    for upper in ("PARAMETERS", "SECURITY"):
+        holder = special.get(upper)
+        parts.append(None if holder is None else (tuple(holder.values()), tuple(holder.diagnostics)))
+    trigger_key = special.get("TRIGGERINFO")
+    if trigger_key is None:
+        parts.append(None)
+    else:
+        subs = tuple([(s.name, s.last_write, tuple(s.values()), tuple(s.diagnostics)) for s in trigger_subs])
+        parts.append((tuple(trigger_key.diagnostics), subs))
+    return tuple(parts)
+
+
+def _subkey_last_writes(special: Mapping[str, KeyView], trigger_subs: Sequence[KeyView]) -> dict[str, int]:
+    out = {sub.name: sub.last_write for sub in special.values()}
+    for sub in trigger_subs:
+        out[f"TriggerInfo\\{sub.name}"] = sub.last_write
+    return out
+
+
+def _triggers_raw(trigger_subs: Sequence[KeyView]) -> tuple[dict[str, Any], ...]:
+    return tuple(
+        [
+            {"subkey": sub.name, "last_write_filetime": sub.last_write, "values": tuple(sub.values())}
+            for sub in trigger_subs
+        ]
+    )
+
+
+def _decode_key(
+    key: KeyView,
+    subkeys: Sequence[KeyView],
+    values_list: Sequence[RawValue],
+    special: Mapping[str, KeyView],
+    trigger_subs: Sequence[KeyView],
+    key_hex: str | None,
+    lenient: bool,
+    status_override: str | None,
+) -> dict[str, Any]:
+    """The record's fields but its origin and control-set source, from what the key holds."""
+    diags: list[Diagnostic] = []
+    sources: dict[str, Source] = {}
     vals = _Values(key.values_by_name(), diags)
     name = key.name
 
@@ -233,11 +433,6 @@ def build_service_record(
             object_name = f"\\FileSystem\\{name}"
             sources["object_name"] = "default"
 
-    special: dict[str, KeyView] = {}
-    for sub in subkeys:
-        upper = sub.name.upper()
-        if upper in ("PARAMETERS", "SECURITY", "TRIGGERINFO") and upper not in special:
-            special[upper] = sub
     # svchost hosting: Parameters wins when the subkey exists, whatever it holds (§7.3)
     params = special.get("PARAMETERS")
     dll_holder = _Values(params.values_by_name(), diags, "Parameters\\") if params is not None else vals
@@ -280,34 +475,26 @@ def build_service_record(
         security_hex = sec_vals.binary_hex("Security")
         security_raw = sec_vals.raw("Security")
 
-    triggers: list[dict[str, Any]] = []
-    subkey_last_writes: dict[str, int] = {}
-    for sub in special.values():
-        subkey_last_writes[sub.name] = sub.last_write
     trigger_key = special.get("TRIGGERINFO")
-    if trigger_key is not None:
-        for sub in trigger_key.subkeys():
-            subkey_last_writes[f"TriggerInfo\\{sub.name}"] = sub.last_write
-            triggers.append({"subkey": sub.name, "last_write_filetime": sub.last_write, "values": tuple(sub.values())})
-            diags += sub.diagnostics
+    triggers = _triggers_raw(trigger_subs)
+    for sub in trigger_subs:
+        diags += sub.diagnostics
 
     _flag_anomalies(name, type_, base_type, start, error_control, object_name, display_name, sources, key, diags)
 
     for holder in (params, security_key, trigger_key):
         if holder is not None:
             diags += holder.diagnostics
-    key_hex = key.security_hex()
     decoded_values = _decode_values(
         vals,
         f,
         security_raw.data if security_raw is not None else None,
         key_hex,
-        tuple(triggers),
+        triggers,
         diags,
     )
     diags = list(key.diagnostics) + diags  # reading trouble first, then decoding notes
 
-    origin = new_origin(hive, control_set, key.path, key.last_write, key.parser)
     # Only fields that hold something are passed: a frozen dataclass with ~50 keyword
     # arguments costs three times as much to build, and this runs once per service.
     out: dict[str, Any] = {k: v for k, v in f.items() if v is not None and v != ()}
@@ -332,27 +519,20 @@ def build_service_record(
         if present is not None:
             out[field_name] = present
     if triggers:
-        out["triggers_raw"] = tuple(triggers)
+        out["triggers_raw"] = triggers
     for field_name, present in decoded_values.items():
         if present is not None and present != ():
             out[field_name] = present
     if subkeys:
         out["subkey_names"] = tuple([s.name for s in subkeys])
-        out["subkey_last_writes"] = subkey_last_writes
+        out["subkey_last_writes"] = _subkey_last_writes(special, trigger_subs)
     if values_list:
         out["raw_values"] = tuple(values_list)
     if params is not None:
         out["parameters_raw"] = tuple(params.values())
-    return new_record(
-        name=name,
-        status=status,  # type: ignore[arg-type]
-        origin=origin,
-        reject_reason=reason,
-        control_set_source=control_set_source,
-        sources=sources,
-        diagnostics=tuple(diags),
-        **out,
-    )
+    out["name"], out["status"], out["reject_reason"] = name, status, reason
+    out["sources"], out["diagnostics"] = sources, tuple(diags)
+    return out
 
 
 def _decode_values(
@@ -519,8 +699,13 @@ def build_service_database(
     control_set: int | None,
     control_set_source: str | None = None,
     lenient: bool = False,
+    memo: RecordMemo | None = RECORD_MEMO,
 ) -> list[ServiceRecord]:
-    """Every subkey of ``Services`` as a record, in enumeration (hive) order."""
+    """Every subkey of ``Services`` as a record, in enumeration (hive) order.
+
+    ``memo``: decoded keys of this process by content (:class:`RecordMemo`); None decodes
+    every key afresh (the reference the memo is tested against).
+    """
     records = [
         build_service_record(
             key,
@@ -528,6 +713,7 @@ def build_service_database(
             control_set=control_set,
             control_set_source=control_set_source,
             lenient=lenient,
+            memo=memo,
         )
         for key in services_key.subkeys()
     ]
@@ -536,6 +722,8 @@ def build_service_database(
 
 
 __all__ = [
+    "RECORD_MEMO",
+    "RecordMemo",
     "build_service_database",
     "build_service_record",
     "classify",
