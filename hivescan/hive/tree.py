@@ -518,7 +518,12 @@ class HiveReader:
 
     def _list_subkeys_fast(self, parent: Key) -> list[Key] | None:
         """The common case: the key's own backend lists every declared subkey, all real
-        key cells, no cycles, no duplicate names. Anything else -> None (the careful path)."""
+        key cells, no cycles. Anything else -> None (the careful path).
+
+        Names alike (ci) are noted on the parent exactly as the careful path notes them
+        (``duplicate_ci_name``, in listing order): a complete, checked listing is all the
+        careful path would keep, so it need not list the key again (a test compares both).
+        """
         nk = parent._nk
         if nk is None or parent._handle is None:
             return None
@@ -539,18 +544,21 @@ class HiveReader:
         keys: list[Key] = []
         offsets: list[int] = []
         seen: set[str] = set()
+        alike: list[str] = []  # names of later keys named like an earlier one (ci)
+        taken: set[int] = set()
         for child in listed:
             off = child.cell_offset
-            if off is None or off in ancestors or off in already:
+            if off is None or off in ancestors or off in already or off in taken:
                 return None
             try:
                 child_nk = cells_nk(off)
             except CellError:
                 return None
+            taken.add(off)
             name = child_nk.name  # the cell's name: regipy-rs decodes Latin-1 names as ASCII
             upper = name.upper() if name.isascii() else upcase(name)
             if upper in seen:
-                return None
+                alike.append(name)
             seen.add(upper)
             path, handle = prefix + name, child.handle
             key = Key(self, name, path, child_nk.last_write, off, backend.name, handle, child_nk, ancestors | {off})
@@ -559,6 +567,8 @@ class HiveReader:
             keys.append(key)
             offsets.append(off)
         already.update(offsets)
+        for name in alike:  # as _list_subkeys_checked says it
+            parent._note("duplicate_ci_name", name, f"two subkeys named {name!r} (ci); lookups use the first", "error")
         return keys
 
     def _cells_children(self, parent: Key) -> tuple[str, list[Child], list[str], bool, Backend] | None:
