@@ -202,7 +202,8 @@ def phases(clean: Path, dirty: Path, repeat: int) -> list[tuple[str, float]]:
 
     from hivescan.scm import services as scm_services
 
-    memo = getattr(scm_services, "RECORD_MEMO", None)  # decoded service keys remembered per process
+    # decoded service keys remembered across hives, as a triage worker does (absent in older checkouts)
+    memo = scm_services.RecordMemo() if hasattr(scm_services, "RecordMemo") else None
 
     def cpu(task: Callable[[], Any], setup: Callable[[], Any] | None = None) -> tuple[float, Any]:
         times, result = [], None
@@ -250,7 +251,7 @@ def phases(clean: Path, dirty: Path, repeat: int) -> list[tuple[str, float]]:
         return statistics.median(cold) * 1000, statistics.median(warm) * 1000
 
     def rebuild_only(path: Path, logs: str) -> Any:
-        with hivescan.open_hive(path, logs=logs) as hive:
+        with hivescan.open_hive(path, logs=logs, **({"record_memo": memo} if memo is not None else {})) as hive:
             return hive.computer_name()[0], hive.services()
 
     def forget() -> None:

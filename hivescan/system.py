@@ -38,7 +38,7 @@ from hivescan.scm.database import DatabaseContext, annotate_database, build_cont
 from hivescan.scm.logdiff import mark_log_changes
 from hivescan.scm.logmarks import Declined, mark_touched
 from hivescan.scm.record import HiveRef, ServiceRecord
-from hivescan.scm.services import build_service_database
+from hivescan.scm.services import RecordMemo, build_service_database
 from hivescan.scm.software import SoftwareData, read_software
 from hivescan.scm.winversion import SERVICE_MARKERS, WindowsVersion, combine, from_software, from_system
 
@@ -161,8 +161,12 @@ class SystemHive:
         software: str | os.PathLike[str] | HiveSource | SoftwareData | None = None,
         files: FileSource | None = None,
         file_cache: dict[str, dict[str, Any]] | None = None,
+        record_memo: RecordMemo | None = None,
     ) -> None:
         self.evidence = source
+        # decoded service keys remembered across hives by whoever owns the memo (a triage
+        # worker: hivescan.triage.scan.worker_record_memo); None decodes every key afresh
+        self._record_memo = record_memo
         # the binaries (topic: files): where the files services name are read; None: a bare hive
         self.files: FileAnalyser | None = None
         if files is not None:
@@ -453,6 +457,7 @@ class SystemHive:
                 control_set=chosen.number,
                 control_set_source=chosen.source,
                 lenient=lenient,
+                memo=self._record_memo,
             )
             # set-wide facts (spec §5-§8); the records are fresh, so they are completed in place
             control = read_control_data(key.subkey("Control") if key is not None else None)

@@ -288,9 +288,6 @@ def _content_bytes(content: tuple[Any, ...]) -> int:
 # fields made from the key itself on every hit (its own containers), never kept in the memo
 _PER_KEY = frozenset({"raw_values", "subkey_last_writes", "parameters_raw", "triggers_raw"})
 
-# the memo of one process (workers each have their own); bounded by RecordMemo.limit
-RECORD_MEMO = RecordMemo()
-
 
 def _special_subkeys(subkeys: Sequence[KeyView]) -> dict[str, KeyView]:
     """The first Parameters, Security and TriggerInfo subkeys (ci), in listing order."""
@@ -699,7 +696,7 @@ def build_service_database(
     control_set: int | None,
     control_set_source: str | None = None,
     lenient: bool = False,
-    memo: RecordMemo | None = RECORD_MEMO,
+    memo: RecordMemo | None = None,
 ) -> list[ServiceRecord]:
     """Every subkey of ``Services`` as a record, in enumeration (hive) order.
 
@@ -722,7 +719,6 @@ def build_service_database(
 
 
 __all__ = [
-    "RECORD_MEMO",
     "RecordMemo",
     "build_service_database",
     "build_service_record",

@@ -28,6 +28,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -43,6 +44,7 @@ from hivescan.errors import (
 )
 from hivescan.hive.source import HiveSource
 from hivescan.scm.record import ServiceRecord
+from hivescan.scm.services import RecordMemo
 from hivescan.timeutil import filetime_to_iso
 from hivescan.triage.inputs import ContainerReader, HiveInput
 
@@ -305,7 +307,14 @@ def scan_one(
     hive: SystemHive | None = None
     try:
         files = _volume_folder(item, options)
-        hive = hivescan.open_hive(source, backend=options.backend, logs=logs, files=files, file_cache=file_cache)
+        hive = hivescan.open_hive(
+            source,
+            backend=options.backend,
+            logs=logs,
+            files=files,
+            file_cache=file_cache,
+            record_memo=worker_record_memo(),
+        )
         return done(*_scan_open_hive(hive, base, options, item, logs_read))
     except Exception as exc:
         status, diag = _failure(exc)
@@ -316,6 +325,15 @@ def scan_one(
     finally:
         if hive is not None:
             hive.close()
+
+
+@cache
+def worker_record_memo() -> RecordMemo:
+    """The decoded service keys a worker process remembers across its hives (one per process,
+    bounded: see :class:`~hivescan.scm.services.RecordMemo`); stock services repeat from host
+    to host. Owned here, by the worker, so that a library caller of ``open_hive`` shares
+    nothing between calls unless it passes a memo of its own."""
+    return RecordMemo()
 
 
 def _scan_open_hive(
