@@ -71,6 +71,11 @@ def datetime_flag(when: datetime | None) -> str | None:
     return None
 
 
+def _no_date_words(ticks: int, flag: str) -> str:
+    """What every renderer says of a FILETIME that is 0 or no date (one wording, one place)."""
+    return "not set (0)" if flag == "not set" else f"not a date (FILETIME {ticks})"
+
+
 def shown_filetime(ticks: int | None) -> str:
     """A FILETIME for a table cell or a line of text, to the second, UTC, never a bare date the
     evidence does not hold: 0 is ``not set (0)``; a value that is no date is ``not a date
@@ -79,10 +84,8 @@ def shown_filetime(ticks: int | None) -> str:
     if ticks is None:
         return ""
     flag = time_flag(ticks)
-    if flag == "not set":
-        return "not set (0)"
-    if flag == "not a date":
-        return f"not a date (FILETIME {ticks})"
+    if flag in ("not set", "not a date"):
+        return _no_date_words(ticks, flag)
     text = (_EPOCH_1601_NAIVE + timedelta(microseconds=ticks // 10)).isoformat(sep=" ", timespec="seconds")
     return f"{text} (implausible; FILETIME {ticks})" if flag else text
 
@@ -122,9 +125,7 @@ def flagged_iso(ticks: int | None) -> str:
     if ticks is None:
         return ""
     flag = time_flag(ticks)
-    if flag == "not set":
-        return "not set (0)"
-    if flag == "not a date":
-        return f"not a date (FILETIME {ticks})"
+    if flag in ("not set", "not a date"):
+        return _no_date_words(ticks, flag)
     iso = filetime_to_iso(ticks) or ""
     return f"{iso} (implausible; FILETIME {ticks})" if flag else iso

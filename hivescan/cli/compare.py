@@ -82,19 +82,14 @@ def history(
 
 def _history_logs(hive: Path, evtx: list[Path] | None, no_evtx: bool, quiet: bool) -> list[Any]:
     """``--evtx`` logs, then those the input holds (folder, image, zip) unless ``--no-evtx``."""
-    from hivescan.cli.events import _prefixed, read_logs
+    from hivescan.cli.events import new_logs, read_logs
     from hivescan.volumes import input_event_logs
 
     given = read_logs(evtx, quiet) if evtx else []
     if no_evtx:
         return given
     found, notes = input_event_logs(hive)
-    known = {log.sha256 for log in given}
-    own = [log for log in found if log.sha256 not in known]
-    for log in own:
-        _warn_hive([_prefixed(d, log.path) for d in log.diagnostics], quiet)
-    _warn_hive(notes, quiet)
-    return given + own
+    return given + new_logs(found, notes, given, quiet)
 
 
 @app.command()

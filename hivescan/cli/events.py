@@ -68,6 +68,12 @@ def input_logs(opened: Any, no_evtx: bool, quiet: bool, given: Sequence[EventLog
     from hivescan.events.found import read_found_logs
 
     found, notes = read_found_logs(locations)
+    return new_logs(found, notes, given, quiet)
+
+
+def new_logs(found: Sequence[EventLog], notes: list[Any], given: Sequence[EventLog], quiet: bool) -> list[EventLog]:
+    """The logs ``found`` in the input that are not among those ``given`` with ``--evtx`` (same
+    sha256: not read twice), each one's damage and the search's ``notes`` warned about."""
     known = {log.sha256 for log in given}
     logs = [log for log in found if log.sha256 not in known]
     for log in logs:

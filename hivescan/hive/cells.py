@@ -44,6 +44,8 @@ LAYER_SEMANTICS = ("none", "tombstone", "supersede_local", "supersede_tree")  # 
 LAYER_INHERIT_CLASS = 0x80
 BIG_DATA_SEGMENT = 16344
 NO_OFFSET = 0xFFFFFFFF
+# bytes per entry of each kind of subkey list: lf/lh hold (key cell, name hint or hash)
+SUBKEY_LIST_WIDTH = {b"lf": 8, b"lh": 8, b"li": 4, b"ri": 4}
 _utf16_le_decode = codecs.utf_16_le_decode
 _new_tuple = tuple.__new__  # NamedTuples built without their Python-level __new__ (thousands per hive)
 
@@ -266,36 +268,28 @@ class Cells:
             return sig
         return None
 
-    def _list_header(self, list_offset: int) -> tuple[bytes, int, int]:
-        """Signature, entry count and entry width of a list cell whose entries all fit in it."""
+    def _list_cell(self, list_offset: int) -> tuple[int, int, bytes, int, int]:
+        """(start, end, signature, declared count, entry width) of a subkey list cell."""
         start, end, _ = self.cell(list_offset)
         if end - start < 4:
             raise CellError(f"cell at 0x{list_offset:x} is too small for a subkey list")
-        sig = self.data[start : start + 2]
-        if sig in (b"lf", b"lh"):
-            width = 8
-        elif sig in (b"li", b"ri"):
-            width = 4
-        else:
+        sig = bytes(self.data[start : start + 2])  # the data may be a bytearray (a replayed image)
+        width = SUBKEY_LIST_WIDTH.get(sig)
+        if width is None:
             raise CellError(f"cell at 0x{list_offset:x} is not a subkey list (signature {sig!r})")
         (count,) = struct.unpack_from("<H", self.data, start + 2)
+        return start, end, sig, count, width
+
+    def _list_header(self, list_offset: int) -> tuple[bytes, int, int]:
+        """Signature, entry count and entry width of a list cell whose entries all fit in it."""
+        start, end, sig, count, width = self._list_cell(list_offset)
         if 4 + count * width > end - start:
             raise CellError(f"subkey list at 0x{list_offset:x} claims {count} entries, more than its cell holds")
         return sig, count, width
 
     def _list_entries(self, list_offset: int, problems: list[str]) -> tuple[bytes, list[int]]:
         """Signature and entries (the nk or leaf offsets) of one list cell, cut to its cell."""
-        start, end, _ = self.cell(list_offset)
-        if end - start < 4:
-            raise CellError(f"cell at 0x{list_offset:x} is too small for a subkey list")
-        sig = self.data[start : start + 2]
-        (count,) = struct.unpack_from("<H", self.data, start + 2)
-        if sig in (b"lf", b"lh"):
-            width = 8
-        elif sig in (b"li", b"ri"):
-            width = 4
-        else:
-            raise CellError(f"cell at 0x{list_offset:x} is not a subkey list (signature {sig!r})")
+        start, end, sig, count, width = self._list_cell(list_offset)
         room = (end - start - 4) // width
         if count > room:
             problems.append(

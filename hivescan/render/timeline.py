@@ -29,23 +29,11 @@ from hivescan.events.join import parse_time
 from hivescan.events.logs import EventLog
 from hivescan.render.formats import text_output, write_csv, write_jsonl
 from hivescan.render.timeline_snapshots import snapshot_rows
-from hivescan.render.timeline_time import Placed, flagged, place_datetime, place_filetime
+from hivescan.render.timeline_time import place_datetime, place_filetime, row_head
 from hivescan.scm.record import ServiceRecord
 
 if TYPE_CHECKING:
     from hivescan.snapshots import History
-
-
-def _head(placed: Placed, desc: str, message: str) -> dict[str, Any]:
-    """The columns every row starts with (Timesketch's, then the time's flag)."""
-    text, micros, flag = placed
-    return {
-        "datetime": text,
-        "timestamp": micros,
-        "timestamp_desc": desc,
-        "message": flagged(message, flag),
-        "time_flag": flag,
-    }
 
 
 def _record_rows(record: ServiceRecord, gaps: list[Diagnostic]) -> Iterable[dict[str, Any]]:
@@ -75,7 +63,7 @@ def _record_rows(record: ServiceRecord, gaps: list[Diagnostic]) -> Iterable[dict
         else:
             source, desc = "registry", "Key Last Written"
             message = f"service key {record.name} ({where}) last written; ImagePath {record.image_path}"
-        yield {**_head(key_place, desc, message), "source": source, **common}
+        yield {**row_head(key_place, desc, message), "source": source, **common}
     for subkey, filetime in record.subkey_last_writes.items():
         if subkey.upper() != "PARAMETERS":
             continue
@@ -84,7 +72,7 @@ def _record_rows(record: ServiceRecord, gaps: list[Diagnostic]) -> Iterable[dict
             continue
         message = f"{record.name}\\{subkey} ({where}) last written; ServiceDll {record.service_dll}"
         yield {
-            **_head(placed, "Key Last Written", message),
+            **row_head(placed, "Key Last Written", message),
             "source": "registry" if record.status not in ("deleted", "orphaned") else f"registry_{record.status}",
             **common,
             "key_path": f"{record.key_path}\\{subkey}",
@@ -105,7 +93,7 @@ def _event_rows(logs: Sequence[EventLog], gaps: list[Diagnostic]) -> Iterable[di
                 part for part in (event.channel, str(event.event_id), event.kind, name, detail, by.strip()) if part
             )
             yield {
-                **_head(placed, "Event Recorded", message),
+                **row_head(placed, "Event Recorded", message),
                 "source": "event_log",
                 "service": name or None,
                 "event_id": event.event_id,
@@ -149,7 +137,7 @@ def _file_rows(records: Sequence[ServiceRecord], gaps: list[Diagnostic]) -> Iter
                 if placed is None:
                     continue
                 yield {
-                    **_head(placed, desc, f"{desc}: {path} ({role} of service {record.name})"),
+                    **row_head(placed, desc, f"{desc}: {path} ({role} of service {record.name})"),
                     "source": "file_ntfs",
                     "service": record.name,
                     "file_path": path,

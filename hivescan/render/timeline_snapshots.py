@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from hivescan.diagnostics import Diagnostic
 from hivescan.diff import DECODED, decoded_value
 from hivescan.render.fields import change_lines, plain
-from hivescan.render.timeline_time import flagged, place_filetime
+from hivescan.render.timeline_time import place_filetime, row_head
 from hivescan.timeutil import flagged_iso, time_flag
 
 if TYPE_CHECKING:
@@ -72,13 +72,8 @@ def _row(event: ServiceEvent, gaps: list[Diagnostic]) -> dict[str, Any] | None:
     placed = place_filetime(ticks, f"snapshot change of {event.name} ({event.kind}) in {event.snapshot.label}", gaps)
     if placed is None:
         return None
-    text, micros, flag = placed
     return {
-        "datetime": text,
-        "timestamp": micros,
-        "timestamp_desc": desc,
-        "message": flagged(message, flag),
-        "time_flag": flag,
+        **row_head(placed, desc, message),
         "source": "snapshot_history",
         "service": event.name,
         "change": event.kind,

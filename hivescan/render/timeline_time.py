@@ -13,6 +13,7 @@ and the words in its message: it may be damage or a planted time, which an analy
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hivescan.diagnostics import Diagnostic
 from hivescan.timeutil import datetime_flag, filetime_to_datetime, time_flag
@@ -57,3 +58,15 @@ def place_datetime(when: datetime | None, raw: str | None, what: str, gaps: list
 def flagged(message: str, flag: str | None) -> str:
     """A row's message, with the time's flag said in it when it has one."""
     return f"{message} [time {flag}]" if flag else message
+
+
+def row_head(placed: Placed, desc: str, message: str) -> dict[str, Any]:
+    """The columns every timeline row starts with (Timesketch's, then the time's flag)."""
+    text, micros, flag = placed
+    return {
+        "datetime": text,
+        "timestamp": micros,
+        "timestamp_desc": desc,
+        "message": flagged(message, flag),
+        "time_flag": flag,
+    }

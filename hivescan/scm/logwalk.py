@@ -27,7 +27,7 @@ import struct
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from hivescan.hive.cells import BIG_DATA_SEGMENT, KEY_COMP_NAME, NO_OFFSET, VALUE_TOMBSTONE
+from hivescan.hive.cells import BIG_DATA_SEGMENT, KEY_COMP_NAME, NO_OFFSET, SUBKEY_LIST_WIDTH, VALUE_TOMBSTONE
 from hivescan.hive.header import BASE_BLOCK_SIZE
 from hivescan.hive.logs import PageWrite
 
@@ -261,13 +261,10 @@ class _Walk:
         at, end = self.cell(offset)
         if end - at < 8:
             raise Decline(f"subkey list 0x{offset:x} too small")
-        sig = self.data[at + 4 : at + 6]
+        sig = bytes(self.data[at + 4 : at + 6])
         (count,) = struct.unpack_from("<H", self.data, at + 6)
-        if sig in (b"lf", b"lh"):
-            width = 8
-        elif sig in (b"li", b"ri"):
-            width = 4
-        else:
+        width = SUBKEY_LIST_WIDTH.get(sig)
+        if width is None:
             raise Decline(f"subkey list 0x{offset:x} signature")
         if at + 8 + width * count > end:
             raise Decline(f"subkey list 0x{offset:x} short")
