@@ -90,20 +90,80 @@ def _mapping_json(name: str) -> Callable[[Records], list[Any]]:
     return column
 
 
+_UNKEYED = object()  # what typed_key returns for a value it cannot key
+_KEYED_SCALARS = frozenset({str, int, bytes, type(None)})  # exact types whose equality is identity of text
+MAX_KEY_DEPTH = 16
+
+
+def typed_key(value: Any, depth: int = 0) -> Any:
+    """A hashable key equal only for values that ``to_dict`` and the encoders turn into the same
+    text, or ``_UNKEYED``.
+
+    Exact ``str``, ``int``, ``bytes`` and None are their own key; ``True``/``False`` are keyed
+    with their type (``1`` and ``True`` are equal in Python, not in JSON); tuples, lists and
+    dicts (exact types, string keys, in their order) and NamedTuples (their exact class, no
+    state beyond their items) are keyed with their type and their items' keys. Anything else
+    -- a float (``0.0 == -0.0``), a subclass, an object -- cannot be keyed, and neither can a
+    value nested deeper than ``MAX_KEY_DEPTH``. A key never holds a class except as the first
+    item of a container's key, where no keyed value can stand (a class is never keyed), so
+    keys of different shapes never meet."""
+    kind = type(value)
+    if kind in _KEYED_SCALARS:
+        return value
+    if kind is bool:
+        return (bool, value)
+    if depth >= MAX_KEY_DEPTH:
+        return _UNKEYED
+    if kind is dict:
+        items: list[Any] = [dict]
+        for name, item in value.items():
+            if type(name) is not str:
+                return _UNKEYED
+            key = typed_key(item, depth + 1)
+            if key is _UNKEYED:
+                return _UNKEYED
+            items.append((name, key))
+        return tuple(items)
+    if kind is tuple or kind is list or (issubclass(kind, tuple) and hasattr(kind, "_fields")):
+        if kind is not tuple and kind is not list and getattr(value, "__dict__", None):
+            return _UNKEYED  # a NamedTuple subclass with state beyond its items
+        parts: list[Any] = [kind]
+        for item in value:
+            key = typed_key(item, depth + 1)
+            if key is _UNKEYED:
+                return _UNKEYED
+            parts.append(key)
+        return tuple(parts)
+    return _UNKEYED
+
+
 def _list_json(
     name: str, to_item: Callable[[Any], Any] | None, encode: Callable[[Any], str]
 ) -> Callable[[Records], list[Any]]:
-    """A tuple field as JSON text of a list (``[]`` when empty), each item as ``to_dict`` has it."""
+    """A tuple field as JSON text of a list (``[]`` when empty), each item as ``to_dict`` has it;
+    equal lists (by :func:`typed_key`) encoded once per table (TriggerInfo subkeys repeat from
+    service to service: the same few triggers on a hundred services of a hive)."""
     get = attrgetter(name)
+
+    def convert(items: Any) -> str:
+        return encode(list(items) if to_item is None else [to_item(i) for i in items])
 
     def column(records: Records) -> list[Any]:
         out = []
+        texts: dict[Any, str] = {}
         for record in records:
             items = get(record)
             if not items:
                 out.append("[]")
-            else:
-                out.append(encode(list(items) if to_item is None else [to_item(i) for i in items]))
+                continue
+            key = typed_key(items)
+            if key is _UNKEYED:
+                out.append(convert(items))
+                continue
+            text = texts.get(key)
+            if text is None:
+                text = texts[key] = convert(items)
+            out.append(text)
         return out
 
     return column
@@ -154,7 +214,24 @@ def _location(records: Records) -> list[Any]:
 
 
 def _failure_actions(records: Records) -> list[Any]:
-    return [None if r.failure_actions is None else _PLAIN_JSON(r.failure_actions.to_dict()) for r in records]
+    """FailureActions as JSON text in ``to_dict``'s order; equal ones (by :func:`typed_key`)
+    encoded once per table (most services share the stock restart settings)."""
+    out: list[Any] = []
+    texts: dict[Any, str] = {}
+    for record in records:
+        actions = record.failure_actions
+        if actions is None:
+            out.append(None)
+            continue
+        key = typed_key(actions)
+        if key is _UNKEYED:
+            out.append(_PLAIN_JSON(actions.to_dict()))
+            continue
+        text = texts.get(key)
+        if text is None:
+            text = texts[key] = _PLAIN_JSON(actions.to_dict())
+        out.append(text)
+    return out
 
 
 _DIAGNOSTIC_KEY = attrgetter("code", "field", "message", "level")
