@@ -54,25 +54,48 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS_VERSION = "v2"
+CORPUS_VERSION = "v2"  # the first corpus's cache folder name (kept: its figures stay comparable)
 BASE_NAME = "WS-00000"
 LATE_SERVICE = "UpdSvcHelper"  # the service the logs of a dirty host add
+HELD_OUT_SEED = 1729  # --held-out's default: a corpus no code was tuned on
 
 
-def build_corpus(hosts: int, variants: int) -> tuple[Path, list[Path]]:
-    """(folder of hosts, bad inputs), built once and cached."""
-    from hivescan.testing.logs import make_dirty
+def bad_input_paths(top: Path) -> list[Path]:
+    bad = top / "bad"
+    return [bad / "truncated" / "SYSTEM", bad / "ntuser" / "NTUSER.DAT", bad / "notahive" / "SYSTEM", bad / "empty"]
+
+
+def write_bad_inputs(bad_inputs: list[Path], a_hive: bytes) -> None:
+    """A truncated hive, a hive that is not SYSTEM, a file that is not a hive, an empty file."""
     from hivescan.testing.regf import HiveWriter, WKey
+
+    for path in bad_inputs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    bad_inputs[0].write_bytes(a_hive[: 256 * 1024])  # a hive cut short (a partial copy)
+    user = WKey("ROOT")
+    user.key("Software\\Microsoft\\Windows\\CurrentVersion\\Run").set_sz("x", r"C:\x.exe")
+    HiveWriter(user).build().write(bad_inputs[1])  # a hive, but not SYSTEM
+    bad_inputs[2].write_bytes(b"MZ" + bytes(4094))  # not a hive
+    bad_inputs[3].write_bytes(b"")
+
+
+def host_target(folder: Path, name: str) -> Path:
+    target = folder / name / "Windows" / "System32" / "config" / "SYSTEM"
+    target.parent.mkdir(parents=True)
+    return target
+
+
+def build_corpus(hosts: int, variants: int, corpus: str = "v2", seed: int = 0) -> tuple[Path, list[Path]]:
+    """(folder of hosts, bad inputs), built once and cached: corpus v2 or v3 (see the docstring)."""
+    if corpus == "v3":
+        return build_corpus_v3(hosts, variants, seed)
+    if corpus != "v2" or seed:
+        raise SystemExit("corpus v2 has no seeds (use --corpus v3 for a held-out corpus)")
+    from hivescan.testing.logs import make_dirty
     from hivescan.testing.win10 import HostSpec, PlantedService, build_system_hive, host_names, rename_host
 
     top = Path(tempfile.gettempdir()) / "hivescan-bench-triage" / f"{CORPUS_VERSION}-{hosts}x{variants}"
-    folder, bad = top / "hosts", top / "bad"
-    bad_inputs = [
-        bad / "truncated" / "SYSTEM",
-        bad / "ntuser" / "NTUSER.DAT",
-        bad / "notahive" / "SYSTEM",
-        bad / "empty",
-    ]
+    folder, bad_inputs = top / "hosts", bad_input_paths(top)
     if (top / "COMPLETE").is_file():
         return folder, bad_inputs
     shutil.rmtree(top, ignore_errors=True)
@@ -88,8 +111,7 @@ def build_corpus(hosts: int, variants: int) -> tuple[Path, list[Path]]:
     for n, name in enumerate(host_names(hosts)):
         k = n % variants
         sets = specs[k].control_sets
-        target = folder / name / "Windows" / "System32" / "config" / "SYSTEM"
-        target.parent.mkdir(parents=True)
+        target = host_target(folder, name)
         if n % 4 == 3:  # one host in four: dirty, with new-format logs next to it
             if k not in later:
                 later[k] = build_system_hive(replace(specs[k], planted=(late,)))
@@ -97,15 +119,83 @@ def build_corpus(hosts: int, variants: int) -> tuple[Path, list[Path]]:
             make_dirty(states, fmt="new", sequence=2000 + n, guid_seed=name).write(target)
         else:
             target.write_bytes(rename_host(clean[k], BASE_NAME, name, sets))
-    for path in bad_inputs:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    bad_inputs[0].write_bytes(clean[0].data[: 256 * 1024])  # a hive cut short (a partial copy)
-    user = WKey("ROOT")
-    user.key("Software\\Microsoft\\Windows\\CurrentVersion\\Run").set_sz("x", r"C:\x.exe")
-    HiveWriter(user).build().write(bad_inputs[1])  # a hive, but not SYSTEM
-    bad_inputs[2].write_bytes(b"MZ" + bytes(4094))  # not a hive
-    bad_inputs[3].write_bytes(b"")
+    write_bad_inputs(bad_inputs, clean[0].data)
     (top / "COMPLETE").write_text(f"{hosts} hosts, {variants} variants\n")
+    print(f"built corpus {top} in {time.perf_counter() - started:.1f} s")
+    return folder, bad_inputs
+
+
+def plan_v3(hosts: int, variants: int, seed: int) -> list[tuple[Any, bool]]:
+    """(HostSpec, dirty) of every host of corpus v3 ``seed``: see the module's docstring."""
+    import random
+
+    from hivescan.testing.win10 import HostSpec, host_names
+
+    rng = random.Random(f"hivescan corpus v3 seed {seed}")
+    levels = [seed * 100 + k for k in range(variants)]  # another seed: other Windows builds too
+    if seed == 0:  # the main corpus: levels in turn, every fourth host dirty, half with two sets
+        weights, vendor_share, two_sets = [1.0] * variants, 0.3, 0.5
+        dirty = {n for n in range(hosts) if n % 4 == 3}
+    else:  # held out: an uneven mix of levels, more or less software, dirty hosts anywhere
+        weights = [rng.uniform(0.2, 1.0) for _ in levels]
+        vendor_share, two_sets = rng.uniform(0.15, 0.5), rng.uniform(0.2, 0.7)
+        dirty = set(rng.sample(range(hosts), hosts // 4))
+    plan = []
+    for n, name in enumerate(host_names(hosts)):
+        planted = ()
+        if rng.random() < 0.1:  # about one host in ten: one suspicious service in its primary file
+            planted = (rng.choice(SUSPICIOUS),)
+        level = levels[n % variants] if seed == 0 else rng.choices(levels, weights)[0]
+        spec = HostSpec(
+            name, seed=seed * 100_000 + n + 1, shape="v3", update_level=level, vendor_share=vendor_share,
+            logons=rng.choice((1, 1, 1, 2)), control_sets=(1, 2) if rng.random() < two_sets else (1,), planted=planted,
+        )  # fmt: skip
+        plan.append((spec, n in dirty))
+    return plan
+
+
+def _suspicious() -> tuple[Any, ...]:
+    from hivescan.testing.win10 import PlantedService
+
+    return (
+        PlantedService("UpdaterSvc", r"C:\Users\Public\upd.exe"),
+        PlantedService("NetHelperX", r"%SystemRoot%\system32\svchost.exe -k netsvcs -p", type=0x20,
+                       service_dll=r"C:\ProgramData\nh\nethelper.dll"),
+        PlantedService("AnyDesk", r'"C:\Program Files (x86)\AnyDesk\AnyDesk.exe" --service'),
+        PlantedService("RTCore64", r"\??\C:\Windows\Temp\RTCore64.sys", type=0x1, start=2),
+        PlantedService("BITS", r"%SystemRoot%\System32\svchost.exe -k netsvcs -p", type=0x20,
+                       service_dll=r"C:\Windows\Temp\qmgr.dll"),
+    )  # fmt: skip
+
+
+SUSPICIOUS = _suspicious()  # planted in about one v3 host in ten (plus the late service of dirty hosts)
+
+
+def build_corpus_v3(hosts: int, variants: int, seed: int) -> tuple[Path, list[Path]]:
+    """Corpus v3: every host built on its own (hivescan.testing.fleet), cached by seed."""
+    from hivescan.testing.logs import make_dirty
+    from hivescan.testing.win10 import PlantedService, build_system_hive
+
+    top = Path(tempfile.gettempdir()) / "hivescan-bench-triage" / f"v3-s{seed}-{hosts}x{variants}"
+    folder, bad_inputs = top / "hosts", bad_input_paths(top)
+    if (top / "COMPLETE").is_file():
+        return folder, bad_inputs
+    shutil.rmtree(top, ignore_errors=True)
+    folder.mkdir(parents=True)
+    started = time.perf_counter()
+    late = PlantedService(LATE_SERVICE, r"C:\Users\Public\Libraries\updsvc.exe")
+    first = b""
+    for n, (spec, dirty) in enumerate(plan_v3(hosts, variants, seed)):
+        built = build_system_hive(spec).data
+        first = first or built
+        target = host_target(folder, spec.host)
+        if dirty:  # new-format logs next to it hold a service installed after the last flush
+            later = build_system_hive(replace(spec, planted=(*spec.planted, late))).data
+            make_dirty([built, later], fmt="new", sequence=2000 + n, guid_seed=spec.host).write(target)
+        else:
+            target.write_bytes(built)
+    write_bad_inputs(bad_inputs, first)
+    (top / "COMPLETE").write_text(f"{hosts} hosts, {variants} update levels, seed {seed}\n")
     print(f"built corpus {top} in {time.perf_counter() - started:.1f} s")
     return folder, bad_inputs
 
@@ -179,6 +269,7 @@ def run_cli(checkout: Path, mode: str, corpus: Path, bad: list[Path]) -> dict[st
             "ok": summary["status"].get("ok", 0),
             "status": summary["status"],
             "findings": summary["findings"].get("total", 0),
+            "top": summary["findings"].get("top", []),
             "records": summary["records"],
             "max_rss_mib": max(workers, default=0.0),  # the largest child (a worker)
             "driver_rss_mib": seen.get(process.pid, (0.0, 0.0))[1],
@@ -368,41 +459,68 @@ def git_commit(checkout: Path) -> str:
     return done.stdout.strip() or "unknown"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hosts", type=int, default=200)
-    parser.add_argument("--variants", type=int, default=8)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--modes", default="jobs2")
-    parser.add_argument("--against", type=Path, help="another checkout to run side by side (e.g. the main branch)")
-    parser.add_argument("--no-stages", action="store_true", help="skip the per-phase breakdown")
-    parser.add_argument(
-        "--worker-memory", type=int, metavar="ROUNDS", help="only: one worker's RSS over the corpus ROUNDS times"
-    )
-    parser.add_argument("--batch-size", type=int, default=12, help="with --worker-memory: hives per batch")
-    args = parser.parse_args()
+def shared_win10() -> Path | None:
+    """The real Windows 10 hive of ../shared (or $HIVESCAN_SHARED), when present."""
+    path = Path(os.environ.get("HIVESCAN_SHARED", ROOT.parent / "shared")) / "hives" / "win10-dirty-SYSTEM"
+    return path if path.is_file() else None
 
-    corpus, bad = build_corpus(args.hosts, args.variants)
+
+def realism(hives: list[Path], dirty: list[Path]) -> None:
+    """How like a real host the corpus is: the first clean host's shape beside the real
+    Windows 10 hive's, and how much hosts differ from each other (hivescan.testing.shape)."""
+    from hivescan.testing.shape import differing, hive_shape, shape_lines
+
+    clean = [h for h in hives if h not in set(dirty)][:8]
+    shapes = {f"corpus {clean[0].parts[-5]}": hive_shape(clean[0])}
+    real = shared_win10()
+    if real is not None:
+        shapes["real win10-dirty-SYSTEM"] = hive_shape(real)
+    for line in shape_lines(shapes):
+        print(f"  realism: {line}")
+    if real is None:
+        print("  realism: the real Windows 10 hive is absent (set HIVESCAN_SHARED): nothing to compare with")
+    others = [hive_shape(h) for h in clean[1:]]
+    first = next(iter(shapes.values()))
+    shares = sorted(differing(first, other) for other in others)
+    if shares:
+        print(
+            f"  realism: services of {clean[0].parts[-5]} that {len(others)} other clean hosts lack or hold "
+            f"otherwise: {100 * shares[0]:.0f}-{100 * shares[-1]:.0f}% (median {100 * statistics.median(shares):.0f}%)"
+        )
+
+
+def findings_by_rule(summary_top: list[dict[str, Any]]) -> str:
+    """``rule: findings`` from a summary's top findings (which may be cut to its limit)."""
+    counts: dict[str, int] = {}
+    for row in summary_top:
+        counts[row["rule_id"]] = counts.get(row["rule_id"], 0) + row["findings"]
+    return ", ".join(f"{rule} {n}" for rule, n in sorted(counts.items(), key=lambda kv: -kv[1])) or "none"
+
+
+def measure(label: str, corpus: Path, bad: list[Path], args: argparse.Namespace, checkouts: list[Path]) -> list[Any]:
+    """Every figure of one corpus: its shape, the phases, the fixed costs and the CLI runs."""
     hives = sorted(corpus.rglob("SYSTEM"))
     dirty = [h for h in hives if h.with_name("SYSTEM.LOG1").exists()]
     logs_mb = sum(h.with_name(f"SYSTEM.LOG{i}").stat().st_size for h in dirty[:1] for i in (1, 2)) / 1e6
     sizes = [h.stat().st_size for h in hives]
     print(
-        f"corpus: {len(hives)} SYSTEM hives ({len(dirty)} dirty, {logs_mb:.1f} MB of logs each), "
-        f"{min(sizes) / 1e6:.1f}-{max(sizes) / 1e6:.1f} MB, {sum(sizes) / 1e9:.2f} GB, + {len(bad)} bad inputs; "
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before the run"
+        f"corpus {label} ({corpus.parent}): {len(hives)} SYSTEM hives ({len(dirty)} dirty, {logs_mb:.1f} MB of "
+        f"logs on the first), {min(sizes) / 1e6:.1f}-{max(sizes) / 1e6:.1f} MB, {sum(sizes) / 1e9:.2f} GB, "
+        f"+ {len(bad)} bad inputs; machine: {platform.machine()}, {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.2f} before the run"
     )
-    checkouts = [ROOT] + ([args.against.resolve()] if args.against else [])
+    if not args.no_realism:
+        realism(hives, dirty)
     if args.worker_memory:
         for checkout in checkouts:
             worker_memory(checkout, corpus, args.worker_memory, args.batch_size)
-        return 0
+        return []
     if not args.no_stages:
-        for label, ms in phases(hives[0], dirty[0], 5):
-            print(f"  phase, one hive (CPU): {label:<72} {ms:7.1f} ms" if ms == ms else f"  {label}")
+        for phase, ms in phases(hives[0], dirty[0], 5):
+            print(f"  phase, one hive (CPU): {phase:<72} {ms:7.1f} ms" if ms == ms else f"  {phase}")
         for checkout in checkouts:
-            for label, ms in fixed_costs(checkout, corpus, bad, 3):
-                print(f"  fixed cost [{checkout.name}]: {label:<55} {ms:7.0f} ms")
+            for cost, ms in fixed_costs(checkout, corpus, bad, 3):
+                print(f"  fixed cost [{checkout.name}]: {cost:<55} {ms:7.0f} ms")
     loads: list[float] = []
     results: dict[tuple[Path, str], list[dict[str, Any]]] = {
         (c, m): [] for c in checkouts for m in args.modes.split(",")
@@ -421,25 +539,34 @@ def main() -> int:
             f"  [{checkout.name} {git_commit(checkout)}] {mode:<6} median {statistics.median(rates):6.0f} hives/min "
             f"(runs {min(rates):.0f}-{max(rates):.0f}; {statistics.median(r['seconds'] for r in runs):.1f} s); "
             f"CPU {cpu_median:.0f} ms per hive (all processes, = {2 * 60000 / cpu_median:.0f} hives/min on 2 idle "
-            f"cores); status {first['status']}; {first['records']} records, {first['findings']} findings; "
+            f"cores); status {first['status']}; {first['records']} records, {first['findings']} findings "
+            f"({first['findings'] / max(first['ok'], 1):.2f} per host: {findings_by_rule(first['top'])}); "
             f"peak RSS: worker {max(r['max_rss_mib'] for r in runs):.0f} MiB, "
             f"command {max(r['driver_rss_mib'] for r in runs):.0f} MiB"
         )
-        rows.append((checkout, mode, statistics.median(rates), min(rates), max(rates), statistics.median(cpu_ms), runs))
-    if args.against:
+        rows.append((label, checkout, mode, statistics.median(rates), min(rates), max(rates), cpu_median, runs))
+    if len(checkouts) > 1:
         for mode in args.modes.split(","):
-            mine = next(r for r in rows if r[0] == ROOT and r[1] == mode)
-            other = next(r for r in rows if r[0] != ROOT and r[1] == mode)
+            mine = next(r for r in rows if r[1] == ROOT and r[2] == mode)
+            other = next(r for r in rows if r[1] != ROOT and r[2] == mode)
             print(
-                f"  {mode}: this checkout / {other[0].name}: {mine[2] / other[2]:.2f}x hives/min, "
-                f"{other[5] / mine[5]:.2f}x less CPU per hive"
+                f"  {mode}: this checkout / {other[1].name}: {mine[3] / other[3]:.2f}x hives/min, "
+                f"{other[6] / mine[6]:.2f}x less CPU per hive"
             )
     print(f"  load average during the runs: {load} (1-minute, sampled before each run)")
+    write_results(rows, load, len(hives), len(dirty), len(bad))
+    return rows
 
+
+def write_results(rows: list[Any], load: str, hives: int, dirty: int, bad: int) -> None:
     out = ROOT / "bench" / "results" / "triage.csv"
     header = ["date", "commit", "checkout", "machine", "load", "hives", "dirty", "bad inputs", "mode",
               "hives/min median", "hives/min min", "hives/min max", "CPU ms per hive", "max RSS MiB",
-              "command"]  # fmt: skip
+              "command", "corpus"]  # fmt: skip
+    lines = out.read_text().splitlines(keepends=True) if out.exists() else []
+    if lines and lines[0].rstrip("\r\n") == ",".join(header[:-1]):
+        # the header before the corpus column: its rows are all of corpus v2 (no corpus field)
+        out.write_text(",".join(header) + "\n" + "".join(lines[1:]))
     new = not out.exists() or out.read_text().splitlines()[:1] != [",".join(header)]
     if new and out.exists():
         out.rename(out.with_name("triage-v1.csv"))  # the in-process figures of the earlier benchmark
@@ -447,14 +574,47 @@ def main() -> int:
         writer = csv.writer(fh)
         if new:
             writer.writerow(header)
-        for checkout, mode, median, low, high, cpu_ms, runs in rows:
+        for label, checkout, mode, median, low, high, cpu_ms, runs in rows:
             writer.writerow(
                 [datetime.now(UTC).isoformat(timespec="seconds"), git_commit(checkout), checkout.name,
-                 f"{platform.machine()}/{os.cpu_count()}cores", load, len(hives), len(dirty), len(bad), mode,
+                 f"{platform.machine()}/{os.cpu_count()}cores", load, hives, dirty, bad, mode,
                  f"{median:.0f}", f"{low:.0f}", f"{high:.0f}", f"{cpu_ms:.0f}",
-                 f"{max(r['max_rss_mib'] for r in runs):.0f}", " ".join(sys.argv)]
+                 f"{max(r['max_rss_mib'] for r in runs):.0f}", " ".join(sys.argv), label]
             )  # fmt: skip
     print(f"appended to {out.relative_to(ROOT)}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hosts", type=int, default=200)
+    parser.add_argument("--variants", type=int, default=8, help="v2: variants; v3: update levels")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--modes", default="jobs2")
+    parser.add_argument("--corpus", choices=("v2", "v3"), default="v3", help="which corpus (v2: the first one)")
+    parser.add_argument("--seed", type=int, default=0, help="v3: build the corpus from this seed (0: the main one)")
+    parser.add_argument(
+        "--held-out", type=int, nargs="?", const=HELD_OUT_SEED, metavar="SEED",
+        help=f"also measure corpus v3 of this seed (default {HELD_OUT_SEED}) beside the first",
+    )  # fmt: skip
+    parser.add_argument("--against", type=Path, help="another checkout to run side by side (e.g. the main branch)")
+    parser.add_argument("--no-stages", action="store_true", help="skip the per-phase breakdown")
+    parser.add_argument("--no-realism", action="store_true", help="skip the corpus's shape beside a real hive's")
+    parser.add_argument(
+        "--worker-memory", type=int, metavar="ROUNDS", help="only: one worker's RSS over the corpus ROUNDS times"
+    )
+    parser.add_argument("--batch-size", type=int, default=12, help="with --worker-memory: hives per batch")
+    args = parser.parse_args()
+
+    corpora = [(args.corpus, args.seed)] + ([("v3", args.held_out)] if args.held_out is not None else [])
+    checkouts = [ROOT] + ([args.against.resolve()] if args.against else [])
+    rows: list[Any] = []
+    for version, seed in corpora:
+        corpus, bad = build_corpus(args.hosts, args.variants, version, seed)
+        rows += measure(f"{version}-s{seed}" if version == "v3" else version, corpus, bad, args, checkouts)
+    if len(corpora) > 1:
+        print("corpora side by side (median hives/min, CPU ms per hive):")
+        for label, checkout, mode, median, _, _, cpu_ms, _ in rows:
+            print(f"  {label:<10} [{checkout.name}] {mode:<6} {median:6.0f} hives/min, CPU {cpu_ms:4.0f} ms per hive")
     return 0
 
 

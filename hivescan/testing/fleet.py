@@ -11,9 +11,11 @@ host has and a fleet varies the way a real one does:
   (:mod:`hivescan.testing.win10_stock`); the *update level* (a Windows build) decides which
   of them a host has (about 94%), their Start, group and Windows Defender's platform
   version, so hosts of one level share them;
-* **per host** (the host's own seed), about 5-15% of the services differ from another host
-  of the same level: Start changed on about 3% of the stock services (an administrator, a
-  policy), an extra value on about 5% (DelayedAutostart, memory limits, ...), 10-30
+* **per host** (the host's own seed), 13-15% of the services differ between two hosts of
+  the same level (measured with :func:`hivescan.testing.shape.differing`; each host about
+  7% from the level's own): Start changed on about 2% of the stock services (automatic <->
+  on demand: an administrator, a policy), an extra value on about 3% (DelayedAutostart,
+  memory limits, ...), 10-30
   drivers of the host's hardware from a pool, each at one of three driver versions (the
   DriverStore folder differs), installed software (each vendor service with
   ``vendor_share``), browsers at one of several versions, Defender one platform behind on
@@ -32,7 +34,6 @@ from __future__ import annotations
 import random
 import struct
 import zlib
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from hivescan.testing.regf import WKey
@@ -42,8 +43,8 @@ if TYPE_CHECKING:
     from hivescan.testing.win10 import HostSpec
 
 STOCK_SHARE = 0.94  # of the catalog's Windows services, the share one update level has
-START_CHANGED = 0.03  # per host: stock services whose Start differs from the level's (2 <-> 3)
-EXTRA_VALUE = 0.05  # per host: services with one more value than the level's
+START_CHANGED = 0.02  # per host: stock services whose Start differs from the level's (2 <-> 3)
+EXTRA_VALUE = 0.03  # per host: services with one more value than the level's
 DEFENDER = ("4.18.2110.6-0", "4.18.2201.10-0", "4.18.2203.5-0", "4.18.2205.7-0", "4.18.23110.3-0")
 BROWSER = ("118.0.5993.118", "119.0.6045.160", "120.0.6099.110", "121.0.6167.140", "122.0.6261.95")
 # installed software: (name, ImagePath with {browser} for a browser version); the catalog's
@@ -86,8 +87,9 @@ HARDWARE: tuple[tuple[str, str, str], ...] = tuple(
         ("amdfendr", "amdfendr"), ("SynTP", "syntp"), ("ETD", "etd"), ("btfilter", "btfilter"),
         ("IntcAzAudAdd", "intcaudiobus"), ("IntcDAud", "intcdaud"), ("iaLPSS2_I2C_ADL", "ialpss2_i2c_adl"),
         ("iaLPSS2_GPIO2_ADL", "ialpss2_gpio2_adl"), ("RtsPStor", "rtspstor"), ("rtux64w10", "rtux64w10"),
-        ("e1dexpress", "e1d68x64"), ("b57nd60a", "b57nd60a"), ("bcmwl63a", "bcmwl63a"), ("Qcamain10x64", "qcamain10x64"),
-        ("TeeDriverW10x64", "heci"), ("ipf_acpi", "ipf_acpi"), ("dptf_cpu", "dptf_cpu"), ("esif_lf", "esif_lf"),
+        ("e1dexpress", "e1d68x64"), ("b57nd60a", "b57nd60a"), ("bcmwl63a", "bcmwl63a"),
+        ("Qcamain10x64", "qcamain10x64"), ("TeeDriverW10x64", "heci"), ("ipf_acpi", "ipf_acpi"),
+        ("dptf_cpu", "dptf_cpu"), ("esif_lf", "esif_lf"),
         ("cxdriver", "cxdriver"), ("WavesDSP", "wavesdsp"), ("DellProf", "dellprof"), ("HpqKbFiltr", "hpqkbfiltr"),
         ("LenovoVhid", "lenovovhid"), ("NvHDAudio", "nvhdaudio"), ("NvModuleTracker2", "nvmoduletracker2"),
         ("ROOTMODEM2", "mdmcpq2"), ("usbaudio2x", "usbaudio2x"), ("ucmcx0030", "ucmcx0030"), ("iwdbus", "iwdbus"),
@@ -132,8 +134,12 @@ def _object_name(image_path: str) -> str:
 
 def _descriptor(rng: random.Random) -> bytes:
     """A service's security descriptor as stored (self-relative; 140-260 bytes, as Windows')."""
-    aces = b"".join(bytes((0, 0)) + struct.pack("<HI", 20, 0x2018D) + rng.randbytes(12) for _ in range(rng.randint(5, 11)))
-    return struct.pack("<BBHIIII", 1, 0, 0x8014, 0, 0, 0, 20) + b"\x02\x00" + struct.pack("<HH", 8 + len(aces), 0) + aces
+    aces = b"".join(
+        bytes((0, 0)) + struct.pack("<HI", 20, 0x2018D) + rng.randbytes(12) for _ in range(rng.randint(5, 11))
+    )
+    return (
+        struct.pack("<BBHIIII", 1, 0, 0x8014, 0, 0, 0, 20) + b"\x02\x00" + struct.pack("<HH", 8 + len(aces), 0) + aces
+    )
 
 
 def _add(
@@ -206,7 +212,9 @@ def fill_services(spec: HostSpec, services: WKey, rng: random.Random, when: int)
     """Fill one control set's ``Services`` for ``spec`` (shape v3; see the module's docstring)."""
     level = spec.update_level
     made: dict[str, WKey] = {}
-    defender = DEFENDER[level % len(DEFENDER)] if rng.random() > 0.3 or not level else DEFENDER[level % len(DEFENDER) - 1]
+    defender = (
+        DEFENDER[level % len(DEFENDER)] if rng.random() > 0.3 or not level else DEFENDER[level % len(DEFENDER) - 1]
+    )
     for stock in STOCK:
         if stock.kind != "user" and stable("has", level, stock.name) >= STOCK_SHARE:
             continue
@@ -226,7 +234,8 @@ def fill_services(spec: HostSpec, services: WKey, rng: random.Random, when: int)
             made[stock.name.lower()].set_dword("UserServiceFlags", 3)
             for _ in range(spec.logons):
                 luid = f"{rng.randrange(0x10000, 0xFFFFFF):x}"
-                inst = _add(services, made, f"{stock.name}_{luid}", type_=0xE0, start=start, when=when + rng.randrange(1, 10**9),
+                inst = _add(services, made, f"{stock.name}_{luid}", type_=0xE0, start=start,
+                            when=when + rng.randrange(1, 10**9),
                             image_path=stock.image_path.replace("%SystemRoot%", r"C:\Windows"), rng=rng)  # fmt: skip
                 inst.set_sz("DisplayName", f"{stock.name}_{luid}")
     platform = rf'"C:\ProgramData\Microsoft\Windows Defender\Platform\{defender}\{{}}"'
@@ -241,17 +250,20 @@ def fill_services(spec: HostSpec, services: WKey, rng: random.Random, when: int)
     for name, inf, sys_file in rng.sample(HARDWARE, rng.randint(10, 30)):
         version = rng.randrange(3)
         folder = f"{inf}.inf_amd64_{zlib.crc32(f'{inf}{version}'.encode()):08x}{zlib.crc32(inf.encode()):08x}"
-        _add(services, made, name, type_=1, start=3, image_path=rf"\SystemRoot\System32\DriverStore\FileRepository\{folder}"
-             rf"\{sys_file}", when=when + rng.randrange(1, 10**12), rng=rng)  # fmt: skip
+        image = rf"\SystemRoot\System32\DriverStore\FileRepository\{folder}\{sys_file}"
+        _add(services, made, name, type_=1, start=3, image_path=image, when=when + rng.randrange(1, 10**12), rng=rng)
     for planted in spec.planted:
         _add(services, made, planted.name, type_=planted.type, start=planted.start, image_path=planted.image_path,
              when=when + 10**10, rng=rng, service_dll=planted.service_dll, object_name=planted.object_name)  # fmt: skip
 
 
-def hosts_differing(a: Sequence[tuple[str, tuple[object, ...]]], b: Sequence[tuple[str, tuple[object, ...]]]) -> float:
-    """Share of the services of ``a`` absent from ``b`` or different there ((name, content) pairs)."""
-    other = dict(b)
-    return sum(other.get(name) != content for name, content in a) / max(len(a), 1)
-
-
-__all__ = ["BROWSER", "DEFENDER", "HARDWARE", "STOCK_SHARE", "VENDOR", "fill_services", "hosts_differing", "level_start", "stable"]
+__all__ = [
+    "BROWSER",
+    "DEFENDER",
+    "HARDWARE",
+    "STOCK_SHARE",
+    "VENDOR",
+    "fill_services",
+    "level_start",
+    "stable",
+]

@@ -14,14 +14,16 @@ Every count is of what the file holds: a key or list the reader cannot read is c
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 import struct
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from hivescan.hive.cells import BASE_BLOCK_SIZE, Cells, CellError
+from hivescan.hive.cells import BASE_BLOCK_SIZE, CellError, Cells
 
 # subkey counts grouped as the list-kind rule needs them (Windows switches to ``ri`` only
 # for very large lists)
@@ -54,6 +56,9 @@ class HiveShape:
     service_values: list[int] = field(default_factory=list)  # values per service (its whole subtree)
     service_value_sizes: Counter[str] = field(default_factory=Counter)
     services_list_kind: str = ""
+    # per service (lower-case name): a digest of everything its subtree holds (names, value
+    # types and bytes, subkey names; not times), to count how much hosts differ
+    service_digests: dict[str, str] = field(default_factory=dict)
 
 
 def _current_set(cells: Cells, root: int) -> str | None:
@@ -89,8 +94,9 @@ def hive_shape(path: Path | str) -> HiveShape:
     # (cell offset, path below the root or None where it no longer matters, index of the
     # service the key belongs to or -1)
     todo: list[tuple[int, str | None, int]] = [(root, "", -1)]
+    digests: list[tuple[str, Any]] = []  # (service name, hash of its subtree so far)
     while todo:
-        offset, path, service = todo.pop()
+        offset, where, service = todo.pop()
         try:
             nk = cells.nk(offset)
             values, problems = cells.values(nk)
@@ -103,6 +109,12 @@ def hive_shape(path: Path | str) -> HiveShape:
         sizes = [bucket(len(v.data), VALUE_BUCKETS) for v in values]
         shape.value_sizes.update(sizes)
         if service >= 0:
+            digest = digests[service][1]
+            digest.update(nk.name.lower().encode("utf-8", "surrogatepass") + b"\0")
+            for v in sorted(values, key=lambda v: v.name.lower()):
+                digest.update(
+                    v.name.encode("utf-8", "surrogatepass") + struct.pack("<II", v.type, len(v.data)) + v.data
+                )
             shape.service_keys[service] += 1
             shape.service_values[service] += len(values)
             shape.service_value_sizes.update(sizes)
@@ -121,20 +133,36 @@ def hive_shape(path: Path | str) -> HiveShape:
             (count,) = struct.unpack_from("<H", data, start + 2)
             for (leaf,) in struct.iter_unpack("<I", data[start + 4 : start + 4 + 4 * count]):
                 shape.ri_leaves.append(struct.unpack_from("<H", data, BASE_BLOCK_SIZE + leaf + 6)[0])
-        if service >= 0 or path is None:
+        if service >= 0 or where is None:
             todo += [(child, None, service) for child in offsets]
-        elif services_path is not None and path.lower() == services_path:
+        elif services_path is not None and where.lower() == services_path:
             shape.services_list_kind = kind
             for child in offsets:
                 shape.service_keys.append(0)
                 shape.service_values.append(0)
+                try:
+                    name = cells.nk(child).name
+                except CellError:
+                    name = f"(unreadable key 0x{child:x})"
+                digests.append((name.lower(), hashlib.blake2b(digest_size=12)))
                 todo.append((child, None, shape.services))
                 shape.services += 1
-        elif path.count("\\") < 1:  # the root and its children: named, to find <set>\Services
-            todo += [(child, f"{path}\\{name}" if path else name, -1) for name, child in _children(cells, nk)]
+        elif where.count("\\") < 1:  # the root and its children: named, to find <set>\Services
+            todo += [(child, f"{where}\\{name}" if where else name, -1) for name, child in _children(cells, nk)]
         else:
             todo += [(child, None, -1) for child in offsets]
+    shape.service_digests = {name: digest.hexdigest() for name, digest in digests}
     return shape
+
+
+def differing(a: HiveShape, b: HiveShape) -> float:
+    """Share of the services of ``a`` that ``b`` lacks or holds with other content.
+
+    The walk visits a service's subkeys in list order, so two hosts' digests of one service
+    agree exactly when the same keys and values are stored in the same order."""
+    return sum(b.service_digests.get(name) != digest for name, digest in a.service_digests.items()) / max(
+        len(a.service_digests), 1
+    )
 
 
 def _spread(numbers: list[int]) -> str:
@@ -176,4 +204,4 @@ def shape_lines(shapes: dict[str, HiveShape]) -> list[str]:
     return lines
 
 
-__all__ = ["HiveShape", "bucket", "hive_shape", "shape_lines"]
+__all__ = ["HiveShape", "bucket", "differing", "hive_shape", "shape_lines"]

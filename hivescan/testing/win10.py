@@ -387,7 +387,9 @@ def build_system_hive(spec: HostSpec) -> BuiltHive:
     first corpus had (kept so its figures stay comparable)."""
     lists = {"subkey_list": "windows", "ri_leaf_size": WINDOWS_RI_LEAF} if spec.shape == "v3" else {"subkey_list": "ri"}
     return HiveWriter(
-        system_tree(spec), file_name=r"\??\C:\Windows\System32\config\SYSTEM", **lists  # type: ignore[arg-type]
+        system_tree(spec),
+        file_name=r"\??\C:\Windows\System32\config\SYSTEM",
+        **lists,  # type: ignore[arg-type]
     ).build()
 
 
