@@ -1,7 +1,8 @@
 """Benchmark ``hivescan triage`` as a user runs it: the command in a subprocess, cold start.
 
     python bench/triage.py [--hosts N] [--variants K] [--repeat R] [--modes jobs2,dask2]
-                           [--against CHECKOUT] [--no-stages]
+                           [--corpus v3|v2] [--seed N] [--held-out [SEED]]
+                           [--against CHECKOUT] [--no-stages] [--no-realism]
     python bench/triage.py --hosts 60 --variants 6 --worker-memory 5 [--batch-size 12]
 
 What is timed: the whole ``hivescan triage CORPUS BAD... -o OUT -f json`` process, from exec to
@@ -10,15 +11,32 @@ hive rebuilt with its logs replayed, the detection rules, Parquet, ``summarise``
 summary. Nothing is warmed up; each run writes into a fresh folder. hives/min counts the
 hives scanned (``ok``), not the bad inputs.
 
-Corpus (built once, cached in ``$TMPDIR/hivescan-bench-triage/``): N realistic Windows 10
-SYSTEM hives of about 700 services and 13-14 MB (``hivescan.testing.win10``), K structurally
-different variants (seeds), every other variant with two control sets; each host a copy with
-its ComputerName patched (own sha256). **One host in four is dirty**: its primary file is
-the variant without a service added later, and new-format ``.LOG1``/``.LOG2`` next to it hold
-the change (a service only in the logs, as on a machine collected minutes after an install;
-the logs are the pages that differ, several MB, more than the 2.8 MB of the shared Windows 10
-hive). Bad inputs, given on the command line beside the folder: a truncated hive, a hive that
-is not SYSTEM, a file that is not a hive, a missing path's sibling (an empty file).
+Corpora (built once, cached in ``$TMPDIR/hivescan-bench-triage/``), N Windows 10 SYSTEM hives
+of about 700 services and 12-14 MB in KAPE-like folders (``HOST/Windows/System32/config/SYSTEM``),
+**one host in four dirty**: its primary file lacks a service installed later, and new-format
+``.LOG1``/``.LOG2`` next to it hold the change (the pages that differ, several MB, more than
+the 2.8 MB of the shared Windows 10 hive's logs). Bad inputs, given on the command line beside
+the folder: a truncated hive, a hive that is not SYSTEM, a file that is not a hive, an empty file.
+
+* ``--corpus v3`` (the default; ``hivescan.testing.fleet``): a fleet as real ones are. Every
+  host is built on its own: Windows' stock services with Windows' ImagePath and ServiceDll
+  (the catalog of expectations' own, so a clean host raises no finding a real one would not),
+  the subkey lists Windows writes (``lh``; ``ri`` only above 1,023 subkeys), K *update
+  levels* (Windows builds: which stock services, their Start, Defender's version) and, per
+  host, 13-15% of the services differing from another host of its level (Start changed,
+  extra values, its hardware's drivers and versions, installed software, per-user instances
+  with its own logon ids); about one host in ten has a suspicious service planted in its
+  primary file; 1-2 control sets. ``--seed N`` builds another corpus from seed N (other
+  update levels, an uneven mix of them, other shares of software and control sets, dirty
+  hosts anywhere); ``--held-out [SEED]`` measures that corpus (default seed 1729, which no
+  code was tuned on) beside the first and prints both side by side.
+* ``--corpus v2``: the first corpus, kept for comparison: K variants of identical content,
+  each host a byte copy with its ComputerName patched, ``ri`` lists on every key, stock
+  ServiceDll names unlike Windows' (about 36 findings per host no real host raises).
+
+Realism (``--no-realism`` skips it): the first clean host's shape beside the real Windows 10
+hive's (``hivescan.testing.shape``: keys and values per service, subkey lists by kind and
+size, value sizes), and how many of its services other clean hosts lack or hold otherwise.
 
 CPU: the command's own CPU plus every descendant's (workers, forkserver, Dask scheduler and
 nannies), sampled from /proc every 0.2 s; unlike hives/min it hardly depends on the neighbours' load, and
@@ -30,8 +48,9 @@ fixed costs of a run (CLI import, ``summarise`` of the output folder).
 
 ``--against CHECKOUT`` runs the same command from another checkout of hivescan (e.g. the
 main branch: ``PYTHONPATH=CHECKOUT``) interleaved run by run, so a neighbour's load falls
-on both alike, and prints the ratio. Appends one row per mode and checkout to
-``bench/results/triage.csv``. Medians over the runs are what to quote, with the load.
+on both alike, and prints the ratio. Appends one row per corpus, mode and checkout to
+``bench/results/triage.csv`` (its ``corpus`` column; rows without one are of corpus v2).
+Medians over the runs are what to quote, with the load.
 """
 
 from __future__ import annotations
@@ -465,13 +484,15 @@ def shared_win10() -> Path | None:
     return path if path.is_file() else None
 
 
-def realism(hives: list[Path], dirty: list[Path]) -> None:
+def realism(hives: list[Path], dirty: list[Path], levels: dict[str, int]) -> None:
     """How like a real host the corpus is: the first clean host's shape beside the real
-    Windows 10 hive's, and how much hosts differ from each other (hivescan.testing.shape)."""
+    Windows 10 hive's, and how much hosts differ from each other (hivescan.testing.shape):
+    hosts of the same level (v3: update level; v2: variant) and of other levels apart."""
     from hivescan.testing.shape import differing, hive_shape, shape_lines
 
-    clean = [h for h in hives if h not in set(dirty)][:8]
-    shapes = {f"corpus {clean[0].parts[-5]}": hive_shape(clean[0])}
+    clean = [h for h in hives if h not in set(dirty)]
+    name = clean[0].parts[-5]
+    shapes = {f"corpus {name}": hive_shape(clean[0])}
     real = shared_win10()
     if real is not None:
         shapes["real win10-dirty-SYSTEM"] = hive_shape(real)
@@ -479,14 +500,25 @@ def realism(hives: list[Path], dirty: list[Path]) -> None:
         print(f"  realism: {line}")
     if real is None:
         print("  realism: the real Windows 10 hive is absent (set HIVESCAN_SHARED): nothing to compare with")
-    others = [hive_shape(h) for h in clean[1:]]
     first = next(iter(shapes.values()))
-    shares = sorted(differing(first, other) for other in others)
-    if shares:
-        print(
-            f"  realism: services of {clean[0].parts[-5]} that {len(others)} other clean hosts lack or hold "
-            f"otherwise: {100 * shares[0]:.0f}-{100 * shares[-1]:.0f}% (median {100 * statistics.median(shares):.0f}%)"
-        )
+    same = [h for h in clean[1:] if levels.get(h.parts[-5]) == levels.get(name)][:4]
+    other = [h for h in clean[1:] if levels.get(h.parts[-5]) != levels.get(name)][:4]
+    for label, group in (("the same level", same), ("other levels", other)):
+        shares = sorted(differing(first, hive_shape(h)) for h in group)
+        if shares:
+            print(
+                f"  realism: services of {name} that clean hosts of {label} lack or hold otherwise: "
+                f"{100 * shares[0]:.0f}-{100 * shares[-1]:.0f}% ({len(shares)} hosts)"
+            )
+
+
+def corpus_levels(version: str, hosts: int, variants: int, seed: int) -> dict[str, int]:
+    """Host name -> its level: v3's update level, v2's variant."""
+    if version == "v3":
+        return {spec.host: spec.update_level for spec, _ in plan_v3(hosts, variants, seed)}
+    from hivescan.testing.win10 import host_names
+
+    return {name: n % variants for n, name in enumerate(host_names(hosts))}
 
 
 def findings_by_rule(summary_top: list[dict[str, Any]]) -> str:
@@ -497,7 +529,9 @@ def findings_by_rule(summary_top: list[dict[str, Any]]) -> str:
     return ", ".join(f"{rule} {n}" for rule, n in sorted(counts.items(), key=lambda kv: -kv[1])) or "none"
 
 
-def measure(label: str, corpus: Path, bad: list[Path], args: argparse.Namespace, checkouts: list[Path]) -> list[Any]:
+def measure(
+    label: str, corpus: Path, bad: list[Path], args: argparse.Namespace, checkouts: list[Path], levels: dict[str, int]
+) -> list[Any]:
     """Every figure of one corpus: its shape, the phases, the fixed costs and the CLI runs."""
     hives = sorted(corpus.rglob("SYSTEM"))
     dirty = [h for h in hives if h.with_name("SYSTEM.LOG1").exists()]
@@ -510,7 +544,7 @@ def measure(label: str, corpus: Path, bad: list[Path], args: argparse.Namespace,
         f"{os.getloadavg()[0]:.2f} before the run"
     )
     if not args.no_realism:
-        realism(hives, dirty)
+        realism(hives, dirty, levels)
     if args.worker_memory:
         for checkout in checkouts:
             worker_memory(checkout, corpus, args.worker_memory, args.batch_size)
@@ -610,7 +644,8 @@ def main() -> int:
     rows: list[Any] = []
     for version, seed in corpora:
         corpus, bad = build_corpus(args.hosts, args.variants, version, seed)
-        rows += measure(f"{version}-s{seed}" if version == "v3" else version, corpus, bad, args, checkouts)
+        levels = corpus_levels(version, args.hosts, args.variants, seed)
+        rows += measure(f"{version}-s{seed}" if version == "v3" else version, corpus, bad, args, checkouts, levels)
     if len(corpora) > 1:
         print("corpora side by side (median hives/min, CPU ms per hive):")
         for label, checkout, mode, median, _, _, cpu_ms, _ in rows:

@@ -25,7 +25,8 @@ host has and a fleet varies the way a real one does:
 Values and subkeys follow Windows' layout (measured on the real Windows 10 hive with
 :mod:`hivescan.testing.shape`): drivers with Group/Tag/Owners on some, svchost services
 with ObjectName by svchost group, RequiredPrivileges, FailureActions, ``Parameters``
-(ServiceDll), a ``Security`` key on about a quarter and ``TriggerInfo`` on about 15%.
+(ServiceDll), a ``Security`` key on about a quarter and ``TriggerInfo`` on about 15%; drivers with
+``Parameters`` (and its ``Wdf``) on about 45%.
 Everything is deterministic: the same spec gives the same bytes.
 """
 
@@ -135,7 +136,7 @@ def _object_name(image_path: str) -> str:
 def _descriptor(rng: random.Random) -> bytes:
     """A service's security descriptor as stored (self-relative; 140-260 bytes, as Windows')."""
     aces = b"".join(
-        bytes((0, 0)) + struct.pack("<HI", 20, 0x2018D) + rng.randbytes(12) for _ in range(rng.randint(5, 11))
+        bytes((0, 0)) + struct.pack("<HI", 20, 0x2018D) + rng.randbytes(12) for _ in range(rng.randint(7, 12))
     )
     return (
         struct.pack("<BBHIIII", 1, 0, 0x8014, 0, 0, 0, 20) + b"\x02\x00" + struct.pack("<HH", 8 + len(aces), 0) + aces
@@ -177,8 +178,12 @@ def _add(
                 key.set_dword("Tag", 1 + int(stable("t", name) * 40))
         if stable("owners", name) < 0.6:
             key.set_multi_sz("Owners", [f"{low}.inf"])
-        if stable("params", name) < 0.25:
-            key.key("Parameters").set_dword("BusType", 1 + int(stable("bus", name) * 10))
+        if stable("description", name) < 0.55:
+            key.set_sz("Description", f"@{low}.inf,%{name}.SvcDesc%;{name} device driver for this system")
+        if stable("params", name) < 0.45:
+            params = key.key("Parameters")
+            params.set_dword("BusType", 1 + int(stable("bus", name) * 10))
+            params.key("Wdf").set_dword("KmdfLibraryVersion", 0x10000 + int(stable("kmdf", name) * 33))
     else:
         key.set_sz("DisplayName", f"@%SystemRoot%\\system32\\{low}.dll,-{100 + int(stable('d', name) * 900)}")
         key.set_sz("Description", f"@%SystemRoot%\\system32\\{low}.dll,-{1000 + int(stable('e', name) * 900)}")
@@ -203,6 +208,8 @@ def _add(
             trigger = key.key(f"TriggerInfo\\{index}")
             trigger.set_dword("Type", 1 + index % 7).set_dword("Action", 1)
             trigger.set_sz("GUID", f"{{{zlib.crc32(name.encode()):08x}-f16f-11cf-88cb-00111100003{index}}}")
+            trigger.set_binary("Data0", f"{name}-{index}".encode("utf-16-le").ljust(64, b"\0"))
+            trigger.set_dword("DataType0", 2)
     if extra is not None:
         key.set_dword(*extra)
     return key
