@@ -158,3 +158,18 @@ def test_any_v3_host_reads_cleanly(seed: int, level: int, logons: int) -> None:
     assert len(names) == len(set(names)) and all(r.status == "database" for r in records)
     users = sum(1 for s in STOCK if s.kind == "user")
     assert sum(1 for r in records if r.type == 0xE0) == users * logons
+
+
+def test_the_held_out_corpus_is_another_fleet() -> None:
+    """bench/triage.py's plan: a quarter of the hosts dirty in both; the held-out seed has
+    other update levels (other Windows builds), its own mix, dirty hosts not every fourth."""
+    from bench.triage import HELD_OUT_SEED, plan_v3
+
+    main, held = plan_v3(60, 6, 0), plan_v3(60, 6, HELD_OUT_SEED)
+    assert [spec.host for spec, _ in main] == [spec.host for spec, _ in held]
+    assert sum(d for _, d in main) == sum(d for _, d in held) == 15
+    assert {n for n, (_, d) in enumerate(main) if d} == set(range(3, 60, 4))
+    assert {n for n, (_, d) in enumerate(held) if d} != set(range(3, 60, 4))
+    assert not {s.update_level for s, _ in main} & {s.update_level for s, _ in held}
+    assert all(s.shape == "v3" for s, _ in main + held) and main[0][0].vendor_share != held[0][0].vendor_share
+    assert plan_v3(60, 6, HELD_OUT_SEED) == held  # the same seed, the same corpus
