@@ -574,7 +574,8 @@ def measure(
             f"(runs {min(rates):.0f}-{max(rates):.0f}; {statistics.median(r['seconds'] for r in runs):.1f} s); "
             f"CPU {cpu_median:.0f} ms per hive (all processes, = {2 * 60000 / cpu_median:.0f} hives/min on 2 idle "
             f"cores); status {first['status']}; {first['records']} records, {first['findings']} findings "
-            f"({first['findings'] / max(first['ok'], 1):.2f} per host: {findings_by_rule(first['top'])}); "
+            f"({first['findings'] / max(first['ok'], 1):.2f} per hive scanned; by rule, of the summary's top rows: "
+            f"{findings_by_rule(first['top'])}); "
             f"peak RSS: worker {max(r['max_rss_mib'] for r in runs):.0f} MiB, "
             f"command {max(r['driver_rss_mib'] for r in runs):.0f} MiB"
         )
