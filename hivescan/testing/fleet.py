@@ -9,8 +9,8 @@ host has and a fleet varies the way a real one does:
 
 * **stock services**: Windows' own, as the catalog of expectations describes them
   (:mod:`hivescan.testing.win10_stock`); the *update level* (a Windows build) decides which
-  of them a host has (about 94%), their Start, group and Windows Defender's platform
-  version, so hosts of one level share them;
+  of them a host has (about 94%), about 5% of their Start values, Windows Defender's
+  platform version and the browsers', so hosts of one level share them;
 * **per host** (the host's own seed), 13-15% of the services differ between two hosts of
   the same level (measured with :func:`hivescan.testing.shape.differing`; each host about
   7% from the level's own): Start changed on about 2% of the stock services (automatic <->
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from hivescan.testing.win10 import HostSpec
 
 STOCK_SHARE = 0.94  # of the catalog's Windows services, the share one update level has
+LEVEL_START_CHANGED = 0.05  # per update level: stock services whose Start differs from Windows' default
 START_CHANGED = 0.02  # per host: stock services whose Start differs from the level's (2 <-> 3)
 EXTRA_VALUE = 0.03  # per host: services with one more value than the level's
 DEFENDER = ("4.18.2110.6-0", "4.18.2201.10-0", "4.18.2203.5-0", "4.18.2205.7-0", "4.18.23110.3-0")
@@ -114,14 +115,19 @@ def stable(*parts: object) -> float:
 
 
 def level_start(service: StockService, level: int) -> int:
-    """The Start an update level gives a stock service (drivers mostly on demand, a share
-    at boot or system start; services on demand or automatic). Never disabled: a stock
-    service Windows ships disabled is rare, and disabling a security service is an anomaly
-    the rules report, which a corpus host must not raise unless planted."""
-    draw = stable("start", level, service.name)
+    """The Start an update level gives a stock service: Windows' default for the service
+    (drivers mostly on demand, a share at boot or system start; services on demand or
+    automatic), changed by about one build in twenty (LEVEL_START_CHANGED). Never
+    disabled: a stock service Windows ships disabled is rare, and disabling a security
+    service is an anomaly the rules report, which a corpus host must not raise unless planted."""
+    draw = stable("start", service.name)
     if service.kind == "driver":
-        return 3 if draw < 0.66 else 0 if draw < 0.84 else 1 if draw < 0.9 else 2
-    return 3 if draw < 0.65 else 2
+        start = 3 if draw < 0.66 else 0 if draw < 0.84 else 1 if draw < 0.9 else 2
+    else:
+        start = 3 if draw < 0.65 else 2
+    if stable("level start", level, service.name) < LEVEL_START_CHANGED:
+        start = 2 if start == 3 else 3
+    return start
 
 
 def _object_name(image_path: str) -> str:
