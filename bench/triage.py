@@ -1,7 +1,8 @@
 """Benchmark ``hivescan triage`` as a user runs it: the command in a subprocess, cold start.
 
     python bench/triage.py [--hosts N] [--variants K] [--repeat R] [--modes jobs2,dask2]
-                           [--against CHECKOUT] [--no-stages]
+                           [--corpus v3|v2] [--seed N] [--held-out [SEED]]
+                           [--against CHECKOUT] [--no-stages] [--no-realism]
     python bench/triage.py --hosts 60 --variants 6 --worker-memory 5 [--batch-size 12]
 
 What is timed: the whole ``hivescan triage CORPUS BAD... -o OUT -f json`` process, from exec to
@@ -10,15 +11,32 @@ hive rebuilt with its logs replayed, the detection rules, Parquet, ``summarise``
 summary. Nothing is warmed up; each run writes into a fresh folder. hives/min counts the
 hives scanned (``ok``), not the bad inputs.
 
-Corpus (built once, cached in ``$TMPDIR/hivescan-bench-triage/``): N realistic Windows 10
-SYSTEM hives of about 700 services and 13-14 MB (``hivescan.testing.win10``), K structurally
-different variants (seeds), every other variant with two control sets; each host a copy with
-its ComputerName patched (own sha256). **One host in four is dirty**: its primary file is
-the variant without a service added later, and new-format ``.LOG1``/``.LOG2`` next to it hold
-the change (a service only in the logs, as on a machine collected minutes after an install;
-the logs are the pages that differ, several MB, more than the 2.8 MB of the shared Windows 10
-hive). Bad inputs, given on the command line beside the folder: a truncated hive, a hive that
-is not SYSTEM, a file that is not a hive, a missing path's sibling (an empty file).
+Corpora (built once, cached in ``$TMPDIR/hivescan-bench-triage/``), N Windows 10 SYSTEM hives
+of about 700 services and 12-14 MB in KAPE-like folders (``HOST/Windows/System32/config/SYSTEM``),
+**one host in four dirty**: its primary file lacks a service installed later, and new-format
+``.LOG1``/``.LOG2`` next to it hold the change (the pages that differ, several MB, more than
+the 2.8 MB of the shared Windows 10 hive's logs). Bad inputs, given on the command line beside
+the folder: a truncated hive, a hive that is not SYSTEM, a file that is not a hive, an empty file.
+
+* ``--corpus v3`` (the default; ``hivescan.testing.fleet``): a fleet as real ones are. Every
+  host is built on its own: Windows' stock services with Windows' ImagePath and ServiceDll
+  (the catalog of expectations' own, so a clean host raises no finding a real one would not),
+  the subkey lists Windows writes (``lh``; ``ri`` only above 1,023 subkeys), K *update
+  levels* (Windows builds: which stock services, their Start, Defender's version) and, per
+  host, 13-15% of the services differing from another host of its level (Start changed,
+  extra values, its hardware's drivers and versions, installed software, per-user instances
+  with its own logon ids); about one host in ten has a suspicious service planted in its
+  primary file; 1-2 control sets. ``--seed N`` builds another corpus from seed N (other
+  update levels, an uneven mix of them, other shares of software and control sets, dirty
+  hosts anywhere); ``--held-out [SEED]`` measures that corpus (default seed 1729, which no
+  code was tuned on) beside the first and prints both side by side.
+* ``--corpus v2``: the first corpus, kept for comparison: K variants of identical content,
+  each host a byte copy with its ComputerName patched, ``ri`` lists on every key, stock
+  ServiceDll names unlike Windows' (about 36 findings per host no real host raises).
+
+Realism (``--no-realism`` skips it): the first clean host's shape beside the real Windows 10
+hive's (``hivescan.testing.shape``: keys and values per service, subkey lists by kind and
+size, value sizes), and how many of its services other clean hosts lack or hold otherwise.
 
 CPU: the command's own CPU plus every descendant's (workers, forkserver, Dask scheduler and
 nannies), sampled from /proc every 0.2 s; unlike hives/min it hardly depends on the neighbours' load, and
@@ -30,8 +48,9 @@ fixed costs of a run (CLI import, ``summarise`` of the output folder).
 
 ``--against CHECKOUT`` runs the same command from another checkout of hivescan (e.g. the
 main branch: ``PYTHONPATH=CHECKOUT``) interleaved run by run, so a neighbour's load falls
-on both alike, and prints the ratio. Appends one row per mode and checkout to
-``bench/results/triage.csv``. Medians over the runs are what to quote, with the load.
+on both alike, and prints the ratio. Appends one row per corpus, mode and checkout to
+``bench/results/triage.csv`` (its ``corpus`` column; rows without one are of corpus v2).
+Medians over the runs are what to quote, with the load.
 """
 
 from __future__ import annotations
@@ -54,25 +73,48 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS_VERSION = "v2"
+CORPUS_VERSION = "v2"  # the first corpus's cache folder name (kept: its figures stay comparable)
 BASE_NAME = "WS-00000"
 LATE_SERVICE = "UpdSvcHelper"  # the service the logs of a dirty host add
+HELD_OUT_SEED = 1729  # --held-out's default: a corpus no code was tuned on
 
 
-def build_corpus(hosts: int, variants: int) -> tuple[Path, list[Path]]:
-    """(folder of hosts, bad inputs), built once and cached."""
-    from hivescan.testing.logs import make_dirty
+def bad_input_paths(top: Path) -> list[Path]:
+    bad = top / "bad"
+    return [bad / "truncated" / "SYSTEM", bad / "ntuser" / "NTUSER.DAT", bad / "notahive" / "SYSTEM", bad / "empty"]
+
+
+def write_bad_inputs(bad_inputs: list[Path], a_hive: bytes) -> None:
+    """A truncated hive, a hive that is not SYSTEM, a file that is not a hive, an empty file."""
     from hivescan.testing.regf import HiveWriter, WKey
+
+    for path in bad_inputs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    bad_inputs[0].write_bytes(a_hive[: 256 * 1024])  # a hive cut short (a partial copy)
+    user = WKey("ROOT")
+    user.key("Software\\Microsoft\\Windows\\CurrentVersion\\Run").set_sz("x", r"C:\x.exe")
+    HiveWriter(user).build().write(bad_inputs[1])  # a hive, but not SYSTEM
+    bad_inputs[2].write_bytes(b"MZ" + bytes(4094))  # not a hive
+    bad_inputs[3].write_bytes(b"")
+
+
+def host_target(folder: Path, name: str) -> Path:
+    target = folder / name / "Windows" / "System32" / "config" / "SYSTEM"
+    target.parent.mkdir(parents=True)
+    return target
+
+
+def build_corpus(hosts: int, variants: int, corpus: str = "v2", seed: int = 0) -> tuple[Path, list[Path]]:
+    """(folder of hosts, bad inputs), built once and cached: corpus v2 or v3 (see the docstring)."""
+    if corpus == "v3":
+        return build_corpus_v3(hosts, variants, seed)
+    if corpus != "v2" or seed:
+        raise SystemExit("corpus v2 has no seeds (use --corpus v3 for a held-out corpus)")
+    from hivescan.testing.logs import make_dirty
     from hivescan.testing.win10 import HostSpec, PlantedService, build_system_hive, host_names, rename_host
 
     top = Path(tempfile.gettempdir()) / "hivescan-bench-triage" / f"{CORPUS_VERSION}-{hosts}x{variants}"
-    folder, bad = top / "hosts", top / "bad"
-    bad_inputs = [
-        bad / "truncated" / "SYSTEM",
-        bad / "ntuser" / "NTUSER.DAT",
-        bad / "notahive" / "SYSTEM",
-        bad / "empty",
-    ]
+    folder, bad_inputs = top / "hosts", bad_input_paths(top)
     if (top / "COMPLETE").is_file():
         return folder, bad_inputs
     shutil.rmtree(top, ignore_errors=True)
@@ -88,8 +130,7 @@ def build_corpus(hosts: int, variants: int) -> tuple[Path, list[Path]]:
     for n, name in enumerate(host_names(hosts)):
         k = n % variants
         sets = specs[k].control_sets
-        target = folder / name / "Windows" / "System32" / "config" / "SYSTEM"
-        target.parent.mkdir(parents=True)
+        target = host_target(folder, name)
         if n % 4 == 3:  # one host in four: dirty, with new-format logs next to it
             if k not in later:
                 later[k] = build_system_hive(replace(specs[k], planted=(late,)))
@@ -97,15 +138,83 @@ def build_corpus(hosts: int, variants: int) -> tuple[Path, list[Path]]:
             make_dirty(states, fmt="new", sequence=2000 + n, guid_seed=name).write(target)
         else:
             target.write_bytes(rename_host(clean[k], BASE_NAME, name, sets))
-    for path in bad_inputs:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    bad_inputs[0].write_bytes(clean[0].data[: 256 * 1024])  # a hive cut short (a partial copy)
-    user = WKey("ROOT")
-    user.key("Software\\Microsoft\\Windows\\CurrentVersion\\Run").set_sz("x", r"C:\x.exe")
-    HiveWriter(user).build().write(bad_inputs[1])  # a hive, but not SYSTEM
-    bad_inputs[2].write_bytes(b"MZ" + bytes(4094))  # not a hive
-    bad_inputs[3].write_bytes(b"")
+    write_bad_inputs(bad_inputs, clean[0].data)
     (top / "COMPLETE").write_text(f"{hosts} hosts, {variants} variants\n")
+    print(f"built corpus {top} in {time.perf_counter() - started:.1f} s")
+    return folder, bad_inputs
+
+
+def plan_v3(hosts: int, variants: int, seed: int) -> list[tuple[Any, bool]]:
+    """(HostSpec, dirty) of every host of corpus v3 ``seed``: see the module's docstring."""
+    import random
+
+    from hivescan.testing.win10 import HostSpec, host_names
+
+    rng = random.Random(f"hivescan corpus v3 seed {seed}")
+    levels = [seed * 100 + k for k in range(variants)]  # another seed: other Windows builds too
+    if seed == 0:  # the main corpus: levels in turn, every fourth host dirty, half with two sets
+        weights, vendor_share, two_sets = [1.0] * variants, 0.3, 0.5
+        dirty = {n for n in range(hosts) if n % 4 == 3}
+    else:  # held out: an uneven mix of levels, more or less software, dirty hosts anywhere
+        weights = [rng.uniform(0.2, 1.0) for _ in levels]
+        vendor_share, two_sets = rng.uniform(0.15, 0.5), rng.uniform(0.2, 0.7)
+        dirty = set(rng.sample(range(hosts), hosts // 4))
+    plan = []
+    for n, name in enumerate(host_names(hosts)):
+        planted = ()
+        if rng.random() < 0.1:  # about one host in ten: one suspicious service in its primary file
+            planted = (rng.choice(SUSPICIOUS),)
+        level = levels[n % variants] if seed == 0 else rng.choices(levels, weights)[0]
+        spec = HostSpec(
+            name, seed=seed * 100_000 + n + 1, shape="v3", update_level=level, vendor_share=vendor_share,
+            logons=rng.choice((1, 1, 1, 2)), control_sets=(1, 2) if rng.random() < two_sets else (1,), planted=planted,
+        )  # fmt: skip
+        plan.append((spec, n in dirty))
+    return plan
+
+
+def _suspicious() -> tuple[Any, ...]:
+    from hivescan.testing.win10 import PlantedService
+
+    return (
+        PlantedService("UpdaterSvc", r"C:\Users\Public\upd.exe"),
+        PlantedService("NetHelperX", r"%SystemRoot%\system32\svchost.exe -k netsvcs -p", type=0x20,
+                       service_dll=r"C:\ProgramData\nh\nethelper.dll"),
+        PlantedService("AnyDesk", r'"C:\Program Files (x86)\AnyDesk\AnyDesk.exe" --service'),
+        PlantedService("RTCore64", r"\??\C:\Windows\Temp\RTCore64.sys", type=0x1, start=2),
+        PlantedService("BITS", r"%SystemRoot%\System32\svchost.exe -k netsvcs -p", type=0x20,
+                       service_dll=r"C:\Windows\Temp\qmgr.dll"),
+    )  # fmt: skip
+
+
+SUSPICIOUS = _suspicious()  # planted in about one v3 host in ten (plus the late service of dirty hosts)
+
+
+def build_corpus_v3(hosts: int, variants: int, seed: int) -> tuple[Path, list[Path]]:
+    """Corpus v3: every host built on its own (hivescan.testing.fleet), cached by seed."""
+    from hivescan.testing.logs import make_dirty
+    from hivescan.testing.win10 import PlantedService, build_system_hive
+
+    top = Path(tempfile.gettempdir()) / "hivescan-bench-triage" / f"v3-s{seed}-{hosts}x{variants}"
+    folder, bad_inputs = top / "hosts", bad_input_paths(top)
+    if (top / "COMPLETE").is_file():
+        return folder, bad_inputs
+    shutil.rmtree(top, ignore_errors=True)
+    folder.mkdir(parents=True)
+    started = time.perf_counter()
+    late = PlantedService(LATE_SERVICE, r"C:\Users\Public\Libraries\updsvc.exe")
+    first = b""
+    for n, (spec, dirty) in enumerate(plan_v3(hosts, variants, seed)):
+        built = build_system_hive(spec).data
+        first = first or built
+        target = host_target(folder, spec.host)
+        if dirty:  # new-format logs next to it hold a service installed after the last flush
+            later = build_system_hive(replace(spec, planted=(*spec.planted, late))).data
+            make_dirty([built, later], fmt="new", sequence=2000 + n, guid_seed=spec.host).write(target)
+        else:
+            target.write_bytes(built)
+    write_bad_inputs(bad_inputs, first)
+    (top / "COMPLETE").write_text(f"{hosts} hosts, {variants} update levels, seed {seed}\n")
     print(f"built corpus {top} in {time.perf_counter() - started:.1f} s")
     return folder, bad_inputs
 
@@ -179,6 +288,7 @@ def run_cli(checkout: Path, mode: str, corpus: Path, bad: list[Path]) -> dict[st
             "ok": summary["status"].get("ok", 0),
             "status": summary["status"],
             "findings": summary["findings"].get("total", 0),
+            "top": summary["findings"].get("top", []),
             "records": summary["records"],
             "max_rss_mib": max(workers, default=0.0),  # the largest child (a worker)
             "driver_rss_mib": seen.get(process.pid, (0.0, 0.0))[1],
@@ -368,41 +478,83 @@ def git_commit(checkout: Path) -> str:
     return done.stdout.strip() or "unknown"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hosts", type=int, default=200)
-    parser.add_argument("--variants", type=int, default=8)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--modes", default="jobs2")
-    parser.add_argument("--against", type=Path, help="another checkout to run side by side (e.g. the main branch)")
-    parser.add_argument("--no-stages", action="store_true", help="skip the per-phase breakdown")
-    parser.add_argument(
-        "--worker-memory", type=int, metavar="ROUNDS", help="only: one worker's RSS over the corpus ROUNDS times"
-    )
-    parser.add_argument("--batch-size", type=int, default=12, help="with --worker-memory: hives per batch")
-    args = parser.parse_args()
+def shared_win10() -> Path | None:
+    """The real Windows 10 hive of ../shared (or $HIVESCAN_SHARED), when present."""
+    path = Path(os.environ.get("HIVESCAN_SHARED", ROOT.parent / "shared")) / "hives" / "win10-dirty-SYSTEM"
+    return path if path.is_file() else None
 
-    corpus, bad = build_corpus(args.hosts, args.variants)
+
+def realism(hives: list[Path], dirty: list[Path], levels: dict[str, int]) -> None:
+    """How like a real host the corpus is: the first clean host's shape beside the real
+    Windows 10 hive's, and how much hosts differ from each other (hivescan.testing.shape):
+    hosts of the same level (v3: update level; v2: variant) and of other levels apart."""
+    from hivescan.testing.shape import differing, hive_shape, shape_lines
+
+    clean = [h for h in hives if h not in set(dirty)]
+    name = clean[0].parts[-5]
+    shapes = {f"corpus {name}": hive_shape(clean[0])}
+    real = shared_win10()
+    if real is not None:
+        shapes["real win10-dirty-SYSTEM"] = hive_shape(real)
+    for line in shape_lines(shapes):
+        print(f"  realism: {line}")
+    if real is None:
+        print("  realism: the real Windows 10 hive is absent (set HIVESCAN_SHARED): nothing to compare with")
+    first = next(iter(shapes.values()))
+    same = [h for h in clean[1:] if levels.get(h.parts[-5]) == levels.get(name)][:4]
+    other = [h for h in clean[1:] if levels.get(h.parts[-5]) != levels.get(name)][:4]
+    for label, group in (("the same level", same), ("other levels", other)):
+        shares = sorted(differing(first, hive_shape(h)) for h in group)
+        if shares:
+            print(
+                f"  realism: services of {name} that clean hosts of {label} lack or hold otherwise: "
+                f"{100 * shares[0]:.0f}-{100 * shares[-1]:.0f}% ({len(shares)} hosts)"
+            )
+
+
+def corpus_levels(version: str, hosts: int, variants: int, seed: int) -> dict[str, int]:
+    """Host name -> its level: v3's update level, v2's variant."""
+    if version == "v3":
+        return {spec.host: spec.update_level for spec, _ in plan_v3(hosts, variants, seed)}
+    from hivescan.testing.win10 import host_names
+
+    return {name: n % variants for n, name in enumerate(host_names(hosts))}
+
+
+def findings_by_rule(summary_top: list[dict[str, Any]]) -> str:
+    """``rule: findings`` from a summary's top findings (which may be cut to its limit)."""
+    counts: dict[str, int] = {}
+    for row in summary_top:
+        counts[row["rule_id"]] = counts.get(row["rule_id"], 0) + row["findings"]
+    return ", ".join(f"{rule} {n}" for rule, n in sorted(counts.items(), key=lambda kv: -kv[1])) or "none"
+
+
+def measure(
+    label: str, corpus: Path, bad: list[Path], args: argparse.Namespace, checkouts: list[Path], levels: dict[str, int]
+) -> list[Any]:
+    """Every figure of one corpus: its shape, the phases, the fixed costs and the CLI runs."""
     hives = sorted(corpus.rglob("SYSTEM"))
     dirty = [h for h in hives if h.with_name("SYSTEM.LOG1").exists()]
     logs_mb = sum(h.with_name(f"SYSTEM.LOG{i}").stat().st_size for h in dirty[:1] for i in (1, 2)) / 1e6
     sizes = [h.stat().st_size for h in hives]
     print(
-        f"corpus: {len(hives)} SYSTEM hives ({len(dirty)} dirty, {logs_mb:.1f} MB of logs each), "
-        f"{min(sizes) / 1e6:.1f}-{max(sizes) / 1e6:.1f} MB, {sum(sizes) / 1e9:.2f} GB, + {len(bad)} bad inputs; "
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before the run"
+        f"corpus {label} ({corpus.parent}): {len(hives)} SYSTEM hives ({len(dirty)} dirty, {logs_mb:.1f} MB of "
+        f"logs on the first), {min(sizes) / 1e6:.1f}-{max(sizes) / 1e6:.1f} MB, {sum(sizes) / 1e9:.2f} GB, "
+        f"+ {len(bad)} bad inputs; machine: {platform.machine()}, {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.2f} before the run"
     )
-    checkouts = [ROOT] + ([args.against.resolve()] if args.against else [])
+    if not args.no_realism:
+        realism(hives, dirty, levels)
     if args.worker_memory:
         for checkout in checkouts:
             worker_memory(checkout, corpus, args.worker_memory, args.batch_size)
-        return 0
+        return []
     if not args.no_stages:
-        for label, ms in phases(hives[0], dirty[0], 5):
-            print(f"  phase, one hive (CPU): {label:<72} {ms:7.1f} ms" if ms == ms else f"  {label}")
+        for phase, ms in phases(hives[0], dirty[0], 5):
+            print(f"  phase, one hive (CPU): {phase:<72} {ms:7.1f} ms" if ms == ms else f"  {phase}")
         for checkout in checkouts:
-            for label, ms in fixed_costs(checkout, corpus, bad, 3):
-                print(f"  fixed cost [{checkout.name}]: {label:<55} {ms:7.0f} ms")
+            for cost, ms in fixed_costs(checkout, corpus, bad, 3):
+                print(f"  fixed cost [{checkout.name}]: {cost:<55} {ms:7.0f} ms")
     loads: list[float] = []
     results: dict[tuple[Path, str], list[dict[str, Any]]] = {
         (c, m): [] for c in checkouts for m in args.modes.split(",")
@@ -421,25 +573,35 @@ def main() -> int:
             f"  [{checkout.name} {git_commit(checkout)}] {mode:<6} median {statistics.median(rates):6.0f} hives/min "
             f"(runs {min(rates):.0f}-{max(rates):.0f}; {statistics.median(r['seconds'] for r in runs):.1f} s); "
             f"CPU {cpu_median:.0f} ms per hive (all processes, = {2 * 60000 / cpu_median:.0f} hives/min on 2 idle "
-            f"cores); status {first['status']}; {first['records']} records, {first['findings']} findings; "
+            f"cores); status {first['status']}; {first['records']} records, {first['findings']} findings "
+            f"({first['findings'] / max(first['ok'], 1):.2f} per hive scanned; by rule, of the summary's top rows: "
+            f"{findings_by_rule(first['top'])}); "
             f"peak RSS: worker {max(r['max_rss_mib'] for r in runs):.0f} MiB, "
             f"command {max(r['driver_rss_mib'] for r in runs):.0f} MiB"
         )
-        rows.append((checkout, mode, statistics.median(rates), min(rates), max(rates), statistics.median(cpu_ms), runs))
-    if args.against:
+        rows.append((label, checkout, mode, statistics.median(rates), min(rates), max(rates), cpu_median, runs))
+    if len(checkouts) > 1:
         for mode in args.modes.split(","):
-            mine = next(r for r in rows if r[0] == ROOT and r[1] == mode)
-            other = next(r for r in rows if r[0] != ROOT and r[1] == mode)
+            mine = next(r for r in rows if r[1] == ROOT and r[2] == mode)
+            other = next(r for r in rows if r[1] != ROOT and r[2] == mode)
             print(
-                f"  {mode}: this checkout / {other[0].name}: {mine[2] / other[2]:.2f}x hives/min, "
-                f"{other[5] / mine[5]:.2f}x less CPU per hive"
+                f"  {mode}: this checkout / {other[1].name}: {mine[3] / other[3]:.2f}x hives/min, "
+                f"{other[6] / mine[6]:.2f}x less CPU per hive"
             )
     print(f"  load average during the runs: {load} (1-minute, sampled before each run)")
+    write_results(rows, load, len(hives), len(dirty), len(bad))
+    return rows
 
+
+def write_results(rows: list[Any], load: str, hives: int, dirty: int, bad: int) -> None:
     out = ROOT / "bench" / "results" / "triage.csv"
     header = ["date", "commit", "checkout", "machine", "load", "hives", "dirty", "bad inputs", "mode",
               "hives/min median", "hives/min min", "hives/min max", "CPU ms per hive", "max RSS MiB",
-              "command"]  # fmt: skip
+              "command", "corpus"]  # fmt: skip
+    lines = out.read_text().splitlines(keepends=True) if out.exists() else []
+    if lines and lines[0].rstrip("\r\n") == ",".join(header[:-1]):
+        # the header before the corpus column: its rows are all of corpus v2 (no corpus field)
+        out.write_text(",".join(header) + "\n" + "".join(lines[1:]))
     new = not out.exists() or out.read_text().splitlines()[:1] != [",".join(header)]
     if new and out.exists():
         out.rename(out.with_name("triage-v1.csv"))  # the in-process figures of the earlier benchmark
@@ -447,14 +609,48 @@ def main() -> int:
         writer = csv.writer(fh)
         if new:
             writer.writerow(header)
-        for checkout, mode, median, low, high, cpu_ms, runs in rows:
+        for label, checkout, mode, median, low, high, cpu_ms, runs in rows:
             writer.writerow(
                 [datetime.now(UTC).isoformat(timespec="seconds"), git_commit(checkout), checkout.name,
-                 f"{platform.machine()}/{os.cpu_count()}cores", load, len(hives), len(dirty), len(bad), mode,
+                 f"{platform.machine()}/{os.cpu_count()}cores", load, hives, dirty, bad, mode,
                  f"{median:.0f}", f"{low:.0f}", f"{high:.0f}", f"{cpu_ms:.0f}",
-                 f"{max(r['max_rss_mib'] for r in runs):.0f}", " ".join(sys.argv)]
+                 f"{max(r['max_rss_mib'] for r in runs):.0f}", " ".join(sys.argv), label]
             )  # fmt: skip
     print(f"appended to {out.relative_to(ROOT)}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hosts", type=int, default=200)
+    parser.add_argument("--variants", type=int, default=8, help="v2: variants; v3: update levels")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--modes", default="jobs2")
+    parser.add_argument("--corpus", choices=("v2", "v3"), default="v3", help="which corpus (v2: the first one)")
+    parser.add_argument("--seed", type=int, default=0, help="v3: build the corpus from this seed (0: the main one)")
+    parser.add_argument(
+        "--held-out", type=int, nargs="?", const=HELD_OUT_SEED, metavar="SEED",
+        help=f"also measure corpus v3 of this seed (default {HELD_OUT_SEED}) beside the first",
+    )  # fmt: skip
+    parser.add_argument("--against", type=Path, help="another checkout to run side by side (e.g. the main branch)")
+    parser.add_argument("--no-stages", action="store_true", help="skip the per-phase breakdown")
+    parser.add_argument("--no-realism", action="store_true", help="skip the corpus's shape beside a real hive's")
+    parser.add_argument(
+        "--worker-memory", type=int, metavar="ROUNDS", help="only: one worker's RSS over the corpus ROUNDS times"
+    )
+    parser.add_argument("--batch-size", type=int, default=12, help="with --worker-memory: hives per batch")
+    args = parser.parse_args()
+
+    corpora = [(args.corpus, args.seed)] + ([("v3", args.held_out)] if args.held_out is not None else [])
+    checkouts = [ROOT] + ([args.against.resolve()] if args.against else [])
+    rows: list[Any] = []
+    for version, seed in corpora:
+        corpus, bad = build_corpus(args.hosts, args.variants, version, seed)
+        levels = corpus_levels(version, args.hosts, args.variants, seed)
+        rows += measure(f"{version}-s{seed}" if version == "v3" else version, corpus, bad, args, checkouts, levels)
+    if len(corpora) > 1:
+        print("corpora side by side (median hives/min, CPU ms per hive):")
+        for label, checkout, mode, median, _, _, cpu_ms, _ in rows:
+            print(f"  {label:<10} [{checkout.name}] {mode:<6} {median:6.0f} hives/min, CPU {cpu_ms:4.0f} ms per hive")
     return 0
 
 

@@ -332,11 +332,21 @@ class _Bins:
         return bytes(self.buf)
 
 
+# Windows' choice of subkey list, measured on the real hives with hivescan.testing.shape:
+# every list is an lh leaf (the largest: 967 entries on Windows 10 1709, 467 on Windows 7)
+# except the very largest keys (2,923 and 2,548 subkeys), which get an ri over lh leaves of
+# 507 entries (Windows 7; Windows 10's have grown to 506-892 by later inserts)
+WINDOWS_LEAF_MAX = 1023
+WINDOWS_RI_LEAF = 507
+
+
 class HiveWriter:
     """Write a :class:`WKey` tree as a regf primary file.
 
-    subkey_list: ``lh`` (NT 5.1+ default), ``lf``, ``li``, or ``ri`` (an index root over
-    lh leaves of ``ri_leaf_size`` entries) -- large real hives use ``ri``.
+    subkey_list: ``lh`` (NT 5.1+ default), ``lf``, ``li``, ``ri`` (an index root over
+    lh leaves of ``ri_leaf_size`` entries on every key), or ``windows``: what Windows writes,
+    an ``lh`` leaf up to :data:`WINDOWS_LEAF_MAX` entries and an ``ri`` over ``lh`` leaves of
+    ``ri_leaf_size`` entries (give 507, :data:`WINDOWS_RI_LEAF`) only above that.
     """
 
     def __init__(
@@ -412,11 +422,15 @@ class HiveWriter:
         parent's structures come before its children's (as in hives Windows saves): a
         truncated file then loses later keys, not the root's list."""
         width = 4 if self.subkey_list == "li" else 8
-        if self.subkey_list == "ri":
+        if self._index_root(count):
             sizes = [min(self.ri_leaf_size, count - i) for i in range(0, count, self.ri_leaf_size)]
             leaves = [bins.reserve(4 + 8 * n) for n in sizes]
             return bins.reserve(4 + 4 * len(leaves)), leaves
         return bins.reserve(4 + width * count), []
+
+    def _index_root(self, count: int) -> bool:
+        """Whether a key of ``count`` subkeys gets an ``ri`` index root over leaves."""
+        return self.subkey_list == "ri" or (self.subkey_list == "windows" and count > WINDOWS_LEAF_MAX)
 
     def _fill_subkey_list(self, bins: _Bins, head: int, leaves: list[int], children: list[tuple[str, int]]) -> None:
         def leaf_bytes(entries: list[tuple[str, int]], leaf_kind: str) -> bytes:
@@ -430,13 +444,13 @@ class HiveWriter:
                 body = b"".join(struct.pack("<II", off, name_hash(name)) for name, off in entries)
             return leaf_kind.encode() + struct.pack("<H", len(entries)) + body
 
-        if self.subkey_list == "ri":
+        if self._index_root(len(children)):
             for index, leaf in enumerate(leaves):
                 chunk = children[index * self.ri_leaf_size : (index + 1) * self.ri_leaf_size]
                 bins.put(leaf, leaf_bytes(chunk, "lh"))
             bins.put(head, b"ri" + struct.pack("<H", len(leaves)) + b"".join(struct.pack("<I", x) for x in leaves))
         else:
-            bins.put(head, leaf_bytes(children, self.subkey_list))
+            bins.put(head, leaf_bytes(children, "lh" if self.subkey_list == "windows" else self.subkey_list))
 
     def _key(self, bins: _Bins, key: WKey, parent: int, path: str, is_root: bool, refs: dict[int, int]) -> int:
         owned: list[int] = []

@@ -22,7 +22,7 @@ import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from hivescan.testing.regf import BASE_BLOCK_SIZE, BuiltHive, HiveWriter, WKey, filetime, sz
+from hivescan.testing.regf import BASE_BLOCK_SIZE, WINDOWS_RI_LEAF, BuiltHive, HiveWriter, WKey, filetime, sz
 
 SVCHOST = r"%SystemRoot%\system32\svchost.exe"
 
@@ -123,6 +123,11 @@ class HostSpec:
     logons: int = 2  # per-user service instances: one set per logon session
     planted: tuple[PlantedService, ...] = field(default_factory=tuple)
     control_sets: tuple[int, ...] = (1,)
+    # "v2": the first benchmark corpus's hosts (stock names, drivers drv0000.., ri lists on
+    # every key; kept byte for byte for comparison and the tests); "v3": a real fleet's
+    # (hivescan.testing.fleet: Windows' services and list kinds, per-host variation)
+    shape: str = "v2"
+    update_level: int = 0  # v3: the Windows build; hosts of one level share its stock services
 
 
 def _child(parent: WKey, name: str) -> WKey:
@@ -250,10 +255,14 @@ def _services(spec: HostSpec, services: WKey, rng: random.Random, when: int) -> 
         )
         i += 1
         count += 1
-    if not spec.filler:
-        return
+    if spec.filler:
+        _event_sources(services, min(spec.services, 500))
+
+
+def _event_sources(services: WKey, count: int) -> None:
+    """``EventLog\\Application``'s event sources, one key each, as a real hive has hundreds."""
     sources = services.key("EventLog\\Application")
-    for i in range(min(spec.services, 500)):
+    for i in range(count):
         _child(sources, f"Source{i:04d}").set_expand_sz(
             "EventMessageFile", rf"%SystemRoot%\System32\src{i}.dll"
         ).set_dword("TypesSupported", 7)
@@ -342,8 +351,12 @@ def _control(control: WKey) -> None:
 
 def system_tree(spec: HostSpec) -> WKey:
     """The key tree of one host's SYSTEM hive."""
+    if spec.shape not in ("v2", "v3"):
+        raise ValueError(f"unknown host shape {spec.shape!r} (v2 or v3)")
     rng = random.Random(spec.seed)
     when = filetime("2024-01-15T09:30:00Z") + rng.randrange(10**12)
+    if spec.shape == "v3":  # the non-service keys come with the Windows build, not the host
+        rng = random.Random(f"update level {spec.update_level}")
     root = WKey("ROOT", last_write=when)
     current = spec.control_sets[0]
     root.key("Select").set_dword("Current", current).set_dword("Default", current).set_dword(
@@ -355,15 +368,29 @@ def system_tree(spec: HostSpec) -> WKey:
         cs.key("Control\\ComputerName\\ComputerName").set_sz("", "mnmsrvc")
         cs.key("Control").set_sz("SystemBootDevice", "multi(0)disk(0)rdisk(0)partition(1)")
         _control(cs.key("Control"))
-        _services(spec, cs.key("Services"), random.Random(spec.seed * 1000 + number), when)
+        if spec.shape == "v3":  # a LastKnownGood set is a copy: the same services in every set
+            from hivescan.testing.fleet import fill_services  # fleet builds on this module
+
+            fill_services(spec, cs.key("Services"), random.Random(spec.seed * 1000 + 1), when)
+            if spec.filler:
+                _event_sources(cs.key("Services"), 500)
+        else:
+            _services(spec, cs.key("Services"), random.Random(spec.seed * 1000 + number), when)
         if spec.filler and number == current:
             _filler(root, cs, rng)
     return root
 
 
 def build_system_hive(spec: HostSpec) -> BuiltHive:
-    """Regf bytes of one host's SYSTEM hive (``subkey_list="ri"`` as large real hives use)."""
-    return HiveWriter(system_tree(spec), subkey_list="ri", file_name=r"\??\C:\Windows\System32\config\SYSTEM").build()
+    """Regf bytes of one host's SYSTEM hive: for shape v3, with the subkey lists Windows
+    writes (``lh``, ``ri`` only above 1,023 subkeys); for v2, ``ri`` on every key, as the
+    first corpus had (kept so its figures stay comparable)."""
+    lists = {"subkey_list": "windows", "ri_leaf_size": WINDOWS_RI_LEAF} if spec.shape == "v3" else {"subkey_list": "ri"}
+    return HiveWriter(
+        system_tree(spec),
+        file_name=r"\??\C:\Windows\System32\config\SYSTEM",
+        **lists,  # type: ignore[arg-type]
+    ).build()
 
 
 def rename_host(built: BuiltHive, old: str, new: str, control_sets: Iterable[int] = (1,)) -> bytes:
