@@ -112,6 +112,13 @@ LOOKUP_READS: Mapping[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 
+# Fields of context objects that no lookup reads (``LOOKUP_READS`` names the whole object):
+# ``WindowsVersion.basis`` is the human account of how the version was found ("... 664
+# services ..."), different on almost every host; the lookups read the version's numbers,
+# product and label only. The verdict cache leaves these out of a fingerprint unless a rule
+# names them itself (``tests/detect/test_verdict_version_basis.py`` checks the lookups).
+CONTEXT_FIELDS_UNREAD: Mapping[str, tuple[str, ...]] = {"windows": ("basis",)}
+
 _EXPECTED_FACTS = frozenset(
     {
         "service_name",

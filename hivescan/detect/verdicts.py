@@ -52,7 +52,7 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Any
 
-from hivescan.catalog.lookups import LOOKUP_READS
+from hivescan.catalog.lookups import CONTEXT_FIELDS_UNREAD, LOOKUP_READS
 from hivescan.detect.fields import DERIVED_FIELDS, DERIVED_READS, RECORD_FIELDS, Subject, resolve
 from hivescan.detect.rules import CatalogTest, FieldTest, Logic, Node, Rule
 
@@ -226,6 +226,14 @@ class VerdictCache:
                 (attributes if where == "record" else names).add(name)
         self.attributes = tuple(sorted(attributes))
         self.context_names = frozenset(names)
+        # context objects' fields nothing reads (see CONTEXT_FIELDS_UNREAD), left out of the
+        # fingerprint unless a rule names the object whole or the field itself: the version's
+        # ``basis`` text names the host's service count, so keeping it made every host miss
+        self._unread: dict[str, tuple[str, ...]] = {}
+        for name, fields in CONTEXT_FIELDS_UNREAD.items():
+            unread = tuple(f for f in fields if not any(p == name or p.startswith(f"{name}.{f}") for p in paths))
+            if unread:
+                self._unread[name] = unread
         self.derived = tuple(sorted(derived))
         self._read = attrgetter(*self.attributes) if self.attributes else None
         # (path, root, what it is computed from: the record attribute holding the values, or
@@ -240,21 +248,32 @@ class VerdictCache:
         self.misses = 0
         self._serialise = _Serialiser()
         # context objects every subject of a hive shares (the hive's WindowsVersion), serialised
-        # once: id -> (the object, kept alive so its id is not reused; its bytes). Only deeply
+        # once: (name, id) -> (the object, kept alive so its id is not reused; its bytes). Only deeply
         # immutable objects, so the bytes stay true; bounded like the verdicts.
-        self._shared: dict[int, tuple[Any, bytes]] = {}
+        self._shared: dict[tuple[str, int], tuple[Any, bytes]] = {}
 
-    def _shared_bytes(self, value: Any) -> bytes | None:
-        """``value`` serialised, remembered by identity; None when it may change (not remembered)."""
-        known = self._shared.get(id(value))
+    def _shared_bytes(self, name: str, value: Any) -> bytes | None:
+        """``value`` serialised, remembered by identity; None when it may change (not remembered).
+
+        Fields nothing reads (``self._unread[name]``) are serialised at their defaults."""
+        known = self._shared.get((name, id(value)))
         if known is not None and known[0] is value:
             return known[1]
         if not deeply_immutable(value):
             return None
-        blob = self._serialise(value)
+        unread = self._unread.get(name)
+        if unread and dataclasses.is_dataclass(value):
+            defaults = {f.name: f.default for f in dataclasses.fields(value) if f.name in unread}
+            if len(defaults) == len(unread) and all(d is not dataclasses.MISSING for d in defaults.values()):
+                value_seen = dataclasses.replace(value, **defaults)  # type: ignore[type-var]
+            else:
+                value_seen = value
+            blob = self._serialise(value_seen)
+        else:
+            blob = self._serialise(value)
         if len(self._shared) >= 64:
             self._shared.clear()
-        self._shared[id(value)] = (value, blob)
+        self._shared[(name, id(value))] = (value, blob)
         return blob
 
     def _derived(self, subject: Subject) -> list[Any]:
@@ -294,7 +313,7 @@ class VerdictCache:
                     continue
                 kind = type(value)
                 shared = kind not in _PLAIN and hasattr(kind, "__dataclass_params__")
-                blob = self._shared_bytes(value) if shared else None
+                blob = self._shared_bytes(name, value) if shared else None
                 items.append((name, value) if blob is None else (name, None, blob))
             return self._serialise((read(record) if read is not None else (), items, self._derived(subject)))
         except (Unfreezable, AttributeError):
