@@ -65,7 +65,7 @@ def test_what_the_rules_read_of_the_version_still_changes_the_fingerprint() -> N
 
 
 def test_a_rule_naming_the_basis_keeps_it_in_the_fingerprint() -> None:
-    from hivescan.detect.rules import FieldTest, Rule
+    from hivescan.detect.rules import FieldTest
 
     rule = next(iter(RULES.by_id.values()))
     naming = replace(rule, id="names-basis", match=FieldTest("windows.basis", "exists", True))
