@@ -83,14 +83,6 @@ def host_keys(services: pd.DataFrame) -> pd.Series:
     return host.where(host.notna() & (host != ""), "sha256:" + sha)
 
 
-def host_key_array(table: pa.Table) -> pa.ChunkedArray:
-    """:func:`host_keys` on an Arrow table (null when both the host and the sha256 are)."""
-    host = table["host"]
-    sha = pc.utf8_slice_codeunits(table["hive_sha256"], 0, 12)
-    named = pc.and_kleene(pc.is_valid(host), pc.not_equal(host, ""))
-    return pc.if_else(pc.fill_null(named, False), host, pc.binary_join_element_wise("sha256:", sha, ""))
-
-
 Codes = tuple[np.ndarray, list[Any]]  # per row, an index into the values (-1: missing); the values
 
 
@@ -98,20 +90,51 @@ def codes_of(column: pa.ChunkedArray | pa.Array) -> Codes:
     """Integer codes in order of first appearance (-1 for a missing value), and the values:
     Arrow's dictionary encoding, without a Python object per row."""
     if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks() if column.num_chunks else pa.array([], column.type)
+        column = column.combine_chunks() if column.num_chunks else pa.nulls(0, column.type)
     encoded = pc.dictionary_encode(column)
-    codes = pc.fill_null(encoded.indices.cast(pa.int64()), -1).to_numpy(zero_copy_only=False)
-    return codes.astype(np.int64, copy=False), encoded.dictionary.to_pylist()
+    return _indices(encoded.indices), encoded.dictionary.to_pylist()
+
+
+def _indices(indices: pa.Array) -> np.ndarray:
+    """Dictionary indices as int64, -1 where null, read from the Arrow buffers. Why not
+    ``fill_null(-1)`` or ``to_numpy``: with nulls, both go through pyarrow's pandas shim,
+    and importing pandas costs more than the whole summary."""
+    if len(indices) == 0:
+        return np.empty(0, dtype=np.int64)
+    width = indices.type.bit_width // 8
+    data = np.frombuffer(indices.buffers()[1], dtype=np.dtype(f"<i{width}"))
+    values = data[indices.offset : indices.offset + len(indices)].astype(np.int64)
+    if indices.null_count:
+        bits = np.unpackbits(np.frombuffer(indices.buffers()[0], dtype=np.uint8), bitorder="little")
+        values[~bits[indices.offset : indices.offset + len(indices)].astype(bool)] = -1
+    return values
 
 
 def _row_codes(table: pa.Table) -> dict[str, Codes]:
     """Host, hive and service name codes of every row: the same for the three stacks, so
     :func:`stack_table` computes them once."""
-    return {
-        "host": codes_of(host_key_array(table)),
-        "hive": codes_of(table["hive_sha256"]),
-        "service": codes_of(table["name"]),
-    }
+    hive = codes_of(table["hive_sha256"])
+    return {"host": host_codes(codes_of(table["host"]), hive), "hive": hive, "service": codes_of(table["name"])}
+
+
+def host_codes(host: Codes, sha: Codes) -> Codes:
+    """:func:`host_keys` as codes (-1 when both the host and the sha256 are missing), computed
+    once per distinct (host, sha256) pair. Why not Arrow compute: turning the ``sha256:``
+    literal into an Arrow scalar imports pandas (pyarrow's shim), which costs more than the
+    whole summary."""
+    host_codes_, host_list = host
+    sha_codes, sha_list = sha
+    width = len(sha_list) + 1
+    pairs, inverse = np.unique((host_codes_ + 1) * width + (sha_codes + 1), return_inverse=True)
+    index: dict[str, int] = {}
+    pair_key = np.full(len(pairs), -1, dtype=np.int64)
+    for i, pair in enumerate(pairs.tolist()):
+        h, s = divmod(pair, width)
+        if h and host_list[h - 1] != "":
+            pair_key[i] = index.setdefault(host_list[h - 1], len(index))
+        elif s:
+            pair_key[i] = index.setdefault("sha256:" + sha_list[s - 1][:12], len(index))
+    return pair_key[inverse.reshape(-1)], list(index)
 
 
 def key_codes(raw: Codes, types: Codes, key_of: Callable[[str, int | None], str]) -> Codes:

@@ -127,7 +127,9 @@ class TriageStore:
                 if field.name not in present:
                     read = read.append_column(field, pa.nulls(read.num_rows, field.type))
             tables.append(read.select(schema.names).cast(schema))
-        return pa.concat_tables(tables) if tables else schema.empty_table()
+        if not tables:  # (not schema.empty_table(): it imports pandas, through pyarrow's shim)
+            return pa.Table.from_arrays([pa.nulls(0, field.type) for field in schema], schema=schema)
+        return pa.concat_tables(tables)
 
     def frame(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
         return self.table(name, columns).to_pandas()

@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from hivescan.triage.inputs import Ignored
 from hivescan.triage.stacking import STACK_INPUT_COLUMNS, stack_dicts, stack_table
 from hivescan.triage.store import TriageStore
@@ -101,6 +103,16 @@ def windows_versions(scanned: list[Row], host_names_max: int = 20) -> list[dict[
     return rows
 
 
+def _rows(table: pa.Table) -> list[Row]:
+    """The rows of a small table as dicts, a timestamp as its integer (only compared here):
+    pyarrow turns a zoned timestamp into a ``datetime`` through pandas, and importing pandas
+    would cost more than the whole summary."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type):
+            table = table.set_column(i, field.name, table.column(i).cast(pa.int64()))
+    return table.to_pylist()
+
+
 def _nulls_last(value: Any) -> tuple[bool, Any]:
     """A sort key that puts a missing value after every other (as pandas' ``sort_values``)."""
     return (value is None, "" if value is None else value)
@@ -135,7 +147,7 @@ def summarise(
     from hivescan import __version__
 
     store = TriageStore(outdir)
-    attempts = store.table("hives", HIVE_COLUMNS).to_pylist()  # not the diagnostics: nested, most of the read
+    attempts = _rows(store.table("hives", HIVE_COLUMNS))  # not the diagnostics: nested, most of the read
     hives = latest_attempts(attempts)
     scanned = [row for row in hives if row["status"] in ("ok", "partial")]
     host_names = {_host_name(row["host"], row["sha256"]) for row in scanned}

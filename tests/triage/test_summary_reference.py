@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hivescan.testing.regf import HiveWriter, WKey
 from hivescan.testing.win10 import PlantedService
@@ -186,3 +188,37 @@ def test_summary_of_an_empty_folder_equals_the_reference(tmp_path: Path) -> None
     outdir = tmp_path / "out"
     TriageStore(outdir).create()
     assert _as_json(summarise(outdir)) == _as_json(_reference(outdir))
+
+
+def test_summarise_imports_no_pandas(tmp_path: Path) -> None:
+    """A triage parent reads and summarises without pandas (its import costs more than the
+    summary): the folder of the reference test, summarised in a fresh process."""
+    import subprocess
+    import sys
+
+    hosts = tmp_path / "hosts"
+    for n in (1, 2):
+        write_host(hosts / f"WS-{n}" / "SYSTEM", "" if n == 2 else f"WS-{n}", seed=n, services=30)
+    _triage([hosts], tmp_path / "out")
+    probe = (
+        "import sys\nfrom hivescan.triage import summarise\n"
+        f"summary = summarise({str(tmp_path / 'out')!r})\n"
+        "print(summary['hosts'], 'pandas.core.frame' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["2", "False"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["a", "B", "", "é", "a\x00"])), max_size=60), st.integers(0, 5))
+def test_codes_equal_pandas_factorize(values: list[str | None], offset: int) -> None:
+    """Dictionary codes read from the Arrow buffers (sliced arrays too: an offset) equal
+    ``pandas.factorize``: first appearance order, -1 for a missing value."""
+    import pyarrow as pa
+
+    from hivescan.triage.stacking import codes_of
+
+    column = pa.array(["pad"] * offset + values, pa.string()).slice(offset)
+    codes, uniques = codes_of(pa.chunked_array([column[: len(values) // 2], column[len(values) // 2 :]], pa.string()))
+    expected_codes, expected_uniques = pd.factorize(pd.Series(values, dtype="string"), use_na_sentinel=True)
+    assert codes.tolist() == expected_codes.tolist() and uniques == list(expected_uniques)
