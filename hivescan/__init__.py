@@ -8,18 +8,38 @@ The public surface for notebooks and scripts::
         hive.services(control_set="all")      # ServiceRecord dataclasses
         hive.services_frame()                  # pandas DataFrame
 
-Importing hivescan does not import pandas (the CLI starts fast); frames are built on demand.
+The names below are loaded on first use (PEP 562), not when the package is imported: every
+``hivescan.<module>`` import runs this file first, and the CLI's start (``hivescan triage``
+imports no hive reader in its own process) would otherwise pay for the whole rebuild
+(``system``: every ``scm`` module, the backends) before its work starts. Importing hivescan
+does not import pandas either; frames are built on demand.
 """
 
 from __future__ import annotations
 
-from hivescan.diagnostics import Diagnostic
-from hivescan.errors import HiveError, HivescanError
-from hivescan.hive.source import HiveSource
-from hivescan.scm.record import Origin, ServiceRecord
-from hivescan.system import HiveInfo, SystemHive, open_hive
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hivescan.diagnostics import Diagnostic
+    from hivescan.errors import HiveError, HivescanError
+    from hivescan.hive.source import HiveSource
+    from hivescan.scm.record import Origin, ServiceRecord
+    from hivescan.system import HiveInfo, SystemHive, open_hive
 
 __version__ = "0.1.0"
+
+_PUBLIC = {  # name -> the module that defines it
+    "Diagnostic": "hivescan.diagnostics",
+    "HiveError": "hivescan.errors",
+    "HiveInfo": "hivescan.system",
+    "HiveSource": "hivescan.hive.source",
+    "HivescanError": "hivescan.errors",
+    "Origin": "hivescan.scm.record",
+    "ServiceRecord": "hivescan.scm.record",
+    "SystemHive": "hivescan.system",
+    "open_hive": "hivescan.system",
+}
 
 __all__ = [
     "Diagnostic",
@@ -33,3 +53,17 @@ __all__ = [
     "__version__",
     "open_hive",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name from its module on first use (then cached in the package)."""
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hivescan' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_PUBLIC})

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from hivescan.files.columns import FILE_BOOL_COLUMNS, FILE_FLAT_COLUMNS, FILE_INT_COLUMNS, flat_file_columns
 from hivescan.scm.record import ServiceRecord
 from hivescan.textsafe import deep_escape
+
+if TYPE_CHECKING:  # pandas is imported when a frame is built: the column lists below are also
+    import pandas as pd  # the triage schema's, and a triage parent never builds a frame
 
 INT_COLUMNS = [
     "control_set",
@@ -160,6 +161,8 @@ def record_row(record: ServiceRecord, *, escape: bool = True) -> dict[str, Any]:
 
 
 def services_frame(records: Iterable[ServiceRecord]) -> pd.DataFrame:
+    import pandas as pd
+
     rows = [record_row(r) for r in records]
     frame = pd.DataFrame(rows)
     if frame.empty:
@@ -179,18 +182,19 @@ def services_frame(records: Iterable[ServiceRecord]) -> pd.DataFrame:
     return frame[ordered]
 
 
-def _plain(value: Any) -> Any:
-    """A Parquet cell back to plain Python (numpy arrays -> lists, NA -> None)."""
+def _plain(value: Any, isna: Any) -> Any:
+    """A Parquet cell back to plain Python (numpy arrays -> lists, NA -> None); ``isna`` is
+    ``pandas.isna``."""
     if value is None:
         return None
     if hasattr(value, "tolist") and not isinstance(value, str | bytes):
         value = value.tolist()
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [_plain(v, isna) for v in value]
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: _plain(v, isna) for k, v in value.items()}
     try:
-        if pd.isna(value):
+        if isna(value):
             return None
     except (TypeError, ValueError):
         pass
@@ -199,9 +203,11 @@ def _plain(value: Any) -> Any:
 
 def records_from_frame(frame: pd.DataFrame) -> list[ServiceRecord]:
     """The inverse of :func:`services_frame` (e.g. a baseline read from Parquet)."""
+    import pandas as pd
+
     out = []
     for row in frame.to_dict(orient="records"):
-        data = {k: _plain(v) for k, v in row.items()}
+        data = {k: _plain(v, pd.isna) for k, v in row.items()}
         for col in RAW_VALUE_COLUMNS:
             data[col] = {item["name"]: item for item in data.get(col) or []}
         for col in FILE_FLAT_COLUMNS:
@@ -217,4 +223,6 @@ def records_from_frame(frame: pd.DataFrame) -> list[ServiceRecord]:
 
 def read_records_parquet(path: Any) -> list[ServiceRecord]:
     """Records saved with ``hivescan services -f parquet`` or ``hivescan baseline build``."""
+    import pandas as pd
+
     return records_from_frame(pd.read_parquet(path))

@@ -105,36 +105,37 @@ def triage(
     from hivescan.triage.store import DATASETS
 
     check_output_folder(outdir, inputs=inputs, force=force, markers=(*DATASETS, "summary.json"))
-    readers = seams.container_readers()
-    found = discover(inputs, readers)
-    if found.ignored and not quiet:  # every one (also in summary.json, "not_scanned")
-        _err(f"note: {len(found.ignored)} file(s) met in the folders were not scanned:")
-        for item in found.ignored:
-            _err(f"note: not scanned: {item.path}: {item.reason}")
-    if not found.inputs:
-        _err("error: no registry hive found in " + ", ".join(str(p) for p in inputs))
-        raise typer.Exit(int(ExitCode.NOT_FOUND))
-    options = ScanOptions(
-        control_set=control_set,
-        lenient=lenient,
-        backend=parser,
-        analyse=seams.analyser(),
-        readers=readers,
-        logs=not no_logs,
-        deleted=deleted,
-        events=not no_evtx,
-    )
     engine = dask_executor(dask, jobs) if dask else local_engine(jobs)
-    with _triage_progress(len(found.inputs), quiet) as advance, engine as (executor, workers):
-        report = run_triage(
-            found.inputs,
-            outdir,
-            executor=executor,
-            options=options,
-            batch_size=batch_size,
-            workers=workers,
-            on_batch=advance,
+    with engine as (executor, workers):  # the workers start while the inputs are found
+        readers = seams.container_readers()
+        found = discover(inputs, readers)
+        if found.ignored and not quiet:  # every one (also in summary.json, "not_scanned")
+            _err(f"note: {len(found.ignored)} file(s) met in the folders were not scanned:")
+            for item in found.ignored:
+                _err(f"note: not scanned: {item.path}: {item.reason}")
+        if not found.inputs:
+            _err("error: no registry hive found in " + ", ".join(str(p) for p in inputs))
+            raise typer.Exit(int(ExitCode.NOT_FOUND))
+        options = ScanOptions(
+            control_set=control_set,
+            lenient=lenient,
+            backend=parser,
+            analyse=seams.analyser(),
+            readers=readers,
+            logs=not no_logs,
+            deleted=deleted,
+            events=not no_evtx,
         )
+        with _triage_progress(len(found.inputs), quiet) as advance:
+            report = run_triage(
+                found.inputs,
+                outdir,
+                executor=executor,
+                options=options,
+                batch_size=batch_size,
+                workers=workers,
+                on_batch=advance,
+            )
     summary = summarise(outdir, not_scanned=found.ignored)
     own: list[Any] = []
     if not no_evtx:  # each volume folder's own logs (joined with its hive in the workers)

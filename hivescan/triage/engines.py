@@ -43,7 +43,7 @@ PRELOAD = ("__main__", "hivescan.triage.preload")  # __main__: multiprocessing's
 
 
 def local_executor(jobs: int) -> ProcessPoolExecutor:
-    """A pool of ``jobs`` worker processes (forkserver where available).
+    """A pool of ``jobs`` worker processes (forkserver where available), the forkserver started.
 
     The forkserver preloads :mod:`hivescan.triage.preload` (modules, rules compiled, catalog
     indexes) once, so workers forked from it start warm. The preload list is set only while
@@ -52,6 +52,12 @@ def local_executor(jobs: int) -> ProcessPoolExecutor:
     if "forkserver" in methods:
         context: Any = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(list(PRELOAD))
+        # Start it now, not at the first task: the preload (about a second of a core) then
+        # runs while this process finds the inputs and opens the output folder, instead of
+        # after. Starting it does not wait for the preload; the first worker does.
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
     else:
         context = multiprocessing.get_context("spawn")
     return ProcessPoolExecutor(max_workers=jobs, mp_context=context)

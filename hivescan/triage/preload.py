@@ -30,6 +30,8 @@ WORKER_MODULES = (
     "hivescan.files.source",
     "hivescan.files.trust",
     "hivescan.hive.backends.regipy_rs",
+    "hivescan.scm.services",
+    "hivescan.system",
     "hivescan.triage.hostlogs",
     "hivescan.triage.service_json",
     "hivescan.triage.service_table",

@@ -44,11 +44,11 @@ from hivescan.errors import (
 )
 from hivescan.hive.source import HiveSource
 from hivescan.scm.record import ServiceRecord
-from hivescan.scm.services import RecordMemo
 from hivescan.timeutil import filetime_to_iso
 from hivescan.triage.inputs import ContainerReader, HiveInput
 
 if TYPE_CHECKING:
+    from hivescan.scm.services import RecordMemo
     from hivescan.system import SystemHive
 
 Status = Literal["ok", "partial", "skipped", "error", "already_done"]
@@ -333,6 +333,8 @@ def worker_record_memo() -> RecordMemo:
     bounded: see :class:`~hivescan.scm.services.RecordMemo`); stock services repeat from host
     to host. Owned here, by the worker, so that a library caller of ``open_hive`` shares
     nothing between calls unless it passes a memo of its own."""
+    from hivescan.scm.services import RecordMemo  # here: the triage parent imports this module
+
     return RecordMemo()
 
 

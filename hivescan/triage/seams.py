@@ -19,15 +19,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hivescan.diagnostics import Diagnostic
-from hivescan.events.logs import EventLog
-from hivescan.hive.source import HiveSource
-from hivescan.scm.record import ServiceRecord
-from hivescan.system import SystemHive
 from hivescan.triage.inputs import ContainerReader, HiveInput
 from hivescan.triage.scan import Analyser
+
+if TYPE_CHECKING:  # annotations only: the triage parent imports this module and reads no hive
+    from hivescan.events.logs import EventLog
+    from hivescan.hive.source import HiveSource
+    from hivescan.scm.record import ServiceRecord
+    from hivescan.system import SystemHive
 
 
 @cache

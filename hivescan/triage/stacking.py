@@ -30,10 +30,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 USER_INSTANCE = 0x80
 DRIVER_TYPES = 0x1 | 0x2 | 0x8
@@ -42,6 +46,7 @@ _SYSTEM_ROOT = re.compile(r'^(?P<quote>"?)(?:\\systemroot\\|%systemroot%\\|%wind
 _NT_PREFIX = re.compile(r"^\\\?\?\\")
 _RELATIVE = re.compile(r"^(?![a-z]:|\\|%|\")")
 STACK_COLUMNS = ["value", "example", "forms", "hosts", "hives", "records", "host_names", "services"]
+STACK_INPUT_COLUMNS = ["host", "hive_sha256", "name", "type", "image_path", "service_dll"]
 
 
 def service_stack_name(name: str, type_: int | None) -> str:
@@ -63,6 +68,14 @@ def path_stack_key(path: str, type_: int | None = None) -> str:
     return text
 
 
+KEY_OF: dict[str, Callable[[str, int | None], str]] = {
+    "services": service_stack_name,
+    "image_paths": path_stack_key,
+    "service_dlls": path_stack_key,
+}
+RAW_COLUMN = {"services": "name", "image_paths": "image_path", "service_dlls": "service_dll"}
+
+
 def host_keys(services: pd.DataFrame) -> pd.Series:
     """Host identity per row: the host name, or ``sha256:<12 hex>`` when the hive has none."""
     sha = services["hive_sha256"].astype("string").str.slice(0, 12)
@@ -73,51 +86,108 @@ def host_keys(services: pd.DataFrame) -> pd.Series:
 Codes = tuple[np.ndarray, list[Any]]  # per row, an index into the values (-1: missing); the values
 
 
-def _row_codes(frame: pd.DataFrame) -> dict[str, Codes]:
+def codes_of(column: pa.ChunkedArray | pa.Array) -> Codes:
+    """Integer codes in order of first appearance (-1 for a missing value), and the values:
+    Arrow's dictionary encoding, without a Python object per row."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks else pa.nulls(0, column.type)
+    encoded = pc.dictionary_encode(column)
+    return _indices(encoded.indices), encoded.dictionary.to_pylist()
+
+
+def _indices(indices: pa.Array) -> np.ndarray:
+    """Dictionary indices as int64, -1 where null, read from the Arrow buffers. Why not
+    ``fill_null(-1)`` or ``to_numpy``: with nulls, both go through pyarrow's pandas shim,
+    and importing pandas costs more than the whole summary."""
+    if len(indices) == 0:
+        return np.empty(0, dtype=np.int64)
+    width = indices.type.bit_width // 8
+    data = np.frombuffer(indices.buffers()[1], dtype=np.dtype(f"<i{width}"))
+    values = data[indices.offset : indices.offset + len(indices)].astype(np.int64)
+    if indices.null_count:
+        bits = np.unpackbits(np.frombuffer(indices.buffers()[0], dtype=np.uint8), bitorder="little")
+        values[~bits[indices.offset : indices.offset + len(indices)].astype(bool)] = -1
+    return values
+
+
+def _row_codes(table: pa.Table) -> dict[str, Codes]:
     """Host, hive and service name codes of every row: the same for the three stacks, so
-    :func:`stacks` computes them once."""
-    columns = {
-        "host": host_keys(frame),
-        "hive": frame["hive_sha256"].astype("string"),
-        "service": frame["name"].astype("string"),
-    }
+    :func:`stack_table` computes them once."""
+    hive = codes_of(table["hive_sha256"])
+    return {"host": host_codes(codes_of(table["host"]), hive), "hive": hive, "service": codes_of(table["name"])}
+
+
+def host_codes(host: Codes, sha: Codes) -> Codes:
+    """:func:`host_keys` as codes (-1 when both the host and the sha256 are missing), computed
+    once per distinct (host, sha256) pair. Why not Arrow compute: turning the ``sha256:``
+    literal into an Arrow scalar imports pandas (pyarrow's shim), which costs more than the
+    whole summary."""
+    host_codes_, host_list = host
+    sha_codes, sha_list = sha
+    width = len(sha_list) + 1
+    pairs, inverse = np.unique((host_codes_ + 1) * width + (sha_codes + 1), return_inverse=True)
+    index: dict[str, int] = {}
+    pair_key = np.full(len(pairs), -1, dtype=np.int64)
+    for i, pair in enumerate(pairs.tolist()):
+        h, s = divmod(pair, width)
+        if h and host_list[h - 1] != "":
+            pair_key[i] = index.setdefault(host_list[h - 1], len(index))
+        elif s:
+            pair_key[i] = index.setdefault("sha256:" + sha_list[s - 1][:12], len(index))
+    return pair_key[inverse.reshape(-1)], list(index)
+
+
+def key_codes(raw: Codes, types: Codes, key_of: Callable[[str, int | None], str]) -> Codes:
+    """The stacking key of every row as codes (-1: no key: a missing raw value, or an empty
+    key), with ``key_of(raw, type)`` computed once per distinct (raw, type) pair: hosts share
+    most names and paths, so a fleet has a few thousand pairs for millions of rows."""
+    raw_codes, raw_list = raw
+    type_codes, type_list = types
+    width = len(type_list) + 1
+    pairs, inverse = np.unique((raw_codes + 1) * width + (type_codes + 1), return_inverse=True)
+    index: dict[str, int] = {}
+    pair_key = np.full(len(pairs), -1, dtype=np.int64)
+    for i, pair in enumerate(pairs.tolist()):
+        r, t = divmod(pair, width)
+        if r == 0:
+            continue
+        key = key_of(str(raw_list[r - 1]), None if t == 0 else int(type_list[t - 1]))
+        if key != "":
+            pair_key[i] = index.setdefault(key, len(index))
+    return pair_key[inverse.reshape(-1)], list(index)
+
+
+def stack_table(table: pa.Table, host_names_max: int = 20) -> dict[str, list[tuple[Any, ...]]]:
+    """The three stacks of a services table (Arrow, :data:`STACK_INPUT_COLUMNS`), each a list
+    of rows in :data:`STACK_COLUMNS` order, rarest first (what ``summary.json`` holds)."""
+    rows = _row_codes(table)
+    types = codes_of(table["type"])
     out = {}
-    for name, column in columns.items():
-        codes, values = _codes(column)
-        out[name] = (codes, values.tolist())
+    for name, column in RAW_COLUMN.items():
+        raw = codes_of(table[column])
+        out[name] = _stack_rows(key_codes(raw, types, KEY_OF[name]), raw, rows, host_names_max)
     return out
 
 
-def _stack(
-    frame: pd.DataFrame, key: pd.Series, raw: pd.Series, host_names_max: int, rows: dict[str, Codes] | None = None
-) -> pd.DataFrame:
-    value = key.astype("string")
-    raw = raw.astype("string")
-    keep = (value.notna() & raw.notna() & (value != "")).to_numpy(dtype=bool)
+def _stack_rows(value: Codes, raw: Codes, rows: dict[str, Codes], host_names_max: int) -> list[tuple[Any, ...]]:
+    keep = value[0] >= 0  # a key implies a raw value
     if not keep.any():
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in STACK_COLUMNS})
-    rows = rows if rows is not None else _row_codes(frame)
+        return []
     columns = {name: (codes[keep], values) for name, (codes, values) in rows.items()}
-    for name, column in (("value", value[keep]), ("raw", raw[keep])):
-        codes, values = _codes(column)
-        columns[name] = (codes, values.tolist())
-    out = pd.DataFrame(_group_rows(columns, host_names_max), columns=["value", *STACK_COLUMNS[1:]])
-    out = out.sort_values(["hosts", "value"], kind="stable").reset_index(drop=True)
-    return out[STACK_COLUMNS]
-
-
-def _codes(column: pd.Series) -> tuple[np.ndarray, Any]:
-    """Integer codes in order of first appearance (-1 for a missing value), and the values."""
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    return codes.astype(np.int64), uniques
+    columns["value"] = (value[0][keep], value[1])
+    columns["raw"] = (raw[0][keep], raw[1])
+    out = _group_rows(columns, host_names_max)  # sorted by value
+    out.sort(key=lambda row: row[3])  # then by hosts (stable): rarest first
+    return out
 
 
 def _pairs(group: np.ndarray, codes: np.ndarray, size: int) -> np.ndarray:
     """The distinct (group, code) pairs of the rows whose code is not missing, as one integer
-    each (``group * size + code``), in order of first appearance."""
-    present = codes >= 0
-    joined = group[present] * size + codes[present]
-    return pd.unique(joined)
+    each (``group * size + code``), sorted."""
+    joined = np.sort(group[codes >= 0] * size + codes[codes >= 0])  # every use is order-free
+    if len(joined) < 2:
+        return joined
+    return joined[np.concatenate(([True], joined[1:] != joined[:-1]))]
 
 
 def _group_rows(columns: dict[str, Codes], host_names_max: int) -> list[tuple[Any, ...]]:
@@ -186,20 +256,18 @@ def _name_order(name: str) -> tuple[str, str]:
 
 
 def _examples(keys: np.ndarray, raws: np.ndarray, raw_list: list[Any], groups: int) -> list[str]:
-    """The most common raw form of each group; ties broken as ``value_counts`` breaks them."""
+    """The most common raw form of each group; among tied forms, the one met first (in row
+    order): what pandas' ``value_counts().index[0]`` gives (a stable sort by count), kept
+    as the reference in tests/triage/test_stacking_fast.py."""
     size = len(raw_list)
-    pairs, counts = np.unique(keys * size + raws, return_counts=True)
+    pairs, first, counts = np.unique(keys * size + raws, return_index=True, return_counts=True)
     pair_group = pairs // size
     best = np.zeros(groups, dtype=np.int64)
     np.maximum.at(best, pair_group, counts)
-    at_best = counts == best[pair_group]
-    winners = np.bincount(pair_group[at_best], minlength=groups)
+    winners = np.flatnonzero(counts == best[pair_group])
     examples: list[str] = [""] * groups
-    for pair in pairs[at_best].tolist():
-        examples[pair // size] = raw_list[pair % size]
-    for g in np.flatnonzero(winners > 1).tolist():
-        tied = raws[keys == g]
-        examples[g] = pd.Series([raw_list[r] for r in tied.tolist()], dtype="string").value_counts().index[0]
+    for pair in winners[np.argsort(-first[winners], kind="stable")].tolist():  # the earliest written last
+        examples[int(pair_group[pair])] = raw_list[int(pairs[pair]) % size]
     return examples
 
 
@@ -211,59 +279,42 @@ def stack_services(services: pd.DataFrame, host_names_max: int = 20) -> pd.DataF
     ``host_names_max`` hosts have it, else empty: the count is in ``hosts``), ``services``
     (the raw names, instances included).
     """
-    return _service_stack(services, host_names_max, None)
-
-
-def _service_stack(services: pd.DataFrame, host_names_max: int, rows: dict[str, Codes] | None) -> pd.DataFrame:
-    key = _keys(services["name"], services, service_stack_name)
-    return _stack(services, key, services["name"], host_names_max, rows)
-
-
-def _keys(raw: pd.Series, services: pd.DataFrame, key_of: Callable[[str, int | None], str]) -> pd.Series:
-    """``key_of(raw, type)`` per row, computed once per distinct (raw, type) pair: hosts
-    share most names and paths, so a fleet has a few thousand pairs for millions of rows.
-    A missing raw value has no key (None)."""
-    raw_codes, raw_values = _codes(raw.astype("string"))
-    type_codes, type_values = _codes(services["type"].astype("Int64"))
-    width = len(type_values) + 1
-    pair_codes, pairs = pd.factorize((raw_codes + 1) * width + (type_codes + 1))
-    raw_list, type_list = raw_values.tolist(), type_values.tolist()
-    keys: list[str | None] = []
-    for pair in pairs.tolist():
-        r, t = divmod(pair, width)
-        keys.append(None if r == 0 else key_of(str(raw_list[r - 1]), None if t == 0 else int(type_list[t - 1])))
-    return pd.Series(pd.array(keys, dtype="string").take(pair_codes), index=services.index)
-
-
-def _path_stack(
-    services: pd.DataFrame, column: str, host_names_max: int, rows: dict[str, Codes] | None = None
-) -> pd.DataFrame:
-    raw = services[column].astype("string")
-    return _stack(services, _keys(raw, services, path_stack_key), raw, host_names_max, rows)
+    return stacks(services, host_names_max)["services"]
 
 
 def stack_image_paths(services: pd.DataFrame, host_names_max: int = 20) -> pd.DataFrame:
     """ImagePaths by how many hosts have them, rarest first (``services``: who uses each)."""
-    return _path_stack(services, "image_path", host_names_max)
+    return stacks(services, host_names_max)["image_paths"]
 
 
 def stack_service_dlls(services: pd.DataFrame, host_names_max: int = 20) -> pd.DataFrame:
     """ServiceDlls by how many hosts have them, rarest first."""
-    return _path_stack(services, "service_dll", host_names_max)
+    return stacks(services, host_names_max)["service_dlls"]
 
 
 def stacks(services: pd.DataFrame, host_names_max: int = 20) -> dict[str, pd.DataFrame]:
-    """All three stacks: ``services``, ``image_paths``, ``service_dlls``."""
-    rows = _row_codes(services)
-    return {
-        "services": _service_stack(services, host_names_max, rows),
-        "image_paths": _path_stack(services, "image_path", host_names_max, rows),
-        "service_dlls": _path_stack(services, "service_dll", host_names_max, rows),
-    }
+    """All three stacks: ``services``, ``image_paths``, ``service_dlls``, as DataFrames (for
+    notebooks: :func:`stack_table` on the same columns)."""
+    import pandas as pd
+
+    columns = {}
+    for name in STACK_INPUT_COLUMNS:
+        series = services[name] if name in services else pd.Series([None] * len(services), dtype="object")
+        if name == "type":
+            columns[name] = pa.Array.from_pandas(series.astype("Int64")).cast(pa.int64())
+        else:  # pandas gives large_string; the datasets are string
+            columns[name] = pa.Array.from_pandas(series.astype("string")).cast(pa.string())
+    out = {}
+    for name, rows in stack_table(pa.table(columns), host_names_max).items():
+        if rows:
+            out[name] = pd.DataFrame(rows, columns=STACK_COLUMNS)
+        else:
+            out[name] = pd.DataFrame({c: pd.Series(dtype="object") for c in STACK_COLUMNS})
+    return out
 
 
 def stack_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """A stack as JSON-ready rows (for summary.json)."""
+    """A stack (DataFrame) as JSON-ready rows (what summary.json holds)."""
     return [
         {
             "value": row.value,
@@ -279,4 +330,6 @@ def stack_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-STACK_INPUT_COLUMNS = ["host", "hive_sha256", "name", "type", "image_path", "service_dll"]
+def stack_dicts(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Rows of :func:`stack_table` as JSON-ready mappings (summary.json)."""
+    return [dict(zip(STACK_COLUMNS, row, strict=True)) for row in rows]

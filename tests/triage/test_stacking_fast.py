@@ -56,14 +56,23 @@ def _oracle_stack(
 
 
 def _oracle(services: pd.DataFrame, host_names_max: int = 20) -> dict[str, pd.DataFrame]:
-    import hivescan.triage.stacking as stacking
+    """Each stack by the groupby above, with every row's key computed on its own."""
+    from hivescan.triage.stacking import path_stack_key, service_stack_name
 
-    fast = stacking._stack
-    stacking._stack = _oracle_stack  # type: ignore[assignment]
-    try:
-        return stacking.stacks(services, host_names_max)
-    finally:
-        stacking._stack = fast
+    types = services["type"].astype("Int64")
+    out = {}
+    for name, column, key_of in (
+        ("services", "name", service_stack_name),
+        ("image_paths", "image_path", path_stack_key),
+        ("service_dlls", "service_dll", path_stack_key),
+    ):
+        raw = services[column].astype("string")
+        keys = [
+            None if pd.isna(v) else key_of(str(v), None if pd.isna(t) else int(t))
+            for v, t in zip(raw, types, strict=True)
+        ]
+        out[name] = _oracle_stack(services, pd.Series(keys, index=services.index, dtype="string"), raw, host_names_max)
+    return out
 
 
 def _plain(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -131,19 +140,23 @@ def test_fast_stacks_equal_groupby_on_random_frames(rows: list[tuple[Any, ...]])
     )
 )
 def test_keys_once_per_distinct_pair_equal_keys_per_row(rows: list[tuple[Any, ...]]) -> None:
-    """``_keys`` computes each distinct (value, type) pair once; per row, as before, is the oracle."""
-    from hivescan.triage.stacking import _keys, path_stack_key, service_stack_name
+    """``key_codes`` computes each distinct (value, type) pair once; per row, as before, is the oracle."""
+    import pyarrow as pa
+
+    from hivescan.triage.stacking import codes_of, key_codes, path_stack_key, service_stack_name
 
     services = pd.DataFrame(rows, columns=["name", "type", "image_path"])
     services["type"] = services["type"].astype("Int64")
+    types = codes_of(pa.array(services["type"].tolist(), pa.int64(), from_pandas=True))
     for column, key_of in (("name", service_stack_name), ("image_path", path_stack_key)):
         raw = services[column].astype("string")
         expected = [
             None if pd.isna(v) else key_of(str(v), None if pd.isna(t) else int(t))
             for v, t in zip(raw, services["type"], strict=True)
         ]
-        got = [None if pd.isna(k) else k for k in _keys(raw, services, key_of)]
-        assert got == expected
+        codes, keys = key_codes(codes_of(pa.array(raw.tolist(), pa.string(), from_pandas=True)), types, key_of)
+        got = [keys[c] if c >= 0 else None for c in codes.tolist()]
+        assert got == [None if k == "" else k for k in expected]  # an empty key is no key
 
 
 CASE_VARIANTS = """
