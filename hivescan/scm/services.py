@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from hivescan.diagnostics import Diagnostic
 from hivescan.hive.model import KeyView, RawValue
@@ -28,6 +28,7 @@ from hivescan.scm.constants import (
 )
 from hivescan.scm.decode import decode_binary, decode_dword, decode_multi_sz, decode_string
 from hivescan.scm.failure_actions import FailureActions, decode_failure_actions
+from hivescan.scm.keywalk import Walked, claim_listings, walk_service_key
 from hivescan.scm.named_values import check_named_values
 from hivescan.scm.record import HiveRef, ServiceRecord, Source, new_origin, new_record
 from hivescan.scm.security import key_security_hex, service_security
@@ -162,6 +163,16 @@ def build_service_record(
     both are decoded by the same rules. ``memo`` (live keys only): decoded fields of keys
     already seen with the very same content (see :class:`RecordMemo`); None decodes afresh.
     """
+    walked = None
+    walk_key: tuple[Any, ...] = ()
+    if memo is not None and type(key) is Key and (walked := walk_service_key(key)) is not None:
+        # the key's exact bytes, read without Key objects: a key seen before takes its fields
+        walk_key = ("walk", walked.content, key.security_hex(), lenient, status_override)
+        known = memo.get_walked(walk_key)
+        if known is not None:
+            claim_listings(key, walked)
+            origin = new_origin(hive, control_set, key.path, key.last_write, key.parser)
+            return new_record(origin=origin, control_set_source=control_set_source, **_from_walk(known, walked))
     # every read the decoding makes, first and in its order: listing order matters (a key
     # cell is given out once per hive, see HiveReader._listed), and afterwards the keys'
     # diagnostics are complete, so they can be part of the memo's key
@@ -180,6 +191,10 @@ def build_service_record(
     origin = new_origin(hive, control_set, key.path, key.last_write, key.parser)
     if memo is None or type(key) is not Key:
         fields = _decode_key(key, subkeys, values_list, special, trigger_subs, key_hex, lenient, status_override)
+        return new_record(origin=origin, control_set_source=control_set_source, **fields)
+    if walked is not None:  # read the Python way this once, kept under the walk's bytes
+        fields = _decode_key(key, subkeys, values_list, special, trigger_subs, key_hex, lenient, status_override)
+        memo.put_walked(walk_key, fields, len(walked.content), _walk_extras(fields, special, trigger_subs))
         return new_record(origin=origin, control_set_source=control_set_source, **fields)
     content = _content(key, subkeys, values_list, special, trigger_subs, key_hex, lenient, status_override)
     cached = memo.get(content)
@@ -249,6 +264,38 @@ class RecordMemo:
         size = _content_bytes(content)
         if size > self.max_entry_bytes or size > self.max_bytes:
             return
+        self._make_room(size)
+        entries = self._entries
+        kept = {name: value for name, value in fields.items() if name not in _PER_KEY}
+        kept["sources"] = dict(fields["sources"])  # the record's own dict is never the memo's
+        if "triggers_raw" in fields:
+            kept["triggers_raw"] = ()  # a marker: rebuilt from the key on a hit
+        entries[content] = (kept, size)
+        self.held_bytes += size
+
+    def get_walked(self, key: tuple[Any, ...]) -> tuple[dict[str, Any], WalkExtras] | None:
+        """The entry stored by :meth:`put_walked` under a compiled walk's bytes (see
+        hivescan.scm.keywalk), with what a hit rebuilds per key."""
+        found = self._entries.get(key)
+        if found is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return found[0]  # type: ignore[return-value]
+
+    def put_walked(self, key: tuple[Any, ...], fields: dict[str, Any], content_size: int, extras: WalkExtras) -> None:
+        """Keep ``fields`` under a walk's bytes; sized as the bytes twice (names and data, and
+        the decoded fields made from them) and 200 bytes per diagnostic."""
+        size = 2 * content_size + len(fields.get("key_security_hex") or "") + 200 * len(fields["diagnostics"])
+        if self.limit <= 0 or size > self.max_entry_bytes or size > self.max_bytes:
+            return
+        self._make_room(size)
+        kept = {name: value for name, value in fields.items() if name not in _PER_KEY}
+        kept["sources"] = dict(fields["sources"])
+        self._entries[key] = ((kept, extras), size)  # type: ignore[assignment]
+        self.held_bytes += size
+
+    def _make_room(self, size: int) -> None:
         entries = self._entries
         while entries and (len(entries) >= self.limit or self.held_bytes + size > self.max_bytes):
             try:  # threads of one process (a Dask worker with several) may evict at the same time
@@ -256,12 +303,6 @@ class RecordMemo:
             except (KeyError, RuntimeError, StopIteration):
                 continue
             self.held_bytes -= dropped[1]
-        kept = {name: value for name, value in fields.items() if name not in _PER_KEY}
-        kept["sources"] = dict(fields["sources"])  # the record's own dict is never the memo's
-        if "triggers_raw" in fields:
-            kept["triggers_raw"] = ()  # a marker: rebuilt from the key on a hit
-        entries[content] = (kept, size)
-        self.held_bytes += size
 
     def clear(self) -> None:
         self._entries.clear()
@@ -283,6 +324,52 @@ def _content_bytes(content: tuple[Any, ...]) -> int:
     names = 2 * sum(map(len, content[7])) + 64 * len(content[7])
     held = sum([len(v[2]) + 2 * len(v[0]) for v in values]) + 64 * len(values)  # RawValue: name, type, data
     return held + names + 2 * len(content[0]) + len(content[4] or "") + 200 * len(content[3])
+
+
+class WalkExtras(NamedTuple):
+    """What a hit under a walk's bytes rebuilds a record's per-key fields from: the immutable
+    value tuples of the first record (equal bytes, equal values: sharing them is sound), the
+    names of ``subkey_last_writes`` in the order of the walk's times, and per trigger its
+    subkey name and values (its time is the key's own)."""
+
+    raw_values: tuple[RawValue, ...] | None
+    parameters_raw: tuple[RawValue, ...] | None
+    time_names: tuple[str, ...]
+    triggers: tuple[tuple[str, tuple[RawValue, ...]], ...] | None
+
+
+def _walk_extras(
+    fields: Mapping[str, Any], special: Mapping[str, KeyView], trigger_subs: Sequence[KeyView]
+) -> WalkExtras:
+    triggers = fields.get("triggers_raw")
+    return WalkExtras(
+        fields.get("raw_values"),
+        fields.get("parameters_raw"),
+        tuple(_subkey_last_writes(special, trigger_subs)),
+        None if triggers is None else tuple([(t["subkey"], t["values"]) for t in triggers]),
+    )
+
+
+def _from_walk(known: tuple[dict[str, Any], WalkExtras], walked: Walked) -> dict[str, Any]:
+    """A record's fields from a walk-keyed entry, with this key's own containers and times."""
+    cached, extras = known
+    own = dict(cached)
+    own["sources"] = dict(cached["sources"])
+    if extras.raw_values is not None:
+        own["raw_values"] = extras.raw_values
+    if walked.subkeys:
+        own["subkey_last_writes"] = dict(zip(extras.time_names, walked.times, strict=True))
+    if extras.parameters_raw is not None:
+        own["parameters_raw"] = extras.parameters_raw
+    if extras.triggers is not None:
+        times = walked.times[len(walked.times) - len(extras.triggers) :]
+        own["triggers_raw"] = tuple(
+            [
+                {"subkey": name, "last_write_filetime": time, "values": values}
+                for (name, values), time in zip(extras.triggers, times, strict=True)
+            ]
+        )
+    return own
 
 
 # fields made from the key itself on every hit (its own containers), never kept in the memo
