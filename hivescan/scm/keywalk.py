@@ -26,15 +26,27 @@ Without the extension every key takes the Python path; the answers are the same 
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+from hivescan.diagnostics import Diagnostic
 from hivescan.hive.cells import BIG_DATA_SEGMENT
-from hivescan.hive.tree import MAX_DEPTH, Key
+from hivescan.hive.header import BASE_BLOCK_SIZE
+from hivescan.hive.model import RawValue
+from hivescan.hive.tree import MAX_DEPTH, Key, values_by_name
 
 try:
     from hivescan.scm._keywalk import walk_service as _walk_c
 except ImportError:  # no C compiler at install time: the Python path reads every key
     _walk_c = None
+
+_U16 = struct.Struct("<H")
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+_TYPE_LENGTH = struct.Struct("<II")
+_NK_LAST_WRITE = BASE_BLOCK_SIZE + 8  # from a key cell's offset: its size field, "nk", flags, then the time
+_new_tuple = tuple.__new__  # RawValue(...) without its Python-level __new__, as the cell reader builds them
 
 IMPLEMENTATION = "c" if _walk_c is not None else "python"
 FAST_LISTER = "regipy-rs"  # the backend whose listings HiveReader._list_subkeys_fast takes
@@ -87,3 +99,119 @@ def claim_listings(key: Key, walked: Walked) -> None:
         reader.claim_listing(nk.offset, walked.subkeys)
     if walked.trigger is not None and walked.trigger_subkeys:
         reader.claim_listing(walked.trigger, walked.trigger_subkeys)
+
+
+class WalkedKey:
+    """A key as the compiled walk read it, for the record builder (a KeyView).
+
+    Its values are the walk's exact bytes, as the cell reader would give them (reader
+    ``cells``, exact, no notes); a key whose values the record does not read (TriggerInfo,
+    other subkeys) has none to give, and asking for them is a programming error. It has no
+    reading diagnostics: the walk declines every key the reader would note anything on.
+    """
+
+    __slots__ = ("_by_name", "_values", "diagnostics", "last_write", "name", "name_raw", "parser", "path")
+
+    def __init__(
+        self,
+        name: str,
+        path: str,
+        last_write: int,
+        parser: str,
+        values: list[RawValue] | None,
+        name_raw: bytes | None = None,
+    ) -> None:
+        self.name = name
+        self.path = path
+        self.last_write = last_write
+        self.parser = parser
+        self.name_raw = name_raw
+        self.diagnostics: list[Diagnostic] = []
+        self._values = values
+        self._by_name: dict[str, RawValue] | None = None
+
+    def subkeys(self) -> Sequence[WalkedKey]:
+        raise RuntimeError(f"{self.path}: subkeys the walk did not read")
+
+    def values(self) -> list[RawValue]:
+        if self._values is None:
+            raise RuntimeError(f"{self.path}: values the walk did not read")
+        return self._values
+
+    def values_by_name(self) -> Mapping[str, RawValue]:
+        if self._by_name is None:
+            self._by_name = values_by_name(self.values())
+        return self._by_name
+
+    def security_descriptor(self) -> bytes | None:
+        raise RuntimeError(f"{self.path}: a descriptor the walk did not read")
+
+    def security_hex(self) -> str | None:
+        raise RuntimeError(f"{self.path}: a descriptor the walk did not read")
+
+
+class WalkedService(NamedTuple):
+    """A service key and what its record reads, from the walk's bytes (see :func:`read_walked`)."""
+
+    key: WalkedKey
+    subkeys: list[WalkedKey]
+    triggers: list[WalkedKey]
+
+
+def read_walked(key: Key, walked: Walked) -> WalkedService:
+    """The walk's canonical bytes read back into keys the record builder takes: the service
+    key (with ``key``'s own name, path, time and parser), its subkeys in list order (values of
+    the first Parameters and Security), and TriggerInfo's subkeys with their values."""
+    content = walked.content
+    image = key.reader.cells.data
+    pos = 3 + _U16.unpack_from(content, 1)[0]  # the service key's own name: ``key`` has it
+
+    def name() -> str:
+        nonlocal pos
+        compressed, length = content[pos], _U16.unpack_from(content, pos + 1)[0]
+        raw = content[pos + 3 : pos + 3 + length]
+        pos += 3 + length
+        return raw.decode("latin-1") if compressed else raw.decode("utf-16-le")  # ASCII either way
+
+    def values() -> list[RawValue]:
+        nonlocal pos
+        (count,) = _U32.unpack_from(content, pos)
+        pos += 4
+        out = []
+        for _ in range(count):
+            value_name = name()
+            reg_type, length = _TYPE_LENGTH.unpack_from(content, pos)
+            data = content[pos + 8 : pos + 8 + length]
+            out.append(_new_tuple(RawValue, (value_name, reg_type, data, "cells", True, ())))
+            pos += 8 + length
+        return out
+
+    own = values()
+    (count,) = _U32.unpack_from(content, pos)
+    pos += 4
+    prefix = key.path + "\\" if key.path else ""
+    names = [name() for _ in range(count)]
+    holders: dict[str, list[RawValue] | None] = {}
+    for upper in ("PARAMETERS", "SECURITY"):
+        present = content[pos]
+        pos += 1
+        holders[upper] = values() if present else None
+    subkeys: list[WalkedKey] = []
+    for sub_name, offset in zip(names, walked.subkeys, strict=True):
+        upper = sub_name.upper()
+        held = holders.pop(upper, None)  # the first Parameters/Security alone holds the walk's values
+        (last_write,) = _U64.unpack_from(image, _NK_LAST_WRITE + offset)
+        subkeys.append(WalkedKey(sub_name, prefix + sub_name, last_write, key.parser, held))
+    triggers: list[WalkedKey] = []
+    if content[pos]:
+        pos += 1
+        (count,) = _U32.unpack_from(content, pos)
+        pos += 4
+        trigger_path = next(s.path for s in subkeys if s.name.upper() == "TRIGGERINFO") + "\\"
+        for _ in range(count):
+            sub_name = name()
+            (last_write,) = _U64.unpack_from(content, pos)
+            pos += 8
+            triggers.append(WalkedKey(sub_name, trigger_path + sub_name, last_write, key.parser, values()))
+    service = WalkedKey(key.name, key.path, key.last_write, key.parser, own, key.name_raw)
+    return WalkedService(service, subkeys, triggers)

@@ -28,7 +28,7 @@ from hivescan.scm.constants import (
 )
 from hivescan.scm.decode import decode_binary, decode_dword, decode_multi_sz, decode_string
 from hivescan.scm.failure_actions import FailureActions, decode_failure_actions
-from hivescan.scm.keywalk import Walked, claim_listings, walk_service_key
+from hivescan.scm.keywalk import Walked, claim_listings, read_walked, walk_service_key
 from hivescan.scm.named_values import check_named_values
 from hivescan.scm.record import HiveRef, ServiceRecord, Source, new_origin, new_record
 from hivescan.scm.security import key_security_hex, service_security
@@ -163,16 +163,10 @@ def build_service_record(
     both are decoded by the same rules. ``memo`` (live keys only): decoded fields of keys
     already seen with the very same content (see :class:`RecordMemo`); None decodes afresh.
     """
-    walked = None
-    walk_key: tuple[Any, ...] = ()
     if memo is not None and type(key) is Key and (walked := walk_service_key(key)) is not None:
-        # the key's exact bytes, read without Key objects: a key seen before takes its fields
-        walk_key = ("walk", walked.content, key.security_hex(), lenient, status_override)
-        known = memo.get_walked(walk_key)
-        if known is not None:
-            claim_listings(key, walked)
-            origin = new_origin(hive, control_set, key.path, key.last_write, key.parser)
-            return new_record(origin=origin, control_set_source=control_set_source, **_from_walk(known, walked))
+        fields = _fields_from_walk(key, walked, memo, lenient, status_override)
+        origin = new_origin(hive, control_set, key.path, key.last_write, key.parser)
+        return new_record(origin=origin, control_set_source=control_set_source, **fields)
     # every read the decoding makes, first and in its order: listing order matters (a key
     # cell is given out once per hive, see HiveReader._listed), and afterwards the keys'
     # diagnostics are complete, so they can be part of the memo's key
@@ -191,10 +185,6 @@ def build_service_record(
     origin = new_origin(hive, control_set, key.path, key.last_write, key.parser)
     if memo is None or type(key) is not Key:
         fields = _decode_key(key, subkeys, values_list, special, trigger_subs, key_hex, lenient, status_override)
-        return new_record(origin=origin, control_set_source=control_set_source, **fields)
-    if walked is not None:  # read the Python way this once, kept under the walk's bytes
-        fields = _decode_key(key, subkeys, values_list, special, trigger_subs, key_hex, lenient, status_override)
-        memo.put_walked(walk_key, fields, len(walked.content), _walk_extras(fields, special, trigger_subs))
         return new_record(origin=origin, control_set_source=control_set_source, **fields)
     content = _content(key, subkeys, values_list, special, trigger_subs, key_hex, lenient, status_override)
     cached = memo.get(content)
@@ -336,6 +326,25 @@ class WalkExtras(NamedTuple):
     parameters_raw: tuple[RawValue, ...] | None
     time_names: tuple[str, ...]
     triggers: tuple[tuple[str, tuple[RawValue, ...]], ...] | None
+
+
+def _fields_from_walk(
+    key: Key, walked: Walked, memo: RecordMemo, lenient: bool, status_override: str | None
+) -> dict[str, Any]:
+    """A record's fields from the compiled walk of ``key`` (hivescan.scm.keywalk), no Key
+    objects made: from the memo when the same bytes were decoded before, else decoded from
+    the walk's bytes and kept under them. The walked cells are claimed as listed."""
+    key_hex = key.security_hex()
+    walk_key = ("walk", walked.content, key_hex, lenient, status_override)
+    known = memo.get_walked(walk_key)
+    claim_listings(key, walked)
+    if known is not None:
+        return _from_walk(known, walked)
+    view, subkeys, trigger_subs = read_walked(key, walked)
+    special = _special_subkeys(subkeys)
+    fields = _decode_key(view, subkeys, view.values(), special, trigger_subs, key_hex, lenient, status_override)
+    memo.put_walked(walk_key, fields, len(walked.content), _walk_extras(fields, special, trigger_subs))
+    return fields
 
 
 def _walk_extras(
