@@ -40,7 +40,6 @@ typedef struct {
     uint32_t most; /* the largest value data the reader's fast path takes from one cell */
     uint8_t *out;  /* the canonical bytes, growing */
     Py_ssize_t len, cap;
-    int nomem;
     uint32_t seen[MAX_CELLS]; /* key cells reached, to decline one reached twice */
     Py_ssize_t n_seen;
 } Walk;
@@ -339,8 +338,7 @@ static PyObject *offsets_tuple(const Sub *subs, Py_ssize_t n) {
 }
 
 /* the whole walk of one service key; 0 accepted, DECLINE or FAIL */
-static int service(Walk *w, uint32_t offset, Found *f) {
-    static Sub subs[MAX_ITEMS], triggers[MAX_ITEMS]; /* not reentrant: guarded by the GIL, never released */
+static int service(Walk *w, uint32_t offset, Found *f, Sub *subs, Sub *triggers) {
     Nk key;
     Py_ssize_t n = 0, m = 0, i;
     int rc, special[3] = {-1, -1, -1}; /* Parameters, Security, TriggerInfo: first in list order */
@@ -406,12 +404,18 @@ static PyObject *py_walk_service(PyObject *self, PyObject *args) {
     unsigned long most;
     if (!PyArg_ParseTuple(args, "y*Kk", &data, &offset, &most)) return NULL;
     PyObject *result = NULL;
-    Walk *w = PyMem_Calloc(1, sizeof(Walk));
+    /* per call, never static: building the result tuples may run the cyclic collector, and
+     * with it finalizers that could call this function again */
+    Walk *w = PyMem_Malloc(sizeof(Walk));
+    Sub *subs = PyMem_Malloc(2 * MAX_ITEMS * sizeof(Sub));
     Found f = {NULL, NULL, NULL, NULL};
-    if (w == NULL) {
+    if (w == NULL || subs == NULL) {
         PyErr_NoMemory();
         goto done;
     }
+    w->out = NULL;
+    w->len = w->cap = 0;
+    w->n_seen = 0;
     w->d = data.buf;
     w->size = data.len;
     w->most = most > 0xFFFFFFFFul ? 0xFFFFFFFFu : (uint32_t)most;
@@ -419,7 +423,7 @@ static PyObject *py_walk_service(PyObject *self, PyObject *args) {
         result = Py_NewRef(Py_None);
         goto done;
     }
-    int rc = service(w, (uint32_t)offset, &f);
+    int rc = service(w, (uint32_t)offset, &f, subs, subs + MAX_ITEMS);
     if (rc == FAIL) goto done;
     if (rc == DECLINE) {
         result = Py_NewRef(Py_None);
@@ -436,6 +440,7 @@ done:
     Py_XDECREF(f.times);
     if (w != NULL) PyMem_Free(w->out);
     PyMem_Free(w);
+    PyMem_Free(subs);
     PyBuffer_Release(&data);
     return result;
 }
