@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from hivescan.hive.cells import NO_OFFSET, Cells
+from hivescan.hive.cells import NO_OFFSET, CellError, Cells
 from hivescan.hive.header import BASE_BLOCK_SIZE
 from hivescan.hive.source import HiveSource
 from hivescan.hive.tree import HiveReader
@@ -79,7 +79,10 @@ def _cells_of(data: bytes, nk_offset: int) -> list[tuple[int, int]]:
         if nk.subkey_count and depth < 2:
             add(nk.subkey_list)
             for sub in cells.subkey_offsets(nk.subkey_list):
-                key(sub, depth + 1)
+                try:  # cells the walk does not read (a subkey's subkeys) may be damaged already
+                    key(sub, depth + 1)
+                except CellError:
+                    continue
 
     key(nk_offset, 0)
     return out
