@@ -12,5 +12,6 @@ setup(
     ext_modules=[
         Extension("hivescan.hive._marvin", ["hivescan/hive/_marvin.c"], optional=True),
         Extension("hivescan.scm._logwalk", ["hivescan/scm/_logwalk.c"], optional=True),
+        Extension("hivescan.scm._keywalk", ["hivescan/scm/_keywalk.c"], optional=True),
     ]
 )

@@ -235,6 +235,9 @@ class HiveReader:
         # one listed again under another key (lists shared or crossed by damage or by design)
         # is skipped, which keeps the keys read at most the key cells in the file (no blow-up)
         self._listed: set[int] = set()
+        # listings a compiled walk made in place of the reader (hivescan.scm.keywalk): parent
+        # key cell -> the key cells it took into _listed for that parent (see claim_listing)
+        self._claimed: dict[int, tuple[int, ...]] = {}
         # fallback lookups by path: (backend, upper-case path) -> what that library lists there
         self._library_listings: dict[tuple[str, tuple[str, ...]], dict[str, Child]] = {}
         self._check_layout()
@@ -316,6 +319,19 @@ class HiveReader:
             key._note("key_security_unreadable", "", str(cached))
             return None
         return cached
+
+    def claim_listing(self, parent_offset: int, offsets: tuple[int, ...]) -> None:
+        """Take the key cells ``offsets`` into the listing bookkeeping as the subkeys of the key
+        cell ``parent_offset``, without making Key objects: for a compiled walk that proved the
+        reader's fast listing would list exactly these, with no note (hivescan.scm.keywalk).
+
+        A later :meth:`Key.subkeys` of that key hands them back first and then lists as
+        usual, so it gives the Keys and notes it would have given had it listed them then.
+        """
+        if parent_offset in self._claimed or not self._listed.isdisjoint(offsets):
+            raise ValueError(f"key cell 0x{parent_offset:x}: its listing is not the reader's to give")
+        self._listed.update(offsets)
+        self._claimed[parent_offset] = offsets
 
     # -- internals
 
@@ -510,6 +526,10 @@ class HiveReader:
         return valid, problems, verified
 
     def _list_subkeys(self, parent: Key) -> list[Key]:
+        if self._claimed and parent.cell_offset in self._claimed:
+            # claimed by a compiled walk at the moment the reader would have listed them:
+            # given back, they are listed now exactly as they would have been then
+            self._listed.difference_update(self._claimed.pop(parent.cell_offset))
         if len(parent.ancestors) >= MAX_DEPTH:
             parent._note("key_depth_limit", "", f"deeper than {MAX_DEPTH} levels; subkeys not read", "error")
             return []

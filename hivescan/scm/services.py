@@ -28,6 +28,8 @@ from hivescan.scm.constants import (
 )
 from hivescan.scm.decode import decode_binary, decode_dword, decode_multi_sz, decode_string
 from hivescan.scm.failure_actions import FailureActions, decode_failure_actions
+from hivescan.scm.keywalk import Walked, claim_listings, read_walked, walk_service_key
+from hivescan.scm.memo import RecordMemo, WalkExtras, fields_from_hit
 from hivescan.scm.named_values import check_named_values
 from hivescan.scm.record import HiveRef, ServiceRecord, Source, new_origin, new_record
 from hivescan.scm.security import key_security_hex, service_security
@@ -162,6 +164,10 @@ def build_service_record(
     both are decoded by the same rules. ``memo`` (live keys only): decoded fields of keys
     already seen with the very same content (see :class:`RecordMemo`); None decodes afresh.
     """
+    if memo is not None and type(key) is Key and (walked := walk_service_key(key)) is not None:
+        fields = _fields_from_walk(key, walked, memo, lenient, status_override)
+        origin = new_origin(hive, control_set, key.path, key.last_write, key.parser)
+        return new_record(origin=origin, control_set_source=control_set_source, **fields)
     # every read the decoding makes, first and in its order: listing order matters (a key
     # cell is given out once per hive, see HiveReader._listed), and afterwards the keys'
     # diagnostics are complete, so they can be part of the memo's key
@@ -203,90 +209,35 @@ def build_service_record(
     return new_record(origin=origin, control_set_source=control_set_source, **own)
 
 
-class RecordMemo:
-    """Decoded fields of service keys by their full content, per process and bounded.
-
-    Stock services repeat across hosts byte for byte (about 95% of the records of the
-    triage benchmark corpus), and decoding one costs about 20 us. The key is everything
-    :func:`_decode_key` reads (see :func:`_content`): the key's name and raw name bytes,
-    every value as read (name, type, bytes, reader, exactness, notes), the key's reading
-    diagnostics, its subkey names, the values and diagnostics of its Parameters and
-    Security subkeys, the names, times, values and diagnostics of its TriggerInfo
-    subkeys, its security descriptor, and the options (lenient, status override). What the
-    record's provenance holds (hive, control set, path, times, parser) is never part of
-    the entry: it is set per record.
-
-    Bounded twice, whatever the input: at most ``limit`` entries and ``max_bytes`` of value
-    data held (a hostile hive can give every key 1 MiB values); a key holding more than
-    ``max_entry_bytes`` is not kept at all. Oldest entries go first.
-    """
-
-    __slots__ = ("_entries", "held_bytes", "hits", "limit", "max_bytes", "max_entry_bytes", "misses")
-
-    def __init__(self, limit: int = 4096, max_bytes: int = 16 << 20, max_entry_bytes: int = 64 << 10) -> None:
-        self.limit = limit
-        self.max_bytes = max_bytes
-        self.max_entry_bytes = max_entry_bytes
-        self._entries: dict[tuple[Any, ...], tuple[dict[str, Any], int]] = {}
-        self.held_bytes = 0
-        self.hits = 0
-        self.misses = 0
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def get(self, content: tuple[Any, ...]) -> dict[str, Any] | None:
-        found = self._entries.get(content)
-        if found is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        return found[0]
-
-    def put(self, content: tuple[Any, ...], fields: dict[str, Any]) -> None:
-        if self.limit <= 0:
-            return
-        size = _content_bytes(content)
-        if size > self.max_entry_bytes or size > self.max_bytes:
-            return
-        entries = self._entries
-        while entries and (len(entries) >= self.limit or self.held_bytes + size > self.max_bytes):
-            try:  # threads of one process (a Dask worker with several) may evict at the same time
-                dropped = entries.pop(next(iter(entries)))
-            except (KeyError, RuntimeError, StopIteration):
-                continue
-            self.held_bytes -= dropped[1]
-        kept = {name: value for name, value in fields.items() if name not in _PER_KEY}
-        kept["sources"] = dict(fields["sources"])  # the record's own dict is never the memo's
-        if "triggers_raw" in fields:
-            kept["triggers_raw"] = ()  # a marker: rebuilt from the key on a hit
-        entries[content] = (kept, size)
-        self.held_bytes += size
-
-    def clear(self) -> None:
-        self._entries.clear()
-        self.held_bytes = 0
+def _fields_from_walk(
+    key: Key, walked: Walked, memo: RecordMemo, lenient: bool, status_override: str | None
+) -> dict[str, Any]:
+    """A record's fields from the compiled walk of ``key`` (hivescan.scm.keywalk), no Key
+    objects made: from the memo when the same bytes were decoded before, else decoded from
+    the walk's bytes and kept under them. The walked cells are claimed as listed."""
+    key_hex = key.security_hex()
+    walk_key = ("walk", walked.content, key_hex, lenient, status_override)
+    known = memo.get_walked(walk_key)
+    claim_listings(key, walked)
+    if known is not None:
+        return fields_from_hit(known, walked)
+    view, subkeys, trigger_subs = read_walked(key, walked)
+    special = _special_subkeys(subkeys)
+    fields = _decode_key(view, subkeys, view.values(), special, trigger_subs, key_hex, lenient, status_override)
+    memo.put_walked(walk_key, fields, len(walked.content), _walk_extras(fields, special, trigger_subs))
+    return fields
 
 
-def _content_bytes(content: tuple[Any, ...]) -> int:
-    """About what an entry holds: value bytes and names (64 bytes more per value or subkey
-    name), the descriptor's hex, 200 bytes per diagnostic.
-
-    The decoded fields are made from these bytes and are no larger than a few times them."""
-    values: list[RawValue] = list(content[2])
-    for holder in content[8:10]:
-        if holder is not None:
-            values += holder[0]
-    if content[10] is not None:
-        for sub in content[10][1]:
-            values += sub[2]
-    names = 2 * sum(map(len, content[7])) + 64 * len(content[7])
-    held = sum([len(v[2]) + 2 * len(v[0]) for v in values]) + 64 * len(values)  # RawValue: name, type, data
-    return held + names + 2 * len(content[0]) + len(content[4] or "") + 200 * len(content[3])
-
-
-# fields made from the key itself on every hit (its own containers), never kept in the memo
-_PER_KEY = frozenset({"raw_values", "subkey_last_writes", "parameters_raw", "triggers_raw"})
+def _walk_extras(
+    fields: Mapping[str, Any], special: Mapping[str, KeyView], trigger_subs: Sequence[KeyView]
+) -> WalkExtras:
+    triggers = fields.get("triggers_raw")
+    return WalkExtras(
+        fields.get("raw_values"),
+        fields.get("parameters_raw"),
+        tuple(_subkey_last_writes(special, trigger_subs)),
+        None if triggers is None else tuple([(t["subkey"], t["values"]) for t in triggers]),
+    )
 
 
 def _special_subkeys(subkeys: Sequence[KeyView]) -> dict[str, KeyView]:

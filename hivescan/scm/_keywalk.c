@@ -1,0 +1,457 @@
+/*
+ * The compiled walk of one service key (hivescan/scm/keywalk.py): the exact bytes a service
+ * record is decoded from, as one canonical byte string, and the key cells the record's
+ * reading lists -- or a decline.
+ *
+ * Why: a service key equal byte for byte to one decoded before (in this hive or another host
+ * of the same build) takes its decoded fields from hivescan.scm.services.RecordMemo. Finding
+ * that out through the Python reader costs a Key object per subkey, a value list per key and
+ * the listing bookkeeping (~50 us per service); here it is a few microseconds.
+ *
+ * The walk accepts only the plain common case, where the Python reader
+ * (hivescan/hive/tree.py _list_subkeys_fast and hivescan/hive/cells.py Cells.values, their
+ * fast paths) would read the very same bytes and note nothing: every cell allocated, 8-aligned
+ * and in bounds; subkey lists that are sound lf/lh/li leaves or one index root over distinct
+ * leaves, holding exactly the declared count; key records with no layered-key bits; value
+ * records that are not tombstones, with data inline (at most 4 bytes) or in one cell of at
+ * most `most` bytes; names that are ASCII (compressed, or UTF-16 with zero high bytes) and
+ * not alike (ci) among siblings; a security cell that reads; no key cell reached twice.
+ * Anything else returns None and the caller takes the Python path, which says what is wrong.
+ *
+ * Every offset, size and count comes from the file and is bounds-checked before use.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define BASE 4096
+#define NO_OFFSET 0xFFFFFFFFu
+#define MAX_ITEMS 512 /* subkeys or values of one key: the duplicate-name checks are quadratic */
+#define NK_SIZE 76
+#define KEY_COMP_NAME 0x20
+#define VALUE_COMP_NAME 0x1
+#define VALUE_TOMBSTONE 0x2
+#define MAX_CELLS (4 * MAX_ITEMS) /* key cells one walk may reach (checked distinct) */
+
+typedef struct {
+    const uint8_t *d;
+    Py_ssize_t size;
+    uint32_t most; /* the largest value data the reader's fast path takes from one cell */
+    uint8_t *out;  /* the canonical bytes, growing */
+    Py_ssize_t len, cap;
+    uint32_t seen[MAX_CELLS]; /* key cells reached, to decline one reached twice */
+    Py_ssize_t n_seen;
+} Walk;
+
+typedef struct {
+    uint32_t offset;
+    uint64_t last_write;
+    uint32_t subkeys, subkey_list, values, value_list, security;
+    Py_ssize_t name_at;
+    uint16_t name_len;
+    int compressed;
+} Nk;
+
+#define DECLINE (-1)
+#define FAIL (-2) /* a Python exception is set */
+
+static inline uint16_t u16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static inline uint32_t u32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t u64(const uint8_t *p) { return (uint64_t)u32(p) | (uint64_t)u32(p + 4) << 32; }
+
+/* -- the canonical bytes */
+
+static int put(Walk *w, const void *bytes, Py_ssize_t n) {
+    if (w->len + n > w->cap) {
+        Py_ssize_t cap = w->cap ? w->cap : 1024;
+        while (cap < w->len + n) cap *= 2;
+        uint8_t *grown = PyMem_Realloc(w->out, (size_t)cap);
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return FAIL;
+        }
+        w->out = grown;
+        w->cap = cap;
+    }
+    memcpy(w->out + w->len, bytes, (size_t)n);
+    w->len += n;
+    return 0;
+}
+
+static int put_u8(Walk *w, uint8_t v) { return put(w, &v, 1); }
+
+static int put_u16(Walk *w, uint16_t v) {
+    uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+    return put(w, b, 2);
+}
+
+static int put_u32(Walk *w, uint32_t v) {
+    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    return put(w, b, 4);
+}
+
+static int put_u64(Walk *w, uint64_t v) {
+    if (put_u32(w, (uint32_t)v)) return FAIL;
+    return put_u32(w, (uint32_t)(v >> 32));
+}
+
+/* a name: whether compressed (one byte), its length, its raw bytes */
+static int put_name(Walk *w, int compressed, Py_ssize_t at, uint16_t length) {
+    if (put_u8(w, (uint8_t)(compressed != 0)) || put_u16(w, length)) return FAIL;
+    return put(w, w->d + at, length);
+}
+
+/* -- cells, as hivescan.hive.cells reads them on its fast paths */
+
+/* payload (start, end): an allocated cell, 8-aligned, in bounds (Cells.cell without a note) */
+static int cell(Walk *w, uint32_t offset, Py_ssize_t *start, Py_ssize_t *end) {
+    Py_ssize_t at = BASE + (Py_ssize_t)offset;
+    if (offset % 8 || at + 4 > w->size) return DECLINE;
+    int32_t raw = (int32_t)u32(w->d + at);
+    if (raw > -8 || at - (Py_ssize_t)raw > w->size) return DECLINE;
+    *start = at + 4;
+    *end = at - (Py_ssize_t)raw;
+    return 0;
+}
+
+static int reach(Walk *w, uint32_t offset) {
+    Py_ssize_t i;
+    for (i = 0; i < w->n_seen; i++)
+        if (w->seen[i] == offset) return DECLINE;
+    if (w->n_seen == MAX_CELLS) return DECLINE;
+    w->seen[w->n_seen++] = offset;
+    return 0;
+}
+
+/* Cells.nk, and no layered-key bits (the reader notes those) */
+static int nk(Walk *w, uint32_t offset, Nk *out) {
+    Py_ssize_t start, end;
+    if (cell(w, offset, &start, &end)) return DECLINE;
+    if (end - start < NK_SIZE) return DECLINE;
+    const uint8_t *p = w->d + start;
+    uint16_t name_len = u16(p + 72);
+    Py_ssize_t name_at = start + NK_SIZE;
+    if (p[0] != 'n' || p[1] != 'k' || name_at + name_len > end || p[13] != 0) return DECLINE;
+    if (reach(w, offset)) return DECLINE;
+    out->offset = offset;
+    out->last_write = u64(p + 4);
+    out->subkeys = u32(p + 20);
+    out->subkey_list = u32(p + 28);
+    out->values = u32(p + 36);
+    out->value_list = u32(p + 40);
+    out->security = u32(p + 44);
+    out->name_at = name_at;
+    out->name_len = name_len;
+    out->compressed = (u16(p + 2) & KEY_COMP_NAME) != 0;
+    return 0;
+}
+
+/* An ASCII name's length in characters (compressed: one byte each; else UTF-16LE with zero
+ * high bytes); declines others: str.upper and the registry's upper case differ beyond ASCII */
+static int ascii_name(Walk *w, int compressed, Py_ssize_t at, uint16_t n_bytes, Py_ssize_t *chars) {
+    const uint8_t *p = w->d + at;
+    Py_ssize_t i;
+    if (compressed) {
+        for (i = 0; i < n_bytes; i++)
+            if (p[i] >= 0x80) return DECLINE;
+        *chars = n_bytes;
+        return 0;
+    }
+    if (n_bytes % 2) return DECLINE;
+    for (i = 0; i < n_bytes / 2; i++)
+        if (p[2 * i + 1] || p[2 * i] >= 0x80) return DECLINE;
+    *chars = n_bytes / 2;
+    return 0;
+}
+
+typedef struct {
+    Py_ssize_t at, chars;
+    int compressed;
+} Name;
+
+static inline uint8_t upper_at(const Walk *w, const Name *n, Py_ssize_t i) {
+    uint8_t c = w->d[n->at + (n->compressed ? i : 2 * i)];
+    return (c >= 'a' && c <= 'z') ? (uint8_t)(c - 32) : c;
+}
+
+static int alike(const Walk *w, const Name *a, const Name *b) {
+    Py_ssize_t i;
+    if (a->chars != b->chars) return 0;
+    for (i = 0; i < a->chars; i++)
+        if (upper_at(w, a, i) != upper_at(w, b, i)) return 0;
+    return 1;
+}
+
+static int name_is(const Walk *w, const Name *n, const char *upper) {
+    Py_ssize_t i, k = (Py_ssize_t)strlen(upper);
+    if (n->chars != k) return 0;
+    for (i = 0; i < k; i++)
+        if (upper_at(w, n, i) != (uint8_t)upper[i]) return 0;
+    return 1;
+}
+
+/* Cells.security reads the descriptor without a note (HiveReader.security_hex) */
+static int security(Walk *w, uint32_t offset) {
+    if (offset == NO_OFFSET) return 0;
+    Py_ssize_t start, end;
+    if (cell(w, offset, &start, &end)) return DECLINE;
+    if (end - start < 20 || w->d[start] != 's' || w->d[start + 1] != 'k') return DECLINE;
+    uint32_t length = u32(w->d + start + 16);
+    if (start + 20 + (Py_ssize_t)length > end) return DECLINE;
+    return 0;
+}
+
+/* The values of a key exactly as Cells.values' fast path reads them (no note, no careful
+ * read), no names alike (ci); appended as: count, then per value name, type, data */
+static int values(Walk *w, uint32_t count, uint32_t list_offset) {
+    Name names[MAX_ITEMS];
+    Py_ssize_t i, j, start, end;
+    if (count > MAX_ITEMS) return DECLINE;
+    if (put_u32(w, count)) return FAIL;
+    if (!count) return 0;
+    if (cell(w, list_offset, &start, &end)) return DECLINE;
+    if (4 * (Py_ssize_t)count > end - start) return DECLINE;
+    const uint8_t *d = w->d;
+    for (i = 0; i < (Py_ssize_t)count; i++) {
+        uint32_t off = u32(d + start + 4 * i);
+        Py_ssize_t at = BASE + (Py_ssize_t)off;
+        if (off % 8 || at + 24 > w->size) return DECLINE;
+        const uint8_t *p = d + at;
+        int32_t raw = (int32_t)u32(p);
+        uint16_t name_len = u16(p + 6), flags = u16(p + 20);
+        uint32_t size_field = u32(p + 8), data_off = u32(p + 12), type = u32(p + 16);
+        Py_ssize_t name_end = at + 24 + name_len;
+        if (raw > -24 || !(name_end <= at - (Py_ssize_t)raw && at - (Py_ssize_t)raw <= w->size)) return DECLINE;
+        if (p[4] != 'v' || p[5] != 'k' || flags & VALUE_TOMBSTONE) return DECLINE;
+        int compressed = name_len == 0 || (flags & VALUE_COMP_NAME) != 0;
+        names[i].at = at + 24;
+        names[i].compressed = compressed;
+        if (ascii_name(w, compressed, at + 24, name_len, &names[i].chars)) return DECLINE;
+        for (j = 0; j < i; j++)
+            if (alike(w, &names[j], &names[i])) return DECLINE;
+        const uint8_t *data;
+        uint32_t length;
+        if (size_field & 0x80000000u) {
+            if (size_field > 0x80000004u) return DECLINE;
+            data = p + 12;
+            length = size_field & 0x7FFFFFFFu;
+        } else if (size_field == 0) { /* empty, wherever the offset points (the careful read says so too) */
+            data = p;
+            length = 0;
+        } else {
+            Py_ssize_t d_at = BASE + (Py_ssize_t)data_off;
+            if (size_field > w->most || data_off % 8 || d_at + 4 > w->size) return DECLINE;
+            int32_t d_raw = (int32_t)u32(d + d_at);
+            if (d_raw >= 0 || d_at - (Py_ssize_t)d_raw > w->size || (Py_ssize_t)size_field > -(Py_ssize_t)d_raw - 4)
+                return DECLINE;
+            data = d + d_at + 4;
+            length = size_field;
+        }
+        if (put_name(w, compressed, at + 24, name_len) || put_u32(w, type) || put_u32(w, length) ||
+            put(w, data, length))
+            return FAIL;
+    }
+    return 0;
+}
+
+/* one list cell as Cells._sound_list takes it; entries appended to entries[*n] */
+static int list(Walk *w, uint32_t offset, int *is_ri, uint32_t *entries, Py_ssize_t *n) {
+    Py_ssize_t start, end, i, width;
+    if (cell(w, offset, &start, &end)) return DECLINE;
+    if (end - start < 4) return DECLINE;
+    const uint8_t *p = w->d + start;
+    uint16_t count = u16(p + 2);
+    if (p[0] == 'l' && (p[1] == 'f' || p[1] == 'h')) width = 8;
+    else if ((p[0] == 'l' && p[1] == 'i') || (p[0] == 'r' && p[1] == 'i')) width = 4;
+    else return DECLINE;
+    if (4 + width * count > end - start) return DECLINE;
+    if (*n + count > MAX_ITEMS) return DECLINE;
+    *is_ri = p[0] == 'r';
+    for (i = 0; i < count; i++) entries[(*n)++] = u32(p + 4 + width * i);
+    return 0;
+}
+
+typedef struct {
+    Nk nk;
+    Name name;
+} Sub;
+
+/* The subkeys of a key in list order (HiveReader._list_subkeys_fast without a note): a sound
+ * list holding exactly `count` key records, names ASCII and not alike (ci). */
+static int subkeys(Walk *w, uint32_t count, uint32_t list_offset, Sub *subs, Py_ssize_t *n_out) {
+    uint32_t entries[MAX_ITEMS], leaves[MAX_ITEMS];
+    Py_ssize_t n = 0, n_leaves = 0, i, j;
+    int is_ri = 0, leaf_ri = 0;
+    *n_out = 0;
+    if (!count) return 0;
+    if (count > MAX_ITEMS) return DECLINE;
+    if (list(w, list_offset, &is_ri, leaves, &n_leaves)) return DECLINE;
+    if (is_ri) {
+        for (i = 0; i < n_leaves; i++)
+            for (j = 0; j < i; j++)
+                if (leaves[i] == leaves[j]) return DECLINE;
+        for (i = 0; i < n_leaves; i++) {
+            if (list(w, leaves[i], &leaf_ri, entries, &n)) return DECLINE;
+            if (leaf_ri) return DECLINE;
+        }
+    } else {
+        memcpy(entries, leaves, sizeof(uint32_t) * (size_t)n_leaves);
+        n = n_leaves;
+    }
+    if (n != (Py_ssize_t)count) return DECLINE;
+    for (i = 0; i < n; i++) {
+        Sub *s = &subs[i];
+        if (nk(w, entries[i], &s->nk)) return DECLINE;
+        s->name.at = s->nk.name_at;
+        s->name.compressed = s->nk.compressed;
+        if (ascii_name(w, s->nk.compressed, s->nk.name_at, s->nk.name_len, &s->name.chars)) return DECLINE;
+        for (j = 0; j < i; j++)
+            if (alike(w, &subs[j].name, &s->name)) return DECLINE;
+    }
+    *n_out = n;
+    return 0;
+}
+
+typedef struct {
+    PyObject *subs;     /* tuple: the service key's subkey cells */
+    PyObject *trigger;  /* the TriggerInfo key cell, or None */
+    PyObject *triggers; /* tuple: TriggerInfo's subkey cells */
+    PyObject *times;    /* tuple: last writes of the special subkeys (list order), then of the trigger subkeys */
+} Found;
+
+static PyObject *offsets_tuple(const Sub *subs, Py_ssize_t n) {
+    PyObject *t = PyTuple_New(n);
+    Py_ssize_t i;
+    if (t == NULL) return NULL;
+    for (i = 0; i < n; i++) {
+        PyObject *v = PyLong_FromUnsignedLong(subs[i].nk.offset);
+        if (v == NULL) {
+            Py_DECREF(t);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(t, i, v);
+    }
+    return t;
+}
+
+/* the whole walk of one service key; 0 accepted, DECLINE or FAIL */
+static int service(Walk *w, uint32_t offset, Found *f, Sub *subs, Sub *triggers) {
+    Nk key;
+    Py_ssize_t n = 0, m = 0, i;
+    int rc, special[3] = {-1, -1, -1}; /* Parameters, Security, TriggerInfo: first in list order */
+    uint64_t times[3 + MAX_ITEMS];
+    Py_ssize_t n_times = 0;
+    if (nk(w, offset, &key)) return DECLINE;
+    if (security(w, key.security)) return DECLINE;
+    if ((rc = put_name(w, key.compressed, key.name_at, key.name_len))) return rc;
+    if ((rc = values(w, key.values, key.value_list))) return rc;
+    if ((rc = subkeys(w, key.subkeys, key.subkey_list, subs, &n))) return rc;
+    if ((rc = put_u32(w, (uint32_t)n))) return rc;
+    for (i = 0; i < n; i++) {
+        if ((rc = put_name(w, subs[i].nk.compressed, subs[i].nk.name_at, subs[i].nk.name_len))) return rc;
+        int kind = name_is(w, &subs[i].name, "PARAMETERS") ? 0
+                   : name_is(w, &subs[i].name, "SECURITY")  ? 1
+                   : name_is(w, &subs[i].name, "TRIGGERINFO") ? 2
+                                                               : -1;
+        if (kind >= 0 && special[kind] < 0) { /* names are not alike: each kind at most once */
+            special[kind] = (int)i;
+            times[n_times++] = subs[i].nk.last_write;
+        }
+    }
+    for (i = 0; i < 2; i++) {
+        if ((rc = put_u8(w, special[i] >= 0))) return rc;
+        if (special[i] >= 0 && (rc = values(w, subs[special[i]].nk.values, subs[special[i]].nk.value_list)))
+            return rc;
+    }
+    if ((rc = put_u8(w, special[2] >= 0))) return rc;
+    if (special[2] >= 0) {
+        const Nk *t = &subs[special[2]].nk;
+        if ((rc = subkeys(w, t->subkeys, t->subkey_list, triggers, &m))) return rc;
+        if ((rc = put_u32(w, (uint32_t)m))) return rc;
+        for (i = 0; i < m; i++) {
+            const Nk *s = &triggers[i].nk;
+            if ((rc = put_name(w, s->compressed, s->name_at, s->name_len)) || (rc = put_u64(w, s->last_write)))
+                return rc;
+            if ((rc = values(w, s->values, s->value_list))) return rc;
+            times[n_times++] = s->last_write;
+        }
+    }
+    f->subs = offsets_tuple(subs, n);
+    f->triggers = offsets_tuple(triggers, m);
+    f->times = PyTuple_New(n_times);
+    if (special[2] >= 0) f->trigger = PyLong_FromUnsignedLong(subs[special[2]].nk.offset);
+    else f->trigger = Py_NewRef(Py_None);
+    if (f->subs == NULL || f->triggers == NULL || f->times == NULL || f->trigger == NULL) return FAIL;
+    for (i = 0; i < n_times; i++) {
+        PyObject *v = PyLong_FromUnsignedLongLong(times[i]);
+        if (v == NULL) return FAIL;
+        PyTuple_SET_ITEM(f->times, i, v);
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(walk_doc,
+             "walk_service(data, offset, most) -> (content, subkeys, trigger, trigger_subkeys, times) | None\n\n"
+             "See hivescan/scm/keywalk.py.");
+
+static PyObject *py_walk_service(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer data;
+    unsigned long long offset;
+    unsigned long most;
+    if (!PyArg_ParseTuple(args, "y*Kk", &data, &offset, &most)) return NULL;
+    PyObject *result = NULL;
+    /* per call, never static: building the result tuples may run the cyclic collector, and
+     * with it finalizers that could call this function again */
+    Walk *w = PyMem_Malloc(sizeof(Walk));
+    Sub *subs = PyMem_Malloc(2 * MAX_ITEMS * sizeof(Sub));
+    Found f = {NULL, NULL, NULL, NULL};
+    if (w == NULL || subs == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    w->out = NULL;
+    w->len = w->cap = 0;
+    w->n_seen = 0;
+    w->d = data.buf;
+    w->size = data.len;
+    w->most = most > 0xFFFFFFFFul ? 0xFFFFFFFFu : (uint32_t)most;
+    if (offset > 0xFFFFFFFFull) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    int rc = service(w, (uint32_t)offset, &f, subs, subs + MAX_ITEMS);
+    if (rc == FAIL) goto done;
+    if (rc == DECLINE) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    PyObject *content = PyBytes_FromStringAndSize((const char *)w->out, w->len);
+    if (content == NULL) goto done;
+    result = PyTuple_Pack(5, content, f.subs, f.trigger, f.triggers, f.times);
+    Py_DECREF(content);
+done:
+    Py_XDECREF(f.subs);
+    Py_XDECREF(f.trigger);
+    Py_XDECREF(f.triggers);
+    Py_XDECREF(f.times);
+    if (w != NULL) PyMem_Free(w->out);
+    PyMem_Free(w);
+    PyMem_Free(subs);
+    PyBuffer_Release(&data);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"walk_service", py_walk_service, METH_VARARGS, walk_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_keywalk", "The service-key walk of hivescan/scm/keywalk.py, compiled.", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__keywalk(void) { return PyModule_Create(&module); }

@@ -1,0 +1,217 @@
+"""One service key's content as exact bytes, read without Key objects (or a decline).
+
+:class:`hivescan.scm.services.RecordMemo` answers a service key equal, byte for byte, to one
+decoded before. Its first key (the content tuple of ``services._content``) is made from
+Key objects: listing the key's subkeys, reading every value, listing ``TriggerInfo``; about
+50 us of Python per service even when the answer is already known. :func:`walk_service_key`
+asks the compiled walk (``_keywalk.c``, optional C extension built by setup.py) for:
+
+* ``content``: one canonical byte string of everything ``services._decode_key`` reads: the
+  key's name bytes and whether compressed; every value in list order (raw name bytes, whether
+  compressed, type, exact data bytes); the subkey names in list order; the values of the first
+  ``Parameters`` and ``Security`` subkeys (ci); the names, last-write times and values of the
+  ``TriggerInfo`` subkeys. Every part is length-prefixed, so equal bytes mean equal content.
+  The bytes themselves are the memo's key (compared in full: no hash, no collision);
+* the key cells the reader would list: the service key's subkeys, ``TriggerInfo`` and its
+  subkeys, and the last-write times a record keeps of the special subkeys and triggers.
+
+The walk declines (None) on anything but the plain common case, so that an answer implies
+the reader would read the very same bytes, note nothing and list the very same cells (see
+the C file's header for the list of checks). The Python checks here add what only the
+reader knows: the key was listed by regipy-rs (its fast listing), has no note and has not
+been read yet, is not too deep, and none of the cells is already given out or an ancestor.
+
+Without the extension every key takes the Python path; the answers are the same (tested).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+from hivescan.diagnostics import Diagnostic
+from hivescan.hive.cells import BIG_DATA_SEGMENT
+from hivescan.hive.header import BASE_BLOCK_SIZE
+from hivescan.hive.model import RawValue
+from hivescan.hive.tree import MAX_DEPTH, Key, values_by_name
+
+try:
+    from hivescan.scm._keywalk import walk_service as _walk_c
+except ImportError:  # no C compiler at install time: the Python path reads every key
+    _walk_c = None
+
+_U16 = struct.Struct("<H")
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+_TYPE_LENGTH = struct.Struct("<II")
+_NK_LAST_WRITE = BASE_BLOCK_SIZE + 8  # from a key cell's offset: its size field, "nk", flags, then the time
+_new_tuple = tuple.__new__  # RawValue(...) without its Python-level __new__, as the cell reader builds them
+
+IMPLEMENTATION = "c" if _walk_c is not None else "python"
+FAST_LISTER = "regipy-rs"  # the backend whose listings HiveReader._list_subkeys_fast takes
+
+
+class Walked(NamedTuple):
+    """What the compiled walk found in one service key."""
+
+    content: bytes  # the canonical bytes (see the module's docstring)
+    subkeys: tuple[int, ...]  # key cells of its subkeys, list order
+    trigger: int | None  # key cell of its first TriggerInfo subkey (ci)
+    trigger_subkeys: tuple[int, ...]  # key cells of TriggerInfo's subkeys, list order
+    times: tuple[int, ...]  # last writes: Parameters/Security/TriggerInfo (list order), then each trigger
+
+
+def walk_service_key(key: Key) -> Walked | None:
+    """The compiled walk of ``key``, or None when it or the reader's state is not plain."""
+    if _walk_c is None:
+        return None
+    nk, reader = key._nk, key.reader
+    if (
+        nk is None
+        or key.diagnostics
+        or key._subkeys is not None
+        or key._values is not None
+        or key._handle is None
+        or key.parser != FAST_LISTER
+        or reader._backends.get(FAST_LISTER) is None
+        or len(key.ancestors) + 1 >= MAX_DEPTH  # the reader lists TriggerInfo's subkeys too
+    ):
+        return None
+    found = _walk_c(reader.cells.data, nk.offset, min(BIG_DATA_SEGMENT, reader.cells.max_value_bytes))
+    if found is None:
+        return None
+    walked = Walked(*found)
+    listed, ancestors = reader._listed, key.ancestors
+    for cells in (walked.subkeys, walked.trigger_subkeys):
+        if not listed.isdisjoint(cells) or not ancestors.isdisjoint(cells):
+            return None
+    return walked
+
+
+def claim_listings(key: Key, walked: Walked) -> None:
+    """Take the walked key cells into the reader's listing bookkeeping, as reading the key
+    would have (each key cell is given out once per hive; see HiveReader.claim_listing)."""
+    nk = key._nk
+    assert nk is not None  # walked keys have one
+    reader = key.reader
+    if walked.subkeys:
+        reader.claim_listing(nk.offset, walked.subkeys)
+    if walked.trigger is not None and walked.trigger_subkeys:
+        reader.claim_listing(walked.trigger, walked.trigger_subkeys)
+
+
+class WalkedKey:
+    """A key as the compiled walk read it, for the record builder (a KeyView).
+
+    Its values are the walk's exact bytes, as the cell reader would give them (reader
+    ``cells``, exact, no notes); a key whose values the record does not read (TriggerInfo,
+    other subkeys) has none to give, and asking for them is a programming error. It has no
+    reading diagnostics: the walk declines every key the reader would note anything on.
+    """
+
+    __slots__ = ("_by_name", "_values", "diagnostics", "last_write", "name", "name_raw", "parser", "path")
+
+    def __init__(
+        self,
+        name: str,
+        path: str,
+        last_write: int,
+        parser: str,
+        values: list[RawValue] | None,
+        name_raw: bytes | None = None,
+    ) -> None:
+        self.name = name
+        self.path = path
+        self.last_write = last_write
+        self.parser = parser
+        self.name_raw = name_raw
+        self.diagnostics: list[Diagnostic] = []
+        self._values = values
+        self._by_name: dict[str, RawValue] | None = None
+
+    def subkeys(self) -> Sequence[WalkedKey]:
+        raise RuntimeError(f"{self.path}: subkeys the walk did not read")
+
+    def values(self) -> list[RawValue]:
+        if self._values is None:
+            raise RuntimeError(f"{self.path}: values the walk did not read")
+        return self._values
+
+    def values_by_name(self) -> Mapping[str, RawValue]:
+        if self._by_name is None:
+            self._by_name = values_by_name(self.values())
+        return self._by_name
+
+    def security_descriptor(self) -> bytes | None:
+        raise RuntimeError(f"{self.path}: a descriptor the walk did not read")
+
+    def security_hex(self) -> str | None:
+        raise RuntimeError(f"{self.path}: a descriptor the walk did not read")
+
+
+class WalkedService(NamedTuple):
+    """A service key and what its record reads, from the walk's bytes (see :func:`read_walked`)."""
+
+    key: WalkedKey
+    subkeys: list[WalkedKey]
+    triggers: list[WalkedKey]
+
+
+def read_walked(key: Key, walked: Walked) -> WalkedService:
+    """The walk's canonical bytes read back into keys the record builder takes: the service
+    key (with ``key``'s own name, path, time and parser), its subkeys in list order (values of
+    the first Parameters and Security), and TriggerInfo's subkeys with their values."""
+    content = walked.content
+    image = key.reader.cells.data
+    pos = 3 + _U16.unpack_from(content, 1)[0]  # the service key's own name: ``key`` has it
+
+    def name() -> str:
+        nonlocal pos
+        compressed, length = content[pos], _U16.unpack_from(content, pos + 1)[0]
+        raw = content[pos + 3 : pos + 3 + length]
+        pos += 3 + length
+        return raw.decode("latin-1") if compressed else raw.decode("utf-16-le")  # ASCII either way
+
+    def values() -> list[RawValue]:
+        nonlocal pos
+        (count,) = _U32.unpack_from(content, pos)
+        pos += 4
+        out = []
+        for _ in range(count):
+            value_name = name()
+            reg_type, length = _TYPE_LENGTH.unpack_from(content, pos)
+            data = content[pos + 8 : pos + 8 + length]
+            out.append(_new_tuple(RawValue, (value_name, reg_type, data, "cells", True, ())))
+            pos += 8 + length
+        return out
+
+    own = values()
+    (count,) = _U32.unpack_from(content, pos)
+    pos += 4
+    prefix = key.path + "\\" if key.path else ""
+    names = [name() for _ in range(count)]
+    holders: dict[str, list[RawValue] | None] = {}
+    for upper in ("PARAMETERS", "SECURITY"):
+        present = content[pos]
+        pos += 1
+        holders[upper] = values() if present else None
+    subkeys: list[WalkedKey] = []
+    for sub_name, offset in zip(names, walked.subkeys, strict=True):
+        upper = sub_name.upper()
+        held = holders.pop(upper, None)  # the first Parameters/Security alone holds the walk's values
+        (last_write,) = _U64.unpack_from(image, _NK_LAST_WRITE + offset)
+        subkeys.append(WalkedKey(sub_name, prefix + sub_name, last_write, key.parser, held))
+    triggers: list[WalkedKey] = []
+    if content[pos]:
+        pos += 1
+        (count,) = _U32.unpack_from(content, pos)
+        pos += 4
+        trigger_path = next(s.path for s in subkeys if s.name.upper() == "TRIGGERINFO") + "\\"
+        for _ in range(count):
+            sub_name = name()
+            (last_write,) = _U64.unpack_from(content, pos)
+            pos += 8
+            triggers.append(WalkedKey(sub_name, trigger_path + sub_name, last_write, key.parser, values()))
+    service = WalkedKey(key.name, key.path, key.last_write, key.parser, own, key.name_raw)
+    return WalkedService(service, subkeys, triggers)

@@ -1,0 +1,162 @@
+"""The per-process memo of decoded service keys (issue 13): entries by a key's full content.
+
+Two kinds of entry, both made by :mod:`hivescan.scm.services`: under the content tuple of a
+key the Python reader read (``services._content``), and under the exact bytes of a key the
+compiled walk read (:mod:`hivescan.scm.keywalk`), with what a hit rebuilds per key
+(:class:`WalkExtras`). Provenance is never in an entry: each record gets its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from hivescan.hive.model import RawValue
+from hivescan.scm.keywalk import Walked
+
+
+class RecordMemo:
+    """Decoded fields of service keys by their full content, per process and bounded.
+
+    Stock services repeat across hosts byte for byte (about 95% of the records of the
+    triage benchmark corpus), and decoding one costs about 20 us. The key is everything
+    ``services._decode_key`` reads: either the exact bytes the compiled walk read
+    (:mod:`hivescan.scm.keywalk`, with the descriptor and the options), or, for a key the
+    walk declined, ``services._content``: the key's name and raw name bytes,
+    every value as read (name, type, bytes, reader, exactness, notes), the key's reading
+    diagnostics, its subkey names, the values and diagnostics of its Parameters and
+    Security subkeys, the names, times, values and diagnostics of its TriggerInfo
+    subkeys, its security descriptor, and the options (lenient, status override). What the
+    record's provenance holds (hive, control set, path, times, parser) is never part of
+    the entry: it is set per record.
+
+    Bounded twice, whatever the input: at most ``limit`` entries and ``max_bytes`` of value
+    data held (a hostile hive can give every key 1 MiB values); a key holding more than
+    ``max_entry_bytes`` is not kept at all. Oldest entries go first.
+    """
+
+    __slots__ = ("_entries", "held_bytes", "hits", "limit", "max_bytes", "max_entry_bytes", "misses")
+
+    def __init__(self, limit: int = 4096, max_bytes: int = 16 << 20, max_entry_bytes: int = 64 << 10) -> None:
+        self.limit = limit
+        self.max_bytes = max_bytes
+        self.max_entry_bytes = max_entry_bytes
+        self._entries: dict[tuple[Any, ...], tuple[dict[str, Any], int]] = {}
+        self.held_bytes = 0
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, content: tuple[Any, ...]) -> dict[str, Any] | None:
+        found = self._entries.get(content)
+        if found is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return found[0]
+
+    def put(self, content: tuple[Any, ...], fields: dict[str, Any]) -> None:
+        if self.limit <= 0:
+            return
+        size = _content_bytes(content)
+        if size > self.max_entry_bytes or size > self.max_bytes:
+            return
+        self._make_room(size)
+        entries = self._entries
+        kept = {name: value for name, value in fields.items() if name not in _PER_KEY}
+        kept["sources"] = dict(fields["sources"])  # the record's own dict is never the memo's
+        if "triggers_raw" in fields:
+            kept["triggers_raw"] = ()  # a marker: rebuilt from the key on a hit
+        entries[content] = (kept, size)
+        self.held_bytes += size
+
+    def get_walked(self, key: tuple[Any, ...]) -> tuple[dict[str, Any], WalkExtras] | None:
+        """The entry stored by :meth:`put_walked` under a compiled walk's bytes (see
+        hivescan.scm.keywalk), with what a hit rebuilds per key."""
+        found = self._entries.get(key)
+        if found is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return found[0]  # type: ignore[return-value]
+
+    def put_walked(self, key: tuple[Any, ...], fields: dict[str, Any], content_size: int, extras: WalkExtras) -> None:
+        """Keep ``fields`` under a walk's bytes; sized as the bytes twice (names and data, and
+        the decoded fields made from them) and 200 bytes per diagnostic."""
+        size = 2 * content_size + len(fields.get("key_security_hex") or "") + 200 * len(fields["diagnostics"])
+        if self.limit <= 0 or size > self.max_entry_bytes or size > self.max_bytes:
+            return
+        self._make_room(size)
+        kept = {name: value for name, value in fields.items() if name not in _PER_KEY}
+        kept["sources"] = dict(fields["sources"])
+        self._entries[key] = ((kept, extras), size)  # type: ignore[assignment]
+        self.held_bytes += size
+
+    def _make_room(self, size: int) -> None:
+        entries = self._entries
+        while entries and (len(entries) >= self.limit or self.held_bytes + size > self.max_bytes):
+            try:  # threads of one process (a Dask worker with several) may evict at the same time
+                dropped = entries.pop(next(iter(entries)))
+            except (KeyError, RuntimeError, StopIteration):
+                continue
+            self.held_bytes -= dropped[1]
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.held_bytes = 0
+
+
+def _content_bytes(content: tuple[Any, ...]) -> int:
+    """About what an entry holds: value bytes and names (64 bytes more per value or subkey
+    name), the descriptor's hex, 200 bytes per diagnostic.
+
+    The decoded fields are made from these bytes and are no larger than a few times them."""
+    values: list[RawValue] = list(content[2])
+    for holder in content[8:10]:
+        if holder is not None:
+            values += holder[0]
+    if content[10] is not None:
+        for sub in content[10][1]:
+            values += sub[2]
+    names = 2 * sum(map(len, content[7])) + 64 * len(content[7])
+    held = sum([len(v[2]) + 2 * len(v[0]) for v in values]) + 64 * len(values)  # RawValue: name, type, data
+    return held + names + 2 * len(content[0]) + len(content[4] or "") + 200 * len(content[3])
+
+
+class WalkExtras(NamedTuple):
+    """What a hit under a walk's bytes rebuilds a record's per-key fields from: the immutable
+    value tuples of the first record (equal bytes, equal values: sharing them is sound), the
+    names of ``subkey_last_writes`` in the order of the walk's times, and per trigger its
+    subkey name and values (its time is the key's own)."""
+
+    raw_values: tuple[RawValue, ...] | None
+    parameters_raw: tuple[RawValue, ...] | None
+    time_names: tuple[str, ...]
+    triggers: tuple[tuple[str, tuple[RawValue, ...]], ...] | None
+
+
+def fields_from_hit(known: tuple[dict[str, Any], WalkExtras], walked: Walked) -> dict[str, Any]:
+    """A record's fields from a walk-keyed entry, with this key's own containers and times."""
+    cached, extras = known
+    own = dict(cached)
+    own["sources"] = dict(cached["sources"])
+    if extras.raw_values is not None:
+        own["raw_values"] = extras.raw_values
+    if walked.subkeys:
+        own["subkey_last_writes"] = dict(zip(extras.time_names, walked.times, strict=True))
+    if extras.parameters_raw is not None:
+        own["parameters_raw"] = extras.parameters_raw
+    if extras.triggers is not None:
+        times = walked.times[len(walked.times) - len(extras.triggers) :]
+        own["triggers_raw"] = tuple(
+            [
+                {"subkey": name, "last_write_filetime": time, "values": values}
+                for (name, values), time in zip(extras.triggers, times, strict=True)
+            ]
+        )
+    return own
+
+
+# fields made from the key itself on every hit (its own containers), never kept in the memo
+_PER_KEY = frozenset({"raw_values", "subkey_last_writes", "parameters_raw", "triggers_raw"})
