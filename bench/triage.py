@@ -14,9 +14,11 @@ hives scanned (``ok``), not the bad inputs.
 Corpora (built once, cached in ``$TMPDIR/hivescan-bench-triage/``), N Windows 10 SYSTEM hives
 of about 700 services and 12-14 MB in KAPE-like folders (``HOST/Windows/System32/config/SYSTEM``),
 **one host in four dirty**: its primary file lacks a service installed later, and new-format
-``.LOG1``/``.LOG2`` next to it hold the change (the pages that differ, several MB, more than
-the 2.8 MB of the shared Windows 10 hive's logs). Bad inputs, given on the command line beside
-the folder: a truncated hive, a hive that is not SYSTEM, a file that is not a hive, an empty file.
+``.LOG1``/``.LOG2`` next to it hold the change (the pages that differ: v2's several MB, since
+its later state is a hive laid out again; v3's about 40 KB, since its later state is the
+primary with the service appended as Windows does, ``hivescan.testing.regf_edit``). Bad
+inputs, given on the command line beside the folder: a truncated hive, a hive that is not
+SYSTEM, a file that is not a hive, an empty file.
 
 * ``--corpus v3`` (the default; ``hivescan.testing.fleet``): a fleet as real ones are. Every
   host is built on its own: Windows' stock services with Windows' ImagePath and ServiceDll
@@ -73,6 +75,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+# corpus v3's cache folder: "v3.1" since its dirty hosts' later state is appended as Windows
+# does (logs of ~40 KB); "v3" caches hold the same clean hosts and logs of a hive laid out again
+V3_CACHE = "v3.1"
 CORPUS_VERSION = "v2"  # the first corpus's cache folder name (kept: its figures stay comparable)
 BASE_NAME = "WS-00000"
 LATE_SERVICE = "UpdSvcHelper"  # the service the logs of a dirty host add
@@ -192,10 +197,11 @@ SUSPICIOUS = _suspicious()  # planted in about one v3 host in ten (plus the late
 
 def build_corpus_v3(hosts: int, variants: int, seed: int) -> tuple[Path, list[Path]]:
     """Corpus v3: every host built on its own (hivescan.testing.fleet), cached by seed."""
+    from hivescan.testing.fleet import append_planted
     from hivescan.testing.logs import make_dirty
     from hivescan.testing.win10 import PlantedService, build_system_hive
 
-    top = Path(tempfile.gettempdir()) / "hivescan-bench-triage" / f"v3-s{seed}-{hosts}x{variants}"
+    top = Path(tempfile.gettempdir()) / "hivescan-bench-triage" / f"{V3_CACHE}-s{seed}-{hosts}x{variants}"
     folder, bad_inputs = top / "hosts", bad_input_paths(top)
     if (top / "COMPLETE").is_file():
         return folder, bad_inputs
@@ -208,8 +214,9 @@ def build_corpus_v3(hosts: int, variants: int, seed: int) -> tuple[Path, list[Pa
         built = build_system_hive(spec).data
         first = first or built
         target = host_target(folder, spec.host)
-        if dirty:  # new-format logs next to it hold a service installed after the last flush
-            later = build_system_hive(replace(spec, planted=(*spec.planted, late))).data
+        if dirty:  # new-format logs next to it hold a service installed after the last flush,
+            # appended as Windows does (new cells at the end, the Services lists reallocated)
+            later = append_planted(built, spec, late)
             make_dirty([built, later], fmt="new", sequence=2000 + n, guid_seed=spec.host).write(target)
         else:
             target.write_bytes(built)
