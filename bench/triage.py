@@ -544,10 +544,10 @@ def measure(
     """Every figure of one corpus: its shape, the phases, the fixed costs and the CLI runs."""
     hives = sorted(corpus.rglob("SYSTEM"))
     dirty = [h for h in hives if h.with_name("SYSTEM.LOG1").exists()]
-    logs_mb = sum(h.with_name(f"SYSTEM.LOG{i}").stat().st_size for h in dirty[:1] for i in (1, 2)) / 1e6
+    logs_kb = sum(h.with_name(f"SYSTEM.LOG{i}").stat().st_size for h in dirty[:1] for i in (1, 2)) / 1e3
     sizes = [h.stat().st_size for h in hives]
     print(
-        f"corpus {label} ({corpus.parent}): {len(hives)} SYSTEM hives ({len(dirty)} dirty, {logs_mb:.1f} MB of "
+        f"corpus {label} ({corpus.parent}): {len(hives)} SYSTEM hives ({len(dirty)} dirty, {logs_kb:,.0f} KB of "
         f"logs on the first), {min(sizes) / 1e6:.1f}-{max(sizes) / 1e6:.1f} MB, {sum(sizes) / 1e9:.2f} GB, "
         f"+ {len(bad)} bad inputs; machine: {platform.machine()}, {os.cpu_count()} cores, load average "
         f"{os.getloadavg()[0]:.2f} before the run"
@@ -655,7 +655,7 @@ def main() -> int:
     for version, seed in corpora:
         corpus, bad = build_corpus(args.hosts, args.variants, version, seed)
         levels = corpus_levels(version, args.hosts, args.variants, seed)
-        rows += measure(f"{version}-s{seed}" if version == "v3" else version, corpus, bad, args, checkouts, levels)
+        rows += measure(f"{V3_CACHE}-s{seed}" if version == "v3" else version, corpus, bad, args, checkouts, levels)
     if len(corpora) > 1:
         print("corpora side by side (median hives/min, CPU ms per hive):")
         for label, checkout, mode, median, _, _, cpu_ms, _ in rows:
