@@ -117,13 +117,11 @@ class HiveSource:
         """The same evidence after an in-memory transformation (e.g. log replay).
 
         The sha256 stays that of the evidence file; the transformation is recorded in
-        ``location`` so nobody mistakes the in-memory state for the file on disk. A hash still
-        being computed is handed on pending (waiting here held the replay up until the whole
-        file was hashed, and put that CPU in the replay's account).
+        ``location`` so nobody mistakes the in-memory state for the file on disk.
         """
         loc = dict(self.location)
         loc["derived"] = note
-        return HiveSource(self.path, data, self._digest, None, loc)
+        return HiveSource(self.path, data, self.sha256, None, loc)
 
 
 def read_limit(name: str, head: bytes, size: int) -> int:
