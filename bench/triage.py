@@ -14,9 +14,11 @@ hives scanned (``ok``), not the bad inputs.
 Corpora (built once, cached in ``$TMPDIR/hivescan-bench-triage/``), N Windows 10 SYSTEM hives
 of about 700 services and 12-14 MB in KAPE-like folders (``HOST/Windows/System32/config/SYSTEM``),
 **one host in four dirty**: its primary file lacks a service installed later, and new-format
-``.LOG1``/``.LOG2`` next to it hold the change (the pages that differ, several MB, more than
-the 2.8 MB of the shared Windows 10 hive's logs). Bad inputs, given on the command line beside
-the folder: a truncated hive, a hive that is not SYSTEM, a file that is not a hive, an empty file.
+``.LOG1``/``.LOG2`` next to it hold the change (the pages that differ: v2's several MB, since
+its later state is a hive laid out again; v3's about 40 KB, since its later state is the
+primary with the service appended as Windows does, ``hivescan.testing.regf_edit``). Bad
+inputs, given on the command line beside the folder: a truncated hive, a hive that is not
+SYSTEM, a file that is not a hive, an empty file.
 
 * ``--corpus v3`` (the default; ``hivescan.testing.fleet``): a fleet as real ones are. Every
   host is built on its own: Windows' stock services with Windows' ImagePath and ServiceDll
@@ -73,6 +75,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+# corpus v3's cache folder: "v3.1" since its dirty hosts' later state is appended as Windows
+# does (logs of ~40 KB); "v3" caches hold the same clean hosts and logs of a hive laid out again
+V3_CACHE = "v3.1"
 CORPUS_VERSION = "v2"  # the first corpus's cache folder name (kept: its figures stay comparable)
 BASE_NAME = "WS-00000"
 LATE_SERVICE = "UpdSvcHelper"  # the service the logs of a dirty host add
@@ -192,10 +197,11 @@ SUSPICIOUS = _suspicious()  # planted in about one v3 host in ten (plus the late
 
 def build_corpus_v3(hosts: int, variants: int, seed: int) -> tuple[Path, list[Path]]:
     """Corpus v3: every host built on its own (hivescan.testing.fleet), cached by seed."""
+    from hivescan.testing.fleet import append_planted
     from hivescan.testing.logs import make_dirty
     from hivescan.testing.win10 import PlantedService, build_system_hive
 
-    top = Path(tempfile.gettempdir()) / "hivescan-bench-triage" / f"v3-s{seed}-{hosts}x{variants}"
+    top = Path(tempfile.gettempdir()) / "hivescan-bench-triage" / f"{V3_CACHE}-s{seed}-{hosts}x{variants}"
     folder, bad_inputs = top / "hosts", bad_input_paths(top)
     if (top / "COMPLETE").is_file():
         return folder, bad_inputs
@@ -208,8 +214,9 @@ def build_corpus_v3(hosts: int, variants: int, seed: int) -> tuple[Path, list[Pa
         built = build_system_hive(spec).data
         first = first or built
         target = host_target(folder, spec.host)
-        if dirty:  # new-format logs next to it hold a service installed after the last flush
-            later = build_system_hive(replace(spec, planted=(*spec.planted, late))).data
+        if dirty:  # new-format logs next to it hold a service installed after the last flush,
+            # appended as Windows does (new cells at the end, the Services lists reallocated)
+            later = append_planted(built, spec, late)
             make_dirty([built, later], fmt="new", sequence=2000 + n, guid_seed=spec.host).write(target)
         else:
             target.write_bytes(built)
@@ -362,7 +369,9 @@ def phases(clean: Path, dirty: Path, repeat: int) -> list[tuple[str, float]]:
 
     def rebuild_only(path: Path, logs: str) -> Any:
         with hivescan.open_hive(path, logs=logs, **({"record_memo": memo} if memo is not None else {})) as hive:
-            return hive.computer_name()[0], hive.services()
+            # the file's sha256 (hashed on a thread; a triage row needs it) read in the window, so
+            # the dirty and the primary-only runs both count it and their difference is the replay's
+            return hive.computer_name()[0], hive.services(), hive.sha256
 
     def forget() -> None:
         if memo is not None:
@@ -373,7 +382,7 @@ def phases(clean: Path, dirty: Path, repeat: int) -> list[tuple[str, float]]:
         rebuild_only(dirty, "none")
 
     out: list[tuple[str, float]] = []
-    clean_ms, (host, records) = cpu(lambda: rebuild_only(clean, "auto"), forget)
+    clean_ms, (host, records, _) = cpu(lambda: rebuild_only(clean, "auto"), forget)
     out.append(("clean hive: open + rebuild, a worker's first hive (nothing remembered)", clean_ms))
     if memo is not None:
         warm_rebuild_ms, _ = cpu(lambda: rebuild_only(clean, "auto"), after_other)
@@ -535,10 +544,10 @@ def measure(
     """Every figure of one corpus: its shape, the phases, the fixed costs and the CLI runs."""
     hives = sorted(corpus.rglob("SYSTEM"))
     dirty = [h for h in hives if h.with_name("SYSTEM.LOG1").exists()]
-    logs_mb = sum(h.with_name(f"SYSTEM.LOG{i}").stat().st_size for h in dirty[:1] for i in (1, 2)) / 1e6
+    logs_kb = sum(h.with_name(f"SYSTEM.LOG{i}").stat().st_size for h in dirty[:1] for i in (1, 2)) / 1e3
     sizes = [h.stat().st_size for h in hives]
     print(
-        f"corpus {label} ({corpus.parent}): {len(hives)} SYSTEM hives ({len(dirty)} dirty, {logs_mb:.1f} MB of "
+        f"corpus {label} ({corpus.parent}): {len(hives)} SYSTEM hives ({len(dirty)} dirty, {logs_kb:,.0f} KB of "
         f"logs on the first), {min(sizes) / 1e6:.1f}-{max(sizes) / 1e6:.1f} MB, {sum(sizes) / 1e9:.2f} GB, "
         f"+ {len(bad)} bad inputs; machine: {platform.machine()}, {os.cpu_count()} cores, load average "
         f"{os.getloadavg()[0]:.2f} before the run"
@@ -646,7 +655,7 @@ def main() -> int:
     for version, seed in corpora:
         corpus, bad = build_corpus(args.hosts, args.variants, version, seed)
         levels = corpus_levels(version, args.hosts, args.variants, seed)
-        rows += measure(f"{version}-s{seed}" if version == "v3" else version, corpus, bad, args, checkouts, levels)
+        rows += measure(f"{V3_CACHE}-s{seed}" if version == "v3" else version, corpus, bad, args, checkouts, levels)
     if len(corpora) > 1:
         print("corpora side by side (median hives/min, CPU ms per hive):")
         for label, checkout, mode, median, _, _, cpu_ms, _ in rows:

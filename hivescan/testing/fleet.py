@@ -41,7 +41,7 @@ from hivescan.testing.regf import WKey
 from hivescan.testing.win10_stock import STOCK, StockService
 
 if TYPE_CHECKING:
-    from hivescan.testing.win10 import HostSpec
+    from hivescan.testing.win10 import HostSpec, PlantedService
 
 STOCK_SHARE = 0.94  # of the catalog's Windows services, the share one update level has
 LEVEL_START_CHANGED = 0.05  # per update level: stock services whose Start differs from Windows' default
@@ -270,13 +270,45 @@ def fill_services(spec: HostSpec, services: WKey, rng: random.Random, when: int)
              when=when + 10**10, rng=rng, service_dll=planted.service_dll, object_name=planted.object_name)  # fmt: skip
 
 
+def planted_key(spec: HostSpec, planted: PlantedService) -> WKey:
+    """The key of a service planted in ``spec``'s hive, as :func:`fill_services` writes it
+    (the same time stamp and values): for adding it to a hive already written, the way
+    Windows installs a service (:func:`append_planted`)."""
+    from hivescan.testing.regf import filetime
+
+    when = filetime("2024-01-15T09:30:00Z") + random.Random(spec.seed).randrange(10**12)  # as system_tree
+    holder = WKey("Services", last_write=when)
+    return _add(holder, {}, planted.name, type_=planted.type, start=planted.start, image_path=planted.image_path,
+                when=when + 10**10, rng=random.Random(0), service_dll=planted.service_dll,
+                object_name=planted.object_name)  # fmt: skip
+
+
+def append_planted(image: bytes, spec: HostSpec, planted: PlantedService) -> bytes:
+    """``image`` (the hive of ``spec``, shape v3) with ``planted`` installed in every control
+    set the way Windows adds a service: its cells appended in new bins, each Services list
+    reallocated, the rest of the file unchanged (:mod:`hivescan.testing.regf_edit`), so a
+    log of the change holds a few pages, not the whole hive. The result reads as the hive of
+    ``spec`` with ``planted`` added to ``spec.planted``, but for the Services keys'
+    last-written time (set to the service's, as Windows does)."""
+    from hivescan.testing.regf import WINDOWS_RI_LEAF
+    from hivescan.testing.regf_edit import HiveEditor
+
+    editor = HiveEditor(image, subkey_list="windows", ri_leaf_size=WINDOWS_RI_LEAF)
+    for number in spec.control_sets:
+        key = planted_key(spec, planted)
+        editor.add_key(f"ControlSet{number:03d}\\Services", key, parent_last_write=key.last_write)
+    return editor.image()
+
+
 __all__ = [
     "BROWSER",
     "DEFENDER",
     "HARDWARE",
     "STOCK_SHARE",
     "VENDOR",
+    "append_planted",
     "fill_services",
     "level_start",
+    "planted_key",
     "stable",
 ]

@@ -8,6 +8,11 @@ pages that differ from the state before (new format, ``HvLE`` with Marvin32 hash
 old-format log (``DIRT`` vector and pages) holding everything that differs from the first.
 A correct replay gives the last state back byte for byte (:attr:`DirtyHive.replayed`).
 
+States written anew by the writer lay every cell out again, so nearly every page differs and
+a log holds most of the hive; a state made from the one before by
+:class:`hivescan.testing.regf_edit.HiveEditor` (cells appended as Windows appends them) gives
+an entry of the few pages Windows would log (tens of KB for a service added).
+
 Deliberate damage for negative tests: a wrong Hash-1/Hash-2, a renumbered entry (gap), a
 log cut inside an entry. Stale and foreign logs are easy to make from the primitives
 (:func:`hvle_entry`, :func:`new_format_log`, :func:`old_format_log`, :func:`stamp_guids`);
