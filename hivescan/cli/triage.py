@@ -93,15 +93,17 @@ def triage(
 
     Example: hivescan triage /cases/collection/ -o /cases/triage --jobs 2
     """
-    from hivescan.render.formats import dumps
-    from hivescan.render.triage import print_summary
-    from hivescan.triage import ScanOptions, discover, run_triage, seams, summarise, write_summary
-    from hivescan.triage.engines import dask_executor, local_engine
+    from hivescan.triage.engines import dask_executor, local_engine, start_local_pool
 
     _check_control_set(control_set)
     if fmt.lower() not in ("table", "json"):
         raise typer.BadParameter("table or json", param_hint="--format")
+    if not dask:  # the workers' preload first: it runs while the rest below is imported
+        start_local_pool(jobs)
+    from hivescan.render.formats import dumps
     from hivescan.render.output import check_output_folder
+    from hivescan.render.triage import print_summary
+    from hivescan.triage import ScanOptions, discover, run_triage, seams, summarise, write_summary
     from hivescan.triage.store import DATASETS
 
     check_output_folder(outdir, inputs=inputs, force=force, markers=(*DATASETS, "summary.json"))
