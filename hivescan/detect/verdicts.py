@@ -55,6 +55,7 @@ from typing import Any
 from hivescan.catalog.lookups import CONTEXT_FIELDS_UNREAD, LOOKUP_READS
 from hivescan.detect.fields import DERIVED_FIELDS, DERIVED_READS, RECORD_FIELDS, Subject, resolve
 from hivescan.detect.rules import CatalogTest, FieldTest, Logic, Node, Rule
+from hivescan.hive.tree import upcase
 
 DEFAULT_LIMIT = 10_000  # entries of 1.3 KB on average, 2.3 KB at most (measured): <= ~25 MB per worker
 
@@ -237,10 +238,13 @@ class VerdictCache:
         self.derived = tuple(sorted(derived))
         self._read = attrgetter(*self.attributes) if self.attributes else None
         # (path, root, what it is computed from: the record attribute holding the values, or
-        # "diagnostics" for diagnostic_notes; None: ask resolve)
+        # "diagnostics" for diagnostic_notes; None: ask resolve; ...
         holders = {"values": "raw_values", "parameters": "parameters_raw", "diagnostic_notes": "diagnostics"}
+        # and the upper-case name of the raw value it decodes, for values.<Name> / parameters.<Name>)
         self._derived_specs = tuple(
-            (path, path.partition(".")[0], holders.get(path.partition(".")[0])) for path in self.derived
+            (path, root, holders.get(root), upcase(rest) if root != "diagnostic_notes" else "-")
+            for path in self.derived
+            for root, _, rest in [path.partition(".")]
         )
         self.limit = limit
         self.entries: dict[bytes, tuple[str, ...]] = {}
@@ -277,21 +281,27 @@ class VerdictCache:
         return blob
 
     def _derived(self, subject: Subject) -> list[Any]:
-        """What each derived path's value is computed from: its value as ``resolve`` gives it,
-        quickly when the context does not name the root -- no value when the key has no values
-        of that kind; for ``diagnostic_notes`` the diagnostics' code, field and message, all the
-        notes are made of."""
+        """What each derived path's value is computed from: its value as ``resolve`` gives it
+        when the context names the root; for ``values.<Name>`` / ``parameters.<Name>`` the raw
+        value ``resolve`` would decode (the first whose name is ``<Name>`` in any case, found in
+        one pass over the key's values for all such paths; None when there is none), since
+        the decoded value is a function of it; for ``diagnostic_notes`` the diagnostics' code,
+        field and message, all the notes are made of."""
         record, context = subject.record, subject.context
         out: list[Any] = []
-        for path, root, holder in self._derived_specs:
-            if root in context or holder is None:
+        by_name: dict[str, dict[str, Any]] = {}
+        for path, root, holder, wanted in self._derived_specs:
+            if root in context or holder is None or not wanted:
                 out.append(resolve(subject, path))
             elif holder == "diagnostics":
                 out.append([(d.code, d.field, d.message) for d in record.diagnostics])
-            elif not getattr(record, holder):
-                out.append(None)
             else:
-                out.append(resolve(subject, path))
+                found = by_name.get(holder)
+                if found is None:
+                    found = by_name[holder] = {}
+                    for value in getattr(record, holder):
+                        found.setdefault(upcase(value.name), value)
+                out.append(found.get(wanted))
         return out
 
     def fingerprint(self, subject: Subject) -> bytes | None:
