@@ -16,7 +16,8 @@ from typing import Any
 
 from hivescan.catalog.lookups import CATALOGS
 from hivescan.catalog.tables import CatalogEntry
-from hivescan.detect.compiled import compile_rule_set, compile_rules
+from hivescan.detect.codegen import generate_rule_set
+from hivescan.detect.compiled import compile_rules
 from hivescan.detect.fields import Subject, path_resolver, resolve
 from hivescan.detect.finding import Evidence, Finding, Match
 from hivescan.detect.parts import SplitVerdicts
@@ -322,7 +323,8 @@ class Engine:
         self.lookups = dict(CATALOGS if lookups is None else lookups)
         self._aliases = {r.id: aliases(r.match) for r in rules}
         self._compiled = compile_rules(self.by_id)  # the fast twin of _test (detect/compiled.py)
-        self._matching_rules = compile_rule_set(self.by_id, self._compiled)  # all rules, shared first tests once
+        # all rules as one generated function, shared first tests once (detect/codegen.py)
+        self._matching_rules = generate_rule_set(self.by_id, self._compiled)
         # verdicts remembered in two parts: the rules reading the start type apart (detect/parts.py)
         self.split = SplitVerdicts(self.by_id, self._compiled) if remember and lookups is None else None
         self.verdicts = self.split.main if self.split is not None else None

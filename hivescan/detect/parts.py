@@ -24,7 +24,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from hivescan.catalog.lookups import LOOKUP_READS
-from hivescan.detect.compiled import Test, compile_rule_set
+from hivescan.detect.codegen import generate_rule_set
+from hivescan.detect.compiled import Test
 from hivescan.detect.fields import DERIVED_READS, Subject
 from hivescan.detect.rules import CatalogTest, FieldTest, Logic, Node, Rule, RuleRef
 from hivescan.detect.verdicts import DEFAULT_LIMIT, VerdictCache
@@ -84,7 +85,7 @@ class _Part:
 
     def __init__(self, ids: list[str], rules: Mapping[str, Rule], compiled: Mapping[str, Test], limit: int) -> None:
         self.ids = tuple(ids)
-        self.matching = compile_rule_set({i: rules[i] for i in ids}, compiled)
+        self.matching = generate_rule_set({i: rules[i] for i in ids}, compiled)
         self.cache = VerdictCache(_closure(ids, rules), limit)
 
 
