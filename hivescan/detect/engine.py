@@ -323,8 +323,9 @@ class Engine:
         self.lookups = dict(CATALOGS if lookups is None else lookups)
         self._aliases = {r.id: aliases(r.match) for r in rules}
         self._compiled = compile_rules(self.by_id)  # the fast twin of _test (detect/compiled.py)
-        # all rules as one generated function, shared first tests once (detect/codegen.py)
-        self._matching_rules = generate_rule_set(self.by_id, self._compiled)
+        # all rules as one generated function, shared first tests once (detect/codegen.py); written
+        # on first use (a remembering engine evaluates its parts' functions instead)
+        self._matching_rules: Callable[[_State], tuple[str, ...]] = self._generate_all
         # verdicts remembered in two parts: the rules reading the start type apart (detect/parts.py)
         self.split = SplitVerdicts(self.by_id, self._compiled) if remember and lookups is None else None
         self.verdicts = self.split.main if self.split is not None else None
@@ -337,6 +338,10 @@ class Engine:
             return self.split.matching(subject, self._state)
         state = self._state(subject)
         return self._matching_rules(state), state
+
+    def _generate_all(self, state: _State) -> tuple[str, ...]:
+        self._matching_rules = generate_rule_set(self.by_id, self._compiled)
+        return self._matching_rules(state)
 
     def _state(self, subject: Subject) -> _State:
         return _State(subject, self.lookups, self.by_id)
