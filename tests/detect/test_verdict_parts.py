@@ -65,3 +65,27 @@ def test_a_start_change_alone_hits_the_large_part_and_finds_what_a_fresh_engine_
     assert changed > 0  # some service disabled is a finding: the test can tell
     assert steady.cache.hits - before[0] >= len(subjects) // 2  # the 73 rules were not evaluated again
     assert volatile.cache.misses - before[1] > 0  # the start readers were
+
+
+def test_plain_keys_tell_types_apart_and_every_input_changes_them() -> None:
+    """The start readers' cache keys a record by a tuple of its plain values (verdicts.py):
+    ``1``, ``True`` and ``1.0`` never share a key, and any one input changed alone misses."""
+    from hivescan.detect.verdicts import VerdictCache
+    from tests.detect.test_verdicts import _other
+
+    engine = Engine(RULES, remember=True)
+    assert engine.split is not None
+    volatile = engine.split.parts[1]
+    cache = VerdictCache({i: RULES.by_id[i] for i in volatile.ids})
+    subject = next(s for s in _scenario_subjects() if "windows" in s.context and s.record.image_path)
+    base = cache.fingerprint(subject)
+    assert isinstance(base, tuple)  # the plain path is the one under test
+    keys = {cache.fingerprint(Subject(replace(subject.record, start=v), subject.context)) for v in (1, True, 1.0)}
+    assert len(keys) == 3 and None not in keys
+    for name in cache.attributes:
+        edited = replace(subject.record, **{name: _other(getattr(subject.record, name))})
+        assert cache.fingerprint(Subject(edited, subject.context)) != base, name
+    for name in sorted(cache.context_names):
+        changed = {**subject.context, name: _other(subject.context.get(name))}
+        assert cache.fingerprint(Subject(subject.record, changed)) != base, name
+    assert any(isinstance(k, bytes) for k in keys)  # a bool or float value: serialised instead
