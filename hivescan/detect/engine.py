@@ -16,11 +16,12 @@ from typing import Any
 
 from hivescan.catalog.lookups import CATALOGS
 from hivescan.catalog.tables import CatalogEntry
-from hivescan.detect.compiled import compile_rule_set, compile_rules
+from hivescan.detect.codegen import generate_rule_set
+from hivescan.detect.compiled import compile_rules
 from hivescan.detect.fields import Subject, path_resolver, resolve
 from hivescan.detect.finding import Evidence, Finding, Match
+from hivescan.detect.parts import SplitVerdicts
 from hivescan.detect.rules import SEVERITY_RANK, CatalogTest, FieldTest, Logic, Node, Rule, RuleSet
-from hivescan.detect.verdicts import VerdictCache
 from hivescan.hive.tree import upcase
 from hivescan.textsafe import printable
 
@@ -322,24 +323,25 @@ class Engine:
         self.lookups = dict(CATALOGS if lookups is None else lookups)
         self._aliases = {r.id: aliases(r.match) for r in rules}
         self._compiled = compile_rules(self.by_id)  # the fast twin of _test (detect/compiled.py)
-        self._matching_rules = compile_rule_set(self.by_id, self._compiled)  # all rules, shared first tests once
-        self.verdicts = VerdictCache(self.by_id) if remember and lookups is None else None
+        # all rules as one generated function, shared first tests once (detect/codegen.py); written
+        # on first use (a remembering engine evaluates its parts' functions instead)
+        self._matching_rules: Callable[[_State], tuple[str, ...]] = self._generate_all
+        # verdicts remembered in two parts: the rules reading the start type apart (detect/parts.py)
+        self.split = SplitVerdicts(self.by_id, self._compiled) if remember and lookups is None else None
+        self.verdicts = self.split.main if self.split is not None else None
 
     def _matching(self, subject: Subject) -> tuple[tuple[str, ...], _State | None]:
         """Ids of the rules that match the subject, in rule order (remembered when asked), and the
         evaluation state when the rules were evaluated (None when the verdict was remembered:
         most records of a warm worker match nothing, and then no state is made at all)."""
-        verdicts = self.verdicts
-        key = verdicts.fingerprint(subject) if verdicts is not None else None
-        if key is not None and verdicts is not None:
-            known = verdicts.get(key)
-            if known is not None:
-                return known, None
+        if self.split is not None:
+            return self.split.matching(subject, self._state)
         state = self._state(subject)
-        matched = self._matching_rules(state)
-        if key is not None and verdicts is not None:
-            verdicts.put(key, matched)
-        return matched, state
+        return self._matching_rules(state), state
+
+    def _generate_all(self, state: _State) -> tuple[str, ...]:
+        self._matching_rules = generate_rule_set(self.by_id, self._compiled)
+        return self._matching_rules(state)
 
     def _state(self, subject: Subject) -> _State:
         return _State(subject, self.lookups, self.by_id)

@@ -28,6 +28,7 @@ random texts that every pattern of the shipped rules matches no text the words r
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 try:  # the parser re compiles with (Python 3.11+); an older name before
@@ -46,6 +47,7 @@ _ATOMIC = getattr(sre_parse, "ATOMIC_GROUP", None)
 Words = frozenset[str]
 
 
+@lru_cache(maxsize=1024)  # a pure function of the compiled pattern, asked for by every compiled form of a rule
 def required_literals(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
     """Upper-case words, one of which every ASCII text the pattern matches contains (case
     aside); None when the pattern names none (or is not one this module reads)."""

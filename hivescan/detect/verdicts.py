@@ -55,6 +55,7 @@ from typing import Any
 from hivescan.catalog.lookups import CONTEXT_FIELDS_UNREAD, LOOKUP_READS
 from hivescan.detect.fields import DERIVED_FIELDS, DERIVED_READS, RECORD_FIELDS, Subject, resolve
 from hivescan.detect.rules import CatalogTest, FieldTest, Logic, Node, Rule
+from hivescan.hive.tree import upcase
 
 DEFAULT_LIMIT = 10_000  # entries of 1.3 KB on average, 2.3 KB at most (measured): <= ~25 MB per worker
 
@@ -177,6 +178,9 @@ class _Serialiser:
 
 
 _PLAIN = frozenset({str, int, bool, float, tuple, type(None)})  # context values that are never value objects
+# values a plain tuple key may hold: equal only to the same value of the same type
+_KEY_SCALARS = frozenset({str, int, type(None)})
+Key = bytes | tuple[Any, ...]  # a fingerprint: serialised, or the plain tuple (see VerdictCache.fingerprint)
 _IMMUTABLE_SCALARS = frozenset({str, int, float, bool, bytes, complex, type(None)})
 
 
@@ -236,14 +240,20 @@ class VerdictCache:
                 self._unread[name] = unread
         self.derived = tuple(sorted(derived))
         self._read = attrgetter(*self.attributes) if self.attributes else None
+        self._one_attribute = len(self.attributes) == 1  # attrgetter of one name gives the value itself
+        # plain keys (see fingerprint): only when no derived path needs its inputs written
+        self._plain = not self.derived
         # (path, root, what it is computed from: the record attribute holding the values, or
-        # "diagnostics" for diagnostic_notes; None: ask resolve)
+        # "diagnostics" for diagnostic_notes; None: ask resolve; ...
         holders = {"values": "raw_values", "parameters": "parameters_raw", "diagnostic_notes": "diagnostics"}
+        # and the upper-case name of the raw value it decodes, for values.<Name> / parameters.<Name>)
         self._derived_specs = tuple(
-            (path, path.partition(".")[0], holders.get(path.partition(".")[0])) for path in self.derived
+            (path, root, holders.get(root), upcase(rest) if root != "diagnostic_notes" else "-")
+            for path in self.derived
+            for root, _, rest in [path.partition(".")]
         )
         self.limit = limit
-        self.entries: dict[bytes, tuple[str, ...]] = {}
+        self.entries: dict[Key, tuple[str, ...]] = {}
         self.hits = 0
         self.misses = 0
         self._serialise = _Serialiser()
@@ -277,25 +287,39 @@ class VerdictCache:
         return blob
 
     def _derived(self, subject: Subject) -> list[Any]:
-        """What each derived path's value is computed from: its value as ``resolve`` gives it,
-        quickly when the context does not name the root -- no value when the key has no values
-        of that kind; for ``diagnostic_notes`` the diagnostics' code, field and message, all the
-        notes are made of."""
+        """What each derived path's value is computed from: its value as ``resolve`` gives it
+        when the context names the root; for ``values.<Name>`` / ``parameters.<Name>`` the raw
+        value ``resolve`` would decode (the first whose name is ``<Name>`` in any case, found in
+        one pass over the key's values for all such paths; None when there is none), since
+        the decoded value is a function of it; for ``diagnostic_notes`` the diagnostics' code,
+        field and message, all the notes are made of."""
         record, context = subject.record, subject.context
         out: list[Any] = []
-        for path, root, holder in self._derived_specs:
-            if root in context or holder is None:
+        by_name: dict[str, dict[str, Any]] = {}
+        for path, root, holder, wanted in self._derived_specs:
+            if root in context or holder is None or not wanted:
                 out.append(resolve(subject, path))
             elif holder == "diagnostics":
                 out.append([(d.code, d.field, d.message) for d in record.diagnostics])
-            elif not getattr(record, holder):
-                out.append(None)
             else:
-                out.append(resolve(subject, path))
+                found = by_name.get(holder)
+                if found is None:
+                    found = by_name[holder] = {}
+                    for value in getattr(record, holder):
+                        found.setdefault(upcase(value.name), value)
+                out.append(found.get(wanted))
         return out
 
-    def fingerprint(self, subject: Subject) -> bytes | None:
+    def fingerprint(self, subject: Subject) -> Key | None:
         """The record's fingerprint, or None when it cannot be made (then the record is evaluated).
+
+        When nothing is derived and every value read is a ``str``, an ``int`` or None (exact
+        types, so never a bool or a float: ``True == 1 == 1.0``), the fingerprint is the tuple
+        of those values and the context entries themselves (a shared object's entry holding
+        its bytes, as below), with no serialisation: tuples of such values are equal only when
+        every value is the same value of the same type. Why: the rules reading the start
+        type (``detect/parts.py``) read only such values, and a tuple costs a third of a
+        pickle. A tuple never equals the ``bytes`` of a serialised fingerprint.
 
         The record attributes are read wherever they are also shadowed by the context: the
         context entry is in the fingerprint too, under its name, and lookups read the record's
@@ -307,6 +331,10 @@ class VerdictCache:
         names = self.context_names
         read = self._read
         try:
+            values = read(record) if read is not None else ()
+            # a tuple key when every value is a str, an int or None (exact types) and nothing
+            # is derived: see plain_key
+            plain = self._plain and (self._one_attribute or set(map(type, values)) <= _KEY_SCALARS)
             items: list[tuple[Any, ...]] = []
             for name, value in context.items():
                 if name not in names:
@@ -314,12 +342,18 @@ class VerdictCache:
                 kind = type(value)
                 shared = kind not in _PLAIN and hasattr(kind, "__dataclass_params__")
                 blob = self._shared_bytes(name, value) if shared else None
-                items.append((name, value) if blob is None else (name, None, blob))
-            return self._serialise((read(record) if read is not None else (), items, self._derived(subject)))
+                if blob is None:
+                    items.append((name, value))
+                    plain = plain and kind in _KEY_SCALARS
+                else:
+                    items.append((name, None, blob))
+            if plain and (not self._one_attribute or type(values) in _KEY_SCALARS):
+                return (values, tuple(items))
+            return self._serialise((values, items, self._derived(subject)))
         except (Unfreezable, AttributeError):
             return None
 
-    def get(self, key: bytes) -> tuple[str, ...] | None:
+    def get(self, key: Key) -> tuple[str, ...] | None:
         found = self.entries.get(key)
         if found is None:
             self.misses += 1
@@ -327,7 +361,7 @@ class VerdictCache:
             self.hits += 1
         return found
 
-    def put(self, key: bytes, matched: tuple[str, ...]) -> None:
+    def put(self, key: Key, matched: tuple[str, ...]) -> None:
         if len(self.entries) >= self.limit:
             self.entries.clear()  # bounded memory; the next hives refill it
         self.entries[key] = matched

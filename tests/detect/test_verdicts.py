@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import pytest
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 
 from hivescan.catalog.lookups import CATALOGS, LOOKUP_READS
 from hivescan.detect.engine import Engine
-from hivescan.detect.fields import Subject
+from hivescan.detect.fields import Subject, resolve
 from hivescan.detect.verdicts import Unfreezable, VerdictCache, deeply_immutable, rule_reads, serialise
 from hivescan.diagnostics import Diagnostic
 from hivescan.hive.model import RawValue
@@ -263,3 +264,40 @@ def test_a_value_serialises_alike_whatever_came_before() -> None:
     assert cache._serialise(_Pair(1, "x")) == first
     assert cache._serialise(_OtherPair(1, "x")) != first  # same fields, another class
     assert cache._serialise([_Pair(1, "x"), _Pair(1, "x")]) == cache._serialise([_Pair(1, "x"), _Pair(1, "x")])
+
+
+_PARAMETERS_CACHE = VerdictCache(RULES.by_id)
+
+
+@lru_cache(maxsize=1)
+def _first_scenario() -> Subject:
+    return _scenario_subjects()[0]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["Application", "APPLICATION", "application", "ServerLevelPluginDll", "Other", ""]),
+            st.sampled_from([1, 2, 4, 7, 3]),
+            st.sampled_from([b"a\0b\0\0\0", b"c\0\0\0", b"\x01\0\0\0", b"", b"a\0\0\0x\0\0\0"]),
+        ),
+        max_size=4,
+    ),
+    st.lists(st.sampled_from(["Application", "application", "Other"]), max_size=3),
+)
+def test_parameters_read_as_their_raw_value_tell_what_resolve_tells(
+    values: list[tuple[str, int, bytes]], more: list[str]
+) -> None:
+    """The fingerprint holds, for ``parameters.<Name>``, the raw value ``resolve`` decodes (the
+    first of that name in any case): two keys whose fingerprints are equal resolve alike, and a
+    key resolving otherwise never shares a fingerprint."""
+    cache, subject = _PARAMETERS_CACHE, _first_scenario()
+    assert any(p.startswith("parameters.") for p in cache.derived)
+    first = replace(subject.record, parameters_raw=tuple(RawValue(n, t, d) for n, t, d in values))
+    other = replace(first, parameters_raw=(*first.parameters_raw, *(RawValue(n, 1, b"z\0\0\0") for n in more)))
+    one, two = Subject(first, subject.context), Subject(other, subject.context)
+    seen = [tuple(resolve(s, p) for p in cache.derived if p.startswith("parameters.")) for s in (one, two)]
+    if cache.fingerprint(one) == cache.fingerprint(two):
+        assert seen[0] == seen[1]
+    if seen[0] != seen[1]:
+        assert cache.fingerprint(one) != cache.fingerprint(two)
