@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import importlib.util
 import random
-import struct
 import sys
 import time
 from pathlib import Path
 
-from hivescan.hive.cells import NO_OFFSET, CellError, Cells
-from hivescan.hive.header import BASE_BLOCK_SIZE
+from hivescan.hive.cells import NO_OFFSET
 from hivescan.hive.source import HiveSource
 from hivescan.hive.tree import HiveReader
+from hivescan.testing.fuzz import service_key_cells
 from hivescan.testing.regf import HiveWriter, WKey
 
 
@@ -55,39 +54,6 @@ def _built(kind: str) -> bytes:
     return HiveWriter(root, subkey_list=kind, ri_leaf_size=2).build().data
 
 
-def _cells_of(data: bytes, nk_offset: int) -> list[tuple[int, int]]:
-    """File ranges (size field included) of the cells a service record reads."""
-    cells = Cells(data)
-    out: list[tuple[int, int]] = []
-
-    def add(offset: int) -> None:
-        start, end, _ = cells.cell(offset)
-        out.append((start - 4, end))
-
-    def key(offset: int, depth: int) -> None:
-        nk = cells.nk(offset)
-        add(offset)
-        if nk.security != NO_OFFSET:
-            add(nk.security)
-        if nk.value_count:
-            add(nk.value_list)
-            for off in cells.value_offsets(nk):
-                add(off)
-                size, data_off = struct.unpack_from("<II", data, BASE_BLOCK_SIZE + off + 8)
-                if size and not size & 0x80000000:
-                    add(data_off)
-        if nk.subkey_count and depth < 2:
-            add(nk.subkey_list)
-            for sub in cells.subkey_offsets(nk.subkey_list):
-                try:  # cells the walk does not read (a subkey's subkeys) may be damaged already
-                    key(sub, depth + 1)
-                except CellError:
-                    continue
-
-    key(nk_offset, 0)
-    return out
-
-
 def main(argv: list[str]) -> int:
     walk = _load(argv[0]).walk_service  # type: ignore[attr-defined]
     budget = float(argv[1]) if len(argv) > 1 else 60.0
@@ -99,7 +65,7 @@ def main(argv: list[str]) -> int:
         with HiveReader(HiveSource.from_bytes(data)) as reader:
             services = reader.key("ControlSet001\\Services")
             offsets = [k.cell_offset for k in services.subkeys()] if services is not None else []
-        ranges = {off: _cells_of(data, off) for off in offsets if off is not None and walk(data, off, 16344)}
+        ranges = {off: service_key_cells(data, off) for off in offsets if off is not None and walk(data, off, 16344)}
         plan.append((data, ranges))
         print(f"{name}: {len(offsets)} service keys, {len(ranges)} walked intact", flush=True)
     cases = accepted = 0

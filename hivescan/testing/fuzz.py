@@ -58,6 +58,45 @@ def _cell_starts(data: bytes) -> list[int]:
     return starts
 
 
+def service_key_cells(data: bytes, nk_offset: int) -> list[tuple[int, int]]:
+    """File ranges (size field included) of the cells one service record is read from: the
+    key, its security, value list, values and their data, and the same for its subkeys and
+    theirs (TriggerInfo's). Where to damage a hive to fuzz one service key; a cell the walk
+    does not read (a subkey's subkey) that is damaged already is skipped."""
+    from hivescan.hive.cells import NO_OFFSET, CellError, Cells
+    from hivescan.hive.header import BASE_BLOCK_SIZE
+
+    cells = Cells(data)
+    out: list[tuple[int, int]] = []
+
+    def add(offset: int) -> None:
+        start, end, _ = cells.cell(offset)
+        out.append((start - 4, end))
+
+    def key(offset: int, depth: int) -> None:
+        nk = cells.nk(offset)
+        add(offset)
+        if nk.security != NO_OFFSET:
+            add(nk.security)
+        if nk.value_count:
+            add(nk.value_list)
+            for off in cells.value_offsets(nk):
+                add(off)
+                size, data_off = struct.unpack_from("<II", data, BASE_BLOCK_SIZE + off + 8)
+                if size and not size & 0x80000000:
+                    add(data_off)
+        if nk.subkey_count and depth < 2:
+            add(nk.subkey_list)
+            for sub in cells.subkey_offsets(nk.subkey_list):
+                try:
+                    key(sub, depth + 1)
+                except CellError:
+                    continue
+
+    key(nk_offset, 0)
+    return out
+
+
 def mutate(data: bytes, rng: random.Random) -> tuple[bytes, str]:
     """One mutation, random or structural; one that would not fit the buffer is skipped (the input is kept)."""
     buf = bytearray(data)

@@ -20,12 +20,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import hivescan
-from hivescan.hive.cells import NO_OFFSET, Cells
+from hivescan.hive.cells import Cells
 from hivescan.hive.header import BASE_BLOCK_SIZE
 from hivescan.hive.tree import HiveReader, Key
 from hivescan.scm import keywalk
 from hivescan.scm.record import ServiceRecord
 from hivescan.scm.services import RecordMemo, build_service_database
+from hivescan.testing.fuzz import service_key_cells
 from hivescan.testing.regf import HiveWriter, WKey, WValue
 from tests.conftest import FIXTURES, shared_hive, system_root
 
@@ -389,36 +390,6 @@ def test_value_data_past_the_readers_cap_is_read_the_python_way(write_hive: Writ
 # -- damaged service keys: never a crash, always the Python path's answer
 
 
-def key_cells(data: bytes, nk_offset: int) -> list[tuple[int, int]]:
-    """(start, end) file ranges of the cells a service record reads, found with Cells."""
-    cells = Cells(data)
-    out: list[tuple[int, int]] = []
-
-    def add(offset: int) -> None:
-        start, end, _ = cells.cell(offset)
-        out.append((start - 4, end))
-
-    def key(offset: int, depth: int) -> None:
-        nk = cells.nk(offset)
-        add(offset)
-        if nk.security != NO_OFFSET:
-            add(nk.security)
-        if nk.value_count:
-            add(nk.value_list)
-            for off in cells.value_offsets(nk):
-                add(off)
-                size, data_off = struct.unpack_from("<II", data, BASE_BLOCK_SIZE + off + 8)
-                if size and not size & 0x80000000:
-                    add(data_off)
-        if nk.subkey_count and depth < 2:
-            add(nk.subkey_list)
-            for sub in cells.subkey_offsets(nk.subkey_list):
-                key(sub, depth + 1)
-
-    key(nk_offset, 0)
-    return out
-
-
 @pytest.fixture(scope="module")
 def damaged_base(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, list[tuple[int, int]], RecordMemo]:
     root = host(3)
@@ -430,7 +401,7 @@ def damaged_base(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, list[
     with HiveReader(hivescan.hive.source.HiveSource.from_file(path)) as reader:
         svc = reader.key("ControlSet001\\Services\\Svc02")
         assert svc is not None and svc.cell_offset is not None
-        ranges = key_cells(data, svc.cell_offset)
+        ranges = service_key_cells(data, svc.cell_offset)
     return data, ranges, memo
 
 
