@@ -17,8 +17,9 @@ does not import pandas either; frames are built on demand.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from hivescan.lazy import load_public
 
 if TYPE_CHECKING:
     from hivescan.diagnostics import Diagnostic
@@ -57,12 +58,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """Load a public name from its module on first use (then cached in the package)."""
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hivescan' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return load_public(__name__, _PUBLIC, globals(), name)
 
 
 def __dir__() -> list[str]:

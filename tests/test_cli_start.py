@@ -40,3 +40,16 @@ def test_public_names_load_on_first_use() -> None:
     from hivescan import HiveSource, SystemHive  # the `from` form goes through the same hook
 
     assert SystemHive.__name__ == "SystemHive" and HiveSource.__name__ == "HiveSource"
+
+
+def test_a_lazy_public_name_is_loaded_once_and_other_names_are_refused() -> None:
+    from hivescan.lazy import load_public
+
+    namespace: dict[str, object] = {}
+    public = {"dumps": "json"}
+    import json
+
+    assert load_public("pkg", public, namespace, "dumps") is json.dumps
+    assert namespace == {"dumps": json.dumps}  # kept: the next look-up is an ordinary attribute
+    with pytest.raises(AttributeError, match="module 'pkg' has no attribute 'loads'"):
+        load_public("pkg", public, namespace, "loads")

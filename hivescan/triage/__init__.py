@@ -25,8 +25,9 @@ preload wait for them.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from hivescan.lazy import load_public
 
 if TYPE_CHECKING:
     from hivescan.triage.inputs import ContainerReader, Discovery, HiveInput, Ignored, discover
@@ -101,12 +102,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """Load a public name from its module on first use (then cached in the package)."""
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hivescan.triage' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return load_public(__name__, _PUBLIC, globals(), name)
 
 
 def __dir__() -> list[str]:
