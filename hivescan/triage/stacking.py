@@ -122,38 +122,42 @@ def host_codes(host: Codes, sha: Codes) -> Codes:
     once per distinct (host, sha256) pair. Why not Arrow compute: turning the ``sha256:``
     literal into an Arrow scalar imports pandas (pyarrow's shim), which costs more than the
     whole summary."""
-    host_codes_, host_list = host
-    sha_codes, sha_list = sha
-    width = len(sha_list) + 1
-    pairs, inverse = np.unique((host_codes_ + 1) * width + (sha_codes + 1), return_inverse=True)
-    index: dict[str, int] = {}
-    pair_key = np.full(len(pairs), -1, dtype=np.int64)
-    for i, pair in enumerate(pairs.tolist()):
-        h, s = divmod(pair, width)
-        if h and host_list[h - 1] != "":
-            pair_key[i] = index.setdefault(host_list[h - 1], len(index))
-        elif s:
-            pair_key[i] = index.setdefault("sha256:" + sha_list[s - 1][:12], len(index))
-    return pair_key[inverse.reshape(-1)], list(index)
+
+    def key(name: Any, sha256: Any) -> str | None:
+        if name is not None and name != "":
+            return str(name)
+        return None if sha256 is None else "sha256:" + str(sha256)[:12]
+
+    return pair_codes(host, sha, key)
 
 
 def key_codes(raw: Codes, types: Codes, key_of: Callable[[str, int | None], str]) -> Codes:
     """The stacking key of every row as codes (-1: no key: a missing raw value, or an empty
     key), with ``key_of(raw, type)`` computed once per distinct (raw, type) pair: hosts share
     most names and paths, so a fleet has a few thousand pairs for millions of rows."""
-    raw_codes, raw_list = raw
-    type_codes, type_list = types
-    width = len(type_list) + 1
-    pairs, inverse = np.unique((raw_codes + 1) * width + (type_codes + 1), return_inverse=True)
+
+    def key(value: Any, reg_type: Any) -> str | None:
+        if value is None:
+            return None
+        return key_of(str(value), None if reg_type is None else int(reg_type)) or None
+
+    return pair_codes(raw, types, key)
+
+
+def pair_codes(first: Codes, second: Codes, key: Callable[[Any, Any], str | None]) -> Codes:
+    """Codes of ``key(a, b)`` for every row's pair of values (None for a missing one; a key of
+    None: -1, no key), ``key`` called once per distinct pair, keys numbered as first met."""
+    first_codes, first_list = first
+    second_codes, second_list = second
+    width = len(second_list) + 1
+    pairs, inverse = np.unique((first_codes + 1) * width + (second_codes + 1), return_inverse=True)
     index: dict[str, int] = {}
     pair_key = np.full(len(pairs), -1, dtype=np.int64)
     for i, pair in enumerate(pairs.tolist()):
-        r, t = divmod(pair, width)
-        if r == 0:
-            continue
-        key = key_of(str(raw_list[r - 1]), None if t == 0 else int(type_list[t - 1]))
-        if key != "":
-            pair_key[i] = index.setdefault(key, len(index))
+        f, s = divmod(pair, width)
+        found = key(first_list[f - 1] if f else None, second_list[s - 1] if s else None)
+        if found is not None:
+            pair_key[i] = index.setdefault(found, len(index))
     return pair_key[inverse.reshape(-1)], list(index)
 
 
