@@ -62,18 +62,13 @@ def lookup_loldriver_file(record: Any, context: Mapping[str, Any] | None = None)
     facts = getattr(record, "image_file", None)
     if not isinstance(facts, Mapping):
         return None
-    sha256 = facts.get("sha256")
-    if isinstance(sha256, str):
-        table, index = _loldriver_hashes()
-        i = index.get(sha256.lower())
-        if i is not None:
-            return entry("loldrivers-file", sha256.lower(), table, i, {"matched_on": "sha256"})
-    authentihash = facts.get("authentihash")
-    if isinstance(authentihash, str):
-        table, index = _loldriver_authentihashes()
-        i = index.get(authentihash.lower())
-        if i is not None:
-            return entry("loldrivers-file", authentihash.lower(), table, i, {"matched_on": "authentihash"})
+    for fact, hashes in (("sha256", _loldriver_hashes), ("authentihash", _loldriver_authentihashes)):
+        digest = facts.get(fact)
+        if isinstance(digest, str):
+            table, index = hashes()
+            i = index.get(digest.lower())
+            if i is not None:
+                return entry("loldrivers-file", digest.lower(), table, i, {"matched_on": fact})
     return None
 
 
