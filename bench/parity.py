@@ -1,11 +1,12 @@
 """Check that two checkouts of hivescan give the same answers: the guard every speed-up runs.
 
-    python bench/parity.py --against CHECKOUT [--hosts N] [--variants K] [--hive FILE ...]
+    python bench/parity.py --against CHECKOUT [--hosts N] [--variants K] [--corpus v3,v2] [--hive FILE ...]
 
 Runs, with this checkout and with ``CHECKOUT`` (``PYTHONPATH=CHECKOUT``, the same Python):
 
-* ``hivescan triage`` on the benchmark corpus of ``bench/triage.py`` (its first N hosts, one in
-  four dirty with logs, plus its bad inputs), rules and events on, and compares the three
+* ``hivescan triage`` on each benchmark corpus of ``bench/triage.py`` (by default v3, the
+  realistic fleet the bench measures, then v2: their first N hosts, one in four dirty with
+  logs, plus the bad inputs), rules and events on, and compares the three
   datasets (services, findings, hives) row for row, every column, after sorting; only the
   columns a run itself makes (``run_id``, ``duration_s``, ``scanned_at``, ``worker``) are left out;
 * ``hivescan services -f jsonl --deleted`` and ``hivescan scan -f jsonl`` on each ``--hive``
@@ -85,18 +86,13 @@ def default_hives() -> list[Path]:
     return [p for p in out if p.is_file()]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--against", type=Path, required=True, help="the other checkout")
-    parser.add_argument("--hosts", type=int, default=12)
-    parser.add_argument("--variants", type=int, default=6)
-    parser.add_argument("--hive", type=Path, action="append", default=None)
-    args = parser.parse_args()
+def _triage_parity(args: argparse.Namespace, corpus: str) -> int:
+    """Triage the first hosts of one bench corpus with both checkouts: the differences (-1: a run failed)."""
     sys.path.insert(0, str(ROOT / "bench"))
     from triage import build_corpus  # the benchmark's own corpus
 
-    corpus, bad = build_corpus(max(args.hosts, 60), args.variants)  # the benchmark's cached corpus
-    hosts = sorted(p for p in corpus.iterdir() if p.is_dir())[: args.hosts]
+    folder, bad = build_corpus(max(args.hosts, 60), args.variants, corpus)  # the benchmark's cached corpus
+    hosts = sorted(p for p in folder.iterdir() if p.is_dir())[: args.hosts]
     differences = 0
     with tempfile.TemporaryDirectory(prefix="hivescan-parity-") as tmp:
         picked = Path(tmp) / "hosts"
@@ -111,11 +107,28 @@ def main() -> int:
             )
             if done.returncode not in (0, 1):
                 print(f"  triage failed in {name} ({done.returncode}): {done.stderr.decode()[-500:]}")
-                return 2
+                return -1
             outs[name] = out
-        print(f"triage of {len(hosts)} hosts + {len(bad)} bad inputs:")
+        print(f"triage of {len(hosts)} hosts of corpus {corpus} + {len(bad)} bad inputs:")
         for dataset in ("services", "findings", "hives"):
             differences += _compare(dataset, _rows(outs["here"], dataset), _rows(outs["other"], dataset))
+    return differences
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--against", type=Path, required=True, help="the other checkout")
+    parser.add_argument("--hosts", type=int, default=12)
+    parser.add_argument("--variants", type=int, default=6)
+    parser.add_argument("--corpus", default="v3,v2", help="the bench corpora to triage, in order (v3, v2)")
+    parser.add_argument("--hive", type=Path, action="append", default=None)
+    args = parser.parse_args()
+    differences = 0
+    for corpus in args.corpus.split(","):
+        found = _triage_parity(args, corpus.strip())
+        if found < 0:
+            return 2
+        differences += found
     for hive in args.hive or default_hives():
         print(f"{hive}:")
         for command in (("services", "-f", "jsonl", "--deleted"), ("scan", "-f", "jsonl")):
