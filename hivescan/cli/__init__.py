@@ -37,7 +37,7 @@ def main() -> None:
     try:
         app()
     except SystemExit as exc:
-        if not is_the_command():
+        if not is_the_command() or sys.getprofile() is not None:  # a profiler writes its results at the end
             raise
         end_process(exc.code)
 
