@@ -154,3 +154,14 @@ def test_the_command_ends_quickly_a_program_calling_main_does_not(tmp_path: Path
     assert missing.returncode == 3 and missing.stderr.startswith(b"hivescan: error:")
     quick = entry != "a program calling main()"
     assert {mark.name for mark in marks.iterdir()} == ({"atexit"} if quick else {"atexit", "teardown"})
+
+
+def test_a_profiled_command_writes_its_profile(tmp_path: Path) -> None:
+    """``python -m cProfile -o FILE -m hivescan ...``: the normal exit, so the profile is written."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    profile = tmp_path / "run.prof"
+    demo = ROOT / "fixtures" / "demo-SYSTEM"
+    command = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "hivescan", "info", str(demo), "-f", "json"]
+    done = subprocess.run(command, capture_output=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert profile.stat().st_size > 0
