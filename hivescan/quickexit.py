@@ -27,6 +27,7 @@ import atexit
 import os
 import sys
 import threading
+from contextlib import suppress
 from types import FrameType
 from typing import NoReturn
 
@@ -75,6 +76,12 @@ def _forkserver_exit() -> None:
     atexit.unregister(_forkserver_exit)
     atexit._run_exitfuncs()
     _flushed()
+    # Its standard streams are the command's: closed now, a caller reading them sees their
+    # end before the kernel has unmapped the preload (it frees memory before it closes files:
+    # 27 -> 11 ms from the command's exit to the pipes' end, medians at load 7)
+    for fd in (0, 1, 2):
+        with suppress(OSError):
+            os.close(fd)
     os._exit(1 if getattr(sys, "last_value", None) is not None else 0)
 
 
