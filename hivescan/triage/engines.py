@@ -39,7 +39,9 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-PRELOAD = ("__main__", "hivescan.triage.preload")  # __main__: multiprocessing's own default
+# __main__: multiprocessing's own default; forkserver_exit: the forkserver's end without the
+# interpreter's teardown (hivescan.quickexit)
+PRELOAD = ("__main__", "hivescan.triage.preload", "hivescan.triage.forkserver_exit")
 
 
 def local_executor(jobs: int) -> ProcessPoolExecutor:
