@@ -93,11 +93,6 @@ static int put_u32(Walk *w, uint32_t v) {
     return put(w, b, 4);
 }
 
-static int put_u64(Walk *w, uint64_t v) {
-    if (put_u32(w, (uint32_t)v)) return FAIL;
-    return put_u32(w, (uint32_t)(v >> 32));
-}
-
 /* a name: whether compressed (one byte), its length, its raw bytes */
 static int put_name(Walk *w, int compressed, Py_ssize_t at, uint16_t length) {
     if (put_u8(w, (uint8_t)(compressed != 0)) || put_u16(w, length)) return FAIL;
@@ -373,8 +368,9 @@ static int service(Walk *w, uint32_t offset, Found *f, Sub *subs, Sub *triggers)
         if ((rc = put_u32(w, (uint32_t)m))) return rc;
         for (i = 0; i < m; i++) {
             const Nk *s = &triggers[i].nk;
-            if ((rc = put_name(w, s->compressed, s->name_at, s->name_len)) || (rc = put_u64(w, s->last_write)))
-                return rc;
+            /* its time is not content: a record takes it from `times` (trigger times differ from
+               host to host while the triggers are the same) */
+            if ((rc = put_name(w, s->compressed, s->name_at, s->name_len))) return rc;
             if ((rc = values(w, s->values, s->value_list))) return rc;
             times[n_times++] = s->last_write;
         }

@@ -9,9 +9,12 @@ asks the compiled walk (``_keywalk.c``, optional C extension built by setup.py) 
 * ``content``: one canonical byte string of everything ``services._decode_key`` reads: the
   key's name bytes and whether compressed; every value in list order (raw name bytes, whether
   compressed, type, exact data bytes); the subkey names in list order; the values of the first
-  ``Parameters`` and ``Security`` subkeys (ci); the names, last-write times and values of the
-  ``TriggerInfo`` subkeys. Every part is length-prefixed, so equal bytes mean equal content.
-  The bytes themselves are the memo's key (compared in full: no hash, no collision);
+  ``Parameters`` and ``Security`` subkeys (ci); the names and values of the ``TriggerInfo``
+  subkeys. No last-write time is content: trigger subkeys' times differ from host to host
+  while the triggers are the same, so a record takes every time from ``times`` (its decoded
+  ``triggers`` too: :func:`hivescan.scm.memo.fields_from_hit`). Every part is
+  length-prefixed, so equal bytes mean equal content. The bytes themselves are the memo's
+  key (compared in full: no hash, no collision);
 * the key cells the reader would list: the service key's subkeys, ``TriggerInfo`` and its
   subkeys, and the last-write times a record keeps of the special subkeys and triggers.
 
@@ -208,10 +211,8 @@ def read_walked(key: Key, walked: Walked) -> WalkedService:
         (count,) = _U32.unpack_from(content, pos)
         pos += 4
         trigger_path = next(s.path for s in subkeys if s.name.upper() == "TRIGGERINFO") + "\\"
-        for _ in range(count):
+        for last_write in walked.times[len(walked.times) - count :]:  # trigger times are not content
             sub_name = name()
-            (last_write,) = _U64.unpack_from(content, pos)
-            pos += 8
             triggers.append(WalkedKey(sub_name, trigger_path + sub_name, last_write, key.parser, values()))
     service = WalkedKey(key.name, key.path, key.last_write, key.parser, own, key.name_raw)
     return WalkedService(service, subkeys, triggers)

@@ -12,6 +12,9 @@ from typing import Any, NamedTuple
 
 from hivescan.hive.model import RawValue
 from hivescan.scm.keywalk import Walked
+from hivescan.scm.triggers import Trigger
+
+_new_tuple = tuple.__new__  # a Trigger without its Python-level __new__ (all seven fields given)
 
 
 class RecordMemo:
@@ -127,13 +130,20 @@ def _content_bytes(content: tuple[Any, ...]) -> int:
 class WalkExtras(NamedTuple):
     """What a hit under a walk's bytes rebuilds a record's per-key fields from: the immutable
     value tuples of the first record (equal bytes, equal values: sharing them is sound), the
-    names of ``subkey_last_writes`` in the order of the walk's times, and per trigger its
-    subkey name and values (its time is the key's own)."""
+    names of ``subkey_last_writes`` in the order of the walk's times, per trigger its subkey
+    name and values (its time is the key's own), and per decoded trigger (``triggers``, in
+    number order) the place of its subkey in list order, whose time it takes.
+
+    Why trigger times are not in the memo's key: Windows writes a service's ``TriggerInfo``
+    subkeys when it installs the service, so their times differ from host to host while the
+    triggers are the same; a key with triggers would never be answered from another host.
+    The decoded triggers depend on a time only by carrying it (hivescan.scm.triggers)."""
 
     raw_values: tuple[RawValue, ...] | None
     parameters_raw: tuple[RawValue, ...] | None
     time_names: tuple[str, ...]
     triggers: tuple[tuple[str, tuple[RawValue, ...]], ...] | None
+    trigger_order: tuple[int, ...] = ()
 
 
 def fields_from_hit(known: tuple[dict[str, Any], WalkExtras], walked: Walked) -> dict[str, Any]:
@@ -155,6 +165,13 @@ def fields_from_hit(known: tuple[dict[str, Any], WalkExtras], walked: Walked) ->
                 for (name, values), time in zip(extras.triggers, times, strict=True)
             ]
         )
+        if extras.trigger_order:
+            own["triggers"] = tuple(
+                [
+                    _new_tuple(Trigger, (t[0], t[1], times[place], *t[3:]))  # this key's time, the rest decoded
+                    for t, place in zip(cached["triggers"], extras.trigger_order, strict=True)
+                ]
+            )
     return own
 
 

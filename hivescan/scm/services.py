@@ -232,11 +232,14 @@ def _walk_extras(
     fields: Mapping[str, Any], special: Mapping[str, KeyView], trigger_subs: Sequence[KeyView]
 ) -> WalkExtras:
     triggers = fields.get("triggers_raw")
+    # each decoded trigger's subkey in list order (a walked key's subkey names are not alike)
+    places = {sub.name: place for place, sub in enumerate(trigger_subs)}
     return WalkExtras(
         fields.get("raw_values"),
         fields.get("parameters_raw"),
         tuple(_subkey_last_writes(special, trigger_subs)),
         None if triggers is None else tuple([(t["subkey"], t["values"]) for t in triggers]),
+        tuple([places[t.subkey] for t in fields.get("triggers", ())]),
     )
 
 

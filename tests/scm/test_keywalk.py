@@ -192,7 +192,6 @@ EDITS: dict[str, Callable[[WKey], object]] = {
     "parameters value": lambda k: k.key("Parameters").set_expand_sz("ServiceDll", "C:\\evil.dll"),
     "security value": lambda k: k.key("Security").set_binary("Security", b"\x01\x00\x04\x80"),
     "trigger value": lambda k: k.key("TriggerInfo\\0").set_dword("Action", 2),
-    "trigger time": lambda k: set_time(k.key("TriggerInfo\\0"), 0x01D0000000000001),
     "trigger name": lambda k: setattr(k.key("TriggerInfo\\0"), "name", "7"),
 }
 
@@ -225,6 +224,43 @@ def test_times_and_places_are_not_content(write_hive: Writer) -> None:
     before, after = walked(write_hive(host()), "Svc01"), walked(write_hive(root), "Svc01")
     assert before is not None and after is not None
     assert before.content == after.content and before.times != after.times
+
+
+def many_triggers(root: WKey, name: str, count: int) -> WKey:
+    """A service whose TriggerInfo lists ``10`` before ``2`` (the registry's order is not the
+    decoded one), each trigger with a time of its own."""
+    key = service(root, name, triggers=0)
+    for n in range(count):
+        trigger = key.key(f"TriggerInfo\\{n}")
+        trigger.set_dword("Type", 1 + n % 7).set_dword("Action", 1 + n % 2)
+        trigger.set_binary("GUID", bytes([n]) * 16)
+        trigger.last_write = 0x01D4000000000000 + n
+    return key
+
+
+@needs_c
+def test_trigger_times_are_not_content_and_a_hit_takes_this_keys_times(write_hive: Writer) -> None:
+    """Trigger subkeys' times differ between hosts with the same triggers: the walk's bytes
+    leave them out, and a record answered from another host's entry carries its own times, in
+    ``triggers`` (decoded, in number order) as in ``triggers_raw`` and ``subkey_last_writes``."""
+    first, second = host(), host()
+    many_triggers(first, "Trig", 12)
+    later = many_triggers(second, "Trig", 12)
+    for n in range(12):
+        set_time(later.key(f"TriggerInfo\\{n}"), 0x01D9000000000000 + 1000 * n)
+    path_a, path_b = write_hive(first), write_hive(second)
+    before, after = walked(path_a, "Trig"), walked(path_b, "Trig")
+    assert before is not None and after is not None
+    assert before.content == after.content and before.times != after.times
+    memo = RecordMemo()
+    Read(path_a, memo, "none")
+    misses = memo.misses
+    got, want = Read(path_b, memo, "none"), Read(path_b, None, "none")
+    assert memo.misses == misses  # every key of the second host, Trig too, answered from the first's
+    assert_same(got, want)
+    record = next(r for r in got.records if r.name == "Trig")
+    assert [t.number for t in record.triggers] == list(range(12))
+    assert [t.last_write_filetime for t in record.triggers] == [0x01D9000000000000 + 1000 * n for n in range(12)]
 
 
 # -- every reason to decline: the Python path's answer (with its notes), never the walk's
