@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 import hivescan
 from hivescan.hive.cells import Cells
 from hivescan.hive.header import BASE_BLOCK_SIZE
+from hivescan.hive.model import RawValue
 from hivescan.hive.tree import HiveReader, Key
 from hivescan.scm import keywalk
 from hivescan.scm.record import ServiceRecord
@@ -460,3 +461,89 @@ def test_damaged_service_keys_give_the_python_paths_records(
         return  # not a hive any more (an error the CLI reports): nothing to compare
     assert_same(Read(path, memo, "none"), want)
     assert_same(Read(path, memo, "none"), want)
+
+
+# -- the walk's bytes read back: the compiled reader against the Python reference
+
+
+def walked_contents(path: Path) -> list[bytes]:
+    """The walk's bytes of every service key the walk takes, in every control set of ``path``."""
+    out = []
+    with hivescan.open_hive(path, logs="none") as hive:
+        for number in hive.existing.numbers:
+            key = hive.control_set_key(number)
+            services = key.subkey("Services") if key is not None else None
+            for service_key in services.subkeys() if services is not None else ():
+                found = keywalk.walk_service_key(service_key)
+                if found is not None:
+                    out.append(found.content)
+    return out
+
+
+def parsed_either(content: bytes) -> tuple[str, Any]:
+    """("ok", parsed) or ("error", the ValueError's class name) from the compiled reader,
+    checked against the Python reference first."""
+    try:
+        want: tuple[str, Any] = ("ok", keywalk.parse_walked_py(content))
+    except ValueError as exc:
+        want = ("error", type(exc).__name__)
+    try:
+        got: tuple[str, Any] = ("ok", keywalk._parse_walked_c(content))
+    except ValueError as exc:
+        got = ("error", type(exc).__name__)
+    assert got == want
+    if got[0] == "ok":  # the same types too: RawValue tuples with int types and bytes data
+        for value in got[1][0]:
+            assert type(value) is RawValue and type(value.type) is int and type(value.data) is bytes
+    return got
+
+
+@needs_c
+@pytest.mark.parametrize("name", ["nt4-SYSTEM", "win7-SYSTEM", "win10-dirty-SYSTEM"])
+def test_the_compiled_reader_of_walked_bytes_equals_the_python_one_on_shared_hives(name: str) -> None:
+    contents = walked_contents(shared_hive(name))
+    assert contents
+    assert all(parsed_either(c)[0] == "ok" for c in contents)
+
+
+@needs_c
+def test_the_compiled_reader_of_walked_bytes_equals_the_python_one_on_built_hives(write_hive: Writer) -> None:
+    root = host(12)
+    many_triggers(root, "Trig", 12)
+    contents = walked_contents(write_hive(root))
+    assert len(contents) == 14
+    for content in contents:
+        assert parsed_either(content)[0] == "ok"
+        for cut in (1, 2, 3, 5, 9, len(content) // 2, len(content) - 1):  # every cut short is refused alike
+            assert parsed_either(content[:cut])[0] == "error"
+        assert parsed_either(content + b"\0")[0] == "error"
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300), st.lists(st.tuples(st.integers(0, 299), st.integers(0, 255)), max_size=6))
+def test_the_compiled_reader_of_changed_walked_bytes_answers_as_the_python_one(
+    noise: bytes, edits: list[tuple[int, int]]
+) -> None:
+    """Random bytes, and a real walk's bytes with a few bytes changed: the same answer or the
+    same refusal (ValueError), never a crash or a read past the end."""
+    parsed_either(noise)
+    content = bytearray(_SAMPLE_CONTENT)
+    for at, byte in edits:
+        content[at % len(content)] = byte
+    parsed_either(bytes(content))
+
+
+def _sample_content() -> bytes:
+    """The walk's bytes of one built service key with values, Parameters, Security and triggers."""
+    root = system_root()
+    service(root, "Sample", triggers=3)
+    data = HiveWriter(root).build().data
+    with HiveReader(hivescan.hive.source.HiveSource.from_bytes(data)) as reader:
+        key = reader.key("ControlSet001\\Services\\Sample")
+        assert key is not None
+        found = keywalk.walk_service_key(key)
+    return found.content if found is not None else b""
+
+
+_SAMPLE_CONTENT = _sample_content() if keywalk.IMPLEMENTATION == "c" else b"\0"
