@@ -29,9 +29,9 @@ from hivescan.scm.constants import (
 from hivescan.scm.decode import decode_binary, decode_dword, decode_multi_sz, decode_string
 from hivescan.scm.failure_actions import FailureActions, decode_failure_actions
 from hivescan.scm.keywalk import Walked, claim_listings, read_walked, walk_service_key
-from hivescan.scm.memo import RecordMemo, WalkExtras, fields_from_hit
+from hivescan.scm.memo import RecordMemo, WalkExtras, record_from_hit
 from hivescan.scm.named_values import check_named_values
-from hivescan.scm.record import HiveRef, ServiceRecord, Source, new_origin, new_record
+from hivescan.scm.record import HiveRef, Origin, ServiceRecord, Source, new_origin, new_record
 from hivescan.scm.security import key_security_hex, service_security
 from hivescan.scm.triggers import Trigger, decode_triggers
 from hivescan.textsafe import quoted
@@ -165,9 +165,8 @@ def build_service_record(
     already seen with the very same content (see :class:`RecordMemo`); None decodes afresh.
     """
     if memo is not None and type(key) is Key and (walked := walk_service_key(key)) is not None:
-        fields = _fields_from_walk(key, walked, memo, lenient, status_override)
         origin = new_origin(hive, control_set, key.path, key.last_write, key.parser)
-        return new_record(origin=origin, control_set_source=control_set_source, **fields)
+        return _record_from_walk(key, walked, memo, lenient, status_override, origin, control_set_source)
     # every read the decoding makes, first and in its order: listing order matters (a key
     # cell is given out once per hive, see HiveReader._listed), and afterwards the keys'
     # diagnostics are complete, so they can be part of the memo's key
@@ -209,23 +208,29 @@ def build_service_record(
     return new_record(origin=origin, control_set_source=control_set_source, **own)
 
 
-def _fields_from_walk(
-    key: Key, walked: Walked, memo: RecordMemo, lenient: bool, status_override: str | None
-) -> dict[str, Any]:
-    """A record's fields from the compiled walk of ``key`` (hivescan.scm.keywalk), no Key
-    objects made: from the memo when the same bytes were decoded before, else decoded from
-    the walk's bytes and kept under them. The walked cells are claimed as listed."""
+def _record_from_walk(
+    key: Key,
+    walked: Walked,
+    memo: RecordMemo,
+    lenient: bool,
+    status_override: str | None,
+    origin: Origin,
+    control_set_source: str | None,
+) -> ServiceRecord:
+    """The record of ``key`` from its compiled walk (hivescan.scm.keywalk), no Key objects
+    made: from the memo when the same bytes were decoded before, else decoded from the
+    walk's bytes and kept under them. The walked cells are claimed as listed."""
     key_hex = key.security_hex()
     walk_key = ("walk", walked.content, key_hex, lenient, status_override)
     known = memo.get_walked(walk_key)
     claim_listings(key, walked)
     if known is not None:
-        return fields_from_hit(known, walked)
+        return record_from_hit(known, walked, origin, control_set_source)
     view, subkeys, trigger_subs = read_walked(key, walked)
     special = _special_subkeys(subkeys)
     fields = _decode_key(view, subkeys, view.values(), special, trigger_subs, key_hex, lenient, status_override)
     memo.put_walked(walk_key, fields, len(walked.content), _walk_extras(fields, special, trigger_subs))
-    return fields
+    return new_record(origin=origin, control_set_source=control_set_source, **fields)
 
 
 def _walk_extras(

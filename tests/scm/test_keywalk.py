@@ -547,3 +547,57 @@ def _sample_content() -> bytes:
 
 
 _SAMPLE_CONTENT = _sample_content() if keywalk.IMPLEMENTATION == "c" else b"\0"
+
+
+# -- a hit is a copy of the entry's first record (memo.record_from_hit)
+
+
+@needs_c
+def test_a_hit_copies_the_entrys_record_and_equals_the_fields_path(write_hive: Writer) -> None:
+    """Every hit of a second host is the record the fields path builds (``fields_from_hit``,
+    the reference), shares no mutable container with the other hits of its entry, and the
+    entry's template is never handed out."""
+    from hivescan.scm import memo as memo_module
+    from hivescan.scm.record import new_record
+
+    first, second = host(), host()
+    many_triggers(first, "Trig", 3)
+    later = many_triggers(second, "Trig", 3)
+    set_time(later.key("TriggerInfo\\1"), 0x01D9000000000000)
+    path_a, path_b = write_hive(first), write_hive(second)
+    memo = RecordMemo()
+    Read(path_a, memo, "none")
+    got = Read(path_b, memo, "none").records
+    entries = {key: value[0] for key, value in memo._entries.items() if key[0] == "walk"}
+    templates = [entry.template for entry in entries.values() if entry.template is not None]
+    assert len(templates) == len(got)  # every key of the second host was a hit
+    assert not {id(t) for t in templates} & {id(r) for r in got}
+    with hivescan.open_hive(path_b, logs="none") as hive:
+        services = hive.control_set_key(1).subkey("Services")  # type: ignore[union-attr]
+        assert services is not None
+        for key, record in zip(services.subkeys(), got, strict=True):
+            found = keywalk.walk_service_key(key)
+            assert found is not None
+            entry = entries[("walk", found.content, key.security_hex(), False, None)]
+            fields = memo_module.fields_from_hit(entry, found)
+            want = new_record(origin=record.origin, control_set_source=record.control_set_source, **fields)
+            assert record == want and record.to_dict() == want.to_dict()
+            for field in ("sources", "subkey_last_writes", "event_facts", "triggers_raw"):
+                if getattr(record, field):
+                    assert getattr(record, field) is not getattr(entry.template, field), field
+
+
+@needs_c
+def test_copy_slots_refuses_objects_that_are_not_slots_alone() -> None:
+    from hivescan.scm._keywalk import copy_slots
+
+    class Plain:
+        pass
+
+    with pytest.raises(TypeError):
+        copy_slots(Plain())
+    with pytest.raises(TypeError):
+        copy_slots((1, 2))
+    record = Read.__new__(Read)  # a class with a __dict__
+    with pytest.raises(TypeError):
+        copy_slots(record)

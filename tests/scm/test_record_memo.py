@@ -125,7 +125,7 @@ def test_the_same_content_under_other_provenance_hits_and_keeps_its_own(write_hi
     beta, old = got["BetaSvc"], first["BetaSvc"]
     assert beta.origin.hive_path == str(path) and beta.origin.last_write_filetime == 0x01D5000000000000
     assert beta.subkey_last_writes["Parameters"] == 0x01D6000000000000 != old.subkey_last_writes["Parameters"]
-    for field in ("sources", "subkey_last_writes", "triggers_raw"):  # mutable: each record its own
+    for field in ("sources", "subkey_last_writes", "triggers_raw", "event_facts"):  # mutable: each record its own
         assert getattr(beta, field) is not getattr(old, field), field
     for field in ("raw_values", "parameters_raw"):  # immutable tuples of immutable values: sharing is sound
         assert type(getattr(beta, field)) is tuple and getattr(beta, field) == getattr(old, field), field
