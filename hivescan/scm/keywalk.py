@@ -86,7 +86,7 @@ def walk_service_key(key: Key) -> Walked | None:
     found = _walk_c(reader.cells.data, nk.offset, min(BIG_DATA_SEGMENT, reader.cells.max_value_bytes))
     if found is None:
         return None
-    walked = Walked(*found)
+    walked: Walked = _new_tuple(Walked, found)  # five items, as Walked(*found) without its Python __new__
     listed, ancestors = reader._listed, key.ancestors
     for cells in (walked.subkeys, walked.trigger_subkeys):
         if not listed.isdisjoint(cells) or not ancestors.isdisjoint(cells):
