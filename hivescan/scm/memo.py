@@ -98,7 +98,9 @@ class RecordMemo:
         if self.limit <= 0 or size > self.max_entry_bytes or size > self.max_bytes:
             return
         self._make_room(size)
-        kept = {name: value for name, value in fields.items() if name not in _PER_KEY}
+        kept = fields.copy()  # a copy in C, then the few per-key fields out (a filtering loop: 2 us)
+        for name in _PER_KEY:
+            kept.pop(name, None)
         kept["sources"] = dict(fields["sources"])
         self._entries[key] = (WalkEntry(kept, extras), size)  # type: ignore[assignment]
         self.held_bytes += size

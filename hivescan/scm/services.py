@@ -69,6 +69,7 @@ _MULTI_FIELDS = {
 }
 _BINARY_FIELDS = {"FAILUREACTIONS": "failure_actions_hex"}
 _DWORD, _STRING, _MULTI, _BINARY = range(4)
+_new_tuple = tuple.__new__  # a NamedTuple without its Python-level __new__ (every field given)
 # every field value by upper-case name: (how it is read, record field), one look-up a value
 _FIELDS: dict[str, tuple[int, str]] = {
     **{name: (_DWORD, target) for name, target in _DWORD_FIELDS.items()},
@@ -246,14 +247,25 @@ def _walk_extras(
     fields: Mapping[str, Any], special: Mapping[str, KeyView], trigger_subs: Sequence[KeyView]
 ) -> WalkExtras:
     triggers = fields.get("triggers_raw")
+    if triggers is None:  # the common case: the names of subkey_last_writes alone (its key order)
+        return _new_tuple(
+            WalkExtras,
+            (
+                fields.get("raw_values"),
+                fields.get("parameters_raw"),
+                tuple([s.name for s in special.values()]),
+                None,
+                (),
+            ),
+        )
     # each decoded trigger's subkey in list order (a walked key's subkey names are not alike)
     places = {sub.name: place for place, sub in enumerate(trigger_subs)}
     return WalkExtras(
         fields.get("raw_values"),
         fields.get("parameters_raw"),
         tuple(_subkey_last_writes(special, trigger_subs)),
-        None if triggers is None else tuple([(t["subkey"], t["values"]) for t in triggers]),
-        tuple([places[t.subkey] for t in fields.get("triggers", ())]),
+        tuple([(t["subkey"], t["values"]) for t in triggers]),
+        tuple([places[t.subkey] for t in fields["triggers"]]),
     )
 
 
