@@ -8,6 +8,7 @@ compiled walk read (:mod:`hivescan.scm.keywalk`), with what a hit rebuilds per k
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, NamedTuple
 
 from hivescan.hive.model import RawValue
@@ -197,7 +198,9 @@ def record_from_hit(entry: WalkEntry, walked: Walked, origin: Origin, control_se
     put(record, "origin", origin)
     put(record, "control_set_source", control_set_source)
     put(record, "sources", dict(template.sources))
-    put(record, "event_facts", {})
+    for name, factory in _FRESH_DEFAULTS:  # what new_record makes anew when not given (event_facts)
+        if name not in entry.fields:
+            put(record, name, factory())
     times = walked.times
     put(record, "subkey_last_writes", dict(zip(extras.time_names, times, strict=True)) if walked.subkeys else {})
     if extras.triggers is not None:
@@ -255,6 +258,15 @@ def fields_from_hit(entry: WalkEntry, walked: Walked) -> dict[str, Any]:
             )
     return own
 
+
+# the record's fields a new record gets from a default factory (a new container each), but
+# those record_from_hit sets itself: a copy made without one must get its own (a field given
+# by the entry's fields is shared, as new_record(**fields) shares it)
+_FRESH_DEFAULTS = tuple(
+    (f.name, f.default_factory)
+    for f in dataclasses.fields(ServiceRecord)
+    if f.default_factory is not dataclasses.MISSING and f.name not in ("sources", "subkey_last_writes")
+)
 
 # fields made from the key itself on every hit (its own containers), never kept in the memo
 _PER_KEY = frozenset({"raw_values", "subkey_last_writes", "parameters_raw", "triggers_raw"})

@@ -10,6 +10,7 @@ change to what a record is built from changes the walk's bytes.
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -552,6 +553,12 @@ _SAMPLE_CONTENT = _sample_content() if keywalk.IMPLEMENTATION == "c" else b"\0"
 # -- a hit is a copy of the entry's first record (memo.record_from_hit)
 
 
+# the record's fields a new record gets from a default factory: a container of its own
+FACTORY_FIELDS = tuple(
+    f.name for f in dataclasses.fields(ServiceRecord) if f.default_factory is not dataclasses.MISSING
+)
+
+
 @needs_c
 def test_a_hit_copies_the_entrys_record_and_equals_the_fields_path(write_hive: Writer) -> None:
     """Every hit of a second host is the record the fields path builds (``fields_from_hit``,
@@ -582,8 +589,8 @@ def test_a_hit_copies_the_entrys_record_and_equals_the_fields_path(write_hive: W
             fields = memo_module.fields_from_hit(entry, found)
             want = new_record(origin=record.origin, control_set_source=record.control_set_source, **fields)
             assert record == want and record.to_dict() == want.to_dict()
-            for field in ("sources", "subkey_last_writes", "event_facts", "triggers_raw"):
-                if getattr(record, field):
+            for field in ("sources", "subkey_last_writes", "event_facts", "triggers_raw", *FACTORY_FIELDS):
+                if getattr(record, field) or field in FACTORY_FIELDS:  # containers: each record its own
                     assert getattr(record, field) is not getattr(entry.template, field), field
 
 
