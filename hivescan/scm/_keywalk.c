@@ -22,6 +22,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -91,11 +92,6 @@ static int put_u16(Walk *w, uint16_t v) {
 static int put_u32(Walk *w, uint32_t v) {
     uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
     return put(w, b, 4);
-}
-
-static int put_u64(Walk *w, uint64_t v) {
-    if (put_u32(w, (uint32_t)v)) return FAIL;
-    return put_u32(w, (uint32_t)(v >> 32));
 }
 
 /* a name: whether compressed (one byte), its length, its raw bytes */
@@ -373,8 +369,9 @@ static int service(Walk *w, uint32_t offset, Found *f, Sub *subs, Sub *triggers)
         if ((rc = put_u32(w, (uint32_t)m))) return rc;
         for (i = 0; i < m; i++) {
             const Nk *s = &triggers[i].nk;
-            if ((rc = put_name(w, s->compressed, s->name_at, s->name_len)) || (rc = put_u64(w, s->last_write)))
-                return rc;
+            /* its time is not content: a record takes it from `times` (trigger times differ from
+               host to host while the triggers are the same) */
+            if ((rc = put_name(w, s->compressed, s->name_at, s->name_len))) return rc;
             if ((rc = values(w, s->values, s->value_list))) return rc;
             times[n_times++] = s->last_write;
         }
@@ -445,8 +442,212 @@ done:
     return result;
 }
 
+/* -- reading the canonical bytes back (keywalk.read_walked, for a key the memo has not seen) */
+
+typedef struct {
+    const uint8_t *p;
+    Py_ssize_t len, pos;
+    PyTypeObject *cls; /* RawValue: a tuple subclass of six items */
+    PyObject *tail;    /* its last three items, the same for every value the walk read */
+} Reader;
+
+static int take(Reader *r, Py_ssize_t n) {
+    if (n < 0 || r->pos > r->len - n) {
+        PyErr_SetString(PyExc_ValueError, "walked bytes end early");
+        return -1;
+    }
+    r->pos += n;
+    return 0;
+}
+
+static PyObject *read_name(Reader *r) {
+    Py_ssize_t at = r->pos;
+    if (take(r, 3)) return NULL;
+    int compressed = r->p[at] != 0;
+    uint16_t length = u16(r->p + at + 1);
+    if (take(r, length)) return NULL;
+    const char *raw = (const char *)r->p + at + 3;
+    if (compressed) return PyUnicode_DecodeLatin1(raw, length, NULL);
+    int order = -1; /* little-endian */
+    return PyUnicode_DecodeUTF16(raw, length, NULL, &order);
+}
+
+static PyObject *read_values(Reader *r) {
+    Py_ssize_t at = r->pos;
+    if (take(r, 4)) return NULL;
+    uint32_t count = u32(r->p + at);
+    if (count > MAX_ITEMS) {
+        PyErr_SetString(PyExc_ValueError, "walked bytes hold too many values");
+        return NULL;
+    }
+    PyObject *out = PyList_New(count);
+    if (out == NULL) return NULL;
+    for (uint32_t i = 0; i < count; i++) {
+        PyObject *name = read_name(r);
+        if (name == NULL) goto fail;
+        at = r->pos;
+        if (take(r, 8)) {
+            Py_DECREF(name);
+            goto fail;
+        }
+        uint32_t type = u32(r->p + at), length = u32(r->p + at + 4);
+        if (take(r, (Py_ssize_t)length)) {
+            Py_DECREF(name);
+            goto fail;
+        }
+        PyObject *type_ = PyLong_FromUnsignedLong(type);
+        PyObject *data = PyBytes_FromStringAndSize((const char *)r->p + at + 8, (Py_ssize_t)length);
+        PyObject *value = r->cls->tp_alloc(r->cls, 6); /* as tuple.__new__(RawValue, ...) makes one */
+        if (type_ == NULL || data == NULL || value == NULL) {
+            Py_DECREF(name);
+            Py_XDECREF(type_);
+            Py_XDECREF(data);
+            Py_XDECREF(value);
+            goto fail;
+        }
+        PyTuple_SET_ITEM(value, 0, name);
+        PyTuple_SET_ITEM(value, 1, type_);
+        PyTuple_SET_ITEM(value, 2, data);
+        for (Py_ssize_t k = 0; k < 3; k++) PyTuple_SET_ITEM(value, 3 + k, Py_NewRef(PyTuple_GET_ITEM(r->tail, k)));
+        PyList_SET_ITEM(out, i, value);
+    }
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
+/* a present flag (one byte), then the values when present; None when absent */
+static PyObject *read_held(Reader *r) {
+    Py_ssize_t at = r->pos;
+    if (take(r, 1)) return NULL;
+    if (!r->p[at]) return Py_NewRef(Py_None);
+    return read_values(r);
+}
+
+static PyObject *read_content(Reader *r) {
+    PyObject *own = NULL, *names = NULL, *params = NULL, *security = NULL, *triggers = NULL, *result = NULL;
+    /* the service key's own name: the caller's key has it */
+    if (take(r, 3) || take(r, u16(r->p + 1))) return NULL;
+    if ((own = read_values(r)) == NULL) goto done;
+    Py_ssize_t at = r->pos;
+    if (take(r, 4)) goto done;
+    uint32_t count = u32(r->p + at);
+    if (count > MAX_ITEMS) {
+        PyErr_SetString(PyExc_ValueError, "walked bytes hold too many subkeys");
+        goto done;
+    }
+    if ((names = PyList_New(count)) == NULL) goto done;
+    for (uint32_t i = 0; i < count; i++) {
+        PyObject *name = read_name(r);
+        if (name == NULL) goto done;
+        PyList_SET_ITEM(names, i, name);
+    }
+    if ((params = read_held(r)) == NULL || (security = read_held(r)) == NULL) goto done;
+    at = r->pos;
+    if (take(r, 1)) goto done;
+    if (!r->p[at]) {
+        triggers = Py_NewRef(Py_None);
+    } else {
+        at = r->pos;
+        if (take(r, 4)) goto done;
+        count = u32(r->p + at);
+        if (count > MAX_ITEMS) {
+            PyErr_SetString(PyExc_ValueError, "walked bytes hold too many triggers");
+            goto done;
+        }
+        if ((triggers = PyList_New(count)) == NULL) goto done;
+        for (uint32_t i = 0; i < count; i++) {
+            PyObject *name = read_name(r);
+            if (name == NULL) goto done;
+            PyObject *values = read_values(r);
+            if (values == NULL) {
+                Py_DECREF(name);
+                goto done;
+            }
+            PyObject *pair = PyTuple_Pack(2, name, values);
+            Py_DECREF(name);
+            Py_DECREF(values);
+            if (pair == NULL) goto done;
+            PyList_SET_ITEM(triggers, i, pair);
+        }
+    }
+    if (r->pos != r->len) {
+        PyErr_SetString(PyExc_ValueError, "walked bytes go on past their end");
+        goto done;
+    }
+    result = PyTuple_Pack(5, own, names, params, security, triggers);
+done:
+    Py_XDECREF(own);
+    Py_XDECREF(names);
+    Py_XDECREF(params);
+    Py_XDECREF(security);
+    Py_XDECREF(triggers);
+    return result;
+}
+
+PyDoc_STRVAR(read_doc,
+             "read_walked(content, cls, tail) -> (values, subkey_names, parameters, security, triggers)\n\n"
+             "The canonical bytes of walk_service read back: each value as cls(name, type, data, *tail),\n"
+             "parameters/security a value list or None, triggers a list of (name, values) or None.\n"
+             "See hivescan/scm/keywalk.py read_walked.");
+
+static PyObject *py_read_walked(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer content;
+    PyObject *cls, *tail;
+    if (!PyArg_ParseTuple(args, "y*O!O!", &content, &PyType_Type, &cls, &PyTuple_Type, &tail)) return NULL;
+    PyObject *result = NULL;
+    if (!PyType_IsSubtype((PyTypeObject *)cls, &PyTuple_Type) || PyTuple_GET_SIZE(tail) != 3) {
+        PyErr_SetString(PyExc_TypeError, "cls must be a tuple subclass and tail a tuple of three");
+    } else {
+        Reader r = {content.buf, content.len, 0, (PyTypeObject *)cls, tail};
+        result = read_content(&r);
+    }
+    PyBuffer_Release(&content);
+    return result;
+}
+
+/* -- a record answered from the memo (hivescan/scm/memo.py record_from_hit) */
+
+PyDoc_STRVAR(copy_doc,
+             "copy_slots(obj) -> a new object of obj's type holding the very same slot values\n\n"
+             "For instances of slotted classes whose every field is an object slot (no __dict__,\n"
+             "no __weakref__): ServiceRecord, ~80 fields. What ``cls(**fields)`` does in ~5 us of\n"
+             "Python stores, as ~80 pointer copies. The values are shared, not copied: the caller\n"
+             "replaces every mutable one. See hivescan/scm/memo.py.");
+
+static PyObject *py_copy_slots(PyObject *self, PyObject *obj) {
+    (void)self;
+    PyTypeObject *tp = Py_TYPE(obj);
+    Py_ssize_t slots = 0;
+    if (tp->tp_dictoffset != 0 || tp->tp_weaklistoffset != 0 || tp->tp_itemsize != 0) goto refuse;
+    for (PyTypeObject *t = tp; t != NULL; t = t->tp_base) {
+        for (PyMemberDef *m = t->tp_members; m != NULL && m->name != NULL; m++) {
+            if (m->type != T_OBJECT_EX) goto refuse;
+            slots++;
+        }
+    }
+    /* every word past the object header is one of those slots, nothing else */
+    if (tp->tp_basicsize != (Py_ssize_t)sizeof(PyObject) + slots * (Py_ssize_t)sizeof(PyObject *)) goto refuse;
+    PyObject *copy = tp->tp_alloc(tp, 0);
+    if (copy == NULL) return NULL;
+    for (PyTypeObject *t = tp; t != NULL; t = t->tp_base) {
+        for (PyMemberDef *m = t->tp_members; m != NULL && m->name != NULL; m++) {
+            PyObject *v = *(PyObject **)((char *)obj + m->offset);
+            *(PyObject **)((char *)copy + m->offset) = Py_XNewRef(v);
+        }
+    }
+    return copy;
+refuse:
+    PyErr_Format(PyExc_TypeError, "%s is not a class of object slots alone", tp->tp_name);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"walk_service", py_walk_service, METH_VARARGS, walk_doc},
+    {"read_walked", py_read_walked, METH_VARARGS, read_doc},
+    {"copy_slots", py_copy_slots, METH_O, copy_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -9,9 +9,12 @@ asks the compiled walk (``_keywalk.c``, optional C extension built by setup.py) 
 * ``content``: one canonical byte string of everything ``services._decode_key`` reads: the
   key's name bytes and whether compressed; every value in list order (raw name bytes, whether
   compressed, type, exact data bytes); the subkey names in list order; the values of the first
-  ``Parameters`` and ``Security`` subkeys (ci); the names, last-write times and values of the
-  ``TriggerInfo`` subkeys. Every part is length-prefixed, so equal bytes mean equal content.
-  The bytes themselves are the memo's key (compared in full: no hash, no collision);
+  ``Parameters`` and ``Security`` subkeys (ci); the names and values of the ``TriggerInfo``
+  subkeys. No last-write time is content: trigger subkeys' times differ from host to host
+  while the triggers are the same, so a record takes every time from ``times`` (its decoded
+  ``triggers`` too: :func:`hivescan.scm.memo.fields_from_hit`). Every part is
+  length-prefixed, so equal bytes mean equal content. The bytes themselves are the memo's
+  key (compared in full: no hash, no collision);
 * the key cells the reader would list: the service key's subkeys, ``TriggerInfo`` and its
   subkeys, and the last-write times a record keeps of the special subkeys and triggers.
 
@@ -37,14 +40,16 @@ from hivescan.hive.model import RawValue
 from hivescan.hive.tree import MAX_DEPTH, Key, values_by_name
 
 try:
+    from hivescan.scm._keywalk import read_walked as _read_c
     from hivescan.scm._keywalk import walk_service as _walk_c
 except ImportError:  # no C compiler at install time: the Python path reads every key
-    _walk_c = None
+    _walk_c = _read_c = None
 
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 _TYPE_LENGTH = struct.Struct("<II")
+_MAX_ITEMS = 512  # subkeys or values of one key the walk takes (MAX_ITEMS in _keywalk.c)
 _NK_LAST_WRITE = BASE_BLOCK_SIZE + 8  # from a key cell's offset: its size field, "nk", flags, then the time
 _new_tuple = tuple.__new__  # RawValue(...) without its Python-level __new__, as the cell reader builds them
 
@@ -81,7 +86,7 @@ def walk_service_key(key: Key) -> Walked | None:
     found = _walk_c(reader.cells.data, nk.offset, min(BIG_DATA_SEGMENT, reader.cells.max_value_bytes))
     if found is None:
         return None
-    walked = Walked(*found)
+    walked: Walked = _new_tuple(Walked, found)  # five items, as Walked(*found) without its Python __new__
     listed, ancestors = reader._listed, key.ancestors
     for cells in (walked.subkeys, walked.trigger_subkeys):
         if not listed.isdisjoint(cells) or not ancestors.isdisjoint(cells):
@@ -158,44 +163,82 @@ class WalkedService(NamedTuple):
     triggers: list[WalkedKey]
 
 
+# what the walk's bytes hold, read back: the key's values, its subkey names (list order), the
+# values of the first Parameters and Security subkeys (None: absent), and per TriggerInfo
+# subkey its name and values (None: no TriggerInfo)
+Parsed = tuple[
+    list[RawValue],
+    list[str],
+    list[RawValue] | None,
+    list[RawValue] | None,
+    list[tuple[str, list[RawValue]]] | None,
+]
+_VALUE_TAIL = ("cells", True, ())  # reader, exact, notes: as the cell reader gives a plain value
+
+
+def parse_walked_py(content: bytes) -> Parsed:
+    """The walk's canonical bytes read back in Python: the reference ``_keywalk.read_walked``
+    is tested against (same answer, or ValueError on bytes the walk cannot have made)."""
+    pos = 0
+
+    def take(n: int) -> int:
+        nonlocal pos
+        if n < 0 or pos + n > len(content):
+            raise ValueError("walked bytes end early")
+        pos += n
+        return pos - n
+
+    def name() -> str:
+        at = take(3)
+        compressed, (length,) = content[at], _U16.unpack_from(content, at + 1)
+        raw = content[take(length) : pos]
+        return raw.decode("latin-1") if compressed else raw.decode("utf-16-le")
+
+    def count() -> int:
+        (number,) = _U32.unpack_from(content, take(4))
+        if number > _MAX_ITEMS:
+            raise ValueError("walked bytes hold too many items")
+        return int(number)
+
+    def values() -> list[RawValue]:
+        out = []
+        for _ in range(count()):
+            value_name = name()
+            reg_type, length = _TYPE_LENGTH.unpack_from(content, take(8))
+            data = content[take(length) : pos]
+            out.append(_new_tuple(RawValue, (value_name, reg_type, data, *_VALUE_TAIL)))
+        return out
+
+    def held() -> list[RawValue] | None:
+        return values() if content[take(1)] else None
+
+    at = take(3)
+    take(_U16.unpack_from(content, at + 1)[0])  # the service key's own name: the caller's key has it
+    own = values()
+    names = [name() for _ in range(count())]
+    params, security = held(), held()
+    triggers = [(name(), values()) for _ in range(count())] if content[take(1)] else None
+    if pos != len(content):
+        raise ValueError("walked bytes go on past their end")
+    return own, names, params, security, triggers
+
+
+def _parse_walked_c(content: bytes) -> Parsed:
+    return _read_c(content, RawValue, _VALUE_TAIL)  # type: ignore[no-any-return]
+
+
+# with the extension (the only case a walk exists), the compiled twin: 14 us of Python per key
+parse_walked = _parse_walked_c if _read_c is not None else parse_walked_py
+
+
 def read_walked(key: Key, walked: Walked) -> WalkedService:
     """The walk's canonical bytes read back into keys the record builder takes: the service
     key (with ``key``'s own name, path, time and parser), its subkeys in list order (values of
     the first Parameters and Security), and TriggerInfo's subkeys with their values."""
-    content = walked.content
+    own, names, params, security, trigger_items = parse_walked(walked.content)
     image = key.reader.cells.data
-    pos = 3 + _U16.unpack_from(content, 1)[0]  # the service key's own name: ``key`` has it
-
-    def name() -> str:
-        nonlocal pos
-        compressed, length = content[pos], _U16.unpack_from(content, pos + 1)[0]
-        raw = content[pos + 3 : pos + 3 + length]
-        pos += 3 + length
-        return raw.decode("latin-1") if compressed else raw.decode("utf-16-le")  # ASCII either way
-
-    def values() -> list[RawValue]:
-        nonlocal pos
-        (count,) = _U32.unpack_from(content, pos)
-        pos += 4
-        out = []
-        for _ in range(count):
-            value_name = name()
-            reg_type, length = _TYPE_LENGTH.unpack_from(content, pos)
-            data = content[pos + 8 : pos + 8 + length]
-            out.append(_new_tuple(RawValue, (value_name, reg_type, data, "cells", True, ())))
-            pos += 8 + length
-        return out
-
-    own = values()
-    (count,) = _U32.unpack_from(content, pos)
-    pos += 4
     prefix = key.path + "\\" if key.path else ""
-    names = [name() for _ in range(count)]
-    holders: dict[str, list[RawValue] | None] = {}
-    for upper in ("PARAMETERS", "SECURITY"):
-        present = content[pos]
-        pos += 1
-        holders[upper] = values() if present else None
+    holders: dict[str, list[RawValue] | None] = {"PARAMETERS": params, "SECURITY": security}
     subkeys: list[WalkedKey] = []
     for sub_name, offset in zip(names, walked.subkeys, strict=True):
         upper = sub_name.upper()
@@ -203,15 +246,10 @@ def read_walked(key: Key, walked: Walked) -> WalkedService:
         (last_write,) = _U64.unpack_from(image, _NK_LAST_WRITE + offset)
         subkeys.append(WalkedKey(sub_name, prefix + sub_name, last_write, key.parser, held))
     triggers: list[WalkedKey] = []
-    if content[pos]:
-        pos += 1
-        (count,) = _U32.unpack_from(content, pos)
-        pos += 4
+    if trigger_items is not None:
         trigger_path = next(s.path for s in subkeys if s.name.upper() == "TRIGGERINFO") + "\\"
-        for _ in range(count):
-            sub_name = name()
-            (last_write,) = _U64.unpack_from(content, pos)
-            pos += 8
-            triggers.append(WalkedKey(sub_name, trigger_path + sub_name, last_write, key.parser, values()))
+        times = walked.times[len(walked.times) - len(trigger_items) :]  # trigger times are not content
+        for (sub_name, values), last_write in zip(trigger_items, times, strict=True):
+            triggers.append(WalkedKey(sub_name, trigger_path + sub_name, last_write, key.parser, values))
     service = WalkedKey(key.name, key.path, key.last_write, key.parser, own, key.name_raw)
     return WalkedService(service, subkeys, triggers)

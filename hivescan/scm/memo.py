@@ -8,10 +8,20 @@ compiled walk read (:mod:`hivescan.scm.keywalk`), with what a hit rebuilds per k
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, NamedTuple
 
 from hivescan.hive.model import RawValue
 from hivescan.scm.keywalk import Walked
+from hivescan.scm.record import Origin, ServiceRecord, new_record
+from hivescan.scm.triggers import Trigger
+
+try:
+    from hivescan.scm._keywalk import copy_slots as _copy_slots
+except ImportError:  # no C compiler at install time: nothing is walked, no walk entry exists
+    _copy_slots = None
+
+_new_tuple = tuple.__new__  # a Trigger without its Python-level __new__ (all seven fields given)
 
 
 class RecordMemo:
@@ -71,7 +81,7 @@ class RecordMemo:
         entries[content] = (kept, size)
         self.held_bytes += size
 
-    def get_walked(self, key: tuple[Any, ...]) -> tuple[dict[str, Any], WalkExtras] | None:
+    def get_walked(self, key: tuple[Any, ...]) -> WalkEntry | None:
         """The entry stored by :meth:`put_walked` under a compiled walk's bytes (see
         hivescan.scm.keywalk), with what a hit rebuilds per key."""
         found = self._entries.get(key)
@@ -83,14 +93,17 @@ class RecordMemo:
 
     def put_walked(self, key: tuple[Any, ...], fields: dict[str, Any], content_size: int, extras: WalkExtras) -> None:
         """Keep ``fields`` under a walk's bytes; sized as the bytes twice (names and data, and
-        the decoded fields made from them) and 200 bytes per diagnostic."""
-        size = 2 * content_size + len(fields.get("key_security_hex") or "") + 200 * len(fields["diagnostics"])
+        the decoded fields made from them), 200 bytes per diagnostic and 1 KiB for the record
+        a hit is copied from (:func:`record_from_hit`)."""
+        size = 2 * content_size + len(fields.get("key_security_hex") or "") + 200 * len(fields["diagnostics"]) + 1024
         if self.limit <= 0 or size > self.max_entry_bytes or size > self.max_bytes:
             return
         self._make_room(size)
-        kept = {name: value for name, value in fields.items() if name not in _PER_KEY}
+        kept = fields.copy()  # a copy in C, then the few per-key fields out (a filtering loop: 2 us)
+        for name in _PER_KEY:
+            kept.pop(name, None)
         kept["sources"] = dict(fields["sources"])
-        self._entries[key] = ((kept, extras), size)  # type: ignore[assignment]
+        self._entries[key] = (WalkEntry(kept, extras), size)  # type: ignore[assignment]
         self.held_bytes += size
 
     def _make_room(self, size: int) -> None:
@@ -127,18 +140,99 @@ def _content_bytes(content: tuple[Any, ...]) -> int:
 class WalkExtras(NamedTuple):
     """What a hit under a walk's bytes rebuilds a record's per-key fields from: the immutable
     value tuples of the first record (equal bytes, equal values: sharing them is sound), the
-    names of ``subkey_last_writes`` in the order of the walk's times, and per trigger its
-    subkey name and values (its time is the key's own)."""
+    names of ``subkey_last_writes`` in the order of the walk's times, per trigger its subkey
+    name and values (its time is the key's own), and per decoded trigger (``triggers``, in
+    number order) the place of its subkey in list order, whose time it takes.
+
+    Why trigger times are not in the memo's key: Windows writes a service's ``TriggerInfo``
+    subkeys when it installs the service, so their times differ from host to host while the
+    triggers are the same; a key with triggers would never be answered from another host.
+    The decoded triggers depend on a time only by carrying it (hivescan.scm.triggers)."""
 
     raw_values: tuple[RawValue, ...] | None
     parameters_raw: tuple[RawValue, ...] | None
     time_names: tuple[str, ...]
     triggers: tuple[tuple[str, tuple[RawValue, ...]], ...] | None
+    trigger_order: tuple[int, ...] = ()
 
 
-def fields_from_hit(known: tuple[dict[str, Any], WalkExtras], walked: Walked) -> dict[str, Any]:
-    """A record's fields from a walk-keyed entry, with this key's own containers and times."""
-    cached, extras = known
+class WalkEntry:
+    """One entry under a walk's bytes: the decoded fields but the per-key ones, what a hit
+    rebuilds them from, and (made on the first hit) the record each hit is copied from."""
+
+    __slots__ = ("extras", "fields", "template")
+
+    def __init__(self, fields: dict[str, Any], extras: WalkExtras) -> None:
+        self.fields = fields
+        self.extras = extras
+        self.template: ServiceRecord | None = None
+
+
+def record_from_hit(entry: WalkEntry, walked: Walked, origin: Origin, control_set_source: str | None) -> ServiceRecord:
+    """The record of a key whose walked bytes ``entry`` holds, with its own provenance,
+    containers and times: what ``new_record(origin=..., **fields_from_hit(...))`` builds.
+
+    Why a copy: building the frozen record from ~40 fields costs ~5 us of Python stores and
+    copying the fields dict ~2 us, per hit, i.e. 4-5 ms of a 680-service hive whose keys are
+    nearly all known. The entry's first hit builds a record (the *template*) from its
+    fields; every hit is a copy of the template's slots (compiled: ``copy_slots``) whose
+    per-key fields are then replaced: provenance, ``sources``, the times, the triggers (their
+    times), and every mutable container (``sources``, ``subkey_last_writes``,
+    ``event_facts``) made anew, so records share only immutable values, as before. The
+    template itself is never handed out (the database pass completes records in place).
+    """
+    if _copy_slots is None:  # without the extension nothing is walked; kept for completeness
+        return new_record(origin=origin, control_set_source=control_set_source, **fields_from_hit(entry, walked))
+    template = entry.template
+    extras = entry.extras
+    if template is None:
+        fields = dict(entry.fields)
+        if extras.raw_values is not None:
+            fields["raw_values"] = extras.raw_values  # immutable tuples: shared by every copy
+        if extras.parameters_raw is not None:
+            fields["parameters_raw"] = extras.parameters_raw
+        # no provenance in the memo: every copy gets its own (and no hive is kept alive by it)
+        template = entry.template = new_record(origin=None, control_set_source=None, **fields)
+    record: ServiceRecord = _copy_slots(template)
+    put = object.__setattr__  # a fresh record, not handed out yet
+    put(record, "origin", origin)
+    put(record, "control_set_source", control_set_source)
+    put(record, "sources", dict(template.sources))
+    for name, factory in _FRESH_DEFAULTS:  # what new_record makes anew when not given (event_facts)
+        if name not in entry.fields:
+            put(record, name, factory())
+    times = walked.times
+    put(record, "subkey_last_writes", dict(zip(extras.time_names, times, strict=True)) if walked.subkeys else {})
+    if extras.triggers is not None:
+        times = times[len(times) - len(extras.triggers) :]
+        put(
+            record,
+            "triggers_raw",
+            tuple(
+                [
+                    {"subkey": name, "last_write_filetime": time, "values": values}
+                    for (name, values), time in zip(extras.triggers, times, strict=True)
+                ]
+            ),
+        )
+        if extras.trigger_order:
+            put(
+                record,
+                "triggers",
+                tuple(
+                    [
+                        _new_tuple(Trigger, (t[0], t[1], times[place], *t[3:]))
+                        for t, place in zip(template.triggers, extras.trigger_order, strict=True)
+                    ]
+                ),
+            )
+    return record
+
+
+def fields_from_hit(entry: WalkEntry, walked: Walked) -> dict[str, Any]:
+    """A record's fields from a walk-keyed entry, with this key's own containers and times
+    (the reference :func:`record_from_hit` is tested against)."""
+    cached, extras = entry.fields, entry.extras
     own = dict(cached)
     own["sources"] = dict(cached["sources"])
     if extras.raw_values is not None:
@@ -155,8 +249,24 @@ def fields_from_hit(known: tuple[dict[str, Any], WalkExtras], walked: Walked) ->
                 for (name, values), time in zip(extras.triggers, times, strict=True)
             ]
         )
+        if extras.trigger_order:
+            own["triggers"] = tuple(
+                [
+                    _new_tuple(Trigger, (t[0], t[1], times[place], *t[3:]))  # this key's time, the rest decoded
+                    for t, place in zip(cached["triggers"], extras.trigger_order, strict=True)
+                ]
+            )
     return own
 
+
+# the record's fields a new record gets from a default factory (a new container each), but
+# those record_from_hit sets itself: a copy made without one must get its own (a field given
+# by the entry's fields is shared, as new_record(**fields) shares it)
+_FRESH_DEFAULTS = tuple(
+    (f.name, f.default_factory)
+    for f in dataclasses.fields(ServiceRecord)
+    if f.default_factory is not dataclasses.MISSING and f.name not in ("sources", "subkey_last_writes")
+)
 
 # fields made from the key itself on every hit (its own containers), never kept in the memo
 _PER_KEY = frozenset({"raw_values", "subkey_last_writes", "parameters_raw", "triggers_raw"})

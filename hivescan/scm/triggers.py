@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from hivescan.diagnostics import Diagnostic
@@ -56,6 +57,7 @@ WELL_KNOWN_GUIDS = {
 MAX_ITEM_BYTES = 1024  # MS-SCMR range of SERVICE_TRIGGER_SPECIFIC_DATA_ITEM.cbData
 MAX_ITEMS = 64  # MS-SCMR range of SERVICE_TRIGGER.cDataItems
 _FIELDS = frozenset({"TYPE", "ACTION", "GUID"})
+_new_tuple = tuple.__new__  # a Trigger without its Python-level __new__ (all seven fields given)
 _DATA_NAME = re.compile(r"^DATA(TYPE)?(\d+)$")
 
 DataValue = str | int | tuple[str, ...] | None
@@ -238,10 +240,39 @@ def decode_triggers(raw: Sequence[Mapping[str, Any]]) -> tuple[tuple[Trigger, ..
     triggers = []
     for number, item in ordered:
         subkey = str(item.get("subkey", ""))
-        trigger, more = _decode_one(subkey, number, item.get("last_write_filetime"), item.get("values") or ())
-        triggers.append(trigger)
-        diags += more
+        last_write, values = item.get("last_write_filetime"), item.get("values") or ()
+        remembered = None
+        if type(values) is tuple:
+            try:
+                if sum([len(v.data) for v in values]) <= MAX_REMEMBERED_BYTES:
+                    remembered = _decode_remembered(subkey, number, values)
+            except (TypeError, AttributeError):  # not RawValues of immutable parts: decoded afresh
+                remembered = None
+        if remembered is not None:
+            decoded, notes = remembered
+            # its own time: a Trigger depends on it only by carrying it
+            triggers.append(_new_tuple(Trigger, (decoded[0], decoded[1], last_write, *decoded[3:])))
+            diags += notes
+        else:
+            trigger, more = _decode_one(subkey, number, last_write, values)
+            triggers.append(trigger)
+            diags += more
     return tuple(triggers), diags
+
+
+MAX_REMEMBERED_BYTES = 4096  # value data of one trigger subkey kept by the memo below (MS-SCMR items: <= 1 KiB each)
+
+
+@lru_cache(maxsize=4096)
+def _decode_remembered(
+    subkey: str, number: int | None, values: tuple[RawValue, ...]
+) -> tuple[Trigger, tuple[Diagnostic, ...]]:
+    """:func:`_decode_one` remembered by everything it reads but the time (per process,
+    bounded: 4,096 subkeys of at most 4 KiB of data). Stock triggers repeat from service to
+    service and host to host (the same GUID, type and data under ``TriggerInfo\\0``), and
+    a trigger subkey costs about 20 us to decode."""
+    trigger, notes = _decode_one(subkey, number, None, values)
+    return trigger, tuple(notes)
 
 
 def _field_dword(by_name: Mapping[str, RawValue], name: str, where: str, diags: list[Diagnostic]) -> int | None:

@@ -11,7 +11,10 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from hivescan.hive import source as source_module
 from hivescan.hive.source import HiveSource
 from hivescan.testing.regf import HiveWriter
 from tests.conftest import shared_hive, system_root
@@ -60,3 +63,48 @@ def test_without_memfd_the_library_copy_is_a_private_temporary_file_removed_afte
     with file_for_library(HiveSource.from_bytes(data)) as path:
         assert path.parent == tmp_path and path.read_bytes() == data
     assert not path.exists() and list(tmp_path.iterdir()) == []
+
+
+# -- read and hashed in one pass (hive/_readhash.c)
+
+needs_c = pytest.mark.skipif(source_module._read_hashing is None, reason="the _readhash extension is not built")
+
+
+@needs_c
+@pytest.mark.parametrize("name", ["win7-SYSTEM", "win10-dirty-SYSTEM"])
+def test_one_pass_gives_the_bytes_and_hash_of_read_then_hash(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = shared_hive(name)
+    fast = HiveSource.from_file(path)
+    assert isinstance(fast.digest, str)  # known once read: no hashing thread to wait for
+    monkeypatch.setattr(source_module, "_read_hashing", None)
+    slow = HiveSource.from_file(path)
+    assert fast.data == slow.data == path.read_bytes() and type(fast.data) is bytes
+    assert fast.sha256 == slow.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert (fast.file_path, fast.unread_tail) == (slow.file_path, slow.unread_tail)
+
+
+@needs_c
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=5000), st.integers(1, 700), st.integers(0, 6000))
+def test_read_hashing_equals_read_and_hashlib(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes, chunk: int, size: int
+) -> None:
+    """Any content, chunk and size: the bytes a read of ``size`` gives (fewer at the end of the
+    file), and the hasher fed exactly those bytes."""
+    path = tmp_path_factory.mktemp("readhash") / "f"
+    path.write_bytes(data)
+    hasher = hashlib.sha256()
+    with path.open("rb", buffering=0) as fh:
+        got = source_module._read_hashing(fh.fileno(), size, hasher, chunk)
+    assert got == data[:size] and type(got) is bytes
+    assert hasher.hexdigest() == hashlib.sha256(data[:size]).hexdigest()
+
+
+@needs_c
+def test_read_hashing_refuses_a_bad_descriptor_and_bad_sizes() -> None:
+    with pytest.raises(OSError):
+        source_module._read_hashing(-1, 10, hashlib.sha256(), 4)
+    with pytest.raises(ValueError):
+        source_module._read_hashing(0, -1, hashlib.sha256(), 4)
+    with pytest.raises(ValueError):
+        source_module._read_hashing(0, 1, hashlib.sha256(), 0)

@@ -10,6 +10,7 @@ change to what a record is built from changes the walk's bytes.
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 import hivescan
 from hivescan.hive.cells import Cells
 from hivescan.hive.header import BASE_BLOCK_SIZE
+from hivescan.hive.model import RawValue
 from hivescan.hive.tree import HiveReader, Key
 from hivescan.scm import keywalk
 from hivescan.scm.record import ServiceRecord
@@ -192,7 +194,6 @@ EDITS: dict[str, Callable[[WKey], object]] = {
     "parameters value": lambda k: k.key("Parameters").set_expand_sz("ServiceDll", "C:\\evil.dll"),
     "security value": lambda k: k.key("Security").set_binary("Security", b"\x01\x00\x04\x80"),
     "trigger value": lambda k: k.key("TriggerInfo\\0").set_dword("Action", 2),
-    "trigger time": lambda k: set_time(k.key("TriggerInfo\\0"), 0x01D0000000000001),
     "trigger name": lambda k: setattr(k.key("TriggerInfo\\0"), "name", "7"),
 }
 
@@ -225,6 +226,43 @@ def test_times_and_places_are_not_content(write_hive: Writer) -> None:
     before, after = walked(write_hive(host()), "Svc01"), walked(write_hive(root), "Svc01")
     assert before is not None and after is not None
     assert before.content == after.content and before.times != after.times
+
+
+def many_triggers(root: WKey, name: str, count: int) -> WKey:
+    """A service whose TriggerInfo lists ``10`` before ``2`` (the registry's order is not the
+    decoded one), each trigger with a time of its own."""
+    key = service(root, name, triggers=0)
+    for n in range(count):
+        trigger = key.key(f"TriggerInfo\\{n}")
+        trigger.set_dword("Type", 1 + n % 7).set_dword("Action", 1 + n % 2)
+        trigger.set_binary("GUID", bytes([n]) * 16)
+        trigger.last_write = 0x01D4000000000000 + n
+    return key
+
+
+@needs_c
+def test_trigger_times_are_not_content_and_a_hit_takes_this_keys_times(write_hive: Writer) -> None:
+    """Trigger subkeys' times differ between hosts with the same triggers: the walk's bytes
+    leave them out, and a record answered from another host's entry carries its own times, in
+    ``triggers`` (decoded, in number order) as in ``triggers_raw`` and ``subkey_last_writes``."""
+    first, second = host(), host()
+    many_triggers(first, "Trig", 12)
+    later = many_triggers(second, "Trig", 12)
+    for n in range(12):
+        set_time(later.key(f"TriggerInfo\\{n}"), 0x01D9000000000000 + 1000 * n)
+    path_a, path_b = write_hive(first), write_hive(second)
+    before, after = walked(path_a, "Trig"), walked(path_b, "Trig")
+    assert before is not None and after is not None
+    assert before.content == after.content and before.times != after.times
+    memo = RecordMemo()
+    Read(path_a, memo, "none")
+    misses = memo.misses
+    got, want = Read(path_b, memo, "none"), Read(path_b, None, "none")
+    assert memo.misses == misses  # every key of the second host, Trig too, answered from the first's
+    assert_same(got, want)
+    record = next(r for r in got.records if r.name == "Trig")
+    assert [t.number for t in record.triggers] == list(range(12))
+    assert [t.last_write_filetime for t in record.triggers] == [0x01D9000000000000 + 1000 * n for n in range(12)]
 
 
 # -- every reason to decline: the Python path's answer (with its notes), never the walk's
@@ -424,3 +462,149 @@ def test_damaged_service_keys_give_the_python_paths_records(
         return  # not a hive any more (an error the CLI reports): nothing to compare
     assert_same(Read(path, memo, "none"), want)
     assert_same(Read(path, memo, "none"), want)
+
+
+# -- the walk's bytes read back: the compiled reader against the Python reference
+
+
+def walked_contents(path: Path) -> list[bytes]:
+    """The walk's bytes of every service key the walk takes, in every control set of ``path``."""
+    out = []
+    with hivescan.open_hive(path, logs="none") as hive:
+        for number in hive.existing.numbers:
+            key = hive.control_set_key(number)
+            services = key.subkey("Services") if key is not None else None
+            for service_key in services.subkeys() if services is not None else ():
+                found = keywalk.walk_service_key(service_key)
+                if found is not None:
+                    out.append(found.content)
+    return out
+
+
+def parsed_either(content: bytes) -> tuple[str, Any]:
+    """("ok", parsed) or ("error", the ValueError's class name) from the compiled reader,
+    checked against the Python reference first."""
+    try:
+        want: tuple[str, Any] = ("ok", keywalk.parse_walked_py(content))
+    except ValueError as exc:
+        want = ("error", type(exc).__name__)
+    try:
+        got: tuple[str, Any] = ("ok", keywalk._parse_walked_c(content))
+    except ValueError as exc:
+        got = ("error", type(exc).__name__)
+    assert got == want
+    if got[0] == "ok":  # the same types too: RawValue tuples with int types and bytes data
+        for value in got[1][0]:
+            assert type(value) is RawValue and type(value.type) is int and type(value.data) is bytes
+    return got
+
+
+@needs_c
+@pytest.mark.parametrize("name", ["nt4-SYSTEM", "win7-SYSTEM", "win10-dirty-SYSTEM"])
+def test_the_compiled_reader_of_walked_bytes_equals_the_python_one_on_shared_hives(name: str) -> None:
+    contents = walked_contents(shared_hive(name))
+    assert contents
+    assert all(parsed_either(c)[0] == "ok" for c in contents)
+
+
+@needs_c
+def test_the_compiled_reader_of_walked_bytes_equals_the_python_one_on_built_hives(write_hive: Writer) -> None:
+    root = host(12)
+    many_triggers(root, "Trig", 12)
+    contents = walked_contents(write_hive(root))
+    assert len(contents) == 14
+    for content in contents:
+        assert parsed_either(content)[0] == "ok"
+        for cut in (1, 2, 3, 5, 9, len(content) // 2, len(content) - 1):  # every cut short is refused alike
+            assert parsed_either(content[:cut])[0] == "error"
+        assert parsed_either(content + b"\0")[0] == "error"
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300), st.lists(st.tuples(st.integers(0, 299), st.integers(0, 255)), max_size=6))
+def test_the_compiled_reader_of_changed_walked_bytes_answers_as_the_python_one(
+    noise: bytes, edits: list[tuple[int, int]]
+) -> None:
+    """Random bytes, and a real walk's bytes with a few bytes changed: the same answer or the
+    same refusal (ValueError), never a crash or a read past the end."""
+    parsed_either(noise)
+    content = bytearray(_SAMPLE_CONTENT)
+    for at, byte in edits:
+        content[at % len(content)] = byte
+    parsed_either(bytes(content))
+
+
+def _sample_content() -> bytes:
+    """The walk's bytes of one built service key with values, Parameters, Security and triggers."""
+    root = system_root()
+    service(root, "Sample", triggers=3)
+    data = HiveWriter(root).build().data
+    with HiveReader(hivescan.hive.source.HiveSource.from_bytes(data)) as reader:
+        key = reader.key("ControlSet001\\Services\\Sample")
+        assert key is not None
+        found = keywalk.walk_service_key(key)
+    return found.content if found is not None else b""
+
+
+_SAMPLE_CONTENT = _sample_content() if keywalk.IMPLEMENTATION == "c" else b"\0"
+
+
+# -- a hit is a copy of the entry's first record (memo.record_from_hit)
+
+
+# the record's fields a new record gets from a default factory: a container of its own
+FACTORY_FIELDS = tuple(
+    f.name for f in dataclasses.fields(ServiceRecord) if f.default_factory is not dataclasses.MISSING
+)
+
+
+@needs_c
+def test_a_hit_copies_the_entrys_record_and_equals_the_fields_path(write_hive: Writer) -> None:
+    """Every hit of a second host is the record the fields path builds (``fields_from_hit``,
+    the reference), shares no mutable container with the other hits of its entry, and the
+    entry's template is never handed out."""
+    from hivescan.scm import memo as memo_module
+    from hivescan.scm.record import new_record
+
+    first, second = host(), host()
+    many_triggers(first, "Trig", 3)
+    later = many_triggers(second, "Trig", 3)
+    set_time(later.key("TriggerInfo\\1"), 0x01D9000000000000)
+    path_a, path_b = write_hive(first), write_hive(second)
+    memo = RecordMemo()
+    Read(path_a, memo, "none")
+    got = Read(path_b, memo, "none").records
+    entries = {key: value[0] for key, value in memo._entries.items() if key[0] == "walk"}
+    templates = [entry.template for entry in entries.values() if entry.template is not None]
+    assert len(templates) == len(got)  # every key of the second host was a hit
+    assert not {id(t) for t in templates} & {id(r) for r in got}
+    with hivescan.open_hive(path_b, logs="none") as hive:
+        services = hive.control_set_key(1).subkey("Services")  # type: ignore[union-attr]
+        assert services is not None
+        for key, record in zip(services.subkeys(), got, strict=True):
+            found = keywalk.walk_service_key(key)
+            assert found is not None
+            entry = entries[("walk", found.content, key.security_hex(), False, None)]
+            fields = memo_module.fields_from_hit(entry, found)
+            want = new_record(origin=record.origin, control_set_source=record.control_set_source, **fields)
+            assert record == want and record.to_dict() == want.to_dict()
+            for field in ("sources", "subkey_last_writes", "event_facts", "triggers_raw", *FACTORY_FIELDS):
+                if getattr(record, field) or field in FACTORY_FIELDS:  # containers: each record its own
+                    assert getattr(record, field) is not getattr(entry.template, field), field
+
+
+@needs_c
+def test_copy_slots_refuses_objects_that_are_not_slots_alone() -> None:
+    from hivescan.scm._keywalk import copy_slots
+
+    class Plain:
+        pass
+
+    with pytest.raises(TypeError):
+        copy_slots(Plain())
+    with pytest.raises(TypeError):
+        copy_slots((1, 2))
+    record = Read.__new__(Read)  # a class with a __dict__
+    with pytest.raises(TypeError):
+        copy_slots(record)

@@ -83,11 +83,8 @@ def host(edit: Callable[[WKey], object] | None = None) -> WKey:
     return root
 
 
-def set_time(key: WKey, when: int) -> None:
-    key.last_write = when
-
-
-# each edit changes one thing BetaSvc's record is built from
+# each edit changes one thing BetaSvc's record is built from (a trigger's time is provenance
+# for the compiled walk, content for the Python path: tests/scm/test_keywalk.py)
 EDITS: dict[str, Callable[[WKey], object]] = {
     "value data": lambda k: k.set_dword("Start", 3),
     "value type": lambda k: k.set("ImagePath", REG_BINARY, k.values[3].data),
@@ -97,7 +94,6 @@ EDITS: dict[str, Callable[[WKey], object]] = {
     "parameters value": lambda k: k.key("Parameters").set_expand_sz("ServiceDll", "C:\\evil.dll"),
     "security value": lambda k: k.key("Security").set_binary("Security", b"\x01\x00\x04\x80"),
     "trigger value": lambda k: k.key("TriggerInfo\\0").set_dword("Action", 2),
-    "trigger time": lambda k: set_time(k.key("TriggerInfo\\0"), 0x01D0000000000000),
     "trigger subkey name": lambda k: setattr(k.key("TriggerInfo\\0"), "name", "1"),
     "other subkey": lambda k: k.key("Enum"),
     "key security": lambda k: setattr(k, "security", bytes.fromhex("01000480" + "00" * 16)),
@@ -129,7 +125,7 @@ def test_the_same_content_under_other_provenance_hits_and_keeps_its_own(write_hi
     beta, old = got["BetaSvc"], first["BetaSvc"]
     assert beta.origin.hive_path == str(path) and beta.origin.last_write_filetime == 0x01D5000000000000
     assert beta.subkey_last_writes["Parameters"] == 0x01D6000000000000 != old.subkey_last_writes["Parameters"]
-    for field in ("sources", "subkey_last_writes", "triggers_raw"):  # mutable: each record its own
+    for field in ("sources", "subkey_last_writes", "triggers_raw", "event_facts"):  # mutable: each record its own
         assert getattr(beta, field) is not getattr(old, field), field
     for field in ("raw_values", "parameters_raw"):  # immutable tuples of immutable values: sharing is sound
         assert type(getattr(beta, field)) is tuple and getattr(beta, field) == getattr(old, field), field

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hivescan.hive.model import RawValue
 from hivescan.hive.regtypes import REG_BINARY, REG_DWORD, REG_SZ
+from hivescan.scm import triggers as triggers_module
 from hivescan.scm.triggers import (
     TRIGGER_TYPES,
     WELL_KNOWN_GUIDS,
@@ -210,3 +211,52 @@ def test_random_values_never_raise(items: list[tuple[str, list[tuple[str, int, b
     assert all(d.field.startswith("TriggerInfo") for d in diags)
     for trigger in triggers:
         trigger.to_dict()
+
+
+# -- one trigger subkey remembered by everything it reads but its time (triggers._decode_remembered)
+
+VALUE_NAMES = st.sampled_from(["Type", "Action", "GUID", "Guid", "Data0", "DataType0", "Data1", "DataType1", "Other"])
+TRIGGER_VALUES = st.lists(
+    st.tuples(VALUE_NAMES, st.sampled_from([REG_DWORD, REG_BINARY, REG_SZ, 0]), st.binary(max_size=20)), max_size=7
+)
+
+
+def decoded_afresh(raw: list[dict[str, Any]], monkeypatch: Any) -> tuple[Any, list[str]]:
+    """What decode_triggers gives with nothing remembered (the reference)."""
+    with monkeypatch.context() as patch:
+        patch.setattr(triggers_module, "MAX_REMEMBERED_BYTES", -1)
+        found, diags = decode_triggers(raw)
+    return found, [repr(d) for d in diags]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    items=st.lists(
+        st.tuples(st.sampled_from(["0", "1", "2", "10", "x"]), TRIGGER_VALUES, st.integers(0, 2**64 - 1)), max_size=4
+    )
+)
+def test_a_remembered_trigger_is_the_fresh_decoding_with_its_own_time(
+    items: list[tuple[str, list[tuple[str, int, bytes]], int]], monkeypatch: Any
+) -> None:
+    raw = [raw_trigger(name, values, when) for name, values, when in items]
+    want = decoded_afresh(raw, monkeypatch)
+    for _ in range(2):  # the second time every subkey is remembered
+        found, diags = decode_triggers(raw)
+        assert (found, [repr(d) for d in diags]) == want
+    later = [dict(item, last_write_filetime=item["last_write_filetime"] ^ 0x5A5A) for item in raw]
+    found, _ = decode_triggers(later)  # the same values at other times: each trigger carries its own
+    assert [t.last_write_filetime for t in found] == [
+        t.last_write_filetime for t in decoded_afresh(later, monkeypatch)[0]
+    ]
+
+
+def test_a_changed_value_misses_what_was_remembered() -> None:
+    base = [("Type", REG_DWORD, (1).to_bytes(4, "little")), ("Action", REG_DWORD, (1).to_bytes(4, "little"))]
+    base.append(("GUID", REG_BINARY, bytes(range(16))))
+    first, _ = decode_triggers([raw_trigger("0", base)])
+    changed = [*base[:1], ("Action", REG_DWORD, (2).to_bytes(4, "little")), base[2]]
+    second, _ = decode_triggers([raw_trigger("0", changed)])
+    assert first[0].action == 1 and second[0].action == 2
+    retyped = [*base[:2], ("GUID", REG_SZ, bytes(range(16)))]
+    _, notes = decode_triggers([raw_trigger("0", retyped)])
+    assert "type_mismatch" in codes(notes)
