@@ -23,9 +23,20 @@ import yaml
 _FAST_LOADER: Any = getattr(yaml, "CSafeLoader", None)
 
 
+# What PyYAML's constructors raise, besides YAMLError, on a value its tag cannot hold
+# (``!!int ""`` -> IndexError, ``!!float x`` -> ValueError, a deep nesting -> RecursionError).
+_CONSTRUCTOR_FAILURES = (ValueError, TypeError, IndexError, KeyError, OverflowError, RecursionError)
+
+
 def load(text: str) -> Any:
-    """PyYAML's pure-Python safe loader (``yaml.safe_load``): the reference."""
-    return yaml.safe_load(text)
+    """PyYAML's pure-Python safe loader (``yaml.safe_load``): the reference.
+
+    Every failure is a ``yaml.YAMLError``: the text is data, and a value its tag cannot hold
+    is a bad file (a clear error naming it), not a bug in hivescan."""
+    try:
+        return yaml.safe_load(text)
+    except _CONSTRUCTOR_FAILURES as exc:
+        raise yaml.YAMLError(f"a value its tag cannot hold ({type(exc).__name__}: {exc})") from None
 
 
 def load_shipped(text: str) -> Any:

@@ -134,13 +134,34 @@ def _outcome(load, text: str) -> object:  # type: ignore[no-untyped-def]
         return ("error", type(exc).__name__, str(exc))
 
 
+def _reference(text: str) -> object:
+    """yaml.safe_load's outcome, a failure that is not a YAMLError made one (yamlload.load's promise)."""
+    try:
+        return ("ok", _typed(yaml.safe_load(text)))
+    except yaml.YAMLError as exc:
+        return ("error", type(exc).__name__, str(exc))
+    except Exception as exc:
+        return ("error", "YAMLError", f"a value its tag cannot hold ({type(exc).__name__}: {exc})")
+
+
 @needs_libyaml
 @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(YAML_PIECES, max_size=30).map("".join))
 def test_shipped_loading_falls_back_to_pyyaml_on_every_libyaml_failure(text: str) -> None:
-    """Where libyaml fails, load_shipped fails exactly as PyYAML does (or gives PyYAML's data);
+    """Where libyaml fails, load_shipped fails exactly as the reference does (or gives its data);
     where it succeeds, it is libyaml's data (the rule files are compared one by one above)."""
     libyaml = _outcome(lambda t: yaml.load(t, Loader=yaml.CSafeLoader), text)
-    expected = _outcome(yaml.safe_load, text) if libyaml[0] == "error" else libyaml  # type: ignore[index]
+    expected = _reference(text) if libyaml[0] == "error" else libyaml  # type: ignore[index]
     assert _outcome(yamlload.load_shipped, text) == expected
-    assert _outcome(yamlload.load, text) == _outcome(yaml.safe_load, text)
+    assert _outcome(yamlload.load, text) == _reference(text)
+
+
+@pytest.mark.parametrize("value", ['!!int ""', "!!float x", "!!timestamp 2020-13-45", "!!bool maybe", "!!int 0x"])
+def test_a_value_its_tag_cannot_hold_is_a_bad_rule_file_not_a_bug(tmp_path, value: str) -> None:  # type: ignore[no-untyped-def]
+    """PyYAML's constructors raise IndexError, ValueError, KeyError on these: a user's rule file
+    holding one is an invalid rule naming the file (the CLI's one-line error, exit 2), never an
+    internal error."""
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "bad.yaml").write_text(f"id: bad\ntitle: {value}\n", encoding="utf-8")
+    with pytest.raises(InvalidRule, match=r"bad\.yaml: a value its tag cannot hold \("):
+        load_rules(tmp_path)
