@@ -1,6 +1,6 @@
-"""``python -m hivescan`` runs the CLI."""
+"""``python -m hivescan`` runs the CLI (a triage run's worker pool started first: hivescan/clistart.py)."""
 
-from hivescan.cli import main
+from hivescan.clistart import main
 
 if __name__ == "__main__":
     main()

@@ -47,6 +47,7 @@ def compile_globs(globs: Iterable[str]) -> re.Pattern[str] | None:
 
 
 _WILDCARDS = re.compile(r"[*?]")
+COMBINED = -1  # GlobIndex.compiled's key of the pattern of all the globs
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +66,17 @@ class GlobIndex:
     Exact for ASCII text and ASCII globs, where case-insensitive matching is ``lower()``
     equality; a non-ASCII text (Unicode case folding: the Kelvin sign matches ``k``) is
     matched the original way, and a non-ASCII glob is always tried.
+
+    Each glob's pattern, and the one of all of them, is compiled the first time it is tried
+    (:meth:`pattern`, :meth:`combined`). Why: compiling the 672 globs of the catalogs and their
+    combined patterns took 50 ms of every run's start (the forkserver's preload, issue 13),
+    and a run tries few of them: the index rules most globs out by their literals before any
+    pattern is needed. A pattern is a function of its glob alone, so it is kept for the
+    index's life (at most one per glob, plus the combined one).
     """
 
     rows: tuple[int, ...]  # the table row of each glob
-    patterns: tuple[re.Pattern[str], ...]
-    any_: re.Pattern[str] | None  # all the globs in one pattern (the original way)
+    globs: tuple[str, ...]
     heads: tuple[tuple[int, dict[str, tuple[int, ...]]], ...]  # (length, head -> glob positions)
     tails: tuple[tuple[int, dict[str, tuple[int, ...]]], ...]  # for globs without a head
     middles: tuple[tuple[int, str], ...]  # (position, longest literal) of ``*...*`` globs
@@ -77,6 +84,8 @@ class GlobIndex:
     # text -> answer: the same paths recur (svchost.exe hundreds of times a hive); the answer is a
     # function of the text alone (the index never changes); emptied when full, so bounded
     answers: dict[str, int | None] = field(default_factory=dict)
+    # glob position -> its pattern (COMBINED: the pattern of all the globs), compiled on first use
+    compiled: dict[int, re.Pattern[str] | None] = field(default_factory=dict)
 
     @classmethod
     def build(cls, rows: Sequence[int], globs: Sequence[str]) -> GlobIndex:
@@ -105,13 +114,25 @@ class GlobIndex:
 
         return cls(
             tuple(rows),
-            tuple(compile_glob(g) for g in globs),
-            compile_globs(globs),
+            tuple(globs),
             frozen(heads),
             frozen(tails),
             tuple(middles),
             tuple(always),
         )
+
+    def pattern(self, position: int) -> re.Pattern[str]:
+        """The pattern of the glob at ``position``, compiled on first use."""
+        found = self.compiled.get(position)
+        if found is None:
+            found = self.compiled[position] = compile_glob(self.globs[position])
+        return found
+
+    def combined(self) -> re.Pattern[str] | None:
+        """All the globs in one pattern (the original way), compiled on first use; None without globs."""
+        if COMBINED not in self.compiled:
+            self.compiled[COMBINED] = compile_globs(self.globs)
+        return self.compiled[COMBINED]
 
     def first(self, text: str) -> int | None:
         """The row of the first glob (in table order) matching the whole text, or None."""
@@ -125,7 +146,7 @@ class GlobIndex:
         return found
 
     def _first(self, text: str) -> int | None:
-        if self.any_ is None:
+        if not self.globs:
             return None
         if not text.isascii() or len(self.middles) + len(self.tails) <= FEW:
             # without many globs starting with a wildcard, the one pattern fails fast at the start
@@ -146,17 +167,18 @@ class GlobIndex:
             hit = by_tail.get(low[size - length :])
             if hit is not None:
                 found.extend(hit)
-        patterns = self.patterns
+        pattern = self.pattern
         for position in sorted(found):
-            if patterns[position].match(text):
+            if pattern(position).match(text):
                 return self.rows[position]
         return None
 
     def _first_by_regex(self, text: str) -> int | None:
         """Every glob tried in order (after one combined test): the reference :meth:`first` equals."""
-        if self.any_ is None or not self.any_.match(text):
+        combined = self.combined()
+        if combined is None or not combined.match(text):
             return None
-        for row, pattern in zip(self.rows, self.patterns, strict=True):
-            if pattern.match(text):
+        for position, row in enumerate(self.rows):
+            if self.pattern(position).match(text):
                 return row
         return None  # pragma: no cover - the combined pattern matched, so one glob does

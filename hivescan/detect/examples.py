@@ -103,8 +103,10 @@ def _with_file_facts(records: list[ServiceRecord], facts_path: Path) -> list[Ser
         return records
     import yaml
 
+    from hivescan import yamlload
+
     try:
-        given = yaml.safe_load(facts_path.read_text(encoding="utf-8")) or {}
+        given = yamlload.load(facts_path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ExampleError(f"{facts_path}: {exc}") from None
     by_name = {upcase(str(name)): value for name, value in given.items()}

@@ -34,6 +34,7 @@ from typing import Any
 
 import yaml
 
+from hivescan import yamlload
 from hivescan.catalog.globs import glob_regex_text
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
@@ -292,9 +293,11 @@ def parse_rule(spec: Any, where: str, *, namespace: str = "") -> Rule:
     )
 
 
-def load_rule_file(path: Path, *, root: Path | None = None) -> Rule:
+def load_rule_file(path: Path, *, root: Path | None = None, shipped: bool = False) -> Rule:
+    """One rule file; ``shipped``: one of hivescan's own (read by libyaml: hivescan/yamlload.py)."""
+    load = yamlload.load_shipped if shipped else yamlload.load
     try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        spec = load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise InvalidRule(f"{path}: {exc}") from None
     namespace = path.parent.name if root is None else str(path.parent.relative_to(root)).replace("\\", "/")
@@ -365,6 +368,7 @@ def load_rules(directory: Path | None = None) -> RuleSet:
     root = directory or default_rules_dir()
     if not root.is_dir():
         raise InvalidRule(f"{root}: no such rules folder")
-    rules = [load_rule_file(p, root=root) for p in rule_files(root)]
+    shipped = directory is None
+    rules = [load_rule_file(p, root=root, shipped=shipped) for p in rule_files(root)]
     check_references(rules)
     return RuleSet(tuple(rules))

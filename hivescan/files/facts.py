@@ -21,14 +21,19 @@ import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from hivescan.diagnostics import Diagnostic, info, warning
-from hivescan.files.authenticode import check_signed_data, indirect_digest
-from hivescan.files.catalogs import CatalogIndex
 from hivescan.files.pe import MAX_CERT_TABLE, MAX_PE_BYTES, PeLayout, pe_summary, read_layout, version_info
 from hivescan.files.source import MAX_STREAM_BYTES, FileSource, FileStat
-from hivescan.files.trust import Roots, microsoft_roots
+
+# Signatures, catalogs and trust (cryptography, asn1crypto, the Microsoft roots) are imported
+# where a signature or a catalog is first checked: a volume without binaries (a collection of
+# hives and logs, the usual triage input) needs none of them, and they were 37 ms of every
+# triage run's serial start (the forkserver's preload, issue 13, session 19).
+if TYPE_CHECKING:
+    from hivescan.files.catalogs import CatalogIndex
+    from hivescan.files.trust import Roots
 
 MAX_HASH_BYTES = 1 << 30  # larger files are listed with their size, not read (no service binary is this big)
 HEAD_BYTES = 64 << 10  # the PE headers must lie in the first 64 KiB
@@ -287,6 +292,8 @@ class FileAnalyser:
     def catalogs(self) -> CatalogIndex:
         with self._lock:
             if self._catalogs is None:
+                from hivescan.files.catalogs import CatalogIndex
+
                 self._catalogs = CatalogIndex.build(self.source, roots=self.roots)
             return self._catalogs
 
@@ -329,6 +336,8 @@ class FileAnalyser:
                 by_path[key] = self._read_facts(stat)
         else:
             if self.roots is None:
+                from hivescan.files.trust import microsoft_roots
+
                 microsoft_roots()  # loaded once before the threads (warnings filters are process-wide)
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 read = list(pool.map(self._read_facts, (stat for _, stat in found)))
@@ -427,6 +436,8 @@ class FileAnalyser:
                 "source": "embedded",
                 "reasons": ["no PKCS #7 signature in the certificate table"],
             }
+        from hivescan.files.authenticode import check_signed_data, indirect_digest
+
         results = []
         for blob in blobs:
             check = check_signed_data(blob, roots=self.roots)

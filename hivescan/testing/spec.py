@@ -51,8 +51,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from hivescan import yamlload
 from hivescan.hive.regtypes import (
     REG_BINARY,
     REG_DWORD,
@@ -82,7 +81,7 @@ class SpecError(ValueError):
 
 def load_spec(path: str | Path) -> dict[str, Any]:
     with open(path, encoding="utf-8") as fh:
-        spec = yaml.safe_load(fh)
+        spec = yamlload.load(fh.read())
     if not isinstance(spec, dict):
         raise SpecError(f"{path}: a spec is a mapping")
     return spec

@@ -39,10 +39,7 @@ def test_the_index_is_used_and_agrees_on_the_catalogs() -> None:
     names, images, installs = _rmm()
     for table in (names, images, installs, _suspicious()):
         index = table.index
-        texts = []
-        for pattern in index.patterns:
-            glob = pattern.pattern
-            texts.append(glob)
+        texts = [globs.compile_glob(glob).pattern for glob in index.globs]
         raw = [table.table.rows[r][table.column] for r in index.rows]
         for glob in raw:
             filled = glob.replace("*", "x").replace("?", "y")
@@ -50,6 +47,38 @@ def test_the_index_is_used_and_agrees_on_the_catalogs() -> None:
         for text in texts:
             assert index._first(text) == index._first_by_regex(text), text
     assert len(installs.index.middles) + len(installs.index.tails) > globs.FEW  # the index path is taken
+
+
+def _eager_first(patterns: list[str], text: str) -> int | None:
+    """The first glob matching, every pattern compiled up front (what GlobIndex.build did)."""
+    compiled = [globs.compile_glob(g) for g in patterns]
+    combined = globs.compile_globs(patterns)
+    if combined is None or not combined.match(text):
+        return None
+    return next((i for i, pattern in enumerate(compiled) if pattern.match(text)), None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_globs, _texts)
+def test_patterns_compiled_on_first_use_answer_as_compiled_up_front(patterns: list[str], texts: list[str]) -> None:
+    index = GlobIndex.build(tuple(range(len(patterns))), patterns)
+    assert index.compiled == {}  # building compiles nothing
+    for text in texts:
+        for variant in (text, text.upper(), *patterns):
+            assert index._first(variant) == _eager_first(patterns, variant), (patterns, variant)
+    assert len(index.compiled) <= len(patterns) + 1  # at most one per glob, and the combined one
+    for position, pattern in index.compiled.items():
+        wanted = patterns if position == globs.COMBINED else [patterns[position]]
+        expected = globs.compile_globs(wanted) if position == globs.COMBINED else globs.compile_glob(wanted[0])
+        assert pattern == expected
+
+
+def test_the_catalogs_compile_only_the_globs_a_text_needs() -> None:
+    # a fresh index (the catalogs' own are shared by the process): LOLRMM's install paths
+    installs = _rmm()[2]
+    index = GlobIndex.build(installs.index.rows, installs.index.globs)
+    assert index.first(r"C:\Windows\System32\svchost.exe") == installs.first(r"C:\Windows\System32\svchost.exe")
+    assert len(index.compiled) < len(index.globs) // 10
 
 
 def test_remembered_answers_stay_bounded() -> None:

