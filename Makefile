@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev,images,notebooks,scale]"
+	# bytecode now, as pip does for the packages it installs: an editable install has none, and
+	# where PYTHONDONTWRITEBYTECODE is set every command would compile hivescan again (~0.1-0.2 s)
+	$(BIN)/python -m compileall -q hivescan
 	touch $(STAMP)
 
 install: $(STAMP)
