@@ -138,11 +138,14 @@ def typed_key(value: Any, depth: int = 0) -> Any:
 
 
 def _list_json(
-    name: str, to_item: Callable[[Any], Any] | None, encode: Callable[[Any], str]
+    name: str, to_item: Callable[[Any], Any] | None, encode: Callable[[Any], str], *, memo: bool = True
 ) -> Callable[[Records], list[Any]]:
-    """A tuple field as JSON text of a list (``[]`` when empty), each item as ``to_dict`` has it;
-    equal lists (by :func:`typed_key`) encoded once per table (TriggerInfo subkeys repeat from
-    service to service: the same few triggers on a hundred services of a hive)."""
+    """A tuple field as JSON text of a list (``[]`` when empty), each item as ``to_dict`` has it.
+
+    With ``memo``, equal lists (by :func:`typed_key`) are encoded once per table. Not for the
+    triggers: a TriggerInfo subkey holds its own last write and GUIDs, so no two services of a
+    hive had equal ones (v3.1 corpus hosts, the Windows 7 and 10 hives), and the key cost as
+    much as the text (docs/performance.md, "Issue 13, session 19: the services table")."""
     get = attrgetter(name)
 
     def convert(items: Any) -> str:
@@ -156,7 +159,7 @@ def _list_json(
             if not items:
                 out.append("[]")
                 continue
-            key = typed_key(items)
+            key = typed_key(items) if memo else _UNKEYED
             if key is _UNKEYED:
                 out.append(convert(items))
                 continue
@@ -242,28 +245,51 @@ def _diagnostic_dicts(diagnostics: Sequence[Diagnostic]) -> list[dict[str, str]]
 
 
 def _diagnostics(records: Records) -> list[Any]:
-    """Diagnostics as JSON text in their own order and key order (not sorted)."""
+    """Diagnostics as JSON text in their own order and key order (not sorted): once per tuple
+    object (records rebuilt from one remembered key share it: :func:`by_identity`), and once
+    per equal content."""
     memo = _Memo(_PLAIN_JSON)
-    out = []
-    for record in records:
-        diagnostics = record.diagnostics
+
+    def text(diagnostics: Sequence[Diagnostic]) -> str:
         if not diagnostics:
-            out.append("[]")
+            return "[]"
+        return memo.text(tuple(map(_DIAGNOSTIC_KEY, diagnostics)), _diagnostic_dicts, diagnostics)
+
+    return by_identity(list(map(_GET_DIAGNOSTICS, records)), text)
+
+
+_GET_DIAGNOSTICS = attrgetter("diagnostics")
+
+
+def by_identity(values: list[Any], convert: Callable[[Any], Any]) -> list[Any]:
+    """``[convert(v) for v in values]``, converting each distinct object once.
+
+    Sound only within one call on values that live through it and that nothing changes
+    meanwhile (the records of one table hold them; the table is built in one thread): then
+    an ``id`` names one object and ``convert`` of it gives one answer. Nothing is kept after
+    the call, so no object's id is ever reused for another while it is looked up."""
+    done: dict[int, Any] = {}
+    out = []
+    for value in values:
+        key = id(value)
+        if key in done:
+            out.append(done[key])
         else:
-            key = tuple(map(_DIAGNOSTIC_KEY, diagnostics))
-            out.append(memo.text(key, _diagnostic_dicts, diagnostics))
+            done[key] = converted = convert(value)
+            out.append(converted)
     return out
 
 
 def _file_json(name: str) -> Callable[[Records], list[Any]]:
+    """The file facts as sorted JSON text, once per facts object (services run by one binary
+    share its facts: :func:`by_identity`)."""
     get = attrgetter(name)
 
+    def text(facts: Any) -> Any:
+        return None if facts is None else _SORTED_JSON(dict(facts))
+
     def column(records: Records) -> list[Any]:
-        out = []
-        for record in records:
-            facts = get(record)
-            out.append(None if facts is None else _SORTED_JSON(dict(facts)))
-        return out
+        return by_identity(list(map(get, records)), text)
 
     return column
 
@@ -271,7 +297,7 @@ def _file_json(name: str) -> Callable[[Records], list[Any]]:
 def json_columns() -> dict[str, Column]:
     """The builder of each JSON text column, by column name."""
     columns: dict[str, Column] = {
-        "triggers_raw": _list_json("triggers_raw", _trigger_raw, _SORTED_JSON),
+        "triggers_raw": _list_json("triggers_raw", _trigger_raw, _SORTED_JSON, memo=False),
         "subkey_last_writes": _subkey_times,
         "subkey_last_writes_filetime": _mapping_json("subkey_last_writes"),
         "sources": _mapping_json("sources"),
@@ -280,7 +306,7 @@ def json_columns() -> dict[str, Column]:
         "service_events": _list_json("service_events", None, _SORTED_JSON),
         "event_facts": _mapping_json("event_facts"),
         "failure_actions": _failure_actions,
-        "triggers": _list_json("triggers", _to_dict, _PLAIN_JSON),
+        "triggers": _list_json("triggers", _to_dict, _PLAIN_JSON, memo=False),
         "security_access": _list_json("security_access", _to_dict, _PLAIN_JSON),
         "diagnostics": _diagnostics,
     }

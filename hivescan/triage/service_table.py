@@ -25,6 +25,7 @@ from functools import lru_cache
 from operator import attrgetter, itemgetter
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from hivescan.files.columns import FILE_FLAT_COLUMNS, FILE_FLAT_FACTS, FILE_FLAT_PREFIX
@@ -34,7 +35,7 @@ from hivescan.scm.record import _LOOP_FIELDS, ServiceRecord
 from hivescan.textsafe import deep_escape
 from hivescan.timeutil import _MAX_TICKS
 from hivescan.triage.schema import RAW_VALUE, UTC_TIME, array_of, json_text, services_schema
-from hivescan.triage.service_json import json_columns
+from hivescan.triage.service_json import by_identity, json_columns
 
 Records = Sequence[ServiceRecord]
 
@@ -113,7 +114,10 @@ def _file_flat(name: str) -> Callable[[Records], dict[str, Sequence[Any]]]:
         return tuple(out)
 
     def columns(records: Records) -> dict[str, Sequence[Any]]:
-        rows = [flat(get(record)) for record in records]
+        # one walk per facts object: services run by one binary (svchost.exe) share its facts
+        # object; keyed by identity for this call only, while the records hold every object
+        # alive and nothing changes them (see hivescan.triage.service_json.by_identity)
+        rows = by_identity(list(map(get, records)), flat)
         if not rows:
             return {n: () for n in names}
         return dict(zip(names, zip(*rows, strict=True), strict=True))
@@ -150,52 +154,85 @@ def _raw_values(name: str) -> Callable[[Records], pa.Array]:
                 values = _first_of_each_name(values)
             flat.extend(values)
             offsets.append(len(flat))
-        datas = list(map(_DATA, flat))
         names = list(map(_NAME, flat))
-        names_of = (
-            {t: reg_type_name(t) for t in set(map(_TYPE, flat))} if set(map(type, map(_TYPE, flat))) <= {int} else None
-        )
-        types = (
-            [names_of[t] for t in map(_TYPE, flat)]
-            if names_of is not None
-            else [reg_type_name(t) for t in map(_TYPE, flat)]
-        )
-        hexes = [d.hex() for d in datas]
-        sizes = list(map(len, datas))
-        if all(map(_EXACT, flat)):
-            exact = [True] * len(flat)
-            readers = ["cells"] * len(flat)
-        else:
-            exact = [bool(v.exact) for v in flat]
-            readers = ["cells" if v.exact else v.reader for v in flat]
         notes = list(map(_NOTES, flat))  # tuples: Arrow reads them as the lists frames makes
-        strings = (names, types, hexes, readers)
         try:
-            return _raw_array(offsets, strings, sizes, exact, notes)
+            return _raw_array(offsets, flat, names, notes, escape=False)
         except UnicodeEncodeError:  # lone surrogates from a damaged hive: escaped, as the row path does
-            escaped = (deep_escape(names), deep_escape(types), deep_escape(hexes), deep_escape(readers))
-            return _raw_array(offsets, escaped, sizes, exact, deep_escape(notes))
+            return _raw_array(offsets, flat, deep_escape(names), deep_escape(notes), escape=True)
 
     return column
 
 
-def _raw_array(
-    offsets: list[int], strings: tuple[list[str], ...], sizes: list[int], exact: list[bool], notes: list[list[str]]
-) -> pa.Array:
-    names, types, hexes, readers = strings
+def _raw_array(offsets: list[int], flat: list[Any], names: list[str], notes: list[Any], *, escape: bool) -> pa.Array:
+    """The list<struct> of raw values: the text children built from whole buffers where one
+    C-level pass shows every value is plain (bytes data, int types, exact, no notes), cell by
+    cell otherwise."""
+    count = len(flat)
+    datas = list(map(_DATA, flat))
+    hexes, sizes = _hex_and_sizes(datas)
+    if all(map(_EXACT, flat)):
+        exact: pa.Array = pa.repeat(True, count)
+        readers: pa.Array = pa.repeat("cells", count)
+    else:
+        exact = pa.array([bool(v.exact) for v in flat], pa.bool_())
+        reader_texts = ["cells" if v.exact else v.reader for v in flat]
+        readers = pa.array(deep_escape(reader_texts) if escape else reader_texts, pa.string())
     struct = pa.StructArray.from_arrays(
         [
             pa.array(names, pa.string()),
-            pa.array(types, pa.string()),
-            pa.array(hexes, pa.string()),
-            pa.array(sizes, pa.int64()),
-            pa.array(exact, pa.bool_()),
-            pa.array(readers, pa.string()),
-            pa.array(notes, pa.list_(pa.string())),
+            _type_names(flat, escape),
+            hexes,
+            sizes,
+            exact,
+            readers,
+            _notes(notes),
         ],
         fields=list(RAW_VALUE),
     )
     return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), struct, type=pa.list_(RAW_VALUE))
+
+
+# a string array addresses at most 2**31 - 1 bytes: larger hex texts take the cell-by-cell path
+_MAX_STRING_BYTES = 2**31 - 1
+
+
+def _hex_and_sizes(datas: list[Any]) -> tuple[pa.Array, pa.Array]:
+    """Each value's data as lower-case hex text (``bytes.hex``) and its size: the hex of all
+    the data in one call (the hex of a concatenation is the concatenation of the hexes), the
+    text offsets twice the data offsets."""
+    if not set(map(type, datas)) <= {bytes}:
+        hexes = [d.hex() for d in datas]
+        return pa.array(hexes, pa.string()), pa.array(list(map(len, datas)), pa.int64())
+    sizes = np.fromiter(map(len, datas), np.int64, len(datas))
+    ends = np.cumsum(sizes) * 2
+    if len(datas) and ends[-1] > _MAX_STRING_BYTES:
+        return pa.array([d.hex() for d in datas], pa.string()), pa.array(sizes)
+    offsets = np.zeros(len(datas) + 1, np.int32)
+    offsets[1:] = ends
+    text = b"".join(datas).hex().encode("ascii")
+    hexes = pa.StringArray.from_buffers(len(datas), pa.py_buffer(offsets), pa.py_buffer(text))
+    return hexes, pa.array(sizes)
+
+
+def _type_names(flat: list[Any], escape: bool) -> pa.Array:
+    """``reg_type_name`` of each value's type, computed once per distinct type."""
+    types = list(map(_TYPE, flat))
+    if set(map(type, types)) <= {int}:
+        names_of = {t: reg_type_name(t) for t in set(types)}
+        texts = [names_of[t] for t in types]
+    else:
+        texts = [reg_type_name(t) for t in types]
+    return pa.array(deep_escape(texts) if escape else texts, pa.string())
+
+
+def _notes(notes: list[Any]) -> pa.Array:
+    """The notes as list<string>, as ``RawValue.to_dict`` and the row path have them: a value
+    without notes (an empty tuple, nearly always) has an empty list; when no value has any,
+    the empty lists straight from their offsets."""
+    if not any(notes):
+        return pa.ListArray.from_arrays(pa.array(np.zeros(len(notes) + 1, np.int32)), pa.array([], pa.string()))
+    return pa.array([list(n) if n else [] for n in notes], pa.list_(pa.string()))
 
 
 def _plain_paths() -> dict[str, str]:

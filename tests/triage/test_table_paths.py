@@ -1,0 +1,121 @@
+"""The services table's whole-buffer and once-per-object paths give the cells of the plain ones.
+
+``services_table`` builds the raw values' hex text from one concatenation, the notes of
+values without notes from their offsets, and the file facts' and diagnostics' cells once per
+object (:func:`hivescan.triage.service_json.by_identity`). Each is compared here with the
+cell-by-cell conversion, and on records where the plain path must be taken instead (data of
+other bytes-like types, notes that are not empty tuples, facts objects shared and not
+shared); the whole table is compared with the row path in tests/triage/test_service_table.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import hivescan
+from hivescan.diagnostics import Diagnostic
+from hivescan.hive.model import RawValue
+from hivescan.scm.record import ServiceRecord
+from hivescan.triage.schema import service_rows, services_schema, table_from_rows
+from hivescan.triage.service_json import by_identity
+from hivescan.triage.service_table import _hex_and_sizes, services_table
+from tests.conftest import FIXTURES
+
+
+def _reference(records: list[ServiceRecord]) -> pa.Table:
+    return table_from_rows(list(service_rows(records, "H")), services_schema())
+
+
+def _assert_same(records: list[ServiceRecord]) -> None:
+    got, want = services_table(records, "H"), _reference(records)
+    for name in want.schema.names:
+        assert got.column(name).equals(want.column(name)), name
+
+
+def _demo() -> list[ServiceRecord]:
+    with hivescan.open_hive(FIXTURES / "demo-SYSTEM") as hive:
+        return hive.services("current")
+
+
+_DATA = st.binary(max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(_DATA, _DATA.map(bytearray), _DATA.map(memoryview)), max_size=30))
+def test_hex_and_sizes_are_each_values_own(datas: list[Any]) -> None:
+    hexes, sizes = _hex_and_sizes(datas)
+    assert hexes.type == pa.string() and sizes.type == pa.int64()
+    assert hexes.to_pylist() == [bytes(d).hex() for d in datas]
+    assert sizes.to_pylist() == [len(d) for d in datas]
+
+
+def test_raw_values_of_other_shapes_take_the_plain_path() -> None:
+    """bytearray data, notes as a list or None, an inexact value among exact ones, an int
+    subclass as type: each cell as the row path has it."""
+    base = _demo()[:6]
+    odd = [
+        replace(base[0], raw_values=(RawValue("A", 1, bytearray(b"ab")), RawValue("B", 4, b"\x01\x00\x00\x00"))),
+        replace(base[1], raw_values=(RawValue("C", 3, b"x", "regipy", True, ["listed"]),)),  # type: ignore[arg-type]
+        replace(base[2], raw_values=(RawValue("D", 3, b"y", "regipy", True, None),)),  # type: ignore[arg-type]
+        replace(base[3], raw_values=(RawValue("E", 7, b"", "python-registry", False, ("re-encoded",)),)),
+        replace(base[4], parameters_raw=(RawValue("F", True, b"\x00"),)),  # type: ignore[arg-type]
+    ]
+    for records in ([*odd, base[5]], [odd[1]], [odd[2]], [odd[0]], [odd[4]], [base[5]]):
+        _assert_same(records)
+
+
+def test_no_raw_values_at_all() -> None:
+    _assert_same([replace(r, raw_values=(), parameters_raw=()) for r in _demo()[:3]])
+
+
+def test_shared_and_equal_facts_objects() -> None:
+    """One facts object on many records, and equal facts in distinct objects, and a changed
+    copy of a shared object: each record gets the text and flat columns of its own facts."""
+    base = _demo()[:5]
+    shared = {"path": "C:\\Windows\\System32\\svchost.exe", "exists": True, "size": 1, "signature": {"signer": "MS"}}
+    changed = {**shared, "size": 2, "signature": {"signer": "Other"}}
+    records = [
+        replace(base[0], image_file=shared, service_dll_file=shared),
+        replace(base[1], image_file=shared),
+        replace(base[2], image_file=dict(shared)),
+        replace(base[3], image_file=changed, service_dll_file=shared),
+        replace(base[4], image_file=None),
+    ]
+    _assert_same(records)
+    table = services_table(records, "H")
+    assert table.column("image_size").to_pylist() == [1, 1, 1, 2, None]
+    assert table.column("image_signer").to_pylist() == ["MS", "MS", "MS", "Other", None]
+
+
+def test_shared_diagnostics_tuples() -> None:
+    base = _demo()[:4]
+    shared = (Diagnostic("a", "f", "m"), Diagnostic("b", 1, "n", "info"))  # type: ignore[arg-type]
+    records = [
+        replace(base[0], diagnostics=shared),
+        replace(base[1], diagnostics=shared),
+        replace(base[2], diagnostics=(Diagnostic("a", "f", "m"), Diagnostic("b", True, "n", "info"))),  # type: ignore[arg-type]
+        replace(base[3], diagnostics=()),
+    ]
+    _assert_same(records)
+
+
+def test_by_identity_converts_each_object_once() -> None:
+    calls: list[Any] = []
+
+    def convert(value: Any) -> str:
+        calls.append(value)
+        return repr(sorted(value.items()))
+
+    one, other = {"a": 1}, {"a": 1}  # equal, distinct: each converted on its own
+    changed = {"a": 2}
+    out = by_identity([one, one, other, changed, one], convert)
+    assert out == ["[('a', 1)]", "[('a', 1)]", "[('a', 1)]", "[('a', 2)]", "[('a', 1)]"]
+    assert [id(v) for v in calls] == [id(one), id(other), id(changed)]
+    # nothing is kept between calls: the same object changed afterwards gives its new answer
+    one["a"] = 3
+    assert by_identity([one], convert) == ["[('a', 3)]"]
