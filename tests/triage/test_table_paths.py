@@ -119,3 +119,50 @@ def test_by_identity_converts_each_object_once() -> None:
     # nothing is kept between calls: the same object changed afterwards gives its new answer
     one["a"] = 3
     assert by_identity([one], convert) == ["[('a', 3)]"]
+
+
+def test_the_collector_is_restored_after_a_table() -> None:
+    """The build pauses the cyclic collector; it is on again afterwards, also after a failure,
+    and stays off when it was off."""
+    import gc
+
+    records = _demo()[:3]
+    assert gc.isenabled()
+    services_table(records, "H")
+    assert gc.isenabled()
+    bad = replace(records[0], raw_values=(RawValue("A", 1, "not bytes"),))  # type: ignore[arg-type]
+    try:
+        services_table([bad], "H")
+    except AttributeError:
+        pass
+    else:  # pragma: no cover - the hex of a str cannot be taken
+        raise AssertionError("a str as data was accepted")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        services_table(records, "H")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_no_collection_runs_during_a_table() -> None:
+    """With a collection due every 10 allocations, none starts while the table is built."""
+    import gc
+
+    records = _demo()
+    started: list[int] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started.append(info["generation"])
+
+    threshold = gc.get_threshold()
+    gc.set_threshold(10, 10, 10)
+    gc.callbacks.append(note)
+    try:
+        services_table(records, "H")
+    finally:
+        gc.callbacks.remove(note)
+        gc.set_threshold(*threshold)
+    assert started == []
