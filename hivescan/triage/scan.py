@@ -399,10 +399,14 @@ class ChunkOutput:
 
 
 def parquet_bytes(table: Any) -> bytes:
+    """One dataset part: zstd, and min/max statistics only where a reader can filter on them
+    (:func:`~hivescan.triage.schema.statistics_columns`)."""
     import pyarrow.parquet as pq
 
+    from hivescan.triage.schema import statistics_columns
+
     buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="zstd")
+    pq.write_table(table, buffer, compression="zstd", write_statistics=list(statistics_columns(table.schema)))
     return buffer.getvalue()
 
 

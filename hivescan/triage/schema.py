@@ -32,6 +32,8 @@ import pyarrow as pa
 from hivescan.files.columns import FILE_BOOL_COLUMNS
 from hivescan.frames import (
     CATEGORY_COLUMNS,
+    DECODED_JSON_COLUMNS,
+    FILE_JSON_COLUMNS,
     FIRST_COLUMNS,
     INT_COLUMNS,
     JSON_COLUMNS,
@@ -151,6 +153,27 @@ def services_schema() -> pa.Schema:
             kind = pa.string()
         out.append((col, kind))
     return pa.schema(out)
+
+
+# columns of JSON text (whole nested values) and of raw values, in any of the three datasets
+_NO_STATISTICS = frozenset(
+    [*JSON_COLUMNS, *DECODED_JSON_COLUMNS, *FILE_JSON_COLUMNS, *RAW_VALUE_COLUMNS, "diagnostics", "finding_json"]
+)
+
+
+@lru_cache(maxsize=8)
+def statistics_columns(schema: pa.Schema) -> tuple[str, ...]:
+    """The Parquet leaf columns written with min/max statistics: every column a reader filters
+    on (host, names, paths, numbers, times, lists of names), not the JSON text of whole nested
+    values nor the raw values. Their statistics cost a tenth of the services Parquet's CPU
+    (each cell compared as a string) and could never select a row group: a JSON text's minimum
+    is no more use in a query than its own first bytes."""
+    out = []
+    for f in schema:
+        if f.name in _NO_STATISTICS:
+            continue
+        out.append(f"{f.name}.list.element" if pa.types.is_list(f.type) else f.name)
+    return tuple(out)
 
 
 # the encoder of ``json.dumps(v, ensure_ascii=True, sort_keys=True, default=str)``, built once
