@@ -50,6 +50,8 @@ def _encoder(*, sort_keys: bool) -> Callable[[Any], str]:
 # the encoders record_row uses: sorted keys for the JSON columns, the default order otherwise
 _SORTED_JSON = _encoder(sort_keys=True)
 _PLAIN_JSON = _encoder(sort_keys=False)
+# (item, key) separators of those encoders: a list's text is its items' texts joined by the first
+_PLAIN_JSON_SEPARATORS = (json.JSONEncoder().item_separator, json.JSONEncoder().key_separator)
 
 # the parts a memo key may hold: equal keys of these types give equal JSON text
 _KEY_PARTS = frozenset({str, int})
@@ -238,27 +240,39 @@ def _failure_actions(records: Records) -> list[Any]:
 
 
 _DIAGNOSTIC_KEY = attrgetter("code", "field", "message", "level")
-
-
-def _diagnostic_dicts(diagnostics: Sequence[Diagnostic]) -> list[dict[str, str]]:
-    return [d.to_dict() for d in diagnostics]
+_GET_DIAGNOSTICS = attrgetter("diagnostics")
+_STR = frozenset({str})
 
 
 def _diagnostics(records: Records) -> list[Any]:
-    """Diagnostics as JSON text in their own order and key order (not sorted): once per tuple
-    object (records rebuilt from one remembered key share it: :func:`by_identity`), and once
-    per equal content."""
-    memo = _Memo(_PLAIN_JSON)
+    """Diagnostics as JSON text in their own order and key order (not sorted).
 
-    def text(diagnostics: Sequence[Diagnostic]) -> str:
+    A list's text is its items' texts joined by the encoder's item separator, so each
+    diagnostic is encoded once per table (the same "SystemRoot assumed" note stands on most
+    services of a hive) and each tuple of them joined once (records rebuilt from one
+    remembered key share the tuple: :func:`by_identity`). A diagnostic is keyed by its four
+    fields when they are exact ``str`` and it is exactly a :class:`Diagnostic`; any other is
+    encoded on its own."""
+    texts: dict[tuple[str, ...], str] = {}
+    separator = _PLAIN_JSON_SEPARATORS[0]
+
+    def item(diagnostic: Diagnostic) -> str:
+        if type(diagnostic) is not Diagnostic:
+            return _PLAIN_JSON(diagnostic.to_dict())
+        key = _DIAGNOSTIC_KEY(diagnostic)
+        if not set(map(type, key)) <= _STR:
+            return _PLAIN_JSON(diagnostic.to_dict())
+        text = texts.get(key)
+        if text is None:
+            text = texts[key] = _PLAIN_JSON(diagnostic.to_dict())
+        return text
+
+    def column_text(diagnostics: Sequence[Diagnostic]) -> str:
         if not diagnostics:
             return "[]"
-        return memo.text(tuple(map(_DIAGNOSTIC_KEY, diagnostics)), _diagnostic_dicts, diagnostics)
+        return "[" + separator.join(map(item, diagnostics)) + "]"
 
-    return by_identity(list(map(_GET_DIAGNOSTICS, records)), text)
-
-
-_GET_DIAGNOSTICS = attrgetter("diagnostics")
+    return by_identity(list(map(_GET_DIAGNOSTICS, records)), column_text)
 
 
 def by_identity(values: list[Any], convert: Callable[[Any], Any]) -> list[Any]:

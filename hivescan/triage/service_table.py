@@ -373,7 +373,11 @@ def _services_table(records: Records, host: str | None) -> pa.Table:
         if name == "host":
             arrays.append(_arrow([host] * len(records), kind))
         elif name in cells:
-            arrays.append(_arrow(_passed_on(cells[name], text), kind))
+            values = cells[name]
+            if values.count(None) == len(values):  # a field no record has (identity tests, in C)
+                arrays.append(pa.nulls(len(values), kind))
+            else:
+                arrays.append(_arrow(_passed_on(values, text), kind))
         elif name in _SPECIAL:
             built = _SPECIAL[name](records)
             arrays.append(built if isinstance(built, pa.Array) else _arrow(_passed_on(built, text), kind))

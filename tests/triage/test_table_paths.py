@@ -103,6 +103,19 @@ def test_shared_diagnostics_tuples() -> None:
     ]
     _assert_same(records)
 
+    class Loud(Diagnostic):
+        """A subclass with its own dict: never keyed with the plain one of the same fields."""
+
+        def to_dict(self) -> dict[str, str]:
+            return {**Diagnostic.to_dict(self), "loud": "yes"}
+
+    mixed = [
+        replace(base[0], diagnostics=(Diagnostic("a", "f", "m"), Loud("a", "f", "m"))),
+        replace(base[1], diagnostics=(Loud("a", "f", "m"), Diagnostic("a", "f", "m"), Diagnostic("a", "f", "m"))),
+    ]
+    _assert_same(mixed)
+    assert '"loud": "yes"' in services_table(mixed, "H").column("diagnostics")[0].as_py()
+
 
 def test_by_identity_converts_each_object_once() -> None:
     calls: list[Any] = []
