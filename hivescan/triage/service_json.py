@@ -204,18 +204,23 @@ def _subkey_times(records: Records) -> list[Any]:
     return out
 
 
+def _mapping_text(value: Any) -> str:
+    return "{}" if not value else _SORTED_JSON(dict(value))
+
+
 def _env_vars(records: Records) -> list[Any]:
-    return ["{}" if not r.env_vars else _SORTED_JSON(dict(r.env_vars)) for r in records]
+    """``env_vars`` as sorted JSON, once per tuple object (records share the stock one)."""
+    return by_identity(list(map(_GET_ENV_VARS, records)), _mapping_text)
 
 
 def _location(records: Records) -> list[Any]:
     """``to_dict`` has ``location`` only when the hive came from an image; ``record_row`` then
-    writes ``{}``."""
-    out = []
-    for record in records:
-        location = record.origin.hive.location
-        out.append("{}" if not location else _SORTED_JSON(dict(location)))
-    return out
+    writes ``{}``. Once per mapping object: every record of a hive shares its hive's."""
+    return by_identity(list(map(_GET_LOCATION, records)), _mapping_text)
+
+
+_GET_ENV_VARS = attrgetter("env_vars")
+_GET_LOCATION = attrgetter("origin.hive.location")
 
 
 def _failure_actions(records: Records) -> list[Any]:

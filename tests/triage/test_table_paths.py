@@ -179,3 +179,32 @@ def test_no_collection_runs_during_a_table() -> None:
         gc.callbacks.remove(note)
         gc.set_threshold(*threshold)
     assert started == []
+
+
+_BASE: list[ServiceRecord] = []
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.integers(0, 2**62)), max_size=6))
+def test_last_write_of_any_filetime(ticks: list[Any]) -> None:
+    """Possible dates, negative and huge FILETIMEs, None and bools (an int subclass): the
+    int64 path where it applies, the cell path otherwise, the row path's cells always."""
+    if not _BASE:
+        _BASE.extend(_demo()[:6])
+    records = [
+        replace(_BASE[i % len(_BASE)], origin=replace(_BASE[i % len(_BASE)].origin, last_write_filetime=tick))
+        for i, tick in enumerate(ticks)
+    ]
+    got, want = _outcome(lambda: services_table(records, "H")), _outcome(lambda: _reference(records))
+    assert got[0] == want[0]
+    if got[0] == "error":  # a bool is refused by the int64 column last_write_filetime, on both paths
+        assert got[1] is want[1]
+    else:
+        assert got[1].column("last_write").equals(want[1].column("last_write"))
+
+
+def _outcome(build: Any) -> tuple[str, Any]:
+    try:
+        return "table", build()
+    except Exception as exc:
+        return "error", type(exc)
