@@ -72,23 +72,12 @@ def _as_text(value: Any) -> Any:
 def _last_write(records: Records) -> pa.Array:
     """The key's last write as a UTC timestamp: the FILETIME in microseconds, null where
     :func:`~hivescan.timeutil.filetime_to_iso` says it is not a possible date (the row path
-    parses that ISO text back, to the same microsecond). Computed on an int64 array when
-    every FILETIME is an exact ``int`` that fits one (nearly always), cell by cell otherwise."""
-    ticks = list(map(_GET_LAST_WRITE, records))
-    if set(map(type, ticks)) <= {int} and all(
-        _INT64_MIN <= t <= _INT64_MAX for t in (min(ticks, default=0), max(ticks, default=0))
-    ):
-        values = np.array(ticks, np.int64)
-        impossible = (values < 0) | (values > _MAX_TICKS)
-        return pa.array(values // 10 - _EPOCH_DELTA_US, pa.int64(), mask=impossible).cast(UTC_TIME)
+    parses that ISO text back, to the same microsecond)."""
     out: list[int | None] = []
-    for tick in ticks:
-        out.append(None if tick is None or tick < 0 or tick > _MAX_TICKS else tick // 10 - _EPOCH_DELTA_US)
+    for record in records:
+        ticks = record.origin.last_write_filetime
+        out.append(None if ticks is None or ticks < 0 or ticks > _MAX_TICKS else ticks // 10 - _EPOCH_DELTA_US)
     return pa.array(out, pa.int64()).cast(UTC_TIME)
-
-
-_GET_LAST_WRITE = attrgetter("origin.last_write_filetime")
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _diagnostic_codes(records: Records) -> list[Any]:

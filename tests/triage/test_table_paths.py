@@ -187,8 +187,8 @@ _BASE: list[ServiceRecord] = []
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.integers(0, 2**62)), max_size=6))
 def test_last_write_of_any_filetime(ticks: list[Any]) -> None:
-    """Possible dates, negative and huge FILETIMEs, None and bools (an int subclass): the
-    int64 path where it applies, the cell path otherwise, the row path's cells always."""
+    """Possible dates, negative and huge FILETIMEs, None and bools (an int subclass): the row
+    path's cells always."""
     if not _BASE:
         _BASE.extend(_demo()[:6])
     records = [
