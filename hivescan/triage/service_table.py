@@ -320,12 +320,16 @@ def unbuilt_columns(schema: pa.Schema) -> list[str]:
     return [name for name in schema.names if name != "host" and name not in _BUILT]
 
 
-@lru_cache(maxsize=4)
-def _plan(schema: pa.Schema) -> tuple[tuple[str, ...], tuple[tuple[str, pa.DataType, bool], ...]]:
-    """Per schema, once: the plain columns' getter paths, and each column's name, type and
-    whether it is text (Arrow's schema objects are slow to walk in the hot loop)."""
+@lru_cache(maxsize=1)
+def _plan() -> tuple[tuple[str, ...], tuple[tuple[str, pa.DataType, bool], ...], bool]:
+    """Once per process: the plain columns' getter paths, each column's name, type and whether
+    it is text (Arrow's schema objects are slow to walk in the hot loop), and whether a column
+    needs the row path. Without arguments: a schema as a cache key is hashed field by field
+    (65 us a table)."""
+    schema = services_schema()
     plain = tuple(name for name in schema.names if name in _PLAIN)
-    return plain, tuple((f.name, f.type, pa.types.is_string(f.type)) for f in schema)
+    columns = tuple((f.name, f.type, pa.types.is_string(f.type)) for f in schema)
+    return plain, columns, bool(unbuilt_columns(schema))
 
 
 def _passed_on(values: Sequence[Any], text: bool) -> Sequence[Any]:
@@ -358,7 +362,7 @@ def services_table(records: Records, host: str | None) -> pa.Table:
 
 def _services_table(records: Records, host: str | None) -> pa.Table:
     schema = services_schema()
-    plain, columns = _plan(schema)
+    plain, columns, fallback = _plan()
     cells: dict[str, Sequence[Any]] = {}
     if plain:  # every plain column in one pass: one C-level getter call per record, transposed
         getter = attrgetter(*(_PLAIN[name] for name in plain))
@@ -366,7 +370,6 @@ def _services_table(records: Records, host: str | None) -> pa.Table:
         cells.update(zip(plain, zip(*rows, strict=True) if rows else [()] * len(plain), strict=True))
     for group in _GROUPS:
         cells.update(group(records))
-    fallback = unbuilt_columns(schema)
     frame_rows = [record_row(r, escape=False) for r in records] if fallback else []
     arrays = []
     for name, kind, text in columns:
