@@ -23,6 +23,7 @@ from hivescan.diagnostics import Diagnostic
 from hivescan.files.columns import FILE_FLAT_PREFIX
 from hivescan.scm.record import ServiceRecord, raw_value_map
 from hivescan.timeutil import filetime_to_iso
+from hivescan.triage.sparse_facts import SparseJson, sparse_path
 
 Records = Sequence[ServiceRecord]
 Column = Callable[[Records], list[Any]]
@@ -50,7 +51,7 @@ def _encoder(*, sort_keys: bool) -> Callable[[Any], str]:
 # the encoders record_row uses: sorted keys for the JSON columns, the default order otherwise
 _SORTED_JSON = _encoder(sort_keys=True)
 _PLAIN_JSON = _encoder(sort_keys=False)
-# (item, key) separators of those encoders: a list's text is its items' texts joined by the first
+# (item, key) separators of both encoders: a list's text is its items' texts joined by the first
 _PLAIN_JSON_SEPARATORS = (json.JSONEncoder().item_separator, json.JSONEncoder().key_separator)
 
 # the parts a memo key may hold: equal keys of these types give equal JSON text
@@ -301,13 +302,19 @@ def by_identity(values: list[Any], convert: Callable[[Any], Any]) -> list[Any]:
 
 def _file_json(name: str) -> Callable[[Records], list[Any]]:
     """The file facts as sorted JSON text, once per facts object (services run by one binary
-    share its facts: :func:`by_identity`)."""
+    share its facts: :func:`by_identity`); facts of a file not collected (a path and
+    diagnostics) around their path (:class:`~hivescan.triage.sparse_facts.SparseJson`)."""
     get = attrgetter(name)
 
-    def text(facts: Any) -> Any:
-        return None if facts is None else _SORTED_JSON(dict(facts))
-
     def column(records: Records) -> list[Any]:
+        sparse = SparseJson(_SORTED_JSON, *_PLAIN_JSON_SEPARATORS)
+
+        def text(facts: Any) -> Any:
+            if facts is None:
+                return None
+            path = sparse_path(facts)
+            return _SORTED_JSON(dict(facts)) if path is None else sparse.text(facts, path)
+
         return by_identity(list(map(get, records)), text)
 
     return column

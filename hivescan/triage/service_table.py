@@ -37,6 +37,7 @@ from hivescan.textsafe import deep_escape
 from hivescan.timeutil import _MAX_TICKS
 from hivescan.triage.schema import RAW_VALUE, UTC_TIME, array_of, json_text, services_schema
 from hivescan.triage.service_json import by_identity, json_columns
+from hivescan.triage.sparse_facts import sparse_flat, sparse_path
 
 Records = Sequence[ServiceRecord]
 
@@ -96,10 +97,15 @@ def _file_flat(name: str) -> Callable[[Records], dict[str, Sequence[Any]]]:
     names = [prefix + fact for fact in FILE_FLAT_FACTS]
     paths = list(FILE_FLAT_FACTS.values())
     absent = (None,) * len(names)
+    path_only = sparse_flat(paths)
 
     def flat(facts: Any) -> tuple[Any, ...]:
         if facts is None:  # a bare hive: no binaries read, every flat column empty
             return absent
+        if path_only is not None:  # a file not collected: its path, and nulls
+            path = sparse_path(facts)
+            if path is not None:
+                return path_only(path)
         out = []
         for steps in paths:
             value = facts
