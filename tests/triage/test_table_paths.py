@@ -10,10 +10,13 @@ shared); the whole table is compared with the row path in tests/triage/test_serv
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -134,13 +137,25 @@ def test_by_identity_converts_each_object_once() -> None:
     assert by_identity([one], convert) == ["[('a', 3)]"]
 
 
+@pytest.fixture
+def collector_on() -> Iterator[None]:
+    """The cyclic collector on for the test (the suite may run it with the collector off), and
+    back as it was afterwards."""
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    if not was:
+        gc.disable()
+
+
+@pytest.mark.usefixtures("collector_on")
 def test_the_collector_is_restored_after_a_table() -> None:
     """The build pauses the cyclic collector; it is on again afterwards, also after a failure,
     and stays off when it was off."""
-    import gc
+    _restored_after_a_table(_demo()[:3])
 
-    records = _demo()[:3]
-    assert gc.isenabled()
+
+def _restored_after_a_table(records: list[ServiceRecord]) -> None:
     services_table(records, "H")
     assert gc.isenabled()
     bad = replace(records[0], raw_values=(RawValue("A", 1, "not bytes"),))  # type: ignore[arg-type]
@@ -159,10 +174,9 @@ def test_the_collector_is_restored_after_a_table() -> None:
         gc.enable()
 
 
+@pytest.mark.usefixtures("collector_on")
 def test_no_collection_runs_during_a_table() -> None:
     """With a collection due every 10 allocations, none starts while the table is built."""
-    import gc
-
     records = _demo()
     started: list[int] = []
 
