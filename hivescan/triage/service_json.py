@@ -5,7 +5,8 @@ the field, then the same encoder (sorted keys for the JSON columns, the default 
 the decoded values and diagnostics, ``ensure_ascii`` always). Within one table, equal
 values are encoded once (:class:`_Memo`): keyed by the values themselves, and only when every
 part is exactly ``str`` or ``int`` (``1``, ``1.0`` and ``True``, equal as keys, never share a
-text). Nothing is kept between tables.
+text); values shared by records (one facts object, one tuple of diagnostics) are encoded once
+per object (:func:`by_identity`). Nothing is kept between tables.
 
 Used by :mod:`hivescan.triage.service_table`; tested with it (tests/triage/test_service_table.py).
 """
@@ -52,7 +53,7 @@ def _encoder(*, sort_keys: bool) -> Callable[[Any], str]:
 _SORTED_JSON = _encoder(sort_keys=True)
 _PLAIN_JSON = _encoder(sort_keys=False)
 # (item, key) separators of both encoders: a list's text is its items' texts joined by the first
-_PLAIN_JSON_SEPARATORS = (json.JSONEncoder().item_separator, json.JSONEncoder().key_separator)
+_JSON_SEPARATORS = (json.JSONEncoder().item_separator, json.JSONEncoder().key_separator)
 
 # the parts a memo key may hold: equal keys of these types give equal JSON text
 _KEY_PARTS = frozenset({str, int})
@@ -260,7 +261,7 @@ def _diagnostics(records: Records) -> list[Any]:
     fields when they are exact ``str`` and it is exactly a :class:`Diagnostic`; any other is
     encoded on its own."""
     texts: dict[tuple[str, ...], str] = {}
-    separator = _PLAIN_JSON_SEPARATORS[0]
+    separator = _JSON_SEPARATORS[0]
 
     def item(diagnostic: Diagnostic) -> str:
         if type(diagnostic) is not Diagnostic:
@@ -307,7 +308,7 @@ def _file_json(name: str) -> Callable[[Records], list[Any]]:
     get = attrgetter(name)
 
     def column(records: Records) -> list[Any]:
-        sparse = SparseJson(_SORTED_JSON, *_PLAIN_JSON_SEPARATORS)
+        sparse = SparseJson(_SORTED_JSON, *_JSON_SEPARATORS)
 
         def text(facts: Any) -> Any:
             if facts is None:
