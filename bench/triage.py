@@ -309,11 +309,13 @@ def phases(clean: Path, dirty: Path, repeat: int) -> list[tuple[str, float]]:
     """Median CPU milliseconds of each phase of one hive, in this process (warm)."""
     import io
 
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     import hivescan
     from hivescan.hive import marvin
     from hivescan.triage import seams
+    from hivescan.triage.scan import parquet_bytes
     from hivescan.triage.schema import FINDINGS_SCHEMA, service_rows, services_schema, table_from_rows
 
     analyse = seams.analyser()
@@ -401,6 +403,15 @@ def phases(clean: Path, dirty: Path, repeat: int) -> list[tuple[str, float]]:
     reference_ms, _ = cpu(lambda: table_from_rows(list(service_rows(records, host)), services_schema()))
     out.append(("  the row path it replaced (dict rows, then the table; reference)", reference_ms))
     out.append(("Parquet (zstd) bytes", cpu(lambda: pq.write_table(table, io.BytesIO(), compression="zstd"))[0]))
+    # the encoding scan_chunk uses; a worker writes one part per batch of up to 8 hives
+    batch = pa.concat_tables([table] * 8)
+    out.append(("  scan.parquet_bytes, one hive's table", cpu(lambda: parquet_bytes(table))[0]))
+    out.append(
+        (
+            "  scan.parquet_bytes, per hive of a batch of 8 (this table 8 times)",
+            cpu(lambda: parquet_bytes(batch))[0] / 8,
+        )
+    )
     _, _, findings = rebuild(clean, "auto")
     out.append(("findings Arrow table", cpu(lambda: table_from_rows(findings, FINDINGS_SCHEMA))[0]))
     out.append((f"  ({len(records)} records, {len(findings)} findings on the clean hive)", float("nan")))

@@ -399,10 +399,25 @@ class ChunkOutput:
 
 
 def parquet_bytes(table: Any) -> bytes:
+    """One dataset part: min/max statistics only where a reader can filter on them
+    (:func:`~hivescan.triage.schema.statistics_columns`), and zstd for every column that holds
+    a value. A column of nulls only is stored uncompressed: its pages are a run-length count
+    and nothing else, which zstd cannot shrink (the part came out 1 KB *smaller* per batch),
+    while each zstd call costs about 20 us of set-up, two per column (measured: 4% of the
+    services part's CPU; the 36 file columns of a bare hive are all null)."""
     import pyarrow.parquet as pq
 
+    from hivescan.triage.schema import parquet_layout
+
+    layout = parquet_layout(table.schema)
+    codecs = {}
+    for name, leaves in layout.leaves:
+        column = table.column(name)
+        codec = "none" if column.null_count == len(column) else "zstd"
+        for leaf in leaves:
+            codecs[leaf] = codec
     buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="zstd")
+    pq.write_table(table, buffer, compression=codecs, write_statistics=list(layout.statistics))
     return buffer.getvalue()
 
 

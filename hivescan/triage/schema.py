@@ -25,13 +25,15 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import fields
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 
 from hivescan.files.columns import FILE_BOOL_COLUMNS
 from hivescan.frames import (
     CATEGORY_COLUMNS,
+    DECODED_JSON_COLUMNS,
+    FILE_JSON_COLUMNS,
     FIRST_COLUMNS,
     INT_COLUMNS,
     JSON_COLUMNS,
@@ -151,6 +153,65 @@ def services_schema() -> pa.Schema:
             kind = pa.string()
         out.append((col, kind))
     return pa.schema(out)
+
+
+# columns of JSON text (whole nested values) and of raw values, in any of the three datasets
+_NO_STATISTICS = frozenset(
+    [*JSON_COLUMNS, *DECODED_JSON_COLUMNS, *FILE_JSON_COLUMNS, *RAW_VALUE_COLUMNS, "diagnostics", "finding_json"]
+)
+
+
+def statistics_columns(schema: pa.Schema) -> tuple[str, ...]:
+    """The Parquet leaf columns written with min/max statistics: every column a reader filters
+    on (host, names, paths, numbers, times, lists of names), not the JSON text of whole nested
+    values nor the raw values. Their statistics cost a tenth of the services Parquet's CPU
+    (each cell compared as a string) and could never select a row group: a JSON text's minimum
+    is no more use in a query than its own first bytes."""
+    out = []
+    for f in schema:
+        if f.name in _NO_STATISTICS:
+            continue
+        out.append(f"{f.name}.list.element" if pa.types.is_list(f.type) else f.name)
+    return tuple(out)
+
+
+def _leaves(path: str, kind: pa.DataType) -> list[str]:
+    """The Parquet leaf columns of one Arrow column (lists as ``.list.element``)."""
+    if pa.types.is_list(kind):
+        return _leaves(f"{path}.list.element", kind.value_type)
+    if pa.types.is_struct(kind):
+        return [leaf for field in kind for leaf in _leaves(f"{path}.{field.name}", field.type)]
+    return [path]
+
+
+def leaf_columns(schema: pa.Schema) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each column of ``schema`` with its Parquet leaf columns."""
+    return tuple((f.name, tuple(_leaves(f.name, f.type))) for f in schema)
+
+
+class ParquetLayout(NamedTuple):
+    """What a Parquet part of a schema is written with (``triage.scan.parquet_bytes``)."""
+
+    statistics: tuple[str, ...]  # statistics_columns
+    leaves: tuple[tuple[str, tuple[str, ...]], ...]  # leaf_columns
+
+
+@lru_cache(maxsize=1)
+def _dataset_layouts() -> tuple[tuple[pa.Schema, ParquetLayout], ...]:
+    return tuple(
+        (schema, ParquetLayout(statistics_columns(schema), leaf_columns(schema)))
+        for schema in (services_schema(), FINDINGS_SCHEMA, HIVES_SCHEMA)
+    )
+
+
+def parquet_layout(schema: pa.Schema) -> ParquetLayout:
+    """The layout of a part: the three datasets' computed once and found by ``Schema.equals``
+    (a fraction of a microsecond; hashing a schema as a cache key costs 65 us), any other
+    schema's computed on the spot."""
+    for known, layout in _dataset_layouts():
+        if schema.equals(known):
+            return layout
+    return ParquetLayout(statistics_columns(schema), leaf_columns(schema))
 
 
 # the encoder of ``json.dumps(v, ensure_ascii=True, sort_keys=True, default=str)``, built once

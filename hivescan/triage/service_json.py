@@ -5,7 +5,8 @@ the field, then the same encoder (sorted keys for the JSON columns, the default 
 the decoded values and diagnostics, ``ensure_ascii`` always). Within one table, equal
 values are encoded once (:class:`_Memo`): keyed by the values themselves, and only when every
 part is exactly ``str`` or ``int`` (``1``, ``1.0`` and ``True``, equal as keys, never share a
-text). Nothing is kept between tables.
+text); values shared by records (one facts object, one tuple of diagnostics) are encoded once
+per object (:func:`by_identity`). Nothing is kept between tables.
 
 Used by :mod:`hivescan.triage.service_table`; tested with it (tests/triage/test_service_table.py).
 """
@@ -23,6 +24,7 @@ from hivescan.diagnostics import Diagnostic
 from hivescan.files.columns import FILE_FLAT_PREFIX
 from hivescan.scm.record import ServiceRecord, raw_value_map
 from hivescan.timeutil import filetime_to_iso
+from hivescan.triage.sparse_facts import SparseJson, sparse_path
 
 Records = Sequence[ServiceRecord]
 Column = Callable[[Records], list[Any]]
@@ -50,6 +52,8 @@ def _encoder(*, sort_keys: bool) -> Callable[[Any], str]:
 # the encoders record_row uses: sorted keys for the JSON columns, the default order otherwise
 _SORTED_JSON = _encoder(sort_keys=True)
 _PLAIN_JSON = _encoder(sort_keys=False)
+# (item, key) separators of both encoders: a list's text is its items' texts joined by the first
+_JSON_SEPARATORS = (json.JSONEncoder().item_separator, json.JSONEncoder().key_separator)
 
 # the parts a memo key may hold: equal keys of these types give equal JSON text
 _KEY_PARTS = frozenset({str, int})
@@ -138,11 +142,14 @@ def typed_key(value: Any, depth: int = 0) -> Any:
 
 
 def _list_json(
-    name: str, to_item: Callable[[Any], Any] | None, encode: Callable[[Any], str]
+    name: str, to_item: Callable[[Any], Any] | None, encode: Callable[[Any], str], *, memo: bool = True
 ) -> Callable[[Records], list[Any]]:
-    """A tuple field as JSON text of a list (``[]`` when empty), each item as ``to_dict`` has it;
-    equal lists (by :func:`typed_key`) encoded once per table (TriggerInfo subkeys repeat from
-    service to service: the same few triggers on a hundred services of a hive)."""
+    """A tuple field as JSON text of a list (``[]`` when empty), each item as ``to_dict`` has it.
+
+    With ``memo``, equal lists (by :func:`typed_key`) are encoded once per table. Not for the
+    triggers: a TriggerInfo subkey holds its own last write and GUIDs, so no two services of a
+    hive had equal ones (v3.1 corpus hosts, the Windows 7 and 10 hives), and the key cost as
+    much as the text (docs/performance.md, "Issue 13, session 19: the services table")."""
     get = attrgetter(name)
 
     def convert(items: Any) -> str:
@@ -156,7 +163,7 @@ def _list_json(
             if not items:
                 out.append("[]")
                 continue
-            key = typed_key(items)
+            key = typed_key(items) if memo else _UNKEYED
             if key is _UNKEYED:
                 out.append(convert(items))
                 continue
@@ -199,18 +206,23 @@ def _subkey_times(records: Records) -> list[Any]:
     return out
 
 
+def _mapping_text(value: Any) -> str:
+    return "{}" if not value else _SORTED_JSON(dict(value))
+
+
 def _env_vars(records: Records) -> list[Any]:
-    return ["{}" if not r.env_vars else _SORTED_JSON(dict(r.env_vars)) for r in records]
+    """``env_vars`` as sorted JSON, once per tuple object (records share the stock one)."""
+    return by_identity(list(map(_GET_ENV_VARS, records)), _mapping_text)
 
 
 def _location(records: Records) -> list[Any]:
     """``to_dict`` has ``location`` only when the hive came from an image; ``record_row`` then
-    writes ``{}``."""
-    out = []
-    for record in records:
-        location = record.origin.hive.location
-        out.append("{}" if not location else _SORTED_JSON(dict(location)))
-    return out
+    writes ``{}``. Once per mapping object: every record of a hive shares its hive's."""
+    return by_identity(list(map(_GET_LOCATION, records)), _mapping_text)
+
+
+_GET_ENV_VARS = attrgetter("env_vars")
+_GET_LOCATION = attrgetter("origin.hive.location")
 
 
 def _failure_actions(records: Records) -> list[Any]:
@@ -235,35 +247,76 @@ def _failure_actions(records: Records) -> list[Any]:
 
 
 _DIAGNOSTIC_KEY = attrgetter("code", "field", "message", "level")
-
-
-def _diagnostic_dicts(diagnostics: Sequence[Diagnostic]) -> list[dict[str, str]]:
-    return [d.to_dict() for d in diagnostics]
+_GET_DIAGNOSTICS = attrgetter("diagnostics")
+_STR = frozenset({str})
 
 
 def _diagnostics(records: Records) -> list[Any]:
-    """Diagnostics as JSON text in their own order and key order (not sorted)."""
-    memo = _Memo(_PLAIN_JSON)
-    out = []
-    for record in records:
-        diagnostics = record.diagnostics
+    """Diagnostics as JSON text in their own order and key order (not sorted).
+
+    A list's text is its items' texts joined by the encoder's item separator, so each
+    diagnostic is encoded once per table (the same "SystemRoot assumed" note stands on most
+    services of a hive) and each tuple of them joined once (records rebuilt from one
+    remembered key share the tuple: :func:`by_identity`). A diagnostic is keyed by its four
+    fields when they are exact ``str`` and it is exactly a :class:`Diagnostic`; any other is
+    encoded on its own."""
+    texts: dict[tuple[str, ...], str] = {}
+    separator = _JSON_SEPARATORS[0]
+
+    def item(diagnostic: Diagnostic) -> str:
+        if type(diagnostic) is not Diagnostic:
+            return _PLAIN_JSON(diagnostic.to_dict())
+        key = _DIAGNOSTIC_KEY(diagnostic)
+        if not set(map(type, key)) <= _STR:
+            return _PLAIN_JSON(diagnostic.to_dict())
+        text = texts.get(key)
+        if text is None:
+            text = texts[key] = _PLAIN_JSON(diagnostic.to_dict())
+        return text
+
+    def column_text(diagnostics: Sequence[Diagnostic]) -> str:
         if not diagnostics:
-            out.append("[]")
+            return "[]"
+        return "[" + separator.join(map(item, diagnostics)) + "]"
+
+    return by_identity(list(map(_GET_DIAGNOSTICS, records)), column_text)
+
+
+def by_identity(values: list[Any], convert: Callable[[Any], Any]) -> list[Any]:
+    """``[convert(v) for v in values]``, converting each distinct object once.
+
+    Sound only within one call on values that live through it and that nothing changes
+    meanwhile (the records of one table hold them; the table is built in one thread): then
+    an ``id`` names one object and ``convert`` of it gives one answer. Nothing is kept after
+    the call, so no object's id is ever reused for another while it is looked up."""
+    done: dict[int, Any] = {}
+    out = []
+    for value in values:
+        key = id(value)
+        if key in done:
+            out.append(done[key])
         else:
-            key = tuple(map(_DIAGNOSTIC_KEY, diagnostics))
-            out.append(memo.text(key, _diagnostic_dicts, diagnostics))
+            done[key] = converted = convert(value)
+            out.append(converted)
     return out
 
 
 def _file_json(name: str) -> Callable[[Records], list[Any]]:
+    """The file facts as sorted JSON text, once per facts object (services run by one binary
+    share its facts: :func:`by_identity`); facts of a file not collected (a path and
+    diagnostics) around their path (:class:`~hivescan.triage.sparse_facts.SparseJson`)."""
     get = attrgetter(name)
 
     def column(records: Records) -> list[Any]:
-        out = []
-        for record in records:
-            facts = get(record)
-            out.append(None if facts is None else _SORTED_JSON(dict(facts)))
-        return out
+        sparse = SparseJson(_SORTED_JSON, *_JSON_SEPARATORS)
+
+        def text(facts: Any) -> Any:
+            if facts is None:
+                return None
+            path = sparse_path(facts)
+            return _SORTED_JSON(dict(facts)) if path is None else sparse.text(facts, path)
+
+        return by_identity(list(map(get, records)), text)
 
     return column
 
@@ -271,7 +324,7 @@ def _file_json(name: str) -> Callable[[Records], list[Any]]:
 def json_columns() -> dict[str, Column]:
     """The builder of each JSON text column, by column name."""
     columns: dict[str, Column] = {
-        "triggers_raw": _list_json("triggers_raw", _trigger_raw, _SORTED_JSON),
+        "triggers_raw": _list_json("triggers_raw", _trigger_raw, _SORTED_JSON, memo=False),
         "subkey_last_writes": _subkey_times,
         "subkey_last_writes_filetime": _mapping_json("subkey_last_writes"),
         "sources": _mapping_json("sources"),
@@ -280,7 +333,7 @@ def json_columns() -> dict[str, Column]:
         "service_events": _list_json("service_events", None, _SORTED_JSON),
         "event_facts": _mapping_json("event_facts"),
         "failure_actions": _failure_actions,
-        "triggers": _list_json("triggers", _to_dict, _PLAIN_JSON),
+        "triggers": _list_json("triggers", _to_dict, _PLAIN_JSON, memo=False),
         "security_access": _list_json("security_access", _to_dict, _PLAIN_JSON),
         "diagnostics": _diagnostics,
     }

@@ -25,16 +25,19 @@ from functools import lru_cache
 from operator import attrgetter, itemgetter
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from hivescan.files.columns import FILE_FLAT_COLUMNS, FILE_FLAT_FACTS, FILE_FLAT_PREFIX
 from hivescan.frames import record_row
+from hivescan.gcpause import gc_paused
 from hivescan.hive.regtypes import reg_type_name
 from hivescan.scm.record import _LOOP_FIELDS, ServiceRecord
 from hivescan.textsafe import deep_escape
 from hivescan.timeutil import _MAX_TICKS
 from hivescan.triage.schema import RAW_VALUE, UTC_TIME, array_of, json_text, services_schema
-from hivescan.triage.service_json import json_columns
+from hivescan.triage.service_json import by_identity, json_columns
+from hivescan.triage.sparse_facts import sparse_flat, sparse_path
 
 Records = Sequence[ServiceRecord]
 
@@ -94,10 +97,15 @@ def _file_flat(name: str) -> Callable[[Records], dict[str, Sequence[Any]]]:
     names = [prefix + fact for fact in FILE_FLAT_FACTS]
     paths = list(FILE_FLAT_FACTS.values())
     absent = (None,) * len(names)
+    path_only = sparse_flat(paths)
 
     def flat(facts: Any) -> tuple[Any, ...]:
         if facts is None:  # a bare hive: no binaries read, every flat column empty
             return absent
+        if path_only is not None:  # a file not collected: its path, and nulls
+            path = sparse_path(facts)
+            if path is not None:
+                return path_only(path)
         out = []
         for steps in paths:
             value = facts
@@ -113,7 +121,10 @@ def _file_flat(name: str) -> Callable[[Records], dict[str, Sequence[Any]]]:
         return tuple(out)
 
     def columns(records: Records) -> dict[str, Sequence[Any]]:
-        rows = [flat(get(record)) for record in records]
+        # one walk per facts object: services run by one binary (svchost.exe) share its facts
+        # object; keyed by identity for this call only, while the records hold every object
+        # alive and nothing changes them (see hivescan.triage.service_json.by_identity)
+        rows = by_identity(list(map(get, records)), flat)
         if not rows:
             return {n: () for n in names}
         return dict(zip(names, zip(*rows, strict=True), strict=True))
@@ -150,52 +161,85 @@ def _raw_values(name: str) -> Callable[[Records], pa.Array]:
                 values = _first_of_each_name(values)
             flat.extend(values)
             offsets.append(len(flat))
-        datas = list(map(_DATA, flat))
         names = list(map(_NAME, flat))
-        names_of = (
-            {t: reg_type_name(t) for t in set(map(_TYPE, flat))} if set(map(type, map(_TYPE, flat))) <= {int} else None
-        )
-        types = (
-            [names_of[t] for t in map(_TYPE, flat)]
-            if names_of is not None
-            else [reg_type_name(t) for t in map(_TYPE, flat)]
-        )
-        hexes = [d.hex() for d in datas]
-        sizes = list(map(len, datas))
-        if all(map(_EXACT, flat)):
-            exact = [True] * len(flat)
-            readers = ["cells"] * len(flat)
-        else:
-            exact = [bool(v.exact) for v in flat]
-            readers = ["cells" if v.exact else v.reader for v in flat]
         notes = list(map(_NOTES, flat))  # tuples: Arrow reads them as the lists frames makes
-        strings = (names, types, hexes, readers)
         try:
-            return _raw_array(offsets, strings, sizes, exact, notes)
+            return _raw_array(offsets, flat, names, notes, escape=False)
         except UnicodeEncodeError:  # lone surrogates from a damaged hive: escaped, as the row path does
-            escaped = (deep_escape(names), deep_escape(types), deep_escape(hexes), deep_escape(readers))
-            return _raw_array(offsets, escaped, sizes, exact, deep_escape(notes))
+            return _raw_array(offsets, flat, deep_escape(names), deep_escape(notes), escape=True)
 
     return column
 
 
-def _raw_array(
-    offsets: list[int], strings: tuple[list[str], ...], sizes: list[int], exact: list[bool], notes: list[list[str]]
-) -> pa.Array:
-    names, types, hexes, readers = strings
+def _raw_array(offsets: list[int], flat: list[Any], names: list[str], notes: list[Any], *, escape: bool) -> pa.Array:
+    """The list<struct> of raw values: the text children built from whole buffers where one
+    C-level pass shows every value is plain (bytes data, int types, exact, no notes), cell by
+    cell otherwise."""
+    count = len(flat)
+    datas = list(map(_DATA, flat))
+    hexes, sizes = _hex_and_sizes(datas)
+    if all(map(_EXACT, flat)):
+        exact: pa.Array = pa.repeat(True, count)
+        readers: pa.Array = pa.repeat("cells", count)
+    else:
+        exact = pa.array([bool(v.exact) for v in flat], pa.bool_())
+        reader_texts = ["cells" if v.exact else v.reader for v in flat]
+        readers = pa.array(deep_escape(reader_texts) if escape else reader_texts, pa.string())
     struct = pa.StructArray.from_arrays(
         [
             pa.array(names, pa.string()),
-            pa.array(types, pa.string()),
-            pa.array(hexes, pa.string()),
-            pa.array(sizes, pa.int64()),
-            pa.array(exact, pa.bool_()),
-            pa.array(readers, pa.string()),
-            pa.array(notes, pa.list_(pa.string())),
+            _type_names(flat, escape),
+            hexes,
+            sizes,
+            exact,
+            readers,
+            _notes(notes),
         ],
         fields=list(RAW_VALUE),
     )
     return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), struct, type=pa.list_(RAW_VALUE))
+
+
+# a string array addresses at most 2**31 - 1 bytes: larger hex texts take the cell-by-cell path
+_MAX_STRING_BYTES = 2**31 - 1
+
+
+def _hex_and_sizes(datas: list[Any]) -> tuple[pa.Array, pa.Array]:
+    """Each value's data as lower-case hex text (``bytes.hex``) and its size: the hex of all
+    the data in one call (the hex of a concatenation is the concatenation of the hexes), the
+    text offsets twice the data offsets."""
+    if not set(map(type, datas)) <= {bytes}:
+        hexes = [d.hex() for d in datas]
+        return pa.array(hexes, pa.string()), pa.array(list(map(len, datas)), pa.int64())
+    sizes = np.fromiter(map(len, datas), np.int64, len(datas))
+    ends = np.cumsum(sizes) * 2
+    if len(datas) and ends[-1] > _MAX_STRING_BYTES:
+        return pa.array([d.hex() for d in datas], pa.string()), pa.array(sizes)
+    offsets = np.zeros(len(datas) + 1, np.int32)
+    offsets[1:] = ends
+    text = b"".join(datas).hex().encode("ascii")
+    hexes = pa.StringArray.from_buffers(len(datas), pa.py_buffer(offsets), pa.py_buffer(text))
+    return hexes, pa.array(sizes)
+
+
+def _type_names(flat: list[Any], escape: bool) -> pa.Array:
+    """``reg_type_name`` of each value's type, computed once per distinct type."""
+    types = list(map(_TYPE, flat))
+    if set(map(type, types)) <= {int}:
+        names_of = {t: reg_type_name(t) for t in set(types)}
+        texts = [names_of[t] for t in types]
+    else:
+        texts = [reg_type_name(t) for t in types]
+    return pa.array(deep_escape(texts) if escape else texts, pa.string())
+
+
+def _notes(notes: list[Any]) -> pa.Array:
+    """The notes as list<string>, as ``RawValue.to_dict`` and the row path have them: a value
+    without notes (an empty tuple, nearly always) has an empty list; when no value has any,
+    the empty lists straight from their offsets."""
+    if not any(notes):
+        return pa.ListArray.from_arrays(pa.array(np.zeros(len(notes) + 1, np.int32)), pa.array([], pa.string()))
+    return pa.array([list(n) if n else [] for n in notes], pa.list_(pa.string()))
 
 
 def _plain_paths() -> dict[str, str]:
@@ -282,12 +326,16 @@ def unbuilt_columns(schema: pa.Schema) -> list[str]:
     return [name for name in schema.names if name != "host" and name not in _BUILT]
 
 
-@lru_cache(maxsize=4)
-def _plan(schema: pa.Schema) -> tuple[tuple[str, ...], tuple[tuple[str, pa.DataType, bool], ...]]:
-    """Per schema, once: the plain columns' getter paths, and each column's name, type and
-    whether it is text (Arrow's schema objects are slow to walk in the hot loop)."""
+@lru_cache(maxsize=1)
+def _plan() -> tuple[tuple[str, ...], tuple[tuple[str, pa.DataType, bool], ...], bool]:
+    """Once per process: the plain columns' getter paths, each column's name, type and whether
+    it is text (Arrow's schema objects are slow to walk in the hot loop), and whether a column
+    needs the row path. Without arguments: a schema as a cache key is hashed field by field
+    (65 us a table)."""
+    schema = services_schema()
     plain = tuple(name for name in schema.names if name in _PLAIN)
-    return plain, tuple((f.name, f.type, pa.types.is_string(f.type)) for f in schema)
+    columns = tuple((f.name, f.type, pa.types.is_string(f.type)) for f in schema)
+    return plain, columns, bool(unbuilt_columns(schema))
 
 
 def _passed_on(values: Sequence[Any], text: bool) -> Sequence[Any]:
@@ -308,9 +356,19 @@ def _arrow(values: Sequence[Any], kind: pa.DataType) -> pa.Array:
 
 def services_table(records: Records, host: str | None) -> pa.Table:
     """The ``services`` table of one hive's records: the same table as
-    ``table_from_rows(list(service_rows(records, host)), services_schema())``."""
+    ``table_from_rows(list(service_rows(records, host)), services_schema())``.
+
+    Built with the cyclic collector paused (:func:`hivescan.gcpause.gc_paused`): the build
+    makes tens of thousands of short-lived lists, tuples and dicts, none of them in a cycle
+    (reference counting frees them), and the young collections they set off cost about a
+    twentieth of the build."""
+    with gc_paused():
+        return _services_table(records, host)
+
+
+def _services_table(records: Records, host: str | None) -> pa.Table:
     schema = services_schema()
-    plain, columns = _plan(schema)
+    plain, columns, fallback = _plan()
     cells: dict[str, Sequence[Any]] = {}
     if plain:  # every plain column in one pass: one C-level getter call per record, transposed
         getter = attrgetter(*(_PLAIN[name] for name in plain))
@@ -318,14 +376,17 @@ def services_table(records: Records, host: str | None) -> pa.Table:
         cells.update(zip(plain, zip(*rows, strict=True) if rows else [()] * len(plain), strict=True))
     for group in _GROUPS:
         cells.update(group(records))
-    fallback = unbuilt_columns(schema)
     frame_rows = [record_row(r, escape=False) for r in records] if fallback else []
     arrays = []
     for name, kind, text in columns:
         if name == "host":
             arrays.append(_arrow([host] * len(records), kind))
         elif name in cells:
-            arrays.append(_arrow(_passed_on(cells[name], text), kind))
+            values = cells[name]
+            if values.count(None) == len(values):  # a field no record has (identity tests, in C)
+                arrays.append(pa.nulls(len(values), kind))
+            else:
+                arrays.append(_arrow(_passed_on(values, text), kind))
         elif name in _SPECIAL:
             built = _SPECIAL[name](records)
             arrays.append(built if isinstance(built, pa.Array) else _arrow(_passed_on(built, text), kind))
