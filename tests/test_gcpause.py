@@ -18,10 +18,14 @@ class _Node:
 
 @pytest.fixture(autouse=True)
 def _collector_on() -> Iterator[None]:
+    """Each test starts with the collector on and leaves it as it found it (a test that turns
+    it off must not leave every later test of the suite running without it)."""
     was = gc.isenabled()
     gc.enable()
     yield
-    if not was:
+    if was:
+        gc.enable()
+    else:
         gc.disable()
 
 
