@@ -38,6 +38,8 @@ WORKER_MODULES = (
     # ``Array.cast`` (timestamps, dictionaries: hivescan/triage/schema.py) imports it on first use;
     # pandas imported it here before pyarrow settled that a worker has none (settle_pandas_absent)
     "pyarrow.compute",
+    # ``pa.array`` of a numpy array asks whether it is a masked one (services table: raw values)
+    "numpy.ma",
     "regipy_rs",
 )
 

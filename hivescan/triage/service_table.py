@@ -179,8 +179,10 @@ def _raw_array(offsets: list[int], flat: list[Any], names: list[str], notes: lis
     datas = list(map(_DATA, flat))
     hexes, sizes = _hex_and_sizes(datas)
     if all(map(_EXACT, flat)):
-        exact: pa.Array = pa.repeat(True, count)
-        readers: pa.Array = pa.repeat("cells", count)
+        # not pa.repeat: its Python scalar goes through pyarrow's pandas shim, which imports
+        # pandas in a worker that settled it has none (triage/preload.py settle_pandas_absent)
+        exact: pa.Array = pa.array(np.ones(count, np.bool_))
+        readers: pa.Array = pa.array(["cells"] * count, pa.string())
     else:
         exact = pa.array([bool(v.exact) for v in flat], pa.bool_())
         reader_texts = ["cells" if v.exact else v.reader for v in flat]
