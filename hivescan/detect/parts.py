@@ -1,21 +1,32 @@
-"""The rule set split in two for the verdict cache: rules that read a service's start type
-remembered apart from all the others.
+"""The rule set split in parts for the verdict cache: rules that read an input which differs
+from host to host for the same stock service remembered apart from all the others.
 
-Why: the start type is what administrators and fleet images change most from host to host
-(services disabled or set to manual), and only 2 of the 75 shipped rules read it. With one
-fingerprint for all rules, a stock service whose Start differs from the hosts before it is a
-miss, and all 75 rules are evaluated again (about 0.11 ms). On the v3 benchmark corpus that
-was 390 of the 492 misses of a warm worker over 5 hosts (the start type the only difference).
-Split, the large part's fingerprint does not hold the start type, so such a record is a hit
-there, and only the small part (the rules reading it) is evaluated or found in its own cache.
+Why: with one fingerprint for all rules, a stock service whose record differs from the hosts
+before it in any one input is a miss, and all 75 rules are evaluated again (about 0.11 ms).
+Three inputs differ most for the same service, each read by a few rules only:
+
+* the start type, what administrators and fleet images change most (services disabled or set
+  to manual): 2 rules. On the v3 benchmark corpus it was 390 of the 492 misses of a warm worker
+  over 5 hosts (the start type the only difference).
+* the hive's Windows (``context["windows"]``, its build and update revision differ between
+  update levels of one fleet): read by 5 rules, through the expected-path catalogs and
+  ``windows.nt_version``.
+* the record's diagnostics (``diagnostic_notes``): a service depending on one that a host lacks
+  gets a ``dependency_dangling`` note there only; 1 rule reads the notes. On the held-out
+  corpus (seed 1729) these two were 1,067 of the 1,543 misses over 7 hosts, each after another.
+
+Split, the large part's fingerprint holds none of them, so such a record is a hit there, and
+only the small part of the rules reading the input that changed is evaluated again or found in
+its own cache.
 
 Sound because each part's verdict is remembered under a fingerprint of everything *its*
 rules can read (:class:`~hivescan.detect.verdicts.VerdictCache` over the part and the rules
-its rules reference), and the two verdicts are joined in the rules' own order: the answer is
-the one rule set's answer, whatever part each rule is in. A rule goes to the small part when
-anything it reads -- its field paths' roots, what a derived path is computed from
-(``fields.DERIVED_READS``), what its catalog lookups read (``lookups.LOOKUP_READS``), the
-same for every rule it references -- is one of :data:`VOLATILE`.
+its rules reference), and the verdicts are joined in the rules' own order: the answer is
+the one rule set's answer, whatever part each rule is in. A rule goes to the part of the first
+of :data:`VOLATILE_GROUPS` that anything it reads is in -- its field paths' roots, what a derived
+path is computed from (``fields.DERIVED_READS``), what its catalog lookups read
+(``lookups.LOOKUP_READS``), the same for every rule it references -- and to the large part when
+it reads none of them.
 """
 
 from __future__ import annotations
@@ -33,8 +44,14 @@ from hivescan.detect.verdicts import DEFAULT_LIMIT, VerdictCache
 if TYPE_CHECKING:
     from hivescan.detect.engine import _State
 
-# record fields that vary between hosts for the same stock service (see the module docstring)
-VOLATILE = frozenset({"start"})
+# what varies between hosts for the same stock service, each group remembered in a part of its
+# own (see the module docstring): record attributes, context names, derived roots
+VOLATILE_GROUPS: tuple[frozenset[str], ...] = (
+    frozenset({"start"}),
+    frozenset({"windows"}),
+    frozenset({"diagnostic_notes"}),
+)
+VOLATILE = frozenset().union(*VOLATILE_GROUPS)
 
 
 def _nodes(node: Node) -> Iterator[Node]:
@@ -93,10 +110,13 @@ class SplitVerdicts:
     """Which rules match a subject, remembered per part (see the module docstring)."""
 
     def __init__(self, rules: Mapping[str, Rule], compiled: Mapping[str, Test], limit: int = DEFAULT_LIMIT) -> None:
-        volatile = [i for i in rules if names_read(i, rules) & VOLATILE]
-        steady = [i for i in rules if i not in volatile]
+        groups: list[list[str]] = [[] for _ in range(len(VOLATILE_GROUPS) + 1)]  # the large part first
+        for rule_id in rules:
+            read = names_read(rule_id, rules)
+            where = next((n for n, group in enumerate(VOLATILE_GROUPS, start=1) if read & group), 0)
+            groups[where].append(rule_id)
         self.order = {rule_id: position for position, rule_id in enumerate(rules)}
-        self.parts = tuple(_Part(ids, rules, compiled, limit) for ids in (steady, volatile) if ids)
+        self.parts = tuple(_Part(ids, rules, compiled, limit) for ids in groups if ids)
         self.enabled = all(p.cache.enabled for p in self.parts)
 
     @property
