@@ -4,7 +4,9 @@ Why: on a record no cache has seen, the compiled closures (:mod:`hivescan.detect
 cost about 0.11 ms, spread over some 250 Python calls per record -- a closure per node, a
 memo look-up per field test, a predicate call per value. One function written from the rule
 trees does the same work with the calls gone where the test is simple: each field path is
-resolved once per record into a local variable (lazily, the first time a test reads it), an
+resolved once per record into a local variable (lazily, the first time a test reads it) --
+in line, without the resolver's call, when it is a record attribute (walked down plain dicts,
+``image_file.signature.status``) ending at one string or number, as most are -- an
 ``all``/``any``/``not`` is Python's own ``and``/``or``/``not``, and the common string tests on
 a field holding one string (``equals``, ``in``, ``contains``) are written out inline. Regex
 and glob tests, other operators and other shapes of values call the very predicates the
@@ -26,7 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hivescan.detect.compiled import RuleSetTest, Test, _leaf_key, _predicate, compile_node
-from hivescan.detect.fields import path_resolver
+from hivescan.detect.fields import DERIVED_FIELDS, ONE_VALUE, path_resolver
 from hivescan.detect.literals import required_literals
 from hivescan.detect.rules import CatalogTest, FieldTest, Logic, Node, Rule
 from hivescan.hive.tree import upcase
@@ -60,7 +62,13 @@ class _Writer:
 
     def __init__(self, compiled: Mapping[str, Test]) -> None:
         self.compiled = compiled
-        self.names: dict[str, Any] = {"_N": _UNSET, "_anyu": _any_upper, "_anyv": _any_value, "_pairs": _pairs}
+        self.names: dict[str, Any] = {
+            "_N": _UNSET,
+            "_anyu": _any_upper,
+            "_anyv": _any_value,
+            "_pairs": _pairs,
+            "_ONE": ONE_VALUE,
+        }
         self.uppers: dict[str, str] = {}  # path -> local holding its (value, upper) pairs
         self.values: dict[str, str] = {}  # path -> local holding its values
         self.catalogs: dict[str, str] = {}  # catalog -> local holding the row it matched
@@ -76,16 +84,54 @@ class _Writer:
         return f"t{self.temps}"
 
     def upper_of(self, path: str) -> str:
-        """The path's (value, upper case) pairs, as ``_State.resolve_upper`` makes them."""
+        """The path's (value, upper case) pairs, as ``_State.resolve_upper`` makes them: a path
+        read in line (see :meth:`read`) that ends at one string or number is paired here, without
+        a call (``upcase`` of an ASCII string is its ``str.upper()``; a number is its own pair)."""
         local = self.uppers.setdefault(path, f"u{len(self.uppers)}")
-        read = self.const(path_resolver(path))
-        return f"({local} if {local} is not _N else ({local} := _pairs({read}(subject))))"
+        slow = f"_pairs({self.const(path_resolver(path))}(subject))"
+        t = self.temp()
+        one = (
+            f"((({t}, {t}.upper()),) if {t}.isascii() else _pairs(({t},))) if type({t}) is str "
+            f"else (({t}, {t}),) if type({t}) in _ONE else {slow}"
+        )
+        return f"({local} if {local} is not _N else ({local} := {self.read(path, t, one, slow)}))"
 
     def values_of(self, path: str) -> str:
-        """The path's values, as ``_State.resolve`` gives them (``fields.path_resolver``)."""
+        """The path's values, as ``_State.resolve`` gives them (``fields.path_resolver``): a path
+        read in line (see :meth:`read`) that ends at one string or number is that value alone."""
         local = self.values.setdefault(path, f"v{len(self.values)}")
-        read = self.const(path_resolver(path))
-        return f"({local} if {local} is not _N else ({local} := {read}(subject)))"
+        slow = f"{self.const(path_resolver(path))}(subject)"
+        t = self.temp()
+        one = f"({t},) if type({t}) in _ONE else {slow}"
+        return f"({local} if {local} is not _N else ({local} := {self.read(path, t, one, slow)}))"
+
+    @staticmethod
+    def inline_parts(path: str) -> tuple[str, ...] | None:
+        """The root and the keys of a path read in line, or None: what ``fields.path_resolver``
+        reads without ``resolve`` -- a root that is not derived (nor empty nor private), keys
+        neither empty nor private."""
+        parts = tuple(path.split("."))
+        if parts[0] in DERIVED_FIELDS or any(not p or p.startswith("_") for p in parts):
+            return None
+        return parts
+
+    def read(self, path: str, t: str, one: str, slow: str) -> str:
+        """``path`` resolved in line, as ``fields.path_resolver`` resolves it: the context's entry
+        through ``resolve`` when it holds the root (``slow``: the resolver called); else the
+        record's attribute, walked down plain dicts key by key (any other object on the way:
+        ``slow``, as ``one`` does for anything but one string or number); None at any step is no
+        value; at the end ``one`` with the value in ``t``."""
+        parts = self.inline_parts(path)
+        if parts is None:
+            return slow
+        root, *keys = parts
+        # after each step ``t`` holds its value: the value so far, None (no value), or _N (not a
+        # plain dict on the way: no later step is a dict, and ``one`` asks the resolver for it)
+        got = f"({t} := getattr(record, {root!r}, None))"
+        for key in keys:
+            got = f"({t} := (None if {got} is None else {t}.get({key!r}) if type({t}) is dict else _N))"
+        walked = f"(None if {got} is None else {one})"
+        return f"({slow} if {root!r} in context else {walked})"
 
     def node(self, node: Node) -> str:
         if isinstance(node, FieldTest):
@@ -203,6 +249,7 @@ def generate_rule_set(rules: Mapping[str, Rule], compiled: Mapping[str, Test]) -
     ids = writer.const(tuple(rules))
     locals_ = [*writer.uppers.values(), *writer.values.values(), *writer.catalogs.values()]
     head = ["def matching(state):", "    hits = []", "    subject = state.subject"]
+    head += ["    record = subject.record", "    context = subject.context"]
     if locals_:
         head.append(f"    {' = '.join(locals_)} = _N")
     tail = ["    hits.sort()", f"    return tuple([{ids}[p] for p in hits])"]

@@ -6,6 +6,7 @@ the shared real hives, and on edge values of every operator it writes out inline
 from __future__ import annotations
 
 from dataclasses import replace
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -85,6 +86,11 @@ MATCHES: list[dict[str, object]] = [
     {"field": "start", "exists": False},
     {"all": [{"field": "start", "in": [2, 3]}, {"not": {"field": "image_path", "contains": "x"}}]},
     {"any": [{"field": "start", "equals": 4}, {"field": "image_path", "regex": "a"}]},
+    {"field": "image_file.exists", "equals": True},
+    {"field": "image_file.exists", "exists": False},
+    {"field": "image_file.signature.status", "in": ["valid", 2]},
+    {"field": "image_file.signature.status", "regex": "(?i)^in"},
+    {"field": "image_file.signature.status", "ge": 1},
 ]
 
 VALUES = st.one_of(
@@ -98,15 +104,36 @@ VALUES = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.sampled_from(MATCHES), VALUES, VALUES)
-def test_generated_equals_interpreted_on_edge_values(match: dict[str, object], start: object, path: object) -> None:
+# what a dotted path is read through (image_file.signature.status): plain dicts walked in line by
+# the generated code, anything else (a list fans out, a mapping that is no dict) left to resolve
+FILES = st.one_of(
+    VALUES,
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "exists": VALUES,
+            "signature": st.one_of(VALUES, st.fixed_dictionaries({}, optional={"status": VALUES})),
+        },
+    ),
+    st.builds(lambda d: MappingProxyType(d), st.fixed_dictionaries({"exists": VALUES})),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.sampled_from(MATCHES), VALUES, VALUES, FILES, st.sampled_from([None, "start", "image_path", "image_file"]), FILES
+)
+def test_generated_equals_interpreted_on_edge_values(
+    match: dict[str, object], start: object, path: object, files: object, shadowed: str | None, shadow: object
+) -> None:
     """Values of other types than the constants (bools, floats, strings of numbers, lists that
-    fan out, no value), non-ASCII case folding: the inline tests fall back exactly as the
-    predicates do."""
+    fan out, no value), non-ASCII case folding, dotted paths through dicts and other objects,
+    a context entry shadowing the record attribute (read in line by the generated code): the
+    inline tests and reads fall back exactly as the predicates and resolvers do."""
     record = _hive_subjects(FIXTURES / "demo-SYSTEM")[0].record if not _RECORD else _RECORD[0]
     _RECORD[:] = [record]
-    subject = Subject(replace(record, start=start, image_path=path))  # type: ignore[arg-type]
+    context = {shadowed: shadow} if shadowed is not None else {}
+    subject = Subject(replace(record, start=start, image_path=path, image_file=files), context)  # type: ignore[arg-type]
     rules = {"t": _rule(match)}
     generated = generate_rule_set(rules, compile_rules(rules))
     expected = ("t",) if _test(rules["t"].match, _state(subject, rules)) else ()
