@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hivescan.detect.codegen import generate_rule_set
+from hivescan.detect.codegen import cheap_first, cost, generate_rule_set
 from hivescan.detect.compiled import compile_rule_set, compile_rules
 from hivescan.detect.engine import Engine, _State, _test
 from hivescan.detect.fields import Subject
@@ -141,3 +141,26 @@ def test_generated_equals_interpreted_on_edge_values(
 
 
 _RECORD: list[Any] = []
+
+
+def test_cheap_conditions_first_spare_the_dear_lookups() -> None:
+    """An ``all`` tests its cheaper conditions first (codegen.cheap_first): on a stock service,
+    "not a stock service" fails before LOLRMM's globs are looked up at all -- and the answer is
+    the interpreter's, in the rule's own order (the tests above)."""
+    stock = [s for s in _scenario_subjects() if ENGINE.lookups["windows-services"](s.record, s.context) is not None]
+    assert stock
+    for subject in stock:
+        state = _state(subject)
+        GENERATED(state)
+        assert "windows-services" in state.catalog_hits and "lolrmm" not in state.catalog_hits
+
+
+def test_cheap_first_is_a_stable_order_by_cost() -> None:
+    nodes = [
+        parse_node({"catalog": "lolrmm"}, "t"),
+        parse_node({"field": "name", "exists": True}, "t"),
+        parse_node({"not": {"catalog": "windows-services"}}, "t"),
+        parse_node({"field": "type", "exists": True}, "t"),
+    ]
+    assert cheap_first(nodes) == [nodes[1], nodes[3], nodes[2], nodes[0]]
+    assert [cost(n) for n in cheap_first(nodes)] == sorted(cost(n) for n in nodes)
