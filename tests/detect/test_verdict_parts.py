@@ -80,23 +80,24 @@ def test_a_start_change_alone_hits_the_large_part_and_finds_what_a_fresh_engine_
 
 
 def _changed_alone(subjects: list[Subject], change: Any, part: int) -> None:
-    """Each subject remembered, then ``change``d: the findings are a fresh engine's, the large part
-    answers from its cache, the part of the input changed is evaluated again, and some finding
-    differs from the unchanged subject's (the test can tell)."""
+    """Each subject remembered, then ``change``d: the findings are a fresh engine's, the whole
+    verdict and the large part's are never evaluated again for it (no miss there: a hit, or
+    the same edit met before), the part of the input changed is, and some finding differs from
+    the unchanged subject's (the test can tell)."""
     remembering, fresh = Engine(RULES, remember=True), Engine(RULES)
     assert remembering.split is not None
     steady, changed_part = remembering.split.parts[0], remembering.split.parts[part]
     for subject in subjects:
         assert _dicts(remembering, subject) == _dicts(fresh, subject)
-    hits, misses, differs = steady.cache.hits, changed_part.cache.misses, 0
+    hits, misses, changed_misses, differs = steady.cache.hits, steady.cache.misses, changed_part.cache.misses, 0
     for subject in subjects:
         edited = change(subject)
         got = _dicts(remembering, edited)
         assert got == _dicts(fresh, edited), subject.record.name
         differs += got != _dicts(fresh, subject)
     assert differs > 0
-    assert steady.cache.hits - hits == len(subjects)
-    assert changed_part.cache.misses - misses > 0
+    assert steady.cache.misses == misses and steady.cache.hits > hits
+    assert changed_part.cache.misses - changed_misses > 0
 
 
 def test_another_windows_alone_hits_the_large_part_and_finds_what_a_fresh_engine_finds() -> None:
@@ -144,3 +145,34 @@ def test_plain_keys_tell_types_apart_and_every_input_changes_them() -> None:
         changed = {**subject.context, name: _other(subject.context.get(name))}
         assert cache.fingerprint(Subject(subject.record, changed)) != base, name
     assert any(isinstance(k, bytes) for k in keys)  # a bool or float value: serialised instead
+
+
+def test_the_whole_verdict_is_asked_first_and_a_changed_input_misses_it() -> None:
+    """A record met before just as it is is answered by the whole-set cache alone (no part is
+    asked); the same record with one input changed (its start type) misses it, is asked of the
+    parts, and its joined verdict -- a fresh engine's -- is then remembered whole."""
+    remembering, fresh = Engine(RULES, remember=True), Engine(RULES)
+    split = remembering.split
+    assert split is not None and split.whole is not None and remembering.verdicts is split.whole
+    subjects = [s for s in _scenario_subjects() if s.record.start in (2, 3)]
+    for subject in subjects:
+        assert _dicts(remembering, subject) == _dicts(fresh, subject)
+
+    def asked() -> list[int]:
+        return [part.cache.hits + part.cache.misses for part in split.parts]
+
+    before, hits = asked(), split.whole.hits
+    for subject in subjects:
+        assert _dicts(remembering, subject) == _dicts(fresh, subject)
+    assert asked() == before and split.whole.hits - hits == len(subjects)
+
+    for subject in subjects:
+        disabled = Subject(replace(subject.record, start=4), subject.context)
+        misses, parts = split.whole.misses, asked()
+        assert _dicts(remembering, disabled) == _dicts(fresh, disabled), subject.record.name
+        if split.whole.misses > misses:  # not met before: every part was asked
+            assert all(now > then for now, then in zip(asked(), parts, strict=True))
+        parts, hits = asked(), split.whole.hits
+        assert _dicts(remembering, disabled) == _dicts(fresh, disabled)
+        assert asked() == parts and split.whole.hits == hits + 1  # remembered whole
+    assert split.whole.misses >= len({s.record.name for s in subjects}) // 2
