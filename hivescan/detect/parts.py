@@ -24,7 +24,9 @@ seen many hosts has met most records exactly as they are, start type and all (on
 corpus, 93-96% of a host's records after five hosts). So one fingerprint of everything every
 rule reads keys the whole verdict too (:attr:`SplitVerdicts.whole`), asked first: a record seen
 before just as it is costs that one fingerprint, and only a record that differs is asked of
-the parts (and its joined verdict remembered whole).
+the parts (and its joined verdict remembered whole). Memory: each cache is bounded by its
+``limit`` (``verdicts.DEFAULT_LIMIT`` entries, emptied when full); the whole set's and the large
+part's keys are pickles (about 23 MB each at most), the small parts' mostly plain tuples.
 
 Sound because the whole verdict is remembered under a fingerprint of everything the rules can
 read, and each part's under a fingerprint of everything *its* rules can read
