@@ -63,3 +63,31 @@ def test_only_plain_frozen_slotted_dataclasses() -> None:
     for cls in (NotFrozen, NoSlots, Checks):
         with pytest.raises(TypeError):
             fast_builder(cls)
+
+
+def test_catalog_entries_equal_those_of_the_frozen_init() -> None:
+    """``catalog.tables.entry`` builds through a draft: the entry a lookup returns is the one the
+    frozen ``__init__`` builds, citation included, and stays frozen."""
+    from hivescan.catalog.tables import CatalogEntry, entry, load_table, parse_table
+
+    for table in (
+        load_table("windows_expected.csv"),
+        parse_table("t.csv", "# source: up\n# commit: 0123456789abc\na,b\n1,2\n"),
+    ):
+        facts = {"agrees": False}
+        built = entry("windows-image-path", "Dnscache", table, 0, facts)
+        source = f"{table.header.get('source', '')} @ {table.header.get('commit', '')[:8]}".strip(" @")
+        expected = CatalogEntry(
+            "windows-image-path",
+            "Dnscache",
+            table.rows[0],
+            f"hivescan/catalog/data/{table.name}",
+            table.lines[0],
+            source,
+            facts,
+        )
+        assert type(built) is CatalogEntry and built == expected and built.facts is not facts
+        assert built.citation == expected.citation and built.to_dict() == expected.to_dict()
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            built.key = "changed"  # type: ignore[misc]
+    assert entry("c", "k", table, 0).facts == {}

@@ -81,6 +81,11 @@ class GlobIndex:
     tails: tuple[tuple[int, dict[str, tuple[int, ...]]], ...]  # for globs without a head
     middles: tuple[tuple[int, str], ...]  # (position, longest literal) of ``*...*`` globs
     always: tuple[int, ...]  # positions of globs without any literal, or not ASCII
+    # (head, tail) of each ASCII glob in lower case, None for the others: a text (ASCII, lower
+    # case) the glob matches starts with the head, ends with the tail and holds both, so a
+    # candidate failing that is not matched against its pattern (most candidates found by a
+    # head, "c:\windows\", end otherwise)
+    ends: tuple[tuple[str, str] | None, ...] = ()
     # text -> answer: the same paths recur (svchost.exe hundreds of times a hive); the answer is a
     # function of the text alone (the index never changes); emptied when full, so bounded
     answers: dict[str, int | None] = field(default_factory=dict)
@@ -93,9 +98,11 @@ class GlobIndex:
         tails: dict[int, dict[str, list[int]]] = {}
         middles: list[tuple[int, str]] = []
         always: list[int] = []
+        ends: list[tuple[str, str] | None] = []
         for position, glob in enumerate(globs):
             pieces = _WILDCARDS.split(glob)
             head, tail = (glob, "") if len(pieces) == 1 else (pieces[0], pieces[-1])
+            ends.append((head.lower(), tail.lower()) if glob.isascii() else None)
             if not glob.isascii():
                 always.append(position)
             elif head:
@@ -119,6 +126,7 @@ class GlobIndex:
             frozen(tails),
             tuple(middles),
             tuple(always),
+            tuple(ends),
         )
 
     def pattern(self, position: int) -> re.Pattern[str]:
@@ -167,8 +175,13 @@ class GlobIndex:
             hit = by_tail.get(low[size - length :])
             if hit is not None:
                 found.extend(hit)
-        pattern = self.pattern
+        pattern, ends = self.pattern, self.ends
         for position in sorted(found):
+            literal = ends[position]
+            if literal is not None:
+                head, tail = literal
+                if len(head) + len(tail) > size or not low.startswith(head) or not low.endswith(tail):
+                    continue
             if pattern(position).match(text):
                 return self.rows[position]
         return None

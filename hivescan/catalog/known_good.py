@@ -68,6 +68,7 @@ def _expected() -> tuple[Table, dict[tuple[str, str], list[tuple[int, ExpectedPa
     return table, index
 
 
+_EXPANDED = {"image_path": "image_path_expanded", "service_dll": "service_dll_expanded"}
 _SIMPLE_ESCAPES = frozenset("\\.-_ ()[]{}$^+?|*")
 
 
@@ -106,7 +107,12 @@ def applies(table: Table, context: Mapping[str, Any] | None) -> bool:
     if not wanted:
         return True
     windows = context.get("windows") if context is not None else None
-    return within(windows, {v.strip() for v in wanted.split(",")})
+    return within(windows, _nt_versions(wanted))
+
+
+@cache  # the header of a table: asked for every stock service of every hive
+def _nt_versions(header: str) -> frozenset[str]:
+    return frozenset(v.strip() for v in header.split(","))
 
 
 def version_scoped() -> tuple[tuple[tuple[str, ...], Table], ...]:
@@ -117,13 +123,15 @@ def version_scoped() -> tuple[tuple[tuple[str, ...], Table], ...]:
 def _lookup_expected(
     record: Any, value_name: str, field_name: str, catalog: str, context: Mapping[str, Any] | None
 ) -> CatalogEntry | None:
+    """``value_name`` in lower case (as the index keys it); ``field_name`` the record attribute
+    holding the value, ``field_name + "_expanded"`` its expansion."""
     table, index = _expected()
     name = base_service_name(record)
-    rows = index.get((name.lower(), value_name.lower()))
+    rows = index.get((name.lower(), value_name))
     if not rows:
         return None
     observed = getattr(record, field_name, None)
-    expanded = getattr(record, f"{field_name}_expanded", None)
+    expanded = getattr(record, _EXPANDED[field_name], None)
     normalised = None
     in_scope = applies(table, context)
     # an empty value is no path to compare (never "differs"); on a Windows the catalog does not
@@ -161,12 +169,12 @@ def _lookup_expected(
 def lookup_expected_image_path(record: Any, context: Mapping[str, Any] | None = None) -> CatalogEntry | None:
     """Trawler's expected ImagePath for this stock service; ``agrees`` says if the record's does
     (None when the record has no ImagePath)."""
-    return _lookup_expected(record, "ImagePath", "image_path", "windows-image-path", context)
+    return _lookup_expected(record, "imagepath", "image_path", "windows-image-path", context)
 
 
 def lookup_expected_service_dll(record: Any, context: Mapping[str, Any] | None = None) -> CatalogEntry | None:
     """Trawler's expected ServiceDll for this stock service, with ``agrees`` for the record."""
-    return _lookup_expected(record, "ServiceDll", "service_dll", "windows-service-dll", context)
+    return _lookup_expected(record, "servicedll", "service_dll", "windows-service-dll", context)
 
 
 __all__ = [

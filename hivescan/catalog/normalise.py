@@ -44,6 +44,8 @@ def strip_quotes(text: str) -> str:
     return text
 
 
+_SEPARATORS = re.compile(r"[\\/]")  # compiled once: driver_file_name runs for every driver record, twice
+
 # what driver_file_name reads of a record (getattr): its answer is a function of these alone
 DRIVER_FILE_READS = ("type", "name", "image_path_resolved", "image_path")
 
@@ -57,7 +59,7 @@ def driver_file_name(record: Any) -> str | None:
     path = getattr(record, "image_path_resolved", None) or getattr(record, "image_path", None)
     if not path or not str(path).strip():
         return f"{getattr(record, 'name', '')}.sys".lower()
-    last = re.split(r"[\\/]", strip_quotes(str(path)))[-1]
+    last = _SEPARATORS.split(strip_quotes(str(path)))[-1]
     return last.strip().lower() or None
 
 

@@ -16,6 +16,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from hivescan.frozen import fast_builder
+
 
 @dataclass(frozen=True, slots=True)
 class Table:
@@ -93,13 +95,25 @@ def load_table(name: str) -> Table:
     return parse_table(name, text)
 
 
+# CatalogEntry(...) without its frozen __init__ (hivescan.frozen): a lookup makes one for most
+# records of a hive (the stock-name and expected-path catalogs match every stock service), and
+# the frozen __init__'s seven object.__setattr__ calls were half of a lookup's cost
+_build_entry = fast_builder(CatalogEntry)
+
+
+@cache  # one per table: the (source, commit) of its header
+def _source(source: str, commit: str) -> str:
+    return f"{source} @ {commit[:8]}".strip(" @")
+
+
 def entry(catalog: str, key: str, table: Table, index: int, facts: Mapping[str, Any] | None = None) -> CatalogEntry:
-    return CatalogEntry(
-        catalog=catalog,
-        key=key,
-        row=table.rows[index],
-        file=f"hivescan/catalog/data/{table.name}",
-        line=table.lines[index],
-        source=f"{table.header.get('source', '')} @ {table.header.get('commit', '')[:8]}".strip(" @"),
-        facts=dict(facts or {}),
+    header = table.header
+    return _build_entry(
+        catalog,
+        key,
+        table.rows[index],
+        f"hivescan/catalog/data/{table.name}",
+        table.lines[index],
+        _source(header.get("source", ""), header.get("commit", "")),
+        dict(facts or {}),
     )

@@ -326,7 +326,8 @@ class Engine:
         # all rules as one generated function, shared first tests once (detect/codegen.py); written
         # on first use (a remembering engine evaluates its parts' functions instead)
         self._matching_rules: Callable[[_State], tuple[str, ...]] = self._generate_all
-        # verdicts remembered in two parts: the rules reading the start type apart (detect/parts.py)
+        # verdicts remembered in parts: the rules reading the start type, the Windows or the diagnostics
+        # apart (detect/parts.py)
         self.split = SplitVerdicts(self.by_id, self._compiled) if remember and lookups is None else None
         self.verdicts = self.split.main if self.split is not None else None
 

@@ -153,7 +153,7 @@ def resolve(subject: Subject, path: str) -> tuple[Any, ...] | None:
 
 
 Resolver = Callable[[Subject], "tuple[Any, ...] | None"]
-_ONE_VALUE = frozenset({str, int, bool, float})  # never fanned out, never empty: (value,)
+ONE_VALUE = frozenset({str, int, bool, float})  # never fanned out, never empty: (value,)
 
 
 @lru_cache(maxsize=1024)  # a pure function of the path; rules name a few dozen
@@ -181,7 +181,7 @@ def path_resolver(path: str) -> Resolver:
             value = value.get(part)
         if value is None:
             return None
-        if type(value) in _ONE_VALUE:
+        if type(value) in ONE_VALUE:
             return (value,)
         return resolve(subject, path)
 

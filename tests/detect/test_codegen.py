@@ -6,13 +6,14 @@ the shared real hives, and on edge values of every operator it writes out inline
 from __future__ import annotations
 
 from dataclasses import replace
+from types import MappingProxyType
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hivescan.detect.codegen import generate_rule_set
+from hivescan.detect.codegen import cheap_first, cost, generate_rule_set
 from hivescan.detect.compiled import compile_rule_set, compile_rules
 from hivescan.detect.engine import Engine, _State, _test
 from hivescan.detect.fields import Subject
@@ -85,6 +86,11 @@ MATCHES: list[dict[str, object]] = [
     {"field": "start", "exists": False},
     {"all": [{"field": "start", "in": [2, 3]}, {"not": {"field": "image_path", "contains": "x"}}]},
     {"any": [{"field": "start", "equals": 4}, {"field": "image_path", "regex": "a"}]},
+    {"field": "image_file.exists", "equals": True},
+    {"field": "image_file.exists", "exists": False},
+    {"field": "image_file.signature.status", "in": ["valid", 2]},
+    {"field": "image_file.signature.status", "regex": "(?i)^in"},
+    {"field": "image_file.signature.status", "ge": 1},
 ]
 
 VALUES = st.one_of(
@@ -98,15 +104,36 @@ VALUES = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.sampled_from(MATCHES), VALUES, VALUES)
-def test_generated_equals_interpreted_on_edge_values(match: dict[str, object], start: object, path: object) -> None:
+# what a dotted path is read through (image_file.signature.status): plain dicts walked in line by
+# the generated code, anything else (a list fans out, a mapping that is no dict) left to resolve
+FILES = st.one_of(
+    VALUES,
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "exists": VALUES,
+            "signature": st.one_of(VALUES, st.fixed_dictionaries({}, optional={"status": VALUES})),
+        },
+    ),
+    st.builds(lambda d: MappingProxyType(d), st.fixed_dictionaries({"exists": VALUES})),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.sampled_from(MATCHES), VALUES, VALUES, FILES, st.sampled_from([None, "start", "image_path", "image_file"]), FILES
+)
+def test_generated_equals_interpreted_on_edge_values(
+    match: dict[str, object], start: object, path: object, files: object, shadowed: str | None, shadow: object
+) -> None:
     """Values of other types than the constants (bools, floats, strings of numbers, lists that
-    fan out, no value), non-ASCII case folding: the inline tests fall back exactly as the
-    predicates do."""
+    fan out, no value), non-ASCII case folding, dotted paths through dicts and other objects,
+    a context entry shadowing the record attribute (read in line by the generated code): the
+    inline tests and reads fall back exactly as the predicates and resolvers do."""
     record = _hive_subjects(FIXTURES / "demo-SYSTEM")[0].record if not _RECORD else _RECORD[0]
     _RECORD[:] = [record]
-    subject = Subject(replace(record, start=start, image_path=path))  # type: ignore[arg-type]
+    context = {shadowed: shadow} if shadowed is not None else {}
+    subject = Subject(replace(record, start=start, image_path=path, image_file=files), context)  # type: ignore[arg-type]
     rules = {"t": _rule(match)}
     generated = generate_rule_set(rules, compile_rules(rules))
     expected = ("t",) if _test(rules["t"].match, _state(subject, rules)) else ()
@@ -114,3 +141,26 @@ def test_generated_equals_interpreted_on_edge_values(match: dict[str, object], s
 
 
 _RECORD: list[Any] = []
+
+
+def test_cheap_conditions_first_spare_the_dear_lookups() -> None:
+    """An ``all`` tests its cheaper conditions first (codegen.cheap_first): on a stock service,
+    "not a stock service" fails before LOLRMM's globs are looked up at all -- and the answer is
+    the interpreter's, in the rule's own order (the tests above)."""
+    stock = [s for s in _scenario_subjects() if ENGINE.lookups["windows-services"](s.record, s.context) is not None]
+    assert stock
+    for subject in stock:
+        state = _state(subject)
+        GENERATED(state)
+        assert "windows-services" in state.catalog_hits and "lolrmm" not in state.catalog_hits
+
+
+def test_cheap_first_is_a_stable_order_by_cost() -> None:
+    nodes = [
+        parse_node({"catalog": "lolrmm"}, "t"),
+        parse_node({"field": "name", "exists": True}, "t"),
+        parse_node({"not": {"catalog": "windows-services"}}, "t"),
+        parse_node({"field": "type", "exists": True}, "t"),
+    ]
+    assert cheap_first(nodes) == [nodes[1], nodes[3], nodes[2], nodes[0]]
+    assert [cost(n) for n in cheap_first(nodes)] == sorted(cost(n) for n in nodes)
