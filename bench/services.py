@@ -36,8 +36,9 @@ The goal is a ratio of at most 4x. The other tasks:
 * ``hivescan services HIVE --format jsonl`` as a whole process (Python start-up included;
   its CPU time is the child's, from ``resource.getrusage``).
 
-Without HIVE it uses ../shared/hives/win10-dirty-SYSTEM when present, else builds a synthetic
-hive with the project's regf writer (``--synthetic``, default 2,000 services).
+Without HIVE it uses ``hives/win10-dirty-SYSTEM`` of the shared test data (``$HIVESCAN_SHARED``,
+else ``../shared``) when present, else builds a synthetic hive with the project's regf writer
+(``--synthetic``, default 2,000 services).
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_HIVE = ROOT.parent / "shared" / "hives" / "win10-dirty-SYSTEM"
+# the shared test data: $HIVESCAN_SHARED as the tests read it, else ../shared next to the project
+DEFAULT_HIVE = Path(os.environ.get("HIVESCAN_SHARED", ROOT.parent / "shared")) / "hives" / "win10-dirty-SYSTEM"
 
 
 def cpu_seconds() -> float:
