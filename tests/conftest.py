@@ -113,6 +113,13 @@ def spec_hive(tmp_path: Path) -> Callable[..., Path]:
     return _build
 
 
+def project_env(*first: Path, **extra: str) -> dict[str, str]:
+    """This process's environment for a child Python that must import this checkout: ``first``
+    folders, then the project, then any PYTHONPATH already set, on its path; ``extra`` set."""
+    path = os.pathsep.join([*map(str, first), str(ROOT), os.environ.get("PYTHONPATH", "")])
+    return {**os.environ, "PYTHONPATH": path, **extra}
+
+
 CHILD_MEMORY_LIMIT = 1 << 30  # bytes of address space for a child run: the hostile-input issue's "under 1 GB"
 
 

@@ -6,7 +6,6 @@ interpreter (a forkserver is one per process). Modules and processes are checked
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from hivescan.clistart import early_pool_jobs
+from tests.conftest import project_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,7 +76,7 @@ if __name__ == "__main__":
 def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     script = tmp_path / "probe.py"
     script.write_text(PROBE)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = project_env()
     return subprocess.run(
         [sys.executable, str(script), *args], capture_output=True, text=True, env=env, timeout=180, check=False
     )

@@ -4,12 +4,13 @@ with the same exit status; anything it cannot do that way takes the normal exit.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import project_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,7 +49,7 @@ def run(
         mark.unlink()
     script = tmp_path / "program.py"
     script.write_text(PROGRAM)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = project_env()
     env.pop("PYTHONUNBUFFERED", None)  # stdout buffered: the exit must flush it
     done = subprocess.run(
         [sys.executable, str(script), str(marks), code, str(size)],
@@ -92,7 +93,7 @@ def test_a_failed_flush_takes_the_normal_exit(tmp_path: Path) -> None:
 
 def test_outside_a_forkserver_nothing_is_armed(tmp_path: Path) -> None:
     """Importing the forkserver's module in an ordinary process changes nothing about its exit."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = project_env()
     program = (
         "import atexit, multiprocessing.forkserver\n"
         "atexit.register(print, 'earlier handler ran')\n"
@@ -140,11 +141,7 @@ def test_the_command_ends_quickly_a_program_calling_main_does_not(tmp_path: Path
         "console script": [sys.executable, str(tmp_path / "hivescan")],
         "a program calling main()": [sys.executable, str(tmp_path / "program.py")],
     }[entry]
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(site), str(ROOT), os.environ.get("PYTHONPATH", "")]),
-        "HIVESCAN_TEST_MARKS": str(marks),
-    }
+    env = project_env(site, HIVESCAN_TEST_MARKS=str(marks))
     env.pop("PYTHONUNBUFFERED", None)
     demo = ROOT / "fixtures" / "demo-SYSTEM"
     done = subprocess.run([*command, "services", str(demo), "-f", "jsonl"], capture_output=True, env=env, timeout=120)
@@ -160,7 +157,7 @@ def test_the_command_ends_quickly_a_program_calling_main_does_not(tmp_path: Path
 
 def test_a_profiled_command_writes_its_profile(tmp_path: Path) -> None:
     """``python -m cProfile -o FILE -m hivescan ...``: the normal exit, so the profile is written."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = project_env()
     profile = tmp_path / "run.prof"
     demo = ROOT / "fixtures" / "demo-SYSTEM"
     command = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "hivescan", "info", str(demo), "-f", "json"]

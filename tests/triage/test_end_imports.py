@@ -4,12 +4,13 @@ preload runs), never a module the run would not import."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import project_env
 
 ROOT = Path(__file__).resolve().parents[2]
 WATCHED = ("hivescan.events.found", "hivescan.files.source", "hivescan.render.services")
@@ -55,7 +56,7 @@ def test_the_end_is_imported_before_the_run(tmp_path: Path, options: list[str], 
     write_host(tmp_path / "in" / "HOST" / "Windows" / "System32" / "config" / "SYSTEM", "HOST")
     script = tmp_path / "probe.py"
     script.write_text(f"WATCHED = {WATCHED!r}\n" + PROBE)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = project_env()
     command = [
         sys.executable,
         str(script),

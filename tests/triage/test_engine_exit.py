@@ -45,7 +45,9 @@ def test_leaving_the_engine_does_not_wait_for_workers_to_exit(tmp_path: Path) ->
     marks.mkdir()
     script = tmp_path / "probe.py"
     script.write_text(PROBE)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    from tests.conftest import project_env
+
+    env = project_env()
     done = subprocess.run(
         [sys.executable, str(script), str(marks)], capture_output=True, text=True, env=env, timeout=120
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import project_env
 from tests.triage.conftest import write_fleet
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,8 +54,7 @@ if os.environ.get(MARKS) and sys.argv[:1] == ["-c"]:  # only in the forkserver o
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]), **extra}
-    return env
+    return project_env(**extra)
 
 
 def _gone(pid: int) -> bool:

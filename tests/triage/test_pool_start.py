@@ -8,7 +8,6 @@ times (speed is measured in bench/).
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import hivescan.triage
+from tests.conftest import project_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,7 +51,7 @@ def test_the_forkserver_starts_before_the_run_imports_pyarrow(tmp_path: Path) ->
     write_host(tmp_path / "in" / "HOST" / "Windows" / "System32" / "config" / "SYSTEM", "HOST")
     script = tmp_path / "probe.py"
     script.write_text(PROBE)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = project_env()
     done = subprocess.run(
         [sys.executable, str(script), str(tmp_path / "in"), str(tmp_path / "out")],
         capture_output=True,
@@ -132,7 +132,7 @@ def test_the_run_imports_its_modules_with_the_collector_paused(tmp_path: Path) -
     write_host(tmp_path / "in" / "HOST" / "Windows" / "System32" / "config" / "SYSTEM", "HOST")
     script = tmp_path / "probe.py"
     script.write_text(GC_PROBE)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = project_env()
     done = subprocess.run(
         [sys.executable, str(script), str(tmp_path / "in"), str(tmp_path / "out")],
         capture_output=True,

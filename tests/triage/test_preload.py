@@ -6,7 +6,6 @@ started earlier in the test session without the preload would keep running.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -63,7 +62,9 @@ def test_a_workers_first_hive_imports_nothing_the_preload_could_have(tmp_path: P
     hive = write_host(tmp_path / "HOST" / "Windows" / "System32" / "config" / "SYSTEM", "HOST")
     script = tmp_path / "probe.py"
     script.write_text(IMPORTS_PROBE)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    from tests.conftest import project_env
+
+    env = project_env()
     done = subprocess.run(
         [sys.executable, str(script), str(hive)], capture_output=True, text=True, env=env, timeout=120
     )
@@ -99,7 +100,9 @@ def test_signature_checks_are_imported_by_the_first_binary_not_by_the_preload(tm
 
     script = tmp_path / "probe.py"
     script.write_text(SIGNATURES_PROBE)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    from tests.conftest import project_env
+
+    env = project_env()
     seen = []
     for binaries in (False, True):
         root = tmp_path / str(binaries) / "HOST"
@@ -125,7 +128,9 @@ def engine_built_before_use() -> bool:
 def test_local_workers_start_with_the_rules_engine_built(tmp_path: Path) -> None:
     script = tmp_path / "probe.py"
     script.write_text(PROBE)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    from tests.conftest import project_env
+
+    env = project_env()
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[True, True, True, True]"
@@ -156,7 +161,9 @@ print(after - before < 10, gc.isenabled(), gc.get_freeze_count(), gc.get_count()
 def test_the_preload_runs_without_the_cyclic_collector_and_leaves_it_as_it_was() -> None:
     """About 120 collections walked the preload's lasting objects (40 ms of a serial step);
     none now, the collector on again, nothing left frozen (hivescan/gcpause.py relies on that)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    from tests.conftest import project_env
+
+    env = project_env()
     done = subprocess.run([sys.executable, "-c", GC_PROBE], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "True", "0", "True"]

@@ -11,7 +11,6 @@ imports it to run the probe, and would hide the import the test looks for.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -85,7 +84,9 @@ def test_a_worker_without_pandas_gives_the_tables_of_a_process_with_pandas(tmp_p
     )
     script = tmp_path / "probe.py"
     script.write_text(SAME_TABLES_PROBE)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    from tests.conftest import project_env
+
+    env = project_env()
     done = subprocess.run([sys.executable, str(script), str(hive)], capture_output=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr.decode(errors="replace")
     pandas_in_worker, (services, findings, hives, outcomes) = pickle.loads(done.stdout)
@@ -123,7 +124,9 @@ def test_a_workers_first_rows_import_no_pandas(tmp_path: Path) -> None:
     hive = write_host(tmp_path / "HOST" / "Windows" / "System32" / "config" / "SYSTEM", "HOST")
     script = tmp_path / "probe.py"
     script.write_text(PROBE)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    from tests.conftest import project_env
+
+    env = project_env()
     done = subprocess.run(
         [sys.executable, str(script), str(hive)], capture_output=True, text=True, env=env, timeout=120
     )
@@ -147,7 +150,9 @@ print(type(pyarrow.table({"a": [1]}).to_pandas()).__name__, pyarrow.lib._pandas_
 def test_after_the_preload_pandas_is_absent_yet_importable(tmp_path: Path) -> None:
     """After the preload: no pandas imported, typed arrays built without it, the import system
     as it was, and pandas still there for whoever asks pyarrow for it (to_pandas imports it)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    from tests.conftest import project_env
+
+    env = project_env()
     done = subprocess.run(
         [sys.executable, "-c", SETTLE_PROBE], capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path
     )

@@ -3,7 +3,6 @@ preload), not built in each worker's first chunk."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +28,9 @@ def schema_built_before_use() -> bool:
 def test_local_workers_start_with_the_services_schema_built(tmp_path: Path) -> None:
     script = tmp_path / "probe.py"
     script.write_text(PROBE)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    from tests.conftest import project_env
+
+    env = project_env()
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[True, True, True, True]"
