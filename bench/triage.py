@@ -110,6 +110,18 @@ def host_target(folder: Path, name: str) -> Path:
     return target
 
 
+def cache_folder(name: str) -> tuple[Path, Path, list[Path], bool]:
+    """(top, hosts folder, bad inputs, complete) of a cached corpus; an incomplete one is
+    emptied and its hosts folder made again, for the caller to build."""
+    top = Path(tempfile.gettempdir()) / "hivescan-bench-triage" / name
+    folder, bad_inputs = top / "hosts", bad_input_paths(top)
+    if (top / "COMPLETE").is_file():
+        return top, folder, bad_inputs, True
+    shutil.rmtree(top, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return top, folder, bad_inputs, False
+
+
 def build_corpus(hosts: int, variants: int, corpus: str = "v2", seed: int = 0) -> tuple[Path, list[Path]]:
     """(folder of hosts, bad inputs), built once and cached: corpus v2 or v3 (see the docstring)."""
     if corpus == "v3":
@@ -119,12 +131,9 @@ def build_corpus(hosts: int, variants: int, corpus: str = "v2", seed: int = 0) -
     from hivescan.testing.logs import make_dirty
     from hivescan.testing.win10 import HostSpec, PlantedService, build_system_hive, host_names, rename_host
 
-    top = Path(tempfile.gettempdir()) / "hivescan-bench-triage" / f"{CORPUS_VERSION}-{hosts}x{variants}"
-    folder, bad_inputs = top / "hosts", bad_input_paths(top)
-    if (top / "COMPLETE").is_file():
+    top, folder, bad_inputs, complete = cache_folder(f"{CORPUS_VERSION}-{hosts}x{variants}")
+    if complete:
         return folder, bad_inputs
-    shutil.rmtree(top, ignore_errors=True)
-    folder.mkdir(parents=True)
     started = time.perf_counter()
     late = PlantedService(LATE_SERVICE, r"C:\Users\Public\Libraries\updsvc.exe")
     specs = [
@@ -202,12 +211,9 @@ def build_corpus_v3(hosts: int, variants: int, seed: int) -> tuple[Path, list[Pa
     from hivescan.testing.logs import make_dirty
     from hivescan.testing.win10 import PlantedService, build_system_hive
 
-    top = Path(tempfile.gettempdir()) / "hivescan-bench-triage" / f"{V3_CACHE}-s{seed}-{hosts}x{variants}"
-    folder, bad_inputs = top / "hosts", bad_input_paths(top)
-    if (top / "COMPLETE").is_file():
+    top, folder, bad_inputs, complete = cache_folder(f"{V3_CACHE}-s{seed}-{hosts}x{variants}")
+    if complete:
         return folder, bad_inputs
-    shutil.rmtree(top, ignore_errors=True)
-    folder.mkdir(parents=True)
     started = time.perf_counter()
     late = PlantedService(LATE_SERVICE, r"C:\Users\Public\Libraries\updsvc.exe")
     first = b""
