@@ -11,12 +11,16 @@ walk accepts intact in built hives (lh and ri lists) and in the given hives, and
 calls the walk on copies damaged inside that key's cells (bytes set or flipped, 32-bit fields
 set to sizes, offsets and counts that matter, images cut short inside a cell), at the key's
 offset or at odd ones, with every value cap. A sanitizer report aborts the run; else it prints
-the count of cases and how many the walk accepted. Hivescan's own correctness against the
-Python path is tested in tests/scm/test_keywalk.py; this is about memory safety.
+the count of cases and how many the walk accepted. The walked bytes of every accepted case are
+read back by ``read_walked`` (the compiled reader of the walk's canonical bytes), as they are
+and damaged (bytes set or flipped, cut short, lengths and counts set large). Hivescan's own
+correctness against the Python path is tested in tests/scm/test_keywalk.py; this is about
+memory safety.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import random
 import sys
@@ -54,8 +58,29 @@ def _built(kind: str) -> bytes:
     return HiveWriter(root, subkey_list=kind, ri_leaf_size=2).build().data
 
 
+def _read_back(read: object, content: bytes, rng: random.Random) -> None:
+    """The compiled reader on the walk's bytes, then on a damaged copy: an answer or a ValueError."""
+    from hivescan.hive.model import RawValue
+    from hivescan.scm.keywalk import _VALUE_TAIL
+
+    damaged = bytearray(content)
+    for _ in range(rng.randint(1, 4)):
+        at = rng.randrange(len(damaged))
+        if rng.random() < 0.5:
+            damaged[at] = rng.randrange(256)
+        else:
+            damaged[at : at + 4] = rng.choice([b"\xff\xff\xff\xff", b"\x00\x00\x00\x80", rng.randbytes(4)])
+    if rng.random() < 0.3:
+        damaged = damaged[: rng.randrange(len(damaged))]
+    for text in (content, bytes(damaged)):
+        with contextlib.suppress(ValueError):
+            read(text, RawValue, _VALUE_TAIL)  # type: ignore[operator]
+
+
 def main(argv: list[str]) -> int:
-    walk = _load(argv[0]).walk_service  # type: ignore[attr-defined]
+    module = _load(argv[0])
+    walk = module.walk_service  # type: ignore[attr-defined]
+    read = module.read_walked  # type: ignore[attr-defined]
     budget = float(argv[1]) if len(argv) > 1 else 60.0
     rng = random.Random(int(argv[2]) if len(argv) > 2 else 1)
     bases = [("built-lh", _built("lh")), ("built-ri", _built("ri"))]
@@ -95,8 +120,10 @@ def main(argv: list[str]) -> int:
         if rng.random() < 0.1:
             at = rng.choice([max(0, offset + rng.randrange(-64, 64)), rng.randrange(1 << 32), NO_OFFSET])
         most = rng.choice([16344, 16344, 0, 4, 1 << 20, 0xFFFFFFFF])
-        if walk(bytes(image) if rng.random() < 0.5 else image, at, most) is not None:
+        walked = walk(bytes(image) if rng.random() < 0.5 else image, at, most)
+        if walked is not None:
             accepted += 1
+            _read_back(read, walked[0], rng)
         cases += 1
     print(f"cases {cases}, accepted {accepted}, no sanitizer report")
     return 0
