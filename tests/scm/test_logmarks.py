@@ -31,6 +31,7 @@ from hivescan.hive.tree import HiveReader
 from hivescan.scm import logwalk
 from hivescan.scm.logmarks import Declined, Marked, mark_touched
 from hivescan.system import SystemHive
+from hivescan.system.replayed import mark_by_rebuild
 from hivescan.testing.logs import build_dirty_from_spec, make_dirty
 from hivescan.testing.spec import build_from_spec
 
@@ -157,7 +158,7 @@ def _both(path: Path, lenient: bool = False) -> tuple[Marked | None, tuple[list[
             except Declined:
                 fast = None
         with SystemHive(hive.evidence, logs="none", require_system=False) as view:
-            reference = SystemHive._mark_by_rebuild(view, records, numbers, lenient)
+            reference = mark_by_rebuild(view, records, numbers, lenient)
     return fast, reference
 
 
