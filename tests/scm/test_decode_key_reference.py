@@ -99,7 +99,7 @@ DESCRIPTORS = [
 ]
 
 
-def raw_values(names: list[str]) -> st.SearchStrategy[list[RawValue]]:
+def raw_values(names: list[str], most: int = 12) -> st.SearchStrategy[list[RawValue]]:
     value = st.builds(
         RawValue,
         st.sampled_from(names),
@@ -108,8 +108,29 @@ def raw_values(names: list[str]) -> st.SearchStrategy[list[RawValue]]:
         st.just("cells"),
         st.sampled_from([True, True, True, False]),
     )
-    return st.lists(value, max_size=12)
+    return st.lists(value, max_size=most)
 
+
+def _dword(name: str, numbers: list[int]) -> st.SearchStrategy[RawValue | None]:
+    """The DWORD ``name`` holding one of ``numbers``, missing one time in four."""
+    return st.tuples(st.integers(0, 3), st.sampled_from(numbers)).map(
+        lambda p: RawValue(name, REG_DWORD, p[1].to_bytes(4, "little")) if p[0] else None
+    )
+
+
+def _string(name: str) -> st.SearchStrategy[RawValue | None]:
+    return st.one_of(st.none(), TEXTS.map(lambda t: RawValue(name, REG_SZ, _utf16(t) + b"\0\0")))
+
+
+# the values that decide a record's status and checks, each present more often than not
+CORE = st.tuples(
+    _dword("Type", [0x1, 0x2, 0x4, 0x8, 0x10, 0x20, 0x50, 0x60, 0x110, 0x120, 0x210, 0x250, 0x100, 0x3]),
+    _dword("Start", [0, 1, 2, 3, 4, 5]),
+    _dword("ErrorControl", [0, 1, 2, 3, 4]),
+    _string("DisplayName"),
+    _string("ObjectName"),
+    st.one_of(st.none(), st.binary(max_size=6).map(lambda b: RawValue("DeleteFlag", REG_BINARY, b))),
+)
 
 NOTES = st.lists(
     st.builds(Diagnostic, st.sampled_from(["cell_note", "list_note"]), st.just("key"), st.text(max_size=4)),
@@ -120,8 +141,10 @@ NOTES = st.lists(
 @st.composite
 def service_keys(draw: Any) -> tuple[Any, ...]:
     """A service key with (maybe) Parameters, Security and TriggerInfo subkeys, as read."""
-    name = draw(st.sampled_from(["Svc", "{Brace}", "a/b", "Ünïcode", "n" * 256, "n" * 257]))
-    values = draw(raw_values(KEY_NAMES))
+    name = draw(st.sampled_from(["Svc", "Svc", "Svc", "Svc", "{Brace}", "a/b", "Ünïcode", "n" * 256, "n" * 257]))
+    values = [v for v in draw(CORE) if v is not None] + draw(raw_values(KEY_NAMES, 6))
+    if draw(st.booleans()):
+        values = draw(st.permutations(values))
     key = WalkedKey(name, f"ControlSet001\\Services\\{name}", 1, "regipy-rs", values, _utf16(name))
     key.diagnostics.extend(draw(NOTES))
     subkeys: list[WalkedKey] = []
