@@ -9,6 +9,7 @@ References: scm-spec.md §2 (which keys become records), §3 (fields), §7.3 (Se
 
 from __future__ import annotations
 
+from codecs import utf_16_le_decode as _utf16_le_decode
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from hivescan.diagnostics import Diagnostic
 from hivescan.hive.cells import decode_utf16
 from hivescan.hive.model import KeyView, RawValue
-from hivescan.hive.regtypes import REG_DWORD, REG_EXPAND_SZ, reg_type_name
+from hivescan.hive.regtypes import REG_DWORD, REG_EXPAND_SZ, REG_MULTI_SZ, reg_type_name
 from hivescan.hive.tree import Key, upcase
 from hivescan.scm.constants import (
     ACCEPTED_TYPES,
@@ -338,21 +339,32 @@ def _decode_key(
         if known is None:
             continue
         kind, target = known
+        value_name, value_type, data, _, exact, _ = value  # a RawValue's fields, unpacked at once
         if kind == _DWORD:
-            data = value.data
-            if value.type == REG_DWORD and len(data) == 4 and value.exact:
+            if value_type == REG_DWORD and exact and len(data) == 4:
                 out[target] = int.from_bytes(data, "little")
             else:
-                number = _dword(value.name, value, diags)
+                number = _dword(value_name, value, diags)
                 if number is not None:
                     out[target] = number
         elif kind == _STRING:
             sources[target] = "registry"
             if target == "image_path":
-                image_path_type = value.type
-            out[target] = _text(value.name, value, diags)
+                image_path_type = value_type
+            if value_type in STRING_TYPES and exact and not len(data) % 2 and data.endswith(b"\0\0"):
+                text = _utf16_le_decode(data[:-2], "surrogatepass", True)[0]  # decode_utf16, inline
+                if text.isascii() and "\0" not in text:
+                    out[target] = text
+                    continue
+            out[target] = _text(value_name, value, diags)
         elif kind == _MULTI:
-            multi, more = decode_multi_sz(value.name, value)
+            if value_type == REG_MULTI_SZ and exact and not len(data) % 2 and data.endswith(b"\0\0\0\0"):
+                text = _utf16_le_decode(data[:-4], "surrogatepass", True)[0]
+                if text.isascii() and "\0\0" not in text and not text.startswith("\0"):
+                    if text:  # decode_multi_sz's clean case, inline
+                        out[target] = tuple(text.split("\0"))
+                    continue
+            multi, more = decode_multi_sz(value_name, value)
             if multi.items:
                 out[target] = multi.items
             if more:
@@ -412,22 +424,27 @@ def _decode_key(
             object_name = f"\\FileSystem\\{name}"
             sources["object_name"] = "default"
 
-    service_dll, service_dll_type, service_dll_source, service_main, unload_on_stop, manifest = _hosting(
-        special.get("PARAMETERS"), later, sources, diags
-    )
-
-    depend_on_service = out.get("depend_on_service", ())
-    if depend_on_service and any(item.startswith("+") for item in depend_on_service):
-        diags.append(
-            Diagnostic("group_in_depend_on_service", "DependOnService", "a '+group' entry stored in DependOnService")
+    params = special.get("PARAMETERS") if special else None
+    service_dll = service_dll_type = service_dll_source = service_main = unload_on_stop = manifest = None
+    if params is not None or later:
+        service_dll, service_dll_type, service_dll_source, service_main, unload_on_stop, manifest = _hosting(
+            params, later, sources, diags
         )
 
-    params = security_key = trigger_key = None
+    for item in out.get("depend_on_service", ()):
+        if item.startswith("+"):
+            diags.append(
+                Diagnostic(
+                    "group_in_depend_on_service", "DependOnService", "a '+group' entry stored in DependOnService"
+                )
+            )
+            break
+
+    security_key = trigger_key = None
     security_hex = None
     security_raw = None
     triggers: tuple[dict[str, Any], ...] = ()
     if special:
-        params = special.get("PARAMETERS")
         security_key = special.get("SECURITY")
         if security_key is not None:
             security_raw = security_key.values_by_name().get("SECURITY")
@@ -545,10 +562,8 @@ def _hosting(
     if params is not None:
         holder: Mapping[str, RawValue] = params.values_by_name()
         prefix = "Parameters\\"
-    elif later:
-        holder, prefix = later, ""
     else:
-        return None, None, None, None, None, None
+        holder, prefix = later, ""
     service_dll = service_dll_type = service_dll_source = None
     raw = holder.get("SERVICEDLL")
     if raw is not None:
