@@ -460,7 +460,7 @@ def _decode_key(
                 diags += sub.diagnostics
 
     if (
-        (start is not None and (start > 4 or start < 2))
+        (start is not None and (start > 4 or (start < 2 and base_type not in DRIVER_TYPES)))
         or (error_control is not None and error_control > 3)
         or (type_ is not None and type_ & SERVICE_INTERACTIVE_PROCESS)
         or len(name) > 255
