@@ -35,7 +35,7 @@ from hivescan.scm.memo import RecordMemo, WalkExtras, record_from_hit
 from hivescan.scm.named_values import check_named_values
 from hivescan.scm.record import HiveRef, Origin, ServiceRecord, Source, new_origin, new_record
 from hivescan.scm.security import key_security_hex, service_security
-from hivescan.scm.triggers import Trigger, decode_triggers
+from hivescan.scm.triggers import decode_triggers
 from hivescan.textsafe import quoted
 
 MAX_API_NAME = 256  # service and display names (CreateService)
@@ -424,12 +424,19 @@ def _decode_key(
             object_name = f"\\FileSystem\\{name}"
             sources["object_name"] = "default"
 
+    # each field goes into ``out`` where it is read, in the record's order; only fields that
+    # hold something are passed: a frozen dataclass with ~50 keyword arguments costs three
+    # times as much to build, and this runs once per service
+    out["type"], out["start"], out["error_control"] = type_, start, error_control
+    if image_path_type is not None:
+        out["image_path_type"] = reg_type_name(image_path_type)
+    if object_name is not None:
+        out["object_name"] = object_name
+    out["display_name"] = display_name
+
     params = special.get("PARAMETERS") if special else None
-    service_dll = service_dll_type = service_dll_source = service_main = unload_on_stop = manifest = None
     if params is not None or later:
-        service_dll, service_dll_type, service_dll_source, service_main, unload_on_stop, manifest = _hosting(
-            params, later, sources, diags
-        )
+        _hosting(params, later, out, sources, diags)
 
     for item in out.get("depend_on_service", ()):
         if item.startswith("+"):
@@ -441,7 +448,6 @@ def _decode_key(
             break
 
     security_key = trigger_key = None
-    security_hex = None
     security_raw = None
     triggers: tuple[dict[str, Any], ...] = ()
     if special:
@@ -450,7 +456,7 @@ def _decode_key(
             security_raw = security_key.values_by_name().get("SECURITY")
             if security_raw is not None:
                 data, more = decode_binary("Security\\Security", security_raw)
-                security_hex = data.hex()
+                out["security_hex"] = data.hex()
                 if more:
                     diags += more
         trigger_key = special.get("TRIGGERINFO")
@@ -458,6 +464,12 @@ def _decode_key(
             triggers = _triggers_raw(trigger_subs)
             for sub in trigger_subs:
                 diags += sub.diagnostics
+    if delete_value is not None:
+        out["delete_flag"] = delete_value
+    if key_hex is not None:
+        out["key_security_hex"] = key_hex
+    if triggers:
+        out["triggers_raw"] = triggers
 
     if (
         (start is not None and (start > 4 or (start < 2 and base_type not in DRIVER_TYPES)))
@@ -474,7 +486,6 @@ def _decode_key(
     for holder in (params, security_key, trigger_key):
         if holder is not None and holder.diagnostics:
             diags += holder.diagnostics
-    failure_actions = None
     if failure_raw is not None:
         failure_actions, more = decode_failure_actions(
             failure_raw.data,
@@ -482,10 +493,13 @@ def _decode_key(
             reboot_message=out.get("reboot_message"),
             on_non_crash_failures=out.get("failure_actions_on_non_crash"),
         )
+        if failure_actions is not None:
+            out["failure_actions"] = failure_actions
         diags += more
-    decoded_triggers: tuple[Trigger, ...] = ()
     if triggers:
         decoded_triggers, more = decode_triggers(triggers)
+        if decoded_triggers:
+            out["triggers"] = decoded_triggers
         diags += more
     # descriptors: parsed now for their diagnostics (memoized by bytes); the record derives
     # SDDL and access from its raw hex through the same memo
@@ -506,36 +520,6 @@ def _decode_key(
     if key.diagnostics:
         diags = [*key.diagnostics, *diags]  # reading trouble first, then decoding notes
 
-    # Only fields that hold something are passed: a frozen dataclass with ~50 keyword
-    # arguments costs three times as much to build, and this runs once per service.
-    out["type"], out["start"], out["error_control"] = type_, start, error_control
-    if image_path_type is not None:
-        out["image_path_type"] = reg_type_name(image_path_type)
-    if object_name is not None:
-        out["object_name"] = object_name
-    out["display_name"] = display_name
-    if service_dll is not None:
-        out["service_dll"], out["service_dll_source"] = service_dll, service_dll_source
-    if service_dll_type is not None:
-        out["service_dll_type"] = reg_type_name(service_dll_type)
-    if service_main is not None:
-        out["service_main"] = service_main
-    if unload_on_stop is not None:
-        out["service_dll_unload_on_stop"] = unload_on_stop
-    if manifest is not None:
-        out["service_manifest"] = manifest
-    if security_hex is not None:
-        out["security_hex"] = security_hex
-    if delete_value is not None:
-        out["delete_flag"] = delete_value
-    if key_hex is not None:
-        out["key_security_hex"] = key_hex
-    if triggers:
-        out["triggers_raw"] = triggers
-    if failure_actions is not None:
-        out["failure_actions"] = failure_actions
-    if decoded_triggers:
-        out["triggers"] = decoded_triggers
     if subkeys:
         out["subkey_names"] = tuple([s.name for s in subkeys])
         out["subkey_last_writes"] = _subkey_last_writes(special, trigger_subs)
@@ -554,22 +538,24 @@ _NAMED_KEYS = frozenset(
 
 
 def _hosting(
-    params: KeyView | None, later: Mapping[str, RawValue], sources: dict[str, Source], diags: list[Diagnostic]
-) -> tuple[str | None, int | None, str | None, str | None, int | None, str | None]:
-    """svchost hosting (§7.3): ServiceDll, its type and where it was read, ServiceMain,
-    ServiceDllUnloadOnStop and ServiceManifest. Parameters wins when the subkey exists,
-    whatever it holds; a key-level ServiceDll beside it is reported."""
+    params: KeyView | None,
+    later: Mapping[str, RawValue],
+    out: dict[str, Any],
+    sources: dict[str, Source],
+    diags: list[Diagnostic],
+) -> None:
+    """svchost hosting (§7.3) into ``out``: ServiceDll, where it was read and its type,
+    ServiceMain, ServiceDllUnloadOnStop and ServiceManifest. Parameters wins when the subkey
+    exists, whatever it holds; a key-level ServiceDll beside it is reported."""
     if params is not None:
         holder: Mapping[str, RawValue] = params.values_by_name()
         prefix = "Parameters\\"
     else:
         holder, prefix = later, ""
-    service_dll = service_dll_type = service_dll_source = None
+    service_dll = None
     raw = holder.get("SERVICEDLL")
     if raw is not None:
         service_dll = _text(prefix + "ServiceDll", raw, diags)
-        service_dll_type = raw.type
-        service_dll_source = "parameters" if params is not None else "key"
         sources["service_dll"] = "registry"
     key_level = later.get("SERVICEDLL") if params is not None else None
     if key_level is not None:
@@ -582,17 +568,25 @@ def _hosting(
                 "info" if key_level_dll == service_dll else "warning",
             )
         )
-    if service_dll_type is not None and service_dll_type != REG_EXPAND_SZ:
-        diags.append(
-            Diagnostic("service_dll_wrong_type", "ServiceDll", f"stored as {reg_type_name(service_dll_type)}", "info")
-        )
+    if raw is not None:
+        if raw.type != REG_EXPAND_SZ:
+            diags.append(
+                Diagnostic("service_dll_wrong_type", "ServiceDll", f"stored as {reg_type_name(raw.type)}", "info")
+            )
+        out["service_dll"] = service_dll
+        out["service_dll_source"] = "parameters" if params is not None else "key"
+        out["service_dll_type"] = reg_type_name(raw.type)
     raw = holder.get("SERVICEMAIN")
-    service_main = None if raw is None else _text(prefix + "ServiceMain", raw, diags)
+    if raw is not None:
+        out["service_main"] = _text(prefix + "ServiceMain", raw, diags)
     raw = holder.get("SERVICEDLLUNLOADONSTOP")
-    unload_on_stop = None if raw is None else _dword(prefix + "ServiceDllUnloadOnStop", raw, diags)
+    if raw is not None:
+        unload_on_stop = _dword(prefix + "ServiceDllUnloadOnStop", raw, diags)
+        if unload_on_stop is not None:
+            out["service_dll_unload_on_stop"] = unload_on_stop
     raw = holder.get("SERVICEMANIFEST")
-    manifest = None if raw is None else _text(prefix + "ServiceManifest", raw, diags)
-    return service_dll, service_dll_type, service_dll_source, service_main, unload_on_stop, manifest
+    if raw is not None:
+        out["service_manifest"] = _text(prefix + "ServiceManifest", raw, diags)
 
 
 def _flag_anomalies(
