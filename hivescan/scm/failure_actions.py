@@ -198,7 +198,8 @@ def decode_failure_actions(
     if value is None:
         return None, diags
     value = FailureActions(*value[:8], command, reboot_message, on_non_crash_failures)  # the blob's part is shared
-    if value.runs_command and not command:
+    runs_command = value.runs_command
+    if runs_command and not command:
         diags.append(
             Diagnostic(
                 "run_command_without_command",
@@ -207,7 +208,7 @@ def decode_failure_actions(
                 "info",
             )
         )
-    if command and not value.runs_command:
+    if command and not runs_command:
         diags.append(
             Diagnostic(
                 "failure_command_dormant",

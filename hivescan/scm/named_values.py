@@ -22,10 +22,9 @@ LAUNCH_PROTECTED = {0: "none", 1: "windows", 2: "windows_light", 3: "antimalware
 # UserServiceFlags: 0 stops instances from being created [M14]; 3 is the only other value seen (OBS)
 USER_SERVICE_FLAGS = {0: "instances_disabled", 3: "instances_enabled"}
 
-#: privilege names Windows defines (winnt.h SE_*_NAME); compared case-insensitively like LookupPrivilegeValue
-PRIVILEGES = frozenset(
-    name.upper()
-    for name in (
+# privilege names Windows defines (winnt.h SE_*_NAME), as winnt.h spells them
+_PRIVILEGE_NAMES = frozenset(
+    (
         "SeAssignPrimaryTokenPrivilege",
         "SeAuditPrivilege",
         "SeBackupPrivilege",
@@ -64,6 +63,8 @@ PRIVILEGES = frozenset(
         "SeUnsolicitedInputPrivilege",
     )
 )
+#: the same names upper-cased: compared case-insensitively like LookupPrivilegeValue
+PRIVILEGES = frozenset(name.upper() for name in _PRIVILEGE_NAMES)
 
 
 def _name(table: dict[int, str], value: int | None) -> str | None:
@@ -137,7 +138,8 @@ def check_named_values(
                 "info",
             )
         )
-    unknown = [p for p in required_privileges if p.upper() not in PRIVILEGES]
+    # a name as winnt.h spells it (the usual case) is known without upper-casing it
+    unknown = [p for p in required_privileges if p not in _PRIVILEGE_NAMES and p.upper() not in PRIVILEGES]
     if unknown:
         diags.append(
             Diagnostic(
