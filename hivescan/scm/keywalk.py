@@ -37,7 +37,7 @@ from hivescan.diagnostics import Diagnostic
 from hivescan.hive.cells import BIG_DATA_SEGMENT
 from hivescan.hive.header import BASE_BLOCK_SIZE
 from hivescan.hive.model import RawValue
-from hivescan.hive.tree import MAX_DEPTH, Key, values_by_name
+from hivescan.hive.tree import MAX_DEPTH, Key, upcase, values_by_name
 
 try:
     from hivescan.scm._keywalk import read_walked as _read_c
@@ -125,6 +125,7 @@ class WalkedKey:
         parser: str,
         values: list[RawValue] | None,
         name_raw: bytes | None = None,
+        by_name: dict[str, RawValue] | None = None,
     ) -> None:
         self.name = name
         self.path = path
@@ -133,7 +134,7 @@ class WalkedKey:
         self.name_raw = name_raw
         self.diagnostics: list[Diagnostic] = []
         self._values = values
-        self._by_name: dict[str, RawValue] | None = None
+        self._by_name = by_name  # values_by_name(values) when the reader made it, else made when asked
 
     def subkeys(self) -> Sequence[WalkedKey]:
         raise RuntimeError(f"{self.path}: subkeys the walk did not read")
@@ -161,16 +162,20 @@ class WalkedService(NamedTuple):
     key: WalkedKey
     subkeys: list[WalkedKey]
     triggers: list[WalkedKey]
+    special: dict[str, WalkedKey]  # the first Parameters, Security and TriggerInfo (ci), in list order
 
 
-# what the walk's bytes hold, read back: the key's values, its subkey names (list order), the
-# values of the first Parameters and Security subkeys (None: absent), and per TriggerInfo
-# subkey its name and values (None: no TriggerInfo)
+# what the walk's bytes hold, read back: the key's values and the same by upper-case name
+# (values_by_name), its subkey names (list order), the values of the first Parameters and
+# Security subkeys with theirs by name (None: absent), and per TriggerInfo subkey its name and
+# values (None: no TriggerInfo)
+Held = tuple[list[RawValue], dict[str, RawValue]]
 Parsed = tuple[
     list[RawValue],
+    dict[str, RawValue],
     list[str],
-    list[RawValue] | None,
-    list[RawValue] | None,
+    Held | None,
+    Held | None,
     list[tuple[str, list[RawValue]]] | None,
 ]
 _VALUE_TAIL = ("cells", True, ())  # reader, exact, notes: as the cell reader gives a plain value
@@ -209,47 +214,71 @@ def parse_walked_py(content: bytes) -> Parsed:
             out.append(_new_tuple(RawValue, (value_name, reg_type, data, *_VALUE_TAIL)))
         return out
 
-    def held() -> list[RawValue] | None:
-        return values() if content[take(1)] else None
+    def held() -> Held | None:
+        if not content[take(1)]:
+            return None
+        found = values()
+        return found, values_by_name(found)
 
     at = take(3)
     take(_U16.unpack_from(content, at + 1)[0])  # the service key's own name: the caller's key has it
     own = values()
+    own_by_name = values_by_name(own)
     names = [name() for _ in range(count())]
     params, security = held(), held()
     triggers = [(name(), values()) for _ in range(count())] if content[take(1)] else None
     if pos != len(content):
         raise ValueError("walked bytes go on past their end")
-    return own, names, params, security, triggers
+    return own, own_by_name, names, params, security, triggers
 
 
 def _parse_walked_c(content: bytes) -> Parsed:
-    return _read_c(content, RawValue, _VALUE_TAIL)  # type: ignore[no-any-return]
+    return _read_c(content, RawValue, _VALUE_TAIL, upcase)  # type: ignore[no-any-return]
 
 
 # with the extension (the only case a walk exists), the compiled twin: 14 us of Python per key
 parse_walked = _parse_walked_c if _read_c is not None else parse_walked_py
 
+_SPECIAL = frozenset({"PARAMETERS", "SECURITY", "TRIGGERINFO"})  # services._special_subkeys' names
+
 
 def read_walked(key: Key, walked: Walked) -> WalkedService:
     """The walk's canonical bytes read back into keys the record builder takes: the service
     key (with ``key``'s own name, path, time and parser), its subkeys in list order (values of
-    the first Parameters and Security), and TriggerInfo's subkeys with their values."""
-    own, names, params, security, trigger_items = parse_walked(walked.content)
-    image = key.reader.cells.data
-    prefix = key.path + "\\" if key.path else ""
-    holders: dict[str, list[RawValue] | None] = {"PARAMETERS": params, "SECURITY": security}
+    the first Parameters and Security), TriggerInfo's subkeys with their values, and the
+    special subkeys as ``services._special_subkeys`` finds them (in the same pass: the walk's
+    names are ASCII, so ``str.upper`` is the registry's upper case).
+
+    The values come with their by-name dicts, made by the compiled reader (about 1 us a key
+    less than ``values_by_name`` in Python)."""
+    own, own_by_name, names, params, security, trigger_items = parse_walked(walked.content)
+    parser = key.parser
     subkeys: list[WalkedKey] = []
-    for sub_name, offset in zip(names, walked.subkeys, strict=True):
-        upper = sub_name.upper()
-        held = holders.pop(upper, None)  # the first Parameters/Security alone holds the walk's values
-        (last_write,) = _U64.unpack_from(image, _NK_LAST_WRITE + offset)
-        subkeys.append(WalkedKey(sub_name, prefix + sub_name, last_write, key.parser, held))
+    special: dict[str, WalkedKey] = {}
+    if names:
+        image = key.reader.cells.data
+        prefix = key.path + "\\" if key.path else ""
+        unpack = _U64.unpack_from
+        for sub_name, offset in zip(names, walked.subkeys, strict=True):
+            sub = WalkedKey(sub_name, prefix + sub_name, unpack(image, _NK_LAST_WRITE + offset)[0], parser, None)
+            subkeys.append(sub)
+            upper = sub_name.upper()
+            if upper in _SPECIAL and upper not in special:
+                special[upper] = sub
+    for upper, held in (("PARAMETERS", params), ("SECURITY", security)):
+        if held is not None:  # the first Parameters/Security alone holds the walk's values
+            holder = special.get(upper)
+            if holder is None:
+                raise ValueError(f"{key.path}: walked bytes hold {upper} values but no such subkey")
+            holder._values, holder._by_name = held
     triggers: list[WalkedKey] = []
     if trigger_items is not None:
-        trigger_path = next(s.path for s in subkeys if s.name.upper() == "TRIGGERINFO") + "\\"
+        trigger_key = special.get("TRIGGERINFO")
+        if trigger_key is None:
+            raise ValueError(f"{key.path}: walked bytes hold triggers but no TriggerInfo subkey")
+        trigger_path = trigger_key.path + "\\"
         times = walked.times[len(walked.times) - len(trigger_items) :]  # trigger times are not content
         for (sub_name, values), last_write in zip(trigger_items, times, strict=True):
-            triggers.append(WalkedKey(sub_name, trigger_path + sub_name, last_write, key.parser, values))
-    service = WalkedKey(key.name, key.path, key.last_write, key.parser, own, key.name_raw)
-    return WalkedService(service, subkeys, triggers)
+            triggers.append(WalkedKey(sub_name, trigger_path + sub_name, last_write, parser, values))
+    service = WalkedKey(key.name, key.path, key.last_write, parser, own, key.name_raw, own_by_name)
+    return WalkedService(service, subkeys, triggers, special)

@@ -236,8 +236,7 @@ def _record_from_walk(
     claim_listings(key, walked)
     if known is not None:
         return record_from_hit(known, walked, origin, control_set_source)
-    view, subkeys, trigger_subs = read_walked(key, walked)
-    special = _special_subkeys(subkeys)
+    view, subkeys, trigger_subs, special = read_walked(key, walked)
     fields = _decode_key(view, subkeys, view.values(), special, trigger_subs, key_hex, lenient, status_override)
     memo.put_walked(walk_key, fields, len(walked.content), _walk_extras(fields, special, trigger_subs))
     return new_record(origin=origin, control_set_source=control_set_source, **fields)
