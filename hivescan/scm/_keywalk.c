@@ -736,31 +736,50 @@ static PyObject *py_slot_names(PyObject *self, PyObject *cls) {
 }
 
 PyDoc_STRVAR(build_doc,
-             "build_slots(plan, **fields) -> a new instance of plan's class holding fields, defaults for the rest\n\n"
-             "plan: (cls, defaults, places, factories, missing), with per slot in slot_names order its\n"
-             "default (missing: a required field), its factory or None; places maps a field name to its\n"
-             "slot number. What a dataclass's __init__ stores, without a Python store per field: for\n"
-             "frozen slotted dataclasses whose __init__ only assigns. See hivescan/frozen.py.");
+             "build_slots(plan, *args, **fields) -> a new instance of plan's class holding the arguments,\n"
+             "defaults for the rest\n\n"
+             "plan: (cls, defaults, places, factories, missing, positional), with per slot in slot_names\n"
+             "order its default (missing: a required field) and its factory or None; places maps a field\n"
+             "name to its slot number, positional gives the slot numbers of the positional parameters.\n"
+             "What a dataclass's __init__ stores, without a Python store per field: for frozen slotted\n"
+             "dataclasses whose __init__ only assigns. See hivescan/frozen.py.");
 
 static PyObject *py_build_slots(PyObject *self, PyObject *args, PyObject *kwargs) {
     (void)self;
-    PyObject *plan, *cls, *defaults, *places, *factories, *missing;
-    Py_ssize_t offsets[MAX_SLOTS], n, i, pos = 0;
-    if (!PyArg_ParseTuple(args, "O!", &PyTuple_Type, &plan)) return NULL;
-    if (PyTuple_GET_SIZE(plan) != 5) goto bad_plan;
+    PyObject *plan, *cls, *defaults, *places, *factories, *missing, *positional;
+    Py_ssize_t offsets[MAX_SLOTS], n, i, pos = 0, n_args = PyTuple_GET_SIZE(args);
+    if (n_args < 1 || !PyTuple_Check(PyTuple_GET_ITEM(args, 0))) goto bad_plan;
+    plan = PyTuple_GET_ITEM(args, 0);
+    if (PyTuple_GET_SIZE(plan) != 6) goto bad_plan;
     cls = PyTuple_GET_ITEM(plan, 0);
     defaults = PyTuple_GET_ITEM(plan, 1);
     places = PyTuple_GET_ITEM(plan, 2);
     factories = PyTuple_GET_ITEM(plan, 3);
     missing = PyTuple_GET_ITEM(plan, 4);
-    if (!PyType_Check(cls) || !PyTuple_Check(defaults) || !PyDict_Check(places) || !PyTuple_Check(factories))
+    positional = PyTuple_GET_ITEM(plan, 5);
+    if (!PyType_Check(cls) || !PyTuple_Check(defaults) || !PyDict_Check(places) || !PyTuple_Check(factories) ||
+        !PyTuple_Check(positional))
         goto bad_plan;
     PyTypeObject *tp = (PyTypeObject *)cls;
     if ((n = slot_offsets(tp, offsets, NULL)) < 0) return NULL;
     if (PyTuple_GET_SIZE(defaults) != n || PyTuple_GET_SIZE(factories) != n) goto bad_plan;
+    if (n_args - 1 > PyTuple_GET_SIZE(positional)) {
+        PyErr_Format(PyExc_TypeError, "%s() takes %zd positional arguments but %zd were given", tp->tp_name,
+                     PyTuple_GET_SIZE(positional), n_args - 1);
+        return NULL;
+    }
     PyObject *obj = tp->tp_alloc(tp, 0); /* every slot NULL */
     if (obj == NULL) return NULL;
     PyObject *key, *value;
+    for (Py_ssize_t j = 1; j < n_args; j++) {
+        i = PyLong_AsSsize_t(PyTuple_GET_ITEM(positional, j - 1));
+        if (i < 0 || i >= n) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "build_slots: a place out of range");
+            goto fail;
+        }
+        PyObject **slot = (PyObject **)((char *)obj + offsets[i]);
+        Py_XSETREF(*slot, Py_NewRef(PyTuple_GET_ITEM(args, j)));
+    }
     while (kwargs != NULL && PyDict_Next(kwargs, &pos, &key, &value)) {
         PyObject *place = PyDict_GetItemWithError(places, key); /* borrowed */
         if (place == NULL) {
@@ -774,7 +793,11 @@ static PyObject *py_build_slots(PyObject *self, PyObject *args, PyObject *kwargs
             goto fail;
         }
         PyObject **slot = (PyObject **)((char *)obj + offsets[i]);
-        Py_XSETREF(*slot, Py_NewRef(value));
+        if (*slot != NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument %R", tp->tp_name, key);
+            goto fail;
+        }
+        *slot = Py_NewRef(value);
     }
     for (i = 0; i < n; i++) {
         PyObject **slot = (PyObject **)((char *)obj + offsets[i]);
@@ -794,7 +817,8 @@ fail:
     Py_DECREF(obj);
     return NULL;
 bad_plan:
-    PyErr_SetString(PyExc_TypeError, "build_slots: plan must be (cls, defaults, places, factories, missing)");
+    PyErr_SetString(PyExc_TypeError,
+                    "build_slots: plan must be (cls, defaults, places, factories, missing, positional)");
     return NULL;
 }
 
