@@ -61,14 +61,8 @@ def fast_builder(cls: type[T]) -> Callable[..., T]:
     return build
 
 
-def compiled_builder(
-    cls: type[T], build_slots: Callable[..., Any], slot_names: Callable[[type[Any]], tuple[str, ...]]
-) -> Callable[..., T]:
-    """``cls(*args, **kwargs)`` stored slot by slot by the compiled ``build_slots`` (see the
-    module's docstring): the plan it is given holds, per slot in ``slot_names(cls)`` order,
-    the field's default (or a marker: required) and its default factory, the slot number of
-    each field name and of each positional parameter. Wrong arguments raise TypeError, as
-    the dataclass's ``__init__`` does (a test holds both to the same answers)."""
+def slot_plan(cls: type[Any], slot_names: Callable[[type[Any]], tuple[str, ...]]) -> tuple[Any, ...]:
+    """What the compiled ``build_slots`` of ``cls`` is given (see :func:`compiled_builder`)."""
     fields = _assigning_fields(cls)
     names = slot_names(cls)
     by_name = {f.name: f for f in fields}
@@ -84,5 +78,15 @@ def compiled_builder(
         defaults.append(missing if f.default is dataclasses.MISSING else f.default)
     places = {name: place for place, name in enumerate(names)}
     positional = tuple(places[f.name] for f in fields if not f.kw_only)
-    plan = (cls, tuple(defaults), places, tuple(factories), missing, positional)
-    return functools.partial(build_slots, plan)
+    return (cls, tuple(defaults), places, tuple(factories), missing, positional)
+
+
+def compiled_builder(
+    cls: type[T], build_slots: Callable[..., Any], slot_names: Callable[[type[Any]], tuple[str, ...]]
+) -> Callable[..., T]:
+    """``cls(*args, **kwargs)`` stored slot by slot by the compiled ``build_slots`` (see the
+    module's docstring): the plan it is given holds, per slot in ``slot_names(cls)`` order,
+    the field's default (or a marker: required) and its default factory, the slot number of
+    each field name and of each positional parameter. Wrong arguments raise TypeError, as
+    the dataclass's ``__init__`` does (a test holds both to the same answers)."""
+    return functools.partial(build_slots, slot_plan(cls, slot_names))

@@ -744,13 +744,35 @@ PyDoc_STRVAR(build_doc,
              "What a dataclass's __init__ stores, without a Python store per field: for frozen slotted\n"
              "dataclasses whose __init__ only assigns. See hivescan/frozen.py.");
 
-static PyObject *py_build_slots(PyObject *self, PyObject *args, PyObject *kwargs) {
-    (void)self;
-    PyObject *plan, *cls, *defaults, *places, *factories, *missing, *positional;
-    Py_ssize_t offsets[MAX_SLOTS], n, i, pos = 0, n_args = PyTuple_GET_SIZE(args);
-    if (n_args < 1 || !PyTuple_Check(PyTuple_GET_ITEM(args, 0))) goto bad_plan;
-    plan = PyTuple_GET_ITEM(args, 0);
-    if (PyTuple_GET_SIZE(plan) != 6) goto bad_plan;
+/* a keyword's value into its slot (a TypeError for a name that is no field, or given twice) */
+static int keyword(PyTypeObject *tp, PyObject *obj, const Py_ssize_t *offsets, Py_ssize_t n, PyObject *places,
+                   PyObject *key, PyObject *value) {
+    PyObject *place = PyDict_GetItemWithError(places, key); /* borrowed */
+    if (place == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument %R", tp->tp_name, key);
+        return -1;
+    }
+    Py_ssize_t i = PyLong_AsSsize_t(place);
+    if (i < 0 || i >= n) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "build_slots: a place out of range");
+        return -1;
+    }
+    PyObject **slot = (PyObject **)((char *)obj + offsets[i]);
+    if (*slot != NULL) {
+        PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument %R", tp->tp_name, key);
+        return -1;
+    }
+    *slot = Py_NewRef(value);
+    return 0;
+}
+
+/* the instance: positional args[first:], then the items of `fields` (a dict or NULL), then
+ * the keywords, then defaults and factories for the slots left */
+static PyObject *build(PyObject *plan, PyObject *args, Py_ssize_t first, PyObject *fields, PyObject *kwargs) {
+    PyObject *cls, *defaults, *places, *factories, *missing, *positional;
+    Py_ssize_t offsets[MAX_SLOTS], n, i, pos, n_args = PyTuple_GET_SIZE(args) - first;
+    if (!PyTuple_Check(plan) || PyTuple_GET_SIZE(plan) != 6) goto bad_plan;
     cls = PyTuple_GET_ITEM(plan, 0);
     defaults = PyTuple_GET_ITEM(plan, 1);
     places = PyTuple_GET_ITEM(plan, 2);
@@ -763,42 +785,32 @@ static PyObject *py_build_slots(PyObject *self, PyObject *args, PyObject *kwargs
     PyTypeObject *tp = (PyTypeObject *)cls;
     if ((n = slot_offsets(tp, offsets, NULL)) < 0) return NULL;
     if (PyTuple_GET_SIZE(defaults) != n || PyTuple_GET_SIZE(factories) != n) goto bad_plan;
-    if (n_args - 1 > PyTuple_GET_SIZE(positional)) {
+    if (n_args > PyTuple_GET_SIZE(positional)) {
         PyErr_Format(PyExc_TypeError, "%s() takes %zd positional arguments but %zd were given", tp->tp_name,
-                     PyTuple_GET_SIZE(positional), n_args - 1);
+                     PyTuple_GET_SIZE(positional), n_args);
         return NULL;
     }
     PyObject *obj = tp->tp_alloc(tp, 0); /* every slot NULL */
     if (obj == NULL) return NULL;
     PyObject *key, *value;
-    for (Py_ssize_t j = 1; j < n_args; j++) {
-        i = PyLong_AsSsize_t(PyTuple_GET_ITEM(positional, j - 1));
+    for (Py_ssize_t j = 0; j < n_args; j++) {
+        i = PyLong_AsSsize_t(PyTuple_GET_ITEM(positional, j));
         if (i < 0 || i >= n) {
             if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "build_slots: a place out of range");
             goto fail;
         }
         PyObject **slot = (PyObject **)((char *)obj + offsets[i]);
-        Py_XSETREF(*slot, Py_NewRef(PyTuple_GET_ITEM(args, j)));
+        Py_XSETREF(*slot, Py_NewRef(PyTuple_GET_ITEM(args, first + j)));
     }
-    while (kwargs != NULL && PyDict_Next(kwargs, &pos, &key, &value)) {
-        PyObject *place = PyDict_GetItemWithError(places, key); /* borrowed */
-        if (place == NULL) {
-            if (!PyErr_Occurred())
-                PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument %R", tp->tp_name, key);
+    for (pos = 0; fields != NULL && PyDict_Next(fields, &pos, &key, &value);) {
+        if (!PyUnicode_Check(key)) {
+            PyErr_SetString(PyExc_TypeError, "keywords must be strings");
             goto fail;
         }
-        i = PyLong_AsSsize_t(place);
-        if (i < 0 || i >= n) {
-            if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "build_slots: a place out of range");
-            goto fail;
-        }
-        PyObject **slot = (PyObject **)((char *)obj + offsets[i]);
-        if (*slot != NULL) {
-            PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument %R", tp->tp_name, key);
-            goto fail;
-        }
-        *slot = Py_NewRef(value);
+        if (keyword(tp, obj, offsets, n, places, key, value)) goto fail;
     }
+    for (pos = 0; kwargs != NULL && PyDict_Next(kwargs, &pos, &key, &value);)
+        if (keyword(tp, obj, offsets, n, places, key, value)) goto fail;
     for (i = 0; i < n; i++) {
         PyObject **slot = (PyObject **)((char *)obj + offsets[i]);
         if (*slot != NULL) continue;
@@ -822,12 +834,34 @@ bad_plan:
     return NULL;
 }
 
+static PyObject *py_build_slots(PyObject *self, PyObject *args, PyObject *kwargs) {
+    (void)self;
+    if (PyTuple_GET_SIZE(args) < 1) {
+        PyErr_SetString(PyExc_TypeError, "build_slots takes a plan");
+        return NULL;
+    }
+    return build(PyTuple_GET_ITEM(args, 0), args, 1, NULL, kwargs);
+}
+
+PyDoc_STRVAR(build_from_doc,
+             "build_slots_from(plan, fields, **more) -> build_slots(plan, **fields, **more), without\n"
+             "copying the fields dict into a keyword dict first.");
+
+static PyObject *py_build_slots_from(PyObject *self, PyObject *args, PyObject *kwargs) {
+    (void)self;
+    PyObject *plan, *fields;
+    if (!PyArg_ParseTuple(args, "OO!", &plan, &PyDict_Type, &fields)) return NULL;
+    return build(plan, args, 2, fields, kwargs);
+}
+
 static PyMethodDef methods[] = {
     {"walk_service", py_walk_service, METH_VARARGS, walk_doc},
     {"read_walked", py_read_walked, METH_VARARGS, read_doc},
     {"copy_slots", py_copy_slots, METH_O, copy_doc},
     {"slot_names", py_slot_names, METH_O, slot_names_doc},
     {"build_slots", (PyCFunction)(void (*)(void))py_build_slots, METH_VARARGS | METH_KEYWORDS, build_doc},
+    {"build_slots_from", (PyCFunction)(void (*)(void))py_build_slots_from, METH_VARARGS | METH_KEYWORDS,
+     build_from_doc},
     {NULL, NULL, 0, NULL},
 };
 

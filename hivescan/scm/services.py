@@ -32,7 +32,7 @@ from hivescan.scm.failure_actions import FailureActions, decode_failure_actions
 from hivescan.scm.keywalk import Walked, claim_listings, read_walked, walk_service_key
 from hivescan.scm.memo import RecordMemo, WalkExtras, record_from_hit
 from hivescan.scm.named_values import check_named_values
-from hivescan.scm.record import HiveRef, Origin, ServiceRecord, Source, new_origin, new_record
+from hivescan.scm.record import HiveRef, Origin, ServiceRecord, Source, new_origin, record_from_fields
 from hivescan.scm.security import key_security_hex, service_security
 from hivescan.scm.triggers import Trigger, decode_triggers
 from hivescan.textsafe import quoted
@@ -195,13 +195,13 @@ def build_service_record(
     origin = new_origin(hive, control_set, key.path, key.last_write, key.parser)
     if memo is None or type(key) is not Key:
         fields = _decode_key(key, subkeys, values_list, special, trigger_subs, key_hex, lenient, status_override)
-        return new_record(origin=origin, control_set_source=control_set_source, **fields)
+        return record_from_fields(fields, origin=origin, control_set_source=control_set_source)
     content = _content(key, subkeys, values_list, special, trigger_subs, key_hex, lenient, status_override)
     cached = memo.get(content)
     if cached is None:
         fields = _decode_key(key, subkeys, values_list, special, trigger_subs, key_hex, lenient, status_override)
         memo.put(content, fields)
-        return new_record(origin=origin, control_set_source=control_set_source, **fields)
+        return record_from_fields(fields, origin=origin, control_set_source=control_set_source)
     # the same content decoded before: its fields, with this key's own containers (nothing
     # mutable is shared between records; the values are equal by the memo's key)
     own = dict(cached)
@@ -215,7 +215,7 @@ def build_service_record(
         own["parameters_raw"] = tuple(params.values())
     if "triggers_raw" in cached:
         own["triggers_raw"] = _triggers_raw(trigger_subs)
-    return new_record(origin=origin, control_set_source=control_set_source, **own)
+    return record_from_fields(own, origin=origin, control_set_source=control_set_source)
 
 
 def _record_from_walk(
@@ -238,8 +238,10 @@ def _record_from_walk(
         return record_from_hit(known, walked, origin, control_set_source)
     view, subkeys, trigger_subs, special = read_walked(key, walked)
     fields = _decode_key(view, subkeys, view.values(), special, trigger_subs, key_hex, lenient, status_override)
+    record = record_from_fields(fields, origin=origin, control_set_source=control_set_source)
+    # the fields dict itself is the entry's from here on (put_walked drops the per-key ones)
     memo.put_walked(walk_key, fields, len(walked.content), _walk_extras(fields, special, trigger_subs))
-    return new_record(origin=origin, control_set_source=control_set_source, **fields)
+    return record
 
 
 def _walk_extras(
