@@ -30,7 +30,7 @@ Without the extension every key takes the Python path; the answers are the same 
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 from hivescan.diagnostics import Diagnostic
@@ -92,6 +92,43 @@ def walk_service_key(key: Key) -> Walked | None:
         if not listed.isdisjoint(cells) or not ancestors.isdisjoint(cells):
             return None
     return walked
+
+
+def service_walker(services: Key) -> Callable[[Key], Walked | None]:
+    """:func:`walk_service_key` for the subkeys of one ``Services`` key, with what is the same
+    for all of them (the reader, its bytes, the value cap, the fast lister) looked up once:
+    the same answers, about 0.5 us a key less. A key of another reader is walked the long way."""
+    reader = services.reader
+    if _walk_c is None or reader._backends.get(FAST_LISTER) is None:
+        return walk_service_key
+    walk_c = _walk_c
+    data, most = reader.cells.data, min(BIG_DATA_SEGMENT, reader.cells.max_value_bytes)
+    listed = reader._listed  # the reader's own set, updated in place as keys are listed and claimed
+
+    def walk(key: Key) -> Walked | None:
+        nk = key._nk
+        if (
+            key.reader is not reader
+            or nk is None
+            or key.diagnostics
+            or key._subkeys is not None
+            or key._values is not None
+            or key._handle is None
+            or key.parser != FAST_LISTER
+            or len(key.ancestors) + 1 >= MAX_DEPTH
+        ):
+            return walk_service_key(key)
+        found = walk_c(data, nk.offset, most)
+        if found is None:
+            return None
+        walked: Walked = _new_tuple(Walked, found)
+        ancestors = key.ancestors
+        for cells in (walked.subkeys, walked.trigger_subkeys):
+            if not listed.isdisjoint(cells) or not ancestors.isdisjoint(cells):
+                return None
+        return walked
+
+    return walk
 
 
 def claim_listings(key: Key, walked: Walked) -> None:
@@ -259,18 +296,20 @@ def read_walked(key: Key, walked: Walked) -> WalkedService:
         image = key.reader.cells.data
         prefix = key.path + "\\" if key.path else ""
         unpack = _U64.unpack_from
+        append = subkeys.append
         for sub_name, offset in zip(names, walked.subkeys, strict=True):
             sub = WalkedKey(sub_name, prefix + sub_name, unpack(image, _NK_LAST_WRITE + offset)[0], parser, None)
-            subkeys.append(sub)
+            append(sub)
             upper = sub_name.upper()
             if upper in _SPECIAL and upper not in special:
                 special[upper] = sub
-    for upper, held in (("PARAMETERS", params), ("SECURITY", security)):
-        if held is not None:  # the first Parameters/Security alone holds the walk's values
-            holder = special.get(upper)
-            if holder is None:
-                raise ValueError(f"{key.path}: walked bytes hold {upper} values but no such subkey")
-            holder._values, holder._by_name = held
+        # the first Parameters/Security alone holds the walk's values
+        if params is not None:
+            _hold(key, special, "PARAMETERS", params)
+        if security is not None:
+            _hold(key, special, "SECURITY", security)
+    elif params is not None or security is not None:
+        raise ValueError(f"{key.path}: walked bytes hold subkey values but no subkeys")
     triggers: list[WalkedKey] = []
     if trigger_items is not None:
         trigger_key = special.get("TRIGGERINFO")
@@ -280,5 +319,15 @@ def read_walked(key: Key, walked: Walked) -> WalkedService:
         times = walked.times[len(walked.times) - len(trigger_items) :]  # trigger times are not content
         for (sub_name, values), last_write in zip(trigger_items, times, strict=True):
             triggers.append(WalkedKey(sub_name, trigger_path + sub_name, last_write, parser, values))
-    service = WalkedKey(key.name, key.path, key.last_write, parser, own, key.name_raw, own_by_name)
-    return WalkedService(service, subkeys, triggers, special)
+    nk = key._nk
+    name_raw = nk.name_raw if nk is not None else None  # Key.name_raw without the property call
+    service = WalkedKey(key.name, key.path, key.last_write, parser, own, name_raw, own_by_name)
+    walked_service: WalkedService = _new_tuple(WalkedService, (service, subkeys, triggers, special))
+    return walked_service
+
+
+def _hold(key: Key, special: dict[str, WalkedKey], upper: str, held: Held) -> None:
+    holder = special.get(upper)
+    if holder is None:
+        raise ValueError(f"{key.path}: walked bytes hold {upper} values but no such subkey")
+    holder._values, holder._by_name = held

@@ -29,7 +29,7 @@ from hivescan.scm.constants import (
 )
 from hivescan.scm.decode import STRING_TYPES, decode_binary, decode_dword, decode_multi_sz, decode_string
 from hivescan.scm.failure_actions import FailureActions, decode_failure_actions
-from hivescan.scm.keywalk import Walked, claim_listings, read_walked, walk_service_key
+from hivescan.scm.keywalk import Walked, claim_listings, read_walked, service_walker, walk_service_key
 from hivescan.scm.memo import RecordMemo, WalkExtras, record_from_hit
 from hivescan.scm.named_values import check_named_values
 from hivescan.scm.record import HiveRef, Origin, ServiceRecord, Source, new_origin, record_from_fields
@@ -698,9 +698,10 @@ def build_service_database(
     """
     records: list[ServiceRecord] = []
     append = records.append
+    walk = service_walker(services_key)
     for key in services_key.subkeys():
         # what build_service_record does first, without its keyword call per key (~1 us)
-        if memo is not None and (walked := walk_service_key(key)) is not None:
+        if memo is not None and (walked := walk(key)) is not None:
             origin = new_origin(hive, control_set, key.path, key.last_write, key.parser)
             append(_record_from_walk(key, walked, memo, lenient, None, origin, control_set_source))
             continue

@@ -678,3 +678,48 @@ def test_copy_slots_refuses_objects_that_are_not_slots_alone() -> None:
     record = Read.__new__(Read)  # a class with a __dict__
     with pytest.raises(TypeError):
         copy_slots(record)
+
+
+# -- the walker of one Services key (keywalk.service_walker, what build_service_database uses)
+
+
+def walks_of(path: Path, hoisted: bool) -> list[keywalk.Walked | None]:
+    """Every Services subkey's walk, claimed as the rebuild claims it, by the walker or by
+    walk_service_key; plus, for the walker, the walk of a key of another reader."""
+    out: list[keywalk.Walked | None] = []
+    with hivescan.open_hive(path, logs="none") as hive, hivescan.open_hive(path, logs="none") as other:
+        services = hive.control_set_key(1).subkey("Services")
+        assert services is not None
+        walk = keywalk.service_walker(services) if hoisted else keywalk.walk_service_key
+        for key in services.subkeys():
+            found = walk(key)
+            out.append(found)
+            if found is not None:
+                keywalk.claim_listings(key, found)
+        foreign = other.control_set_key(1).subkey("Services")
+        assert foreign is not None
+        out.append(walk(foreign.subkeys()[0]))
+    return out
+
+
+@needs_c
+def test_the_services_walker_answers_as_walk_service_key(write_hive: Writer) -> None:
+    root = host(8)
+    odd = root.key("ControlSet001\\Services\\Svc03\\Parameters")
+    odd.set("Bad", 4, b"\x01\x02")  # a short DWORD is still walked (the decoder notes it)
+    path = write_hive(root)
+    got, want = walks_of(path, hoisted=True), walks_of(path, hoisted=False)
+    assert got == want
+    assert sum(found is not None for found in got) == len(got)
+
+
+@needs_c
+def test_the_services_walker_declines_what_walk_service_key_declines(write_hive: Writer) -> None:
+    root = host(4)
+    services = root.key("ControlSet001\\Services")
+    for name in ("Dup", "DUP"):  # subkeys alike (ci) under a service: the walk declines it
+        services.key("Alike").subkeys.append(WKey(name))
+    path = write_hive(root)
+    got, want = walks_of(path, hoisted=True), walks_of(path, hoisted=False)
+    assert got == want
+    assert None in got
