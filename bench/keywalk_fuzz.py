@@ -61,6 +61,7 @@ def _built(kind: str) -> bytes:
 def _read_back(read: object, content: bytes, rng: random.Random) -> None:
     """The compiled reader on the walk's bytes, then on a damaged copy: an answer or a ValueError."""
     from hivescan.hive.model import RawValue
+    from hivescan.hive.tree import upcase
     from hivescan.scm.keywalk import _VALUE_TAIL
 
     damaged = bytearray(content)
@@ -74,7 +75,7 @@ def _read_back(read: object, content: bytes, rng: random.Random) -> None:
         damaged = damaged[: rng.randrange(len(damaged))]
     for text in (content, bytes(damaged)):
         with contextlib.suppress(ValueError):
-            read(text, RawValue, _VALUE_TAIL)  # type: ignore[operator]
+            read(text, RawValue, _VALUE_TAIL, upcase)  # type: ignore[operator]
 
 
 def main(argv: list[str]) -> int:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import pickle
 from pathlib import Path
 
 import pytest
 
 import hivescan
-from hivescan.frozen import fast_builder
+from hivescan.frozen import compiled_builder, fast_builder
+from hivescan.scm import keywalk
 from hivescan.scm.record import HiveRef, Origin, ServiceRecord, new_origin, new_record
+
+if keywalk.IMPLEMENTATION == "c":
+    from hivescan.scm._keywalk import build_slots, slot_names
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -91,3 +96,104 @@ def test_catalog_entries_equal_those_of_the_frozen_init() -> None:
         with pytest.raises(dataclasses.FrozenInstanceError):
             built.key = "changed"  # type: ignore[misc]
     assert entry("c", "k", table, 0).facts == {}
+
+
+needs_c = pytest.mark.skipif(keywalk.IMPLEMENTATION != "c", reason="the _keywalk extension is not built")
+
+
+def builders(cls: type) -> list:
+    """The draft builder and, with the extension, the compiled one (what record.py uses)."""
+    out = [fast_builder(cls)]
+    if keywalk.IMPLEMENTATION == "c":
+        out.append(compiled_builder(cls, build_slots, slot_names))
+    return out
+
+
+def outcome(build: object, *args: object, **kwargs: object) -> object:
+    try:
+        return build(*args, **kwargs)  # type: ignore[operator]
+    except TypeError:
+        return TypeError
+
+
+@needs_c
+def test_the_compiled_builder_is_what_record_py_uses() -> None:
+    assert isinstance(new_record, functools.partial) and new_record.func is build_slots
+    assert isinstance(new_origin, functools.partial) and new_origin.func is build_slots
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["draft", "compiled"])
+def test_every_builder_answers_as_the_frozen_init(which: int) -> None:
+    """Positional and keyword arguments, defaults, factories and every wrong call (TypeError)
+    as ``cls(...)`` answers them."""
+    found = builders(Origin)
+    if which >= len(found):
+        pytest.skip("the _keywalk extension is not built")
+    build_origin, build_record = found[which], builders(ServiceRecord)[which]
+    ref = HiveRef("SYSTEM", "00" * 32)
+    calls: list[tuple[tuple[object, ...], dict[str, object]]] = [
+        ((ref, 1, "p", 5, "regipy-rs"), {}),
+        ((ref, 1, "p", 5, "regipy-rs", True), {}),
+        ((ref,), {"control_set": 2, "key_path": "k", "last_write_filetime": 7, "parser": "cells"}),
+        ((), {"hive": ref, "control_set": None, "key_path": "k", "last_write_filetime": 0, "parser": "x"}),
+        ((ref, 1, "p", 5, "regipy-rs", True, "extra"), {}),  # too many positional
+        ((ref, 1, "p", 5), {}),  # one missing
+        ((ref, 1, "p", 5, "regipy-rs"), {"hive": ref}),  # twice
+        ((ref, 1, "p", 5, "regipy-rs"), {"colour": "red"}),  # unknown
+    ]
+    for args, kwargs in calls:
+        want = outcome(Origin, *args, **kwargs)
+        got = outcome(build_origin, *args, **kwargs)
+        assert got == want and type(got) is type(want), (args, kwargs)
+    origin = build_origin(ref, 1, "p", 5, "regipy-rs")
+    one = build_record(name="a", status="database", origin=origin, start=2, sources={"start": "registry"})
+    assert one == ServiceRecord(name="a", status="database", origin=origin, start=2, sources={"start": "registry"})
+    two = build_record(name="a", status="database", origin=origin)
+    assert two.event_facts == {} and two.event_facts is not one.event_facts  # one dict each
+    assert two.sources == {} and two.subkey_last_writes == {}
+    assert outcome(build_record, name="a", status="database") is TypeError
+    assert outcome(build_record, name="a", status="database", origin=origin, bogus=1) is TypeError
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        one.name = "changed"  # type: ignore[misc]
+
+
+@needs_c
+def test_the_compiled_builder_refuses_what_it_cannot_build() -> None:
+    class Plain:
+        __slots__ = ("__dict__", "a")
+
+    @dataclasses.dataclass(frozen=True)
+    class NoSlots:
+        a: int
+
+    with pytest.raises(TypeError):
+        slot_names(Plain)
+    with pytest.raises(TypeError):
+        compiled_builder(NoSlots, build_slots, slot_names)
+    plan = functools.partial(compiled_builder(Origin, build_slots, slot_names)).args[0]
+    for bad in ((), (Origin,), plan[:5], (Plain, *plan[1:]), (plan[0], (), *plan[2:])):
+        with pytest.raises(TypeError):
+            build_slots(bad)
+    with pytest.raises(TypeError):
+        build_slots((*plan[:2], {"hive": 10_000}, *plan[3:]), hive=1)  # a place out of range
+
+
+def test_record_from_fields_is_new_record_of_the_fields() -> None:
+    """``record_from_fields(fields, **more)`` (compiled: no keyword dict copied first) builds
+    what ``new_record(**fields, **more)`` builds, and refuses what it refuses."""
+    from hivescan.scm.record import _record_from_fields_py, record_from_fields
+
+    with hivescan.open_hive(FIXTURES / "demo-SYSTEM") as hive:
+        records = hive.services("all")
+    for record in records:
+        given = {f.name: getattr(record, f.name) for f in dataclasses.fields(ServiceRecord) if f.name != "origin"}
+        built = record_from_fields(dict(given), origin=record.origin)
+        assert type(built) is ServiceRecord and built == record
+        assert _record_from_fields_py(dict(given), origin=record.origin) == record
+    origin = records[0].origin
+    for build in (record_from_fields, _record_from_fields_py):
+        assert outcome(build, {"name": "a", "status": "database", "origin": origin}, origin=origin) is TypeError
+        assert outcome(build, {"name": "a", "status": "database"}) is TypeError
+        assert outcome(build, {"name": "a", "status": "database", 1: 2}, origin=origin) is TypeError
+        assert outcome(build, {"name": "a", "status": "database", "bogus": 2}, origin=origin) is TypeError
+        assert outcome(build, {"name": "a", "status": "database"}, origin=origin).event_facts == {}  # type: ignore[union-attr]

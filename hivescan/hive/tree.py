@@ -558,37 +558,42 @@ class HiveReader:
             return None
         if len(listed) != nk.subkey_count:
             return None
+        # every entry a key cell of its own: none hidden, twice, an ancestor or listed elsewhere
+        # (checked on the whole listing at once; reading a cell has no effect, so the order of
+        # the checks does not change the answer)
+        offsets = [child.cell_offset for child in listed if child.cell_offset is not None]
+        taken = set(offsets)
+        ancestors = parent.ancestors
+        if len(taken) != len(listed) or not taken.isdisjoint(ancestors) or not taken.isdisjoint(self._listed):
+            return None
         cells_nk = self.cells.nk
-        ancestors, already = parent.ancestors, self._listed
         prefix = parent.path + "\\" if parent.path else ""
+        parser = backend.name
         keys: list[Key] = []
-        offsets: list[int] = []
-        seen: set[str] = set()
-        alike: list[str] = []  # names of later keys named like an earlier one (ci)
-        taken: set[int] = set()
-        for child in listed:
-            off = child.cell_offset
-            if off is None or off in ancestors or off in already or off in taken:
-                return None
+        uppers: list[str] = []
+        for child, off in zip(listed, offsets, strict=True):
             try:
                 child_nk = cells_nk(off)
             except CellError:
                 return None
-            taken.add(off)
             name = child_nk.name  # the cell's name: regipy-rs decodes Latin-1 names as ASCII
-            upper = name.upper() if name.isascii() else upcase(name)
-            if upper in seen:
-                alike.append(name)
-            seen.add(upper)
-            path, handle = prefix + name, child.handle
-            key = Key(self, name, path, child_nk.last_write, off, backend.name, handle, child_nk, ancestors | {off})
+            uppers.append(name.upper() if name.isascii() else upcase(name))
+            key = Key(
+                self, name, prefix + name, child_nk.last_write, off, parser, child.handle, child_nk, ancestors | {off}
+            )
             if child_nk.layered:
                 key._note_layered(child_nk)
             keys.append(key)
-            offsets.append(off)
-        already.update(offsets)
-        for name in alike:  # as _list_subkeys_checked says it
-            parent._note("duplicate_ci_name", name, f"two subkeys named {name!r} (ci); lookups use the first", "error")
+        self._listed.update(taken)
+        if len(set(uppers)) != len(uppers):  # names alike (ci): noted as _list_subkeys_checked notes them
+            seen: set[str] = set()
+            for key, upper in zip(keys, uppers, strict=True):
+                if upper in seen:
+                    name = key.name
+                    parent._note(
+                        "duplicate_ci_name", name, f"two subkeys named {name!r} (ci); lookups use the first", "error"
+                    )
+                seen.add(upper)
         return keys
 
     def _cells_children(self, parent: Key) -> tuple[str, list[Child], list[str], bool, Backend] | None:

@@ -449,7 +449,24 @@ typedef struct {
     Py_ssize_t len, pos;
     PyTypeObject *cls; /* RawValue: a tuple subclass of six items */
     PyObject *tail;    /* its last three items, the same for every value the walk read */
+    PyObject *upcase;  /* the registry's upper case of a name that is not ASCII (hive.tree.upcase) */
 } Reader;
+
+/* a value name's key in a by-name dict (hive.tree.values_by_name): str.upper of an ASCII name
+ * (made here: the walk's names are ASCII), the registry's upper case of any other */
+static PyObject *upper_name(Reader *r, PyObject *name) {
+    if (!PyUnicode_IS_ASCII(name)) return PyObject_CallOneArg(r->upcase, name);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(name), i;
+    const Py_UCS1 *src = PyUnicode_1BYTE_DATA(name);
+    for (i = 0; i < n; i++)
+        if (src[i] >= 'a' && src[i] <= 'z') break;
+    if (i == n) return Py_NewRef(name); /* upper case already: the name itself */
+    PyObject *out = PyUnicode_New(n, 127);
+    if (out == NULL) return NULL;
+    Py_UCS1 *dst = PyUnicode_1BYTE_DATA(out);
+    for (i = 0; i < n; i++) dst[i] = (src[i] >= 'a' && src[i] <= 'z') ? (Py_UCS1)(src[i] - 32) : src[i];
+    return out;
+}
 
 static int take(Reader *r, Py_ssize_t n) {
     if (n < 0 || r->pos > r->len - n) {
@@ -472,7 +489,9 @@ static PyObject *read_name(Reader *r) {
     return PyUnicode_DecodeUTF16(raw, length, NULL, &order);
 }
 
-static PyObject *read_values(Reader *r) {
+/* a value list; with `by_name`, also its values_by_name dict (upper-case name -> the first
+ * value of names alike), set there (a new reference) when the list is returned */
+static PyObject *read_values(Reader *r, PyObject **by_name) {
     Py_ssize_t at = r->pos;
     if (take(r, 4)) return NULL;
     uint32_t count = u32(r->p + at);
@@ -480,8 +499,9 @@ static PyObject *read_values(Reader *r) {
         PyErr_SetString(PyExc_ValueError, "walked bytes hold too many values");
         return NULL;
     }
-    PyObject *out = PyList_New(count);
+    PyObject *out = PyList_New(count), *names = NULL;
     if (out == NULL) return NULL;
+    if (by_name != NULL && (names = PyDict_New()) == NULL) goto fail;
     for (uint32_t i = 0; i < count; i++) {
         PyObject *name = read_name(r);
         if (name == NULL) goto fail;
@@ -510,26 +530,42 @@ static PyObject *read_values(Reader *r) {
         PyTuple_SET_ITEM(value, 2, data);
         for (Py_ssize_t k = 0; k < 3; k++) PyTuple_SET_ITEM(value, 3 + k, Py_NewRef(PyTuple_GET_ITEM(r->tail, k)));
         PyList_SET_ITEM(out, i, value);
+        if (names != NULL) {
+            PyObject *upper = upper_name(r, name);
+            if (upper == NULL) goto fail;
+            PyObject *kept = PyDict_SetDefault(names, upper, value); /* borrowed; the first of names alike */
+            Py_DECREF(upper);
+            if (kept == NULL) goto fail;
+        }
     }
+    if (by_name != NULL) *by_name = names;
     return out;
 fail:
     Py_DECREF(out);
+    Py_XDECREF(names);
     return NULL;
 }
 
-/* a present flag (one byte), then the values when present; None when absent */
+/* a present flag (one byte), then the values when present, as (values, by name); None when absent */
 static PyObject *read_held(Reader *r) {
     Py_ssize_t at = r->pos;
+    PyObject *by_name = NULL;
     if (take(r, 1)) return NULL;
     if (!r->p[at]) return Py_NewRef(Py_None);
-    return read_values(r);
+    PyObject *values = read_values(r, &by_name);
+    if (values == NULL) return NULL;
+    PyObject *pair = PyTuple_Pack(2, values, by_name);
+    Py_DECREF(values);
+    Py_DECREF(by_name);
+    return pair;
 }
 
 static PyObject *read_content(Reader *r) {
-    PyObject *own = NULL, *names = NULL, *params = NULL, *security = NULL, *triggers = NULL, *result = NULL;
+    PyObject *own = NULL, *own_by_name = NULL, *names = NULL, *params = NULL, *security = NULL, *triggers = NULL;
+    PyObject *result = NULL;
     /* the service key's own name: the caller's key has it */
     if (take(r, 3) || take(r, u16(r->p + 1))) return NULL;
-    if ((own = read_values(r)) == NULL) goto done;
+    if ((own = read_values(r, &own_by_name)) == NULL) goto done;
     Py_ssize_t at = r->pos;
     if (take(r, 4)) goto done;
     uint32_t count = u32(r->p + at);
@@ -560,7 +596,7 @@ static PyObject *read_content(Reader *r) {
         for (uint32_t i = 0; i < count; i++) {
             PyObject *name = read_name(r);
             if (name == NULL) goto done;
-            PyObject *values = read_values(r);
+            PyObject *values = read_values(r, NULL);
             if (values == NULL) {
                 Py_DECREF(name);
                 goto done;
@@ -576,9 +612,10 @@ static PyObject *read_content(Reader *r) {
         PyErr_SetString(PyExc_ValueError, "walked bytes go on past their end");
         goto done;
     }
-    result = PyTuple_Pack(5, own, names, params, security, triggers);
+    result = PyTuple_Pack(6, own, own_by_name, names, params, security, triggers);
 done:
     Py_XDECREF(own);
+    Py_XDECREF(own_by_name);
     Py_XDECREF(names);
     Py_XDECREF(params);
     Py_XDECREF(security);
@@ -587,21 +624,25 @@ done:
 }
 
 PyDoc_STRVAR(read_doc,
-             "read_walked(content, cls, tail) -> (values, subkey_names, parameters, security, triggers)\n\n"
+             "read_walked(content, cls, tail, upcase) -> (values, by_name, subkey_names, parameters, security,\n"
+             "triggers)\n\n"
              "The canonical bytes of walk_service read back: each value as cls(name, type, data, *tail),\n"
-             "parameters/security a value list or None, triggers a list of (name, values) or None.\n"
+             "by_name the key's values by upper-case name (the first of names alike; upcase(name) for a\n"
+             "name that is not ASCII), parameters/security (values, by_name) or None, triggers a list\n"
+             "of (name, values) or None.\n"
              "See hivescan/scm/keywalk.py read_walked.");
 
 static PyObject *py_read_walked(PyObject *self, PyObject *args) {
     (void)self;
     Py_buffer content;
-    PyObject *cls, *tail;
-    if (!PyArg_ParseTuple(args, "y*O!O!", &content, &PyType_Type, &cls, &PyTuple_Type, &tail)) return NULL;
+    PyObject *cls, *tail, *upcase;
+    if (!PyArg_ParseTuple(args, "y*O!O!O", &content, &PyType_Type, &cls, &PyTuple_Type, &tail, &upcase)) return NULL;
     PyObject *result = NULL;
-    if (!PyType_IsSubtype((PyTypeObject *)cls, &PyTuple_Type) || PyTuple_GET_SIZE(tail) != 3) {
-        PyErr_SetString(PyExc_TypeError, "cls must be a tuple subclass and tail a tuple of three");
+    if (!PyType_IsSubtype((PyTypeObject *)cls, &PyTuple_Type) || PyTuple_GET_SIZE(tail) != 3 ||
+        !PyCallable_Check(upcase)) {
+        PyErr_SetString(PyExc_TypeError, "cls must be a tuple subclass, tail a tuple of three, upcase callable");
     } else {
-        Reader r = {content.buf, content.len, 0, (PyTypeObject *)cls, tail};
+        Reader r = {content.buf, content.len, 0, (PyTypeObject *)cls, tail, upcase};
         result = read_content(&r);
     }
     PyBuffer_Release(&content);
@@ -644,10 +685,183 @@ refuse:
     return NULL;
 }
 
+/* -- a record built from its fields (hivescan/frozen.py compiled_builder) */
+
+#define MAX_SLOTS 256
+
+/* the offsets of a class's object slots in member order; -1 (TypeError set) unless every
+ * field is an object slot and nothing else is in the object (as copy_slots asks) */
+static Py_ssize_t slot_offsets(PyTypeObject *tp, Py_ssize_t *offsets, const char **names) {
+    Py_ssize_t n = 0;
+    if (tp->tp_dictoffset != 0 || tp->tp_weaklistoffset != 0 || tp->tp_itemsize != 0) goto refuse;
+    for (PyTypeObject *t = tp; t != NULL; t = t->tp_base) {
+        for (PyMemberDef *m = t->tp_members; m != NULL && m->name != NULL; m++) {
+            if (m->type != T_OBJECT_EX || n == MAX_SLOTS) goto refuse;
+            offsets[n] = m->offset;
+            if (names != NULL) names[n] = m->name;
+            n++;
+        }
+    }
+    if (tp->tp_basicsize != (Py_ssize_t)sizeof(PyObject) + n * (Py_ssize_t)sizeof(PyObject *)) goto refuse;
+    return n;
+refuse:
+    PyErr_Format(PyExc_TypeError, "%s is not a class of object slots alone", tp->tp_name);
+    return -1;
+}
+
+PyDoc_STRVAR(slot_names_doc,
+             "slot_names(cls) -> the names of cls's object slots, in the order build_slots numbers them\n\n"
+             "TypeError unless every field of cls is an object slot (as copy_slots asks).");
+
+static PyObject *py_slot_names(PyObject *self, PyObject *cls) {
+    (void)self;
+    Py_ssize_t offsets[MAX_SLOTS], n, i;
+    const char *names[MAX_SLOTS];
+    if (!PyType_Check(cls)) {
+        PyErr_SetString(PyExc_TypeError, "slot_names takes a class");
+        return NULL;
+    }
+    if ((n = slot_offsets((PyTypeObject *)cls, offsets, names)) < 0) return NULL;
+    PyObject *out = PyTuple_New(n);
+    if (out == NULL) return NULL;
+    for (i = 0; i < n; i++) {
+        PyObject *name = PyUnicode_InternFromString(names[i]);
+        if (name == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(out, i, name);
+    }
+    return out;
+}
+
+PyDoc_STRVAR(build_doc,
+             "build_slots(plan, *args, **fields) -> a new instance of plan's class holding the arguments,\n"
+             "defaults for the rest\n\n"
+             "plan: (cls, defaults, places, factories, missing, positional), with per slot in slot_names\n"
+             "order its default (missing: a required field) and its factory or None; places maps a field\n"
+             "name to its slot number, positional gives the slot numbers of the positional parameters.\n"
+             "What a dataclass's __init__ stores, without a Python store per field: for frozen slotted\n"
+             "dataclasses whose __init__ only assigns. See hivescan/frozen.py.");
+
+/* a keyword's value into its slot (a TypeError for a name that is no field, or given twice) */
+static int keyword(PyTypeObject *tp, PyObject *obj, const Py_ssize_t *offsets, Py_ssize_t n, PyObject *places,
+                   PyObject *key, PyObject *value) {
+    PyObject *place = PyDict_GetItemWithError(places, key); /* borrowed */
+    if (place == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument %R", tp->tp_name, key);
+        return -1;
+    }
+    Py_ssize_t i = PyLong_AsSsize_t(place);
+    if (i < 0 || i >= n) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "build_slots: a place out of range");
+        return -1;
+    }
+    PyObject **slot = (PyObject **)((char *)obj + offsets[i]);
+    if (*slot != NULL) {
+        PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument %R", tp->tp_name, key);
+        return -1;
+    }
+    *slot = Py_NewRef(value);
+    return 0;
+}
+
+/* the instance: positional args[first:], then the items of `fields` (a dict or NULL), then
+ * the keywords, then defaults and factories for the slots left */
+static PyObject *build(PyObject *plan, PyObject *args, Py_ssize_t first, PyObject *fields, PyObject *kwargs) {
+    PyObject *cls, *defaults, *places, *factories, *missing, *positional;
+    Py_ssize_t offsets[MAX_SLOTS], n, i, pos, n_args = PyTuple_GET_SIZE(args) - first;
+    if (!PyTuple_Check(plan) || PyTuple_GET_SIZE(plan) != 6) goto bad_plan;
+    cls = PyTuple_GET_ITEM(plan, 0);
+    defaults = PyTuple_GET_ITEM(plan, 1);
+    places = PyTuple_GET_ITEM(plan, 2);
+    factories = PyTuple_GET_ITEM(plan, 3);
+    missing = PyTuple_GET_ITEM(plan, 4);
+    positional = PyTuple_GET_ITEM(plan, 5);
+    if (!PyType_Check(cls) || !PyTuple_Check(defaults) || !PyDict_Check(places) || !PyTuple_Check(factories) ||
+        !PyTuple_Check(positional))
+        goto bad_plan;
+    PyTypeObject *tp = (PyTypeObject *)cls;
+    if ((n = slot_offsets(tp, offsets, NULL)) < 0) return NULL;
+    if (PyTuple_GET_SIZE(defaults) != n || PyTuple_GET_SIZE(factories) != n) goto bad_plan;
+    if (n_args > PyTuple_GET_SIZE(positional)) {
+        PyErr_Format(PyExc_TypeError, "%s() takes %zd positional arguments but %zd were given", tp->tp_name,
+                     PyTuple_GET_SIZE(positional), n_args);
+        return NULL;
+    }
+    PyObject *obj = tp->tp_alloc(tp, 0); /* every slot NULL */
+    if (obj == NULL) return NULL;
+    PyObject *key, *value;
+    for (Py_ssize_t j = 0; j < n_args; j++) {
+        i = PyLong_AsSsize_t(PyTuple_GET_ITEM(positional, j));
+        if (i < 0 || i >= n) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "build_slots: a place out of range");
+            goto fail;
+        }
+        PyObject **slot = (PyObject **)((char *)obj + offsets[i]);
+        Py_XSETREF(*slot, Py_NewRef(PyTuple_GET_ITEM(args, first + j)));
+    }
+    for (pos = 0; fields != NULL && PyDict_Next(fields, &pos, &key, &value);) {
+        if (!PyUnicode_Check(key)) {
+            PyErr_SetString(PyExc_TypeError, "keywords must be strings");
+            goto fail;
+        }
+        if (keyword(tp, obj, offsets, n, places, key, value)) goto fail;
+    }
+    for (pos = 0; kwargs != NULL && PyDict_Next(kwargs, &pos, &key, &value);)
+        if (keyword(tp, obj, offsets, n, places, key, value)) goto fail;
+    for (i = 0; i < n; i++) {
+        PyObject **slot = (PyObject **)((char *)obj + offsets[i]);
+        if (*slot != NULL) continue;
+        PyObject *factory = PyTuple_GET_ITEM(factories, i), *d = PyTuple_GET_ITEM(defaults, i);
+        if (factory != Py_None) {
+            if ((*slot = PyObject_CallNoArgs(factory)) == NULL) goto fail;
+        } else if (d == missing) {
+            PyErr_Format(PyExc_TypeError, "%s() missing a required argument (slot %zd)", tp->tp_name, i);
+            goto fail;
+        } else {
+            *slot = Py_NewRef(d);
+        }
+    }
+    return obj;
+fail:
+    Py_DECREF(obj);
+    return NULL;
+bad_plan:
+    PyErr_SetString(PyExc_TypeError,
+                    "build_slots: plan must be (cls, defaults, places, factories, missing, positional)");
+    return NULL;
+}
+
+static PyObject *py_build_slots(PyObject *self, PyObject *args, PyObject *kwargs) {
+    (void)self;
+    if (PyTuple_GET_SIZE(args) < 1) {
+        PyErr_SetString(PyExc_TypeError, "build_slots takes a plan");
+        return NULL;
+    }
+    return build(PyTuple_GET_ITEM(args, 0), args, 1, NULL, kwargs);
+}
+
+PyDoc_STRVAR(build_from_doc,
+             "build_slots_from(plan, fields, **more) -> build_slots(plan, **fields, **more), without\n"
+             "copying the fields dict into a keyword dict first.");
+
+static PyObject *py_build_slots_from(PyObject *self, PyObject *args, PyObject *kwargs) {
+    (void)self;
+    PyObject *plan, *fields;
+    if (!PyArg_ParseTuple(args, "OO!", &plan, &PyDict_Type, &fields)) return NULL;
+    return build(plan, args, 2, fields, kwargs);
+}
+
 static PyMethodDef methods[] = {
     {"walk_service", py_walk_service, METH_VARARGS, walk_doc},
     {"read_walked", py_read_walked, METH_VARARGS, read_doc},
     {"copy_slots", py_copy_slots, METH_O, copy_doc},
+    {"slot_names", py_slot_names, METH_O, slot_names_doc},
+    {"build_slots", (PyCFunction)(void (*)(void))py_build_slots, METH_VARARGS | METH_KEYWORDS, build_doc},
+    {"build_slots_from", (PyCFunction)(void (*)(void))py_build_slots_from, METH_VARARGS | METH_KEYWORDS,
+     build_from_doc},
     {NULL, NULL, 0, NULL},
 };
 

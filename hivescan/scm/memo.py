@@ -94,16 +94,22 @@ class RecordMemo:
     def put_walked(self, key: tuple[Any, ...], fields: dict[str, Any], content_size: int, extras: WalkExtras) -> None:
         """Keep ``fields`` under a walk's bytes; sized as the bytes twice (names and data, and
         the decoded fields made from them), 200 bytes per diagnostic and 1 KiB for the record
-        a hit is copied from (:func:`record_from_hit`)."""
+        a hit is copied from (:func:`record_from_hit`).
+
+        The caller gives ``fields`` up (its record is built already): the dict itself is kept,
+        its per-key fields dropped and its ``sources`` replaced by a copy (the record's own
+        dict is never the memo's), which spares copying its ~40 items per new key."""
         size = 2 * content_size + len(fields.get("key_security_hex") or "") + 200 * len(fields["diagnostics"]) + 1024
         if self.limit <= 0 or size > self.max_entry_bytes or size > self.max_bytes:
             return
-        self._make_room(size)
-        kept = fields.copy()  # a copy in C, then the few per-key fields out (a filtering loop: 2 us)
+        entries = self._entries
+        if len(entries) >= self.limit or self.held_bytes + size > self.max_bytes:
+            self._make_room(size)
+        pop = fields.pop
         for name in _PER_KEY:
-            kept.pop(name, None)
-        kept["sources"] = dict(fields["sources"])
-        self._entries[key] = (WalkEntry(kept, extras), size)  # type: ignore[assignment]
+            pop(name, None)
+        fields["sources"] = dict(fields["sources"])
+        entries[key] = (WalkEntry(fields, extras), size)  # type: ignore[assignment]
         self.held_bytes += size
 
     def _make_room(self, size: int) -> None:

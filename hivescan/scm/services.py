@@ -30,10 +30,10 @@ from hivescan.scm.constants import (
 )
 from hivescan.scm.decode import STRING_TYPES, decode_binary, decode_dword, decode_multi_sz, decode_string
 from hivescan.scm.failure_actions import decode_failure_actions
-from hivescan.scm.keywalk import Walked, claim_listings, read_walked, walk_service_key
+from hivescan.scm.keywalk import Walked, claim_listings, read_walked, service_walker, walk_service_key
 from hivescan.scm.memo import RecordMemo, WalkExtras, record_from_hit
 from hivescan.scm.named_values import check_named_values
-from hivescan.scm.record import HiveRef, Origin, ServiceRecord, Source, new_origin, new_record
+from hivescan.scm.record import HiveRef, Origin, ServiceRecord, Source, new_origin, record_from_fields
 from hivescan.scm.security import key_security_hex, service_security
 from hivescan.scm.triggers import decode_triggers
 from hivescan.textsafe import quoted
@@ -176,13 +176,13 @@ def build_service_record(
     origin = new_origin(hive, control_set, key.path, key.last_write, key.parser)
     if memo is None or type(key) is not Key:
         fields = _decode_key(key, subkeys, values_list, special, trigger_subs, key_hex, lenient, status_override)
-        return new_record(origin=origin, control_set_source=control_set_source, **fields)
+        return record_from_fields(fields, origin=origin, control_set_source=control_set_source)
     content = _content(key, subkeys, values_list, special, trigger_subs, key_hex, lenient, status_override)
     cached = memo.get(content)
     if cached is None:
         fields = _decode_key(key, subkeys, values_list, special, trigger_subs, key_hex, lenient, status_override)
         memo.put(content, fields)
-        return new_record(origin=origin, control_set_source=control_set_source, **fields)
+        return record_from_fields(fields, origin=origin, control_set_source=control_set_source)
     # the same content decoded before: its fields, with this key's own containers (nothing
     # mutable is shared between records; the values are equal by the memo's key)
     own = dict(cached)
@@ -196,7 +196,7 @@ def build_service_record(
         own["parameters_raw"] = tuple(params.values())
     if "triggers_raw" in cached:
         own["triggers_raw"] = _triggers_raw(trigger_subs)
-    return new_record(origin=origin, control_set_source=control_set_source, **own)
+    return record_from_fields(own, origin=origin, control_set_source=control_set_source)
 
 
 def _record_from_walk(
@@ -217,11 +217,12 @@ def _record_from_walk(
     claim_listings(key, walked)
     if known is not None:
         return record_from_hit(known, walked, origin, control_set_source)
-    view, subkeys, trigger_subs = read_walked(key, walked)
-    special = _special_subkeys(subkeys)
+    view, subkeys, trigger_subs, special = read_walked(key, walked)
     fields = _decode_key(view, subkeys, view.values(), special, trigger_subs, key_hex, lenient, status_override)
+    record = record_from_fields(fields, origin=origin, control_set_source=control_set_source)
+    # the fields dict itself is the entry's from here on (put_walked drops the per-key ones)
     memo.put_walked(walk_key, fields, len(walked.content), _walk_extras(fields, special, trigger_subs))
-    return new_record(origin=origin, control_set_source=control_set_source, **fields)
+    return record
 
 
 def _walk_extras(
@@ -708,9 +709,10 @@ def build_service_database(
     """
     records: list[ServiceRecord] = []
     append = records.append
+    walk = service_walker(services_key)
     for key in services_key.subkeys():
         # what build_service_record does first, without its keyword call per key (~1 us)
-        if memo is not None and (walked := walk_service_key(key)) is not None:
+        if memo is not None and (walked := walk(key)) is not None:
             origin = new_origin(hive, control_set, key.path, key.last_write, key.parser)
             append(_record_from_walk(key, walked, memo, lenient, None, origin, control_set_source))
             continue

@@ -27,7 +27,7 @@ from hivescan.hive.model import RawValue
 from hivescan.hive.tree import HiveReader, Key
 from hivescan.scm import keywalk
 from hivescan.scm.record import ServiceRecord
-from hivescan.scm.services import RecordMemo, build_service_database
+from hivescan.scm.services import RecordMemo, _special_subkeys, build_service_database
 from hivescan.testing.fuzz import service_key_cells
 from hivescan.testing.regf import HiveWriter, WKey, WValue
 from tests.conftest import FIXTURES, shared_hive, system_root
@@ -496,7 +496,16 @@ def parsed_either(content: bytes) -> tuple[str, Any]:
     if got[0] == "ok":  # the same types too: RawValue tuples with int types and bytes data
         for value in got[1][0]:
             assert type(value) is RawValue and type(value.type) is int and type(value.data) is bytes
+        assert by_name_orders(got[1]) == by_name_orders(want[1])  # dicts equal in their order too
     return got
+
+
+def by_name_orders(parsed: keywalk.Parsed) -> list[list[tuple[str, RawValue]] | None]:
+    """The by-name dicts of a read-back as item lists: their order is what a decoder iterating
+    them sees (values_by_name keeps the first of names alike, in list order)."""
+    _, own_by_name, _, params, security, _ = parsed
+    held = [None if h is None else list(h[1].items()) for h in (params, security)]
+    return [list(own_by_name.items()), *held]
 
 
 @needs_c
@@ -505,6 +514,30 @@ def test_the_compiled_reader_of_walked_bytes_equals_the_python_one_on_shared_hiv
     contents = walked_contents(shared_hive(name))
     assert contents
     assert all(parsed_either(c)[0] == "ok" for c in contents)
+
+
+@needs_c
+def test_the_walks_special_subkeys_are_the_builders_in_list_order(write_hive: Writer) -> None:
+    """read_walked finds the special subkeys in its one pass over the names: the very keys, in
+    the very order, ``services._special_subkeys`` gives (a record's subkey_last_writes keeps it)."""
+    root = host(3)
+    odd = root.key("ControlSet001\\Services\\Odd")
+    odd.set_dword("Type", 0x10).set_dword("Start", 3).set_dword("ErrorControl", 1)
+    for name in ("security", "Enum", "TRIGGERINFO\\0", "parameters"):
+        odd.key(name).set_dword("N", 1)
+    path = write_hive(root, sort_subkeys=False)  # the lists in the order written, not sorted
+    with hivescan.open_hive(path, logs="none") as hive:
+        services = hive.control_set_key(1).subkey("Services")
+        orders = []
+        for key in services.subkeys():
+            found = keywalk.walk_service_key(key)
+            assert found is not None
+            read = keywalk.read_walked(key, found)
+            want = _special_subkeys(read.subkeys)
+            assert list(read.special.items()) == list(want.items())
+            orders.append(list(read.special))
+    assert ["SECURITY", "TRIGGERINFO", "PARAMETERS"] in orders
+    assert ["PARAMETERS", "SECURITY", "TRIGGERINFO"] in orders
 
 
 @needs_c
@@ -548,6 +581,43 @@ def _sample_content() -> bytes:
 
 
 _SAMPLE_CONTENT = _sample_content() if keywalk.IMPLEMENTATION == "c" else b"\0"
+
+
+def _name(raw: bytes, compressed: bool = True) -> bytes:
+    return bytes([compressed]) + struct.pack("<H", len(raw)) + raw
+
+
+def _values(*values: tuple[bytes, bool]) -> bytes:
+    out = struct.pack("<I", len(values))
+    for raw, compressed in values:
+        out += _name(raw, compressed) + struct.pack("<II", 4, 4) + b"\1\0\0\0"
+    return out
+
+
+@needs_c
+def test_the_compiled_reader_gives_values_by_name_as_values_by_name_does() -> None:
+    """Names alike (ci) keep the first; ASCII names take str.upper (already upper: the name
+    itself), others the registry's upper case (``upcase``: e-acute up, sharp s kept), compressed
+    (Latin-1) or UTF-16; the Parameters and Security values get theirs too."""
+    own = _values(
+        (b"start", True),
+        (b"START", True),
+        (b"DisplayName", True),
+        (b"Caf\xe9", True),
+        ("Stra\u00dfe".encode("utf-16-le"), False),
+        ("caf\u00c9".encode("utf-16-le"), False),
+        (b"", True),
+    )
+    names = struct.pack("<I", 2) + _name(b"Parameters") + _name(b"Security")
+    held = b"\1" + _values((b"ServiceDll", True), (b"servicedll", True)) + b"\1" + _values((b"Security", True))
+    content = _name(b"Svc") + own + names + held + b"\0"
+    status, parsed = parsed_either(content)
+    assert status == "ok"
+    by_name = parsed[1]
+    assert list(by_name) == ["START", "DISPLAYNAME", "CAF\u00c9", "STRA\u00dfE", ""]
+    assert by_name["START"].name == "start" and by_name["CAF\u00c9"].name == "Caf\u00e9"
+    assert [list(h[1]) for h in parsed[3:5]] == [["SERVICEDLL"], ["SECURITY"]]
+    assert parsed[3][1]["SERVICEDLL"].name == "ServiceDll"
 
 
 # -- a hit is a copy of the entry's first record (memo.record_from_hit)
@@ -608,3 +678,48 @@ def test_copy_slots_refuses_objects_that_are_not_slots_alone() -> None:
     record = Read.__new__(Read)  # a class with a __dict__
     with pytest.raises(TypeError):
         copy_slots(record)
+
+
+# -- the walker of one Services key (keywalk.service_walker, what build_service_database uses)
+
+
+def walks_of(path: Path, hoisted: bool) -> list[keywalk.Walked | None]:
+    """Every Services subkey's walk, claimed as the rebuild claims it, by the walker or by
+    walk_service_key; plus, for the walker, the walk of a key of another reader."""
+    out: list[keywalk.Walked | None] = []
+    with hivescan.open_hive(path, logs="none") as hive, hivescan.open_hive(path, logs="none") as other:
+        services = hive.control_set_key(1).subkey("Services")
+        assert services is not None
+        walk = keywalk.service_walker(services) if hoisted else keywalk.walk_service_key
+        for key in services.subkeys():
+            found = walk(key)
+            out.append(found)
+            if found is not None:
+                keywalk.claim_listings(key, found)
+        foreign = other.control_set_key(1).subkey("Services")
+        assert foreign is not None
+        out.append(walk(foreign.subkeys()[0]))
+    return out
+
+
+@needs_c
+def test_the_services_walker_answers_as_walk_service_key(write_hive: Writer) -> None:
+    root = host(8)
+    odd = root.key("ControlSet001\\Services\\Svc03\\Parameters")
+    odd.set("Bad", 4, b"\x01\x02")  # a short DWORD is still walked (the decoder notes it)
+    path = write_hive(root)
+    got, want = walks_of(path, hoisted=True), walks_of(path, hoisted=False)
+    assert got == want
+    assert sum(found is not None for found in got) == len(got)
+
+
+@needs_c
+def test_the_services_walker_declines_what_walk_service_key_declines(write_hive: Writer) -> None:
+    root = host(4)
+    services = root.key("ControlSet001\\Services")
+    for name in ("Dup", "DUP"):  # subkeys alike (ci) under a service: the walk declines it
+        services.key("Alike").subkeys.append(WKey(name))
+    path = write_hive(root)
+    got, want = walks_of(path, hoisted=True), walks_of(path, hoisted=False)
+    assert got == want
+    assert None in got
