@@ -869,4 +869,16 @@ static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_keywalk", "The service-key walk of hivescan/scm/keywalk.py, compiled.", -1, methods,
 };
 
-PyMODINIT_FUNC PyInit__keywalk(void) { return PyModule_Create(&module); }
+/* INTERFACE: raised whenever a function's arguments or answers change, so that a build older
+ * than the Python beside it (an editable checkout not rebuilt) is not called the new way:
+ * keywalk.py then takes its Python path instead (see KEYWALK_INTERFACE there). */
+#define KEYWALK_INTERFACE 2
+
+PyMODINIT_FUNC PyInit__keywalk(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (m != NULL && PyModule_AddIntConstant(m, "INTERFACE", KEYWALK_INTERFACE) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -31,19 +31,18 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Mapping, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from hivescan.diagnostics import Diagnostic
 from hivescan.hive.cells import BIG_DATA_SEGMENT
 from hivescan.hive.header import BASE_BLOCK_SIZE
 from hivescan.hive.model import RawValue
 from hivescan.hive.tree import MAX_DEPTH, Key, upcase, values_by_name
+from hivescan.scm.compiled import KEYWALK
 
-try:
-    from hivescan.scm._keywalk import read_walked as _read_c
-    from hivescan.scm._keywalk import walk_service as _walk_c
-except ImportError:  # no C compiler at install time: the Python path reads every key
-    _walk_c = _read_c = None
+# the compiled walk and read-back (None: not built, or older than this Python)
+_walk_c: Any = KEYWALK.walk_service if KEYWALK is not None else None
+_read_c: Any = KEYWALK.read_walked if KEYWALK is not None else None
 
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")

@@ -12,14 +12,13 @@ import dataclasses
 from typing import Any, NamedTuple
 
 from hivescan.hive.model import RawValue
+from hivescan.scm.compiled import KEYWALK
 from hivescan.scm.keywalk import Walked
 from hivescan.scm.record import Origin, ServiceRecord, new_record
 from hivescan.scm.triggers import Trigger
 
-try:
-    from hivescan.scm._keywalk import copy_slots as _copy_slots
-except ImportError:  # no C compiler at install time: nothing is walked, no walk entry exists
-    _copy_slots = None
+# no C compiler at install time (or a stale build): nothing is walked, no walk entry exists
+_copy_slots = KEYWALK.copy_slots if KEYWALK is not None else None
 
 _new_tuple = tuple.__new__  # a Trigger without its Python-level __new__ (all seven fields given)
 

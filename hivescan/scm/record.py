@@ -22,6 +22,7 @@ from hivescan.frozen import compiled_builder, fast_builder, slot_plan
 from hivescan.hive.model import RawValue
 from hivescan.hive.regtypes import REG_TYPE_NUMBERS
 from hivescan.scm.access import PrincipalAccess
+from hivescan.scm.compiled import KEYWALK
 from hivescan.scm.constants import error_control_name, is_user_service, is_win32, start_name, type_name
 from hivescan.scm.descriptor import sdshow_part
 from hivescan.scm.failure_actions import FailureActions
@@ -503,13 +504,6 @@ def _plain_value(value: Any) -> Any:
 
 _TUPLE_FIELDS = frozenset(f.name for f in fields(ServiceRecord) if f.default == ())
 
-try:
-    from hivescan.scm._keywalk import build_slots as _build_slots
-    from hivescan.scm._keywalk import build_slots_from as _build_slots_from
-    from hivescan.scm._keywalk import slot_names as _slot_names
-except ImportError:  # no C compiler at install time: the drafts of hivescan.frozen build them
-    _build_slots = _build_slots_from = _slot_names = None
-
 
 def _record_from_fields_py(fields: dict[str, Any], **more: Any) -> ServiceRecord:
     return new_record(**fields, **more)
@@ -519,11 +513,12 @@ def _record_from_fields_py(fields: dict[str, Any], **more: Any) -> ServiceRecord
 #: the same objects, stored slot by slot in C (else through a draft; see :mod:`hivescan.frozen`);
 #: ``record_from_fields(fields, **more)`` is ``new_record(**fields, **more)`` without first
 #: copying ``fields`` (~40 items) into a keyword dict
-if _build_slots is not None:
-    new_record = compiled_builder(ServiceRecord, _build_slots, _slot_names)
-    new_origin = compiled_builder(Origin, _build_slots, _slot_names)
+#: (no C compiler at install time, or a stale build: the drafts of hivescan.frozen build them)
+if KEYWALK is not None:
+    new_record = compiled_builder(ServiceRecord, KEYWALK.build_slots, KEYWALK.slot_names)
+    new_origin = compiled_builder(Origin, KEYWALK.build_slots, KEYWALK.slot_names)
     record_from_fields: Callable[..., ServiceRecord] = functools.partial(
-        _build_slots_from, slot_plan(ServiceRecord, _slot_names)
+        KEYWALK.build_slots_from, slot_plan(ServiceRecord, KEYWALK.slot_names)
     )
 else:
     new_record = fast_builder(ServiceRecord)
