@@ -304,13 +304,16 @@ def annotate_database(
     for index, dup in duplicate_tags(recs).items():
         note(index, (dup,))
     graph = build_dependency_graph(recs)
-    for index in range(count):
-        if graph.notes[index]:
-            note(index, graph.notes[index])
-        if graph.dependents[index]:
-            put(recs[index], "dependents", tuple(recs[i].name for i in graph.dependents[index]))
-        if graph.needs[index] and recs[index].status == "database":
-            put(recs[index], "dependency_closure", tuple(recs[i].name for i in graph.closure(index)))
+    names = [rec.name for rec in recs]
+    for index, graph_notes in enumerate(graph.notes):
+        if graph_notes:
+            note(index, graph_notes)
+    for index, dependents in enumerate(graph.dependents):
+        if dependents:
+            put(recs[index], "dependents", tuple([names[i] for i in dependents]))
+    closures = graph.closures([i for i, needs in enumerate(graph.needs) if needs and recs[i].status == "database"])
+    for index, closure in closures.items():
+        put(recs[index], "dependency_closure", tuple([names[i] for i in closure]))
     slots, plan_notes = plan_boot(recs, groups, graph)
     for index, (phase, order, pulled_in_by) in slots.items():
         rec = recs[index]

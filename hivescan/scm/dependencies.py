@@ -16,7 +16,7 @@ References: scm-spec.md §6.4; [M1] CreateService (lpDependencies); [R2] ScmRead
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from hivescan.diagnostics import Diagnostic
@@ -67,6 +67,58 @@ class DependencyGraph:
                 if node != index:
                     order.append(node)
         return tuple(order)
+
+    def closures(self, indices: Iterable[int]) -> dict[int, tuple[int, ...]]:
+        """:meth:`closure` of each of ``indices``, the work shared between them when that is exact.
+
+        Why: a set-wide pass asks for the closure of every record with dependencies (about
+        220 on Windows 10), and most of them walk the same few subgraphs (RpcSs, its
+        group...). Without a cycle, ``closure(i)`` is, for each need ``n`` in order,
+        ``closure(n)`` then ``n``, repeats dropped: a need already seen was reached with
+        everything below it, so the depth-first post-order emits nothing new for it. So
+        every node is computed once from its needs' results. A cycle (a need reached again
+        while it is still being walked) breaks that argument: then every closure is walked
+        on its own by :meth:`closure`, whose order is the reference.
+        """
+        wanted = list(indices)
+        done: dict[int, tuple[int, ...]] = {}
+        all_needs = self.needs
+        for root in wanted:
+            if root in done:
+                continue
+            walking = {root}
+            stack: list[tuple[int, int]] = [(root, 0)]
+            while stack:
+                node, pos = stack[-1]
+                needs = all_needs[node]
+                if pos < len(needs):
+                    stack[-1] = (node, pos + 1)
+                    nxt = needs[pos]
+                    if nxt in done:
+                        continue
+                    if nxt in walking:  # a cycle: the shared results would not be exact
+                        return {index: self.closure(index) for index in wanted}
+                    walking.add(nxt)
+                    stack.append((nxt, 0))
+                    continue
+                stack.pop()
+                walking.discard(node)
+                if len(needs) == 1:
+                    only = needs[0]
+                    done[node] = done[only] + (only,)
+                    continue
+                order: list[int] = []
+                seen: set[int] = set()
+                for need in needs:
+                    for below in done[need]:
+                        if below not in seen:
+                            seen.add(below)
+                            order.append(below)
+                    if need not in seen:
+                        seen.add(need)
+                        order.append(need)
+                done[node] = tuple(order)
+        return {index: done[index] for index in wanted}
 
 
 def build_dependency_graph(records: Sequence[ServiceRecord]) -> DependencyGraph:

@@ -1,0 +1,144 @@
+"""The set-wide pass's shortcuts against the plain rules they stand for (issue 13, annotate lever).
+
+Each shortcut of scm/database.py and the modules it calls is compared, on generated inputs,
+with a straightforward reading of the rule written here: the shortcut must give the same
+answer, byte for byte, for every input (not only the shapes it was written for).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hivescan.scm.dependencies import DependencyGraph
+from hivescan.scm.environment import Expansion, expand
+from hivescan.scm.imagepath import CommandLine, split_command_line, with_default_extension
+
+# ---- %VAR% expansion: one scan with find(), as RtlExpandEnvironmentStrings_U reads the text
+
+
+def _expand_by_scanning(text: str, lookup: Callable[[str], str | None]) -> Expansion:
+    out: list[str] = []
+    used: list[tuple[str, bool]] = []
+    pos = 0
+    while pos < len(text):
+        start = text.find("%", pos)
+        if start < 0:
+            out.append(text[pos:])
+            break
+        out.append(text[pos:start])
+        end = text.find("%", start + 1)
+        if end < 0:
+            out.append(text[start:])
+            break
+        name = text[start + 1 : end]
+        value = lookup(name) if name else None
+        if value is None:
+            out.append(text[start : end + 1])
+            if name:
+                used.append((name, False))
+        else:
+            out.append(value)
+            used.append((name, True))
+        pos = end + 1
+    return Expansion("".join(out), tuple(used))
+
+
+percentish = st.text(alphabet=st.sampled_from(list("%aAbB\\ x")), max_size=30)
+
+
+@given(percentish, st.dictionaries(st.sampled_from(["a", "B", "ab", "", " x"]), percentish, max_size=4))
+def test_expand_is_the_scan_of_the_text(text: str, table: dict[str, str]) -> None:
+    upper = {k.upper(): v for k, v in table.items()}
+
+    def lookup(name: str) -> str | None:
+        return upper.get(name.upper())
+
+    assert expand(text, lookup) == _expand_by_scanning(text, lookup)
+
+
+def test_expand_one_name_keeps_the_text_when_unknown() -> None:
+    # the one-name shortcut returns the text itself when the name is unknown
+    assert expand("%Nope%\\x.exe", lambda _n: None) == Expansion("%Nope%\\x.exe", (("Nope", False),))
+    assert expand("a%%b", lambda _n: "never") == Expansion("a%%b", ())
+    assert expand("%A%\\x", lambda _n: "C:") == Expansion("C:\\x", (("A", True),))
+
+
+# ---- CreateProcess splitting: every blank-separated prefix listed, then the choice
+
+
+def _split_by_listing(text: str) -> CommandLine:
+    blank = " \t"
+    line = text.lstrip(blank)
+    if line.startswith('"'):
+        return split_command_line(text)  # the quoted branch is not a shortcut
+    whole = line.rstrip(blank)
+    if not whole:
+        return CommandLine("", None, False, (), 0)
+    ends = [i for i in range(1, len(whole)) if whole[i] in blank and whole[i - 1] not in blank] + [len(whole)]
+    prefixes = [whole[:end] for end in ends]
+    chosen = next((i for i, p in enumerate(prefixes) if p[-4:].lower() == ".exe"), None)
+    if chosen is None:
+        chosen = next((i for i, p in enumerate(prefixes) if with_default_extension(p) == p), 0)
+    args = whole[ends[chosen] :].lstrip(blank) or None
+    if chosen == 0:
+        return CommandLine(prefixes[0], args, False, (with_default_extension(prefixes[0]),), 0)
+    candidates = tuple(with_default_extension(p) for p in prefixes)
+    return CommandLine(prefixes[chosen], args, False, candidates, chosen, guessed=True)
+
+
+@given(st.text(alphabet=st.sampled_from(list('ab \t"\\/.:exEX-')), max_size=40))
+def test_split_is_the_listing_of_every_prefix(text: str) -> None:
+    assert split_command_line(text) == _split_by_listing(text)
+
+
+def test_split_shortcut_shapes() -> None:
+    # the first word an .exe: no list; one word: no list; an .EXE keeps its spelling
+    assert split_command_line("C:\\W\\svchost.exe  -k  netsvcs -p") == CommandLine(
+        "C:\\W\\svchost.exe", "-k  netsvcs -p", False, ("C:\\W\\svchost.exe",), 0
+    )
+    assert split_command_line(" C:\\W\\a.EXE\t") == CommandLine("C:\\W\\a.EXE", None, False, ("C:\\W\\a.EXE",), 0)
+    assert split_command_line("C:\\W\\tool") == CommandLine("C:\\W\\tool", None, False, ("C:\\W\\tool.exe",), 0)
+
+
+# ---- dependency closures: shared between records vs walked one by one
+
+
+def _graph(needs: list[tuple[int, ...]]) -> DependencyGraph:
+    count = len(needs)
+    return DependencyGraph(tuple(needs), (frozenset(),) * count, ((),) * count, ((),) * count)
+
+
+@st.composite
+def graphs(draw: st.DrawFn) -> DependencyGraph:
+    count = draw(st.integers(min_value=1, max_value=12))
+    acyclic = draw(st.booleans())
+    needs = []
+    for node in range(count):
+        pool = list(range(node + 1, count)) if acyclic else list(range(count))
+        chosen = draw(st.lists(st.sampled_from(pool), unique=True, max_size=4)) if pool else []
+        needs.append(tuple(chosen))
+    return _graph(needs)
+
+
+@settings(max_examples=300)
+@given(graphs(), st.data())
+def test_shared_closures_are_each_records_walk(graph: DependencyGraph, data: st.DataObject) -> None:
+    wanted = data.draw(st.lists(st.integers(min_value=0, max_value=len(graph.needs) - 1), unique=True))
+    shared = graph.closures(wanted)
+    assert list(shared) == wanted
+    assert shared == {index: graph.closure(index) for index in wanted}
+
+
+def test_closure_order_depth_first_with_a_diamond() -> None:
+    # 0 needs 1 then 2; both need 3; 2 also needs 4: dependencies first, each once
+    graph = _graph([(1, 2), (3,), (4, 3), (), ()])
+    assert graph.closures([0, 2]) == {0: (3, 1, 4, 2), 2: (4, 3)}
+
+
+def test_closure_with_a_cycle_is_walked_per_record() -> None:
+    # 0 -> 1 -> 2 -> 1: the walk from 1 stops at 1 itself, the walk from 2 at 2
+    graph = _graph([(1,), (2,), (1,)])
+    assert graph.closures([0, 1, 2]) == {0: (2, 1), 1: (2,), 2: (1,)}
