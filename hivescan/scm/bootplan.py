@@ -91,8 +91,9 @@ def duplicate_tags(records: Sequence[ServiceRecord]) -> dict[int, Diagnostic]:
     """Records sharing a registry Tag inside one group (CreateService assigns unique tags)."""
     seen: dict[tuple[str, int], list[int]] = {}
     for index, rec in enumerate(records):
-        if rec.status == "database" and rec.group and rec.tag is not None:
-            seen.setdefault((_upper(rec.group), rec.tag), []).append(index)
+        group, tag = rec.group, rec.tag
+        if tag is not None and group and rec.status == "database":
+            seen.setdefault((group.upper() if group.isascii() else upcase(group), tag), []).append(index)
     out: dict[int, Diagnostic] = {}
     for (_group, tag), indices in seen.items():
         if len(indices) > 1:
@@ -147,15 +148,19 @@ def plan_boot(
     system: list[int] = []
     auto: list[int] = []
     delayed: list[int] = []
+    able = [runnable(rec) for rec in records]  # asked again for the trigger phase
     for index, rec in enumerate(records):
-        if not runnable(rec):
+        if not able[index]:
+            continue
+        start = rec.start
+        if start is None or start > 2:
             continue
         base = _base(rec)
-        if base in DRIVER_TYPES and rec.start == 0:
+        if base in DRIVER_TYPES and start == 0:
             boot.append(index)
-        elif base in DRIVER_TYPES and rec.start == 1:
+        elif base in DRIVER_TYPES and start == 1:
             system.append(index)
-        elif rec.start == 2:
+        elif start == 2:
             if base in WIN32_TYPES and rec.delayed_auto_start:
                 delayed.append(index)
             else:
@@ -185,10 +190,11 @@ def plan_boot(
             sequence.append((index, phase))
             started.add(index)
     for index, rec in enumerate(records):
-        if index not in started and rec.triggers_raw and runnable(rec) and rec.start in (2, 3):
+        if able[index] and index not in started and rec.triggers_raw and rec.start in (2, 3):
             sequence.append((index, "trigger"))
     slots = {
-        index: Slot(phase, order, tuple(pulled.get(index, ()))) for order, (index, phase) in enumerate(sequence, 1)
+        index: Slot(phase, order, tuple(pulled[index]) if index in pulled else ())
+        for order, (index, phase) in enumerate(sequence, 1)
     }
     return slots, notes
 

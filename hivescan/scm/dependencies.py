@@ -122,32 +122,40 @@ class DependencyGraph:
 
 
 def build_dependency_graph(records: Sequence[ServiceRecord]) -> DependencyGraph:
-    """Resolve every record's DependOnService / DependOnGroup against the database (spec §6.4)."""
+    """Resolve every record's DependOnService / DependOnGroup against the database (spec §6.4).
+
+    Written for the hundreds of records of one set: names upper-cased once, statuses read
+    once, the per-record tuples filled in place of being rebuilt for every index.
+    """
     count = len(records)
+    statuses = [rec.status for rec in records]
     by_name: dict[str, int] = {}
     members: dict[str, list[int]] = {}
     for index, rec in enumerate(records):
         name = rec.name
         upper = name.upper() if name.isascii() else upcase(name)
-        if upper not in by_name or (records[by_name[upper]].status != "database" and rec.status == "database"):
+        known = by_name.get(upper)
+        if known is None or (statuses[known] != "database" and statuses[index] == "database"):
             by_name[upper] = index
-        if rec.group and runnable(rec):
-            members.setdefault(_upper(rec.group), []).append(index)
+        group = rec.group
+        if group and runnable(rec):
+            members.setdefault(group.upper() if group.isascii() else upcase(group), []).append(index)
 
     needs: list[tuple[int, ...]] = [()] * count
     via_group: list[frozenset[int]] = [frozenset()] * count
     notes: dict[int, list[Diagnostic]] = {}  # sparse: most records need no note
     for index, rec in enumerate(records):
-        if rec.status not in ("database", "pending_delete") or not (rec.depend_on_service or rec.depend_on_group):
+        on_services, on_groups = rec.depend_on_service, rec.depend_on_group
+        if not (on_services or on_groups) or statuses[index] not in ("database", "pending_delete"):
             continue
         out: list[int] = []
         group_only: set[int] = set()
-        groups = list(rec.depend_on_group) + [d[1:] for d in rec.depend_on_service if d.startswith("+")]
-        for dep in rec.depend_on_service:
+        groups = list(on_groups) + [d[1:] for d in on_services if d.startswith("+")]
+        for dep in on_services:
             if dep.startswith("+") or not dep:
                 continue
-            target = by_name.get(_upper(dep))
-            if target is None or records[target].status != "database":
+            target = by_name.get(dep.upper() if dep.isascii() else upcase(dep))
+            if target is None or statuses[target] != "database":
                 why = "no such service key"
                 if target is not None:
                     other = records[target]
@@ -192,15 +200,20 @@ def build_dependency_graph(records: Sequence[ServiceRecord]) -> DependencyGraph:
                     out.append(target)
                     group_only.add(target)
         needs[index] = tuple(out)
-        via_group[index] = frozenset(group_only)
+        if group_only:
+            via_group[index] = frozenset(group_only)
 
-    dependents: dict[int, list[int]] = {}
+    dependents: list[list[int] | None] = [None] * count
     for index, targets in enumerate(needs):
-        if targets and records[index].status == "database":
+        if targets and statuses[index] == "database":
             for target in targets:
-                dependents.setdefault(target, []).append(index)
+                listed = dependents[target]
+                if listed is None:
+                    dependents[target] = [index]
+                else:
+                    listed.append(index)
 
-    for component in _cycles(needs, [r.status == "database" for r in records]):
+    for component in _cycles(needs, [status == "database" for status in statuses]):
         names = " -> ".join(records[i].name for i in component)
         for index in component:
             notes.setdefault(index, []).append(
@@ -210,24 +223,32 @@ def build_dependency_graph(records: Sequence[ServiceRecord]) -> DependencyGraph:
                     f"circular dependency ({names}): CreateService refuses it; the SCM cannot start these",
                 )
             )
+    notes_of: list[tuple[Diagnostic, ...]] = [()] * count
+    for index, listed_notes in notes.items():
+        notes_of[index] = tuple(listed_notes)
     return DependencyGraph(
         tuple(needs),
         tuple(via_group),
-        tuple(tuple(dependents.get(i, ())) for i in range(count)),
-        tuple(tuple(notes.get(i, ())) for i in range(count)),
+        tuple([() if listed is None else tuple(listed) for listed in dependents]),
+        tuple(notes_of),
     )
 
 
 def _cycles(needs: Sequence[tuple[int, ...]], live: Sequence[bool]) -> list[tuple[int, ...]]:
-    """Strongly connected components with a cycle (Tarjan, iterative), in discovery order."""
-    index_of: dict[int, int] = {}
-    low: dict[int, int] = {}
-    on_stack: set[int] = set()
+    """Strongly connected components with a cycle (Tarjan, iterative), in discovery order.
+
+    Per-node state in lists indexed by record (-1: not reached yet), not dicts: the walk
+    touches every record with dependencies on every hive.
+    """
+    count = len(needs)
+    index_of = [-1] * count
+    low = [0] * count
+    on_stack = [False] * count
     stack: list[int] = []
     found: list[tuple[int, ...]] = []
     counter = 0
-    for start in range(len(needs)):
-        if not live[start] or start in index_of or not needs[start]:
+    for start in range(count):
+        if not live[start] or index_of[start] >= 0 or not needs[start]:
             continue
         work: list[tuple[int, int]] = [(start, 0)]
         while work:
@@ -236,27 +257,28 @@ def _cycles(needs: Sequence[tuple[int, ...]], live: Sequence[bool]) -> list[tupl
                 index_of[node] = low[node] = counter
                 counter += 1
                 stack.append(node)
-                on_stack.add(node)
+                on_stack[node] = True
             targets = needs[node]
             if pos < len(targets):
                 work[-1] = (node, pos + 1)
                 nxt = targets[pos]
                 if not live[nxt]:
                     continue
-                if nxt not in index_of:
+                if index_of[nxt] < 0:
                     work.append((nxt, 0))
-                elif nxt in on_stack:
-                    low[node] = min(low[node], index_of[nxt])
+                elif on_stack[nxt] and index_of[nxt] < low[node]:
+                    low[node] = index_of[nxt]
                 continue
             work.pop()
             if work:
                 parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
+                if low[node] < low[parent]:
+                    low[parent] = low[node]
             if low[node] == index_of[node]:
                 component: list[int] = []
                 while True:
                     member = stack.pop()
-                    on_stack.discard(member)
+                    on_stack[member] = False
                     component.append(member)
                     if member == node:
                         break

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hivescan.scm.dependencies import DependencyGraph
+from hivescan.scm.dependencies import DependencyGraph, _cycles
 from hivescan.scm.environment import Expansion, expand
 from hivescan.scm.imagepath import CommandLine, split_command_line, with_default_extension
 
@@ -142,3 +142,55 @@ def test_closure_with_a_cycle_is_walked_per_record() -> None:
     # 0 -> 1 -> 2 -> 1: the walk from 1 stops at 1 itself, the walk from 2 at 2
     graph = _graph([(1,), (2,), (1,)])
     assert graph.closures([0, 1, 2]) == {0: (2, 1), 1: (2,), 2: (1,)}
+
+
+# ---- cycles: Tarjan with per-node lists vs the same walk over dicts
+
+
+def _cycles_over_dicts(needs: tuple[tuple[int, ...], ...], live: list[bool]) -> list[tuple[int, ...]]:
+    index_of: dict[int, int] = {}
+    low: dict[int, int] = {}
+    on_stack: set[int] = set()
+    stack: list[int] = []
+    found: list[tuple[int, ...]] = []
+    counter = 0
+    for start in range(len(needs)):
+        if not live[start] or start in index_of or not needs[start]:
+            continue
+        work = [(start, 0)]
+        while work:
+            node, pos = work[-1]
+            if pos == 0:
+                index_of[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            if pos < len(needs[node]):
+                work[-1] = (node, pos + 1)
+                nxt = needs[node][pos]
+                if live[nxt] and nxt not in index_of:
+                    work.append((nxt, 0))
+                elif live[nxt] and nxt in on_stack:
+                    low[node] = min(low[node], index_of[nxt])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index_of[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1 or node in needs[node]:
+                    found.append(tuple(reversed(component)))
+    return found
+
+
+@settings(max_examples=300)
+@given(graphs(), st.data())
+def test_cycles_over_lists_are_the_walk_over_dicts(graph: DependencyGraph, data: st.DataObject) -> None:
+    live = data.draw(st.lists(st.booleans(), min_size=len(graph.needs), max_size=len(graph.needs)))
+    assert _cycles(graph.needs, live) == _cycles_over_dicts(graph.needs, live)
