@@ -122,13 +122,29 @@ def _ordered(members: Iterable[int], records: Sequence[ServiceRecord], groups: G
     out: list[int] = []
     for position in sorted(known):
         items = known[position]
-        tagged = [(groups.tag_position(records[i].group, records[i].tag), i) for i in items]
+        # one tag vector per position: a listed group's position stands for one upper-cased name
+        group = records[items[0]].group
+        vector = groups.tag_vectors.get(_upper(group)) if group else None
+        if not vector:
+            out += items  # no vector: GroupOrder.tag_position is None for every member
+            continue
+        tagged = [(_index_in(vector, records[i].tag), i) for i in items]
         out += [i for t, i in sorted((t, i) for t, i in tagged if t is not None)]
         out += [i for t, i in tagged if t is None]
     for items in unknown.values():
         out += items
     out += ungrouped
     return out
+
+
+def _index_in(vector: tuple[int, ...], tag: int | None) -> int | None:
+    """``GroupOrder.tag_position`` once the group's vector is known: the tag's first index."""
+    if tag is None:
+        return None
+    try:
+        return vector.index(tag)
+    except ValueError:
+        return None
 
 
 class Slot(NamedTuple):

@@ -16,8 +16,8 @@ References: scm-spec.md §6.4; [M1] CreateService (lpDependencies); [R2] ScmRead
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from hivescan.diagnostics import Diagnostic
 from hivescan.hive.tree import upcase
@@ -25,10 +25,6 @@ from hivescan.scm.constants import ACCEPTED_TYPES, SERVICE_PKG_SERVICE, USER_INS
 from hivescan.scm.record import ServiceRecord
 
 _PER_USER = USER_TEMPLATE_TYPES | USER_INSTANCE_TYPES
-
-
-def _upper(name: str) -> str:
-    return name.upper() if name.isascii() else upcase(name)
 
 
 def runnable(record: ServiceRecord) -> bool:
@@ -68,57 +64,72 @@ class DependencyGraph:
                     order.append(node)
         return tuple(order)
 
+    # closures worked out while the graph was built (its acyclic case), by record index
+    shared_closures: Mapping[int, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
+
     def closures(self, indices: Iterable[int]) -> dict[int, tuple[int, ...]]:
         """:meth:`closure` of each of ``indices``, the work shared between them when that is exact.
 
         Why: a set-wide pass asks for the closure of every record with dependencies (about
         220 on Windows 10), and most of them walk the same few subgraphs (RpcSs, its
-        group...). Without a cycle, ``closure(i)`` is, for each need ``n`` in order,
-        ``closure(n)`` then ``n``, repeats dropped: a need already seen was reached with
-        everything below it, so the depth-first post-order emits nothing new for it. So
-        every node is computed once from its needs' results. A cycle (a need reached again
-        while it is still being walked) breaks that argument: then every closure is walked
-        on its own by :meth:`closure`, whose order is the reference.
+        group...). See :func:`_shared_closures`; with a cycle every closure is walked on its
+        own by :meth:`closure`, whose order is the reference.
         """
         wanted = list(indices)
-        done: dict[int, tuple[int, ...]] = {}
-        all_needs = self.needs
-        for root in wanted:
-            if root in done:
+        known = self.shared_closures
+        if known and all(index in known for index in wanted):
+            return {index: known[index] for index in wanted}
+        shared = _shared_closures(self.needs, wanted)
+        if shared is None:
+            return {index: self.closure(index) for index in wanted}
+        return shared
+
+
+def _shared_closures(all_needs: Sequence[tuple[int, ...]], wanted: list[int]) -> dict[int, tuple[int, ...]] | None:
+    """``closure(i)`` of each wanted record computed once per node, or None on a cycle.
+
+    Without a cycle, ``closure(i)`` is, for each need ``n`` in order, ``closure(n)`` then
+    ``n``, repeats dropped: a need already seen was reached with everything below it, so the
+    depth-first post-order emits nothing new for it. A cycle (a need reached again while it
+    is still being walked) breaks that argument, so it ends the shared walk: None.
+    """
+    done: dict[int, tuple[int, ...]] = {}
+    for root in wanted:
+        if root in done:
+            continue
+        walking = {root}
+        stack: list[tuple[int, int]] = [(root, 0)]
+        while stack:
+            node, pos = stack[-1]
+            needs = all_needs[node]
+            if pos < len(needs):
+                stack[-1] = (node, pos + 1)
+                nxt = needs[pos]
+                if nxt in done:
+                    continue
+                if nxt in walking:  # a cycle: the shared results would not be exact
+                    return None
+                walking.add(nxt)
+                stack.append((nxt, 0))
                 continue
-            walking = {root}
-            stack: list[tuple[int, int]] = [(root, 0)]
-            while stack:
-                node, pos = stack[-1]
-                needs = all_needs[node]
-                if pos < len(needs):
-                    stack[-1] = (node, pos + 1)
-                    nxt = needs[pos]
-                    if nxt in done:
-                        continue
-                    if nxt in walking:  # a cycle: the shared results would not be exact
-                        return {index: self.closure(index) for index in wanted}
-                    walking.add(nxt)
-                    stack.append((nxt, 0))
-                    continue
-                stack.pop()
-                walking.discard(node)
-                if len(needs) == 1:
-                    only = needs[0]
-                    done[node] = done[only] + (only,)
-                    continue
-                order: list[int] = []
-                seen: set[int] = set()
-                for need in needs:
-                    for below in done[need]:
-                        if below not in seen:
-                            seen.add(below)
-                            order.append(below)
-                    if need not in seen:
-                        seen.add(need)
-                        order.append(need)
-                done[node] = tuple(order)
-        return {index: done[index] for index in wanted}
+            stack.pop()
+            walking.discard(node)
+            if len(needs) == 1:
+                only = needs[0]
+                done[node] = done[only] + (only,)
+                continue
+            order: list[int] = []
+            seen: set[int] = set()
+            for need in needs:
+                for below in done[need]:
+                    if below not in seen:
+                        seen.add(below)
+                        order.append(below)
+                if need not in seen:
+                    seen.add(need)
+                    order.append(need)
+            done[node] = tuple(order)
+    return {index: done[index] for index in wanted}
 
 
 def build_dependency_graph(records: Sequence[ServiceRecord]) -> DependencyGraph:
@@ -150,9 +161,12 @@ def build_dependency_graph(records: Sequence[ServiceRecord]) -> DependencyGraph:
             continue
         out: list[int] = []
         group_only: set[int] = set()
-        groups = list(on_groups) + [d[1:] for d in on_services if d.startswith("+")]
+        groups = on_groups  # then the "+group" entries of DependOnService, in their order
         for dep in on_services:
-            if dep.startswith("+") or not dep:
+            if not dep:
+                continue
+            if dep[0] == "+":
+                groups = (*groups, dep[1:])
                 continue
             target = by_name.get(dep.upper() if dep.isascii() else upcase(dep))
             if target is None or statuses[target] != "database":
@@ -186,8 +200,8 @@ def build_dependency_graph(records: Sequence[ServiceRecord]) -> DependencyGraph:
         for group in groups:
             if not group:
                 continue
-            found = members.get(_upper(group), [])
-            if not [t for t in found if t != index]:
+            found = members.get(group.upper() if group.isascii() else upcase(group), ())
+            if not found or (len(found) == 1 and found[0] == index):  # members are listed once each
                 notes.setdefault(index, []).append(
                     Diagnostic(
                         "dependency_group_unsatisfiable",
@@ -213,7 +227,14 @@ def build_dependency_graph(records: Sequence[ServiceRecord]) -> DependencyGraph:
                 else:
                     listed.append(index)
 
-    for component in _cycles(needs, [status == "database" for status in statuses]):
+    # every target of ``needs`` is a database record (dangling ones are notes, group members
+    # are runnable), so a cycle can only run through database records with needs: the shared
+    # closure walk from all of them finds one if there is one. When it finds none, Tarjan
+    # has nothing to report and is not run; the closures are kept for the pass.
+    roots = [index for index, targets in enumerate(needs) if targets and statuses[index] == "database"]
+    shared = _shared_closures(needs, roots)
+    cycles = _cycles(needs, [status == "database" for status in statuses]) if shared is None else []
+    for component in cycles:
         names = " -> ".join(records[i].name for i in component)
         for index in component:
             notes.setdefault(index, []).append(
@@ -231,6 +252,7 @@ def build_dependency_graph(records: Sequence[ServiceRecord]) -> DependencyGraph:
         tuple(via_group),
         tuple([() if listed is None else tuple(listed) for listed in dependents]),
         tuple(notes_of),
+        shared or {},
     )
 
 

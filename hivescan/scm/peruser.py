@@ -40,10 +40,6 @@ def _upper(name: str) -> str:
     return name.upper() if name.isascii() else upcase(name)
 
 
-def _base(record: ServiceRecord) -> int | None:
-    return None if record.type is None else record.type & ~SERVICE_PKG_SERVICE
-
-
 def split_instance_name(name: str) -> tuple[str, str] | None:
     """(template name, LUID suffix) when the name ends in ``_<hex>``; else None."""
     prefix, sep, suffix = name.rpartition("_")
@@ -67,15 +63,21 @@ def link_user_services(records: Sequence[ServiceRecord], expanded_images: Sequen
     store it already expanded; templates usually as ``%SystemRoot%\\...``).
     """
     templates: dict[str, int] = {}
-    for index, rec in enumerate(records):
-        if _base(rec) in USER_TEMPLATE_TYPES and rec.status != "rejected":
+    instances: list[int] = []
+    for index, rec in enumerate(records):  # one look at each record's type (hundreds per set)
+        type_ = rec.type
+        if type_ is None or rec.status == "rejected":
+            continue
+        base = type_ & ~SERVICE_PKG_SERVICE
+        if base in USER_TEMPLATE_TYPES:
             templates.setdefault(_upper(rec.name), index)
+        elif base in USER_INSTANCE_TYPES:
+            instances.append(index)
     updates: dict[int, dict[str, Any]] = {}
     notes: dict[int, list[Diagnostic]] = {}
     instances_of: dict[int, list[str]] = {}
-    for index, rec in enumerate(records):
-        if _base(rec) not in USER_INSTANCE_TYPES or rec.status == "rejected":
-            continue
+    for index in instances:
+        rec = records[index]
         mine = notes.setdefault(index, [])
         if rec.status == "database":
             mine.append(

@@ -12,6 +12,7 @@ References: scm-spec.md §7.1-7.2; [C1] Geoff Chappell, SVCHOST.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -22,6 +23,7 @@ from hivescan.hive.tree import upcase
 from hivescan.textsafe import quoted
 
 _BLANK = " \t"
+_BLANK_CHAR = re.compile("[ \t]")
 SVCHOST_KEY = "Microsoft\\Windows NT\\CurrentVersion\\Svchost"
 
 
@@ -44,9 +46,8 @@ def _token(text: str, pos: int) -> tuple[str, int]:
         if end < 0:
             return text[pos + 1 :], len(text)
         return text[pos + 1 : end], end + 1
-    end = pos
-    while end < len(text) and text[end] not in _BLANK:
-        end += 1
+    blank = _BLANK_CHAR.search(text, pos)  # the next blank, found by one search, not char by char
+    end = blank.start() if blank is not None else len(text)
     return text[pos:end], end
 
 
