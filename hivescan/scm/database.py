@@ -54,6 +54,7 @@ from hivescan.scm.svchost import (
 _ENVIRONMENT_PATH = ("Session Manager", "Environment")
 _DRIVER_SVCHOST = Diagnostic("driver_svchost_image", "ImagePath", "a driver whose ImagePath is svchost.exe")
 # types resolved by CreateProcess rules, whose result depends only on the ImagePath and its type
+# (and on the service's name when the ImagePath is blank: imagepath.resolve_win32_image)
 WIN32_LIKE = WIN32_TYPES | USER_TEMPLATE_TYPES | USER_INSTANCE_TYPES
 
 
@@ -247,17 +248,24 @@ def annotate_database(
     count = len(recs)
     expanded: list[str | None] = [None] * count
     env_used: list[tuple[tuple[str, bool], ...]] = [()] * count
-    shared: dict[str, ImageResolution] = {}
-    facts_seen: dict[
-        str, GroupFacts
-    ] = {}  # the same (Group, Tag) pairs recur  # Win32 command lines repeat (svchost -k ...)
+    # Win32 command lines repeat (svchost -k ...), and so do (Tag, Group) pairs: each answer
+    # is worked out once per call, keyed by exactly what it depends on (tuple keys: cheaper to
+    # build than text, and the dicts die with the call)
+    shared: dict[tuple[str | None, str], ImageResolution] = {}
+    facts_seen: dict[tuple[int | None, str], GroupFacts] = {}
     for index, rec in enumerate(recs):
         image_path, type_ = rec.image_path, rec.type
-        if image_path and type_ is not None and (type_ & ~SERVICE_PKG_SERVICE) in WIN32_LIKE:
-            cache_key = f"{rec.image_path_type}|{image_path}"  # a str key: strings are not GC-tracked
-            res = shared.get(cache_key)  # type: ignore[assignment]
+        # a blank ImagePath's answer names the service (its legacy default): not shared
+        if (
+            image_path
+            and type_ is not None
+            and (type_ & ~SERVICE_PKG_SERVICE) in WIN32_LIKE
+            and not image_path.isspace()
+        ):
+            image_key = (rec.image_path_type, image_path)
+            res = shared.get(image_key)  # type: ignore[assignment]
             if res is None:
-                res = shared[cache_key] = resolve_image(rec.name, type_, image_path, rec.image_path_type, env)
+                res = shared[image_key] = resolve_image(rec.name, type_, image_path, rec.image_path_type, env)
         else:
             res = resolve_image(rec.name, type_, image_path, rec.image_path_type, env)
         exp, used, diags = res.expanded, res.env_used, res.diagnostics
@@ -266,8 +274,9 @@ def annotate_database(
         _put_image_fields(rec, res)
         if diags:
             notes[index] = diags  # the first notes of any record
-        if rec.group is not None:
-            facts_key = f"{rec.tag}|{rec.group}"
+        group = rec.group
+        if group is not None:
+            facts_key = (rec.tag, group)
             facts = facts_seen.get(facts_key)
             if facts is None:
                 facts = facts_seen[facts_key] = group_facts(rec, groups)

@@ -160,6 +160,15 @@ def test_svchost_arguments_none_and_the_word_none_are_parsed_apart(spec_hive: Ca
     assert worded.svchost_switches == ("None",) and "svchost_args_unusual" in codes(worded)
 
 
+def test_blank_image_paths_are_resolved_per_service(spec_hive: Callable[..., Path]) -> None:
+    """A blank ImagePath's legacy default names the service itself: two services with the same
+    blank text must not share one resolution (the per-call cache was keyed by the text only)."""
+    recs = records_of(spec_hive({"Alpha": _own_process("  "), "Beta": _own_process("  ")}))
+    assert recs["Alpha"].image_candidates == ("C:\\Windows\\System32\\Alpha.exe",)
+    assert recs["Beta"].image_candidates == ("C:\\Windows\\System32\\Beta.exe",)
+    assert "Beta.exe" in next(d.message for d in recs["Beta"].diagnostics if d.code == "candidate_legacy_default")
+
+
 # ---- per-user services (spec §8)
 
 
