@@ -44,6 +44,7 @@ from hivescan.scm.peruser import link_user_services
 from hivescan.scm.record import ServiceRecord
 from hivescan.scm.software import SoftwareData
 from hivescan.scm.svchost import (
+    SvchostArgs,
     check_membership,
     is_svchost,
     list_orphans,
@@ -171,25 +172,55 @@ def _put_image_fields(rec: ServiceRecord, res: ImageResolution) -> None:
         _SET_IMAGE_PATH_SOURCE(rec, source)
 
 
-def _hosting(
-    rec: ServiceRecord, resolved: str, driver: bool, accepted: bool, env: Environment, no_software: bool
-) -> tuple[str | None, tuple[str, ...], tuple[Diagnostic, ...]]:
-    """svchost group, switches and notes of a record hosted by ``resolved`` (spec §7.1).
+_HostedAnswer = tuple[str | None, tuple[str, ...], tuple[Diagnostic, ...]]  # group, switches, notes
 
-    The notes in the order the spec's checks come: the arguments', masquerade, a driver
-    hosted by svchost, then (``no_software``) the group's membership, which without SOFTWARE
-    depends on the group alone; with SOFTWARE the caller checks membership per record.
+
+class _Hosting:
+    """svchost group, switches and notes of hosted records (spec §7.1), for one pass.
+
+    Each answer is worked out once per exactly what it depends on: the whole answer per
+    (module, arguments, driver?, rejected?); inside it the parse per argument text, the
+    masquerade check per module path and, without SOFTWARE, the membership note per group.
+    The dicts live as long as the pass (one control set, one environment).
     """
-    svc_args = parse_svchost_args(rec.image_args)
-    added = svc_args.diagnostics
-    masquerade = masquerade_note(resolved, env.system_root)
-    if masquerade is not None:
-        added += (masquerade,)
-    if driver:
-        added += (_DRIVER_SVCHOST,)
-    if svc_args.group and accepted and no_software:
-        added += check_membership(rec.name, svc_args.group, None).diagnostics
-    return svc_args.group, svc_args.switches, added
+
+    def __init__(self, system_root: str, no_software: bool) -> None:
+        self.system_root = system_root
+        self.no_software = no_software
+        self.answers: dict[
+            tuple[str, str | None, bool, bool], tuple[str | None, tuple[str, ...], tuple[Diagnostic, ...]]
+        ]
+        self.answers = {}
+        self.parsed: dict[str | None, SvchostArgs] = {}
+        self.masquerade: dict[str, tuple[Diagnostic, ...]] = {}
+        self.membership: dict[str, tuple[Diagnostic, ...]] = {}
+
+    def answer(self, resolved: str, args: str | None, driver: bool, accepted: bool) -> _HostedAnswer:
+        """Notes in the order the checks come: the arguments', masquerade, a driver hosted by
+        svchost, then (without SOFTWARE) the group's membership; with SOFTWARE the caller
+        checks membership per record (it depends on the name)."""
+        key = (resolved, args, driver, accepted)
+        found = self.answers.get(key)
+        if found is not None:
+            return found
+        svc_args = self.parsed.get(args)
+        if svc_args is None:
+            svc_args = self.parsed[args] = parse_svchost_args(args)
+        masquerade = self.masquerade.get(resolved)
+        if masquerade is None:
+            note = masquerade_note(resolved, self.system_root)
+            masquerade = self.masquerade[resolved] = (note,) if note is not None else ()
+        added = svc_args.diagnostics + masquerade
+        if driver:
+            added += (_DRIVER_SVCHOST,)
+        group = svc_args.group
+        if group and accepted and self.no_software:
+            membership = self.membership.get(group)
+            if membership is None:  # without SOFTWARE the note depends on the group only
+                membership = self.membership[group] = check_membership("", group, None).diagnostics
+            added += membership
+        found = self.answers[key] = (group, svc_args.switches, added)
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,12 +332,7 @@ def annotate_database(
     hosted: dict[str, str | None] = {}
     groups_by_name = software.svchost_groups if software is not None else None
     check_lists = groups_by_name is not None  # the orphan check needs every hosted name
-    # what hosting says about a record depends on its module, its arguments, whether it is a
-    # driver and whether it was rejected (and, with SOFTWARE, on its name: checked apart), so it
-    # is worked out once per such key: svchost lines repeat. A tuple key: as text, no
-    # arguments and the argument "None" were one key.
-    hosting: dict[tuple[str, str | None, bool, bool], tuple[str | None, tuple[str, ...], tuple[Diagnostic, ...]]]
-    hosting = {}
+    hosting = _Hosting(env.system_root, groups_by_name is None)
     dlls: dict[str, Expansion] = {}
     distinct: dict[tuple[tuple[str, bool], ...], tuple[tuple[str, bool], ...]] = {}
     for index, rec in enumerate(recs):
@@ -315,11 +341,7 @@ def annotate_database(
             type_ = rec.type
             driver = type_ is not None and (type_ & ~SERVICE_PKG_SERVICE) in DRIVER_TYPES
             accepted = rec.status != "rejected"
-            hosting_key = (resolved, rec.image_args, driver, accepted)
-            found = hosting.get(hosting_key)
-            if found is None:
-                found = hosting[hosting_key] = _hosting(rec, resolved, driver, accepted, env, groups_by_name is None)
-            group, switches, added = found
+            group, switches, added = hosting.answer(resolved, rec.image_args, driver, accepted)
             if group is not None:
                 _SET_SVCHOST_GROUP(rec, group)
             if switches:
