@@ -164,7 +164,9 @@ def plan_boot(
     system: list[int] = []
     auto: list[int] = []
     delayed: list[int] = []
-    able = [runnable(rec) for rec in records]  # asked again for the trigger phase
+    able = graph.runnable  # read while the graph was built
+    if len(able) != len(records):  # a graph built by hand
+        able = tuple(runnable(rec) for rec in records)
     for index, rec in enumerate(records):
         if not able[index]:
             continue
@@ -202,7 +204,7 @@ def plan_boot(
     pulled: dict[int, list[str]] = {}
     for phase, members in (("auto", auto), ("delayed_auto", delayed)):
         roots = _ordered(members, records, groups)
-        for index in _with_dependencies(roots, records, graph, started, pulled, set(members)):
+        for index in _with_dependencies(roots, records, graph, started, pulled, set(members), able):
             sequence.append((index, phase))
             started.add(index)
     for index, rec in enumerate(records):
@@ -222,6 +224,7 @@ def _with_dependencies(
     started: set[int],
     pulled: dict[int, list[str]],
     members: set[int],
+    able: Sequence[bool],
 ) -> list[int]:
     """Roots in order, each preceded by what it needs that is not started (iterative DFS)."""
     out: list[int] = []
@@ -237,7 +240,8 @@ def _with_dependencies(
             if pos < len(needs):
                 stack[-1] = (node, pos + 1)
                 dep = needs[pos]
-                if not _startable_dependency(records[dep]):
+                # a dependency the SCM starts on demand: runnable, not disabled, not a boot/system driver
+                if not (able[dep] and records[dep].start in (2, 3)):
                     continue
                 if dep not in members and dep not in started:
                     who = pulled.setdefault(dep, [])
@@ -254,11 +258,6 @@ def _with_dependencies(
                 placed.add(node)
                 out.append(node)
     return out
-
-
-def _startable_dependency(record: ServiceRecord) -> bool:
-    """A dependency the SCM would start on demand: runnable, not disabled, not a boot/system driver."""
-    return runnable(record) and record.start in (2, 3)
 
 
 def exclusion_reason(record: ServiceRecord) -> str:

@@ -64,6 +64,8 @@ class DependencyGraph:
                     order.append(node)
         return tuple(order)
 
+    # per record: runnable(record), read once while the graph is built (the boot plan asks too)
+    runnable: tuple[bool, ...] = field(default=(), repr=False, compare=False)
     # closures worked out while the graph was built (its acyclic case), by record index
     shared_closures: Mapping[int, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
 
@@ -142,14 +144,23 @@ def build_dependency_graph(records: Sequence[ServiceRecord]) -> DependencyGraph:
     statuses = [rec.status for rec in records]
     by_name: dict[str, int] = {}
     members: dict[str, list[int]] = {}
+    able = [False] * count  # runnable(rec), inline: every record is asked
     for index, rec in enumerate(records):
         name = rec.name
         upper = name.upper() if name.isascii() else upcase(name)
+        status = statuses[index]
         known = by_name.get(upper)
-        if known is None or (statuses[known] != "database" and statuses[index] == "database"):
+        if known is None or (statuses[known] != "database" and status == "database"):
             by_name[upper] = index
+        type_ = rec.type
+        if status != "database" or type_ is None:
+            continue
+        base = type_ & ~SERVICE_PKG_SERVICE
+        if base not in ACCEPTED_TYPES or base in _PER_USER:
+            continue
+        able[index] = True
         group = rec.group
-        if group and runnable(rec):
+        if group:
             members.setdefault(group.upper() if group.isascii() else upcase(group), []).append(index)
 
     needs: list[tuple[int, ...]] = [()] * count
@@ -252,6 +263,7 @@ def build_dependency_graph(records: Sequence[ServiceRecord]) -> DependencyGraph:
         tuple(via_group),
         tuple([() if listed is None else tuple(listed) for listed in dependents]),
         tuple(notes_of),
+        tuple(able),
         shared or {},
     )
 
