@@ -39,7 +39,7 @@ from hivescan.scm.constants import (
 from hivescan.scm.dependencies import build_dependency_graph
 from hivescan.scm.environment import Environment, Expansion, build_environment, used_once
 from hivescan.scm.groups import GroupOrder, build_group_order
-from hivescan.scm.imagepath import ImageResolution, resolve_image
+from hivescan.scm.imagepath import ImageResolution, resolve_driver_image, resolve_image
 from hivescan.scm.peruser import link_user_services
 from hivescan.scm.record import ServiceRecord
 from hivescan.scm.software import SoftwareData
@@ -155,7 +155,7 @@ def _put_image_fields(rec: ServiceRecord, res: ImageResolution) -> None:
     Written out field by field: a loop over (name, value) pairs built eight tuples per record,
     a tenth of the pass on a 650-service hive. ``IMAGE_FIELDS`` is the general rule the tests
     compare this with (a value is set unless it is None, () or False)."""
-    exp, resolved, nt_path, args, candidates, risk, source = res[:7]
+    exp, resolved, nt_path, args, candidates, risk, source, _used, _notes = res  # no slice: one tuple less
     if exp is not None:
         _SET_IMAGE_PATH_EXPANDED(rec, exp)
     if resolved is not None:
@@ -286,17 +286,15 @@ def annotate_database(
     facts_seen: dict[tuple[int | None, str], GroupFacts] = {}
     for index, rec in enumerate(recs):
         image_path, type_ = rec.image_path, rec.type
+        base = None if type_ is None else type_ & ~SERVICE_PKG_SERVICE
         # a blank ImagePath's answer names the service (its legacy default): not shared
-        if (
-            image_path
-            and type_ is not None
-            and (type_ & ~SERVICE_PKG_SERVICE) in WIN32_LIKE
-            and not image_path.isspace()
-        ):
+        if image_path and base in WIN32_LIKE and not image_path.isspace():
             image_key = (rec.image_path_type, image_path)
             res = shared.get(image_key)  # type: ignore[assignment]
             if res is None:
                 res = shared[image_key] = resolve_image(rec.name, type_, image_path, rec.image_path_type, env)
+        elif base in DRIVER_TYPES:  # what resolve_image would call for it, without the dispatch
+            res = resolve_driver_image(rec.name, image_path, rec.image_path_type, env)
         else:
             res = resolve_image(rec.name, type_, image_path, rec.image_path_type, env)
         exp, used, diags = res.expanded, res.env_used, res.diagnostics
