@@ -145,6 +145,7 @@ def build_dependency_graph(records: Sequence[ServiceRecord]) -> DependencyGraph:
     by_name: dict[str, int] = {}
     members: dict[str, list[int]] = {}
     able = [False] * count  # runnable(rec), inline: every record is asked
+    dependent: list[int] = []  # records with dependencies, for the second walk (a third of them)
     for index, rec in enumerate(records):
         name = rec.name
         upper = name.upper() if name.isascii() else upcase(name)
@@ -152,6 +153,8 @@ def build_dependency_graph(records: Sequence[ServiceRecord]) -> DependencyGraph:
         known = by_name.get(upper)
         if known is None or (statuses[known] != "database" and status == "database"):
             by_name[upper] = index
+        if (rec.depend_on_service or rec.depend_on_group) and status in ("database", "pending_delete"):
+            dependent.append(index)
         type_ = rec.type
         if status != "database" or type_ is None:
             continue
@@ -166,10 +169,9 @@ def build_dependency_graph(records: Sequence[ServiceRecord]) -> DependencyGraph:
     needs: list[tuple[int, ...]] = [()] * count
     via_group: list[frozenset[int]] = [frozenset()] * count
     notes: dict[int, list[Diagnostic]] = {}  # sparse: most records need no note
-    for index, rec in enumerate(records):
+    for index in dependent:
+        rec = records[index]
         on_services, on_groups = rec.depend_on_service, rec.depend_on_group
-        if not (on_services or on_groups) or statuses[index] not in ("database", "pending_delete"):
-            continue
         out: list[int] = []
         group_only: set[int] = set()
         groups = on_groups  # then the "+group" entries of DependOnService, in their order
@@ -229,7 +231,8 @@ def build_dependency_graph(records: Sequence[ServiceRecord]) -> DependencyGraph:
             via_group[index] = frozenset(group_only)
 
     dependents: list[list[int] | None] = [None] * count
-    for index, targets in enumerate(needs):
+    for index in dependent:
+        targets = needs[index]
         if targets and statuses[index] == "database":
             for target in targets:
                 listed = dependents[target]
@@ -242,7 +245,7 @@ def build_dependency_graph(records: Sequence[ServiceRecord]) -> DependencyGraph:
     # are runnable), so a cycle can only run through database records with needs: the shared
     # closure walk from all of them finds one if there is one. When it finds none, Tarjan
     # has nothing to report and is not run; the closures are kept for the pass.
-    roots = [index for index, targets in enumerate(needs) if targets and statuses[index] == "database"]
+    roots = [index for index in dependent if needs[index] and statuses[index] == "database"]
     shared = _shared_closures(needs, roots)
     cycles = _cycles(needs, [status == "database" for status in statuses]) if shared is None else []
     for component in cycles:
