@@ -349,8 +349,8 @@ def annotate_database(
                 if membership.listed is not None:
                     _SET_SVCHOST_LISTED(rec, membership.listed)
                 added += membership.diagnostics
-            if added:
-                note(index, added)
+            if added:  # note(index, added), inline: most hosted records have a note
+                notes[index] = notes[index] + added if index in notes else added
             if check_lists and rec.status == "database" and rec.template is None:
                 hosted[_upper(rec.name)] = group
         elif check_lists and rec.status == "database":
