@@ -7,14 +7,20 @@ answer, byte for byte, for every input (not only the shapes it was written for).
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hivescan.scm.dependencies import DependencyGraph, _cycles
+import hivescan
+from hivescan.hive.model import RawValue
+from hivescan.hive.regtypes import REG_BINARY
+from hivescan.scm.dependencies import DependencyGraph, _cycles, build_dependency_graph
 from hivescan.scm.environment import Expansion, expand
+from hivescan.scm.groups import decode_tag_vector
 from hivescan.scm.imagepath import CommandLine, split_command_line, with_default_extension
+from tests.conftest import shared_hive
 
 # ---- %VAR% expansion: one scan with find(), as RtlExpandEnvironmentStrings_U reads the text
 
@@ -194,3 +200,30 @@ def _cycles_over_dicts(needs: tuple[tuple[int, ...], ...], live: list[bool]) -> 
 def test_cycles_over_lists_are_the_walk_over_dicts(graph: DependencyGraph, data: st.DataObject) -> None:
     live = data.draw(st.lists(st.booleans(), min_size=len(graph.needs), max_size=len(graph.needs)))
     assert _cycles(graph.needs, live) == _cycles_over_dicts(graph.needs, live)
+
+
+# ---- the closures kept from building the graph, on a real set
+
+
+def test_closures_kept_by_the_graph_are_each_records_walk() -> None:
+    """Windows 10's set (acyclic, ~220 records with dependencies): the closures the graph keeps
+    from its build are the ones :meth:`DependencyGraph.closure` walks one by one."""
+    with hivescan.open_hive(shared_hive("win10-dirty-SYSTEM")) as hive:
+        records = hive.services()
+    graph = build_dependency_graph(records)
+    kept = graph.shared_closures
+    assert len(kept) > 100
+    assert kept == {index: graph.closure(index) for index in kept}
+    for index, closure in kept.items():
+        assert records[index].dependency_closure == tuple(records[i].name for i in closure)
+
+
+# ---- GroupOrderList tag vectors: one unpack vs one int per tag
+
+
+@given(st.binary(max_size=64), st.integers(min_value=0, max_value=20))
+def test_tag_vector_unpack_is_each_tag_read_alone(tail: bytes, count: int) -> None:
+    data = struct.pack("<I", count) + tail
+    tags, _notes = decode_tag_vector("G", RawValue("G", REG_BINARY, data))
+    used = min(count, (len(data) - 4) // 4)
+    assert tags == tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "little") for i in range(used))
