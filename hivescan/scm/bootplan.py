@@ -64,27 +64,44 @@ class GroupFacts(NamedTuple):
     diagnostics: tuple[Diagnostic, ...] = ()
 
 
+class GroupPlace(NamedTuple):
+    """What :func:`group_facts` says for every record of one Group string, the Tag aside."""
+
+    known: bool | None  # None: no Group value
+    position: int | None
+    vector: tuple[int, ...]  # the listed group's tag vector; () when unlisted or without one
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+_EMPTY_GROUP = Diagnostic(
+    "empty_group",
+    "Group",
+    "empty Group string: ReactOS attaches an unnamed unknown group; treated as no group",
+    "info",
+)
+
+
+def group_place(group: str | None, groups: GroupOrder) -> GroupPlace:
+    """The part of :func:`group_facts` one Group string decides (spec §6.1).
+
+    Why apart: a set has a few dozen Group strings but hundreds of (Group, Tag) pairs, so the
+    database pass works this out once per string and only the tag's index per record
+    (:func:`tag_index`).
+    """
+    if group is None:
+        return GroupPlace(None, None, ())
+    if group == "":
+        return GroupPlace(False, None, (), (_EMPTY_GROUP,))
+    position = groups.position(group)
+    if position is None:
+        return GroupPlace(False, None, ())
+    return GroupPlace(True, position, groups.tag_vectors.get(_upper(group)) or ())
+
+
 def group_facts(record: ServiceRecord, groups: GroupOrder) -> GroupFacts:
     """``group_known``, ``group_order_index`` and ``tag_order_index`` of one record (spec §6.1-6.2)."""
-    group = record.group
-    if group is None:
-        return GroupFacts(None, None, None)
-    if group == "":
-        return GroupFacts(
-            False,
-            None,
-            None,
-            (
-                Diagnostic(
-                    "empty_group",
-                    "Group",
-                    "empty Group string: ReactOS attaches an unnamed unknown group; treated as no group",
-                    "info",
-                ),
-            ),
-        )
-    position = groups.position(group)
-    return GroupFacts(position is not None, position, groups.tag_position(group, record.tag))
+    known, position, vector, notes = group_place(record.group, groups)
+    return GroupFacts(known, position, tag_index(vector, record.tag), notes)
 
 
 def duplicate_tags(records: Sequence[ServiceRecord]) -> dict[int, Diagnostic]:
@@ -128,7 +145,7 @@ def _ordered(members: Iterable[int], records: Sequence[ServiceRecord], groups: G
         if not vector:
             out += items  # no vector: GroupOrder.tag_position is None for every member
             continue
-        tagged = [(_index_in(vector, records[i].tag), i) for i in items]
+        tagged = [(tag_index(vector, records[i].tag), i) for i in items]
         out += [i for t, i in sorted((t, i) for t, i in tagged if t is not None)]
         out += [i for t, i in tagged if t is None]
     for items in unknown.values():
@@ -137,8 +154,8 @@ def _ordered(members: Iterable[int], records: Sequence[ServiceRecord], groups: G
     return out
 
 
-def _index_in(vector: tuple[int, ...], tag: int | None) -> int | None:
-    """``GroupOrder.tag_position`` once the group's vector is known: the tag's first index."""
+def tag_index(vector: tuple[int, ...], tag: int | None) -> int | None:
+    """``GroupOrder.tag_position`` once the group's vector is known: the tag's first index (spec §6.2)."""
     if tag is None:
         return None
     try:
@@ -378,9 +395,12 @@ __all__ = [
     "BootEntry",
     "BootPlan",
     "GroupFacts",
+    "GroupPlace",
     "Slot",
     "duplicate_tags",
     "exclusion_reason",
     "group_facts",
+    "group_place",
     "plan_boot",
+    "tag_index",
 ]

@@ -28,7 +28,7 @@ from typing import Any
 from hivescan.diagnostics import Diagnostic
 from hivescan.hive.model import RawValue
 from hivescan.hive.tree import Key, upcase
-from hivescan.scm.bootplan import GroupFacts, duplicate_tags, group_facts, plan_boot
+from hivescan.scm.bootplan import GroupPlace, duplicate_tags, group_place, plan_boot
 from hivescan.scm.constants import (
     DRIVER_TYPES,
     SERVICE_PKG_SERVICE,
@@ -279,11 +279,11 @@ def annotate_database(
     count = len(recs)
     expanded: list[str | None] = [None] * count
     env_used: list[tuple[tuple[str, bool], ...]] = [()] * count
-    # Win32 command lines repeat (svchost -k ...), and so do (Tag, Group) pairs: each answer
+    # Win32 command lines repeat (svchost -k ...), and so do Group strings: each answer
     # is worked out once per call, keyed by exactly what it depends on (tuple keys: cheaper to
     # build than text, and the dicts die with the call)
     shared: dict[tuple[str | None, str], ImageResolution] = {}
-    facts_seen: dict[tuple[int | None, str], GroupFacts] = {}
+    places: dict[str, GroupPlace] = {}
     for index, rec in enumerate(recs):
         image_path, type_ = rec.image_path, rec.type
         base = None if type_ is None else type_ & ~SERVICE_PKG_SERVICE
@@ -304,17 +304,17 @@ def annotate_database(
         if diags:
             notes[index] = diags  # the first notes of any record
         group = rec.group
-        if group is not None:
-            facts_key = (rec.tag, group)
-            facts = facts_seen.get(facts_key)
-            if facts is None:
-                facts = facts_seen[facts_key] = group_facts(rec, groups)
-            known, position, tag_position, group_notes = facts
+        if group is not None:  # group_facts(rec, groups), its group part once per Group string
+            place = places.get(group)
+            if place is None:
+                place = places[group] = group_place(group, groups)
+            known, position, vector, group_notes = place
             _SET_GROUP_KNOWN(rec, known)
             if position is not None:
                 _SET_GROUP_ORDER_INDEX(rec, position)
-            if tag_position is not None:
-                _SET_TAG_ORDER_INDEX(rec, tag_position)
+                tag = rec.tag
+                if tag is not None and tag in vector:  # bootplan.tag_index: the first index
+                    _SET_TAG_ORDER_INDEX(rec, vector.index(tag))
             if group_notes:
                 note(index, group_notes)
 

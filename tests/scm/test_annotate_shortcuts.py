@@ -15,11 +15,13 @@ from hypothesis import strategies as st
 
 import hivescan
 from hivescan.hive.model import RawValue
-from hivescan.hive.regtypes import REG_BINARY
+from hivescan.hive.regtypes import REG_BINARY, REG_MULTI_SZ
+from hivescan.scm.bootplan import GroupPlace, group_place, tag_index
 from hivescan.scm.dependencies import DependencyGraph, _cycles, build_dependency_graph
 from hivescan.scm.environment import Expansion, expand
-from hivescan.scm.groups import decode_tag_vector
+from hivescan.scm.groups import build_group_order, decode_tag_vector
 from hivescan.scm.imagepath import CommandLine, split_command_line, with_default_extension
+from hivescan.testing.regf import multi_sz
 from tests.conftest import shared_hive
 
 # ---- %VAR% expansion: one scan with find(), as RtlExpandEnvironmentStrings_U reads the text
@@ -227,3 +229,32 @@ def test_tag_vector_unpack_is_each_tag_read_alone(tail: bytes, count: int) -> No
     tags, _notes = decode_tag_vector("G", RawValue("G", REG_BINARY, data))
     used = min(count, (len(data) - 4) // 4)
     assert tags == tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "little") for i in range(used))
+
+
+# ---- group facts: per Group string once, the tag's index per record
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(st.sampled_from(["Boot Bus", "boot bus", "PnP", "NDIS", "Ω"]), max_size=4),
+    st.dictionaries(st.sampled_from(["Boot Bus", "PNP", "Other"]), st.lists(st.integers(0, 6), max_size=5), max_size=3),
+    st.one_of(st.none(), st.sampled_from(["", "boot BUS", "pnp", "ndis", "ω", "Missing"])),
+    st.one_of(st.none(), st.integers(0, 7)),
+)
+def test_group_place_and_tag_index_are_the_group_orders_answers(
+    listed: list[str], vectors: dict[str, list[int]], group: str | None, tag: int | None
+) -> None:
+    order = build_group_order(
+        RawValue("List", REG_MULTI_SZ, multi_sz(listed)),
+        [
+            RawValue(name, REG_BINARY, struct.pack(f"<I{len(tags)}I", len(tags), *tags))
+            for name, tags in vectors.items()
+        ],
+    )
+    place = group_place(group, order)
+    if group is None:
+        assert place == GroupPlace(None, None, ())
+        return
+    position = order.position(group)
+    assert (place.known, place.position) == (position is not None if group else False, position)
+    assert tag_index(place.vector, tag) == order.tag_position(group, tag)
