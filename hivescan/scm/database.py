@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from itertools import compress
+from operator import attrgetter
 from typing import Any
 
 from hivescan.diagnostics import Diagnostic
@@ -53,6 +55,7 @@ from hivescan.scm.svchost import (
 )
 
 _ENVIRONMENT_PATH = ("Session Manager", "Environment")
+_NAME = attrgetter("name")
 _DRIVER_SVCHOST = Diagnostic("driver_svchost_image", "ImagePath", "a driver whose ImagePath is svchost.exe")
 # types resolved by CreateProcess rules, whose result depends only on the ImagePath and its type
 # (and on the service's name when the ImagePath is blank: imagepath.resolve_win32_image)
@@ -384,16 +387,16 @@ def annotate_database(
     for index, dup in duplicate_tags(recs).items():
         note(index, (dup,))
     graph = build_dependency_graph(recs)
-    names = [rec.name for rec in recs]
-    for index, graph_notes in enumerate(graph.notes):
-        if graph_notes:
-            note(index, graph_notes)
-    for index, dependents in enumerate(graph.dependents):
-        if dependents:
-            _SET_DEPENDENTS(recs[index], tuple([names[i] for i in dependents]))
-    closures = graph.closures([i for i, needs in enumerate(graph.needs) if needs and recs[i].status == "database"])
+    # the few records with notes, dependents or needs picked by compress() and names looked up
+    # by map(), both in C: these are walks over every record for a third of them
+    name_of = list(map(_NAME, recs)).__getitem__
+    for index in compress(range(count), graph.notes):
+        note(index, graph.notes[index])
+    for index in compress(range(count), graph.dependents):
+        _SET_DEPENDENTS(recs[index], tuple(map(name_of, graph.dependents[index])))
+    closures = graph.closures([i for i in compress(range(count), graph.needs) if recs[i].status == "database"])
     for index, closure in closures.items():
-        _SET_DEPENDENCY_CLOSURE(recs[index], tuple([names[i] for i in closure]))
+        _SET_DEPENDENCY_CLOSURE(recs[index], tuple(map(name_of, closure)))
     slots, plan_notes = plan_boot(recs, groups, graph)
     for index, (phase, order, pulled_in_by) in slots.items():
         rec = recs[index]
