@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from hivescan.diagnostics import Diagnostic
 from hivescan.hive.tree import upcase
@@ -25,6 +26,7 @@ from hivescan.scm.constants import ACCEPTED_TYPES, SERVICE_PKG_SERVICE, USER_INS
 from hivescan.scm.record import ServiceRecord
 
 _PER_USER = USER_TEMPLATE_TYPES | USER_INSTANCE_TYPES
+_STATUS = attrgetter("status")
 
 
 def runnable(record: ServiceRecord) -> bool:
@@ -141,7 +143,7 @@ def build_dependency_graph(records: Sequence[ServiceRecord]) -> DependencyGraph:
     once, the per-record tuples filled in place of being rebuilt for every index.
     """
     count = len(records)
-    statuses = [rec.status for rec in records]
+    statuses = list(map(_STATUS, records))  # read once, in C
     by_name: dict[str, int] = {}
     members: dict[str, list[int]] = {}
     able = [False] * count  # runnable(rec), inline: every record is asked
@@ -230,16 +232,19 @@ def build_dependency_graph(records: Sequence[ServiceRecord]) -> DependencyGraph:
         if group_only:
             via_group[index] = frozenset(group_only)
 
-    dependents: list[list[int] | None] = [None] * count
+    dependents: dict[int, list[int]] = {}  # sparse: a few dozen records are needed
     for index in dependent:
         targets = needs[index]
         if targets and statuses[index] == "database":
             for target in targets:
-                listed = dependents[target]
+                listed = dependents.get(target)
                 if listed is None:
                     dependents[target] = [index]
                 else:
                     listed.append(index)
+    dependents_of: list[tuple[int, ...]] = [()] * count
+    for target, listed in dependents.items():
+        dependents_of[target] = tuple(listed)
 
     # every target of ``needs`` is a database record (dangling ones are notes, group members
     # are runnable), so a cycle can only run through database records with needs: the shared
@@ -264,7 +269,7 @@ def build_dependency_graph(records: Sequence[ServiceRecord]) -> DependencyGraph:
     return DependencyGraph(
         tuple(needs),
         tuple(via_group),
-        tuple([() if listed is None else tuple(listed) for listed in dependents]),
+        tuple(dependents_of),
         tuple(notes_of),
         tuple(able),
         shared or {},

@@ -23,6 +23,7 @@ from hivescan.diagnostics import Diagnostic
 from hivescan.hive.tree import upcase
 from hivescan.scm.constants import (
     SERVICE_PKG_SERVICE,
+    SERVICE_USER_SERVICE,
     SERVICE_USERSERVICE_INSTANCE,
     USER_INSTANCE_TYPES,
     USER_TEMPLATE_TYPES,
@@ -66,8 +67,8 @@ def link_user_services(records: Sequence[ServiceRecord], expanded_images: Sequen
     instances: list[int] = []
     for index, rec in enumerate(records):  # one look at each record's type (hundreds per set)
         type_ = rec.type
-        if type_ is None or rec.status == "rejected":
-            continue
+        if type_ is None or not type_ & SERVICE_USER_SERVICE or rec.status == "rejected":
+            continue  # every template and instance type has the per-user bit: a cheap first test
         base = type_ & ~SERVICE_PKG_SERVICE
         if base in USER_TEMPLATE_TYPES:
             templates.setdefault(_upper(rec.name), index)

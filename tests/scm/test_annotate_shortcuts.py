@@ -17,6 +17,7 @@ import hivescan
 from hivescan.hive.model import RawValue
 from hivescan.hive.regtypes import REG_BINARY, REG_MULTI_SZ
 from hivescan.scm.bootplan import GroupPlace, group_place, tag_index
+from hivescan.scm.constants import SERVICE_USER_SERVICE, USER_INSTANCE_TYPES, USER_TEMPLATE_TYPES
 from hivescan.scm.dependencies import DependencyGraph, _cycles, build_dependency_graph
 from hivescan.scm.environment import Expansion, expand
 from hivescan.scm.groups import build_group_order, decode_tag_vector
@@ -258,3 +259,8 @@ def test_group_place_and_tag_index_are_the_group_orders_answers(
     position = order.position(group)
     assert (place.known, place.position) == (position is not None if group else False, position)
     assert tag_index(place.vector, tag) == order.tag_position(group, tag)
+
+
+def test_every_per_user_type_has_the_per_user_bit() -> None:
+    # link_user_services skips records without SERVICE_USER_SERVICE before asking more
+    assert all(t & SERVICE_USER_SERVICE for t in USER_TEMPLATE_TYPES | USER_INSTANCE_TYPES)
