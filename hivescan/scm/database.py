@@ -45,18 +45,10 @@ from hivescan.scm.imagepath import ImageResolution, resolve_driver_image, resolv
 from hivescan.scm.peruser import link_user_services
 from hivescan.scm.record import ServiceRecord
 from hivescan.scm.software import SoftwareData
-from hivescan.scm.svchost import (
-    SvchostArgs,
-    check_membership,
-    is_svchost,
-    list_orphans,
-    masquerade_note,
-    parse_svchost_args,
-)
+from hivescan.scm.svchost import HostingChecks, check_membership, is_svchost, list_orphans
 
 _ENVIRONMENT_PATH = ("Session Manager", "Environment")
 _NAME = attrgetter("name")
-_DRIVER_SVCHOST = Diagnostic("driver_svchost_image", "ImagePath", "a driver whose ImagePath is svchost.exe")
 # types resolved by CreateProcess rules, whose result depends only on the ImagePath and its type
 # (and on the service's name when the ImagePath is blank: imagepath.resolve_win32_image)
 WIN32_LIKE = WIN32_TYPES | USER_TEMPLATE_TYPES | USER_INSTANCE_TYPES
@@ -175,57 +167,6 @@ def _put_image_fields(rec: ServiceRecord, res: ImageResolution) -> None:
         _SET_IMAGE_PATH_SOURCE(rec, source)
 
 
-_HostedAnswer = tuple[str | None, tuple[str, ...], tuple[Diagnostic, ...]]  # group, switches, notes
-
-
-class _Hosting:
-    """svchost group, switches and notes of hosted records (spec §7.1), for one pass.
-
-    Each answer is worked out once per exactly what it depends on: the whole answer per
-    (module, arguments, driver?, rejected?); inside it the parse per argument text, the
-    masquerade check per module path and, without SOFTWARE, the membership note per group.
-    The dicts live as long as the pass (one control set, one environment).
-    """
-
-    def __init__(self, system_root: str, no_software: bool) -> None:
-        self.system_root = system_root
-        self.no_software = no_software
-        self.answers: dict[
-            tuple[str, str | None, bool, bool], tuple[str | None, tuple[str, ...], tuple[Diagnostic, ...]]
-        ]
-        self.answers = {}
-        self.parsed: dict[str | None, SvchostArgs] = {}
-        self.masquerade: dict[str, tuple[Diagnostic, ...]] = {}
-        self.membership: dict[str, tuple[Diagnostic, ...]] = {}
-
-    def answer(self, resolved: str, args: str | None, driver: bool, accepted: bool) -> _HostedAnswer:
-        """Notes in the order the checks come: the arguments', masquerade, a driver hosted by
-        svchost, then (without SOFTWARE) the group's membership; with SOFTWARE the caller
-        checks membership per record (it depends on the name)."""
-        key = (resolved, args, driver, accepted)
-        found = self.answers.get(key)
-        if found is not None:
-            return found
-        svc_args = self.parsed.get(args)
-        if svc_args is None:
-            svc_args = self.parsed[args] = parse_svchost_args(args)
-        masquerade = self.masquerade.get(resolved)
-        if masquerade is None:
-            note = masquerade_note(resolved, self.system_root)
-            masquerade = self.masquerade[resolved] = (note,) if note is not None else ()
-        added = svc_args.diagnostics + masquerade
-        if driver:
-            added += (_DRIVER_SVCHOST,)
-        group = svc_args.group
-        if group and accepted and self.no_software:
-            membership = self.membership.get(group)
-            if membership is None:  # without SOFTWARE the note depends on the group only
-                membership = self.membership[group] = check_membership("", group, None).diagnostics
-            added += membership
-        found = self.answers[key] = (group, svc_args.switches, added)
-        return found
-
-
 @dataclass(frozen=True, slots=True)
 class DatabaseContext:
     """The set-wide data the pass used (reported by ``hivescan show`` and notebooks)."""
@@ -333,7 +274,7 @@ def annotate_database(
     hosted: dict[str, str | None] = {}
     groups_by_name = software.svchost_groups if software is not None else None
     check_lists = groups_by_name is not None  # the orphan check needs every hosted name
-    hosting = _Hosting(env.system_root, groups_by_name is None)
+    hosting = HostingChecks(env.system_root, groups_by_name is None)
     dlls: dict[str, Expansion] = {}
     distinct: dict[tuple[tuple[str, bool], ...], tuple[tuple[str, bool], ...]] = {}
     for index, rec in enumerate(recs):
