@@ -16,7 +16,7 @@ References: scm-spec.md §6.4; [M1] CreateService (lpDependencies); [R2] ScmRead
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 
@@ -102,37 +102,41 @@ def _shared_closures(all_needs: Sequence[tuple[int, ...]], wanted: list[int]) ->
         if root in done:
             continue
         walking = {root}
-        stack: list[tuple[int, int]] = [(root, 0)]
+        # each frame resumes its own iterator over the node's needs (no (node, position) pairs)
+        stack: list[tuple[int, Iterator[int]]] = [(root, iter(all_needs[root]))]
         while stack:
-            node, pos = stack[-1]
-            needs = all_needs[node]
-            if pos < len(needs):
-                stack[-1] = (node, pos + 1)
-                nxt = needs[pos]
+            node, pending = stack[-1]
+            for nxt in pending:
                 if nxt in done:
                     continue
                 if nxt in walking:  # a cycle: the shared results would not be exact
                     return None
+                below = all_needs[nxt]
+                if not below:  # a record needing nothing: done at once, nothing to walk
+                    done[nxt] = ()
+                    continue
                 walking.add(nxt)
-                stack.append((nxt, 0))
-                continue
-            stack.pop()
-            walking.discard(node)
-            if len(needs) == 1:
-                only = needs[0]
-                done[node] = done[only] + (only,)
-                continue
-            order: list[int] = []
-            seen: set[int] = set()
-            for need in needs:
-                for below in done[need]:
-                    if below not in seen:
-                        seen.add(below)
-                        order.append(below)
-                if need not in seen:
-                    seen.add(need)
-                    order.append(need)
-            done[node] = tuple(order)
+                stack.append((nxt, iter(below)))
+                break
+            else:
+                stack.pop()
+                walking.discard(node)
+                needs = all_needs[node]
+                if len(needs) == 1:
+                    only = needs[0]
+                    done[node] = done[only] + (only,)
+                    continue
+                order: list[int] = []
+                seen: set[int] = set()
+                for need in needs:
+                    for below_need in done[need]:
+                        if below_need not in seen:
+                            seen.add(below_need)
+                            order.append(below_need)
+                    if need not in seen:
+                        seen.add(need)
+                        order.append(need)
+                done[node] = tuple(order)
     return {index: done[index] for index in wanted}
 
 
