@@ -225,7 +225,7 @@ def plan_boot(
             sequence.append((index, phase))
             started.add(index)
     for index, rec in enumerate(records):
-        if able[index] and index not in started and rec.triggers_raw and rec.start in (2, 3):
+        if rec.triggers_raw and able[index] and index not in started and rec.start in (2, 3):  # few have triggers
             sequence.append((index, "trigger"))
     slots = {
         index: Slot(phase, order, tuple(pulled[index]) if index in pulled else ())
