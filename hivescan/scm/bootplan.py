@@ -42,7 +42,7 @@ from hivescan.scm.constants import (
     WIN32_TYPES,
 )
 from hivescan.scm.dependencies import DependencyGraph, runnable
-from hivescan.scm.groups import GroupOrder
+from hivescan.scm.groups import GroupOrder, group_place, tag_index
 from hivescan.scm.record import ServiceRecord
 
 PHASES = ("boot", "system", "auto", "delayed_auto", "trigger")
@@ -62,40 +62,6 @@ class GroupFacts(NamedTuple):
     position: int | None
     tag_position: int | None
     diagnostics: tuple[Diagnostic, ...] = ()
-
-
-class GroupPlace(NamedTuple):
-    """What :func:`group_facts` says for every record of one Group string, the Tag aside."""
-
-    known: bool | None  # None: no Group value
-    position: int | None
-    vector: tuple[int, ...]  # the listed group's tag vector; () when unlisted or without one
-    diagnostics: tuple[Diagnostic, ...] = ()
-
-
-_EMPTY_GROUP = Diagnostic(
-    "empty_group",
-    "Group",
-    "empty Group string: ReactOS attaches an unnamed unknown group; treated as no group",
-    "info",
-)
-
-
-def group_place(group: str | None, groups: GroupOrder) -> GroupPlace:
-    """The part of :func:`group_facts` one Group string decides (spec §6.1).
-
-    Why apart: a set has a few dozen Group strings but hundreds of (Group, Tag) pairs, so the
-    database pass works this out once per string and only the tag's index per record
-    (:func:`tag_index`).
-    """
-    if group is None:
-        return GroupPlace(None, None, ())
-    if group == "":
-        return GroupPlace(False, None, (), (_EMPTY_GROUP,))
-    position = groups.position(group)
-    if position is None:
-        return GroupPlace(False, None, ())
-    return GroupPlace(True, position, groups.tag_vectors.get(_upper(group)) or ())
 
 
 def group_facts(record: ServiceRecord, groups: GroupOrder) -> GroupFacts:
@@ -152,16 +118,6 @@ def _ordered(members: Iterable[int], records: Sequence[ServiceRecord], groups: G
         out += items
     out += ungrouped
     return out
-
-
-def tag_index(vector: tuple[int, ...], tag: int | None) -> int | None:
-    """``GroupOrder.tag_position`` once the group's vector is known: the tag's first index (spec §6.2)."""
-    if tag is None:
-        return None
-    try:
-        return vector.index(tag)
-    except ValueError:
-        return None
 
 
 class Slot(NamedTuple):
@@ -395,12 +351,9 @@ __all__ = [
     "BootEntry",
     "BootPlan",
     "GroupFacts",
-    "GroupPlace",
     "Slot",
     "duplicate_tags",
     "exclusion_reason",
     "group_facts",
-    "group_place",
     "plan_boot",
-    "tag_index",
 ]

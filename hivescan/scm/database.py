@@ -30,7 +30,7 @@ from typing import Any
 from hivescan.diagnostics import Diagnostic
 from hivescan.hive.model import RawValue
 from hivescan.hive.tree import Key, upcase
-from hivescan.scm.bootplan import GroupPlace, duplicate_tags, group_place, plan_boot
+from hivescan.scm.bootplan import duplicate_tags, plan_boot
 from hivescan.scm.constants import (
     DRIVER_TYPES,
     SERVICE_PKG_SERVICE,
@@ -40,7 +40,7 @@ from hivescan.scm.constants import (
 )
 from hivescan.scm.dependencies import build_dependency_graph
 from hivescan.scm.environment import Environment, Expansion, build_environment, used_once
-from hivescan.scm.groups import GroupOrder, build_group_order
+from hivescan.scm.groups import GroupOrder, GroupPlace, build_group_order, group_place
 from hivescan.scm.imagepath import ImageResolution, resolve_driver_image, resolve_image
 from hivescan.scm.peruser import link_user_services
 from hivescan.scm.record import ServiceRecord
@@ -257,7 +257,7 @@ def annotate_database(
             if position is not None:
                 _SET_GROUP_ORDER_INDEX(rec, position)
                 tag = rec.tag
-                if tag is not None and tag in vector:  # bootplan.tag_index: the first index
+                if tag is not None and tag in vector:  # groups.tag_index: the first index
                     _SET_TAG_ORDER_INDEX(rec, vector.index(tag))
             if group_notes:
                 note(index, group_notes)

@@ -16,11 +16,10 @@ from hypothesis import strategies as st
 import hivescan
 from hivescan.hive.model import RawValue
 from hivescan.hive.regtypes import REG_BINARY, REG_MULTI_SZ
-from hivescan.scm.bootplan import GroupPlace, group_place, tag_index
 from hivescan.scm.constants import SERVICE_USER_SERVICE, USER_INSTANCE_TYPES, USER_TEMPLATE_TYPES
 from hivescan.scm.dependencies import DependencyGraph, _cycles, build_dependency_graph
 from hivescan.scm.environment import Expansion, expand
-from hivescan.scm.groups import build_group_order, decode_tag_vector
+from hivescan.scm.groups import GroupPlace, build_group_order, decode_tag_vector, group_place, tag_index
 from hivescan.scm.imagepath import CommandLine, split_command_line, with_default_extension
 from hivescan.testing.regf import multi_sz
 from tests.conftest import shared_hive
