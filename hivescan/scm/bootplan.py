@@ -42,7 +42,7 @@ from hivescan.scm.constants import (
     WIN32_TYPES,
 )
 from hivescan.scm.dependencies import DependencyGraph, runnable
-from hivescan.scm.groups import GroupOrder
+from hivescan.scm.groups import GroupOrder, group_place, tag_index
 from hivescan.scm.record import ServiceRecord
 
 PHASES = ("boot", "system", "auto", "delayed_auto", "trigger")
@@ -66,33 +66,17 @@ class GroupFacts(NamedTuple):
 
 def group_facts(record: ServiceRecord, groups: GroupOrder) -> GroupFacts:
     """``group_known``, ``group_order_index`` and ``tag_order_index`` of one record (spec §6.1-6.2)."""
-    group = record.group
-    if group is None:
-        return GroupFacts(None, None, None)
-    if group == "":
-        return GroupFacts(
-            False,
-            None,
-            None,
-            (
-                Diagnostic(
-                    "empty_group",
-                    "Group",
-                    "empty Group string: ReactOS attaches an unnamed unknown group; treated as no group",
-                    "info",
-                ),
-            ),
-        )
-    position = groups.position(group)
-    return GroupFacts(position is not None, position, groups.tag_position(group, record.tag))
+    known, position, vector, notes = group_place(record.group, groups)
+    return GroupFacts(known, position, tag_index(vector, record.tag), notes)
 
 
 def duplicate_tags(records: Sequence[ServiceRecord]) -> dict[int, Diagnostic]:
     """Records sharing a registry Tag inside one group (CreateService assigns unique tags)."""
     seen: dict[tuple[str, int], list[int]] = {}
     for index, rec in enumerate(records):
-        if rec.status == "database" and rec.group and rec.tag is not None:
-            seen.setdefault((_upper(rec.group), rec.tag), []).append(index)
+        group, tag = rec.group, rec.tag
+        if tag is not None and group and rec.status == "database":
+            seen.setdefault((group.upper() if group.isascii() else upcase(group), tag), []).append(index)
     out: dict[int, Diagnostic] = {}
     for (_group, tag), indices in seen.items():
         if len(indices) > 1:
@@ -121,7 +105,13 @@ def _ordered(members: Iterable[int], records: Sequence[ServiceRecord], groups: G
     out: list[int] = []
     for position in sorted(known):
         items = known[position]
-        tagged = [(groups.tag_position(records[i].group, records[i].tag), i) for i in items]
+        # one tag vector per position: a listed group's position stands for one upper-cased name
+        group = records[items[0]].group
+        vector = groups.tag_vectors.get(_upper(group)) if group else None
+        if not vector:
+            out += items  # no vector: GroupOrder.tag_position is None for every member
+            continue
+        tagged = [(tag_index(vector, records[i].tag), i) for i in items]
         out += [i for t, i in sorted((t, i) for t, i in tagged if t is not None)]
         out += [i for t, i in tagged if t is None]
     for items in unknown.values():
@@ -147,15 +137,21 @@ def plan_boot(
     system: list[int] = []
     auto: list[int] = []
     delayed: list[int] = []
+    able = graph.runnable  # read while the graph was built
+    if len(able) != len(records):  # a graph built by hand
+        able = tuple(runnable(rec) for rec in records)
     for index, rec in enumerate(records):
-        if not runnable(rec):
+        if not able[index]:
+            continue
+        start = rec.start
+        if start is None or start > 2:
             continue
         base = _base(rec)
-        if base in DRIVER_TYPES and rec.start == 0:
+        if base in DRIVER_TYPES and start == 0:
             boot.append(index)
-        elif base in DRIVER_TYPES and rec.start == 1:
+        elif base in DRIVER_TYPES and start == 1:
             system.append(index)
-        elif rec.start == 2:
+        elif start == 2:
             if base in WIN32_TYPES and rec.delayed_auto_start:
                 delayed.append(index)
             else:
@@ -181,14 +177,15 @@ def plan_boot(
     pulled: dict[int, list[str]] = {}
     for phase, members in (("auto", auto), ("delayed_auto", delayed)):
         roots = _ordered(members, records, groups)
-        for index in _with_dependencies(roots, records, graph, started, pulled, set(members)):
+        for index in _with_dependencies(roots, records, graph, started, pulled, set(members), able):
             sequence.append((index, phase))
             started.add(index)
     for index, rec in enumerate(records):
-        if index not in started and rec.triggers_raw and runnable(rec) and rec.start in (2, 3):
+        if rec.triggers_raw and able[index] and index not in started and rec.start in (2, 3):  # few have triggers
             sequence.append((index, "trigger"))
     slots = {
-        index: Slot(phase, order, tuple(pulled.get(index, ()))) for order, (index, phase) in enumerate(sequence, 1)
+        index: Slot(phase, order, tuple(pulled[index]) if index in pulled else ())
+        for order, (index, phase) in enumerate(sequence, 1)
     }
     return slots, notes
 
@@ -200,6 +197,7 @@ def _with_dependencies(
     started: set[int],
     pulled: dict[int, list[str]],
     members: set[int],
+    able: Sequence[bool],
 ) -> list[int]:
     """Roots in order, each preceded by what it needs that is not started (iterative DFS)."""
     out: list[int] = []
@@ -215,7 +213,8 @@ def _with_dependencies(
             if pos < len(needs):
                 stack[-1] = (node, pos + 1)
                 dep = needs[pos]
-                if not _startable_dependency(records[dep]):
+                # a dependency the SCM starts on demand: runnable, not disabled, not a boot/system driver
+                if not (able[dep] and records[dep].start in (2, 3)):
                     continue
                 if dep not in members and dep not in started:
                     who = pulled.setdefault(dep, [])
@@ -232,11 +231,6 @@ def _with_dependencies(
                 placed.add(node)
                 out.append(node)
     return out
-
-
-def _startable_dependency(record: ServiceRecord) -> bool:
-    """A dependency the SCM would start on demand: runnable, not disabled, not a boot/system driver."""
-    return runnable(record) and record.start in (2, 3)
 
 
 def exclusion_reason(record: ServiceRecord) -> str:

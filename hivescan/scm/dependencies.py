@@ -16,8 +16,9 @@ References: scm-spec.md §6.4; [M1] CreateService (lpDependencies); [R2] ScmRead
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from operator import attrgetter
 
 from hivescan.diagnostics import Diagnostic
 from hivescan.hive.tree import upcase
@@ -25,10 +26,7 @@ from hivescan.scm.constants import ACCEPTED_TYPES, SERVICE_PKG_SERVICE, USER_INS
 from hivescan.scm.record import ServiceRecord
 
 _PER_USER = USER_TEMPLATE_TYPES | USER_INSTANCE_TYPES
-
-
-def _upper(name: str) -> str:
-    return name.upper() if name.isascii() else upcase(name)
+_STATUS = attrgetter("status")
 
 
 def runnable(record: ServiceRecord) -> bool:
@@ -68,34 +66,129 @@ class DependencyGraph:
                     order.append(node)
         return tuple(order)
 
+    # per record: runnable(record), read once while the graph is built (the boot plan asks too)
+    runnable: tuple[bool, ...] = field(default=(), repr=False, compare=False)
+    # closures worked out while the graph was built (its acyclic case), by record index
+    shared_closures: Mapping[int, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
+
+    def closures(self, indices: Iterable[int]) -> dict[int, tuple[int, ...]]:
+        """:meth:`closure` of each of ``indices``, the work shared between them when that is exact.
+
+        Why: a set-wide pass asks for the closure of every record with dependencies (about
+        220 on Windows 10), and most of them walk the same few subgraphs (RpcSs, its
+        group...). See :func:`_shared_closures`; with a cycle every closure is walked on its
+        own by :meth:`closure`, whose order is the reference.
+        """
+        wanted = list(indices)
+        known = self.shared_closures
+        if known and all(index in known for index in wanted):
+            return {index: known[index] for index in wanted}
+        shared = _shared_closures(self.needs, wanted)
+        if shared is None:
+            return {index: self.closure(index) for index in wanted}
+        return shared
+
+
+def _shared_closures(all_needs: Sequence[tuple[int, ...]], wanted: list[int]) -> dict[int, tuple[int, ...]] | None:
+    """``closure(i)`` of each wanted record computed once per node, or None on a cycle.
+
+    Without a cycle, ``closure(i)`` is, for each need ``n`` in order, ``closure(n)`` then
+    ``n``, repeats dropped: a need already seen was reached with everything below it, so the
+    depth-first post-order emits nothing new for it. A cycle (a need reached again while it
+    is still being walked) breaks that argument, so it ends the shared walk: None.
+    """
+    done: dict[int, tuple[int, ...]] = {}
+    for root in wanted:
+        if root in done:
+            continue
+        walking = {root}
+        # each frame resumes its own iterator over the node's needs (no (node, position) pairs)
+        stack: list[tuple[int, Iterator[int]]] = [(root, iter(all_needs[root]))]
+        while stack:
+            node, pending = stack[-1]
+            for nxt in pending:
+                if nxt in done:
+                    continue
+                if nxt in walking:  # a cycle: the shared results would not be exact
+                    return None
+                below = all_needs[nxt]
+                if not below:  # a record needing nothing: done at once, nothing to walk
+                    done[nxt] = ()
+                    continue
+                walking.add(nxt)
+                stack.append((nxt, iter(below)))
+                break
+            else:
+                stack.pop()
+                walking.discard(node)
+                needs = all_needs[node]
+                if len(needs) == 1:
+                    only = needs[0]
+                    done[node] = done[only] + (only,)
+                    continue
+                order: list[int] = []
+                seen: set[int] = set()
+                for need in needs:
+                    for below_need in done[need]:
+                        if below_need not in seen:
+                            seen.add(below_need)
+                            order.append(below_need)
+                    if need not in seen:
+                        seen.add(need)
+                        order.append(need)
+                done[node] = tuple(order)
+    return {index: done[index] for index in wanted}
+
 
 def build_dependency_graph(records: Sequence[ServiceRecord]) -> DependencyGraph:
-    """Resolve every record's DependOnService / DependOnGroup against the database (spec §6.4)."""
+    """Resolve every record's DependOnService / DependOnGroup against the database (spec §6.4).
+
+    Written for the hundreds of records of one set: names upper-cased once, statuses read
+    once, the per-record tuples filled in place of being rebuilt for every index.
+    """
     count = len(records)
+    statuses = list(map(_STATUS, records))  # read once, in C
     by_name: dict[str, int] = {}
     members: dict[str, list[int]] = {}
+    able = [False] * count  # runnable(rec), inline: every record is asked
+    dependent: list[int] = []  # records with dependencies, for the second walk (a third of them)
     for index, rec in enumerate(records):
         name = rec.name
         upper = name.upper() if name.isascii() else upcase(name)
-        if upper not in by_name or (records[by_name[upper]].status != "database" and rec.status == "database"):
+        status = statuses[index]
+        known = by_name.get(upper)
+        if known is None or (statuses[known] != "database" and status == "database"):
             by_name[upper] = index
-        if rec.group and runnable(rec):
-            members.setdefault(_upper(rec.group), []).append(index)
+        if (rec.depend_on_service or rec.depend_on_group) and status in ("database", "pending_delete"):
+            dependent.append(index)
+        type_ = rec.type
+        if status != "database" or type_ is None:
+            continue
+        base = type_ & ~SERVICE_PKG_SERVICE
+        if base not in ACCEPTED_TYPES or base in _PER_USER:
+            continue
+        able[index] = True
+        group = rec.group
+        if group:
+            members.setdefault(group.upper() if group.isascii() else upcase(group), []).append(index)
 
     needs: list[tuple[int, ...]] = [()] * count
     via_group: list[frozenset[int]] = [frozenset()] * count
     notes: dict[int, list[Diagnostic]] = {}  # sparse: most records need no note
-    for index, rec in enumerate(records):
-        if rec.status not in ("database", "pending_delete") or not (rec.depend_on_service or rec.depend_on_group):
-            continue
+    for index in dependent:
+        rec = records[index]
+        on_services, on_groups = rec.depend_on_service, rec.depend_on_group
         out: list[int] = []
         group_only: set[int] = set()
-        groups = list(rec.depend_on_group) + [d[1:] for d in rec.depend_on_service if d.startswith("+")]
-        for dep in rec.depend_on_service:
-            if dep.startswith("+") or not dep:
+        groups = on_groups  # then the "+group" entries of DependOnService, in their order
+        for dep in on_services:
+            if not dep:
                 continue
-            target = by_name.get(_upper(dep))
-            if target is None or records[target].status != "database":
+            if dep[0] == "+":
+                groups = (*groups, dep[1:])
+                continue
+            target = by_name.get(dep.upper() if dep.isascii() else upcase(dep))
+            if target is None or statuses[target] != "database":
                 why = "no such service key"
                 if target is not None:
                     other = records[target]
@@ -126,8 +219,8 @@ def build_dependency_graph(records: Sequence[ServiceRecord]) -> DependencyGraph:
         for group in groups:
             if not group:
                 continue
-            found = members.get(_upper(group), [])
-            if not [t for t in found if t != index]:
+            found = members.get(group.upper() if group.isascii() else upcase(group), ())
+            if not found or (len(found) == 1 and found[0] == index):  # members are listed once each
                 notes.setdefault(index, []).append(
                     Diagnostic(
                         "dependency_group_unsatisfiable",
@@ -140,15 +233,31 @@ def build_dependency_graph(records: Sequence[ServiceRecord]) -> DependencyGraph:
                     out.append(target)
                     group_only.add(target)
         needs[index] = tuple(out)
-        via_group[index] = frozenset(group_only)
+        if group_only:
+            via_group[index] = frozenset(group_only)
 
-    dependents: dict[int, list[int]] = {}
-    for index, targets in enumerate(needs):
-        if targets and records[index].status == "database":
+    dependents: dict[int, list[int]] = {}  # sparse: a few dozen records are needed
+    for index in dependent:
+        targets = needs[index]
+        if targets and statuses[index] == "database":
             for target in targets:
-                dependents.setdefault(target, []).append(index)
+                listed = dependents.get(target)
+                if listed is None:
+                    dependents[target] = [index]
+                else:
+                    listed.append(index)
+    dependents_of: list[tuple[int, ...]] = [()] * count
+    for target, listed in dependents.items():
+        dependents_of[target] = tuple(listed)
 
-    for component in _cycles(needs, [r.status == "database" for r in records]):
+    # every target of ``needs`` is a database record (dangling ones are notes, group members
+    # are runnable), so a cycle can only run through database records with needs: the shared
+    # closure walk from all of them finds one if there is one. When it finds none, Tarjan
+    # has nothing to report and is not run; the closures are kept for the pass.
+    roots = [index for index in dependent if needs[index] and statuses[index] == "database"]
+    shared = _shared_closures(needs, roots)
+    cycles = _cycles(needs, [status == "database" for status in statuses]) if shared is None else []
+    for component in cycles:
         names = " -> ".join(records[i].name for i in component)
         for index in component:
             notes.setdefault(index, []).append(
@@ -158,24 +267,34 @@ def build_dependency_graph(records: Sequence[ServiceRecord]) -> DependencyGraph:
                     f"circular dependency ({names}): CreateService refuses it; the SCM cannot start these",
                 )
             )
+    notes_of: list[tuple[Diagnostic, ...]] = [()] * count
+    for index, listed_notes in notes.items():
+        notes_of[index] = tuple(listed_notes)
     return DependencyGraph(
         tuple(needs),
         tuple(via_group),
-        tuple(tuple(dependents.get(i, ())) for i in range(count)),
-        tuple(tuple(notes.get(i, ())) for i in range(count)),
+        tuple(dependents_of),
+        tuple(notes_of),
+        tuple(able),
+        shared or {},
     )
 
 
 def _cycles(needs: Sequence[tuple[int, ...]], live: Sequence[bool]) -> list[tuple[int, ...]]:
-    """Strongly connected components with a cycle (Tarjan, iterative), in discovery order."""
-    index_of: dict[int, int] = {}
-    low: dict[int, int] = {}
-    on_stack: set[int] = set()
+    """Strongly connected components with a cycle (Tarjan, iterative), in discovery order.
+
+    Per-node state in lists indexed by record (-1: not reached yet), not dicts: the walk
+    touches every record with dependencies on every hive.
+    """
+    count = len(needs)
+    index_of = [-1] * count
+    low = [0] * count
+    on_stack = [False] * count
     stack: list[int] = []
     found: list[tuple[int, ...]] = []
     counter = 0
-    for start in range(len(needs)):
-        if not live[start] or start in index_of or not needs[start]:
+    for start in range(count):
+        if not live[start] or index_of[start] >= 0 or not needs[start]:
             continue
         work: list[tuple[int, int]] = [(start, 0)]
         while work:
@@ -184,27 +303,28 @@ def _cycles(needs: Sequence[tuple[int, ...]], live: Sequence[bool]) -> list[tupl
                 index_of[node] = low[node] = counter
                 counter += 1
                 stack.append(node)
-                on_stack.add(node)
+                on_stack[node] = True
             targets = needs[node]
             if pos < len(targets):
                 work[-1] = (node, pos + 1)
                 nxt = targets[pos]
                 if not live[nxt]:
                     continue
-                if nxt not in index_of:
+                if index_of[nxt] < 0:
                     work.append((nxt, 0))
-                elif nxt in on_stack:
-                    low[node] = min(low[node], index_of[nxt])
+                elif on_stack[nxt] and index_of[nxt] < low[node]:
+                    low[node] = index_of[nxt]
                 continue
             work.pop()
             if work:
                 parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
+                if low[node] < low[parent]:
+                    low[parent] = low[node]
             if low[node] == index_of[node]:
                 component: list[int] = []
                 while True:
                     member = stack.pop()
-                    on_stack.discard(member)
+                    on_stack[member] = False
                     component.append(member)
                     if member == node:
                         break

@@ -67,30 +67,35 @@ def expand(text: str, lookup: Callable[[str], str | None]) -> Expansion:
     """
     if "%" not in text:
         return Expansion(text, ())
-    out: list[str] = []
-    used: list[tuple[str, bool]] = []
-    pos = 0
-    length = len(text)
-    while pos < length:
-        start = text.find("%", pos)
-        if start < 0:
-            out.append(text[pos:])
-            break
-        out.append(text[pos:start])
-        end = text.find("%", start + 1)
-        if end < 0:  # unfinished name: the rest is copied as it is
-            out.append(text[start:])
-            break
-        name = text[start + 1 : end]
+    # split on "%": parts[1], parts[3], ... are the names, each closed by the "%" before the
+    # part after it, which is copied as it is (the scan resumes after a closing "%" whether
+    # the name was known or not). One split instead of a find() pair per name: the pass
+    # expands hundreds of ImagePaths and ServiceDlls per hive, nearly all one %SystemRoot%.
+    parts = text.split("%")
+    last = len(parts) - 1
+    if last == 2:  # one name, closed: the common case
+        name = parts[1]
         value = lookup(name) if name else None
         if value is None:
-            out.append(text[start : end + 1])
+            return Expansion(text, ((name, False),) if name else ())
+        return Expansion(parts[0] + value + parts[2], ((name, True),))
+    out = [parts[0]]
+    used: list[tuple[str, bool]] = []
+    index = 1
+    while index < last:
+        name = parts[index]
+        value = lookup(name) if name else None
+        if value is None:
+            out.append(f"%{name}%")
             if name:
                 used.append((name, False))
         else:
             out.append(value)
             used.append((name, True))
-        pos = end + 1
+        out.append(parts[index + 1])
+        index += 2
+    if index == last:  # unfinished name: the "%" and the rest are copied as they are
+        out.append("%" + parts[last])
     return Expansion("".join(out), tuple(used))
 
 

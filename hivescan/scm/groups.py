@@ -13,8 +13,10 @@ References: scm-spec.md §4.2 (tag vector layout), §6.1 (group database), §6.2
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from hivescan.diagnostics import Diagnostic
 from hivescan.hive.model import RawValue
@@ -73,7 +75,7 @@ def decode_tag_vector(group: str, value: RawValue) -> tuple[tuple[int, ...] | No
                 "info",
             )
         )
-    tags = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "little") for i in range(used))
+    tags: tuple[int, ...] = struct.unpack_from(f"<{used}I", data, 4)  # one call, not one per tag
     if 0 in tags:
         diags.append(
             Diagnostic(
@@ -131,6 +133,50 @@ class GroupOrder:
         }
 
 
+class GroupPlace(NamedTuple):
+    """What :func:`~hivescan.scm.bootplan.group_facts` says for every record of one Group string, the Tag aside."""
+
+    known: bool | None  # None: no Group value
+    position: int | None
+    vector: tuple[int, ...]  # the listed group's tag vector; () when unlisted or without one
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+_EMPTY_GROUP = Diagnostic(
+    "empty_group",
+    "Group",
+    "empty Group string: ReactOS attaches an unnamed unknown group; treated as no group",
+    "info",
+)
+
+
+def group_place(group: str | None, groups: GroupOrder) -> GroupPlace:
+    """The part of :func:`group_facts` one Group string decides (spec §6.1).
+
+    Why apart: a set has a few dozen Group strings but hundreds of (Group, Tag) pairs, so the
+    database pass works this out once per string and only the tag's index per record
+    (:func:`tag_index`).
+    """
+    if group is None:
+        return GroupPlace(None, None, ())
+    if group == "":
+        return GroupPlace(False, None, (), (_EMPTY_GROUP,))
+    position = groups.position(group)
+    if position is None:
+        return GroupPlace(False, None, ())
+    return GroupPlace(True, position, groups.tag_vectors.get(_upper(group)) or ())
+
+
+def tag_index(vector: tuple[int, ...], tag: int | None) -> int | None:
+    """``GroupOrder.tag_position`` once the group's vector is known: the tag's first index (spec §6.2)."""
+    if tag is None:
+        return None
+    try:
+        return vector.index(tag)
+    except ValueError:
+        return None
+
+
 def build_group_order(list_value: RawValue | None, tag_values: Sequence[RawValue] | None) -> GroupOrder:
     """``ServiceGroupOrder\\List`` and the ``GroupOrderList`` values -> :class:`GroupOrder`."""
     diags: list[Diagnostic] = []
@@ -175,4 +221,4 @@ def build_group_order(list_value: RawValue | None, tag_values: Sequence[RawValue
     return GroupOrder(names, positions, vectors, vector_names, tuple(diags))
 
 
-__all__ = ["GroupOrder", "build_group_order", "decode_tag_vector"]
+__all__ = ["GroupOrder", "GroupPlace", "build_group_order", "decode_tag_vector", "group_place", "tag_index"]

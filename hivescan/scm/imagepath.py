@@ -87,14 +87,16 @@ def split_command_line(text: str) -> CommandLine:
     whole = line.rstrip(_WHITESPACE)
     if not whole:
         return CommandLine("", None, False, (), 0)
-    ends = [m.start() for m in _BLANK_RUN.finditer(whole)] + [len(whole)]
-    first = whole[: ends[0]]
-    if len(ends) == 1 or first[-4:].lower() == ".exe":
-        # one candidate, or the first one Windows tries is an .exe: nothing is guessed but
-        # that it exists (the common "C:\...\svchost.exe -k group" shape; no list needed)
-        return CommandLine(
-            first, whole[ends[0] :].lstrip(_WHITESPACE) or None, False, (with_default_extension(first),), 0
-        )
+    blank = _BLANK_RUN.search(whole)
+    if blank is None:  # one candidate: nothing is guessed but that it exists
+        return CommandLine(whole, None, False, (with_default_extension(whole),), 0)
+    first = whole[: blank.start()]
+    if first[-4:].lower() == ".exe":
+        # the first one Windows tries is an .exe (so it has its extension): nothing is guessed
+        # but that it exists (the common "C:\...\svchost.exe -k group" shape; the first blank
+        # is all this needs to find)
+        return CommandLine(first, whole[blank.end() :] or None, False, (first,), 0)
+    ends = [m.start() for m in _BLANK_RUN.finditer(whole, blank.start())] + [len(whole)]
     prefixes = [whole[:end] for end in ends]
     chosen = next((i for i, p in enumerate(prefixes) if p[-4:].lower() == ".exe"), None)
     if chosen is None:
@@ -318,15 +320,18 @@ def resolve_win32_image(
     if image_path_type == "REG_EXPAND_SZ":
         expansion = env.expand(image_path)
         expanded, env_used = expansion.value, expansion.used
-        unknown = [n for n, known in env_used if not known]
-        if unknown:
-            diags.append(
-                Diagnostic(
-                    "envvar_unknown",
-                    "ImagePath",
-                    "not in the rebuilt system environment, left as written: " + ", ".join(f"%{n}%" for n in unknown),
+        for _name, known in env_used:
+            if not known:
+                unknown = [n for n, known in env_used if not known]
+                diags.append(
+                    Diagnostic(
+                        "envvar_unknown",
+                        "ImagePath",
+                        "not in the rebuilt system environment, left as written: "
+                        + ", ".join(f"%{n}%" for n in unknown),
+                    )
                 )
-            )
+                break
     else:
         expanded = image_path
         if _VARIABLE.search(image_path):
@@ -359,7 +364,9 @@ def resolve_win32_image(
                 "warning" if risk else "info",
             )
         )
-    module = with_default_extension(line.module) if line.module else ""
+    module = line.module
+    if module and module[-4:].lower() != ".exe":  # an .exe has its extension (the common case, no call)
+        module = with_default_extension(module)
     if "%" in module and _VARIABLE.search(module):
         # unexpanded (REG_SZ, unknown name, or text a value brought in): CreateProcess would
         # look for a file literally named "%Name%\..." -- the start fails, nothing to resolve
@@ -372,16 +379,8 @@ def resolve_win32_image(
             candidates = more_candidates
     if env.system_root_assumed and _under(resolved, root):
         diags.append(_assumed(root))
-    return ImageResolution(
-        expanded=expanded,
-        resolved=resolved,
-        args=line.args,
-        candidates=candidates,
-        unquoted_path_risk=risk,
-        source="registry",
-        env_used=env_used,
-        diagnostics=tuple(diags),
-    )
+    # positional: a NamedTuple built by keyword costs twice as much (once per distinct command line)
+    return ImageResolution(expanded, resolved, None, line.args, candidates, risk, "registry", env_used, tuple(diags))
 
 
 def _dos_module(module: str, root: str, env: Environment) -> tuple[str | None, tuple[str, ...], Diagnostic | None]:

@@ -23,6 +23,7 @@ from hivescan.diagnostics import Diagnostic
 from hivescan.hive.tree import upcase
 from hivescan.scm.constants import (
     SERVICE_PKG_SERVICE,
+    SERVICE_USER_SERVICE,
     SERVICE_USERSERVICE_INSTANCE,
     USER_INSTANCE_TYPES,
     USER_TEMPLATE_TYPES,
@@ -38,10 +39,6 @@ _TEMPLATE_ONLY = ("object_name", "required_privileges", "service_sid_type", "del
 
 def _upper(name: str) -> str:
     return name.upper() if name.isascii() else upcase(name)
-
-
-def _base(record: ServiceRecord) -> int | None:
-    return None if record.type is None else record.type & ~SERVICE_PKG_SERVICE
 
 
 def split_instance_name(name: str) -> tuple[str, str] | None:
@@ -67,15 +64,21 @@ def link_user_services(records: Sequence[ServiceRecord], expanded_images: Sequen
     store it already expanded; templates usually as ``%SystemRoot%\\...``).
     """
     templates: dict[str, int] = {}
-    for index, rec in enumerate(records):
-        if _base(rec) in USER_TEMPLATE_TYPES and rec.status != "rejected":
+    instances: list[int] = []
+    for index, rec in enumerate(records):  # one look at each record's type (hundreds per set)
+        type_ = rec.type
+        if type_ is None or not type_ & SERVICE_USER_SERVICE or rec.status == "rejected":
+            continue  # every template and instance type has the per-user bit: a cheap first test
+        base = type_ & ~SERVICE_PKG_SERVICE
+        if base in USER_TEMPLATE_TYPES:
             templates.setdefault(_upper(rec.name), index)
+        elif base in USER_INSTANCE_TYPES:
+            instances.append(index)
     updates: dict[int, dict[str, Any]] = {}
     notes: dict[int, list[Diagnostic]] = {}
     instances_of: dict[int, list[str]] = {}
-    for index, rec in enumerate(records):
-        if _base(rec) not in USER_INSTANCE_TYPES or rec.status == "rejected":
-            continue
+    for index in instances:
+        rec = records[index]
         mine = notes.setdefault(index, [])
         if rec.status == "database":
             mine.append(

@@ -12,6 +12,7 @@ References: scm-spec.md §7.1-7.2; [C1] Geoff Chappell, SVCHOST.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -22,6 +23,7 @@ from hivescan.hive.tree import upcase
 from hivescan.textsafe import quoted
 
 _BLANK = " \t"
+_BLANK_CHAR = re.compile("[ \t]")
 SVCHOST_KEY = "Microsoft\\Windows NT\\CurrentVersion\\Svchost"
 
 
@@ -44,9 +46,8 @@ def _token(text: str, pos: int) -> tuple[str, int]:
         if end < 0:
             return text[pos + 1 :], len(text)
         return text[pos + 1 : end], end + 1
-    end = pos
-    while end < len(text) and text[end] not in _BLANK:
-        end += 1
+    blank = _BLANK_CHAR.search(text, pos)  # the next blank, found by one search, not char by char
+    end = blank.start() if blank is not None else len(text)
     return text[pos:end], end
 
 
@@ -196,6 +197,60 @@ def check_membership(
     )
 
 
+DRIVER_SVCHOST = Diagnostic("driver_svchost_image", "ImagePath", "a driver whose ImagePath is svchost.exe")
+
+
+HostedAnswer = tuple[str | None, tuple[str, ...], tuple[Diagnostic, ...]]  # group, switches, notes
+
+
+class HostingChecks:
+    """svchost group, switches and notes of hosted records (spec §7.1), for one database pass.
+
+    Each answer is worked out once per exactly what it depends on: the whole answer per
+    (module, arguments, driver?, rejected?); inside it the parse per argument text, the
+    masquerade check per module path and, without SOFTWARE, the membership note per group.
+    The dicts live as long as the pass (one control set, one environment).
+    """
+
+    def __init__(self, system_root: str, no_software: bool) -> None:
+        self.system_root = system_root
+        self.no_software = no_software
+        self.answers: dict[
+            tuple[str, str | None, bool, bool], tuple[str | None, tuple[str, ...], tuple[Diagnostic, ...]]
+        ]
+        self.answers = {}
+        self.parsed: dict[str | None, SvchostArgs] = {}
+        self.masquerade: dict[str, tuple[Diagnostic, ...]] = {}
+        self.membership: dict[str, tuple[Diagnostic, ...]] = {}
+
+    def answer(self, resolved: str, args: str | None, driver: bool, accepted: bool) -> HostedAnswer:
+        """Notes in the order the checks come: the arguments', masquerade, a driver hosted by
+        svchost, then (without SOFTWARE) the group's membership; with SOFTWARE the caller
+        checks membership per record (it depends on the name)."""
+        key = (resolved, args, driver, accepted)
+        found = self.answers.get(key)
+        if found is not None:
+            return found
+        svc_args = self.parsed.get(args)
+        if svc_args is None:
+            svc_args = self.parsed[args] = parse_svchost_args(args)
+        masquerade = self.masquerade.get(resolved)
+        if masquerade is None:
+            note = masquerade_note(resolved, self.system_root)
+            masquerade = self.masquerade[resolved] = (note,) if note is not None else ()
+        added = svc_args.diagnostics + masquerade
+        if driver:
+            added += (DRIVER_SVCHOST,)
+        group = svc_args.group
+        if group and accepted and self.no_software:
+            membership = self.membership.get(group)
+            if membership is None:  # without SOFTWARE the note depends on the group only
+                membership = self.membership[group] = check_membership("", group, None).diagnostics
+            added += membership
+        found = self.answers[key] = (group, svc_args.switches, added)
+        return found
+
+
 def list_orphans(
     groups: Mapping[str, SvchostGroup], hosted_groups: Mapping[str, str | None], live: Sequence[str]
 ) -> list[tuple[str | None, Diagnostic]]:
@@ -252,7 +307,10 @@ def list_orphans(
 
 
 __all__ = [
+    "DRIVER_SVCHOST",
     "SVCHOST_KEY",
+    "HostedAnswer",
+    "HostingChecks",
     "Membership",
     "SvchostArgs",
     "SvchostGroup",

@@ -137,6 +137,38 @@ def test_driver_with_svchost_image_is_flagged(spec_hive: Callable[..., Path]) ->
     assert "driver_svchost_image" in codes(recs["OddDrv"])
 
 
+def _own_process(image_path: str) -> dict[str, Any]:
+    return {"values": {"Type": 0x10, "Start": 3, "ErrorControl": 1, "ImagePath": {"expand_sz": image_path}}}
+
+
+def test_svchost_arguments_none_and_the_word_none_are_parsed_apart(spec_hive: Callable[..., Path]) -> None:
+    """The pass parses each (module, arguments) once: no arguments and the argument text "None"
+    must not share an entry (a key written as text made them one, and the second record
+    got the first one's switches and notes)."""
+    recs = records_of(
+        spec_hive(
+            {
+                "Bare": _own_process("%SystemRoot%\\System32\\svchost.exe"),
+                "Worded": _own_process("%SystemRoot%\\System32\\svchost.exe None"),
+            }
+        )
+    )
+    bare, worded = recs["Bare"], recs["Worded"]
+    assert bare.image_path_resolved == worded.image_path_resolved
+    assert (bare.image_args, worded.image_args) == (None, "None")
+    assert bare.svchost_switches == () and "svchost_args_unusual" not in codes(bare)
+    assert worded.svchost_switches == ("None",) and "svchost_args_unusual" in codes(worded)
+
+
+def test_blank_image_paths_are_resolved_per_service(spec_hive: Callable[..., Path]) -> None:
+    """A blank ImagePath's legacy default names the service itself: two services with the same
+    blank text must not share one resolution (the per-call cache was keyed by the text only)."""
+    recs = records_of(spec_hive({"Alpha": _own_process("  "), "Beta": _own_process("  ")}))
+    assert recs["Alpha"].image_candidates == ("C:\\Windows\\System32\\Alpha.exe",)
+    assert recs["Beta"].image_candidates == ("C:\\Windows\\System32\\Beta.exe",)
+    assert "Beta.exe" in next(d.message for d in recs["Beta"].diagnostics if d.code == "candidate_legacy_default")
+
+
 # ---- per-user services (spec §8)
 
 
