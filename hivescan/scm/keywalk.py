@@ -6,7 +6,7 @@ Key objects: listing the key's subkeys, reading every value, listing ``TriggerIn
 50 us of Python per service even when the answer is already known. :func:`walk_service_key`
 asks the compiled walk (``_keywalk.c``, optional C extension built by setup.py) for:
 
-* ``content``: one canonical byte string of everything ``services._decode_key`` reads: the
+* ``content``: one canonical byte string of everything ``keyfields.decode_key`` reads: the
   key's name bytes and whether compressed; every value in list order (raw name bytes, whether
   compressed, type, exact data bytes); the subkey names in list order; the values of the first
   ``Parameters`` and ``Security`` subkeys (ci); the names and values of the ``TriggerInfo``

@@ -28,7 +28,7 @@ class RecordMemo:
 
     Stock services repeat across hosts byte for byte (about 95% of the records of the
     triage benchmark corpus), and decoding one costs about 20 us. The key is everything
-    ``services._decode_key`` reads: either the exact bytes the compiled walk read
+    ``keyfields.decode_key`` reads: either the exact bytes the compiled walk read
     (:mod:`hivescan.scm.keywalk`, with the descriptor and the options), or, for a key the
     walk declined, ``services._content``: the key's name and raw name bytes,
     every value as read (name, type, bytes, reader, exactness, notes), the key's reading

@@ -1,6 +1,6 @@
 """The record builder's key decoder as it was before the one-pass rewrite (main 7db256b).
 
-Kept only as the reference the tests compare ``hivescan.scm.services._decode_key`` with:
+Kept only as the reference the tests compare ``hivescan.scm.keyfields.decode_key`` with:
 the rewrite must give the very same fields, in the same order, with the very same
 diagnostics (code, field, message, severity, order). Not used by hivescan itself.
 """
@@ -16,53 +16,23 @@ from hivescan.hive.model import KeyView, RawValue
 from hivescan.hive.regtypes import REG_DWORD, REG_EXPAND_SZ, reg_type_name
 from hivescan.scm.constants import (
     ACCEPTED_TYPES,
-    DRIVER_TYPES,
-    SERVICE_INTERACTIVE_PROCESS,
     SERVICE_PKG_SERVICE,
-    USER_INSTANCE_TYPES,
-    USER_TEMPLATE_TYPES,
     WIN32_TYPES,
 )
 from hivescan.scm.decode import STRING_TYPES, decode_binary, decode_dword, decode_multi_sz, decode_string
 from hivescan.scm.failure_actions import FailureActions, decode_failure_actions
+from hivescan.scm.keychecks import classify
+from hivescan.scm.keychecks import flag_anomalies as _flag_anomalies
+from hivescan.scm.keyfields import _BINARY_FIELDS, _DWORD_FIELDS, _MULTI_FIELDS, _STRING_FIELDS
+from hivescan.scm.keyfields import subkey_last_writes as _subkey_last_writes
+from hivescan.scm.keyfields import triggers_raw as _triggers_raw
 from hivescan.scm.named_values import check_named_values
 from hivescan.scm.record import Source
 from hivescan.scm.security import key_security_hex, service_security
-from hivescan.scm.services import _subkey_last_writes, _triggers_raw, classify
 from hivescan.scm.triggers import Trigger, decode_triggers
 from hivescan.textsafe import quoted
 
-MAX_API_NAME = 256  # service and display names (CreateService)
-
-# value name (upper case) -> record field, by how the SCM reads it (spec §3.1-3.3)
-_DWORD_FIELDS = {
-    "TYPE": "type",
-    "START": "start",
-    "ERRORCONTROL": "error_control",
-    "TAG": "tag",
-    "FAILUREACTIONSONNONCRASHFAILURES": "failure_actions_on_non_crash",
-    "DELAYEDAUTOSTART": "delayed_auto_start",
-    "SERVICESIDTYPE": "service_sid_type",
-    "PRESHUTDOWNTIMEOUT": "preshutdown_timeout_ms",
-    "LAUNCHPROTECTED": "launch_protected",
-    "USERSERVICEFLAGS": "user_service_flags",
-    "SVCHOSTSPLITDISABLE": "svchost_split_disable",
-}
-_STRING_FIELDS = {
-    "IMAGEPATH": "image_path",
-    "OBJECTNAME": "object_name",
-    "DISPLAYNAME": "display_name",
-    "DESCRIPTION": "description",
-    "GROUP": "group",
-    "FAILURECOMMAND": "failure_command",
-    "REBOOTMESSAGE": "reboot_message",
-}
-_MULTI_FIELDS = {
-    "DEPENDONSERVICE": "depend_on_service",
-    "DEPENDONGROUP": "depend_on_group",
-    "REQUIREDPRIVILEGES": "required_privileges",
-}
-_BINARY_FIELDS = {"FAILUREACTIONS": "failure_actions_hex"}
+# the value tables and the record-level checks are the project's own (unchanged by the rewrite)
 _DWORD, _STRING, _MULTI, _BINARY = range(4)
 # every field value by upper-case name: (how it is read, record field), one look-up a value
 _FIELDS: dict[str, tuple[int, str]] = {
@@ -383,62 +353,3 @@ def _decode_values(
 _NAMED_KEYS = frozenset(
     {"service_sid_type", "launch_protected", "user_service_flags", "delayed_auto_start", "required_privileges"}
 )
-
-
-def _flag_anomalies(
-    name: str,
-    type_: int | None,
-    base_type: int | None,
-    start: int | None,
-    error_control: int | None,
-    object_name: str | None,
-    display_name: str | None,
-    sources: Mapping[str, Source],
-    key: KeyView,
-    diags: list[Diagnostic],
-) -> None:
-    """Record-level flags of spec §2.3 and §9.3 (the record is always kept)."""
-    if start is not None and start > 4:
-        diags.append(Diagnostic("start_out_of_range", "Start", f"Start={start} (valid 0-4); the SCM does not check"))
-    if start in (0, 1) and base_type is not None and base_type not in DRIVER_TYPES and base_type in ACCEPTED_TYPES:
-        diags.append(Diagnostic("start_invalid_for_win32", "Start", f"Start={start} is for drivers only"))
-    if error_control is not None and error_control > 3:
-        diags.append(
-            Diagnostic("error_control_out_of_range", "ErrorControl", f"ErrorControl={error_control} (valid 0-3)")
-        )
-    if (
-        type_ is not None
-        and type_ & SERVICE_INTERACTIVE_PROCESS
-        and sources.get("object_name") == "registry"
-        and (object_name or "").strip().upper() not in ("LOCALSYSTEM", ".\\LOCALSYSTEM")
-    ):
-        diags.append(
-            Diagnostic(
-                "interactive_not_localsystem", "ObjectName", f"interactive service runs as {quoted(object_name)}"
-            )
-        )
-    if "/" in name or "\\" in name:
-        diags.append(Diagnostic("invalid_service_name", "name", "service names may not contain '/' or '\\'"))
-    if len(name) > 255:
-        diags.append(
-            Diagnostic(
-                "ros_enum_would_stop_here",
-                "name",
-                f"{len(name)}-character key name: RegEnumKeyEx with a 256-character buffer fails here",
-                "error",
-            )
-        )
-    if len(name) > MAX_API_NAME:
-        diags.append(Diagnostic("exceeds_api_limit", "name", f"{len(name)} characters (API limit {MAX_API_NAME})"))
-    if display_name is not None and len(display_name) > MAX_API_NAME:
-        diags.append(
-            Diagnostic("exceeds_api_limit", "DisplayName", f"{len(display_name)} characters (API limit {MAX_API_NAME})")
-        )
-    if not name.isascii() and key.name_raw is not None:
-        diags.append(Diagnostic("non_ascii_name", "name", f"raw name bytes {key.name_raw.hex()}", "info"))
-    if (
-        base_type in USER_TEMPLATE_TYPES | USER_INSTANCE_TYPES
-        and type_ is not None
-        and type_ & SERVICE_INTERACTIVE_PROCESS
-    ):
-        diags.append(Diagnostic("interactive_user_service", "Type", "per-user type with the interactive bit"))

@@ -1,4 +1,4 @@
-"""The one-pass key decoder (scm/services.py ``_decode_key``) gives what the decoder it
+"""The one-pass key decoder (scm/keyfields.py ``decode_key``) gives what the decoder it
 replaced gave (tests/scm/decode_key_reference.py): the same fields in the same order and the
 same diagnostics (code, field, message, severity, order), on generated keys and on every
 service key of the real and fixture hives, read the Python way (damaged keys included).
@@ -25,7 +25,7 @@ from hivescan.hive.regtypes import (
     REG_QWORD,
     REG_SZ,
 )
-from hivescan.scm import services
+from hivescan.scm import keyfields, services
 from hivescan.scm.keywalk import WalkedKey
 from tests.conftest import FIXTURES, shared_hive
 from tests.scm.decode_key_reference import reference_decode_key
@@ -184,7 +184,7 @@ def assert_same_fields(got: dict[str, Any], want: dict[str, Any]) -> None:
 @settings(max_examples=600)
 @given(service_keys())
 def test_the_one_pass_decoder_equals_the_reference_on_generated_keys(args: tuple[Any, ...]) -> None:
-    assert_same_fields(services._decode_key(*args), reference_decode_key(*args))
+    assert_same_fields(keyfields.decode_key(*args), reference_decode_key(*args))
 
 
 def _python_read(path: Path, logs: str) -> list[tuple[Any, ...]]:
@@ -223,7 +223,7 @@ def test_the_one_pass_decoder_equals_the_reference_on_shared_hives(name: str, lo
     keys = _python_read(shared_hive(name), logs)
     assert len(keys) > 100
     for args in keys:
-        assert_same_fields(services._decode_key(*args), reference_decode_key(*args))
+        assert_same_fields(keyfields.decode_key(*args), reference_decode_key(*args))
 
 
 FIXTURE_HIVES = sorted(p for p in FIXTURES.glob("*SYSTEM") if p.is_file())
@@ -233,4 +233,4 @@ FIXTURE_HIVES = sorted(p for p in FIXTURES.glob("*SYSTEM") if p.is_file())
 def test_the_one_pass_decoder_equals_the_reference_on_fixtures(path: Path) -> None:
     logs = "auto" if path.with_name(path.name + ".LOG1").exists() else "none"
     for args in _python_read(path, logs):
-        assert_same_fields(services._decode_key(*args), reference_decode_key(*args))
+        assert_same_fields(keyfields.decode_key(*args), reference_decode_key(*args))

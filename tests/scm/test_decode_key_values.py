@@ -1,4 +1,4 @@
-"""The record builder's own pass over a key's values (scm/services.py ``_decode_key``).
+"""The record builder's own pass over a key's values (scm/keyfields.py ``decode_key``).
 
 It reads the clean DWORD and string itself (the decoders' first test, inlined for speed);
 whatever the value holds, each field must be what the decoder gives, with the decoder's
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from hivescan.hive.model import RawValue
 from hivescan.hive.regtypes import REG_BINARY, REG_DWORD, REG_DWORD_BIG_ENDIAN, REG_EXPAND_SZ, REG_MULTI_SZ, REG_SZ
-from hivescan.scm import services
+from hivescan.scm import keyfields
 from hivescan.scm.decode import decode_dword, decode_string
 from hivescan.scm.keywalk import WalkedKey
 
@@ -43,7 +43,7 @@ def test_fields_are_the_decoders_answers(
         RawValue("Type", REG_DWORD, b"\x10\0\0\0", "cells", True),
     ]
     key = WalkedKey("Svc", "ControlSet001\\Services\\Svc", 0, "regipy-rs", values)
-    fields = services._decode_key(key, [], values, {}, [], None, False, None)
+    fields = keyfields.decode_key(key, [], values, {}, [], None, False, None)
     start, start_notes = decode_dword("Start", values[0])
     assert fields.get("start") == start
     notes = [d for d in fields["diagnostics"] if d.field == "Start"]
