@@ -143,7 +143,7 @@ def cells_children(reader: HiveReader, parent: Key) -> tuple[str, list[Child], l
     for child in valid:
         offset = child.cell_offset
         assert offset is not None  # every entry here came with its offset
-        nk = reader.cells.nk(offset)  # checked by _valid_children
+        nk = reader.cells.nk(offset)  # checked by valid_children
         named.append(Child(nk.name, offset, nk.last_write, None))
     return ("cells", named, problems, True, reader._cells_backend)
 
@@ -254,6 +254,8 @@ def list_subkeys_checked(reader: HiveReader, parent: Key) -> list[Key]:
 
 
 def fallback_values(reader: HiveReader, key: Key, have: list[RawValue]) -> list[RawValue]:
+    """``have`` plus the values a parser library reads that the cells could not give (by name,
+    ci), from the first library that adds any: a value is never lost because its cell is damaged."""
     names = {upcase(v.name) for v in have}
     for name in [key.parser] + [b for b in reader._order if b != key.parser]:
         backend = reader._backend(name)
