@@ -1,7 +1,7 @@
 """Subkeys named alike (ci) are listed by the fast path, with the careful path's notes.
 
 ``HiveReader._list_subkeys_fast`` used to give up on a listing with two names alike and
-hand the key to ``_list_subkeys_checked``, which listed it again (every key cell parsed
+hand the key to ``hivescan.hive.fallback.list_subkeys_checked``, which listed it again (every key cell parsed
 twice): the Services key of most benchmark hosts holds such a pair. The fast path now keeps
 such a listing and notes ``duplicate_ci_name`` on the parent itself; these tests compare
 its answer with the careful path's, key by key and note by note.
@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hivescan.hive.fallback import list_subkeys_checked
 from hivescan.hive.tree import HiveReader, Key, open_reader
 from hivescan.testing.regf import WKey
 from tests.conftest import system_root
@@ -50,7 +51,7 @@ def both_ways(path: Path) -> tuple[dict[str, Any], dict[str, Any], list[Key] | N
         fast_view = listing(fast_reader, parent, fast or [])
         other = slow_reader.key(SERVICES)
         assert other is not None
-        slow_view = listing(slow_reader, other, slow_reader._list_subkeys_checked(other))
+        slow_view = listing(slow_reader, other, list_subkeys_checked(slow_reader, other))
     return fast_view, slow_view, fast
 
 
