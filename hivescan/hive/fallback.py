@@ -148,6 +148,20 @@ def cells_children(reader: HiveReader, parent: Key) -> tuple[str, list[Child], l
     return ("cells", named, problems, True, reader._cells_backend)
 
 
+def _parsers_for(reader: HiveReader, key: Key) -> list[str]:
+    """The parsers to ask about ``key``: the one that listed it first, then the others in order."""
+    return [key.parser] + [b for b in reader._order if b != key.parser]
+
+
+def _handle_in(reader: HiveReader, name: str, backend: Backend, key: Key) -> Any:
+    """``key``'s handle in parser ``name``: its own when that parser listed it, else found by
+    path (None: that parser does not find the key). A parser's failure raises BackendError."""
+    if name == key.parser and key._handle is not None:
+        return key._handle
+    found = library_key(reader, backend, key.path)
+    return None if found is None else found.handle
+
+
 def list_subkeys_checked(reader: HiveReader, parent: Key) -> list[Key]:
     declared = parent.declared_subkey_count
     Attempt = tuple[str, list[Child], list[str], bool, Backend]
@@ -163,19 +177,15 @@ def list_subkeys_checked(reader: HiveReader, parent: Key) -> list[Key]:
             "error",
         )
         reader._hive_note("subkey_list_unsound", f"{parent.path or '(root)'}: {fault}", "error")
-    for name in [parent.parser] + [b for b in reader._order if b != parent.parser]:
+    for name in _parsers_for(reader, parent):
         backend = reader._backend(name)
         if backend is None or fault is not None:
             continue
         try:
-            if name == parent.parser and parent._handle is not None:
-                handle = parent._handle
-            else:
-                found = library_key(reader, backend, parent.path)
-                if found is None:
-                    errors.append(f"{name} does not find this key")
-                    continue
-                handle = found.handle
+            handle = _handle_in(reader, name, backend, parent)
+            if handle is None:
+                errors.append(f"{name} does not find this key")
+                continue
             guard_listing(reader, backend, handle)
             listed = backend.children(handle)
         except BackendError as exc:
@@ -257,18 +267,14 @@ def fallback_values(reader: HiveReader, key: Key, have: list[RawValue]) -> list[
     """``have`` plus the values a parser library reads that the cells could not give (by name,
     ci), from the first library that adds any: a value is never lost because its cell is damaged."""
     names = {upcase(v.name) for v in have}
-    for name in [key.parser] + [b for b in reader._order if b != key.parser]:
+    for name in _parsers_for(reader, key):
         backend = reader._backend(name)
         if backend is None:
             continue
         try:
-            if name == key.parser and key._handle is not None:
-                handle = key._handle
-            else:
-                found = library_key(reader, backend, key.path)
-                if found is None:
-                    continue
-                handle = found.handle
+            handle = _handle_in(reader, name, backend, key)
+            if handle is None:
+                continue
             extra = [v for v in backend.values(handle) if upcase(v.name) not in names]
         except BackendError as exc:
             key._note("values_fallback_failed", "", f"{name}: {exc}", "info")
