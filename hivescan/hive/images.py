@@ -17,6 +17,12 @@ Each of these is a *snapshot* label, so RegBack and shadow copies can be shown a
 labelled history rather than mixed in with the live hive. The image is only ever read:
 nothing is written to it or next to it, and no temporary copy is made.
 
+The parts live in modules named for what they hold: :mod:`hivescan.hive.inputkind`
+(telling a hive from an image), :mod:`hivescan.hive.imagerecords` (what an image holds, as
+records), :mod:`hivescan.hive.installations` (finding the installations and their files);
+this module opens the image and reads hives and logs out of it. Their public names stay
+importable from here.
+
 References: shared/docs/images-and-scale.md (library choice, measurements).
 """
 
@@ -24,213 +30,55 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
-from hivescan.diagnostics import Diagnostic, error, info
+from hivescan.diagnostics import Diagnostic, error
 from hivescan.errors import ImageError
-from hivescan.hive.header import REGF_SIGNATURE
-from hivescan.hive.source import HiveSource, input_errors, open_input
+from hivescan.hive.imagerecords import (
+    LIVE,
+    REGBACK,
+    FoundFile,
+    ImageFile,
+    ImageInventory,
+    ImageVolume,
+    WindowsInstallation,
+)
+from hivescan.hive.inputkind import _sniff, input_kind
+from hivescan.hive.installations import (
+    CONFIG_FILES,
+    MAX_HIVE_BYTES,
+    REGBACK_FILES,
+    find_installations,
+    volume_summary,
+)
+from hivescan.hive.source import HiveSource
 from hivescan.timeutil import filetime_to_iso
 
 if TYPE_CHECKING:
     from hivescan.hive.dfvfs_reader import DfvfsImage, FileSystemHandle
 
+__all__ = [
+    "CONFIG_FILES",
+    "INSTALL_HINT",
+    "LIVE",
+    "MAX_HIVE_BYTES",
+    "REGBACK",
+    "REGBACK_FILES",
+    "DiskImage",
+    "FoundFile",
+    "ImageFile",
+    "ImageInventory",
+    "ImageVolume",
+    "WindowsInstallation",
+    "image_inventory",
+    "input_kind",
+    "load_source",
+    "open_image",
+]
+
 INSTALL_HINT = "pip install 'hivescan[images]'"
-MAX_HIVE_BYTES = 4 << 30  # a regf file cannot describe more than 4 GiB of hive bins
-LIVE = "live"
-REGBACK = "regback"
-
-# role -> file name in ...\System32\config (live and shadow copies)
-CONFIG_FILES = (
-    ("system", "SYSTEM"),
-    ("system.log1", "SYSTEM.LOG1"),
-    ("system.log2", "SYSTEM.LOG2"),
-    ("software", "SOFTWARE"),
-    ("software.log1", "SOFTWARE.LOG1"),
-    ("software.log2", "SOFTWARE.LOG2"),
-)
-REGBACK_FILES = (("system", "SYSTEM"), ("software", "SOFTWARE"))
-_EXPECTED = {"system", "system.log1", "system.log2", "software"}  # absence worth a note
-
-# Leading bytes of the containers dfvfs reads (offset, signature, name).
-_SIGNATURES = (
-    (0, b"EVF\x09\x0d\x0a\xff\x00", "EWF (E01)"),
-    (0, b"EVF2\x0d\x0a\x81\x00", "EWF2 (Ex01)"),
-    (0, b"KDMV", "VMDK"),
-    (0, b"# Disk DescriptorFile", "VMDK descriptor"),
-    (0, b"vhdxfile", "VHDX"),
-    (0, b"conectix", "VHD"),
-    (0, b"QFI\xfb", "QCOW"),
-    (512, b"EFI PART", "GPT disk"),
-    (3, b"NTFS    ", "NTFS volume"),
-)
-_RAW_SUFFIXES = {".dd", ".raw", ".img", ".bin", ".001", ".000", ".aa"}
-
-
-def input_kind(path: str | os.PathLike[str]) -> Literal["hive", "image", "other"]:
-    """``hive`` (regf signature), ``image`` (a disk-image container or disk), or ``other``.
-
-    Reads at most the first 4 KiB and the last 512 bytes, so it is cheap on a 1 TB image.
-    """
-    name, _ = _sniff(Path(path))
-    return "hive" if name == "hive" else "image" if name else "other"
-
-
-def _sniff(path: Path) -> tuple[str | None, int]:
-    what = "a hive file or disk image"
-    with open_input(path, what) as (fh, size), input_errors(path, what):
-        head = fh.read(4096)
-        tail = b""
-        if size >= 512:
-            fh.seek(size - 512)
-            tail = fh.read(512)
-    if head.startswith(REGF_SIGNATURE):
-        return "hive", size
-    for offset, signature, name in _SIGNATURES:
-        if head[offset : offset + len(signature)] == signature:
-            return name, size
-    if tail.startswith(b"conectix"):
-        return "VHD (fixed)", size
-    if len(head) >= 512 and head[510:512] == b"\x55\xaa" and size % 512 == 0:
-        return "disk with an MBR", size
-    if path.suffix.lower() in _RAW_SUFFIXES and size % 512 == 0 and size >= 1 << 20:
-        return "raw image", size
-    return None, size
-
-
-# ---------------------------------------------------------------- what an image holds
-
-
-@dataclass(frozen=True, slots=True)
-class FoundFile:
-    """A file or directory found in a filesystem of the image (path in its stored case)."""
-
-    path: str
-    size: int
-    is_dir: bool
-    modified: int | None  # $STANDARD_INFORMATION modification FILETIME
-
-
-@dataclass(frozen=True, slots=True)
-class ImageVolume:
-    """A filesystem, shadow copy, encrypted or unrecognised volume found in the image."""
-
-    label: str  # "p1", "p2/vss1", "volume" (no partition table)
-    status: Literal["ok", "encrypted", "unrecognised", "unreadable"]
-    partition: str | None = None
-    scheme: str | None = None  # GPT or MBR
-    offset: int | None = None  # bytes from the start of the disk
-    size: int | None = None
-    filesystem: str | None = None  # NTFS, FAT, ... (or the encryption: BitLocker, LUKS)
-    volume_name: str | None = None
-    volume_serial: str | None = None
-    shadow_copy: str | None = None  # vss1, vss2, ... (oldest first)
-    shadow_copy_id: str | None = None  # the Shadow Copy ID vssadmin shows
-    shadow_copy_store_id: str | None = None  # the store GUID (names the store file in System Volume Information)
-    shadow_copy_created: str | None = None  # ISO 8601 UTC
-    note: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "label": self.label,
-            "status": self.status,
-            "partition": self.partition,
-            "scheme": self.scheme,
-            "offset": self.offset,
-            "size": self.size,
-            "filesystem": self.filesystem,
-            "volume_name": self.volume_name,
-            "volume_serial": self.volume_serial,
-            "shadow_copy": self.shadow_copy,
-            "shadow_copy_id": self.shadow_copy_id,
-            "shadow_copy_store_id": self.shadow_copy_store_id,
-            "shadow_copy_created": self.shadow_copy_created,
-            "note": self.note,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class ImageFile:
-    """One hive or transaction log of one installation, in one snapshot."""
-
-    installation: int
-    role: str  # system, system.log1, system.log2, software, software.log1, software.log2
-    snapshot: str  # live, regback, vss1, vss2, ...
-    volume: str  # ImageVolume.label
-    path: str  # in-image path from the volume root, stored case
-    size: int
-    modified: int | None = None  # FILETIME
-    sha256: str | None = None  # filled by :meth:`DiskImage.inventory`
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "installation": self.installation,
-            "role": self.role,
-            "snapshot": self.snapshot,
-            "volume": self.volume,
-            "path": self.path,
-            "size": self.size,
-            "modified": filetime_to_iso(self.modified),
-            "sha256": self.sha256,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class WindowsInstallation:
-    """A Windows directory with a ``System32\\config\\SYSTEM`` hive on a live volume."""
-
-    number: int  # 1-based, in volume order: what ``--install`` takes
-    volume: str  # ImageVolume.label of the live volume
-    windows_dir: str  # e.g. \\Windows (stored case)
-    files: tuple[ImageFile, ...] = ()
-
-    @property
-    def snapshots(self) -> tuple[str, ...]:
-        """Snapshot labels holding a SYSTEM hive: live, regback, vss1..."""
-        return tuple(dict.fromkeys(f.snapshot for f in self.files if f.role == "system"))
-
-    def file(self, role: str, snapshot: str = LIVE) -> ImageFile | None:
-        for f in self.files:
-            if f.role == role and f.snapshot == snapshot:
-                return f
-        return None
-
-    def describe(self) -> str:
-        return f"{self.number} = {self.volume} {self.windows_dir}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "number": self.number,
-            "volume": self.volume,
-            "windows_dir": self.windows_dir,
-            "snapshots": list(self.snapshots),
-            "files": [f.to_dict() for f in self.files],
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class ImageInventory:
-    """What ``hivescan images`` reports: everything found, before any analysis."""
-
-    path: str
-    format: str
-    media_size: int | None
-    volumes: tuple[ImageVolume, ...]
-    installations: tuple[WindowsInstallation, ...]
-    diagnostics: tuple[Diagnostic, ...] = field(default=())
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "image": self.path,
-            "format": self.format,
-            "media_size": self.media_size,
-            "volumes": [v.to_dict() for v in self.volumes],
-            "installations": [i.to_dict() for i in self.installations],
-            "diagnostics": [d.to_dict() for d in self.diagnostics],
-        }
 
 
 # ---------------------------------------------------------------- opening an image
@@ -266,7 +114,9 @@ class DiskImage:
         self.media_size: int | None = scanned.media_size
         self.volumes: tuple[ImageVolume, ...] = tuple(scanned.volumes)
         self._diagnostics: list[Diagnostic] = list(scanned.diagnostics)
-        self.installations: tuple[WindowsInstallation, ...] = tuple(self._find_installations())
+        self.installations: tuple[WindowsInstallation, ...] = tuple(
+            find_installations(scanned.handles, self.volumes, self._diagnostics)
+        )
         if not self.installations:
             self._diagnostics.append(
                 error("image_no_windows", "", f"{self.path}: no Windows installation found ({self._volume_summary()})")
@@ -285,125 +135,8 @@ class DiskImage:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- finding installations
-
-    def _find_installations(self) -> Iterator[WindowsInstallation]:
-        number = 0
-        for volume in self.volumes:
-            if volume.status != "ok" or volume.shadow_copy is not None:
-                continue
-            try:
-                windows_dirs = self._windows_dirs(volume.label)
-            except ImageError as exc:
-                self._diagnostics.append(
-                    error("volume_unreadable", volume.label, f"{volume.label}: directories cannot be read: {exc}")
-                )
-                continue
-            for windows_dir in windows_dirs:
-                number += 1
-                files: list[ImageFile] = []
-                for label, snapshot in self._views(volume):
-                    try:
-                        files += self._config_files(number, label, windows_dir, snapshot)
-                        if snapshot == LIVE:
-                            files += self._regback_files(number, label, windows_dir)
-                    except ImageError as exc:
-                        self._diagnostics.append(
-                            error("volume_unreadable", label, f"{label}: {windows_dir} cannot be read: {exc}")
-                        )
-                yield WindowsInstallation(number, volume.label, windows_dir, tuple(files))
-
-    def _views(self, volume: ImageVolume) -> list[tuple[str, str]]:
-        """(volume label, snapshot label): the live volume, then its readable shadow copies."""
-        views = [(volume.label, LIVE)]
-        for shadow in self.volumes:
-            if shadow.status == "ok" and shadow.shadow_copy and shadow.partition == volume.partition:
-                views.append((shadow.label, shadow.shadow_copy))
-        return views
-
-    def _windows_dirs(self, label: str) -> list[str]:
-        """Top-level directories (and ``X\\Windows`` below them, e.g. Windows.old) holding a SYSTEM hive."""
-        handle = self._scanned.handles[label]
-        found: dict[str, str] = {}
-        for name in handle.directories():
-            if name.startswith("$"):
-                continue
-            for candidate in (name, f"{name}\\Windows"):
-                hive = handle.find(f"{candidate}\\System32\\config\\SYSTEM")
-                if hive is not None and not hive.is_dir:
-                    windows_dir = hive.path.rsplit("\\", 3)[0]
-                    found.setdefault(windows_dir.upper(), windows_dir)
-        return list(found.values())
-
-    def _config_files(self, number: int, label: str, windows_dir: str, snapshot: str) -> list[ImageFile]:
-        handle = self._scanned.handles[label]
-        where = f"{label}:{windows_dir}\\System32\\config"
-        out = []
-        for role, name in CONFIG_FILES:
-            found = handle.find(f"{windows_dir}\\System32\\config\\{name}")
-            if found is None or found.is_dir:
-                if role in _EXPECTED and snapshot == LIVE:
-                    self._diagnostics.append(info("image_hive_missing", role, f"{where}\\{name}: not present"))
-                continue
-            checked = self._checked(number, role, snapshot, label, found)
-            if checked is not None:
-                out.append(checked)
-        return out
-
-    def _regback_files(self, number: int, label: str, windows_dir: str) -> list[ImageFile]:
-        handle = self._scanned.handles[label]
-        out = []
-        for role, name in REGBACK_FILES:
-            found = handle.find(f"{windows_dir}\\System32\\config\\RegBack\\{name}")
-            if found is None or found.is_dir:
-                if role == "system":
-                    self._diagnostics.append(
-                        info(
-                            "image_hive_missing",
-                            role,
-                            f"{label}:{windows_dir}\\System32\\config\\RegBack\\{name}: not present",
-                        )
-                    )
-                continue
-            checked = self._checked(number, role, REGBACK, label, found)
-            if checked is not None:
-                out.append(checked)
-        return out
-
-    def _checked(self, number: int, role: str, snapshot: str, label: str, found: FoundFile) -> ImageFile | None:
-        """The file as an ImageFile, or None (with a diagnostic) when it cannot be a hive to read."""
-        if found.size > MAX_HIVE_BYTES:
-            self._diagnostics.append(
-                error(
-                    "image_hive_too_large",
-                    role,
-                    f"{label}:{found.path}: {found.size:,} bytes, more than a hive can hold; not read",
-                )
-            )
-            return None
-        if found.size == 0 and not role.endswith((".log1", ".log2")):
-            why = " (Windows 10 1803 and later no longer fill RegBack by default)" if snapshot == REGBACK else ""
-            self._diagnostics.append(info("image_hive_empty", role, f"{label}:{found.path}: 0 bytes{why}"))
-            return None
-        return ImageFile(number, role, snapshot, label, found.path, found.size, found.modified)
-
     def _volume_summary(self) -> str:
-        if not self.volumes:
-            return "no volumes found"
-        parts = []
-        unreadable = {d.field for d in self._diagnostics if d.code == "volume_unreadable"}
-        cut = {d.field for d in self._diagnostics if d.code == "partition_past_image_end"}
-        for v in self.volumes:
-            if v.status == "ok" and v.label in unreadable:
-                text = f"{v.label} {v.filesystem}: unreadable"
-            elif v.status == "ok":
-                text = f"{v.label} {v.filesystem}: no Windows\\System32\\config\\SYSTEM"
-            else:
-                text = f"{v.label}: {v.status}{' ' + v.filesystem if v.filesystem else ''}"
-            if v.label in cut:
-                text += " (the partition runs past the end of the image: truncated image)"
-            parts.append(text)
-        return "; ".join(parts)
+        return volume_summary(self.volumes, self._diagnostics)
 
     # -- choosing
 
