@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -118,6 +119,22 @@ def project_env(*first: Path, **extra: str) -> dict[str, str]:
     folders, then the project, then any PYTHONPATH already set, on its path; ``extra`` set."""
     path = os.pathsep.join([*map(str, first), str(ROOT), os.environ.get("PYTHONPATH", "")])
     return {**os.environ, "PYTHONPATH": path, **extra}
+
+
+def run_probe(tmp_path: Path, source: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``source`` run as a script in a fresh Python that imports this checkout (nothing of this
+    test process reused: no forkserver, no import, no cache), its exit checked; its output back."""
+    script = tmp_path / "probe.py"
+    script.write_text(source)
+    done = subprocess.run(
+        [sys.executable, str(script), *args],
+        capture_output=True,
+        text=True,
+        env=project_env(),
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stderr
+    return done
 
 
 CHILD_MEMORY_LIMIT = 1 << 30  # bytes of address space for a child run: the hostile-input issue's "under 1 GB"

@@ -9,7 +9,7 @@ import pytest
 
 from hivescan.triage import discover, read_dataset, run_triage
 from hivescan.triage.engines import EngineError, dask_executor, local_executor
-from tests.conftest import project_env
+from tests.conftest import run_probe
 from tests.triage.conftest import write_fleet
 
 distributed = pytest.importorskip("distributed", reason="the scale extra (dask[distributed]) is not installed")
@@ -109,12 +109,5 @@ def test_local_cluster_workers_start_preloaded(tmp_path: Path) -> None:
     and then all of hivescan itself (~1.3 s of CPU each, ~35 ms per hive of a 60-host run);
     forked from a preloaded forkserver, each starts as a pool worker does, with the rules
     engine built. In a fresh process, so no forkserver of an earlier test is reused."""
-    import subprocess
-    import sys
-
-    script = tmp_path / "probe.py"
-    script.write_text(DASK_PROBE)
-    env = project_env()
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=180)
-    assert done.returncode == 0, done.stderr
+    done = run_probe(tmp_path, DASK_PROBE, timeout=180)
     assert done.stdout.strip() == "[(True, True), (True, True)]"

@@ -4,8 +4,6 @@ summarised), and they still exit: the interpreter's exit joins them."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -43,14 +41,8 @@ def exit_slowly(folder: str) -> int:
 def test_leaving_the_engine_does_not_wait_for_workers_to_exit(tmp_path: Path) -> None:
     marks = tmp_path / "marks"
     marks.mkdir()
-    script = tmp_path / "probe.py"
-    script.write_text(PROBE)
-    from tests.conftest import project_env
+    from tests.conftest import run_probe
 
-    env = project_env()
-    done = subprocess.run(
-        [sys.executable, str(script), str(marks)], capture_output=True, text=True, env=env, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_probe(tmp_path, PROBE, str(marks))
     assert done.stdout.strip() == "[]"  # no worker had exited when the block was left
     assert len(list(marks.iterdir())) >= 1  # ... and by the end of the program they had

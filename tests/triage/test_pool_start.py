@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import hivescan.triage
-from tests.conftest import project_env
+from tests.conftest import run_probe
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,17 +49,7 @@ def test_the_forkserver_starts_before_the_run_imports_pyarrow(tmp_path: Path) ->
     from tests.triage.conftest import write_host
 
     write_host(tmp_path / "in" / "HOST" / "Windows" / "System32" / "config" / "SYSTEM", "HOST")
-    script = tmp_path / "probe.py"
-    script.write_text(PROBE)
-    env = project_env()
-    done = subprocess.run(
-        [sys.executable, str(script), str(tmp_path / "in"), str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_probe(tmp_path, PROBE, str(tmp_path / "in"), str(tmp_path / "out"), timeout=180)
     assert done.stderr.strip().splitlines()[-1] == "[]"
     assert (tmp_path / "out" / "summary.json").is_file()
 
@@ -130,16 +120,6 @@ def test_the_run_imports_its_modules_with_the_collector_paused(tmp_path: Path) -
     from tests.triage.conftest import write_host
 
     write_host(tmp_path / "in" / "HOST" / "Windows" / "System32" / "config" / "SYSTEM", "HOST")
-    script = tmp_path / "probe.py"
-    script.write_text(GC_PROBE)
-    env = project_env()
-    done = subprocess.run(
-        [sys.executable, str(script), str(tmp_path / "in"), str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_probe(tmp_path, GC_PROBE, str(tmp_path / "in"), str(tmp_path / "out"), timeout=180)
     collections, enabled = done.stderr.strip().splitlines()[-1].split()
     assert int(collections) < 10 and enabled == "True"

@@ -60,15 +60,9 @@ def test_a_workers_first_hive_imports_nothing_the_preload_could_have(tmp_path: P
     from tests.triage.conftest import write_host
 
     hive = write_host(tmp_path / "HOST" / "Windows" / "System32" / "config" / "SYSTEM", "HOST")
-    script = tmp_path / "probe.py"
-    script.write_text(IMPORTS_PROBE)
-    from tests.conftest import project_env
+    from tests.conftest import run_probe
 
-    env = project_env()
-    done = subprocess.run(
-        [sys.executable, str(script), str(hive)], capture_output=True, text=True, env=env, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_probe(tmp_path, IMPORTS_PROBE, str(hive))
     assert done.stdout.strip() == "[]"
 
 
@@ -126,13 +120,9 @@ def engine_built_before_use() -> bool:
 
 
 def test_local_workers_start_with_the_rules_engine_built(tmp_path: Path) -> None:
-    script = tmp_path / "probe.py"
-    script.write_text(PROBE)
-    from tests.conftest import project_env
+    from tests.conftest import run_probe
 
-    env = project_env()
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
-    assert done.returncode == 0, done.stderr
+    done = run_probe(tmp_path, PROBE)
     assert done.stdout.strip() == "[True, True, True, True]"
 
 

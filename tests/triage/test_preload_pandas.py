@@ -122,15 +122,9 @@ def test_a_workers_first_rows_import_no_pandas(tmp_path: Path) -> None:
     from tests.triage.conftest import write_host
 
     hive = write_host(tmp_path / "HOST" / "Windows" / "System32" / "config" / "SYSTEM", "HOST")
-    script = tmp_path / "probe.py"
-    script.write_text(PROBE)
-    from tests.conftest import project_env
+    from tests.conftest import run_probe
 
-    env = project_env()
-    done = subprocess.run(
-        [sys.executable, str(script), str(hive)], capture_output=True, text=True, env=env, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_probe(tmp_path, PROBE, str(hive))
     assert done.stdout.strip() == "[]"
 
 

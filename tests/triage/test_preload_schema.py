@@ -3,8 +3,6 @@ preload), not built in each worker's first chunk."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,11 +24,7 @@ def schema_built_before_use() -> bool:
 
 
 def test_local_workers_start_with_the_services_schema_built(tmp_path: Path) -> None:
-    script = tmp_path / "probe.py"
-    script.write_text(PROBE)
-    from tests.conftest import project_env
+    from tests.conftest import run_probe
 
-    env = project_env()
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
-    assert done.returncode == 0, done.stderr
+    done = run_probe(tmp_path, PROBE)
     assert done.stdout.strip() == "[True, True, True, True]"
