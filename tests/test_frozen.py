@@ -181,7 +181,7 @@ def test_the_compiled_builder_refuses_what_it_cannot_build() -> None:
 def test_record_from_fields_is_new_record_of_the_fields() -> None:
     """``record_from_fields(fields, **more)`` (compiled: no keyword dict copied first) builds
     what ``new_record(**fields, **more)`` builds, and refuses what it refuses."""
-    from hivescan.scm.record import _record_from_fields_py, record_from_fields
+    from hivescan.scm.record import record_from_fields, record_from_fields_py
 
     with hivescan.open_hive(FIXTURES / "demo-SYSTEM") as hive:
         records = hive.services("all")
@@ -189,9 +189,9 @@ def test_record_from_fields_is_new_record_of_the_fields() -> None:
         given = {f.name: getattr(record, f.name) for f in dataclasses.fields(ServiceRecord) if f.name != "origin"}
         built = record_from_fields(dict(given), origin=record.origin)
         assert type(built) is ServiceRecord and built == record
-        assert _record_from_fields_py(dict(given), origin=record.origin) == record
+        assert record_from_fields_py(dict(given), origin=record.origin) == record
     origin = records[0].origin
-    for build in (record_from_fields, _record_from_fields_py):
+    for build in (record_from_fields, record_from_fields_py):
         assert outcome(build, {"name": "a", "status": "database", "origin": origin}, origin=origin) is TypeError
         assert outcome(build, {"name": "a", "status": "database"}) is TypeError
         assert outcome(build, {"name": "a", "status": "database", 1: 2}, origin=origin) is TypeError

@@ -12,7 +12,7 @@ from hivescan.diagnostics import Diagnostic, info, warning
 from hivescan.files.source import MAX_STREAM_BYTES, FileStat
 
 
-def _names_differ(file_name: str, claimed: str | None) -> bool:
+def names_differ(file_name: str, claimed: str | None) -> bool:
     if not claimed:
         return False
     name = file_name.upper()
@@ -28,7 +28,7 @@ def _is_date(value: str | None) -> TypeGuard[str]:
     return isinstance(value, str) and value[:1].isdigit()
 
 
-def _timestamps_facts(stat: FileStat, facts: dict[str, Any]) -> list[Diagnostic]:
+def timestamps_facts(stat: FileStat, facts: dict[str, Any]) -> list[Diagnostic]:
     """The NTFS times, $SI created before $FN (compared only when both are dates: text order
     is time order for ISO text alone), and a diagnostic for each time that is no date."""
     stamps = stat.timestamps
@@ -42,7 +42,7 @@ def _timestamps_facts(stat: FileStat, facts: dict[str, Any]) -> list[Diagnostic]
     ]
 
 
-def _stream_facts(stat: FileStat) -> dict[str, Any]:
+def stream_facts(stat: FileStat) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, data in stat.streams.items():
         out[name] = {
@@ -84,17 +84,17 @@ FACT_KEYS = (
     "si_created_before_fn",
     "diagnostics",
 )
-_NO_FACTS = dict.fromkeys(FACT_KEYS)  # copied, never handed out: each file gets its own dict
+NO_FACTS = dict.fromkeys(FACT_KEYS)  # copied, never handed out: each file gets its own dict
 
 
 def empty_facts(path: str, exists: bool | None, why: str | None = None) -> dict[str, Any]:
     """Facts of a file that is absent, or whose presence cannot be known (``exists`` None)."""
     diagnostics = [] if why is None else [info("file_not_checked", "file", why).to_dict()]
-    return {**_NO_FACTS, "path": path, "exists": exists, "diagnostics": diagnostics}
+    return {**NO_FACTS, "path": path, "exists": exists, "diagnostics": diagnostics}
 
 
 #: the diagnostic of a file absent from a collection without binaries (copied for each file)
-_NOT_COLLECTED = info(
+NOT_COLLECTED = info(
     "file_not_collected",
     "file",
     "not in the collection, which holds no Windows core binaries: whether it exists cannot be known",
@@ -117,4 +117,14 @@ def volume_path(windows_path: str) -> tuple[str | None, str | None]:
     return None, "not an absolute path on a drive"
 
 
-__all__ = ["CORE_BINARIES", "FACT_KEYS", "empty_facts", "volume_path"]
+__all__ = [
+    "CORE_BINARIES",
+    "FACT_KEYS",
+    "NOT_COLLECTED",
+    "NO_FACTS",
+    "empty_facts",
+    "names_differ",
+    "stream_facts",
+    "timestamps_facts",
+    "volume_path",
+]

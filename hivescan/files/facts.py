@@ -26,14 +26,14 @@ from typing import TYPE_CHECKING, Any
 from hivescan.diagnostics import Diagnostic, warning
 from hivescan.files.content import HEAD_BYTES, read_file_bytes
 from hivescan.files.fact_fields import (
-    _NO_FACTS,
-    _NOT_COLLECTED,
     CORE_BINARIES,
     FACT_KEYS,
-    _names_differ,
-    _stream_facts,
-    _timestamps_facts,
+    NO_FACTS,
+    NOT_COLLECTED,
     empty_facts,
+    names_differ,
+    stream_facts,
+    timestamps_facts,
     volume_path,
 )
 from hivescan.files.pe import PeLayout, pe_summary, version_info
@@ -146,7 +146,7 @@ class FileAnalyser:
                 found.append((key, stat))
                 reading.add(key)
             elif self._collected is False or not self.binaries_collected:
-                by_path[key] = {**_NO_FACTS, "path": "\\" + relative, "diagnostics": [dict(_NOT_COLLECTED)]}
+                by_path[key] = {**NO_FACTS, "path": "\\" + relative, "diagnostics": [dict(NOT_COLLECTED)]}
             else:
                 by_path[key] = empty_facts("\\" + relative, False)
         workers = min(self.workers, len(found)) if getattr(self.source, "parallel_safe", False) else 1
@@ -174,10 +174,10 @@ class FileAnalyser:
         facts = empty_facts(stat.path, True)
         facts["size"] = stat.size
         facts["in_windows_folder"] = stat.path.upper().startswith("\\WINDOWS\\")
-        facts["streams"] = _stream_facts(stat)
+        facts["streams"] = stream_facts(stat)
         zone = facts["streams"].get("Zone.Identifier")
         facts["zone_identifier"] = zone["text"] if zone else None
-        diags: list[Diagnostic] = _timestamps_facts(stat, facts)
+        diags: list[Diagnostic] = timestamps_facts(stat, facts)
         if stat.size > self.max_hash_bytes:
             diags.append(
                 warning("file_too_large", "file", f"{stat.size:,} bytes: not read (limit {self.max_hash_bytes:,})")
@@ -215,7 +215,7 @@ class FileAnalyser:
                 }
         name = ntpath.basename(stat.path)
         version = facts["version_info"] or {}
-        facts["renamed"] = _names_differ(name, version.get("original_filename")) or _names_differ(
+        facts["renamed"] = names_differ(name, version.get("original_filename")) or names_differ(
             name, version.get("internal_name")
         )
         facts["claims_microsoft"] = "MICROSOFT" in (version.get("company_name") or "").upper()

@@ -45,7 +45,7 @@ from hivescan.hive.imagerecords import (
     ImageVolume,
     WindowsInstallation,
 )
-from hivescan.hive.inputkind import _sniff, input_kind
+from hivescan.hive.inputkind import input_kind, sniff_input
 from hivescan.hive.installations import (
     CONFIG_FILES,
     MAX_HIVE_BYTES,
@@ -93,7 +93,7 @@ def open_image(path: str | os.PathLike[str]) -> DiskImage:
             for source in image.snapshot_sources():   # live, regback, vss1, ...
                 print(source.location["snapshot"], source.sha256)
     """
-    kind, _ = _sniff(Path(path))
+    kind, _ = sniff_input(Path(path))
     try:
         from hivescan.hive.dfvfs_reader import DfvfsImage
     except ImportError as exc:

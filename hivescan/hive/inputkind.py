@@ -33,11 +33,11 @@ def input_kind(path: str | os.PathLike[str]) -> Literal["hive", "image", "other"
 
     Reads at most the first 4 KiB and the last 512 bytes, so it is cheap on a 1 TB image.
     """
-    name, _ = _sniff(Path(path))
+    name, _ = sniff_input(Path(path))
     return "hive" if name == "hive" else "image" if name else "other"
 
 
-def _sniff(path: Path) -> tuple[str | None, int]:
+def sniff_input(path: Path) -> tuple[str | None, int]:
     what = "a hive file or disk image"
     with open_input(path, what) as (fh, size), input_errors(path, what):
         head = fh.read(4096)

@@ -17,22 +17,22 @@ from __future__ import annotations
 from hivescan.scm.derived_fields import DERIVED_FIELDS
 from hivescan.scm.provenance import HiveRef, Origin
 from hivescan.scm.rawvalue_json import raw_value_map, raw_values_from_map
-from hivescan.scm.record_builders import _record_from_fields_py, new_origin, new_record, record_from_fields
-from hivescan.scm.service_record import _LOOP_FIELDS, _PLAIN_FIELDS, ServiceRecord, Source, Status
+from hivescan.scm.record_builders import new_origin, new_record, record_from_fields, record_from_fields_py
+from hivescan.scm.service_record import LOOP_FIELDS, PLAIN_FIELDS, ServiceRecord, Source, Status
 
 __all__ = [
     "DERIVED_FIELDS",
-    "_LOOP_FIELDS",
-    "_PLAIN_FIELDS",
+    "LOOP_FIELDS",
+    "PLAIN_FIELDS",
     "HiveRef",
     "Origin",
     "ServiceRecord",
     "Source",
     "Status",
-    "_record_from_fields_py",
     "new_origin",
     "new_record",
     "raw_value_map",
     "raw_values_from_map",
     "record_from_fields",
+    "record_from_fields_py",
 ]

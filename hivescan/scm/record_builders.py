@@ -18,7 +18,7 @@ from hivescan.scm.provenance import Origin
 from hivescan.scm.service_record import ServiceRecord
 
 
-def _record_from_fields_py(fields: dict[str, Any], **more: Any) -> ServiceRecord:
+def record_from_fields_py(fields: dict[str, Any], **more: Any) -> ServiceRecord:
     return new_record(**fields, **more)
 
 
@@ -36,7 +36,7 @@ if KEYWALK is not None:
 else:
     new_record = fast_builder(ServiceRecord)
     new_origin = fast_builder(Origin)
-    record_from_fields = _record_from_fields_py
+    record_from_fields = record_from_fields_py
 
 
-__all__ = ["new_origin", "new_record", "record_from_fields"]
+__all__ = ["new_origin", "new_record", "record_from_fields", "record_from_fields_py"]

@@ -271,7 +271,7 @@ class ServiceRecord:
         }
         # every plain field in one C-level getter call; most need no conversion (nor a slow ABC check)
         values = [v if v is None or type(v) in _SCALARS else _plain_value(v) for v in _LOOP_GET(self)]
-        out.update(zip(_LOOP_FIELDS, values, strict=True))
+        out.update(zip(LOOP_FIELDS, values, strict=True))
         out["triggers_raw"] = [
             {
                 **{k: v for k, v in t.items() if k != "values"},
@@ -312,7 +312,7 @@ class ServiceRecord:
             from_log=bool(data.get("changed_by_log_replay", False)),
         )
         kwargs: dict[str, Any] = {}
-        for key in _PLAIN_FIELDS:
+        for key in PLAIN_FIELDS:
             if key not in data:
                 continue
             value = data[key]
@@ -350,15 +350,15 @@ _DERIVED_SECURITY = (
 _NAMED_VALUES = ("service_sid_type_name", "launch_protected_name", "user_service_flags_name", "delayed_auto_start_name")
 _SPECIAL = {"origin", "diagnostics", "sources", "raw_values", "parameters_raw", "triggers_raw", "subkey_last_writes"}
 _SPECIAL |= _DECODED
-_PLAIN_FIELDS = tuple(f.name for f in fields(ServiceRecord) if f.name not in _SPECIAL)
+PLAIN_FIELDS = tuple(f.name for f in fields(ServiceRecord) if f.name not in _SPECIAL)
 #: the plain fields ``to_dict`` copies in its loop (the first few are placed before it)
-_LOOP_FIELDS = tuple(
+LOOP_FIELDS = tuple(
     f
-    for f in _PLAIN_FIELDS
+    for f in PLAIN_FIELDS
     if f not in ("name", "status", "reject_reason", "control_set_source", "type", "start", "error_control")
 )
 _SCALARS = frozenset({str, int, bool})
-_LOOP_GET = attrgetter(*_LOOP_FIELDS)
+_LOOP_GET = attrgetter(*LOOP_FIELDS)
 
 
 def _plain_value(value: Any) -> Any:
@@ -373,4 +373,4 @@ def _plain_value(value: Any) -> Any:
 _TUPLE_FIELDS = frozenset(f.name for f in fields(ServiceRecord) if f.default == ())
 
 
-__all__ = ["ServiceRecord", "Source", "Status"]
+__all__ = ["LOOP_FIELDS", "PLAIN_FIELDS", "ServiceRecord", "Source", "Status"]

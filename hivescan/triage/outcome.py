@@ -98,7 +98,7 @@ class TriageResult:
     findings: tuple[Mapping[str, Any], ...] = ()
 
 
-def _failure(exc: BaseException) -> tuple[Status, Diagnostic]:
+def failure_status(exc: BaseException) -> tuple[Status, Diagnostic]:
     """The status and coded diagnostic of an input that could not be scanned."""
     text = str(exc) or type(exc).__name__
     if isinstance(exc, HiveNotFound):
@@ -128,4 +128,4 @@ def new_outcome(item: HiveInput, options: ScanOptions) -> HiveOutcome:
     )
 
 
-__all__ = ["DONE_STATUSES", "HiveOutcome", "Status", "TriageResult", "new_outcome"]
+__all__ = ["DONE_STATUSES", "HiveOutcome", "Status", "TriageResult", "failure_status", "new_outcome"]

@@ -25,7 +25,7 @@ from hivescan.scm.record import ServiceRecord
 from hivescan.timeutil import filetime_to_iso
 from hivescan.triage.inputs import HiveInput
 from hivescan.triage.options import NoAnalysis, ScanOptions
-from hivescan.triage.outcome import HiveOutcome, Status, TriageResult, _failure, new_outcome
+from hivescan.triage.outcome import HiveOutcome, Status, TriageResult, failure_status, new_outcome
 from hivescan.triage.worker_memo import worker_record_memo
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ def scan_one(
     try:
         source, logs = _open_source(item, options)
     except Exception as exc:  # one bad input never stops the batch
-        status, diag = _failure(exc)
+        status, diag = failure_status(exc)
         return done(replace(base, status=status, error_code=diag.code, error_message=diag.message))
     base = replace(base, size=len(source.data))
     if options.skip_done and (item.path, item.member, source.sha256) in options.skip_done:
@@ -146,7 +146,7 @@ def scan_one(
         )
         return done(*_scan_open_hive(hive, base, options, item, logs_read))
     except Exception as exc:
-        status, diag = _failure(exc)
+        status, diag = failure_status(exc)
         outcome = replace(base, status=status, sha256=source.sha256, error_code=diag.code, error_message=diag.message)
         if hive is not None:
             outcome = replace(outcome, diagnostics=tuple(hive.hive_diagnostics()))

@@ -32,7 +32,7 @@ from hivescan.files.columns import FILE_FLAT_COLUMNS, FILE_FLAT_FACTS, FILE_FLAT
 from hivescan.frames import record_row
 from hivescan.gcpause import gc_paused
 from hivescan.hive.regtypes import reg_type_name
-from hivescan.scm.record import _LOOP_FIELDS, ServiceRecord
+from hivescan.scm.record import LOOP_FIELDS, ServiceRecord
 from hivescan.textsafe import deep_escape
 from hivescan.timeutil import _MAX_TICKS
 from hivescan.triage.schema import RAW_VALUE, UTC_TIME, array_of, json_text, services_schema
@@ -248,7 +248,7 @@ def _plain_paths() -> dict[str, str]:
     """Columns that are one attribute of the record (dotted: of its origin), as ``to_dict`` has them."""
     paths = {name: name for name in ("name", "status", "reject_reason", "control_set_source", "type", "start")}
     paths["error_control"] = "error_control"
-    paths.update({name: name for name in _LOOP_FIELDS})
+    paths.update({name: name for name in LOOP_FIELDS})
     paths.update({name: "origin." + name for name in ("control_set", "key_path", "last_write_filetime", "parser")})
     paths["changed_by_log_replay"] = "origin.from_log"
     paths["hive_path"] = "origin.hive.path"

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import hivescan
-from hivescan.scm.record import _PLAIN_FIELDS
+from hivescan.scm.record import PLAIN_FIELDS
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
@@ -28,9 +28,9 @@ def test_every_plain_field_is_in_the_dict_with_its_value() -> None:
     checked = 0
     for record in records:
         row = record.to_dict()
-        for name in _PLAIN_FIELDS:
+        for name in PLAIN_FIELDS:
             assert name in row, name
             assert row[name] == _json_form(name, getattr(record, name)), name
             assert type(row[name]) is type(_json_form(name, getattr(record, name))), name
             checked += 1
-    assert checked == len(records) * len(_PLAIN_FIELDS) > 0
+    assert checked == len(records) * len(PLAIN_FIELDS) > 0
