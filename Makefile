@@ -10,7 +10,9 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test install fixtures bench bench-triage clean
 
-$(STAMP): pyproject.toml
+# the compiled extensions are built by the install: a changed C source (or setup.py) installs
+# again, so a pulled checkout never runs an old build (hivescan.scm.compiled would refuse it)
+$(STAMP): pyproject.toml setup.py $(wildcard hivescan/*/*.c)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev,images,notebooks,scale]"
